@@ -1,0 +1,89 @@
+/**
+ * Central's HTTP surface as one Hono app: `/healthz`, `/metrics`, the REST API under `/api`
+ * (bearer token required) and the gateway link. One error handler turns thrown errors into
+ * JSON responses; handlers throw typed HTTPExceptions.
+ */
+import { createNodeWebSocket } from '@hono/node-ws';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
+import type { Event } from '../protocols/event/schema.ts';
+import { LINK_MAX_MESSAGE_BYTES } from '../protocols/link/codec.ts';
+import { eventsApi } from './api/events.ts';
+import { bearerToken, TokenTable } from './auth/tokens.ts';
+import type { CentralConfig } from './config/schema.ts';
+import { mountLink } from './link/server.ts';
+import type { CentralMetrics } from './metrics.ts';
+import type { EventStore } from './store/types.ts';
+
+export interface AppDeps {
+  config: CentralConfig;
+  store: EventStore;
+  metrics: CentralMetrics;
+  logger: Logger;
+  apiTokens: Array<{ name: string; token_sha256: string }>;
+  onStored?: (events: Event[]) => void;
+}
+
+export function createCentralApp(deps: AppDeps) {
+  const { config, store, metrics, logger } = deps;
+  const app = new Hono();
+  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app });
+  // Link SPEC §3: frames above 16 MiB are refused by the WebSocket layer itself.
+  (wss.options as { maxPayload?: number }).maxPayload = LINK_MAX_MESSAGE_BYTES;
+  app.use('*', secureHeaders());
+  app.use('*', async (c, next) => {
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    metrics.httpRequests.inc({ route, status: String(c.res.status) });
+  });
+
+  app.get('/healthz', async (c) => {
+    const health = await store.health();
+    return c.json(
+      { status: health.ok ? 'ok' : 'degraded', storage: health, gateways: link.connections() },
+      health.ok ? 200 : 503,
+    );
+  });
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
+
+  const apiTokens = new TokenTable(deps.apiTokens.map((t) => ({ token_sha256: t.token_sha256, value: t.name })));
+  app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
+  app.use('/api/*', async (c, next) => {
+    const who = apiTokens.lookup(bearerToken(c.req.header('authorization')));
+    if (!who) throw new HTTPException(401, { message: 'a valid API bearer token is required' });
+    await next();
+  });
+  app.route('/api/events', eventsApi(store));
+
+  const link = mountLink(
+    app,
+    config.link.path,
+    upgradeWebSocket,
+    new TokenTable(config.link.gateways.map((g) => ({ token_sha256: g.token_sha256, value: g.id }))),
+    {
+      store,
+      metrics,
+      logger: logger.child({ component: 'link' }),
+      maxBatchEvents: config.link.max_batch_events,
+      heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
+      onStored: deps.onStored,
+    },
+  );
+
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      return c.json({ error: error.message }, error.status, error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
+    if (error.name === 'InvalidCursorError') return c.json({ error: error.message }, 400);
+    metrics.errors.inc({ component: 'api', stage: 'processing', code: 'internal' });
+    logger.error({ err: error.message, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return { app, link, injectWebSocket };
+}

@@ -1,0 +1,78 @@
+/**
+ * Central's configuration: one YAML file validated by this strict schema (unknown keys are
+ * errors naming their path). Secrets are never stored here: gateways and API clients are known
+ * by the SHA-256 of their tokens; DATABASE_URL comes from the environment.
+ */
+import { z } from 'zod';
+import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+
+const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits (sha256 of the token)');
+
+const partitionsSchema = z
+  .strictObject({
+    past_days: z.number().int().min(0).max(3650).default(7).describe('Daily partitions kept ready before today.'),
+    ahead_days: z.number().int().min(1).max(365).default(3).describe('Daily partitions created ahead of today.'),
+  })
+  .prefault({});
+
+export const storageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('pglite'),
+    data_dir: z.string().min(1).describe('Directory of the embedded PostgreSQL (PGlite) database.'),
+    partitions: partitionsSchema,
+  }),
+  z.strictObject({
+    type: z.literal('postgres'),
+    url: z.string().min(1).describe('postgres:// URL; prefer the DATABASE_URL environment variable.'),
+    pool_max: z.number().int().min(1).max(200).default(10),
+    partitions: partitionsSchema,
+  }),
+]);
+
+export const centralConfigSchema = z.strictObject({
+  http: z
+    .strictObject({
+      listen: listenSchema.default('127.0.0.1:8080').describe('API, dashboard and link endpoint.'),
+      tls: z
+        .strictObject({
+          cert_file: z.string(),
+          key_file: z.string(),
+          ca_file: z.string().optional().describe('When set, clients must present a certificate from this CA.'),
+        })
+        .optional()
+        .describe('Serve HTTPS and wss:// (required in production).'),
+    })
+    .prefault({}),
+  storage: storageSchema,
+  link: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/link'),
+      max_batch_events: z.number().int().positive().max(10_000).default(5000),
+      heartbeat_interval_secs: z.number().positive().default(10),
+      gateways: z
+        .array(
+          z.strictObject({
+            id: gatewayIdSchema,
+            token_sha256: sha256Hex,
+          }),
+        )
+        .default([])
+        .describe('Gateways allowed to connect, each with the SHA-256 of its token.'),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      tokens: z
+        .array(z.strictObject({ name: z.string().min(1).max(64), token_sha256: sha256Hex }))
+        .default([])
+        .describe('API bearer tokens (SHA-256); SIEM_API_TOKEN adds one from the environment.'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+});
+
+export type CentralConfig = z.output<typeof centralConfigSchema>;
+export type StorageConfig = z.output<typeof storageSchema>;

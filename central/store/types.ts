@@ -1,0 +1,82 @@
+/**
+ * The storage contract of central. Two adapters implement it, PGlite (embedded, the default)
+ * and PostgreSQL (`DATABASE_URL`), running the same SQL migrations; one conformance suite
+ * (tests/central/store/conformance.ts) runs against both.
+ */
+import type { Event, EventSource } from '../../protocols/event/schema.ts';
+
+export interface EventQuery {
+  /** Inclusive lower bound on `ts`. */
+  from?: Date;
+  /** Exclusive upper bound on `ts`. */
+  to?: Date;
+  source?: EventSource;
+  /** Exact host name (case-insensitive). */
+  host?: string;
+  /** Only events at least this severe: severity <= severityMax (0 = emergency). */
+  severityMax?: number;
+  /** Case-insensitive substring of the message. */
+  text?: string;
+  gateway?: string;
+  /** Page size, 1..1000. */
+  limit: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface EventPage {
+  /** Newest first: ts descending, then gateway, then seq descending. */
+  events: Event[];
+  /** Cursor for the next (older) page, or null when this was the last page. */
+  nextCursor: string | null;
+}
+
+export interface InsertResult {
+  /** Rows newly stored. */
+  inserted: number;
+  /** Events already stored before (a re-sent batch): not stored twice. */
+  duplicates: number;
+}
+
+export interface PartitionInfo {
+  name: string;
+  /** Inclusive start of the day (UTC), or null for the DEFAULT partition. */
+  from: Date | null;
+  /** Exclusive end, or null for the DEFAULT partition. */
+  to: Date | null;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  adapter: 'pglite' | 'postgres';
+  detail?: string;
+}
+
+export interface EventStore {
+  readonly adapter: 'pglite' | 'postgres';
+  /** Applies pending migrations (idempotent) and creates the partitions around `now`. */
+  init(now: Date): Promise<void>;
+  /**
+   * Creates daily partitions from `now - pastDays` to `now + aheadDays` (UTC days) if missing,
+   * moving any rows of those days out of the DEFAULT partition first. Idempotent.
+   */
+  ensurePartitions(now: Date): Promise<PartitionInfo[]>;
+  /**
+   * Stores a batch in one transaction. Resolves only after commit; an event whose (gateway, seq)
+   * is already stored is counted as a duplicate and not stored again.
+   */
+  insertEvents(events: readonly Event[]): Promise<InsertResult>;
+  queryEvents(query: EventQuery): Promise<EventPage>;
+  listPartitions(): Promise<PartitionInfo[]>;
+  /** Rows in the DEFAULT partition (timestamps outside every daily partition). */
+  countDefaultPartition(): Promise<number>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+export interface PartitionPolicy {
+  /** Daily partitions kept ready before today (UTC). */
+  pastDays: number;
+  /** Daily partitions created ahead of today (UTC). */
+  aheadDays: number;
+}

@@ -1,0 +1,95 @@
+/**
+ * The gateway's configuration: one YAML file validated by this strict schema. Every key has a
+ * description and a default where one is safe; an unknown key is an error naming its path.
+ * Precedence is defaults < file < environment < command-line flags (see load.ts).
+ */
+import { z } from 'zod';
+import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { listenSchema, tlsServerSchema } from './common.ts';
+
+export const syslogSourceSchema = z
+  .strictObject({
+    type: z.literal('syslog'),
+    mode: z.enum(['udp', 'tcp', 'tls']).describe('Transport: udp (RFC 5426), tcp (RFC 6587) or tls (RFC 5425).'),
+    listen: listenSchema.describe('host:port to listen on; port 0 picks a free port.'),
+    max_message_bytes: z
+      .number()
+      .int()
+      .min(480)
+      .max(1_048_576)
+      .default(65_536)
+      .describe('Largest accepted message; longer ones become a counted syslog.parse_error event.'),
+    max_connections: z.number().int().positive().default(512).describe('TCP/TLS: concurrent connections.'),
+    idle_timeout_secs: z.number().positive().default(300).describe('TCP/TLS: close a silent connection.'),
+    tls: tlsServerSchema.optional().describe('Required when mode is tls.'),
+  })
+  .refine((s) => s.mode !== 'tls' || s.tls !== undefined, {
+    message: 'mode tls needs a tls block (cert_file, key_file)',
+    path: ['tls'],
+  });
+
+export const sourceSchema = z.discriminatedUnion('type', [syslogSourceSchema]);
+
+export const gatewayConfigSchema = z.strictObject({
+  gateway: z.strictObject({
+    id: gatewayIdSchema.describe('This gateway’s id, unique in the deployment (letters, digits, . _ -).'),
+    data_dir: z.string().min(1).describe('Where the LevelDB queue and state live; must survive reboots.'),
+  }),
+  sources: z
+    .record(z.string().regex(/^[a-z0-9_]+$/, 'source names are snake_case'), sourceSchema)
+    .describe('Named sources; each has a type.'),
+  queue: z
+    .strictObject({
+      max_batch_events: z
+        .number()
+        .int()
+        .positive()
+        .max(10_000)
+        .default(200)
+        .describe('Events packed into one LevelDB record (one put per record is what costs).'),
+      flush_interval_ms: z
+        .number()
+        .int()
+        .min(0)
+        .max(10_000)
+        .default(5)
+        .describe('How long appends are gathered into one durable write.'),
+      sync: z.boolean().default(true).describe('fsync each write before acking to devices.'),
+    })
+    .prefault({}),
+  central: z.strictObject({
+    endpoint: z
+      .url({ protocol: /^wss?$/ })
+      .describe('Central’s link URL, e.g. wss://central.example:8443/link.'),
+    token_file: z
+      .string()
+      .optional()
+      .describe('File holding this gateway’s link token (or set SIEM_GATEWAY_TOKEN).'),
+    batch_max_events: z.number().int().positive().max(10_000).default(1000).describe('Events per link batch.'),
+    max_in_flight_batches: z.number().int().min(1).max(64).default(4).describe('Unacked batches at once.'),
+    heartbeat_interval_secs: z.number().positive().default(10).describe('Heartbeat period; dead after 3.'),
+    initial_backoff_secs: z.number().positive().default(0.5).describe('First reconnect delay.'),
+    max_backoff_secs: z.number().positive().default(30).describe('Longest reconnect delay.'),
+    tls: z
+      .strictObject({
+        ca_file: z.string().optional().describe('CA bundle to verify central (default: system CAs).'),
+        cert_file: z.string().optional().describe('Client certificate, when central requires one.'),
+        key_file: z.string().optional().describe('Client key.'),
+      })
+      .optional(),
+  }),
+  http: z
+    .strictObject({
+      listen: listenSchema.default('127.0.0.1:9100').describe('Local HTTP: /healthz and /metrics.'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type SyslogSourceConfig = z.output<typeof syslogSourceSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;

@@ -1,0 +1,297 @@
+/**
+ * The forwarder: the client side of the gateway↔central link (protocols/link/SPEC.md). It reads
+ * queued records in lane priority order, sends them as batches over one WebSocket, deletes a
+ * record only when central has acked its batch, and reconnects with exponential backoff and
+ * full jitter. Unacked batches stay in the queue and are sent again on the next connection.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import {
+  decodeLinkMessage,
+  encodeLinkMessage,
+  estimateClockOffset,
+  LINK_MAX_MESSAGE_BYTES,
+  LINK_PROTOCOL_VERSION,
+  type LinkMessage,
+} from '../../protocols/link/codec.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { LANES, type Lane, type LevelQueue, type QueueRecord } from '../queue/leveldb-queue.ts';
+
+export interface ForwarderOptions {
+  endpoint: string;
+  token: string;
+  gateway: string;
+  batchMaxEvents: number;
+  maxInFlight: number;
+  heartbeatIntervalMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  queue: LevelQueue;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  software: string;
+}
+
+type InFlight = { records: QueueRecord[]; events: number };
+
+/** Records read from one lane at a time while filling a batch. */
+const READ_CHUNK_RECORDS = 16;
+
+export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; acked: [number] }> {
+  readonly #o: ForwarderOptions;
+  #ws: WebSocket | undefined;
+  #ready = false;
+  #stopped = true;
+  #failures = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #lastHeard = 0;
+  #batchMax: number;
+  #nextBatchId = 1;
+  #inFlight = new Map<number, InFlight>();
+  #cursors: Record<Lane, string | null> = { alert: null, security: null, telemetry: null };
+  /** Bumped on every disconnect, so reads begun on an old connection cannot move the cursors. */
+  #generation = 0;
+  #pumping = false;
+  #pumpAgain = false;
+  #clockOffsetMs: number | undefined;
+  readonly #onAppend = () => void this.#pump();
+
+  constructor(options: ForwarderOptions) {
+    super();
+    this.#o = options;
+    this.#batchMax = options.batchMaxEvents;
+  }
+
+  get connected(): boolean {
+    return this.#ready;
+  }
+
+  /** Gateway clock minus central clock, from the last heartbeat; undefined before the first. */
+  get clockOffsetMs(): number | undefined {
+    return this.#clockOffsetMs;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#o.queue.on('append', this.#onAppend);
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#o.queue.off('append', this.#onAppend);
+    clearTimeout(this.#reconnectTimer);
+    const ws = this.#ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      ws.close(1001, 'gateway stopping');
+      const timeout = setTimeout(() => ws.terminate(), 2000);
+      await closed;
+      clearTimeout(timeout);
+    }
+    this.#teardown();
+  }
+
+  #connect(): void {
+    const { tls } = this.#o;
+    const ws = new WebSocket(this.#o.endpoint, {
+      headers: { authorization: `Bearer ${this.#o.token}` },
+      handshakeTimeout: 10_000,
+      maxPayload: LINK_MAX_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      ca: tls?.caFile ? readFileSync(tls.caFile) : undefined,
+      cert: tls?.certFile ? readFileSync(tls.certFile) : undefined,
+      key: tls?.keyFile ? readFileSync(tls.keyFile) : undefined,
+    });
+    this.#ws = ws;
+    ws.on('open', () => {
+      this.#lastHeard = Date.now();
+      this.#send({
+        type: 'hello',
+        v: LINK_PROTOCOL_VERSION,
+        gateway: this.#o.gateway,
+        sent_at: Date.now(),
+        software: this.#o.software,
+      });
+    });
+    ws.on('message', (data, isBinary) => {
+      this.#lastHeard = Date.now();
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const decoded = decodeLinkMessage(isBinary ? bytes : bytes.toString('utf8'));
+      if (!decoded.ok) {
+        this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'receiving', code: decoded.error.code });
+        this.#o.logger.warn({ code: decoded.error.code }, 'bad message from central: %s', decoded.error.message);
+        ws.close(1002, 'bad message');
+        return;
+      }
+      void this.#onMessage(decoded.message);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: `http_${res.statusCode}` });
+      this.#o.logger.warn({ status: res.statusCode }, 'central refused the link');
+      ws.terminate();
+    });
+    ws.on('error', (error) => {
+      this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: 'socket' });
+      this.#o.logger.debug({ err: error.message }, 'link error');
+    });
+    ws.on('close', () => {
+      const wasReady = this.#ready;
+      this.#teardown();
+      if (wasReady) this.emit('disconnected');
+      if (!this.#stopped) this.#scheduleReconnect();
+    });
+  }
+
+  #teardown(): void {
+    this.#generation += 1;
+    this.#ready = false;
+    this.#o.metrics.linkConnected.set(0);
+    clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+    this.#inFlight.clear();
+    this.#cursors = { alert: null, security: null, telemetry: null };
+    this.#o.metrics.inFlightBatches.set(0);
+  }
+
+  #scheduleReconnect(): void {
+    const ceiling = Math.min(this.#o.maxBackoffMs, this.#o.initialBackoffMs * 2 ** this.#failures);
+    this.#failures += 1;
+    const delay = Math.random() * ceiling; // full jitter, SPEC §6
+    this.#o.metrics.reconnects.inc();
+    this.#o.logger.info('link down; reconnecting in %d ms', Math.round(delay));
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  async #onMessage(message: LinkMessage): Promise<void> {
+    switch (message.type) {
+      case 'welcome': {
+        this.#ready = true;
+        this.#failures = 0;
+        this.#batchMax = Math.min(this.#o.batchMaxEvents, message.max_batch_events);
+        this.#o.metrics.linkConnected.set(1);
+        this.#startHeartbeat();
+        this.#o.logger.info('link up to %s', this.#o.endpoint);
+        this.emit('connected');
+        await this.#pump();
+        return;
+      }
+      case 'ack':
+        await this.#onAck(message.batch_id, message.rejected);
+        return;
+      case 'heartbeat':
+        if (message.echo !== undefined) {
+          this.#clockOffsetMs = estimateClockOffset(message.echo, message.sent_at, Date.now());
+          this.#o.metrics.clockOffset.set(this.#clockOffsetMs);
+        }
+        return;
+      case 'error':
+        this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: `central_${message.code}` });
+        this.#o.logger.warn('central closed the link: %s (%s)', message.code, message.message);
+        return;
+      default:
+        this.#o.logger.warn('unexpected %s message from central', message.type);
+    }
+  }
+
+  async #onAck(batchId: number, rejected: number): Promise<void> {
+    const batch = this.#inFlight.get(batchId);
+    if (!batch) return;
+    try {
+      await this.#o.queue.remove(batch.records);
+    } catch (error) {
+      this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'processing', code: 'queue_delete' });
+      this.#o.logger.error({ err: (error as Error).message }, 'could not delete acked records');
+      return;
+    }
+    this.#inFlight.delete(batchId);
+    this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
+    this.#o.metrics.eventsAcked.inc(batch.events - rejected);
+    if (rejected > 0) this.#o.metrics.dropped.inc({ source: 'forwarder', reason: 'rejected_by_central' }, rejected);
+    this.emit('acked', batch.events);
+    await this.#pump();
+  }
+
+  #startHeartbeat(): void {
+    clearInterval(this.#heartbeatTimer);
+    const interval = this.#o.heartbeatIntervalMs;
+    const beat = () => {
+      if (Date.now() - this.#lastHeard > 3 * interval) {
+        this.#o.logger.warn('no word from central for %d ms; dropping the link', 3 * interval);
+        this.#ws?.terminate();
+        return;
+      }
+      this.#send({ type: 'heartbeat', sent_at: Date.now() });
+    };
+    beat();
+    this.#heartbeatTimer = setInterval(beat, interval);
+  }
+
+  /** Fills the send window with batches, alerts first. Re-entrant calls coalesce into one more pass. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        while (this.#ready && this.#inFlight.size < this.#o.maxInFlight) {
+          const records = await this.#nextBatchRecords();
+          if (records.length === 0 || !this.#ready) break;
+          const events = records.flatMap((r) => r.events);
+          const batchId = this.#nextBatchId++;
+          this.#inFlight.set(batchId, { records, events: events.length });
+          this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
+          this.#send({ type: 'batch', batch_id: batchId, events });
+          this.#o.metrics.eventsSent.inc(events.length);
+        }
+      } while (this.#pumpAgain && this.#ready);
+    } catch (error) {
+      this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'processing', code: 'queue_read' });
+      this.#o.logger.error({ err: (error as Error).message }, 'could not read the queue');
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /**
+   * The next batch: whole records of the highest-priority lane that has unsent data, up to the
+   * batch size. Cursors move only if the connection is still the one the read began on.
+   */
+  async #nextBatchRecords(): Promise<QueueRecord[]> {
+    const generation = this.#generation;
+    for (const lane of LANES) {
+      const out: QueueRecord[] = [];
+      let events = 0;
+      let cursor = this.#cursors[lane];
+      read: while (events < this.#batchMax) {
+        const records = await this.#o.queue.read(lane, cursor, READ_CHUNK_RECORDS);
+        if (generation !== this.#generation) return [];
+        if (records.length === 0) break;
+        for (const record of records) {
+          if (out.length > 0 && events + record.events.length > this.#batchMax) break read;
+          out.push(record);
+          events += record.events.length;
+          cursor = record.key;
+        }
+      }
+      if (out.length > 0) {
+        this.#cursors[lane] = cursor;
+        return out;
+      }
+    }
+    return [];
+  }
+
+  #send(message: LinkMessage): void {
+    const ws = this.#ws;
+    if (ws?.readyState === WebSocket.OPEN) ws.send(encodeLinkMessage(message));
+  }
+}

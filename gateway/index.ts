@@ -1,0 +1,138 @@
+/**
+ * Builds a running gateway from a validated config: the durable queue, the pipeline, the
+ * sources, the forwarder to central and the local HTTP server. `start` brings them up in
+ * dependency order and `stop` takes them down in reverse, so nothing accepted is lost.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { parseListen } from './config/common.ts';
+import type { GatewayConfig } from './config/schema.ts';
+import { Forwarder } from './forwarder/index.ts';
+import { createGatewayHttp, type GatewayHealth } from './http/index.ts';
+import { createLogger } from './log.ts';
+import { createGatewayMetrics } from './metrics.ts';
+import { createPipeline } from './pipeline/index.ts';
+import type { Source, SourceContext } from './pipeline/types.ts';
+import { LANES, LevelQueue } from './queue/leveldb-queue.ts';
+import { createSyslogSource } from './sources/syslog/index.ts';
+
+export const GATEWAY_SOFTWARE = 'edge-siem-gateway/0.1.0';
+
+export interface GatewayOptions {
+  token: string;
+  logger?: Logger;
+  /** Collect Node.js process metrics (off when several gateways share a process). */
+  processMetrics?: boolean;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly queue: LevelQueue;
+  readonly forwarder: Forwarder;
+  readonly metrics: ReturnType<typeof createGatewayMetrics>;
+  sources(): Source[];
+  httpUrl(): string;
+  health(): GatewayHealth;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = createGatewayMetrics(config.gateway.id, { processMetrics: options.processMetrics ?? true });
+  mkdirSync(config.gateway.data_dir, { recursive: true, mode: 0o700 });
+  const queue = await LevelQueue.open({
+    dir: path.join(config.gateway.data_dir, 'queue'),
+    gateway: config.gateway.id,
+    maxRecordEvents: config.queue.max_batch_events,
+    flushIntervalMs: config.queue.flush_interval_ms,
+    sync: config.queue.sync,
+  });
+  const c = config.central;
+  const forwarder = new Forwarder({
+    endpoint: c.endpoint,
+    token: options.token,
+    gateway: config.gateway.id,
+    batchMaxEvents: c.batch_max_events,
+    maxInFlight: c.max_in_flight_batches,
+    heartbeatIntervalMs: c.heartbeat_interval_secs * 1000,
+    initialBackoffMs: c.initial_backoff_secs * 1000,
+    maxBackoffMs: c.max_backoff_secs * 1000,
+    tls: c.tls ? { caFile: c.tls.ca_file, certFile: c.tls.cert_file, keyFile: c.tls.key_file } : undefined,
+    queue,
+    metrics,
+    logger: logger.child({ component: 'forwarder' }),
+    software: GATEWAY_SOFTWARE,
+  });
+  const pipeline = createPipeline({ queue, transforms: [], metrics, clockOffsetMs: () => forwarder.clockOffsetMs });
+
+  const sources: Source[] = [];
+  for (const [name, sourceConfig] of Object.entries(config.sources)) {
+    const ctx: SourceContext = {
+      emit: (events) => pipeline.emit(name, events),
+      metrics,
+      logger: logger.child({ component: name }),
+      now: () => new Date(),
+    };
+    sources.push(createSyslogSource(name, sourceConfig, ctx));
+  }
+
+  const health = (): GatewayHealth => ({
+    status: forwarder.connected ? 'ok' : 'degraded',
+    gateway: config.gateway.id,
+    link: { connected: forwarder.connected, clock_offset_ms: forwarder.clockOffsetMs ?? null },
+    queue: queue.depth,
+    sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
+  });
+  const refreshQueueGauges = () => {
+    const depth = queue.depth;
+    for (const lane of LANES) metrics.queueEvents.set({ lane }, depth.byLane[lane]);
+    metrics.queueBytes.set(depth.bytes);
+  };
+  refreshQueueGauges();
+  const gaugeTimer = setInterval(refreshQueueGauges, 1000);
+  gaugeTimer.unref();
+
+  const app = createGatewayHttp({ metrics, health });
+  const { host, port } = parseListen(config.http.listen);
+  const stopped: Array<() => Promise<void>> = [];
+  let httpAddress: AddressInfo;
+  try {
+    for (const source of sources) {
+      await source.start();
+      stopped.unshift(() => source.stop());
+    }
+    const server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    stopped.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    forwarder.start();
+    httpAddress = server.address() as AddressInfo;
+  } catch (error) {
+    for (const stop of stopped) await stop();
+    await queue.close();
+    clearInterval(gaugeTimer);
+    throw error;
+  }
+  logger.info({ sources: health().sources }, 'gateway %s started', config.gateway.id);
+
+  return {
+    config,
+    queue,
+    forwarder,
+    metrics,
+    sources: () => sources,
+    httpUrl: () => `http://${httpAddress.family === 'IPv6' ? `[${httpAddress.address}]` : httpAddress.address}:${httpAddress.port}`,
+    health,
+    async stop() {
+      for (const stop of stopped) await stop();
+      await forwarder.stop();
+      await queue.close();
+      clearInterval(gaugeTimer);
+      logger.info('gateway %s stopped', config.gateway.id);
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The gateway pipeline: what happens to events between a source and the queue. Transforms run
+ * in order (a null drops the event, counted with the transform's name as the reason), the
+ * gateway's latest clock offset to central is stamped on each event, and the batch is appended
+ * to the durable queue.
+ */
+import type { PendingEvent } from '../../protocols/event/schema.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { LevelQueue } from '../queue/leveldb-queue.ts';
+import type { Transform } from './types.ts';
+
+export interface PipelineOptions {
+  queue: LevelQueue;
+  transforms: Transform[];
+  metrics: GatewayMetrics;
+  clockOffsetMs: () => number | undefined;
+}
+
+export function createPipeline(options: PipelineOptions) {
+  const { queue, transforms, metrics } = options;
+  return {
+    async emit(sourceName: string, events: PendingEvent[]): Promise<void> {
+      metrics.received.inc({ source: sourceName }, events.length);
+      const offset = options.clockOffsetMs();
+      const out: PendingEvent[] = [];
+      for (const original of events) {
+        let event: PendingEvent | null = original;
+        for (const transform of transforms) {
+          event = transform.apply(event);
+          if (event === null) {
+            metrics.dropped.inc({ source: sourceName, reason: transform.name });
+            break;
+          }
+        }
+        if (event === null) continue;
+        out.push(offset === undefined ? event : { ...event, clock_offset_ms: offset });
+      }
+      if (out.length === 0) return;
+      await queue.append(out);
+      metrics.queued.inc(out.length);
+    },
+  };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;

@@ -1,0 +1,40 @@
+/**
+ * The one pipeline contract (STYLE.md): a source starts, stops and emits batches of events; a
+ * transform is a pure `(event) => event | null`; the queue is the sink that makes events durable.
+ * Adding a protocol means adding a source, not touching the pipeline.
+ */
+import type { Logger } from 'pino';
+import type { PendingEvent } from '../../protocols/event/schema.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+
+export interface SourceContext {
+  /**
+   * Hands events to the pipeline. Resolves once they are durable on disk: only then may a source
+   * acknowledge them to the device (MQTT PUBACK, CoAP ACK). Rejects when the queue cannot write.
+   */
+  emit(events: PendingEvent[]): Promise<void>;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  now(): Date;
+}
+
+export interface SourceAddress {
+  transport: 'udp' | 'tcp' | 'tls';
+  host: string;
+  port: number;
+}
+
+export interface Source {
+  readonly name: string;
+  readonly type: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Where the source listens, once started (the real port when the config said 0). */
+  addresses(): SourceAddress[];
+}
+
+/** A pure, stateless transform; returning null drops the event (and the pipeline counts it). */
+export type Transform = {
+  name: string;
+  apply: (event: PendingEvent) => PendingEvent | null;
+};

@@ -1,0 +1,34 @@
+/**
+ * Turns one syslog frame (the bytes of one message, however it was framed) into a pending
+ * event: a parsed message becomes `syslog.message`, anything unparseable becomes a counted,
+ * visible `syslog.parse_error` health event, so bad input is never silently lost.
+ */
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { parseSyslog, syslogErrorToEvent, syslogToEvent } from '../../../protocols/syslog/index.ts';
+import type { SourceContext } from '../../pipeline/types.ts';
+
+export interface FrameOrigin {
+  transport: 'udp' | 'tcp' | 'tls';
+  peer: { ip: string; port: number };
+  sourceName: string;
+}
+
+export function decodeFrame(
+  frame: Uint8Array,
+  origin: FrameOrigin,
+  ctx: SourceContext,
+  maxBytes: number,
+): PendingEvent {
+  const received = ctx.now();
+  const eventCtx = { received, peer: origin.peer, transport: origin.transport };
+  const parsed = parseSyslog(frame, { now: received, maxBytes });
+  if (parsed.ok) return syslogToEvent(parsed.message, eventCtx);
+  ctx.metrics.errors.inc({ component: origin.sourceName, stage: 'processing', code: parsed.error.code });
+  return syslogErrorToEvent(parsed.error, frame, eventCtx);
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`: IPv4 peers on a dual-stack socket. */
+export function normalizeIp(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,115 @@
+/**
+ * Syslog over TCP (RFC 6587) and TLS (RFC 5425). Each connection gets its own deframer
+ * (octet counting or LF framing, detected per frame); the socket pauses while too many of its
+ * events are waiting for the queue, so a fast sender cannot make the gateway buffer without end.
+ */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { createSyslogDeframer } from '../../../protocols/syslog/index.ts';
+import { parseListen } from '../../config/common.ts';
+import type { SyslogSourceConfig } from '../../config/schema.ts';
+import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
+import { decodeFrame, normalizeIp } from './decode.ts';
+
+/** Emits waiting on the queue per connection before the socket is paused. */
+const MAX_PENDING_EMITS = 8;
+
+export function createSyslogStreamSource(name: string, config: SyslogSourceConfig, ctx: SourceContext): Source {
+  let server: net.Server | undefined;
+  let address: SourceAddress | undefined;
+  const sockets = new Set<net.Socket>();
+  const transport = config.mode === 'tls' ? 'tls' : 'tcp';
+  const { host, port } = parseListen(config.listen);
+
+  const onConnection = (socket: net.Socket) => {
+    sockets.add(socket);
+    ctx.metrics.connections.set({ source: name }, sockets.size);
+    const peer = { ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const origin = { transport, peer, sourceName: name } as const;
+    const deframer = createSyslogDeframer({ maxFrameBytes: config.max_message_bytes });
+    let pending = 0;
+
+    const handle = (result: ReturnType<typeof deframer.push>) => {
+      for (const error of result.errors) {
+        ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: error.code });
+      }
+      if (result.frames.length === 0) return;
+      const events = result.frames.map((frame) => decodeFrame(frame, origin, ctx, config.max_message_bytes));
+      pending += 1;
+      if (pending >= MAX_PENDING_EMITS) socket.pause();
+      ctx
+        .emit(events)
+        .catch((error: Error) => {
+          ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
+          ctx.logger.error({ err: error.message }, 'queue write failed');
+        })
+        .finally(() => {
+          pending -= 1;
+          if (pending < MAX_PENDING_EMITS && socket.isPaused()) socket.resume();
+        });
+    };
+
+    socket.setTimeout(config.idle_timeout_secs * 1000, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => handle(deframer.push(chunk)));
+    socket.on('end', () => handle(deframer.end()));
+    socket.on('error', (error) => {
+      ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'socket' });
+      ctx.logger.debug({ err: error.message }, 'syslog connection error');
+    });
+    socket.on('close', () => {
+      sockets.delete(socket);
+      ctx.metrics.connections.set({ source: name }, sockets.size);
+    });
+  };
+
+  return {
+    name,
+    type: 'syslog',
+    async start() {
+      if (config.mode === 'tls') {
+        const t = config.tls!;
+        server = tls.createServer(
+          {
+            cert: readFileSync(t.cert_file),
+            key: readFileSync(t.key_file),
+            ca: t.ca_file ? readFileSync(t.ca_file) : undefined,
+            requestCert: t.ca_file !== undefined,
+            rejectUnauthorized: t.ca_file !== undefined,
+            minVersion: 'TLSv1.2',
+          },
+          onConnection,
+        );
+        server.on('tlsClientError', () =>
+          ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'tls_handshake' }),
+        );
+      } else {
+        server = net.createServer(onConnection);
+      }
+      server.maxConnections = config.max_connections;
+      const s = server;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      const bound = s.address() as net.AddressInfo;
+      address = { transport, host: bound.address, port: bound.port };
+    },
+    async stop() {
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      for (const socket of sockets) socket.end();
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, 1000);
+      await closed;
+      clearTimeout(timer);
+    },
+    addresses: () => (address ? [address] : []),
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The gateway↔central link codec, version 1 (spec: protocols/link/SPEC.md). Messages are JSON
+ * objects carried one per WebSocket text frame. This module only turns messages into text and
+ * text back into messages: it never throws on bad input, touches no socket and keeps no state.
+ * Events inside a batch are left unvalidated here so that central can store the good events of
+ * a batch and count the bad ones, instead of rejecting (and wedging) the whole batch.
+ */
+import { z } from 'zod';
+import { gatewayIdSchema } from '../event/schema.ts';
+
+export const LINK_PROTOCOL_VERSION = 1;
+/** SPEC §3: the largest frame either side must accept; larger frames are a protocol error. */
+export const LINK_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** SPEC §4.2: the most events one batch may carry. */
+export const LINK_MAX_BATCH_EVENTS = 10_000;
+
+const millis = z.number().int().nonnegative().max(8.64e15);
+const batchId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+const helloSchema = z.strictObject({
+  type: z.literal('hello'),
+  v: z.number().int().positive(),
+  gateway: gatewayIdSchema,
+  sent_at: millis,
+  software: z.string().max(128).optional(),
+});
+
+const welcomeSchema = z.strictObject({
+  type: z.literal('welcome'),
+  v: z.number().int().positive(),
+  central_time: millis,
+  max_batch_events: z.number().int().positive(),
+  heartbeat_interval_ms: z.number().int().positive(),
+});
+
+const batchSchema = z.strictObject({
+  type: z.literal('batch'),
+  batch_id: batchId,
+  events: z.array(z.unknown()).max(LINK_MAX_BATCH_EVENTS),
+});
+
+const ackSchema = z.strictObject({
+  type: z.literal('ack'),
+  batch_id: batchId,
+  inserted: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+});
+
+const heartbeatSchema = z.strictObject({
+  type: z.literal('heartbeat'),
+  sent_at: millis,
+  /** Central's answer carries the gateway's `sent_at` back, so the gateway can measure round trip and offset. */
+  echo: millis.optional(),
+});
+
+const errorSchema = z.strictObject({
+  type: z.literal('error'),
+  code: z.enum(['unsupported_version', 'unauthorized', 'bad_message', 'too_large', 'internal']),
+  message: z.string().max(1024),
+});
+
+const linkMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  welcomeSchema,
+  batchSchema,
+  ackSchema,
+  heartbeatSchema,
+  errorSchema,
+]);
+
+export type LinkMessage = z.output<typeof linkMessageSchema>;
+export type HelloMessage = z.output<typeof helloSchema>;
+export type WelcomeMessage = z.output<typeof welcomeSchema>;
+export type BatchMessage = z.output<typeof batchSchema>;
+export type AckMessage = z.output<typeof ackSchema>;
+export type HeartbeatMessage = z.output<typeof heartbeatSchema>;
+export type ErrorMessage = z.output<typeof errorSchema>;
+export type LinkErrorCode = 'too_large' | 'invalid_utf8' | 'invalid_json' | 'invalid_message';
+
+export type LinkDecodeResult =
+  | { ok: true; message: LinkMessage }
+  | { ok: false; error: { code: LinkErrorCode; message: string } };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Serialises a message to the text of one WebSocket frame. */
+export function encodeLinkMessage(message: LinkMessage): string {
+  return JSON.stringify(message);
+}
+
+/** Parses one frame. Returns a typed error for anything that is not a valid v1 message. */
+export function decodeLinkMessage(
+  data: string | Uint8Array,
+  options: { maxBytes?: number } = {},
+): LinkDecodeResult {
+  const maxBytes = options.maxBytes ?? LINK_MAX_MESSAGE_BYTES;
+  let text: string;
+  if (typeof data === 'string') {
+    // A JS string of n UTF-16 units encodes to at most 3n UTF-8 bytes; only measure when it matters.
+    if (data.length * 3 > maxBytes && Buffer.byteLength(data, 'utf8') > maxBytes) {
+      return fail('too_large', `message larger than ${maxBytes} bytes`);
+    }
+    text = data;
+  } else {
+    if (data.byteLength > maxBytes) return fail('too_large', `message larger than ${maxBytes} bytes`);
+    try {
+      text = utf8.decode(data);
+    } catch {
+      return fail('invalid_utf8', 'message is not valid UTF-8');
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return fail('invalid_json', `message is not JSON: ${(error as Error).message.slice(0, 200)}`);
+  }
+  const result = linkMessageSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return fail('invalid_message', `${where}: ${issue?.message ?? 'invalid message'}`);
+  }
+  return { ok: true, message: result.data };
+}
+
+function fail(code: LinkErrorCode, message: string): LinkDecodeResult {
+  return { ok: false, error: { code, message } };
+}
+
+/**
+ * SPEC §5: offset of the gateway clock relative to central (gateway − central, ms), from one
+ * heartbeat round trip, assuming symmetric network delay (as NTP's basic estimate does).
+ */
+export function estimateClockOffset(sentAt: number, centralTime: number, receivedAt: number): number {
+  return Math.round((sentAt + receivedAt) / 2 - centralTime);
+}

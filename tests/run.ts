@@ -1,0 +1,70 @@
+/**
+ * `npm test`: type check, lint and format check, then every `*.test.ts` under tests/ with the
+ * Node test runner. Node 20's `node --test` expands no globs and exits 0 when it finds no test
+ * files, so the files are listed here explicitly and the run fails when it counts no tests.
+ * Pass file paths or substrings to run a subset: `npm test -- syslog`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from './support/env.ts';
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(full));
+    else if (entry.name.endsWith('.test.ts')) out.push(full);
+  }
+  return out.sort();
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const filters = process.argv.slice(2);
+const bin = (name: string) => path.join(REPO_ROOT, 'node_modules', '.bin', name);
+
+if (filters.length === 0) {
+  console.log('» type check (tsc --noEmit)');
+  if ((await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) !== 0) process.exit(1);
+  console.log('» lint and format (biome check)');
+  if ((await run(bin('biome'), ['check', '.'])) !== 0) process.exit(1);
+}
+
+let files = findTests(path.join(REPO_ROOT, 'tests'));
+if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const tapDir = mkdtempSync(path.join(tmpdir(), 'siem-tests-'));
+const tapFile = path.join(tapDir, 'report.tap');
+console.log(`» ${files.length} test files`);
+const code = await run(process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tapFile}`,
+  ...files,
+]);
+const tap = readFileSync(tapFile, 'utf8');
+rmSync(tapDir, { recursive: true, force: true });
+const count = (label: string) => Number(new RegExp(`^# ${label} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+const tests = count('tests');
+console.log(`» ${tests} tests, ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+if (tests === 0) {
+  console.error('the run counted no tests: treating it as a failure');
+  process.exit(1);
+}
+process.exit(code);
