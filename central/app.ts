@@ -16,6 +16,7 @@ import { bearerToken, TokenTable } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { mountLink } from './link/server.ts';
 import type { CentralMetrics } from './metrics.ts';
+import { InvalidQueryError } from './store/errors.ts';
 import type { EventStore } from './store/types.ts';
 
 export interface AppDeps {
@@ -80,7 +81,7 @@ export function createCentralApp(deps: AppDeps) {
     if (error instanceof HTTPException) {
       return c.json({ error: error.message }, error.status, error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
     }
-    if (error.name === 'InvalidCursorError') return c.json({ error: error.message }, 400);
+    if (error instanceof InvalidQueryError) return c.json({ error: error.message }, 400);
     metrics.errors.inc({ component: 'api', stage: 'processing', code: 'internal' });
     logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);

@@ -6,7 +6,6 @@
 import { parseArgs } from 'node:util';
 import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
 import { loadGatewayConfig, readGatewayToken } from './config/load.ts';
-import { startGateway } from './index.ts';
 
 const HELP = `Usage: siem-gateway <command> --config FILE [options]
 
@@ -65,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`siem-gateway: ${token.error}\n`);
     return 2;
   }
+  // Loaded only for `run`, so that `validate` stays quick on a small box.
+  const { startGateway } = await import('./index.ts');
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(loaded.config, { token: token.token });

@@ -90,6 +90,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const depth = queue.depth;
     for (const lane of LANES) metrics.queueEvents.set({ lane }, depth.byLane[lane]);
     metrics.queueBytes.set(depth.bytes);
+    metrics.queueCorrupt.set(queue.corruptRecords);
   };
   refreshQueueGauges();
   const gaugeTimer = setInterval(refreshQueueGauges, 1000);

@@ -76,6 +76,11 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       help: 'Bytes of queued records.',
       registers,
     }),
+    queueCorrupt: new Gauge({
+      name: 'siem_gateway_queue_corrupt_records',
+      help: 'Queue records found unreadable at start (skipped, never sent).',
+      registers,
+    }),
     connections: new Gauge({
       name: 'siem_gateway_source_connections',
       help: 'Open connections per stream source.',

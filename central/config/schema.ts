@@ -5,30 +5,10 @@
  */
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { storeConfigSchema } from '../store/config.ts';
 
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits (sha256 of the token)');
-
-const partitionsSchema = z
-  .strictObject({
-    past_days: z.number().int().min(0).max(3650).default(7).describe('Daily partitions kept ready before today.'),
-    ahead_days: z.number().int().min(1).max(365).default(3).describe('Daily partitions created ahead of today.'),
-  })
-  .prefault({});
-
-export const storageSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('pglite'),
-    data_dir: z.string().min(1).describe('Directory of the embedded PostgreSQL (PGlite) database.'),
-    partitions: partitionsSchema,
-  }),
-  z.strictObject({
-    type: z.literal('postgres'),
-    url: z.string().min(1).describe('postgres:// URL; prefer the DATABASE_URL environment variable.'),
-    pool_max: z.number().int().min(1).max(200).default(10),
-    partitions: partitionsSchema,
-  }),
-]);
 
 export const centralConfigSchema = z.strictObject({
   http: z
@@ -44,7 +24,7 @@ export const centralConfigSchema = z.strictObject({
         .describe('Serve HTTPS and wss:// (required in production).'),
     })
     .prefault({}),
-  storage: storageSchema,
+  storage: storeConfigSchema.describe('Where events are stored: embedded PGlite (default) or PostgreSQL.'),
   link: z
     .strictObject({
       path: z.string().startsWith('/').default('/link'),
@@ -75,4 +55,3 @@ export const centralConfigSchema = z.strictObject({
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;
-export type StorageConfig = z.output<typeof storageSchema>;

@@ -58,6 +58,7 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  #corrupt = 0;
   readonly #depth: QueueDepth = { records: 0, events: 0, bytes: 0, byLane: { alert: 0, security: 0, telemetry: 0 } };
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
@@ -80,7 +81,10 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     let next = stored === undefined ? 1 : Number(stored);
     for await (const [key, value] of this.#db.iterator({ gte: RECORD_PREFIX, lt: 'q~' })) {
       const record = decodeRecord(key, value);
-      if (!record) continue;
+      if (!record) {
+        this.#corrupt += 1;
+        continue;
+      }
       this.#count(record, +1);
       const last = record.events.at(-1);
       if (last && last.seq >= next) next = last.seq + 1;
@@ -90,6 +94,11 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
 
   get depth(): QueueDepth {
     return { ...this.#depth, byLane: { ...this.#depth.byLane } };
+  }
+
+  /** Records found unreadable on open (SPEC §6): skipped, never sent, reported in /metrics. */
+  get corruptRecords(): number {
+    return this.#corrupt;
   }
 
   /** The sequence the next event will get. */
