@@ -18,14 +18,17 @@ export interface EventQuery {
   /** Case-insensitive substring of the message. */
   text?: string;
   gateway?: string;
-  /** Page size, 1..1000. */
+  /** Page size, clamped to 1..1000 (NaN means 100). */
   limit: number;
-  /** Opaque cursor from a previous page's `nextCursor`. */
+  /** Opaque cursor from a previous page's `nextCursor`; anything else throws `InvalidCursorError`. */
   cursor?: string;
 }
 
 export interface EventPage {
-  /** Newest first: ts descending, then gateway, then seq descending. */
+  /**
+   * Newest first: ts descending, then gateway, then seq descending. Timestamps come back in UTC
+   * (`Z`) at ms precision (`Date#toISOString`), or µs when the sub-ms digits are non-zero.
+   */
   events: Event[];
   /** Cursor for the next (older) page, or null when this was the last page. */
   nextCursor: string | null;
@@ -59,11 +62,13 @@ export interface EventStore {
   /**
    * Creates daily partitions from `now - pastDays` to `now + aheadDays` (UTC days) if missing,
    * moving any rows of those days out of the DEFAULT partition first. Idempotent.
+   * Returns the partitions this call created (empty when none were missing).
    */
   ensurePartitions(now: Date): Promise<PartitionInfo[]>;
   /**
-   * Stores a batch in one transaction. Resolves only after commit; an event whose (gateway, seq)
-   * is already stored is counted as a duplicate and not stored again.
+   * Stores a batch in one transaction. Resolves only after commit; an event whose (gateway, seq, ts)
+   * is already stored, or repeats an earlier one of the same batch, is counted as a duplicate and
+   * not stored again (a re-sent event is byte-identical, so its ts matches too).
    */
   insertEvents(events: readonly Event[]): Promise<InsertResult>;
   queryEvents(query: EventQuery): Promise<EventPage>;

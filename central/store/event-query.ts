@@ -1,0 +1,115 @@
+/**
+ * `EventQuery` to SQL, shared by both adapters: parameterised filters, newest-first order and
+ * keyset pagination. The cursor is base64url JSON of the last row's (ts, gateway, seq) with the
+ * timestamp at full µs precision, so a page boundary between two events of the same millisecond
+ * loses nothing. It is opaque to callers and checked strictly on the way back in.
+ */
+import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { InvalidCursorError, InvalidQueryError } from './errors.ts';
+import { SELECT_COLUMNS } from './event-rows.ts';
+import type { EventQuery } from './types.ts';
+
+export const MAX_LIMIT = 1000;
+/** Used when `limit` is not a number at all; numbers are clamped to 1..MAX_LIMIT. */
+export const DEFAULT_LIMIT = 100;
+
+const CURSOR_VERSION = 1;
+const CURSOR_CHARS = /^[A-Za-z0-9_-]{1,512}$/;
+const STORED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+export interface CursorKey {
+  /** Stored timestamp text, µs precision (event-rows.ts SELECT_COLUMNS `ts_text`). */
+  ts: string;
+  gateway: string;
+  seq: number;
+}
+
+export function encodeCursor(key: CursorKey): string {
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, key.ts, key.gateway, key.seq]), 'utf8').toString(
+    'base64url',
+  );
+}
+
+export function decodeCursor(cursor: string): CursorKey {
+  if (!CURSOR_CHARS.test(cursor)) throw new InvalidCursorError('not base64url');
+  const bytes = Buffer.from(cursor, 'base64url');
+  // Round-trip check: rejects trailing bits and other non-canonical encodings.
+  if (bytes.toString('base64url') !== cursor) throw new InvalidCursorError('not canonical base64url');
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('not JSON');
+  }
+  if (!Array.isArray(value) || value.length !== 4 || value[0] !== CURSOR_VERSION) {
+    throw new InvalidCursorError('unknown format');
+  }
+  const [, ts, gateway, seq] = value as unknown[];
+  if (typeof ts !== 'string' || !STORED_TIME.test(ts) || Number.isNaN(Date.parse(ts))) {
+    throw new InvalidCursorError('bad timestamp');
+  }
+  if (!gatewayIdSchema.safeParse(gateway).success) throw new InvalidCursorError('bad gateway');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+    throw new InvalidCursorError('bad seq');
+  return { ts, gateway: gateway as string, seq };
+}
+
+export function clampLimit(limit: number): number {
+  if (typeof limit !== 'number' || Number.isNaN(limit)) return DEFAULT_LIMIT;
+  return Math.min(MAX_LIMIT, Math.max(1, Math.trunc(limit)));
+}
+
+/** `text` as a LIKE pattern matching it literally anywhere: `%`, `_` and `\` are escaped. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function isoParam(name: string, date: Date | undefined): string | undefined {
+  if (date === undefined) return undefined;
+  if (!(date instanceof Date) || Number.isNaN(date.getTime()))
+    throw new InvalidQueryError(`${name} is not a valid date`);
+  return date.toISOString();
+}
+
+export interface BuiltQuery {
+  text: string;
+  params: unknown[];
+  /** Clamped page size; the statement fetches one row more to know whether a next page exists. */
+  limit: number;
+}
+
+export function buildEventQuery(query: EventQuery): BuiltQuery {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const from = isoParam('from', query.from);
+  const to = isoParam('to', query.to);
+  if (from !== undefined) where.push(`ts >= ${param(from)}::timestamptz`);
+  if (to !== undefined) where.push(`ts < ${param(to)}::timestamptz`);
+  if (query.source !== undefined) where.push(`source = ${param(query.source)}`);
+  if (query.host !== undefined) where.push(`lower(host) = lower(${param(query.host)})`);
+  if (query.severityMax !== undefined) {
+    if (!Number.isFinite(query.severityMax)) throw new InvalidQueryError('severityMax is not a number');
+    // Clamped into smallint's comfort zone: -1 matches nothing, 7 matches everything.
+    where.push(`severity <= ${param(Math.min(7, Math.max(-1, Math.floor(query.severityMax))))}`);
+  }
+  if (query.text !== undefined && query.text !== '') {
+    where.push(`message ILIKE ${param(containsPattern(query.text))} ESCAPE '\\'`);
+  }
+  if (query.gateway !== undefined) where.push(`gateway = ${param(query.gateway)}`);
+  if (query.cursor !== undefined) {
+    const key = decodeCursor(query.cursor);
+    where.push(
+      `(ts, gateway, seq) < (${param(key.ts)}::timestamptz, ${param(key.gateway)}, ${param(key.seq)}::bigint)`,
+    );
+  }
+  const limit = clampLimit(query.limit);
+  const text = `SELECT ${SELECT_COLUMNS} FROM events
+${where.length > 0 ? `WHERE ${where.join('\n  AND ')}` : ''}
+ORDER BY ts DESC, gateway DESC, seq DESC
+LIMIT ${param(limit + 1)}`;
+  return { text, params, limit };
+}

@@ -1,0 +1,33 @@
+/**
+ * Central's event storage: the factory choosing an adapter from config, and the public surface
+ * of this folder (the `EventStore` contract, the typed errors, the adapter factories).
+ */
+import { type StoreConfig, storeConfigSchema } from './config.ts';
+import { createPgliteStore } from './pglite.ts';
+import { createPostgresStore } from './postgres.ts';
+import type { SqlStoreOptions } from './sql-store.ts';
+import type { EventStore, PartitionPolicy } from './types.ts';
+
+export { type StoreConfig, storeConfigSchema } from './config.ts';
+export { InvalidCursorError, InvalidQueryError } from './errors.ts';
+export { MAX_LIMIT } from './event-query.ts';
+export { DEFAULT_PARTITION_POLICY } from './partitions.ts';
+export { createPgliteStore, type PgliteStoreOptions } from './pglite.ts';
+export { createPostgresStore, type PostgresStoreOptions } from './postgres.ts';
+export type { SqlStoreOptions } from './sql-store.ts';
+export type * from './types.ts';
+
+/** Opens the configured store; call `init(now)` on it before use. */
+export async function createStore(
+  config: StoreConfig,
+  options: Pick<SqlStoreOptions, 'clock'> = {},
+): Promise<EventStore> {
+  const parsed = storeConfigSchema.parse(config);
+  const partitions: PartitionPolicy | undefined = parsed.partitions && {
+    pastDays: parsed.partitions.past_days,
+    aheadDays: parsed.partitions.ahead_days,
+  };
+  const common = { ...options, ...(partitions && { partitions }) };
+  if (parsed.type === 'pglite') return createPgliteStore({ ...common, dataDir: parsed.data_dir });
+  return createPostgresStore({ ...common, connectionString: parsed.url, poolMax: parsed.pool_max });
+}

@@ -1,0 +1,43 @@
+/**
+ * The embedded adapter: PostgreSQL compiled to WebAssembly (PGlite), in memory or in a data
+ * directory, so `npm start` needs no database server (DESIGN.md "Storage"). Starting it takes
+ * seconds and hundreds of MB, so one instance serves the whole process.
+ */
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { SqlClient, SqlExecutor } from './sql-client.ts';
+import { createSqlStore, type SqlStoreOptions } from './sql-store.ts';
+import type { EventStore } from './types.ts';
+
+export interface PgliteStoreOptions extends SqlStoreOptions {
+  /** Directory holding the database files; undefined keeps everything in memory. */
+  dataDir?: string;
+}
+
+function executor(db: PGlite | Transaction): SqlExecutor {
+  return {
+    async query<T>(text: string, params: readonly unknown[] = []) {
+      const result = await db.query<T>(text, [...params]);
+      return { rows: result.rows, rowCount: result.affectedRows ?? 0 };
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+  };
+}
+
+export function createPgliteClient(db: PGlite): SqlClient {
+  return {
+    adapter: 'pglite',
+    ...executor(db),
+    transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+    async close() {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+/** Opens (or creates) the database; call `init(now)` on the store before using it. */
+export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<EventStore> {
+  const db = await PGlite.create(options.dataDir);
+  return createSqlStore(createPgliteClient(db), options);
+}

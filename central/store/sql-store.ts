@@ -1,0 +1,154 @@
+/**
+ * The `EventStore` itself, written once over a `SqlClient`: PGlite and PostgreSQL adapters only
+ * supply the client. Inserts are batched `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`
+ * in one transaction; a batch that touches a day of the partition window whose partition is
+ * missing gets it created first, anything else lands in events_default.
+ */
+import type { Event } from '../../protocols/event/schema.ts';
+import { buildEventQuery, encodeCursor } from './event-query.ts';
+import {
+  type EventRow,
+  INSERT_SQL,
+  insertParams,
+  rowToEvent,
+  type StorageRow,
+  toStorageRow,
+} from './event-rows.ts';
+import { migrate } from './migrate.ts';
+import {
+  createDailyPartitions,
+  DEFAULT_PARTITION,
+  DEFAULT_PARTITION_POLICY,
+  inWindow,
+  listPartitions,
+  partitionName,
+  utcDayStart,
+  validatePolicy,
+  windowDays,
+} from './partitions.ts';
+import type { SqlClient } from './sql-client.ts';
+import type {
+  EventPage,
+  EventQuery,
+  EventStore,
+  InsertResult,
+  PartitionPolicy,
+  StoreHealth,
+} from './types.ts';
+
+/** Rows per INSERT statement: bounds statement size (a message may be 64 KiB) without costing round trips. */
+export const INSERT_CHUNK_ROWS = 1000;
+
+export interface SqlStoreOptions {
+  /** Daily partitions kept ready around today; defaults to 7 days back, 3 ahead. */
+  partitions?: PartitionPolicy;
+  /** "Now" for the partition window of inserts and for health; tests move it. Defaults to the system clock. */
+  clock?: () => Date;
+}
+
+function byIdentity(a: StorageRow, b: StorageRow): number {
+  // A fixed insertion order keeps two concurrent batches with shared events from deadlocking.
+  if (a.event.gateway !== b.event.gateway) return a.event.gateway < b.event.gateway ? -1 : 1;
+  if (a.event.seq !== b.event.seq) return a.event.seq - b.event.seq;
+  return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0;
+}
+
+export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {}): EventStore {
+  const policy = validatePolicy(options.partitions ?? DEFAULT_PARTITION_POLICY);
+  const clock = options.clock ?? (() => new Date());
+  /** Daily partitions known to exist; a miss is checked again under the DDL lock. */
+  const known = new Set<string>();
+  let closed = false;
+
+  async function refreshKnown(): Promise<void> {
+    known.clear();
+    for (const p of await listPartitions(client)) known.add(p.name);
+  }
+
+  async function ensureDays(days: readonly number[]) {
+    const missing = days.filter((day) => !known.has(partitionName(day)));
+    const created = await createDailyPartitions(client, missing);
+    for (const day of missing) known.add(partitionName(day));
+    return created;
+  }
+
+  const store: EventStore = {
+    adapter: client.adapter,
+
+    async init(now) {
+      await migrate(client);
+      await refreshKnown();
+      await ensureDays(windowDays(now, policy));
+    },
+
+    async ensurePartitions(now) {
+      await refreshKnown();
+      return ensureDays(windowDays(now, policy));
+    },
+
+    async insertEvents(events: readonly Event[]): Promise<InsertResult> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      const rows = events.map(toStorageRow).sort(byIdentity);
+      const now = clock();
+      const days = new Set<number>();
+      for (const row of rows) {
+        const day = utcDayStart(Date.parse(row.ts));
+        if (inWindow(day, now, policy)) days.add(day);
+      }
+      await ensureDays([...days]);
+      const inserted = await client.transaction(async (tx) => {
+        let count = 0;
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+          const result = await tx.query(INSERT_SQL, insertParams(rows.slice(i, i + INSERT_CHUNK_ROWS)));
+          count += result.rowCount;
+        }
+        return count;
+      });
+      return { inserted, duplicates: events.length - inserted };
+    },
+
+    async queryEvents(query: EventQuery): Promise<EventPage> {
+      const built = buildEventQuery(query);
+      const { rows } = await client.query<EventRow>(built.text, built.params);
+      const page = rows.slice(0, built.limit);
+      const last = page[page.length - 1];
+      const nextCursor =
+        rows.length > built.limit && last
+          ? encodeCursor({ ts: last.ts_text, gateway: last.gateway, seq: Number(last.seq) })
+          : null;
+      return { events: page.map(rowToEvent), nextCursor };
+    },
+
+    listPartitions: () => listPartitions(client),
+
+    async countDefaultPartition() {
+      const { rows } = await client.query<{ n: string | number }>(
+        `SELECT count(*) AS n FROM ${DEFAULT_PARTITION}`,
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async health(): Promise<StoreHealth> {
+      if (closed) return { ok: false, adapter: client.adapter, detail: 'closed' };
+      try {
+        const today = partitionName(utcDayStart(clock().getTime()));
+        const { rows } = await client.query<{ today: boolean }>(
+          'SELECT to_regclass($1) IS NOT NULL AS today',
+          [today],
+        );
+        if (rows[0]?.today) return { ok: true, adapter: client.adapter };
+        // Still writable: today's events go to events_default until ensurePartitions runs.
+        return { ok: true, adapter: client.adapter, detail: `partition ${today} missing` };
+      } catch (error) {
+        return { ok: false, adapter: client.adapter, detail: (error as Error).message };
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+  return store;
+}
