@@ -44,7 +44,7 @@ export function createCentralApp(deps: AppDeps) {
   app.get('/healthz', async (c) => {
     const health = await store.health();
     return c.json(
-      { status: health.ok ? 'ok' : 'degraded', storage: health, gateways: link.connections() },
+      { status: health.ok ? 'ok' : 'degraded', storage: health, gateways_connected: link.connections().length },
       health.ok ? 200 : 503,
     );
   });

@@ -104,6 +104,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   it('refuses a gateway with a wrong token before any WebSocket exists', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
     const ws = new WebSocket(c.central.linkUrl(), { headers: { authorization: 'Bearer not-the-token-at-all' } });
+    ws.on('error', () => {}); // terminate() below aborts the handshake; that error is expected.
     const status = await new Promise<number>((resolve) => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => resolve(101));

@@ -67,7 +67,7 @@ function suite(label: string, store: (t: TestContext) => Promise<{ kind: StoreKi
         assert.equal(event.fields.facility, 4);
         assert.equal(event.fields.format, testCase.format);
         assert.equal(event.fields.transport, testCase.transport);
-        assert.equal(event.fields.tag ?? event.fields.app_name, 'plc-monitor');
+        assert.equal(event.fields.app_name ?? event.fields.program, 'plc-monitor');
         assert.equal(event.src?.ip, '127.0.0.1');
         assert.equal(event.gateway, c.gatewayId);
         assert.ok(ms < 2000, `visible through the API after ${ms} ms (the issue asks for < 2 s)`);
