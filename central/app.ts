@@ -44,7 +44,11 @@ export function createCentralApp(deps: AppDeps) {
   app.get('/healthz', async (c) => {
     const health = await store.health();
     return c.json(
-      { status: health.ok ? 'ok' : 'degraded', storage: health, gateways_connected: link.connections().length },
+      {
+        status: health.ok ? 'ok' : 'degraded',
+        storage: health,
+        gateways_connected: link.connections().length,
+      },
       health.ok ? 200 : 503,
     );
   });
@@ -52,7 +56,9 @@ export function createCentralApp(deps: AppDeps) {
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
-  const apiTokens = new TokenTable(deps.apiTokens.map((t) => ({ token_sha256: t.token_sha256, value: t.name })));
+  const apiTokens = new TokenTable(
+    deps.apiTokens.map((t) => ({ token_sha256: t.token_sha256, value: t.name })),
+  );
   app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
   app.use('/api/*', async (c, next) => {
     const who = apiTokens.lookup(bearerToken(c.req.header('authorization')));
@@ -79,7 +85,11 @@ export function createCentralApp(deps: AppDeps) {
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
-      return c.json({ error: error.message }, error.status, error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      return c.json(
+        { error: error.message },
+        error.status,
+        error.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
+      );
     }
     if (error instanceof InvalidQueryError) return c.json({ error: error.message }, 400);
     metrics.errors.inc({ component: 'api', stage: 'processing', code: 'internal' });

@@ -83,7 +83,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`siem-central: cannot start: ${(error as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`central: ${central.url()}  link: ${central.linkUrl()}  storage: ${central.store.adapter}\n`);
+  process.stdout.write(
+    `central: ${central.url()}  link: ${central.linkUrl()}  storage: ${central.store.adapter}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

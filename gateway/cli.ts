@@ -48,7 +48,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('siem-gateway: --config FILE is required\n');
     return 2;
   }
-  const flags: ConfigOverride[] = values['log-level'] ? [{ path: 'log.level', value: values['log-level'] }] : [];
+  const flags: ConfigOverride[] = values['log-level']
+    ? [{ path: 'log.level', value: values['log-level'] }]
+    : [];
   const loaded = loadGatewayConfig(values.config, process.env, flags);
   if (!loaded.ok) {
     process.stderr.write(`siem-gateway: invalid config\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);

@@ -17,7 +17,7 @@ import { createGatewayMetrics } from './metrics.ts';
 import { createPipeline } from './pipeline/index.ts';
 import type { Source, SourceContext } from './pipeline/types.ts';
 import { LANES, LevelQueue } from './queue/leveldb-queue.ts';
-import { createSyslogSource } from './sources/syslog/index.ts';
+import { createSource } from './sources/index.ts';
 
 export const GATEWAY_SOFTWARE = 'edge-siem-gateway/0.1.0';
 
@@ -66,7 +66,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: logger.child({ component: 'forwarder' }),
     software: GATEWAY_SOFTWARE,
   });
-  const pipeline = createPipeline({ queue, transforms: [], metrics, clockOffsetMs: () => forwarder.clockOffsetMs });
+  const pipeline = createPipeline({
+    queue,
+    transforms: [],
+    metrics,
+    clockOffsetMs: () => forwarder.clockOffsetMs,
+  });
 
   const sources: Source[] = [];
   for (const [name, sourceConfig] of Object.entries(config.sources)) {
@@ -76,7 +81,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       logger: logger.child({ component: name }),
       now: () => new Date(),
     };
-    sources.push(createSyslogSource(name, sourceConfig, ctx));
+    sources.push(createSource(name, sourceConfig, ctx));
   }
 
   const health = (): GatewayHealth => ({
@@ -126,7 +131,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     forwarder,
     metrics,
     sources: () => sources,
-    httpUrl: () => `http://${httpAddress.family === 'IPv6' ? `[${httpAddress.address}]` : httpAddress.address}:${httpAddress.port}`,
+    httpUrl: () =>
+      `http://${httpAddress.family === 'IPv6' ? `[${httpAddress.address}]` : httpAddress.address}:${httpAddress.port}`,
     health,
     async stop() {
       for (const stop of stopped) await stop();

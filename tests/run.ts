@@ -62,7 +62,9 @@ const tap = readFileSync(tapFile, 'utf8');
 rmSync(tapDir, { recursive: true, force: true });
 const count = (label: string) => Number(new RegExp(`^# ${label} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 const tests = count('tests');
-console.log(`» ${tests} tests, ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+console.log(
+  `» ${tests} tests, ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`,
+);
 if (tests === 0) {
   console.error('the run counted no tests: treating it as a failure');
   process.exit(1);

@@ -2,7 +2,11 @@
  * Loads central's config: file, then environment, then flags. DATABASE_URL switches storage to
  * PostgreSQL; SIEM_API_TOKEN adds an API token without writing it to any file.
  */
-import { type ConfigOverride, type ConfigResult, loadYamlConfig } from '../../protocols/config/yaml-config.ts';
+import {
+  type ConfigOverride,
+  type ConfigResult,
+  loadYamlConfig,
+} from '../../protocols/config/yaml-config.ts';
 import { type CentralConfig, centralConfigSchema } from './schema.ts';
 
 export function loadCentralConfig(
@@ -11,6 +15,7 @@ export function loadCentralConfig(
   flags: ConfigOverride[] = [],
 ): ConfigResult<CentralConfig> {
   const overrides: ConfigOverride[] = [];
-  if (env.DATABASE_URL) overrides.push({ path: 'storage', value: { type: 'postgres', url: env.DATABASE_URL } });
+  if (env.DATABASE_URL)
+    overrides.push({ path: 'storage', value: { type: 'postgres', url: env.DATABASE_URL } });
   return loadYamlConfig(file, centralConfigSchema, [...overrides, ...flags]);
 }

@@ -8,7 +8,9 @@ import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits (sha256 of the token)');
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits (sha256 of the token)');
 
 export const centralConfigSchema = z.strictObject({
   http: z
@@ -18,7 +20,10 @@ export const centralConfigSchema = z.strictObject({
         .strictObject({
           cert_file: z.string(),
           key_file: z.string(),
-          ca_file: z.string().optional().describe('When set, clients must present a certificate from this CA.'),
+          ca_file: z
+            .string()
+            .optional()
+            .describe('When set, clients must present a certificate from this CA.'),
         })
         .optional()
         .describe('Serve HTTPS and wss:// (required in production).'),
@@ -50,7 +55,9 @@ export const centralConfigSchema = z.strictObject({
     })
     .prefault({}),
   log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
     .prefault({}),
 });
 

@@ -83,7 +83,10 @@ export class LinkSession {
       return;
     }
     if (message.v !== LINK_PROTOCOL_VERSION) {
-      this.#fail('unsupported_version', `central speaks link version ${LINK_PROTOCOL_VERSION}, not ${message.v}`);
+      this.#fail(
+        'unsupported_version',
+        `central speaks link version ${LINK_PROTOCOL_VERSION}, not ${message.v}`,
+      );
       return;
     }
     if (message.gateway !== this.gateway) {
@@ -104,7 +107,10 @@ export class LinkSession {
     if (this.#closed) return;
     const { metrics, store, logger } = this.#deps;
     if (message.events.length > this.#deps.maxBatchEvents) {
-      this.#fail('too_large', `batch of ${message.events.length} events exceeds ${this.#deps.maxBatchEvents}`);
+      this.#fail(
+        'too_large',
+        `batch of ${message.events.length} events exceeds ${this.#deps.maxBatchEvents}`,
+      );
       return;
     }
     const valid: Event[] = [];
@@ -152,7 +158,10 @@ export class LinkSession {
     if (!this.#closed) this.#io.send(encodeLinkMessage(message));
   }
 
-  #fail(code: 'unsupported_version' | 'unauthorized' | 'bad_message' | 'too_large' | 'internal', text: string) {
+  #fail(
+    code: 'unsupported_version' | 'unauthorized' | 'bad_message' | 'too_large' | 'internal',
+    text: string,
+  ) {
     this.#deps.logger.warn({ gateway: this.gateway, code }, 'closing link: %s', text);
     this.#send({ type: 'error', code, message: text });
     this.#closed = true;

@@ -26,7 +26,8 @@ function udpFree(host: string, port: number): Promise<boolean> {
 
 /** The preferred port if free, else a free port chosen by the OS (free on UDP too when `udp`). */
 export async function pickPort(host: string, preferred: number, { udp = false } = {}): Promise<number> {
-  const usable = preferred > 0 && (await tcpFree(host, preferred)) && (!udp || (await udpFree(host, preferred)));
+  const usable =
+    preferred > 0 && (await tcpFree(host, preferred)) && (!udp || (await udpFree(host, preferred)));
   if (usable) return preferred;
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const port = await new Promise<number>((resolve) => {

@@ -6,8 +6,8 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { SyslogFormatInput } from '../../protocols/syslog/index.ts';
 import { formatRfc3164, formatRfc5424, frameOctetCounting } from '../../protocols/syslog/index.ts';
-import type { SyslogMessage } from '../../protocols/syslog/index.ts';
 
 export interface SyslogSwitchOptions {
   host: string;
@@ -44,20 +44,14 @@ export function startSyslogSwitch(options: SyslogSwitchOptions) {
   };
   connectTcp();
 
-  const message = (line: Line, format: 'rfc5424' | 'rfc3164'): SyslogMessage => ({
+  const message = (line: Line, format: 'rfc5424' | 'rfc3164'): SyslogFormatInput => ({
     format,
     pri: line.facility * 8 + line.severity,
-    facility: line.facility,
-    severity: line.severity,
-    priPresent: true,
     timestamp: new Date(),
-    timestampText: null,
     hostname,
     appName: line.app,
     procId: String(1000 + (tick % 50)),
-    msgId: null,
-    structuredData: [],
-    tag: line.app,
+    tag: `${line.app}[${1000 + (tick % 50)}]`,
     programName: line.app,
     msg: line.text,
   });
@@ -84,7 +78,12 @@ export function startSyslogSwitch(options: SyslogSwitchOptions) {
           text: `Failed password for invalid user admin from 198.51.100.${23 + i} port ${40000 + i} ssh2`,
         });
       }
-      sendUdp({ facility: 10, severity: 5, app: 'cli', text: 'User admin changed running-config (vlan 20 removed)' });
+      sendUdp({
+        facility: 10,
+        severity: 5,
+        app: 'cli',
+        text: 'User admin changed running-config (vlan 20 removed)',
+      });
     }
   }, options.intervalMs ?? 2000);
 

@@ -4,7 +4,9 @@
 import { z } from 'zod';
 
 /** `host:port` or `[v6]:port`; port 0 asks the OS for a free port (tests use it). */
-export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
+export const listenSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
 
 export const tlsServerSchema = z.strictObject({
   cert_file: z.string().describe('PEM certificate chain.'),

@@ -4,7 +4,11 @@
  * SIEM_GATEWAY_TOKEN or from `central.token_file`.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { type ConfigOverride, type ConfigResult, loadYamlConfig } from '../../protocols/config/yaml-config.ts';
+import {
+  type ConfigOverride,
+  type ConfigResult,
+  loadYamlConfig,
+} from '../../protocols/config/yaml-config.ts';
 import { type GatewayConfig, gatewayConfigSchema } from './schema.ts';
 
 export function loadGatewayConfig(
@@ -14,8 +18,10 @@ export function loadGatewayConfig(
 ): ConfigResult<GatewayConfig> {
   const overrides: ConfigOverride[] = [];
   if (env.SIEM_GATEWAY_ID) overrides.push({ path: 'gateway.id', value: env.SIEM_GATEWAY_ID });
-  if (env.SIEM_CENTRAL_ENDPOINT) overrides.push({ path: 'central.endpoint', value: env.SIEM_CENTRAL_ENDPOINT });
-  if (env.SIEM_GATEWAY_DATA_DIR) overrides.push({ path: 'gateway.data_dir', value: env.SIEM_GATEWAY_DATA_DIR });
+  if (env.SIEM_CENTRAL_ENDPOINT)
+    overrides.push({ path: 'central.endpoint', value: env.SIEM_CENTRAL_ENDPOINT });
+  if (env.SIEM_GATEWAY_DATA_DIR)
+    overrides.push({ path: 'gateway.data_dir', value: env.SIEM_GATEWAY_DATA_DIR });
   return loadYamlConfig(file, gatewayConfigSchema, [...overrides, ...flags]);
 }
 

@@ -5,30 +5,8 @@
  */
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
-import { listenSchema, tlsServerSchema } from './common.ts';
-
-export const syslogSourceSchema = z
-  .strictObject({
-    type: z.literal('syslog'),
-    mode: z.enum(['udp', 'tcp', 'tls']).describe('Transport: udp (RFC 5426), tcp (RFC 6587) or tls (RFC 5425).'),
-    listen: listenSchema.describe('host:port to listen on; port 0 picks a free port.'),
-    max_message_bytes: z
-      .number()
-      .int()
-      .min(480)
-      .max(1_048_576)
-      .default(65_536)
-      .describe('Largest accepted message; longer ones become a counted syslog.parse_error event.'),
-    max_connections: z.number().int().positive().default(512).describe('TCP/TLS: concurrent connections.'),
-    idle_timeout_secs: z.number().positive().default(300).describe('TCP/TLS: close a silent connection.'),
-    tls: tlsServerSchema.optional().describe('Required when mode is tls.'),
-  })
-  .refine((s) => s.mode !== 'tls' || s.tls !== undefined, {
-    message: 'mode tls needs a tls block (cert_file, key_file)',
-    path: ['tls'],
-  });
-
-export const sourceSchema = z.discriminatedUnion('type', [syslogSourceSchema]);
+import { sourceSchema } from '../sources/schema.ts';
+import { listenSchema } from './common.ts';
 
 export const gatewayConfigSchema = z.strictObject({
   gateway: z.strictObject({
@@ -65,7 +43,13 @@ export const gatewayConfigSchema = z.strictObject({
       .string()
       .optional()
       .describe('File holding this gateway’s link token (or set SIEM_GATEWAY_TOKEN).'),
-    batch_max_events: z.number().int().positive().max(10_000).default(1000).describe('Events per link batch.'),
+    batch_max_events: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .default(1000)
+      .describe('Events per link batch.'),
     max_in_flight_batches: z.number().int().min(1).max(64).default(4).describe('Unacked batches at once.'),
     heartbeat_interval_secs: z.number().positive().default(10).describe('Heartbeat period; dead after 3.'),
     initial_backoff_secs: z.number().positive().default(0.5).describe('First reconnect delay.'),
@@ -91,5 +75,3 @@ export const gatewayConfigSchema = z.strictObject({
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
-export type SyslogSourceConfig = z.output<typeof syslogSourceSchema>;
-export type SourceConfig = z.output<typeof sourceSchema>;

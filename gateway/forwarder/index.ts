@@ -125,14 +125,22 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       const decoded = decodeLinkMessage(isBinary ? bytes : bytes.toString('utf8'));
       if (!decoded.ok) {
         this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'receiving', code: decoded.error.code });
-        this.#o.logger.warn({ code: decoded.error.code }, 'bad message from central: %s', decoded.error.message);
+        this.#o.logger.warn(
+          { code: decoded.error.code },
+          'bad message from central: %s',
+          decoded.error.message,
+        );
         ws.close(1002, 'bad message');
         return;
       }
       void this.#onMessage(decoded.message);
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: `http_${res.statusCode}` });
+      this.#o.metrics.errors.inc({
+        component: 'forwarder',
+        stage: 'sending',
+        code: `http_${res.statusCode}`,
+      });
       this.#o.logger.warn({ status: res.statusCode }, 'central refused the link');
       ws.terminate();
     });
@@ -191,7 +199,11 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         }
         return;
       case 'error':
-        this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: `central_${message.code}` });
+        this.#o.metrics.errors.inc({
+          component: 'forwarder',
+          stage: 'sending',
+          code: `central_${message.code}`,
+        });
         this.#o.logger.warn('central closed the link: %s (%s)', message.code, message.message);
         return;
       default:
@@ -212,7 +224,8 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#inFlight.delete(batchId);
     this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
     this.#o.metrics.eventsAcked.inc(batch.events - rejected);
-    if (rejected > 0) this.#o.metrics.dropped.inc({ source: 'forwarder', reason: 'rejected_by_central' }, rejected);
+    if (rejected > 0)
+      this.#o.metrics.dropped.inc({ source: 'forwarder', reason: 'rejected_by_central' }, rejected);
     this.emit('acked', batch.events);
     await this.#pump();
   }

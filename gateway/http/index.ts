@@ -11,7 +11,11 @@ export interface GatewayHealth {
   gateway: string;
   link: { connected: boolean; clock_offset_ms: number | null };
   queue: QueueDepth;
-  sources: Array<{ name: string; type: string; addresses: Array<{ transport: string; host: string; port: number }> }>;
+  sources: Array<{
+    name: string;
+    type: string;
+    addresses: Array<{ transport: string; host: string; port: number }>;
+  }>;
 }
 
 export function createGatewayHttp(deps: { metrics: GatewayMetrics; health: () => GatewayHealth }) {

@@ -7,7 +7,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { ClassicLevel } from 'classic-level';
-import { EVENT_SCHEMA_VERSION, type Event, eventId, type PendingEvent } from '../../protocols/event/schema.ts';
+import {
+  EVENT_SCHEMA_VERSION,
+  type Event,
+  eventId,
+  type PendingEvent,
+} from '../../protocols/event/schema.ts';
 
 export const LANES = ['alert', 'security', 'telemetry'] as const;
 export type Lane = (typeof LANES)[number];
@@ -59,7 +64,12 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
   #corrupt = 0;
-  readonly #depth: QueueDepth = { records: 0, events: 0, bytes: 0, byLane: { alert: 0, security: 0, telemetry: 0 } };
+  readonly #depth: QueueDepth = {
+    records: 0,
+    events: 0,
+    bytes: 0,
+    byLane: { alert: 0, security: 0, telemetry: 0 },
+  };
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
     super();
@@ -141,7 +151,13 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     for (const item of batch) {
       const out: Event[] = [];
       for (const pending of item.events) {
-        const event: Event = { v: EVENT_SCHEMA_VERSION, id: eventId(this.#options.gateway, seq), gateway: this.#options.gateway, seq, ...pending };
+        const event: Event = {
+          v: EVENT_SCHEMA_VERSION,
+          id: eventId(this.#options.gateway, seq),
+          gateway: this.#options.gateway,
+          seq,
+          ...pending,
+        };
         seq += 1;
         out.push(event);
         const lane = laneOf(event);
@@ -181,7 +197,9 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
   async read(lane: Lane, afterKey: string | null, limit: number): Promise<QueueRecord[]> {
     const prefix = lanePrefix(lane);
     const out: QueueRecord[] = [];
-    const range = afterKey ? { gt: afterKey, lt: `${prefix}~`, limit } : { gte: prefix, lt: `${prefix}~`, limit };
+    const range = afterKey
+      ? { gt: afterKey, lt: `${prefix}~`, limit }
+      : { gte: prefix, lt: `${prefix}~`, limit };
     for await (const [key, value] of this.#db.iterator(range)) {
       const record = decodeRecord(key, value);
       if (record) out.push(record);

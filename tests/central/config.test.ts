@@ -27,16 +27,26 @@ describe('central config', () => {
   it('switches to PostgreSQL when DATABASE_URL is set', () => {
     const result = loadCentralConfig(EXAMPLE, { DATABASE_URL: 'postgres://u@db.example/siem' });
     assert.ok(result.ok);
-    assert.deepEqual(result.config.storage, { type: 'postgres', url: 'postgres://u@db.example/siem', pool_max: 10 });
+    assert.deepEqual(result.config.storage, {
+      type: 'postgres',
+      url: 'postgres://u@db.example/siem',
+      pool_max: 10,
+    });
   });
 
   it('rejects a plain token where a sha256 is expected', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-central-cfg-'));
     const file = path.join(dir, 'c.yaml');
-    writeFileSync(file, 'storage: { type: pglite }\nlink: { gateways: [ { id: gw1, token_sha256: hunter2 } ] }\n');
+    writeFileSync(
+      file,
+      'storage: { type: pglite }\nlink: { gateways: [ { id: gw1, token_sha256: hunter2 } ] }\n',
+    );
     const result = loadCentralConfig(file, {});
     assert.equal(result.ok, false);
-    assert.match(result.ok ? '' : result.errors.join(), /link\.gateways\.0\.token_sha256: expected 64 lower-case hex/);
+    assert.match(
+      result.ok ? '' : result.errors.join(),
+      /link\.gateways\.0\.token_sha256: expected 64 lower-case hex/,
+    );
   });
 
   it('siem-central validate exits 0 on the example and 2 naming the bad key', async () => {

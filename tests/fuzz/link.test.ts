@@ -12,7 +12,12 @@ const gateway = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const count = fc.nat({ max: 1_000_000 });
 
 const message: fc.Arbitrary<LinkMessage> = fc.oneof(
-  fc.record({ type: fc.constant('hello' as const), v: fc.integer({ min: 1, max: 9 }), gateway, sent_at: millis }),
+  fc.record({
+    type: fc.constant('hello' as const),
+    v: fc.integer({ min: 1, max: 9 }),
+    gateway,
+    sent_at: millis,
+  }),
   fc.record({
     type: fc.constant('welcome' as const),
     v: fc.integer({ min: 1, max: 9 }),
@@ -25,8 +30,17 @@ const message: fc.Arbitrary<LinkMessage> = fc.oneof(
     batch_id: fc.nat(),
     events: fc.array(fc.jsonValue(), { maxLength: 20 }),
   }),
-  fc.record({ type: fc.constant('ack' as const), batch_id: fc.nat(), inserted: count, duplicates: count, rejected: count }),
-  fc.record({ type: fc.constant('heartbeat' as const), sent_at: millis }, { requiredKeys: ['type', 'sent_at'] }),
+  fc.record({
+    type: fc.constant('ack' as const),
+    batch_id: fc.nat(),
+    inserted: count,
+    duplicates: count,
+    rejected: count,
+  }),
+  fc.record(
+    { type: fc.constant('heartbeat' as const), sent_at: millis },
+    { requiredKeys: ['type', 'sent_at'] },
+  ),
   fc.record({
     type: fc.constant('error' as const),
     code: fc.constantFrom('unsupported_version', 'unauthorized', 'bad_message', 'too_large', 'internal'),
@@ -40,7 +54,8 @@ describe('link codec properties', () => {
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
         const result = decodeLinkMessage(bytes);
         assert.equal(typeof result.ok, 'boolean');
-        if (!result.ok) assert.match(result.error.code, /^(too_large|invalid_utf8|invalid_json|invalid_message)$/);
+        if (!result.ok)
+          assert.match(result.error.code, /^(too_large|invalid_utf8|invalid_json|invalid_message)$/);
       }),
       { numRuns: 2000 },
     );

@@ -42,7 +42,9 @@ describe('gateway config', () => {
   });
 
   it('names the path of a wrong value', () => {
-    const errors = errorsOf(MINIMAL.replace('sources: {}', 'sources: { s1: { type: syslog, mode: udp, listen: nope } }'));
+    const errors = errorsOf(
+      MINIMAL.replace('sources: {}', 'sources: { s1: { type: syslog, mode: udp, listen: nope } }'),
+    );
     assert.equal(errors.length, 1);
     assert.match(errors[0]!, /sources\.s1\.listen: expected host:port/);
   });
@@ -54,12 +56,17 @@ describe('gateway config', () => {
   });
 
   it('requires a tls block for mode tls', () => {
-    const errors = errorsOf(MINIMAL.replace('sources: {}', 'sources: { s1: { type: syslog, mode: tls, listen: 0.0.0.0:6514 } }'));
+    const errors = errorsOf(
+      MINIMAL.replace('sources: {}', 'sources: { s1: { type: syslog, mode: tls, listen: 0.0.0.0:6514 } }'),
+    );
     assert.match(errors.join(), /sources\.s1\.tls: mode tls needs a tls block/);
   });
 
   it('lets the environment override the file', () => {
-    const result = loadGatewayConfig(EXAMPLE, { SIEM_GATEWAY_ID: 'from-env', SIEM_CENTRAL_ENDPOINT: 'ws://10.0.0.1:1/link' });
+    const result = loadGatewayConfig(EXAMPLE, {
+      SIEM_GATEWAY_ID: 'from-env',
+      SIEM_CENTRAL_ENDPOINT: 'ws://10.0.0.1:1/link',
+    });
     assert.ok(result.ok);
     assert.equal(result.config.gateway.id, 'from-env');
     assert.equal(result.config.central.endpoint, 'ws://10.0.0.1:1/link');
@@ -67,7 +74,9 @@ describe('gateway config', () => {
 
   it('siem-gateway validate: exit 0 on the example, exit 2 with the key named and no stack trace', async () => {
     const bin = path.join(REPO_ROOT, 'bin', 'siem-gateway.js');
-    const ok = await run(process.execPath, [bin, 'validate', '--config', EXAMPLE], { env: { ...process.env, SIEM_GATEWAY_TOKEN: 'x'.repeat(32) } });
+    const ok = await run(process.execPath, [bin, 'validate', '--config', EXAMPLE], {
+      env: { ...process.env, SIEM_GATEWAY_TOKEN: 'x'.repeat(32) },
+    });
     assert.match(ok.stdout, /valid/);
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-cfg-'));
     const bad = path.join(dir, 'bad.yaml');

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { parseEvent } from '../../protocols/event/schema.ts';
-import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -25,7 +25,17 @@ function tempDir(): string {
 
 function pending(message: string, kind: PendingEvent['kind'] = 'telemetry'): PendingEvent {
   const now = new Date().toISOString();
-  return { ts: now, received: now, source: 'syslog', kind, action: 'syslog.message', severity: 6, message, fields: {}, tags: [] };
+  return {
+    ts: now,
+    received: now,
+    source: 'syslog',
+    kind,
+    action: 'syslog.message',
+    severity: 6,
+    message,
+    fields: {},
+    tags: [],
+  };
 }
 
 const open = (dir: string, maxRecordEvents = 100) =>
@@ -74,10 +84,15 @@ describe('LevelDB queue', () => {
 
   it('gathers concurrent appends into records of at most maxRecordEvents, in order', async () => {
     const queue = await open(tempDir(), 50);
-    const appends = Array.from({ length: 30 }, (_, i) => queue.append([pending(`m${i}a`), pending(`m${i}b`)]));
+    const appends = Array.from({ length: 30 }, (_, i) =>
+      queue.append([pending(`m${i}a`), pending(`m${i}b`)]),
+    );
     const results = await Promise.all(appends);
     const seqs = results.flat().map((e) => e.seq);
-    assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
     const records = await queue.read('telemetry', null, 100);
     assert.ok(records.every((r) => r.events.length <= 50));
     assert.deepEqual(
@@ -90,7 +105,12 @@ describe('LevelDB queue', () => {
 
   it('puts security and alert events in their own lanes', async () => {
     const queue = await open(tempDir());
-    await queue.append([pending('t'), pending('s', 'security'), pending('al', 'alert'), pending('h', 'health')]);
+    await queue.append([
+      pending('t'),
+      pending('s', 'security'),
+      pending('al', 'alert'),
+      pending('h', 'health'),
+    ]);
     assert.deepEqual(queue.depth.byLane, { alert: 1, security: 2, telemetry: 1 });
     const alerts = await queue.read('alert', null, 10);
     assert.equal(alerts[0]?.events[0]?.message, 'al');
@@ -117,7 +137,13 @@ describe('LevelDB queue', () => {
 
   it('flushes pending appends on close', async () => {
     const dir = tempDir();
-    const queue = await LevelQueue.open({ dir, gateway: 'gw-test', maxRecordEvents: 100, flushIntervalMs: 5000, sync: true });
+    const queue = await LevelQueue.open({
+      dir,
+      gateway: 'gw-test',
+      maxRecordEvents: 100,
+      flushIntervalMs: 5000,
+      sync: true,
+    });
     const appended = queue.append([pending('late')]);
     await queue.close();
     assert.equal((await appended)[0]?.seq, 1);

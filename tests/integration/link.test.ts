@@ -14,7 +14,17 @@ import { startTestCentral, startTestGateway, type TestCentral } from '../support
 
 function pending(message: string, kind: PendingEvent['kind'] = 'telemetry'): PendingEvent {
   const now = new Date().toISOString();
-  return { ts: now, received: now, source: 'syslog', kind, action: 'syslog.message', severity: 5, message, fields: {}, tags: [] };
+  return {
+    ts: now,
+    received: now,
+    source: 'syslog',
+    kind,
+    action: 'syslog.message',
+    severity: 5,
+    message,
+    fields: {},
+    tags: [],
+  };
 }
 
 /** A raw protocol client, to speak to central the way a (possibly broken) gateway would. */
@@ -33,10 +43,13 @@ async function rawClient(url: string, token: string) {
   return {
     send: (m: LinkMessage) => ws.send(encodeLinkMessage(m)),
     next: (type: LinkMessage['type']) =>
-      waitFor(() => {
-        const i = inbox.findIndex((m) => m.type === type);
-        return i >= 0 ? inbox.splice(i, 1)[0] : undefined;
-      }, { what: `a ${type} message` }),
+      waitFor(
+        () => {
+          const i = inbox.findIndex((m) => m.type === type);
+          return i >= 0 ? inbox.splice(i, 1)[0] : undefined;
+        },
+        { what: `a ${type} message` },
+      ),
     closed,
     close: () => ws.close(),
   };
@@ -57,21 +70,31 @@ describe('link: gateway → central on PostgreSQL', () => {
   it('delivers queued events, and the gateway deletes them once acked', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
     c = await startTestCentral({ type: 'postgres', url: db.url });
-    const gw = await startTestGateway({ linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken }, { syslog: false });
+    const gw = await startTestGateway(
+      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken },
+      { syslog: false },
+    );
     try {
       await gw.gateway.queue.append(Array.from({ length: 250 }, (_, i) => pending(`delivery ${i}`)));
-      const events = await waitFor(async () => {
-        const found = await c.events('q=delivery');
-        return found.length === 250 ? found : undefined;
-      }, { what: '250 events in central' });
+      const events = await waitFor(
+        async () => {
+          const found = await c.events('q=delivery');
+          return found.length === 250 ? found : undefined;
+        },
+        { what: '250 events in central' },
+      );
       assert.deepEqual(
         events.map((e) => e.seq).sort((a, b) => a - b),
         Array.from({ length: 250 }, (_, i) => i + 1),
       );
-      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { what: 'an empty queue' });
+      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
+        what: 'an empty queue',
+      });
       const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
       assert.match(metrics, /siem_gateway_link_events_acked_total\{gateway="gw-test"\} 250/);
-      const health = (await (await fetch(`${gw.gateway.httpUrl()}/healthz`)).json()) as { link: { connected: boolean } };
+      const health = (await (await fetch(`${gw.gateway.httpUrl()}/healthz`)).json()) as {
+        link: { connected: boolean };
+      };
       assert.equal(health.link.connected, true);
     } finally {
       await gw.stop();
@@ -81,7 +104,10 @@ describe('link: gateway → central on PostgreSQL', () => {
   it('buffers while central is down and catches up after, storing nothing twice', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
     const port = new URL(c.central.url()).port;
-    const gw = await startTestGateway({ linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken }, { syslog: false });
+    const gw = await startTestGateway(
+      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken },
+      { syslog: false },
+    );
     try {
       await gw.gateway.queue.append([pending('outage before')]);
       await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined));
@@ -90,8 +116,14 @@ describe('link: gateway → central on PostgreSQL', () => {
       await gw.gateway.queue.append(Array.from({ length: 40 }, (_, i) => pending(`outage during ${i}`)));
       assert.equal(gw.gateway.queue.depth.events, 40, 'events stay on disk while central is down');
 
-      c = await startTestCentral({ type: 'postgres', url: db.url }, { listen: `127.0.0.1:${port}`, gatewayToken: c.gatewayToken });
-      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { what: 'the backlog to drain', timeoutMs: 15_000 });
+      c = await startTestCentral(
+        { type: 'postgres', url: db.url },
+        { listen: `127.0.0.1:${port}`, gatewayToken: c.gatewayToken },
+      );
+      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
+        what: 'the backlog to drain',
+        timeoutMs: 15_000,
+      });
       const during = await c.events('q=outage%20during');
       assert.equal(during.length, 40);
       assert.equal(new Set(during.map((e) => e.id)).size, 40);
@@ -103,7 +135,9 @@ describe('link: gateway → central on PostgreSQL', () => {
 
   it('refuses a gateway with a wrong token before any WebSocket exists', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
-    const ws = new WebSocket(c.central.linkUrl(), { headers: { authorization: 'Bearer not-the-token-at-all' } });
+    const ws = new WebSocket(c.central.linkUrl(), {
+      headers: { authorization: 'Bearer not-the-token-at-all' },
+    });
     ws.on('error', () => {}); // terminate() below aborts the handshake; that error is expected.
     const status = await new Promise<number>((resolve) => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -121,15 +155,38 @@ describe('link: gateway → central on PostgreSQL', () => {
     assert.equal(welcome.type === 'welcome' && welcome.v, 1);
 
     const now = new Date().toISOString();
-    const base = { v: 1, gateway: c.gatewayId, ts: now, received: now, source: 'syslog', kind: 'telemetry', action: 'syslog.message', severity: 6, fields: {}, tags: [] };
+    const base = {
+      v: 1,
+      gateway: c.gatewayId,
+      ts: now,
+      received: now,
+      source: 'syslog',
+      kind: 'telemetry',
+      action: 'syslog.message',
+      severity: 6,
+      fields: {},
+      tags: [],
+    };
     const events = [
       { ...base, id: `${c.gatewayId}:900001`, seq: 900001, message: 'raw one' },
       { ...base, id: `${c.gatewayId}:900002`, seq: 900002, message: 'raw two' },
     ];
     client.send({ type: 'batch', batch_id: 1, events });
-    assert.deepEqual(await client.next('ack'), { type: 'ack', batch_id: 1, inserted: 2, duplicates: 0, rejected: 0 });
+    assert.deepEqual(await client.next('ack'), {
+      type: 'ack',
+      batch_id: 1,
+      inserted: 2,
+      duplicates: 0,
+      rejected: 0,
+    });
     client.send({ type: 'batch', batch_id: 2, events });
-    assert.deepEqual(await client.next('ack'), { type: 'ack', batch_id: 2, inserted: 0, duplicates: 2, rejected: 0 });
+    assert.deepEqual(await client.next('ack'), {
+      type: 'ack',
+      batch_id: 2,
+      inserted: 0,
+      duplicates: 2,
+      rejected: 0,
+    });
 
     const bad = [
       { ...base, id: 'other-gw:1', gateway: 'other-gw', seq: 1, message: 'spoofed gateway' },
@@ -138,7 +195,13 @@ describe('link: gateway → central on PostgreSQL', () => {
       { ...base, id: `${c.gatewayId}:900005`, seq: 900005, message: 'raw five' },
     ];
     client.send({ type: 'batch', batch_id: 3, events: bad });
-    assert.deepEqual(await client.next('ack'), { type: 'ack', batch_id: 3, inserted: 1, duplicates: 0, rejected: 3 });
+    assert.deepEqual(await client.next('ack'), {
+      type: 'ack',
+      batch_id: 3,
+      inserted: 1,
+      duplicates: 0,
+      rejected: 3,
+    });
     assert.equal((await c.events('q=raw')).length, 3);
 
     client.send({ type: 'heartbeat', sent_at: 12345 });

@@ -11,7 +11,13 @@ import { promisify } from 'node:util';
 import type { Event } from '../../protocols/event/schema.ts';
 import { requireTool, waitFor } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
-import { type StoreKind, startTestCentral, startTestGateway, type TestCentral, type TestGateway } from '../support/stack.ts';
+import {
+  type StoreKind,
+  startTestCentral,
+  startTestGateway,
+  type TestCentral,
+  type TestGateway,
+} from '../support/stack.ts';
 
 const run = promisify(execFile);
 
@@ -19,12 +25,25 @@ type Case = { name: string; args: (port: number) => string[]; transport: 'udp' |
 
 const CASES: Case[] = [
   { name: 'UDP, RFC 5424', transport: 'udp', format: 'rfc5424', args: (p) => ['-d', '-P', String(p)] },
-  { name: 'UDP, RFC 3164', transport: 'udp', format: 'rfc3164', args: (p) => ['-d', '--rfc3164', '-P', String(p)] },
+  {
+    name: 'UDP, RFC 3164',
+    transport: 'udp',
+    format: 'rfc3164',
+    args: (p) => ['-d', '--rfc3164', '-P', String(p)],
+  },
   { name: 'TCP, LF framing', transport: 'tcp', format: 'rfc5424', args: (p) => ['-T', '-P', String(p)] },
-  { name: 'TCP, octet counting', transport: 'tcp', format: 'rfc5424', args: (p) => ['-T', '--octet-count', '-P', String(p)] },
+  {
+    name: 'TCP, octet counting',
+    transport: 'tcp',
+    format: 'rfc5424',
+    args: (p) => ['-T', '--octet-count', '-P', String(p)],
+  },
 ];
 
-function suite(label: string, store: (t: TestContext) => Promise<{ kind: StoreKind; cleanup?: () => Promise<void> } | undefined>) {
+function suite(
+  label: string,
+  store: (t: TestContext) => Promise<{ kind: StoreKind; cleanup?: () => Promise<void> } | undefined>,
+) {
   describe(`logger → gateway → central (${label})`, () => {
     let c: TestCentral | undefined;
     let gw: TestGateway | undefined;
@@ -35,7 +54,11 @@ function suite(label: string, store: (t: TestContext) => Promise<{ kind: StoreKi
       if (!chosen) return;
       cleanup = chosen.cleanup;
       c = await startTestCentral(chosen.kind);
-      gw = await startTestGateway({ linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken });
+      gw = await startTestGateway({
+        linkUrl: c.central.linkUrl(),
+        gatewayId: c.gatewayId,
+        gatewayToken: c.gatewayToken,
+      });
     });
     after(async () => {
       await gw?.stop();
@@ -50,14 +73,23 @@ function suite(label: string, store: (t: TestContext) => Promise<{ kind: StoreKi
         const marker = `hello-${randomBytes(4).toString('hex')}`;
         const started = Date.now();
         await run('logger', [
-          '-n', '127.0.0.1', ...testCase.args(gw.port(testCase.transport)),
-          '-t', 'plc-monitor', '-p', 'auth.warning', `${marker} from logger, ünïcödé`,
+          '-n',
+          '127.0.0.1',
+          ...testCase.args(gw.port(testCase.transport)),
+          '-t',
+          'plc-monitor',
+          '-p',
+          'auth.warning',
+          `${marker} from logger, ünïcödé`,
         ]);
         const central = c;
-        const [event] = await waitFor(async () => {
-          const found = await central.events(`q=${marker}`);
-          return found.length > 0 ? found : undefined;
-        }, { what: `${marker} in central` });
+        const [event] = await waitFor(
+          async () => {
+            const found = await central.events(`q=${marker}`);
+            return found.length > 0 ? found : undefined;
+          },
+          { what: `${marker} in central` },
+        );
         const ms = Date.now() - started;
         assert.ok(event);
         assert.equal(event.message, `${marker} from logger, ünïcödé`);
@@ -73,8 +105,13 @@ function suite(label: string, store: (t: TestContext) => Promise<{ kind: StoreKi
         assert.ok(ms < 2000, `visible through the API after ${ms} ms (the issue asks for < 2 s)`);
         // Exactly once in storage.
         assert.equal((await c.events(`q=${marker}`)).length, 1);
-        const hostQuery = await c.events(`q=${marker}&host=${encodeURIComponent(event.host ?? '')}&source=syslog&severity_max=4`);
-        assert.deepEqual(hostQuery.map((e: Event) => e.id), [event.id]);
+        const hostQuery = await c.events(
+          `q=${marker}&host=${encodeURIComponent(event.host ?? '')}&source=syslog&severity_max=4`,
+        );
+        assert.deepEqual(
+          hostQuery.map((e: Event) => e.id),
+          [event.id],
+        );
       });
     }
 
@@ -83,17 +120,31 @@ function suite(label: string, store: (t: TestContext) => Promise<{ kind: StoreKi
       if (!c || !gw) return t.skip(`${label} not available`);
       const marker = `burst-${randomBytes(4).toString('hex')}`;
       const lines = Array.from({ length: 300 }, (_, i) => `${marker} line ${i}`).join('\n');
-      const child = execFile('logger', ['-n', '127.0.0.1', '-T', '-P', String(gw.port('tcp')), '-t', 'burst']);
+      const child = execFile('logger', [
+        '-n',
+        '127.0.0.1',
+        '-T',
+        '-P',
+        String(gw.port('tcp')),
+        '-t',
+        'burst',
+      ]);
       child.stdin?.end(`${lines}\n`);
       await new Promise((resolve) => child.on('exit', resolve));
       const central = c;
-      const events = await waitFor(async () => {
-        const found = await central.events(`q=${marker}`);
-        return found.length >= 300 ? found : undefined;
-      }, { what: '300 burst lines', timeoutMs: 15_000 });
+      const events = await waitFor(
+        async () => {
+          const found = await central.events(`q=${marker}`);
+          return found.length >= 300 ? found : undefined;
+        },
+        { what: '300 burst lines', timeoutMs: 15_000 },
+      );
       assert.equal(events.length, 300);
       const order = [...events].sort((a, b) => a.seq - b.seq).map((e) => Number(e.message.split(' ').at(-1)));
-      assert.deepEqual(order, Array.from({ length: 300 }, (_, i) => i));
+      assert.deepEqual(
+        order,
+        Array.from({ length: 300 }, (_, i) => i),
+      );
     });
   });
 }

@@ -39,14 +39,19 @@ export async function startTestCentral(
     centralConfigSchema.parse({
       http: { listen },
       storage: store,
-      link: { gateways: [{ id: gatewayId, token_sha256: sha256Hex(gatewayToken) }], heartbeat_interval_secs: heartbeatSecs },
+      link: {
+        gateways: [{ id: gatewayId, token_sha256: sha256Hex(gatewayToken) }],
+        heartbeat_interval_secs: heartbeatSecs,
+      },
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
       log: { level: LOG_LEVEL },
     }),
     { logger: centralLogger(LOG_LEVEL), processMetrics: false },
   );
   const api = async (pathAndQuery: string) => {
-    const res = await fetch(`${central.url()}${pathAndQuery}`, { headers: { authorization: `Bearer ${apiToken}` } });
+    const res = await fetch(`${central.url()}${pathAndQuery}`, {
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
     return { status: res.status, body: await res.json() };
   };
   return {
@@ -73,7 +78,12 @@ export interface TestGateway {
 
 export async function startTestGateway(
   central: { linkUrl: string; gatewayId: string; gatewayToken: string },
-  { dataDir = mkdtempSync(path.join(tmpdir(), 'siem-gw-')), syslog = true, keepData = false, heartbeatSecs = 10 } = {},
+  {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'siem-gw-')),
+    syslog = true,
+    keepData = false,
+    heartbeatSecs = 10,
+  } = {},
 ): Promise<TestGateway> {
   const gateway = await startGateway(
     gatewayConfigSchema.parse({

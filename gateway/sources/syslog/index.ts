@@ -1,8 +1,9 @@
 /**
  * The syslog source factory: UDP, TCP or TLS according to `mode`.
  */
-import type { SyslogSourceConfig } from '../../config/schema.ts';
+
 import type { Source, SourceContext } from '../../pipeline/types.ts';
+import type { SyslogSourceConfig } from './config.ts';
 import { createSyslogStreamSource } from './stream.ts';
 import { createSyslogUdpSource } from './udp.ts';
 

@@ -8,14 +8,18 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createSyslogDeframer } from '../../../protocols/syslog/index.ts';
 import { parseListen } from '../../config/common.ts';
-import type { SyslogSourceConfig } from '../../config/schema.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
+import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame, normalizeIp } from './decode.ts';
 
 /** Emits waiting on the queue per connection before the socket is paused. */
 const MAX_PENDING_EMITS = 8;
 
-export function createSyslogStreamSource(name: string, config: SyslogSourceConfig, ctx: SourceContext): Source {
+export function createSyslogStreamSource(
+  name: string,
+  config: SyslogSourceConfig,
+  ctx: SourceContext,
+): Source {
   let server: net.Server | undefined;
   let address: SourceAddress | undefined;
   const sockets = new Set<net.Socket>();

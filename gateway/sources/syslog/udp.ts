@@ -5,8 +5,8 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { parseListen } from '../../config/common.ts';
-import type { SyslogSourceConfig } from '../../config/schema.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
+import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame, normalizeIp } from './decode.ts';
 
 export function createSyslogUdpSource(name: string, config: SyslogSourceConfig, ctx: SourceContext): Source {

@@ -12,8 +12,20 @@ import {
 } from '../../../protocols/link/codec.ts';
 
 const EXAMPLES: LinkMessage[] = [
-  { type: 'hello', v: 1, gateway: 'plant1-gw', sent_at: 1_700_000_000_000, software: 'edge-siem-gateway/0.1.0' },
-  { type: 'welcome', v: 1, central_time: 1_700_000_000_010, max_batch_events: 5000, heartbeat_interval_ms: 10_000 },
+  {
+    type: 'hello',
+    v: 1,
+    gateway: 'plant1-gw',
+    sent_at: 1_700_000_000_000,
+    software: 'edge-siem-gateway/0.1.0',
+  },
+  {
+    type: 'welcome',
+    v: 1,
+    central_time: 1_700_000_000_010,
+    max_batch_events: 5000,
+    heartbeat_interval_ms: 10_000,
+  },
   { type: 'batch', batch_id: 7, events: [{ anything: 'validated by central per event' }] },
   { type: 'ack', batch_id: 7, inserted: 1, duplicates: 0, rejected: 0 },
   { type: 'heartbeat', sent_at: 1_700_000_000_000 },

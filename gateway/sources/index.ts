@@ -1,0 +1,14 @@
+/**
+ * Builds a source from its validated config. Each protocol lives in its own folder with its
+ * config.ts and factory; this switch is the only place that knows them all.
+ */
+import type { Source, SourceContext } from '../pipeline/types.ts';
+import type { SourceConfig } from './schema.ts';
+import { createSyslogSource } from './syslog/index.ts';
+
+export function createSource(name: string, config: SourceConfig, ctx: SourceContext): Source {
+  switch (config.type) {
+    case 'syslog':
+      return createSyslogSource(name, config, ctx);
+  }
+}
