@@ -1,0 +1,27 @@
+/**
+ * Packet captures for tests and `siem-gateway replay`: read pcap/pcapng files, decode frames to
+ * UDP/TCP, and reassemble TCP streams. Pure functions over bytes; the caller reads the file.
+ */
+export {
+  type CaptureError,
+  type CaptureErrorCode,
+  type CaptureFormat,
+  type CaptureItem,
+  type CapturePacket,
+  type CaptureResult,
+  detectCaptureFormat,
+  iterateCapture,
+  readCapture,
+} from './capture.ts';
+export {
+  type DecodedPacket,
+  decodePacket,
+  formatIpv4,
+  formatIpv6,
+  LINKTYPE,
+  type PacketDecodeError,
+  type PacketDecodeErrorCode,
+  type PacketDecodeResult,
+  TCP_FLAGS,
+} from './decode.ts';
+export { reassembleTcp, type TcpSegmentInput, type TcpStream } from './tcp-reassembly.ts';

@@ -1,0 +1,149 @@
+/**
+ * pcapng reader (draft-ietf-opsawg-pcapng): blocks of `type, length, body, length`. Each Section
+ * Header Block sets the byte order (from its byte-order magic, §4.1) and starts a fresh list of
+ * interfaces; Interface Description Blocks give each interface its link type and timestamp
+ * resolution; Enhanced, Simple and obsolete Packet Blocks carry the packets. Other blocks (name
+ * resolution, statistics, custom) are skipped.
+ */
+import { type CaptureItem, captureError, MAX_PACKET_BYTES, packetItem } from './types.ts';
+
+const SHB = 0x0a0d0d0a;
+const IDB = 0x00000001;
+const PB_OBSOLETE = 0x00000002;
+const SPB = 0x00000003;
+const EPB = 0x00000006;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const OPT_END = 0;
+const IF_TSRESOL = 9;
+const IF_TSOFFSET = 14;
+
+interface Interface {
+  linkType: number;
+  snapLen: number;
+  /** if_tsresol (§4.2): bit 7 clear, 10^-n seconds; set, 2^-n seconds. Default 6 (microseconds). */
+  tsResol: number;
+  /** if_tsoffset (§4.2): seconds added to every timestamp. */
+  tsOffset: bigint;
+}
+
+/** Timestamp units of an interface to nanoseconds since the epoch. */
+function toNanos(units: bigint, iface: Interface): bigint {
+  const exp = BigInt(iface.tsResol & 0x7f);
+  let ns: bigint;
+  if (iface.tsResol & 0x80) ns = (units * 1_000_000_000n) / (1n << exp);
+  else if (exp <= 9n) ns = units * 10n ** (9n - exp);
+  else ns = units / 10n ** (exp - 9n);
+  return ns + iface.tsOffset * 1_000_000_000n;
+}
+
+/** The IDB options we use (§4.2); options are `code, length, value` padded to 32 bits. */
+function readIdbOptions(view: DataView, start: number, end: number, little: boolean, iface: Interface): void {
+  let off = start;
+  while (off + 4 <= end) {
+    const code = view.getUint16(off, little);
+    const len = view.getUint16(off + 2, little);
+    if (code === OPT_END || off + 4 + len > end) return;
+    if (code === IF_TSRESOL && len >= 1) iface.tsResol = view.getUint8(off + 4);
+    if (code === IF_TSOFFSET && len >= 8) iface.tsOffset = view.getBigInt64(off + 4, little);
+    off += 4 + ((len + 3) & ~3);
+  }
+}
+
+export function* readPcapng(bytes: Uint8Array): Generator<CaptureItem> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let little = true;
+  let interfaces: Interface[] = [];
+  let off = 0;
+  while (off < bytes.length) {
+    if (bytes.length - off < 12) {
+      yield captureError('truncated', `block header cut short (${bytes.length - off} bytes)`, off);
+      return;
+    }
+    const type = view.getUint32(off, little);
+    if (type === SHB) {
+      // §4.1: the byte-order magic follows the block length; it decides how to read everything.
+      const bom = view.getUint32(off + 8, true);
+      if (bom === BYTE_ORDER_MAGIC) little = true;
+      else if (view.getUint32(off + 8, false) === BYTE_ORDER_MAGIC) little = false;
+      else {
+        yield captureError('invalid_block', 'section header has no valid byte-order magic', off);
+        return;
+      }
+      interfaces = [];
+    } else if (off === 0) {
+      yield captureError('invalid_block', 'pcapng must start with a section header block', off);
+      return;
+    }
+    const len = view.getUint32(off + 4, little);
+    if (len < 12 || len % 4 !== 0 || len > MAX_PACKET_BYTES) {
+      yield captureError('invalid_block', `block length ${len} is invalid`, off);
+      return;
+    }
+    if (off + len > bytes.length) {
+      yield captureError('truncated', `block needs ${len} bytes, ${bytes.length - off} remain`, off);
+      return;
+    }
+    if (view.getUint32(off + len - 4, little) !== len) {
+      yield captureError('invalid_block', 'trailing block length does not match the leading one', off);
+      return;
+    }
+    const bodyEnd = off + len - 4;
+    if (type === IDB) {
+      if (len < 20) {
+        yield captureError('invalid_block', 'interface description block too short', off);
+        return;
+      }
+      const iface: Interface = {
+        linkType: view.getUint16(off + 8, little),
+        snapLen: view.getUint32(off + 12, little),
+        tsResol: 6,
+        tsOffset: 0n,
+      };
+      readIdbOptions(view, off + 16, bodyEnd, little, iface);
+      interfaces.push(iface);
+    } else if (type === EPB || type === PB_OBSOLETE) {
+      yield packetBlock(view, bytes, off, bodyEnd, little, interfaces, type === EPB);
+    } else if (type === SPB) {
+      const iface = interfaces[0];
+      if (!iface) {
+        yield captureError('unknown_interface', 'simple packet block before any interface description', off);
+      } else if (len < 16) {
+        yield captureError('invalid_block', 'simple packet block too short', off);
+      } else {
+        // §4.4: the captured length is the original length, bounded by the block and the snap length.
+        const original = view.getUint32(off + 8, little);
+        let captured = Math.min(original, bodyEnd - (off + 12));
+        if (iface.snapLen > 0) captured = Math.min(captured, iface.snapLen);
+        const data = bytes.subarray(off + 12, off + 12 + captured);
+        // SPBs carry no timestamp; report the epoch rather than invent a time.
+        yield packetItem(0n, iface.linkType, data, original, 0, off);
+      }
+    }
+    off += len;
+  }
+}
+
+/** An Enhanced Packet Block (§4.3) or the obsolete Packet Block (appendix) at `off`. */
+function packetBlock(
+  view: DataView,
+  bytes: Uint8Array,
+  off: number,
+  bodyEnd: number,
+  little: boolean,
+  interfaces: Interface[],
+  enhanced: boolean,
+): CaptureItem {
+  if (bodyEnd - off < 28) return captureError('invalid_block', 'packet block too short', off);
+  const ifaceId = enhanced ? view.getUint32(off + 8, little) : view.getUint16(off + 8, little);
+  const iface = interfaces[ifaceId];
+  if (!iface)
+    return captureError('unknown_interface', `packet names interface ${ifaceId}, not described`, off);
+  const units = (BigInt(view.getUint32(off + 12, little)) << 32n) | BigInt(view.getUint32(off + 16, little));
+  const captured = view.getUint32(off + 20, little);
+  const original = view.getUint32(off + 24, little);
+  if (off + 28 + captured > bodyEnd) {
+    return captureError('invalid_block', `packet claims ${captured} bytes, more than its block holds`, off);
+  }
+  const data = bytes.subarray(off + 28, off + 28 + captured);
+  return packetItem(toNanos(units, iface), iface.linkType, data, original, ifaceId, off);
+}
