@@ -33,8 +33,10 @@ const bin = (name: string) => path.join(REPO_ROOT, 'node_modules', '.bin', name)
 if (filters.length === 0) {
   console.log('» type check (tsc --noEmit)');
   if ((await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) !== 0) process.exit(1);
-  console.log('» lint and format (biome check)');
-  if ((await run(bin('biome'), ['check', '.'])) !== 0) process.exit(1);
+  console.log('» lint (eslint)');
+  if ((await run(bin('eslint'), ['.'])) !== 0) process.exit(1);
+  console.log('» format (prettier --check)');
+  if ((await run(bin('prettier'), ['--check', '--log-level', 'warn', '.'])) !== 0) process.exit(1);
 }
 
 let files = findTests(path.join(REPO_ROOT, 'tests'));

@@ -79,8 +79,7 @@ export type ErrorMessage = z.output<typeof errorSchema>;
 export type LinkErrorCode = 'too_large' | 'invalid_utf8' | 'invalid_json' | 'invalid_message';
 
 export type LinkDecodeResult =
-  | { ok: true; message: LinkMessage }
-  | { ok: false; error: { code: LinkErrorCode; message: string } };
+  { ok: true; message: LinkMessage } | { ok: false; error: { code: LinkErrorCode; message: string } };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -36,12 +36,7 @@ export interface DecodedPacket {
 }
 
 export type PacketDecodeErrorCode =
-  | 'unsupported_link_type'
-  | 'not_ip'
-  | 'truncated'
-  | 'invalid_header'
-  | 'fragment'
-  | 'unsupported_protocol';
+  'unsupported_link_type' | 'not_ip' | 'truncated' | 'invalid_header' | 'fragment' | 'unsupported_protocol';
 
 export interface PacketDecodeError {
   code: PacketDecodeErrorCode;
@@ -49,8 +44,7 @@ export interface PacketDecodeError {
 }
 
 export type PacketDecodeResult =
-  | { ok: true; packet: DecodedPacket }
-  | { ok: false; error: PacketDecodeError };
+  { ok: true; packet: DecodedPacket } | { ok: false; error: PacketDecodeError };
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -85,7 +79,7 @@ export function formatIpv6(b: Uint8Array, at: number): string {
   for (let i = 0; i < 8; i++) groups.push(u16(b, at + i * 2));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
