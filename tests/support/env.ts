@@ -20,7 +20,7 @@ export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 export function sharedData(t: TestContext, ...parts: string[]): string | undefined {
   const file = path.join(SHARED_DATA, ...parts);
   if (existsSync(file)) return file;
-  const why = `third-party test data not found at ${file} (see tests/README.md)`;
+  const why = `third-party test data not found at ${file} (see tests/README.md; set SIEM_SHARED_DATA to its location)`;
   if (IN_CI) throw new Error(`${why}; it must be present in CI`);
   t.skip(why);
   return undefined;
