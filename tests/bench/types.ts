@@ -1,0 +1,23 @@
+/**
+ * The shape every benchmark module returns, so `npm run bench` can print one report: each figure
+ * side by side with a peer measured in the same run, or with the limit it must meet.
+ */
+export interface BenchFigure {
+  /** What was measured, e.g. "gateway syslog TCP → queue, one core". */
+  name: string;
+  value: number;
+  unit: string;
+  /** The same thing measured on a peer in the same run (raw LevelDB, plain aedes, Mosquitto...). */
+  peer?: { name: string; value: number };
+  /** The target from the issue, and whether higher or lower is better. */
+  target?: { value: number; better: 'higher' | 'lower' };
+  note?: string;
+}
+
+export interface BenchOptions {
+  /** `npm run bench -- --quick`: smaller sizes, for a smoke run. */
+  quick: boolean;
+}
+
+/** A benchmark module: `tests/bench/<name>.bench.ts` exporting `run`. */
+export type BenchModule = { title: string; run: (options: BenchOptions) => Promise<BenchFigure[]> };
