@@ -12,9 +12,13 @@ import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
 import { LINK_MAX_MESSAGE_BYTES } from '../protocols/link/codec.ts';
 import { eventsApi } from './api/events.ts';
+import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { bearerToken, TokenTable } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
+import { createCentralEvents } from './events.ts';
+import { createGatewayRegistry } from './gateways/registry.ts';
 import { mountLink } from './link/server.ts';
+import { createSkewMonitor } from './link/skew.ts';
 import type { CentralMetrics } from './metrics.ts';
 import { InvalidQueryError } from './store/errors.ts';
 import type { EventStore } from './store/types.ts';
@@ -56,6 +60,42 @@ export function createCentralApp(deps: AppDeps) {
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
+  const registry = createGatewayRegistry(store.sql);
+  const centralEvents = createCentralEvents({
+    store,
+    centralId: config.central.id,
+    logger: logger.child({ component: 'central-events' }),
+    metrics,
+  });
+  const link = mountLink(app, config.link.path, upgradeWebSocket, {
+    store,
+    metrics,
+    logger: logger.child({ component: 'link' }),
+    registry,
+    centralEvents,
+    maxBatchEvents: config.link.max_batch_events,
+    heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
+    maxEventsPerSecond: config.link.max_events_per_second_per_gateway,
+    maxQueuedBatches: config.link.max_queued_batches,
+    onStored: deps.onStored,
+    onClockOffset: createSkewMonitor({
+      registry,
+      centralEvents,
+      maxSkewMs: config.link.max_clock_skew_secs * 1000,
+      logger,
+    }),
+  });
+  const gatewayDeps = {
+    registry,
+    centralEvents,
+    metrics,
+    defaultTtlSecs: config.enrollment.default_ttl_secs,
+    connected: () => new Set(link.connections().map((c) => c.gateway)),
+    disconnect: (gateway: string) => link.disconnect(gateway),
+  };
+  app.use('/enroll', bodyLimit({ maxSize: 16 * 1024 }));
+  app.route('/enroll', enrollApi(gatewayDeps));
+
   const apiTokens = new TokenTable(
     deps.apiTokens.map((t) => ({ token_sha256: t.token_sha256, value: t.name })),
   );
@@ -66,21 +106,7 @@ export function createCentralApp(deps: AppDeps) {
     await next();
   });
   app.route('/api/events', eventsApi(store));
-
-  const link = mountLink(
-    app,
-    config.link.path,
-    upgradeWebSocket,
-    new TokenTable(config.link.gateways.map((g) => ({ token_sha256: g.token_sha256, value: g.id }))),
-    {
-      store,
-      metrics,
-      logger: logger.child({ component: 'link' }),
-      maxBatchEvents: config.link.max_batch_events,
-      heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
-      onStored: deps.onStored,
-    },
-  );
+  app.route('/api', gatewaysApi(gatewayDeps));
 
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((error, c) => {
@@ -96,5 +122,5 @@ export function createCentralApp(deps: AppDeps) {
     logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  return { app, link, injectWebSocket };
+  return { app, link, registry, injectWebSocket };
 }

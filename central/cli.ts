@@ -14,22 +14,39 @@ const HELP = `Usage: siem-central <command> [options]
 Commands:
   run         start central (until SIGINT or SIGTERM)       needs --config
   validate    check the config file and exit (0 valid, 2 not) needs --config
-  new-token   print a new random token and its sha256 (for link.gateways or api.tokens)
+  new-token   print a new random API token and its sha256 (for api.tokens)
+  enroll-token      ask a running central for a one-time gateway enrollment token
+                    (needs --central URL and SIEM_API_TOKEN; --gateway ID binds it
+                    to one gateway id, --ttl SECS sets its lifetime)
+  revoke-gateway ID revoke a gateway on a running central: its connections are
+                    closed and refused from then on (--central URL, SIEM_API_TOKEN)
   help        show this text
 
 Options:
   -c, --config FILE     YAML config (see central/config/example.yaml)
       --listen H:P      override http.listen
+      --central URL     enroll-token, revoke-gateway: central's base URL
+      --gateway ID      enroll-token: the gateway id the token may enroll
+      --ttl SECS        enroll-token: lifetime (default: enrollment.default_ttl_secs)
       --log-level LVL   override log.level
   -h, --help            show this text
 
 Environment:
   DATABASE_URL     store events in this PostgreSQL instead of the embedded PGlite
-  SIEM_API_TOKEN   an API bearer token accepted in addition to api.tokens
+  SIEM_API_TOKEN   an API bearer token accepted in addition to api.tokens (and
+                   the token enroll-token and revoke-gateway present)
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { config?: string; listen?: string; 'log-level'?: string; help?: boolean };
+  let values: {
+    config?: string;
+    listen?: string;
+    central?: string;
+    gateway?: string;
+    ttl?: string;
+    'log-level'?: string;
+    help?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -38,6 +55,9 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         listen: { type: 'string' },
+        central: { type: 'string' },
+        gateway: { type: 'string' },
+        ttl: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -55,6 +75,9 @@ export async function main(argv: string[]): Promise<number> {
     const token = newToken();
     process.stdout.write(`token:        ${token}\ntoken_sha256: ${sha256Hex(token)}\n`);
     return 0;
+  }
+  if (command === 'enroll-token' || command === 'revoke-gateway') {
+    return adminCommand(command, positionals[1], values);
   }
   if (command !== 'run' && command !== 'validate') {
     process.stderr.write(`siem-central: unknown command "${command}"\n\n${HELP}`);
@@ -91,5 +114,60 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await central.stop();
+  return 0;
+}
+
+/** enroll-token and revoke-gateway: thin clients of the running central's API. */
+async function adminCommand(
+  command: 'enroll-token' | 'revoke-gateway',
+  id: string | undefined,
+  values: { central?: string; gateway?: string; ttl?: string },
+): Promise<number> {
+  const apiToken = process.env.SIEM_API_TOKEN;
+  if (!values.central || !apiToken) {
+    process.stderr.write(`siem-central: ${command} needs --central URL and SIEM_API_TOKEN\n`);
+    return 2;
+  }
+  if (command === 'revoke-gateway' && !id) {
+    process.stderr.write('siem-central: revoke-gateway needs the gateway id\n');
+    return 2;
+  }
+  const url =
+    command === 'enroll-token'
+      ? new URL('/api/enrollment-tokens', values.central)
+      : new URL(`/api/gateways/${encodeURIComponent(id!)}/revoke`, values.central);
+  const body =
+    command === 'enroll-token'
+      ? {
+          ...(values.gateway && { gateway_id: values.gateway }),
+          ...(values.ttl && { ttl_secs: Number(values.ttl) }),
+        }
+      : {};
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    process.stderr.write(`siem-central: cannot reach ${url.origin}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    process.stderr.write(
+      `siem-central: ${command} failed (HTTP ${response.status}): ${String(answer.error ?? '')}\n`,
+    );
+    return 1;
+  }
+  if (command === 'enroll-token') {
+    process.stdout.write(`token:      ${String(answer.token)}\nexpires_at: ${String(answer.expires_at)}\n`);
+    process.stdout.write(
+      `on the gateway: siem-gateway enroll --central ${values.central} --token <token> --config FILE\n`,
+    );
+  } else {
+    process.stdout.write(`gateway ${id} revoked\n`);
+  }
   return 0;
 }

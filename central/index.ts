@@ -15,6 +15,7 @@ import { createLogger } from './log.ts';
 import { createCentralMetrics } from './metrics.ts';
 import { createStore } from './store/index.ts';
 import type { EventStore } from './store/types.ts';
+import type { GatewayRegistry } from './gateways/registry.ts';
 
 export interface CentralOptions {
   logger?: Logger;
@@ -25,6 +26,7 @@ export interface CentralOptions {
 
 export interface Central {
   readonly store: EventStore;
+  readonly registry: GatewayRegistry;
   url(): string;
   linkUrl(): string;
   stop(): Promise<void>;
@@ -53,7 +55,13 @@ export async function startCentral(config: CentralConfig, options: CentralOption
   const apiTokens = [...config.api.tokens];
   if (options.apiToken) apiTokens.push({ name: 'env', token_sha256: sha256Hex(options.apiToken) });
 
-  const { app, link, injectWebSocket } = createCentralApp({ config, store, metrics, logger, apiTokens });
+  const { app, link, registry, injectWebSocket } = createCentralApp({
+    config,
+    store,
+    metrics,
+    logger,
+    apiTokens,
+  });
 
   const [host, portText] = splitListen(config.http.listen);
   const tls = config.http.tls;
@@ -96,6 +104,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
 
   return {
     store,
+    registry,
     url: () => base,
     linkUrl: () => `${tls ? 'wss' : 'ws'}://${hostText}:${address.port}${config.link.path}`,
     async stop() {

@@ -51,6 +51,29 @@ export function createCentralMetrics({ processMetrics = true } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     }),
+    authFailures: new Counter({
+      name: 'siem_central_link_auth_failures_total',
+      help: 'Refused link connections, by reason (unknown_gateway, revoked, bad_proof).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    enrollFailures: new Counter({
+      name: 'siem_central_enroll_failures_total',
+      help: 'Refused enrollments, by reason (invalid_token, expired_token, used_token, ...).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    throttled: new Counter({
+      name: 'siem_central_link_throttled_total',
+      help: 'Times central slowed a gateway down (rate limit delay or a shrunken window).',
+      registers,
+    }),
+    centralEvents: new Counter({
+      name: 'siem_central_events_raised_total',
+      help: 'Events central raised itself (refused credentials, revocations, clock skew), by action.',
+      labelNames: ['action'],
+      registers,
+    }),
     httpRequests: new Counter({
       name: 'siem_central_http_requests_total',
       help: 'HTTP requests by route and status.',

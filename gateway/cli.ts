@@ -1,32 +1,47 @@
 /**
  * `siem-gateway`: the gateway's command line. `run` starts the gateway until SIGINT/SIGTERM;
- * `validate` checks a config and exits. Config errors are printed as one line per problem,
- * naming the key, and exit with status 2; they never show a stack trace.
+ * `validate` checks a config and exits; `enroll` exchanges a one-time token for the gateway's
+ * credentials. Config errors are printed as one line per problem, naming the key, and exit with
+ * status 2; they never show a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
-import { loadGatewayConfig, readGatewayToken } from './config/load.ts';
+import { credentialsPath, loadGatewayConfig } from './config/load.ts';
+import { enrollGateway, readCredentials } from './enroll.ts';
 
 const HELP = `Usage: siem-gateway <command> --config FILE [options]
 
 Commands:
   run        start the gateway (until SIGINT or SIGTERM)
   validate   check the config file and exit (status 0 when valid, 2 when not)
+  replay     decode pcap/pcapng/log files and print events as JSON lines (replay --help)
+  enroll     exchange a one-time enrollment token for this gateway's credentials
+             (needs --central URL and --token TOKEN; the key is written 0600 to
+             central.credentials_file, default <data_dir>/credentials.json)
   help       show this text
 
 Options:
   -c, --config FILE     YAML config (see gateway/config/example.yaml)
+      --central URL     enroll: central's base URL, e.g. https://central.example:8443
+      --token TOKEN     enroll: the one-time token (or SIEM_ENROLL_TOKEN)
+      --ca FILE         enroll: CA certificate central's certificate must chain to
+                        (default: central.tls.ca_file from the config, else system CAs)
       --log-level LVL   override log.level (fatal|error|warn|info|debug|trace|silent)
   -h, --help            show this text
 
 Environment:
-  SIEM_GATEWAY_TOKEN      link token (else central.token_file)
   SIEM_GATEWAY_ID         overrides gateway.id
   SIEM_CENTRAL_ENDPOINT   overrides central.endpoint
   SIEM_GATEWAY_DATA_DIR   overrides gateway.data_dir
+  SIEM_ENROLL_TOKEN       the enrollment token, instead of --token
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'replay') {
+    const { replayCommand } = await import('./replay/cli.ts');
+    return replayCommand(argv.slice(1));
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -40,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (command !== 'run' && command !== 'validate') {
+  if (!['run', 'validate', 'enroll'].includes(command)) {
     process.stderr.write(`siem-gateway: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
@@ -56,31 +71,63 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`siem-gateway: invalid config\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);
     return 2;
   }
-  const token = readGatewayToken(loaded.config, process.env);
-  if (command === 'validate') {
-    if (!token.ok) process.stdout.write(`${values.config}: valid (warning: ${token.error})\n`);
-    else process.stdout.write(`${values.config}: valid\n`);
+  const config = loaded.config;
+  const credentialsFile = credentialsPath(config);
+
+  if (command === 'enroll') {
+    const token = values.token ?? process.env.SIEM_ENROLL_TOKEN;
+    if (!values.central || !token) {
+      process.stderr.write('siem-gateway: enroll needs --central URL and --token TOKEN\n');
+      return 2;
+    }
+    const caFile = values.ca ?? config.central.tls?.ca_file;
+    try {
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(config.gateway.data_dir, { recursive: true, mode: 0o700 });
+      await enrollGateway({
+        central: values.central,
+        token,
+        gatewayId: config.gateway.id,
+        credentialsFile,
+        ca: caFile ? readFileSync(caFile, 'utf8') : undefined,
+      });
+    } catch (error) {
+      process.stderr.write(`siem-gateway: ${(error as Error).message}\n`);
+      return 1;
+    }
+    process.stdout.write(
+      `enrolled as "${config.gateway.id}"; credentials in ${credentialsFile} (mode 0600)\n`,
+    );
     return 0;
   }
-  if (!token.ok) {
-    process.stderr.write(`siem-gateway: ${token.error}\n`);
+
+  const credentials = readCredentials(credentialsFile, config.gateway.id);
+  if (command === 'validate') {
+    const note = credentials.ok ? '' : ` (warning: ${credentials.error})`;
+    process.stdout.write(`${values.config}: valid${note}\n`);
+    return 0;
+  }
+  if (!credentials.ok) {
+    process.stderr.write(`siem-gateway: ${credentials.error}\n`);
     return 2;
   }
   // Loaded only for `run`, so that `validate` stays quick on a small box.
   const { startGateway } = await import('./index.ts');
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway(loaded.config, { token: token.token });
+    gateway = await startGateway(config, { privateKey: credentials.credentials.private_key });
   } catch (error) {
     process.stderr.write(`siem-gateway: cannot start: ${(error as Error).message}\n`);
     return 1;
   }
   for (const source of gateway.sources()) {
     for (const a of source.addresses()) {
-      process.stdout.write(`source ${source.name}: syslog ${a.transport} on ${a.host}:${a.port}\n`);
+      process.stdout.write(`source ${source.name}: ${source.type} ${a.transport} on ${a.host}:${a.port}\n`);
     }
   }
-  process.stdout.write(`http: ${gateway.httpUrl()}/healthz ${gateway.httpUrl()}/metrics\n`);
+  process.stdout.write(
+    `http: ${gateway.httpUrl()}/healthz ${gateway.httpUrl()}/api/status ${gateway.httpUrl()}/metrics\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -95,6 +142,9 @@ function parse(argv: string[]) {
     allowPositionals: true,
     options: {
       config: { type: 'string', short: 'c' },
+      central: { type: 'string' },
+      token: { type: 'string' },
+      ca: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -1,17 +1,19 @@
 /**
- * Builds a running gateway from a validated config: the durable queue, the pipeline, the
- * sources, the forwarder to central and the local HTTP server. `start` brings them up in
- * dependency order and `stop` takes them down in reverse, so nothing accepted is lost.
+ * Builds a running gateway from a validated config: the durable queue, the health reporter, the
+ * pipeline, the sources, the forwarder to central and the local HTTP server. `start` brings them
+ * up in dependency order and `stop` takes them down in reverse, so nothing accepted is lost.
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { Forwarder } from './forwarder/index.ts';
-import { createGatewayHttp, type GatewayHealth } from './http/index.ts';
+import { createHealthReporter } from './health/reporter.ts';
+import { createGatewayHttp, type GatewayStatus } from './http/index.ts';
 import { createLogger } from './log.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createPipeline } from './pipeline/index.ts';
@@ -22,7 +24,8 @@ import { createSource } from './sources/index.ts';
 export const GATEWAY_SOFTWARE = 'edge-siem-gateway/0.1.0';
 
 export interface GatewayOptions {
-  token: string;
+  /** The enrolled Ed25519 private key (PKCS#8 PEM), from the credentials file. */
+  privateKey: string;
   logger?: Logger;
   /** Collect Node.js process metrics (off when several gateways share a process). */
   processMetrics?: boolean;
@@ -35,7 +38,7 @@ export interface Gateway {
   readonly metrics: ReturnType<typeof createGatewayMetrics>;
   sources(): Source[];
   httpUrl(): string;
-  health(): GatewayHealth;
+  status(): Promise<GatewayStatus>;
   stop(): Promise<void>;
 }
 
@@ -49,13 +52,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     maxRecordEvents: config.queue.max_batch_events,
     flushIntervalMs: config.queue.flush_interval_ms,
     sync: config.queue.sync,
+    maxSizeBytes: config.queue.max_size_bytes,
   });
   const c = config.central;
   const forwarder = new Forwarder({
     endpoint: c.endpoint,
-    token: options.token,
+    privateKey: options.privateKey,
     gateway: config.gateway.id,
     batchMaxEvents: c.batch_max_events,
+    batchMaxBytes: c.batch_max_bytes,
     maxInFlight: c.max_in_flight_batches,
     heartbeatIntervalMs: c.heartbeat_interval_secs * 1000,
     initialBackoffMs: c.initial_backoff_secs * 1000,
@@ -66,11 +71,22 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: logger.child({ component: 'forwarder' }),
     software: GATEWAY_SOFTWARE,
   });
+  const health = createHealthReporter({
+    intervalMs: config.queue.report_interval_secs * 1000,
+    emit: (events) => pipeline.emit('gateway', events),
+    now: () => new Date(),
+    host: hostname(),
+  });
   const pipeline = createPipeline({
     queue,
     transforms: [],
     metrics,
+    health,
     clockOffsetMs: () => forwarder.clockOffsetMs,
+  });
+  queue.on('evicted', (report) => {
+    metrics.evicted.inc({ lane: report.lane }, report.events);
+    health.evicted(report);
   });
 
   const sources: Source[] = [];
@@ -84,24 +100,43 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     sources.push(createSource(name, sourceConfig, ctx));
   }
 
-  const health = (): GatewayHealth => ({
-    status: forwarder.connected ? 'ok' : 'degraded',
-    gateway: config.gateway.id,
-    link: { connected: forwarder.connected, clock_offset_ms: forwarder.clockOffsetMs ?? null },
-    queue: queue.depth,
-    sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
-  });
+  const status = async (): Promise<GatewayStatus> => {
+    const link = forwarder.status();
+    const depth = queue.depth;
+    const oldest = await queue.oldestReceived();
+    return {
+      status: link.connected ? 'ok' : 'degraded',
+      gateway: config.gateway.id,
+      link,
+      queue: {
+        ...depth,
+        max_size_bytes: config.queue.max_size_bytes,
+        oldest_unsent_age_secs: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : null,
+        // With nothing acked lately (link down) the drain time is unknown, not infinite.
+        expected_drain_secs:
+          depth.events === 0 ? 0 : link.ack_rate_per_sec > 0 ? depth.events / link.ack_rate_per_sec : null,
+      },
+      sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
+    };
+  };
   const refreshQueueGauges = () => {
     const depth = queue.depth;
-    for (const lane of LANES) metrics.queueEvents.set({ lane }, depth.byLane[lane]);
+    for (const lane of LANES) {
+      metrics.queueEvents.set({ lane }, depth.byLane[lane]);
+      metrics.queueLaneBytes.set({ lane }, depth.bytesByLane[lane]);
+    }
     metrics.queueBytes.set(depth.bytes);
     metrics.queueCorrupt.set(queue.corruptRecords);
+    queue
+      .oldestReceived()
+      .then((oldest) => metrics.oldestUnsentAge.set(oldest ? (Date.now() - oldest.getTime()) / 1000 : 0))
+      .catch(() => undefined);
   };
   refreshQueueGauges();
   const gaugeTimer = setInterval(refreshQueueGauges, 1000);
   gaugeTimer.unref();
 
-  const app = createGatewayHttp({ metrics, health });
+  const app = createGatewayHttp({ metrics, status });
   const { host, port } = parseListen(config.http.listen);
   const stopped: Array<() => Promise<void>> = [];
   let httpAddress: AddressInfo;
@@ -119,11 +154,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     httpAddress = server.address() as AddressInfo;
   } catch (error) {
     for (const stop of stopped) await stop();
+    health.stop();
     await queue.close();
     clearInterval(gaugeTimer);
     throw error;
   }
-  logger.info({ sources: health().sources }, 'gateway %s started', config.gateway.id);
+  logger.info({ sources: sources.map((s) => s.addresses()) }, 'gateway %s started', config.gateway.id);
 
   return {
     config,
@@ -133,9 +169,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     sources: () => sources,
     httpUrl: () =>
       `http://${httpAddress.family === 'IPv6' ? `[${httpAddress.address}]` : httpAddress.address}:${httpAddress.port}`,
-    health,
+    status,
     async stop() {
       for (const stop of stopped) await stop();
+      health.stop();
+      await health.flush().catch(() => undefined);
       await forwarder.stop();
       await queue.close();
       clearInterval(gaugeTimer);

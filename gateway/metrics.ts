@@ -50,6 +50,11 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       help: 'Reconnection attempts to central.',
       registers,
     }),
+    throttled: new Counter({
+      name: 'siem_gateway_link_throttled_total',
+      help: 'Times central asked this gateway to slow down (flow control).',
+      registers,
+    }),
     linkConnected: new Gauge({
       name: 'siem_gateway_link_connected',
       help: '1 when the link to central is up.',
@@ -71,9 +76,26 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       labelNames: ['lane'],
       registers,
     }),
+    queueLaneBytes: new Gauge({
+      name: 'siem_gateway_queue_lane_bytes',
+      help: 'Bytes of queued records, by lane.',
+      labelNames: ['lane'],
+      registers,
+    }),
+    oldestUnsentAge: new Gauge({
+      name: 'siem_gateway_queue_oldest_unsent_age_seconds',
+      help: 'Age of the oldest event not yet acked by central (0 when the queue is empty).',
+      registers,
+    }),
     queueBytes: new Gauge({
       name: 'siem_gateway_queue_bytes',
       help: 'Bytes of queued records.',
+      registers,
+    }),
+    evicted: new Counter({
+      name: 'siem_gateway_queue_evicted_events_total',
+      help: 'Events evicted from the queue by the disk cap, by lane (alerts are never evicted).',
+      labelNames: ['lane'],
       registers,
     }),
     queueCorrupt: new Gauge({

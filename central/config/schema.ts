@@ -30,20 +30,45 @@ export const centralConfigSchema = z.strictObject({
     })
     .prefault({}),
   storage: storeConfigSchema.describe('Where events are stored: embedded PGlite (default) or PostgreSQL.'),
+  central: z
+    .strictObject({
+      id: gatewayIdSchema
+        .default('central')
+        .describe('Identity of this central in the events it raises itself (their `gateway` field).'),
+    })
+    .prefault({}),
   link: z
     .strictObject({
       path: z.string().startsWith('/').default('/link'),
       max_batch_events: z.number().int().positive().max(10_000).default(5000),
       heartbeat_interval_secs: z.number().positive().default(10),
-      gateways: z
-        .array(
-          z.strictObject({
-            id: gatewayIdSchema,
-            token_sha256: sha256Hex,
-          }),
-        )
-        .default([])
-        .describe('Gateways allowed to connect, each with the SHA-256 of its token.'),
+      max_events_per_second_per_gateway: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe('Ingest limit per gateway (0 = none): a faster gateway is slowed down, never dropped.'),
+      max_queued_batches: z
+        .number()
+        .int()
+        .min(1)
+        .default(4)
+        .describe('Batches waiting for storage per gateway before its window shrinks to one batch.'),
+      max_clock_skew_secs: z
+        .number()
+        .positive()
+        .default(60)
+        .describe('A gateway clock further off than this raises a central.clock_skew health event.'),
+    })
+    .prefault({}),
+  enrollment: z
+    .strictObject({
+      default_ttl_secs: z
+        .number()
+        .int()
+        .positive()
+        .max(30 * 24 * 3600)
+        .default(3600)
+        .describe('Lifetime of an enrollment token when none is asked for.'),
     })
     .prefault({}),
   api: z

@@ -1,13 +1,13 @@
 /**
- * The link endpoint on central's Hono app: authenticates the gateway on the upgrade request
- * (`Authorization: Bearer`, SPEC §1.2) before any WebSocket exists, then runs one LinkSession
- * per connection. A gateway has at most one live connection: a new one replaces the old.
- * A connection silent for three heartbeat intervals is closed (SPEC §5.3).
+ * The link endpoint on central's Hono app. Any peer may open the WebSocket; the session then
+ * challenges it and nothing is accepted until the gateway has proved its identity (SPEC §2).
+ * Unauthenticated connections are bounded in number and time. A gateway has at most one live
+ * connection: a new one replaces the old. A connection silent for three heartbeat intervals is
+ * closed (SPEC §5.3). Revoking a gateway closes its connection at once.
  */
 import type { NodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
-import { bearerToken, type TokenTable } from '../auth/tokens.ts';
 import { LinkSession, type SessionDeps } from './session.ts';
 
 export interface GatewayConnection {
@@ -17,50 +17,73 @@ export interface GatewayConnection {
   lastSeen: Date;
 }
 
+/** Connections that have not authenticated yet, at most, and how long each may take. */
+const MAX_UNAUTHENTICATED = 256;
+const HELLO_TIMEOUT_MS = 10_000;
+
 export function mountLink(
   app: Hono,
   path: string,
   upgradeWebSocket: NodeWebSocket['upgradeWebSocket'],
-  gateways: TokenTable<string>,
   deps: SessionDeps,
 ) {
   const live = new Map<string, { session: LinkSession; ws: WebSocket; remote: string; connectedAt: Date }>();
+  const pending = new Set<LinkSession>();
 
   app.get(
     path,
-    async (c, next) => {
-      const gateway = gateways.lookup(bearerToken(c.req.header('authorization')));
-      if (!gateway) {
-        deps.metrics.errors.inc({ component: 'link', stage: 'receiving', code: 'unauthorized' });
-        return c.json({ error: 'unauthorized' }, 401);
-      }
-      c.set('gateway' as never, gateway as never);
-      await next();
-    },
     upgradeWebSocket((c) => {
-      const gateway = c.get('gateway' as never) as string;
       const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } }).incoming;
-      const remote = incoming?.socket?.remoteAddress ?? 'unknown';
+      const remote = (incoming?.socket?.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
       let session: LinkSession | undefined;
       let timer: NodeJS.Timeout | undefined;
       return {
         onOpen(_event, ws) {
           const raw = ws.raw as WebSocket;
-          const previous = live.get(gateway);
-          if (previous) previous.ws.close(1008, 'replaced by a new connection');
-          session = new LinkSession(gateway, deps, {
-            send: (text) => raw.send(text),
-            close: (code, reason) => raw.close(code, reason),
-          });
-          live.set(gateway, { session, ws: raw, remote, connectedAt: new Date() });
-          deps.metrics.linkConnections.set(live.size);
-          deps.logger.info({ gateway, remote }, 'gateway connected');
-          timer = setInterval(() => {
-            if (session && Date.now() - session.lastSeen > 3 * deps.heartbeatIntervalMs) {
-              deps.logger.warn({ gateway }, 'gateway silent for three heartbeat intervals; closing');
-              raw.terminate();
-            }
-          }, deps.heartbeatIntervalMs);
+          if (pending.size >= MAX_UNAUTHENTICATED) {
+            deps.metrics.errors.inc({
+              component: 'link',
+              stage: 'receiving',
+              code: 'too_many_unauthenticated',
+            });
+            raw.close(1013, 'try again later');
+            return;
+          }
+          const s = new LinkSession(
+            {
+              ...deps,
+              onAuthenticated: (authed) => {
+                pending.delete(authed);
+                const gateway = authed.gateway!;
+                const previous = live.get(gateway);
+                if (previous) previous.ws.close(1008, 'replaced by a new connection');
+                live.set(gateway, { session: authed, ws: raw, remote, connectedAt: new Date() });
+                deps.metrics.linkConnections.set(live.size);
+                deps.logger.info({ gateway, remote }, 'gateway connected');
+              },
+            },
+            {
+              send: (text) => raw.send(text),
+              close: (code, reason) => raw.close(code, reason),
+              remoteIp: remote,
+            },
+          );
+          session = s;
+          pending.add(s);
+          timer = setInterval(
+            () => {
+              const now = Date.now();
+              if (!s.authenticated && now - s.openedAt > HELLO_TIMEOUT_MS) raw.terminate();
+              else if (now - s.lastSeen > 3 * deps.heartbeatIntervalMs) {
+                deps.logger.warn(
+                  { gateway: s.gateway },
+                  'gateway silent for three heartbeat intervals; closing',
+                );
+                raw.terminate();
+              }
+            },
+            Math.min(deps.heartbeatIntervalMs, HELLO_TIMEOUT_MS),
+          );
           timer.unref();
         },
         onMessage(event) {
@@ -69,10 +92,15 @@ export function mountLink(
         },
         onClose() {
           clearInterval(timer);
-          session?.closed();
-          if (live.get(gateway)?.session === session) live.delete(gateway);
+          if (!session) return;
+          session.closed();
+          pending.delete(session);
+          const gateway = session.gateway;
+          if (gateway && live.get(gateway)?.session === session) {
+            live.delete(gateway);
+            deps.logger.info({ gateway }, 'gateway disconnected');
+          }
           deps.metrics.linkConnections.set(live.size);
-          deps.logger.info({ gateway }, 'gateway disconnected');
         },
       };
     }),
@@ -86,6 +114,10 @@ export function mountLink(
         connectedAt: c.connectedAt,
         lastSeen: new Date(c.session.lastSeen),
       }));
+    },
+    /** Closes the live connection of a revoked gateway. */
+    disconnect(gateway: string): void {
+      live.get(gateway)?.session.revoke();
     },
     closeAll(): void {
       for (const { ws } of live.values()) ws.close(1001, 'central stopping');

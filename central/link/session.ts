@@ -1,50 +1,79 @@
 /**
- * One gateway's link session on central (protocols/link/SPEC.md): checks the hello, answers
- * heartbeats, validates each event of a batch, stores the batch and acks it only after commit.
+ * One link connection on central (protocols/link/SPEC.md): sends the challenge, authenticates
+ * the gateway's hello against the registry (Ed25519 proof, not revoked), answers heartbeats,
+ * validates each event of a batch, stores the batch and acks it only after commit, and slows
+ * the gateway down (flow control) rather than dropping when it sends faster than allowed.
  * Batches of one connection are processed in order. It is transport-agnostic: the WebSocket
  * glue in server.ts feeds it frames and gives it a `send` and a `close`.
  */
 import type { Logger } from 'pino';
 import { type Event, parseEvent } from '../../protocols/event/schema.ts';
+import { newLinkNonce, verifyLinkProof } from '../../protocols/link/auth.ts';
 import {
   type BatchMessage,
   decodeLinkMessage,
   encodeLinkMessage,
+  type ErrorMessage,
   LINK_PROTOCOL_VERSION,
   type LinkMessage,
 } from '../../protocols/link/codec.ts';
+import type { CentralEvents } from '../events.ts';
+import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { EventStore } from '../store/types.ts';
+import { correctClock } from './clock.ts';
 
 export interface SessionDeps {
   store: EventStore;
   metrics: CentralMetrics;
   logger: Logger;
+  registry: GatewayRegistry;
+  centralEvents: CentralEvents;
   maxBatchEvents: number;
   heartbeatIntervalMs: number;
+  /** Per-gateway ingest limit in events/s (0 = none), enforced by delaying the gateway (SPEC §4.9). */
+  maxEventsPerSecond: number;
+  /** Batches waiting for storage on one connection above which the gateway's window shrinks to 1. */
+  maxQueuedBatches: number;
+  /** Called once the gateway is authenticated; the server uses it to replace an older connection. */
+  onAuthenticated?: (session: LinkSession) => void;
   /** Called with the events of each committed batch (correlation and live views hook in here). */
   onStored?: (events: Event[]) => void;
+  /** Called with each measured clock offset (central skew monitoring). */
+  onClockOffset?: (gateway: string, offsetMs: number) => void;
 }
 
 export interface SessionIo {
   send(text: string): void;
   close(code: number, reason: string): void;
+  remoteIp: string;
 }
 
 export class LinkSession {
-  readonly gateway: string;
+  /** The authenticated gateway, once the hello has been verified. */
+  gateway: string | undefined;
   readonly #deps: SessionDeps;
   readonly #io: SessionIo;
-  #greeted = false;
+  readonly #nonce = newLinkNonce();
+  #state: 'challenged' | 'verifying' | 'ready' = 'challenged';
   #chain: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #throttled = false;
   #closed = false;
+  /** When the gateway may send again without exceeding the rate limit (ms since epoch). */
+  #rateFreeAt = 0;
+  readonly openedAt = Date.now();
   lastSeen = Date.now();
-  clockOffsetMs: number | undefined;
 
-  constructor(gateway: string, deps: SessionDeps, io: SessionIo) {
-    this.gateway = gateway;
+  constructor(deps: SessionDeps, io: SessionIo) {
     this.#deps = deps;
     this.#io = io;
+    // SPEC §2.1: the challenge goes first, before anything is known about the peer.
+    this.#send({ type: 'challenge', v: LINK_PROTOCOL_VERSION, nonce: this.#nonce });
+  }
+
+  get authenticated(): boolean {
+    return this.#state === 'ready';
   }
 
   /** Feeds one received frame. */
@@ -58,8 +87,13 @@ export class LinkSession {
       return;
     }
     const message = decoded.message;
-    if (!this.#greeted) {
-      this.#hello(message);
+    if (this.#state === 'challenged') {
+      this.#state = 'verifying';
+      void this.#hello(message);
+      return;
+    }
+    if (this.#state === 'verifying') {
+      this.#fail('bad_message', 'wait for welcome before sending');
       return;
     }
     if (message.type === 'heartbeat') {
@@ -67,6 +101,8 @@ export class LinkSession {
       return;
     }
     if (message.type === 'batch') {
+      this.#queued += 1;
+      this.#flow();
       this.#chain = this.#chain.then(() => this.#batch(message));
       return;
     }
@@ -77,7 +113,12 @@ export class LinkSession {
     this.#closed = true;
   }
 
-  #hello(message: LinkMessage): void {
+  /** Closes the connection of a gateway that was just revoked. */
+  revoke(): void {
+    this.#fail('unauthorized', 'this gateway has been revoked');
+  }
+
+  async #hello(message: LinkMessage): Promise<void> {
     if (message.type !== 'hello') {
       this.#fail('bad_message', 'the first message must be hello');
       return;
@@ -89,11 +130,41 @@ export class LinkSession {
       );
       return;
     }
-    if (message.gateway !== this.gateway) {
-      this.#fail('unauthorized', 'the token was not issued to this gateway');
+    let record: GatewayRecord | undefined;
+    try {
+      record = await this.#deps.registry.get(message.gateway);
+    } catch (error) {
+      this.#deps.logger.error({ err: (error as Error).message }, 'gateway registry unavailable');
+      this.#fail('internal', 'gateway registry unavailable');
       return;
     }
-    this.#greeted = true;
+    const reason = !record
+      ? 'unknown_gateway'
+      : record.status === 'revoked'
+        ? 'revoked'
+        : !verifyLinkProof(record.publicKey, message.gateway, this.#nonce, message.proof)
+          ? 'bad_proof'
+          : undefined;
+    if (reason) {
+      this.#deps.metrics.authFailures.inc({ reason });
+      this.#fail(
+        'unauthorized',
+        reason === 'revoked' ? 'this gateway has been revoked' : 'authentication failed',
+      );
+      await this.#deps.centralEvents.raise({
+        kind: 'security',
+        action: 'central.link_auth_failure',
+        severity: 4,
+        message: `refused a link connection claiming gateway "${message.gateway}" from ${this.#io.remoteIp}: ${reason.replaceAll('_', ' ')}`,
+        src: { ip: this.#io.remoteIp },
+        fields: { claimed_gateway: message.gateway, reason },
+      });
+      return;
+    }
+    if (this.#closed) return;
+    this.gateway = message.gateway;
+    this.#state = 'ready';
+    this.#deps.onAuthenticated?.(this);
     this.#send({
       type: 'welcome',
       v: LINK_PROTOCOL_VERSION,
@@ -104,7 +175,17 @@ export class LinkSession {
   }
 
   async #batch(message: BatchMessage): Promise<void> {
-    if (this.#closed) return;
+    try {
+      await this.#store(message);
+    } finally {
+      this.#queued -= 1;
+      this.#flow();
+    }
+  }
+
+  async #store(message: BatchMessage): Promise<void> {
+    const gateway = this.gateway;
+    if (this.#closed || !gateway) return;
     const { metrics, store, logger } = this.#deps;
     if (message.events.length > this.#deps.maxBatchEvents) {
       this.#fail(
@@ -115,53 +196,76 @@ export class LinkSession {
     }
     const valid: Event[] = [];
     let rejected = 0;
+    let offset: number | undefined;
     for (const raw of message.events) {
       const parsed = parseEvent(raw);
       let reason: string | undefined;
       if (!parsed.ok) reason = 'invalid';
-      else if (parsed.event.gateway !== this.gateway) reason = 'wrong_gateway';
+      else if (parsed.event.gateway !== gateway) reason = 'wrong_gateway';
       else if (parsed.event.id !== `${parsed.event.gateway}:${parsed.event.seq}`) reason = 'bad_id';
       if (reason || !parsed.ok) {
         rejected += 1;
-        metrics.rejected.inc({ gateway: this.gateway, reason: reason ?? 'invalid' });
+        metrics.rejected.inc({ gateway, reason: reason ?? 'invalid' });
         continue;
       }
-      valid.push(parsed.event);
+      offset = parsed.event.clock_offset_ms ?? offset;
+      valid.push(correctClock(parsed.event));
     }
-    if (rejected > 0) logger.warn({ gateway: this.gateway, rejected }, 'rejected invalid events');
+    if (rejected > 0) logger.warn({ gateway, rejected }, 'rejected invalid events');
     const end = metrics.insertSeconds.startTimer();
     let result: { inserted: number; duplicates: number };
     try {
       result = valid.length > 0 ? await store.insertEvents(valid) : { inserted: 0, duplicates: 0 };
     } catch (error) {
       metrics.errors.inc({ component: 'link', stage: 'processing', code: 'store' });
-      logger.error({ err: (error as Error).message, gateway: this.gateway }, 'could not store a batch');
+      logger.error({ err: (error as Error).message, gateway }, 'could not store a batch');
       // SPEC §4.8: never ack what is not committed; the gateway resends after reconnecting.
       this.#fail('internal', 'storage unavailable');
       return;
     }
     end();
     metrics.batches.inc();
-    metrics.inserted.inc({ gateway: this.gateway }, result.inserted);
-    metrics.duplicates.inc({ gateway: this.gateway }, result.duplicates);
+    metrics.inserted.inc({ gateway }, result.inserted);
+    metrics.duplicates.inc({ gateway }, result.duplicates);
     this.#send({
       type: 'ack',
       batch_id: message.batch_id,
       inserted: result.inserted,
       duplicates: result.duplicates,
       rejected,
+      ...this.#rateDelay(message.events.length),
     });
+    if (offset !== undefined) this.#deps.onClockOffset?.(gateway, offset);
     if (valid.length > 0) this.#deps.onStored?.(valid);
+  }
+
+  /** SPEC §4.9: with a rate limit, each batch books time; the gateway waits until it has passed. */
+  #rateDelay(events: number): { delay_ms?: number } {
+    const rate = this.#deps.maxEventsPerSecond;
+    if (rate <= 0) return {};
+    const now = Date.now();
+    this.#rateFreeAt = Math.max(this.#rateFreeAt, now) + (events / rate) * 1000;
+    const delay = Math.round(this.#rateFreeAt - now);
+    if (delay <= 0) return {};
+    this.#deps.metrics.throttled.inc();
+    return { delay_ms: Math.min(delay, 60_000) };
+  }
+
+  /** SPEC §4.9: when storage falls behind, shrink the gateway's window to one batch; restore it after. */
+  #flow(): void {
+    const busy = this.#queued > this.#deps.maxQueuedBatches;
+    if (busy === this.#throttled || this.#state !== 'ready') return;
+    this.#throttled = busy;
+    if (busy) this.#deps.metrics.throttled.inc();
+    this.#send({ type: 'flow', max_in_flight: busy ? 1 : 64 });
   }
 
   #send(message: LinkMessage): void {
     if (!this.#closed) this.#io.send(encodeLinkMessage(message));
   }
 
-  #fail(
-    code: 'unsupported_version' | 'unauthorized' | 'bad_message' | 'too_large' | 'internal',
-    text: string,
-  ) {
+  #fail(code: ErrorMessage['code'], text: string) {
+    if (this.#closed) return;
     this.#deps.logger.warn({ gateway: this.gateway, code }, 'closing link: %s', text);
     this.#send({ type: 'error', code, message: text });
     this.#closed = true;

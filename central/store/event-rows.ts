@@ -94,6 +94,7 @@ const INSERT_COLUMNS = [
   ['tags', 'jsonb'],
   ['threat', 'jsonb'],
   ['v', 'smallint'],
+  ['time_source', 'text'],
 ] as const;
 
 const names = INSERT_COLUMNS.map(([name]) => name);
@@ -134,6 +135,7 @@ export function insertParams(rows: readonly StorageRow[]): unknown[][] {
       jsonText(e.tags),
       jsonText(e.threat),
       e.v,
+      e.time_source ?? null,
     ];
     values.forEach((value, c) => {
       columns[c]![i] = value;
@@ -148,7 +150,7 @@ const UTC_TEXT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 export const SELECT_COLUMNS = `id, gateway, seq, to_char(ts AT TIME ZONE 'UTC', ${UTC_TEXT}) AS ts_text,
   to_char(received AT TIME ZONE 'UTC', ${UTC_TEXT}) AS received_text, clock_offset_ms, source, kind, action,
   severity, message, host, device_id, device_protocol_id, device_name, src_ip, src_port, dst_ip, dst_port,
-  fields, tags, threat, v`;
+  fields, tags, threat, v, time_source`;
 
 export interface EventRow {
   id: string;
@@ -175,6 +177,7 @@ export interface EventRow {
   tags: string[];
   threat: Event['threat'] | null;
   v: number;
+  time_source: Event['time_source'] | null;
 }
 
 function endpoint(ip: string | null, port: number | null): Event['src'] {
@@ -200,6 +203,7 @@ export function rowToEvent(row: EventRow): Event {
     tags: row.tags,
   };
   if (row.clock_offset_ms !== null) event.clock_offset_ms = Number(row.clock_offset_ms);
+  if (row.time_source) event.time_source = row.time_source;
   if (row.host !== null) event.host = row.host;
   if (row.device_id !== null) {
     event.device = {

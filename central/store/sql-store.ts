@@ -74,6 +74,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
 
   const store: EventStore = {
     adapter: client.adapter,
+    sql: client,
 
     async init(now) {
       await migrate(client);

@@ -4,6 +4,7 @@
  * (tests/central/store/conformance.ts) runs against both.
  */
 import type { Event, EventSource } from '../../protocols/event/schema.ts';
+import type { SqlClient } from './sql-client.ts';
 
 export interface EventQuery {
   /** Inclusive lower bound on `ts`. */
@@ -57,6 +58,11 @@ export interface StoreHealth {
 
 export interface EventStore {
   readonly adapter: 'pglite' | 'postgres';
+  /**
+   * The database connection the store runs on, for central's other tables (gateway registry,
+   * enrollment tokens; later alerts and users), which share the migrations and the adapters.
+   */
+  readonly sql: SqlClient;
   /** Applies pending migrations (idempotent) and creates the partitions around `now`. */
   init(now: Date): Promise<void>;
   /**

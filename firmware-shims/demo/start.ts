@@ -13,6 +13,7 @@ import { centralConfigSchema } from '../../central/config/schema.ts';
 import { startCentral } from '../../central/index.ts';
 import { createLogger as centralLogger } from '../../central/log.ts';
 import { gatewayConfigSchema } from '../../gateway/config/schema.ts';
+import { enrollGateway } from '../../gateway/enroll.ts';
 import { startGateway } from '../../gateway/index.ts';
 import { createLogger as gatewayLogger } from '../../gateway/log.ts';
 import { startSyslogSwitch } from '../simulators/syslog-switch.ts';
@@ -28,8 +29,7 @@ const centralPort = await pickPort(HOST, Number(process.env.DEMO_CENTRAL_PORT ??
 const syslogPort = await pickPort(HOST, Number(process.env.DEMO_SYSLOG_PORT ?? 5514), { udp: true });
 const gatewayHttpPort = await pickPort(HOST, Number(process.env.DEMO_GATEWAY_HTTP_PORT ?? 9100));
 
-// Fresh secrets each run; only their digests go into central's config.
-const gatewayToken = newToken();
+// A fresh API token each run; only its digest goes into central's config.
 const apiToken = newToken();
 writeFileSync(path.join(dataDir, 'api-token'), `${apiToken}\n`, { mode: 0o600 });
 
@@ -38,16 +38,31 @@ const central = await startCentral(
   centralConfigSchema.parse({
     http: { listen: `${HOST}:${centralPort}` },
     storage: { type: 'pglite', data_dir: path.join(dataDir, 'central-pglite') },
-    link: { gateways: [{ id: 'demo-gw-1', token_sha256: sha256Hex(gatewayToken) }] },
     api: { tokens: [{ name: 'demo', token_sha256: sha256Hex(apiToken) }] },
     log: { level: logLevel },
   }),
   { logger: centralLogger(logLevel) },
 );
 
+// Enroll the gateway the way an installer would: a one-time token from central, exchanged over
+// HTTP for credentials whose private key never leaves the gateway's data directory.
+const gatewayDir = path.join(dataDir, 'gateway');
+mkdirSync(gatewayDir, { recursive: true, mode: 0o700 });
+const { token: enrollmentToken } = await central.registry.createEnrollmentToken({
+  gatewayId: 'demo-gw-1',
+  ttlSecs: 600,
+  now: new Date(),
+});
+const credentials = await enrollGateway({
+  central: central.url(),
+  token: enrollmentToken,
+  gatewayId: 'demo-gw-1',
+  credentialsFile: path.join(gatewayDir, 'credentials.json'),
+});
+
 const gateway = await startGateway(
   gatewayConfigSchema.parse({
-    gateway: { id: 'demo-gw-1', data_dir: path.join(dataDir, 'gateway') },
+    gateway: { id: 'demo-gw-1', data_dir: gatewayDir },
     sources: {
       syslog_udp: { type: 'syslog', mode: 'udp', listen: `${HOST}:${syslogPort}` },
       syslog_tcp: { type: 'syslog', mode: 'tcp', listen: `${HOST}:${syslogPort}` },
@@ -56,7 +71,7 @@ const gateway = await startGateway(
     http: { listen: `${HOST}:${gatewayHttpPort}` },
     log: { level: logLevel },
   }),
-  { token: gatewayToken, logger: gatewayLogger(logLevel), processMetrics: false },
+  { privateKey: credentials.private_key, logger: gatewayLogger(logLevel), processMetrics: false },
 );
 
 const device = startSyslogSwitch({ host: HOST, udpPort: syslogPort, tcpPort: syslogPort, attackEvery: 15 });
@@ -67,7 +82,7 @@ Edge SIEM demo is running (data in ${path.relative(process.cwd(), dataDir) || da
 
   central     ${central.url()}            REST API: ${api}
               API token: ${apiToken}
-  gateway     ${gateway.httpUrl()}/healthz    ${gateway.httpUrl()}/metrics
+  gateway     ${gateway.httpUrl()}/api/status    ${gateway.httpUrl()}/metrics
   syslog in   udp ${HOST}:${syslogPort}   tcp ${HOST}:${syslogPort}
   device      simulated switch "sw-line2-01" sending syslog every 2 s
 

@@ -1,9 +1,9 @@
 /**
- * Loads the gateway config: file, then environment (SIEM_GATEWAY_ID, SIEM_CENTRAL_ENDPOINT),
- * then flags. The link token is a secret and never sits in the YAML: it comes from
- * SIEM_GATEWAY_TOKEN or from `central.token_file`.
+ * Loads the gateway config: file, then environment (SIEM_GATEWAY_ID, SIEM_CENTRAL_ENDPOINT,
+ * SIEM_GATEWAY_DATA_DIR), then flags. No secret ever sits in the YAML: the gateway's key is
+ * created by `siem-gateway enroll` in its own 0600 credentials file.
  */
-import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import {
   type ConfigOverride,
   type ConfigResult,
@@ -25,21 +25,7 @@ export function loadGatewayConfig(
   return loadYamlConfig(file, gatewayConfigSchema, [...overrides, ...flags]);
 }
 
-/** The link token: SIEM_GATEWAY_TOKEN wins over `central.token_file`. */
-export function readGatewayToken(
-  config: GatewayConfig,
-  env: NodeJS.ProcessEnv = process.env,
-): { ok: true; token: string } | { ok: false; error: string } {
-  if (env.SIEM_GATEWAY_TOKEN) return { ok: true, token: env.SIEM_GATEWAY_TOKEN };
-  const file = config.central.token_file;
-  if (!file) return { ok: false, error: 'no link token: set SIEM_GATEWAY_TOKEN or central.token_file' };
-  try {
-    const mode = statSync(file).mode & 0o077;
-    if (mode & 0o007) return { ok: false, error: `${file}: token file is readable by others; chmod 600 it` };
-    const token = readFileSync(file, 'utf8').trim();
-    if (token.length < 16) return { ok: false, error: `${file}: token is shorter than 16 characters` };
-    return { ok: true, token };
-  } catch (error) {
-    return { ok: false, error: `${file}: cannot read token file (${(error as NodeJS.ErrnoException).code})` };
-  }
+/** Where the enrolled key lives. */
+export function credentialsPath(config: GatewayConfig): string {
+  return config.central.credentials_file ?? path.join(config.gateway.data_dir, 'credentials.json');
 }

@@ -33,16 +33,31 @@ export const gatewayConfigSchema = z.strictObject({
         .default(5)
         .describe('How long appends are gathered into one durable write.'),
       sync: z.boolean().default(true).describe('fsync each write before acking to devices.'),
+      max_size_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(512 * 1024 * 1024)
+        .describe(
+          'Cap on queued bytes (0 = none). When reached: oldest telemetry is evicted, then oldest security events; alerts never.',
+        ),
+      report_interval_secs: z
+        .number()
+        .positive()
+        .default(10)
+        .describe('How often evictions and refused input are reported to central as one health event.'),
     })
     .prefault({}),
   central: z.strictObject({
     endpoint: z
       .url({ protocol: /^wss?$/ })
       .describe('Central’s link URL, e.g. wss://central.example:8443/link.'),
-    token_file: z
+    credentials_file: z
       .string()
       .optional()
-      .describe('File holding this gateway’s link token (or set SIEM_GATEWAY_TOKEN).'),
+      .describe(
+        'Where `siem-gateway enroll` keeps the gateway key (default: <data_dir>/credentials.json, mode 0600).',
+      ),
     batch_max_events: z
       .number()
       .int()
@@ -50,6 +65,13 @@ export const gatewayConfigSchema = z.strictObject({
       .max(10_000)
       .default(1000)
       .describe('Events per link batch.'),
+    batch_max_bytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .max(8 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
+      .describe('Bytes per link batch (the link refuses frames over 16 MiB).'),
     max_in_flight_batches: z.number().int().min(1).max(64).default(4).describe('Unacked batches at once.'),
     heartbeat_interval_secs: z.number().positive().default(10).describe('Heartbeat period; dead after 3.'),
     initial_backoff_secs: z.number().positive().default(0.5).describe('First reconnect delay.'),

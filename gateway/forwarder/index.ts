@@ -1,13 +1,16 @@
 /**
- * The forwarder: the client side of the gateway↔central link (protocols/link/SPEC.md). It reads
- * queued records in lane priority order, sends them as batches over one WebSocket, deletes a
- * record only when central has acked its batch, and reconnects with exponential backoff and
- * full jitter. Unacked batches stay in the queue and are sent again on the next connection.
+ * The forwarder: the client side of the gateway↔central link (protocols/link/SPEC.md). It answers
+ * central's challenge with a signature by the gateway's enrolled key, reads queued records in
+ * lane priority order, sends them as batches bounded by events and bytes over one WebSocket,
+ * deletes a record only when central has acked its batch, obeys central's flow control, and
+ * reconnects with exponential backoff and full jitter. Unacked batches stay in the queue and
+ * are sent again on the next connection.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { signLinkProof } from '../../protocols/link/auth.ts';
 import {
   decodeLinkMessage,
   encodeLinkMessage,
@@ -21,9 +24,11 @@ import { LANES, type Lane, type LevelQueue, type QueueRecord } from '../queue/le
 
 export interface ForwarderOptions {
   endpoint: string;
-  token: string;
+  /** The gateway's enrolled Ed25519 private key (PKCS#8 PEM). */
+  privateKey: string;
   gateway: string;
   batchMaxEvents: number;
+  batchMaxBytes: number;
   maxInFlight: number;
   heartbeatIntervalMs: number;
   initialBackoffMs: number;
@@ -58,6 +63,15 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #pumping = false;
   #pumpAgain = false;
   #clockOffsetMs: number | undefined;
+  /** Window set by central's flow control (SPEC §4.9); the effective window is the smaller one. */
+  #centralWindow = Number.POSITIVE_INFINITY;
+  /** Central asked for a pause (ack.delay_ms) until this time. */
+  #pausedUntil = 0;
+  #pauseTimer: NodeJS.Timeout | undefined;
+  #connectedSince: Date | undefined;
+  #lastError: string | undefined;
+  /** Acked event counts per second over the last minute, for the drain-time estimate. */
+  #ackHistory: Array<{ at: number; events: number }> = [];
   readonly #onAppend = () => void this.#pump();
 
   constructor(options: ForwarderOptions) {
@@ -68,6 +82,25 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
 
   get connected(): boolean {
     return this.#ready;
+  }
+
+  /** Link state for /api/status. */
+  status() {
+    const now = Date.now();
+    this.#ackHistory = this.#ackHistory.filter((a) => now - a.at < 60_000);
+    const acked = this.#ackHistory.reduce((sum, a) => sum + a.events, 0);
+    const span = this.#ackHistory.length > 0 ? Math.max(1, (now - this.#ackHistory[0]!.at) / 1000) : 0;
+    return {
+      connected: this.#ready,
+      connected_since: this.#connectedSince?.toISOString() ?? null,
+      last_error: this.#lastError ?? null,
+      in_flight_batches: this.#inFlight.size,
+      window: Math.min(this.#o.maxInFlight, this.#centralWindow),
+      paused_until: this.#pausedUntil > now ? new Date(this.#pausedUntil).toISOString() : null,
+      clock_offset_ms: this.#clockOffsetMs ?? null,
+      /** Events acked per second over the last minute (0 when nothing was acked). */
+      ack_rate_per_sec: span > 0 ? Math.round(acked / span) : 0,
+    };
   }
 
   /** Gateway clock minus central clock, from the last heartbeat; undefined before the first. */
@@ -100,7 +133,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #connect(): void {
     const { tls } = this.#o;
     const ws = new WebSocket(this.#o.endpoint, {
-      headers: { authorization: `Bearer ${this.#o.token}` },
+      headers: { 'x-siem-gateway': this.#o.gateway },
       handshakeTimeout: 10_000,
       maxPayload: LINK_MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
@@ -111,13 +144,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#ws = ws;
     ws.on('open', () => {
       this.#lastHeard = Date.now();
-      this.#send({
-        type: 'hello',
-        v: LINK_PROTOCOL_VERSION,
-        gateway: this.#o.gateway,
-        sent_at: Date.now(),
-        software: this.#o.software,
-      });
+      // Central speaks first (a challenge); no hello, and no secret, until then (SPEC §2).
     });
     ws.on('message', (data, isBinary) => {
       this.#lastHeard = Date.now();
@@ -141,11 +168,13 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         stage: 'sending',
         code: `http_${res.statusCode}`,
       });
+      this.#lastError = `central refused the WebSocket: HTTP ${res.statusCode}`;
       this.#o.logger.warn({ status: res.statusCode }, 'central refused the link');
       ws.terminate();
     });
     ws.on('error', (error) => {
       this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: 'socket' });
+      this.#lastError = error.message;
       this.#o.logger.debug({ err: error.message }, 'link error');
     });
     ws.on('close', () => {
@@ -165,6 +194,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#inFlight.clear();
     this.#cursors = { alert: null, security: null, telemetry: null };
     this.#o.metrics.inFlightBatches.set(0);
+    this.#centralWindow = Number.POSITIVE_INFINITY;
+    this.#pausedUntil = 0;
+    clearTimeout(this.#pauseTimer);
+    this.#connectedSince = undefined;
   }
 
   #scheduleReconnect(): void {
@@ -178,11 +211,27 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
 
   async #onMessage(message: LinkMessage): Promise<void> {
     switch (message.type) {
+      case 'challenge':
+        this.#send({
+          type: 'hello',
+          v: LINK_PROTOCOL_VERSION,
+          gateway: this.#o.gateway,
+          sent_at: Date.now(),
+          software: this.#o.software,
+          proof: signLinkProof(this.#o.privateKey, this.#o.gateway, message.nonce),
+        });
+        return;
+      case 'flow':
+        this.#centralWindow = message.max_in_flight;
+        await this.#pump();
+        return;
       case 'welcome': {
         this.#ready = true;
         this.#failures = 0;
         this.#batchMax = Math.min(this.#o.batchMaxEvents, message.max_batch_events);
         this.#o.metrics.linkConnected.set(1);
+        this.#connectedSince = new Date();
+        this.#lastError = undefined;
         this.#startHeartbeat();
         this.#o.logger.info('link up to %s', this.#o.endpoint);
         this.emit('connected');
@@ -190,6 +239,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         return;
       }
       case 'ack':
+        if (message.delay_ms) this.#pause(message.delay_ms);
         await this.#onAck(message.batch_id, message.rejected);
         return;
       case 'heartbeat':
@@ -204,6 +254,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
           stage: 'sending',
           code: `central_${message.code}`,
         });
+        this.#lastError = `central: ${message.code}: ${message.message}`;
         this.#o.logger.warn('central closed the link: %s (%s)', message.code, message.message);
         return;
       default:
@@ -224,10 +275,19 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#inFlight.delete(batchId);
     this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
     this.#o.metrics.eventsAcked.inc(batch.events - rejected);
+    this.#ackHistory.push({ at: Date.now(), events: batch.events });
     if (rejected > 0)
       this.#o.metrics.dropped.inc({ source: 'forwarder', reason: 'rejected_by_central' }, rejected);
     this.emit('acked', batch.events);
     await this.#pump();
+  }
+
+  /** SPEC §4.9: central asked us to wait before the next batch. */
+  #pause(delayMs: number): void {
+    this.#o.metrics.throttled.inc();
+    this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + delayMs);
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = setTimeout(() => void this.#pump(), this.#pausedUntil - Date.now());
   }
 
   #startHeartbeat(): void {
@@ -255,7 +315,11 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     try {
       do {
         this.#pumpAgain = false;
-        while (this.#ready && this.#inFlight.size < this.#o.maxInFlight) {
+        while (
+          this.#ready &&
+          this.#inFlight.size < Math.min(this.#o.maxInFlight, this.#centralWindow) &&
+          Date.now() >= this.#pausedUntil
+        ) {
           const records = await this.#nextBatchRecords();
           if (records.length === 0 || !this.#ready) break;
           const events = records.flatMap((r) => r.events);
@@ -283,15 +347,19 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     for (const lane of LANES) {
       const out: QueueRecord[] = [];
       let events = 0;
+      let bytes = 0;
       let cursor = this.#cursors[lane];
-      read: while (events < this.#batchMax) {
+      read: while (events < this.#batchMax && bytes < this.#o.batchMaxBytes) {
         const records = await this.#o.queue.read(lane, cursor, READ_CHUNK_RECORDS);
         if (generation !== this.#generation) return [];
         if (records.length === 0) break;
         for (const record of records) {
-          if (out.length > 0 && events + record.events.length > this.#batchMax) break read;
+          const tooBig =
+            events + record.events.length > this.#batchMax || bytes + record.bytes > this.#o.batchMaxBytes;
+          if (out.length > 0 && tooBig) break read;
           out.push(record);
           events += record.events.length;
+          bytes += record.bytes;
           cursor = record.key;
         }
       }

@@ -1,16 +1,32 @@
 /**
- * The gateway's local HTTP server: `/healthz` (is it running, is the link up, how deep is the
- * queue) and `/metrics` for Prometheus. Read-only; later the device dashboard API joins it.
+ * The gateway's local HTTP server: `/healthz` (a small liveness answer), `/api/status` (link
+ * state, queue depth and bytes per lane, age of the oldest unsent event, evictions, expected
+ * drain time) and `/metrics` for Prometheus. Read-only; the device dashboard API joins it later.
  */
 import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { QueueDepth } from '../queue/leveldb-queue.ts';
 
-export interface GatewayHealth {
+export interface GatewayStatus {
   status: 'ok' | 'degraded';
   gateway: string;
-  link: { connected: boolean; clock_offset_ms: number | null };
-  queue: QueueDepth;
+  link: {
+    connected: boolean;
+    connected_since: string | null;
+    last_error: string | null;
+    in_flight_batches: number;
+    window: number;
+    paused_until: string | null;
+    clock_offset_ms: number | null;
+    ack_rate_per_sec: number;
+  };
+  queue: QueueDepth & {
+    max_size_bytes: number;
+    oldest_unsent_age_secs: number | null;
+    /** Backlog over the recent ack rate; null while nothing is being acked (link down). */
+    expected_drain_secs: number | null;
+  };
   sources: Array<{
     name: string;
     type: string;
@@ -18,13 +34,20 @@ export interface GatewayHealth {
   }>;
 }
 
-export function createGatewayHttp(deps: { metrics: GatewayMetrics; health: () => GatewayHealth }) {
+export function createGatewayHttp(deps: { metrics: GatewayMetrics; status: () => Promise<GatewayStatus> }) {
   const app = new Hono();
-  app.get('/healthz', (c) => {
-    const health = deps.health();
-    // Degraded (link down) is still 200: the gateway is doing its job, buffering to disk.
-    return c.json(health, 200);
+  app.use('*', secureHeaders());
+  // Degraded (link down) is still 200: the gateway is doing its job, buffering to disk.
+  app.get('/healthz', async (c) => {
+    const s = await deps.status();
+    return c.json({
+      status: s.status,
+      gateway: s.gateway,
+      link: { connected: s.link.connected },
+      queue_events: s.queue.events,
+    });
   });
+  app.get('/api/status', async (c) => c.json(await deps.status()));
   app.get('/metrics', async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });

@@ -2,17 +2,20 @@
  * The gateway pipeline: what happens to events between a source and the queue. Transforms run
  * in order (a null drops the event, counted with the transform's name as the reason), the
  * gateway's latest clock offset to central is stamped on each event, and the batch is appended
- * to the durable queue.
+ * to the durable queue. A refused or failed append is counted here, reported to the health
+ * reporter, and rethrown so that the source does not acknowledge the events to the device.
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
+import type { HealthReporter } from '../health/reporter.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { LevelQueue } from '../queue/leveldb-queue.ts';
+import { type LevelQueue, QueueFullError } from '../queue/leveldb-queue.ts';
 import type { Transform } from './types.ts';
 
 export interface PipelineOptions {
   queue: LevelQueue;
   transforms: Transform[];
   metrics: GatewayMetrics;
+  health?: HealthReporter;
   clockOffsetMs: () => number | undefined;
 }
 
@@ -36,7 +39,18 @@ export function createPipeline(options: PipelineOptions) {
         out.push(offset === undefined ? event : { ...event, clock_offset_ms: offset });
       }
       if (out.length === 0) return;
-      await queue.append(out);
+      try {
+        await queue.append(out);
+      } catch (error) {
+        const full = error instanceof QueueFullError;
+        metrics.dropped.inc(
+          { source: sourceName, reason: full ? 'queue_full' : 'queue_write_failed' },
+          out.length,
+        );
+        if (full) options.health?.refused(out.length);
+        else options.health?.writeFailed(out.length, error as Error);
+        throw error;
+      }
       metrics.queued.inc(out.length);
     },
   };

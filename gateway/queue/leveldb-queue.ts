@@ -2,8 +2,10 @@
  * The gateway's durable event queue on LevelDB (format: gateway/queue/SPEC.md). An event is
  * durable once `append` resolves; only then may a source acknowledge it to a device. Appends
  * arriving close together are gathered into one write (group commit) and packed many events to
- * a record, because LevelDB's cost is per entry, not per byte. The forwarder reads records in
- * lane priority order, and deletes them only once central has acked them.
+ * a record, because LevelDB's cost is per entry, not per byte. The depth counters live in the
+ * database and change in the same atomic batch as the records, so opening is O(1) whatever the
+ * backlog, and a disk cap is enforced by evicting the oldest telemetry, then the oldest
+ * security records, never alerts.
  */
 import { EventEmitter } from 'node:events';
 import { ClassicLevel } from 'classic-level';
@@ -13,30 +15,9 @@ import {
   eventId,
   type PendingEvent,
 } from '../../protocols/event/schema.ts';
+import { LANES, type Lane, laneOf, type LaneCounts, type QueueDepth, type QueueRecord } from './types.ts';
 
-export const LANES = ['alert', 'security', 'telemetry'] as const;
-export type Lane = (typeof LANES)[number];
-
-/** Which lane an event travels in (priority order: alert > security > telemetry). */
-export function laneOf(event: Pick<Event, 'kind'>): Lane {
-  if (event.kind === 'alert') return 'alert';
-  if (event.kind === 'security' || event.kind === 'audit' || event.kind === 'health') return 'security';
-  return 'telemetry';
-}
-
-export interface QueueRecord {
-  key: string;
-  lane: Lane;
-  events: Event[];
-  bytes: number;
-}
-
-export interface QueueDepth {
-  records: number;
-  events: number;
-  bytes: number;
-  byLane: Record<Lane, number>;
-}
+export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
 
 export interface LevelQueueOptions {
   dir: string;
@@ -46,30 +27,57 @@ export interface LevelQueueOptions {
   /** How long to gather appends before one durable write. */
   flushIntervalMs: number;
   sync: boolean;
+  /** Cap on the bytes of queued records; 0 = no cap. */
+  maxSizeBytes?: number;
+}
+
+/** Thrown to appenders when the cap is reached and only alerts are left to keep (SPEC §7). */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+}
+
+export interface EvictionReport {
+  lane: Exclude<Lane, 'alert'>;
+  records: number;
+  events: number;
+  bytes: number;
 }
 
 const SEQ_KEY = 'm!next_seq';
+const STATS_KEY = 'm!stats';
 const RECORD_PREFIX = 'q!';
 const SEQ_WIDTH = 16;
 
 type Pending = { events: PendingEvent[]; resolve: (events: Event[]) => void; reject: (error: Error) => void };
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
-export class LevelQueue extends EventEmitter<{ append: [] }> {
+const emptyCounts = (): LaneCounts => ({ records: 0, events: 0, bytes: 0 });
+const emptyDepth = (): QueueDepth => ({
+  records: 0,
+  events: 0,
+  bytes: 0,
+  byLane: { alert: 0, security: 0, telemetry: 0 },
+  bytesByLane: { alert: 0, security: 0, telemetry: 0 },
+  evicted: { security: 0, telemetry: 0 },
+});
+
+export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionReport] }> {
   readonly #db: ClassicLevel<string, string>;
   readonly #options: LevelQueueOptions;
   #nextSeq = 1;
   #pending: Pending[] = [];
   #pendingCount = 0;
   #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  /** Every mutation runs on this chain, one at a time, so counters and records never disagree. */
+  #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
   #corrupt = 0;
-  readonly #depth: QueueDepth = {
-    records: 0,
-    events: 0,
-    bytes: 0,
-    byLane: { alert: 0, security: 0, telemetry: 0 },
+  #lanes: Record<Lane, LaneCounts> = {
+    alert: emptyCounts(),
+    security: emptyCounts(),
+    telemetry: emptyCounts(),
   };
+  #evicted = { security: 0, telemetry: 0 };
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
     super();
@@ -81,32 +89,50 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     const db = new ClassicLevel<string, string>(options.dir, { valueEncoding: 'utf8' });
     await db.open();
     const queue = new LevelQueue(db, options);
-    await queue.#recover();
+    await queue.#load();
     return queue;
   }
 
-  /** Rebuilds the depth counters and the next sequence from disk, streaming record by record. */
-  async #recover(): Promise<void> {
-    const stored = await this.#db.get(SEQ_KEY);
-    let next = stored === undefined ? 1 : Number(stored);
+  async #load(): Promise<void> {
+    const [seq, stats] = await this.#db.getMany([SEQ_KEY, STATS_KEY]);
+    this.#nextSeq = seq === undefined ? 1 : Number(seq);
+    if (stats !== undefined) {
+      const parsed = JSON.parse(stats) as {
+        lanes: Record<Lane, LaneCounts>;
+        evicted: { security: number; telemetry: number };
+      };
+      this.#lanes = parsed.lanes;
+      this.#evicted = parsed.evicted;
+      return;
+    }
+    // Format-1 databases without stats (or a lost stats key): count once, streaming.
     for await (const [key, value] of this.#db.iterator({ gte: RECORD_PREFIX, lt: 'q~' })) {
       const record = decodeRecord(key, value);
       if (!record) {
         this.#corrupt += 1;
         continue;
       }
-      this.#count(record, +1);
+      this.#add(record.lane, record.events.length, record.bytes, +1);
       const last = record.events.at(-1);
-      if (last && last.seq >= next) next = last.seq + 1;
+      if (last && last.seq >= this.#nextSeq) this.#nextSeq = last.seq + 1;
     }
-    this.#nextSeq = next;
   }
 
   get depth(): QueueDepth {
-    return { ...this.#depth, byLane: { ...this.#depth.byLane } };
+    const depth = emptyDepth();
+    for (const lane of LANES) {
+      const c = this.#lanes[lane];
+      depth.records += c.records;
+      depth.events += c.events;
+      depth.bytes += c.bytes;
+      depth.byLane[lane] = c.events;
+      depth.bytesByLane[lane] = c.bytes;
+    }
+    depth.evicted = { ...this.#evicted };
+    return depth;
   }
 
-  /** Records found unreadable on open (SPEC §6): skipped, never sent, reported in /metrics. */
+  /** Records found unreadable (SPEC §6): skipped, never sent, reported in /metrics. */
   get corruptRecords(): number {
     return this.#corrupt;
   }
@@ -123,11 +149,8 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ events, resolve, reject });
       this.#pendingCount += events.length;
-      if (this.#pendingCount >= this.#options.maxRecordEvents || this.#options.flushIntervalMs === 0) {
-        this.#flushSoon(0);
-      } else {
-        this.#flushSoon(this.#options.flushIntervalMs);
-      }
+      const now = this.#pendingCount >= this.#options.maxRecordEvents || this.#options.flushIntervalMs === 0;
+      this.#flushSoon(now ? 0 : this.#options.flushIntervalMs);
     });
   }
 
@@ -136,8 +159,14 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#writing = this.#writing.then(() => this.#flush());
+      void this.#serial(() => this.#flush());
     }, delayMs);
+  }
+
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(task, task);
+    this.#chain = run.catch(() => undefined);
+    return run;
   }
 
   async #flush(): Promise<void> {
@@ -145,12 +174,10 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     this.#pending = [];
     this.#pendingCount = 0;
     if (batch.length === 0) return;
-    const byLane = new Map<Lane, Event[]>();
-    const assigned: Event[][] = [];
     let seq = this.#nextSeq;
-    for (const item of batch) {
-      const out: Event[] = [];
-      for (const pending of item.events) {
+    const byLane = new Map<Lane, Event[]>();
+    const assigned = batch.map((item) =>
+      item.events.map((pending) => {
         const event: Event = {
           v: EVENT_SCHEMA_VERSION,
           id: eventId(this.#options.gateway, seq),
@@ -159,38 +186,85 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
           ...pending,
         };
         seq += 1;
-        out.push(event);
         const lane = laneOf(event);
-        const list = byLane.get(lane) ?? [];
-        list.push(event);
-        byLane.set(lane, list);
-      }
-      assigned.push(out);
-    }
-    const records: QueueRecord[] = [];
-    const ops: Array<{ type: 'put'; key: string; value: string }> = [];
+        const list = byLane.get(lane);
+        if (list) list.push(event);
+        else byLane.set(lane, [event]);
+        return event;
+      }),
+    );
+    const ops: Op[] = [];
+    const added: Array<{ lane: Lane; events: number; bytes: number }> = [];
     for (const [lane, events] of byLane) {
       for (let i = 0; i < events.length; i += this.#options.maxRecordEvents) {
         const chunk = events.slice(i, i + this.#options.maxRecordEvents);
         const value = JSON.stringify(chunk);
-        const key = recordKey(lane, chunk[0]!.seq);
-        records.push({ key, lane, events: chunk, bytes: Buffer.byteLength(value) });
-        ops.push({ type: 'put', key, value });
+        ops.push({ type: 'put', key: recordKey(lane, chunk[0]!.seq), value });
+        added.push({ lane, events: chunk.length, bytes: Buffer.byteLength(value) });
       }
     }
-    ops.push({ type: 'put', key: SEQ_KEY, value: String(seq) });
+    const newBytes = added.reduce((sum, a) => sum + a.bytes, 0);
+    let evictions: EvictionReport[] = [];
     try {
-      await this.#db.batch(ops, { sync: this.#options.sync });
+      evictions = await this.#planEvictions(newBytes, ops);
     } catch (error) {
       for (const item of batch) item.reject(error as Error);
       return;
     }
+    const before = structuredClone({ lanes: this.#lanes, evicted: this.#evicted });
+    for (const a of added) this.#add(a.lane, a.events, a.bytes, +1);
+    for (const e of evictions) {
+      this.#add(e.lane, e.events, e.bytes, -1, e.records);
+      this.#evicted[e.lane] += e.events;
+    }
+    ops.push({ type: 'put', key: SEQ_KEY, value: String(seq) }, this.#statsOp());
+    try {
+      await this.#db.batch(ops, { sync: this.#options.sync });
+    } catch (error) {
+      this.#lanes = before.lanes;
+      this.#evicted = before.evicted;
+      for (const item of batch) item.reject(error as Error);
+      return;
+    }
     this.#nextSeq = seq;
-    for (const record of records) this.#count(record, +1);
-    batch.forEach((item, i) => {
-      item.resolve(assigned[i]!);
-    });
+    batch.forEach((item, i) => item.resolve(assigned[i]!));
+    for (const e of evictions) this.emit('evicted', e);
     this.emit('append');
+  }
+
+  /**
+   * SPEC §7: makes room for `newBytes` by deleting (adding `del` ops for) the oldest telemetry,
+   * then the oldest security records. Alerts are never evicted; if they alone leave no room,
+   * the append is refused with QueueFullError.
+   */
+  async #planEvictions(newBytes: number, ops: Op[]): Promise<EvictionReport[]> {
+    const cap = this.#options.maxSizeBytes ?? 0;
+    const total = LANES.reduce((sum, lane) => sum + this.#lanes[lane].bytes, 0);
+    let excess = cap > 0 ? total + newBytes - cap : 0;
+    if (excess <= 0) return [];
+    if (this.#lanes.alert.bytes + newBytes > cap) {
+      throw new QueueFullError(
+        `queue is full (${cap} bytes) and only alerts are left to keep; refusing ${newBytes} new bytes`,
+      );
+    }
+    const reports: EvictionReport[] = [];
+    for (const lane of ['telemetry', 'security'] as const) {
+      const report: EvictionReport = { lane, records: 0, events: 0, bytes: 0 };
+      const prefix = lanePrefix(lane);
+      for await (const [key, value] of this.#db.iterator({ gte: prefix, lt: `${prefix}~` })) {
+        if (excess <= 0) break;
+        const record = decodeRecord(key, value);
+        ops.push({ type: 'del', key });
+        const bytes = record?.bytes ?? Buffer.byteLength(value);
+        report.records += 1;
+        report.events += record?.events.length ?? 0;
+        report.bytes += bytes;
+        excess -= bytes;
+      }
+      if (report.records > 0) reports.push(report);
+      if (excess <= 0) break;
+    }
+    return reports;
   }
 
   /** Up to `limit` records of one lane whose key is after `afterKey`, oldest first. */
@@ -203,25 +277,58 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     for await (const [key, value] of this.#db.iterator(range)) {
       const record = decodeRecord(key, value);
       if (record) out.push(record);
+      else this.#corrupt += 1;
     }
     return out;
   }
 
-  /** Deletes acked records. */
-  async remove(records: readonly QueueRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.#db.batch(
-      records.map((r) => ({ type: 'del' as const, key: r.key })),
-      { sync: this.#options.sync },
-    );
-    for (const record of records) this.#count(record, -1);
+  /** The `received` time of the oldest queued event, or undefined when the queue is empty. */
+  async oldestReceived(): Promise<Date | undefined> {
+    let oldest: Date | undefined;
+    for (const lane of LANES) {
+      const [record] = await this.read(lane, null, 1);
+      const received = record?.events[0]?.received;
+      if (received && (!oldest || new Date(received) < oldest)) oldest = new Date(received);
+    }
+    return oldest;
   }
 
-  #count(record: QueueRecord, sign: 1 | -1): void {
-    this.#depth.records += sign;
-    this.#depth.events += sign * record.events.length;
-    this.#depth.bytes += sign * record.bytes;
-    this.#depth.byLane[record.lane] += sign * record.events.length;
+  /** Deletes acked records. Records already evicted are skipped (and not counted twice). */
+  remove(records: readonly QueueRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.#serial(async () => {
+      const present = await this.#db.getMany(records.map((r) => r.key));
+      const ops: Op[] = [];
+      const before = structuredClone(this.#lanes);
+      records.forEach((record, i) => {
+        if (present[i] === undefined) return;
+        ops.push({ type: 'del', key: record.key });
+        this.#add(record.lane, record.events.length, record.bytes, -1);
+      });
+      if (ops.length === 0) return;
+      ops.push(this.#statsOp());
+      try {
+        await this.#db.batch(ops, { sync: this.#options.sync });
+      } catch (error) {
+        this.#lanes = before;
+        throw error;
+      }
+    });
+  }
+
+  #add(lane: Lane, events: number, bytes: number, sign: 1 | -1, records = 1): void {
+    const c = this.#lanes[lane];
+    c.records += sign * records;
+    c.events += sign * events;
+    c.bytes += sign * bytes;
+  }
+
+  #statsOp(): Op {
+    return {
+      type: 'put',
+      key: STATS_KEY,
+      value: JSON.stringify({ lanes: this.#lanes, evicted: this.#evicted }),
+    };
   }
 
   /** Writes what is pending, then closes the database. */
@@ -231,9 +338,8 @@ export class LevelQueue extends EventEmitter<{ append: [] }> {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
-      this.#writing = this.#writing.then(() => this.#flush());
     }
-    await this.#writing;
+    await this.#serial(() => this.#flush());
     await this.#db.close();
   }
 }
@@ -247,8 +353,7 @@ function recordKey(lane: Lane, firstSeq: number): string {
 }
 
 function decodeRecord(key: string, value: string): QueueRecord | undefined {
-  const laneIndex = Number(key.charAt(RECORD_PREFIX.length));
-  const lane = LANES[laneIndex];
+  const lane = LANES[Number(key.charAt(RECORD_PREFIX.length))];
   if (!lane) return undefined;
   try {
     const events = JSON.parse(value) as Event[];

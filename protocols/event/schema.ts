@@ -18,7 +18,7 @@ export const EVENT_LIMITS = {
   TAG_CHARS: 128,
 } as const;
 
-export const EVENT_SOURCES = ['syslog', 'mqtt', 'coap', 'modbus', 'gateway'] as const;
+export const EVENT_SOURCES = ['syslog', 'mqtt', 'coap', 'modbus', 'gateway', 'central'] as const;
 export const EVENT_KINDS = ['telemetry', 'security', 'audit', 'health', 'alert'] as const;
 
 const gatewayId = z
@@ -60,6 +60,11 @@ export const eventSchema = z.strictObject({
   ts: isoTime,
   /** When the gateway received it, by the gateway's clock (ECS event.created). */
   received: isoTime,
+  /**
+   * Whose clock `ts` is: the device's own (it said when), or the gateway's (it did not). Central
+   * corrects gateway-clock times by `clock_offset_ms`; device times are kept as the device said.
+   */
+  time_source: z.enum(['device', 'gateway']).optional(),
   /** Gateway clock minus central clock in ms, as last measured on the link; absent before the first heartbeat. */
   clock_offset_ms: z.number().int().optional(),
   source: z.enum(EVENT_SOURCES),

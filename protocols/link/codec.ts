@@ -17,12 +17,22 @@ export const LINK_MAX_BATCH_EVENTS = 10_000;
 const millis = z.number().int().nonnegative().max(8.64e15);
 const batchId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
+const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected base64url');
+
+const challengeSchema = z.strictObject({
+  type: z.literal('challenge'),
+  v: z.number().int().positive(),
+  nonce: base64url.min(43).max(128),
+});
+
 const helloSchema = z.strictObject({
   type: z.literal('hello'),
   v: z.number().int().positive(),
   gateway: gatewayIdSchema,
   sent_at: millis,
   software: z.string().max(128).optional(),
+  /** Ed25519 signature over the challenge (auth.ts, SPEC §2.3). */
+  proof: base64url.max(200),
 });
 
 const welcomeSchema = z.strictObject({
@@ -45,6 +55,14 @@ const ackSchema = z.strictObject({
   inserted: z.number().int().nonnegative(),
   duplicates: z.number().int().nonnegative(),
   rejected: z.number().int().nonnegative(),
+  /** SPEC §4.9, flow control: send the next batch no sooner than this many ms after the ack. */
+  delay_ms: z.number().int().nonnegative().max(60_000).optional(),
+});
+
+/** SPEC §4.9, flow control: central sets how many unacked batches the gateway may have. */
+const flowSchema = z.strictObject({
+  type: z.literal('flow'),
+  max_in_flight: z.number().int().min(1).max(64),
 });
 
 const heartbeatSchema = z.strictObject({
@@ -61,16 +79,20 @@ const errorSchema = z.strictObject({
 });
 
 const linkMessageSchema = z.discriminatedUnion('type', [
+  challengeSchema,
   helloSchema,
   welcomeSchema,
   batchSchema,
   ackSchema,
+  flowSchema,
   heartbeatSchema,
   errorSchema,
 ]);
 
 export type LinkMessage = z.output<typeof linkMessageSchema>;
+export type ChallengeMessage = z.output<typeof challengeSchema>;
 export type HelloMessage = z.output<typeof helloSchema>;
+export type FlowMessage = z.output<typeof flowSchema>;
 export type WelcomeMessage = z.output<typeof welcomeSchema>;
 export type BatchMessage = z.output<typeof batchSchema>;
 export type AckMessage = z.output<typeof ackSchema>;

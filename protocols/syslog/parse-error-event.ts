@@ -40,6 +40,7 @@ export function syslogErrorToEvent(
   const event: PendingEvent = {
     ts: ctx.received.toISOString(),
     received: ctx.received.toISOString(),
+    time_source: 'gateway',
     source: 'syslog',
     kind: 'health',
     action: 'syslog.parse_error',

@@ -78,6 +78,7 @@ export function syslogToEvent(msg: SyslogMessage, ctx: SyslogEventContext): Pend
   const event: PendingEvent = {
     ts: (msg.timestamp ?? ctx.received).toISOString(),
     received: ctx.received.toISOString(),
+    time_source: msg.timestamp ? 'device' : 'gateway',
     source: 'syslog',
     kind: syslogEventKind(msg.facility, msg.severity),
     action: 'syslog.message',

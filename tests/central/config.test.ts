@@ -21,7 +21,7 @@ describe('central config', () => {
     const result = loadCentralConfig(EXAMPLE, {});
     assert.ok(result.ok, result.ok ? '' : result.errors.join('\n'));
     assert.equal(result.config.storage.type, 'pglite');
-    assert.equal(result.config.link.gateways[0]?.id, 'plant1-line2-gw');
+    assert.equal(result.config.enrollment.default_ttl_secs, 3600);
   });
 
   it('switches to PostgreSQL when DATABASE_URL is set', () => {
@@ -39,13 +39,13 @@ describe('central config', () => {
     const file = path.join(dir, 'c.yaml');
     writeFileSync(
       file,
-      'storage: { type: pglite }\nlink: { gateways: [ { id: gw1, token_sha256: hunter2 } ] }\n',
+      'storage: { type: pglite }\napi: { tokens: [ { name: soc, token_sha256: hunter2 } ] }\n',
     );
     const result = loadCentralConfig(file, {});
     assert.equal(result.ok, false);
     assert.match(
       result.ok ? '' : result.errors.join(),
-      /link\.gateways\.0\.token_sha256: expected 64 lower-case hex/,
+      /api\.tokens\.0\.token_sha256: expected 64 lower-case hex/,
     );
   });
 

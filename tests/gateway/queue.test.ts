@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
+import { type EvictionReport, LevelQueue, QueueFullError } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { parseEvent } from '../../protocols/event/schema.ts';
 
@@ -150,5 +150,87 @@ describe('LevelDB queue', () => {
     const reopened = await open(dir);
     assert.equal(reopened.depth.events, 1);
     await reopened.close();
+  });
+
+  describe('disk cap', () => {
+    const capped = (dir: string, maxSizeBytes: number) =>
+      LevelQueue.open({
+        dir,
+        gateway: 'gw-test',
+        maxRecordEvents: 1,
+        flushIntervalMs: 0,
+        sync: true,
+        maxSizeBytes,
+      });
+    const recordBytes = async () => {
+      const probe = await open(tempDir(), 1);
+      await probe.append([pending('x'.repeat(200))]);
+      const bytes = probe.depth.bytes;
+      await probe.close();
+      return bytes;
+    };
+
+    it('evicts the oldest telemetry first, then the oldest security events, never alerts', async () => {
+      const size = await recordBytes();
+      const queue = await capped(tempDir(), size * 6 + 10);
+      const evictions: EvictionReport[] = [];
+      queue.on('evicted', (e) => evictions.push(e));
+      const body = (n: string) => n.padEnd(200, '.').slice(0, 200);
+      for (const name of ['t1', 't2', 't3']) await queue.append([pending(body(name))]);
+      for (const name of ['s1', 's2']) await queue.append([pending(body(name), 'security')]);
+      await queue.append([pending(body('a1'), 'alert')]);
+      assert.equal(queue.depth.records, 6);
+
+      await queue.append([pending(body('a2'), 'alert')]);
+      await queue.append([pending(body('t4'))]);
+      const left = async (lane: 'alert' | 'security' | 'telemetry') =>
+        (await queue.read(lane, null, 100)).map((r) => r.events[0]!.message.replace(/\.+$/, ''));
+      assert.deepEqual(await left('telemetry'), ['t3', 't4'], 'oldest telemetry went first');
+      assert.deepEqual(await left('security'), ['s1', 's2']);
+
+      for (const name of ['a3', 'a4']) await queue.append([pending(body(name), 'alert')]);
+      assert.deepEqual(await left('telemetry'), [], 'all telemetry evicted before any security event');
+      await queue.append([pending(body('a5'), 'alert')]);
+      assert.deepEqual(await left('security'), ['s2'], 'then the oldest security event');
+      assert.deepEqual(await left('alert'), ['a1', 'a2', 'a3', 'a4', 'a5']);
+      assert.deepEqual(queue.depth.evicted, { telemetry: 4, security: 1 });
+      assert.deepEqual(
+        evictions.map((e) => `${e.lane}:${e.events}`),
+        ['telemetry:1', 'telemetry:1', 'telemetry:1', 'telemetry:1', 'security:1'],
+      );
+      await queue.close();
+    });
+
+    it('refuses new input with QueueFullError when alerts alone fill the cap, and keeps every alert', async () => {
+      const size = await recordBytes();
+      const queue = await capped(tempDir(), size * 2 + 10);
+      await queue.append([pending('a'.repeat(200), 'alert')]);
+      await queue.append([pending('b'.repeat(200), 'alert')]);
+      await assert.rejects(queue.append([pending('c'.repeat(200), 'alert')]), QueueFullError);
+      await assert.rejects(queue.append([pending('d'.repeat(200))]), QueueFullError);
+      assert.equal(queue.depth.byLane.alert, 2);
+      // Acking makes room again.
+      await queue.remove(await queue.read('alert', null, 1));
+      await queue.append([pending('e'.repeat(200), 'alert')]);
+      assert.equal(queue.depth.byLane.alert, 2);
+      await queue.close();
+    });
+
+    it('keeps exact counters across a restart without rescanning, and ignores acks of evicted records', async () => {
+      const size = await recordBytes();
+      const dir = tempDir();
+      let queue = await capped(dir, size * 2 + 10);
+      await queue.append([pending('x'.repeat(200))]);
+      const [inFlight] = await queue.read('telemetry', null, 1);
+      await queue.append([pending('y'.repeat(200))]);
+      await queue.append([pending('z'.repeat(200))]); // evicts the record that is "in flight"
+      await queue.remove([inFlight!]); // its ack arrives afterwards
+      assert.equal(queue.depth.events, 2);
+      const before = queue.depth;
+      await queue.close();
+      queue = await capped(dir, size * 2 + 10);
+      assert.deepEqual(queue.depth, before);
+      await queue.close();
+    });
   });
 });

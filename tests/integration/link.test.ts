@@ -1,59 +1,15 @@
 /**
  * The gateway↔central link end to end, with real servers on real sockets and central on a real
  * PostgreSQL: delivery and acks, buffering while central is down and catching up after, no
- * duplicates in storage, refusal of bad tokens, and the server side of the protocol (SPEC §2, §4).
+ * duplicates in storage, the server side of the protocol (SPEC §2, §4), and flow control.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
-import type { PendingEvent } from '../../protocols/event/schema.ts';
-import { decodeLinkMessage, encodeLinkMessage, type LinkMessage } from '../../protocols/link/codec.ts';
+import type { Event } from '../../protocols/event/schema.ts';
 import { waitFor } from '../support/env.ts';
+import { pending, rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
-
-function pending(message: string, kind: PendingEvent['kind'] = 'telemetry'): PendingEvent {
-  const now = new Date().toISOString();
-  return {
-    ts: now,
-    received: now,
-    source: 'syslog',
-    kind,
-    action: 'syslog.message',
-    severity: 5,
-    message,
-    fields: {},
-    tags: [],
-  };
-}
-
-/** A raw protocol client, to speak to central the way a (possibly broken) gateway would. */
-async function rawClient(url: string, token: string) {
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
-  const inbox: LinkMessage[] = [];
-  ws.on('message', (data) => {
-    const decoded = decodeLinkMessage(data.toString());
-    if (decoded.ok) inbox.push(decoded.message);
-  });
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return {
-    send: (m: LinkMessage) => ws.send(encodeLinkMessage(m)),
-    next: (type: LinkMessage['type']) =>
-      waitFor(
-        () => {
-          const i = inbox.findIndex((m) => m.type === type);
-          return i >= 0 ? inbox.splice(i, 1)[0] : undefined;
-        },
-        { what: `a ${type} message` },
-      ),
-    closed,
-    close: () => ws.close(),
-  };
-}
 
 describe('link: gateway → central on PostgreSQL', () => {
   let db: TempDatabase | undefined;
@@ -71,7 +27,7 @@ describe('link: gateway → central on PostgreSQL', () => {
     if (!db) return t.skip('PostgreSQL not available');
     c = await startTestCentral({ type: 'postgres', url: db.url });
     const gw = await startTestGateway(
-      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken },
+      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
       { syslog: false },
     );
     try {
@@ -92,10 +48,15 @@ describe('link: gateway → central on PostgreSQL', () => {
       });
       const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
       assert.match(metrics, /siem_gateway_link_events_acked_total\{gateway="gw-test"\} 250/);
-      const health = (await (await fetch(`${gw.gateway.httpUrl()}/healthz`)).json()) as {
-        link: { connected: boolean };
+      const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
+        link: { connected: boolean; clock_offset_ms: number | null };
+        queue: { events: number; oldest_unsent_age_secs: number | null; expected_drain_secs: number | null };
       };
-      assert.equal(health.link.connected, true);
+      assert.equal(status.link.connected, true);
+      assert.equal(status.queue.events, 0);
+      assert.equal(status.queue.oldest_unsent_age_secs, null);
+      assert.equal(status.queue.expected_drain_secs, 0);
+      assert.equal(typeof status.link.clock_offset_ms, 'number', 'a heartbeat measured the offset');
     } finally {
       await gw.stop();
     }
@@ -105,7 +66,7 @@ describe('link: gateway → central on PostgreSQL', () => {
     if (!db) return t.skip('PostgreSQL not available');
     const port = new URL(c.central.url()).port;
     const gw = await startTestGateway(
-      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, gatewayToken: c.gatewayToken },
+      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
       { syslog: false },
     );
     try {
@@ -115,10 +76,16 @@ describe('link: gateway → central on PostgreSQL', () => {
       await waitFor(() => (gw.gateway.forwarder.connected ? undefined : true), { what: 'the link to drop' });
       await gw.gateway.queue.append(Array.from({ length: 40 }, (_, i) => pending(`outage during ${i}`)));
       assert.equal(gw.gateway.queue.depth.events, 40, 'events stay on disk while central is down');
+      const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
+        status: string;
+        queue: { oldest_unsent_age_secs: number; expected_drain_secs: number | null };
+      };
+      assert.equal(status.status, 'degraded');
+      assert.ok(status.queue.oldest_unsent_age_secs >= 0);
 
       c = await startTestCentral(
         { type: 'postgres', url: db.url },
-        { listen: `127.0.0.1:${port}`, gatewayToken: c.gatewayToken },
+        { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
       );
       await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
         what: 'the backlog to drain',
@@ -133,26 +100,12 @@ describe('link: gateway → central on PostgreSQL', () => {
     }
   });
 
-  it('refuses a gateway with a wrong token before any WebSocket exists', async (t) => {
+  it('speaks the protocol: challenge, hello, welcome, idempotent resend, per-event rejection, heartbeat', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
-    const ws = new WebSocket(c.central.linkUrl(), {
-      headers: { authorization: 'Bearer not-the-token-at-all' },
-    });
-    ws.on('error', () => {}); // terminate() below aborts the handshake; that error is expected.
-    const status = await new Promise<number>((resolve) => {
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => resolve(101));
-    });
-    ws.terminate();
-    assert.equal(status, 401);
-  });
-
-  it('speaks the protocol: hello/welcome, idempotent resend, per-event rejection, heartbeat echo', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
-    const client = await rawClient(c.central.linkUrl(), c.gatewayToken);
-    client.send({ type: 'hello', v: 1, gateway: c.gatewayId, sent_at: Date.now() });
+    const client = await rawClient(c.central.linkUrl());
+    await client.hello(c.gatewayId, c.privateKey);
     const welcome = await client.next('welcome');
-    assert.equal(welcome.type === 'welcome' && welcome.v, 1);
+    assert.equal(welcome.v, 1);
 
     const now = new Date().toISOString();
     const base = {
@@ -206,22 +159,103 @@ describe('link: gateway → central on PostgreSQL', () => {
 
     client.send({ type: 'heartbeat', sent_at: 12345 });
     const beat = await client.next('heartbeat');
-    assert.equal(beat.type === 'heartbeat' && beat.echo, 12345);
+    assert.equal(beat.echo, 12345);
     client.close();
   });
 
-  it('closes with an error when hello names another gateway or an unknown version', async (t) => {
+  it('corrects gateway-clock timestamps by the measured offset, and keeps device timestamps', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
-    const spoof = await rawClient(c.central.linkUrl(), c.gatewayToken);
-    spoof.send({ type: 'hello', v: 1, gateway: 'someone-else', sent_at: Date.now() });
-    const error = await spoof.next('error');
-    assert.equal(error.type === 'error' && error.code, 'unauthorized');
-    assert.equal(await spoof.closed, 1008);
+    const client = await rawClient(c.central.linkUrl());
+    await client.hello(c.gatewayId, c.privateKey);
+    await client.next('welcome');
+    // A Pi that booted an hour behind: its clock says 1 h ago; central's clock is the truth.
+    const skewed = new Date(Date.now() - 3_600_000).toISOString();
+    const base = {
+      v: 1,
+      gateway: c.gatewayId,
+      received: skewed,
+      clock_offset_ms: -3_600_000,
+      source: 'syslog',
+      kind: 'telemetry',
+      action: 'syslog.message',
+      severity: 6,
+      fields: {},
+      tags: [],
+    };
+    const device = '2026-01-02T03:04:05.000Z';
+    client.send({
+      type: 'batch',
+      batch_id: 1,
+      events: [
+        {
+          ...base,
+          id: `${c.gatewayId}:910001`,
+          seq: 910001,
+          ts: skewed,
+          time_source: 'gateway',
+          message: 'clock a',
+        },
+        {
+          ...base,
+          id: `${c.gatewayId}:910002`,
+          seq: 910002,
+          ts: device,
+          time_source: 'device',
+          message: 'clock b',
+        },
+      ],
+    });
+    await client.next('ack');
+    client.close();
+    const stored = await c.events('q=clock%20');
+    const a = stored.find((e: Event) => e.message === 'clock a');
+    const b = stored.find((e: Event) => e.message === 'clock b');
+    assert.ok(Math.abs(Date.parse(a!.ts) - Date.now()) < 60_000, `corrected ts ${a!.ts} is now-ish`);
+    assert.equal(a!.received, skewed, 'the gateway clock is kept in received');
+    assert.equal(b!.ts, device, 'device time is kept as the device said');
+    const skew = await waitFor(async () => {
+      const found = await c.events('source=central&q=clock%20is%20off');
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(skew[0]?.action, 'central.clock_skew');
+  });
 
-    const future = await rawClient(c.central.linkUrl(), c.gatewayToken);
-    future.send({ type: 'hello', v: 2, gateway: c.gatewayId, sent_at: Date.now() });
+  it('closes with an error on an unsupported version', async (t) => {
+    if (!db) return t.skip('PostgreSQL not available');
+    const future = await rawClient(c.central.linkUrl());
+    await future.hello(c.gatewayId, c.privateKey, 2);
     const versionError = await future.next('error');
-    assert.equal(versionError.type === 'error' && versionError.code, 'unsupported_version');
+    assert.equal(versionError.code, 'unsupported_version');
+    assert.equal(await future.closed, 1008);
+  });
+
+  it('slows a gateway down to the configured rate instead of dropping (flow control)', async (t) => {
+    if (!db) return t.skip('PostgreSQL not available');
+    const limited = await startTestCentral(
+      { type: 'pglite' },
+      { gatewayId: 'gw-slow', link: { max_events_per_second_per_gateway: 2000 } },
+    );
+    const gw = await startTestGateway(
+      { linkUrl: limited.central.linkUrl(), gatewayId: 'gw-slow', privateKey: limited.privateKey },
+      { syslog: false },
+    );
+    try {
+      await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
+      const started = Date.now();
+      await gw.gateway.queue.append(Array.from({ length: 4000 }, (_, i) => pending(`rate ${i}`)));
+      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { timeoutMs: 20_000 });
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(seconds >= 1.0, `4000 events at 2000/s took ${seconds} s`);
+      const central = await (await fetch(`${limited.central.url()}/metrics`)).text();
+      assert.match(central, /siem_central_link_events_inserted_total\{gateway="gw-slow"\} 4000/);
+      const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
+      assert.match(metrics, /siem_gateway_link_throttled_total\{gateway="gw-slow"\} [1-9]/);
+      assert.match(metrics, /siem_gateway_link_events_acked_total\{gateway="gw-slow"\} 4000/);
+      assert.doesNotMatch(metrics, /siem_gateway_events_dropped_total\{/);
+    } finally {
+      await gw.stop();
+      await limited.central.stop();
+    }
   });
 
   it('requires the API token and validates query parameters', async (t) => {

@@ -57,7 +57,7 @@ function suite(
       gw = await startTestGateway({
         linkUrl: c.central.linkUrl(),
         gatewayId: c.gatewayId,
-        gatewayToken: c.gatewayToken,
+        privateKey: c.privateKey,
       });
     });
     after(async () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { newToken, sha256Hex } from '../../central/auth/tokens.ts';
+import { enrollGateway } from '../../gateway/enroll.ts';
 import { centralConfigSchema } from '../../central/config/schema.ts';
 import { type Central, startCentral } from '../../central/index.ts';
 import { createLogger as centralLogger } from '../../central/log.ts';
@@ -22,8 +23,11 @@ export type StoreKind = { type: 'pglite'; data_dir?: string } | { type: 'postgre
 export interface TestCentral {
   central: Central;
   apiToken: string;
-  gatewayToken: string;
   gatewayId: string;
+  /** The enrolled key of `gatewayId` (enrolled through the real /enroll endpoint). */
+  privateKey: string;
+  /** Enrolls another gateway id and returns its private key. */
+  enroll(gatewayId: string): Promise<string>;
   /** GET a path of central's API with the API token. */
   api(pathAndQuery: string): Promise<{ status: number; body: unknown }>;
   /** Every stored event matching the query string, newest first (first page up to 1000). */
@@ -32,17 +36,20 @@ export interface TestCentral {
 
 export async function startTestCentral(
   store: StoreKind,
-  { listen = '127.0.0.1:0', gatewayId = 'gw-test', gatewayToken = newToken(), heartbeatSecs = 10 } = {},
+  {
+    listen = '127.0.0.1:0',
+    gatewayId = 'gw-test',
+    heartbeatSecs = 10,
+    privateKey = undefined as string | undefined,
+    link = {} as Record<string, unknown>,
+  } = {},
 ): Promise<TestCentral> {
   const apiToken = newToken();
   const central = await startCentral(
     centralConfigSchema.parse({
       http: { listen },
       storage: store,
-      link: {
-        gateways: [{ id: gatewayId, token_sha256: sha256Hex(gatewayToken) }],
-        heartbeat_interval_secs: heartbeatSecs,
-      },
+      link: { heartbeat_interval_secs: heartbeatSecs, ...link },
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
       log: { level: LOG_LEVEL },
     }),
@@ -54,11 +61,29 @@ export async function startTestCentral(
     });
     return { status: res.status, body: await res.json() };
   };
+  const enroll = async (id: string) => {
+    const { token } = await central.registry.createEnrollmentToken({
+      gatewayId: id,
+      ttlSecs: 60,
+      now: new Date(),
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-cred-'));
+    const credentials = await enrollGateway({
+      central: central.url(),
+      token,
+      gatewayId: id,
+      credentialsFile: path.join(dir, 'credentials.json'),
+    });
+    rmSync(dir, { recursive: true, force: true });
+    return credentials.private_key;
+  };
   return {
     central,
     apiToken,
-    gatewayToken,
     gatewayId,
+    // A restarted central on the same database keeps the registry: reuse the key when given.
+    privateKey: privateKey ?? (await enroll(gatewayId)),
+    enroll,
     api,
     async events(query = '') {
       const { status, body } = await api(`/api/events?limit=1000${query ? `&${query}` : ''}`);
@@ -77,7 +102,7 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  central: { linkUrl: string; gatewayId: string; gatewayToken: string },
+  central: { linkUrl: string; gatewayId: string; privateKey: string },
   {
     dataDir = mkdtempSync(path.join(tmpdir(), 'siem-gw-')),
     syslog = true,
@@ -103,7 +128,7 @@ export async function startTestGateway(
       http: { listen: '127.0.0.1:0' },
       log: { level: LOG_LEVEL },
     }),
-    { token: central.gatewayToken, logger: gatewayLogger(LOG_LEVEL), processMetrics: false },
+    { privateKey: central.privateKey, logger: gatewayLogger(LOG_LEVEL), processMetrics: false },
   );
   return {
     gateway,

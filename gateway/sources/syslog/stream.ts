@@ -44,10 +44,8 @@ export function createSyslogStreamSource(
       if (pending >= MAX_PENDING_EMITS) socket.pause();
       ctx
         .emit(events)
-        .catch((error: Error) => {
-          ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
-          ctx.logger.error({ err: error.message }, 'queue write failed');
-        })
+        // Counted and reported by the pipeline; TCP syslog has no application-level ack to withhold.
+        .catch((error: Error) => ctx.logger.debug({ err: error.message }, 'events not queued'))
         .finally(() => {
           pending -= 1;
           if (pending < MAX_PENDING_EMITS && socket.isPaused()) socket.resume();

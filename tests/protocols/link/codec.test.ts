@@ -18,7 +18,11 @@ const EXAMPLES: LinkMessage[] = [
     gateway: 'plant1-gw',
     sent_at: 1_700_000_000_000,
     software: 'edge-siem-gateway/0.1.0',
+    proof: 'c2lnbmF0dXJlLW9mLXRoZS1jaGFsbGVuZ2U',
   },
+  { type: 'challenge', v: 1, nonce: 'bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2U' },
+  { type: 'flow', max_in_flight: 1 },
+  { type: 'ack', batch_id: 8, inserted: 10, duplicates: 0, rejected: 0, delay_ms: 250 },
   {
     type: 'welcome',
     v: 1,

@@ -1,0 +1,143 @@
+/**
+ * Gateway management: enrollment tokens (`POST /api/enrollment-tokens`), the gateway list
+ * (`GET /api/gateways`), revocation (`POST /api/gateways/:id/revoke`), all behind the API bearer
+ * token; and the enrollment exchange itself (`POST /enroll`), which is authenticated by the
+ * one-time token in its body. Every refusal and every revocation is an event central stores.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import type { CentralEvents } from '../events.ts';
+import type { GatewayRegistry } from '../gateways/registry.ts';
+import type { CentralMetrics } from '../metrics.ts';
+
+export interface GatewaysApiDeps {
+  registry: GatewayRegistry;
+  centralEvents: CentralEvents;
+  metrics: CentralMetrics;
+  defaultTtlSecs: number;
+  connected: () => Set<string>;
+  disconnect: (gateway: string) => void;
+  now?: () => Date;
+}
+
+const tokenRequest = z.strictObject({
+  gateway_id: gatewayIdSchema.optional(),
+  ttl_secs: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 24 * 3600)
+    .optional(),
+});
+
+const enrollRequest = z.strictObject({
+  token: z.string().min(1).max(256),
+  gateway_id: gatewayIdSchema,
+  public_key: z.string().min(1).max(1024),
+});
+
+async function body<T>(req: { json(): Promise<unknown> }, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await req.json();
+  } catch {
+    throw new HTTPException(400, { message: 'the body must be JSON' });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HTTPException(400, { message: `${issue?.path.join('.') || 'body'}: ${issue?.message}` });
+  }
+  return parsed.data;
+}
+
+/** Routes under /api (the bearer token middleware runs before them). */
+export function gatewaysApi(deps: GatewaysApiDeps) {
+  const now = deps.now ?? (() => new Date());
+  const api = new Hono();
+  api.post('/enrollment-tokens', async (c) => {
+    const request = await body(c.req, tokenRequest);
+    const created = await deps.registry.createEnrollmentToken({
+      gatewayId: request.gateway_id,
+      ttlSecs: request.ttl_secs ?? deps.defaultTtlSecs,
+      now: now(),
+    });
+    return c.json(
+      { token: created.token, gateway_id: request.gateway_id ?? null, expires_at: created.expiresAt },
+      201,
+    );
+  });
+  api.get('/gateways', async (c) => {
+    const connected = deps.connected();
+    const gateways = await deps.registry.list();
+    return c.json({
+      gateways: gateways.map((g) => ({
+        id: g.id,
+        status: g.status,
+        connected: connected.has(g.id),
+        enrolled_at: g.enrolledAt,
+        revoked_at: g.revokedAt,
+        last_seen_at: g.lastSeenAt,
+        clock_offset_ms: g.clockOffsetMs,
+      })),
+    });
+  });
+  api.post('/gateways/:id/revoke', async (c) => {
+    const id = c.req.param('id');
+    if (!(await deps.registry.revoke(id, now())))
+      throw new HTTPException(404, { message: `no gateway ${id}` });
+    deps.disconnect(id);
+    await deps.centralEvents.raise({
+      kind: 'audit',
+      action: 'central.gateway_revoked',
+      severity: 5,
+      message: `gateway "${id}" revoked; its connections are closed and refused from now on`,
+      fields: { gateway_id: id },
+    });
+    return c.json({ id, status: 'revoked' });
+  });
+  return api;
+}
+
+/** `POST /enroll`: exchanges a one-time token and a public key for a registered gateway. */
+export function enrollApi(deps: GatewaysApiDeps) {
+  const now = deps.now ?? (() => new Date());
+  const api = new Hono();
+  api.post('/', async (c) => {
+    const request = await body(c.req, enrollRequest);
+    const remote = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
+      ?.socket?.remoteAddress;
+    const result = await deps.registry.enroll({
+      token: request.token,
+      gatewayId: request.gateway_id,
+      publicKey: request.public_key,
+      now: now(),
+    });
+    const ip = remote?.replace(/^::ffff:/, '');
+    if (!result.ok) {
+      deps.metrics.enrollFailures.inc({ reason: result.reason });
+      await deps.centralEvents.raise({
+        kind: 'security',
+        action: 'central.enroll_refused',
+        severity: 4,
+        message: `refused enrollment of gateway "${request.gateway_id}": ${result.reason.replaceAll('_', ' ')}`,
+        fields: { claimed_gateway: request.gateway_id, reason: result.reason },
+        ...(ip && { src: { ip } }),
+      });
+      const status = result.reason === 'gateway_exists' ? 409 : result.reason === 'bad_key' ? 400 : 401;
+      throw new HTTPException(status, { message: `enrollment refused: ${result.reason}` });
+    }
+    await deps.centralEvents.raise({
+      kind: 'audit',
+      action: 'central.gateway_enrolled',
+      severity: 5,
+      message: `gateway "${request.gateway_id}" enrolled`,
+      fields: { gateway_id: request.gateway_id },
+      ...(ip && { src: { ip } }),
+    });
+    return c.json({ gateway_id: request.gateway_id }, 201);
+  });
+  return api;
+}

@@ -1,0 +1,16 @@
+/**
+ * Clock correction for gateways without a real-time clock (a Raspberry Pi boots at 1970 or at
+ * its last shutdown time until NTP answers). The gateway measures its offset to central on the
+ * link and stamps it on each event; central moves gateway-clock timestamps onto its own clock.
+ * Device timestamps are kept as the device said; `received` keeps the gateway's raw clock, so
+ * nothing is lost: corrected ts = received − clock_offset_ms for gateway-timed events.
+ */
+import type { Event } from '../../protocols/event/schema.ts';
+
+export function correctClock(event: Event): Event {
+  const offset = event.clock_offset_ms;
+  if (!offset || event.time_source !== 'gateway') return event;
+  const corrected = Date.parse(event.ts) - offset;
+  if (!Number.isFinite(corrected)) return event;
+  return { ...event, ts: new Date(corrected).toISOString() };
+}

@@ -1,0 +1,40 @@
+/**
+ * The queue's lanes and the shapes it reports. Lanes carry events by priority: alerts first,
+ * then security events (and the gateway's own health reports), then telemetry.
+ */
+import type { Event } from '../../protocols/event/schema.ts';
+
+export const LANES = ['alert', 'security', 'telemetry'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** Which lane an event travels in (priority order: alert > security > telemetry). */
+export function laneOf(event: Pick<Event, 'kind' | 'source'>): Lane {
+  if (event.kind === 'alert') return 'alert';
+  // The gateway's own health reports (evictions, refused input) must survive the evictions they report.
+  if (event.kind === 'health' && event.source === 'gateway') return 'alert';
+  if (event.kind === 'security' || event.kind === 'audit' || event.kind === 'health') return 'security';
+  return 'telemetry';
+}
+
+export interface QueueRecord {
+  key: string;
+  lane: Lane;
+  events: Event[];
+  bytes: number;
+}
+
+export interface LaneCounts {
+  records: number;
+  events: number;
+  bytes: number;
+}
+
+export interface QueueDepth {
+  records: number;
+  events: number;
+  bytes: number;
+  byLane: Record<Lane, number>;
+  bytesByLane: Record<Lane, number>;
+  /** Events evicted since the queue was created, by lane (alerts are never evicted). */
+  evicted: { security: number; telemetry: number };
+}
