@@ -90,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
         gatewayId: config.gateway.id,
         credentialsFile,
         ca: caFile ? readFileSync(caFile, 'utf8') : undefined,
+        cert: config.central.tls?.cert_file ? readFileSync(config.central.tls.cert_file, 'utf8') : undefined,
+        key: config.central.tls?.key_file ? readFileSync(config.central.tls.key_file, 'utf8') : undefined,
       });
     } catch (error) {
       process.stderr.write(`siem-gateway: ${(error as Error).message}\n`);

@@ -35,6 +35,9 @@ export async function enrollGateway(options: {
   credentialsFile: string;
   /** PEM CA that central's certificate must chain to (pinning); default: system CAs. */
   ca?: string;
+  /** Client certificate and key (PEM), when central requires them. */
+  cert?: string;
+  key?: string;
 }): Promise<GatewayCredentials> {
   const keys = generateGatewayKeys();
   const url = new URL('/enroll', options.central);
@@ -43,7 +46,7 @@ export async function enrollGateway(options: {
     response = await postJson(
       url,
       { token: options.token, gateway_id: options.gatewayId, public_key: keys.publicKey },
-      options.ca,
+      { ca: options.ca, cert: options.cert, key: options.key },
     );
   } catch (error) {
     throw new Error(`cannot reach central at ${url.origin}: ${(error as Error).message}`);
@@ -109,7 +112,11 @@ export function readCredentials(
 }
 
 /** One JSON POST over http or https; with `ca`, central's certificate must chain to it (pinning). */
-function postJson(url: URL, payload: unknown, ca?: string): Promise<{ status: number; body: string }> {
+function postJson(
+  url: URL,
+  payload: unknown,
+  tls: { ca?: string; cert?: string; key?: string },
+): Promise<{ status: number; body: string }> {
   const body = JSON.stringify(payload);
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -119,7 +126,9 @@ function postJson(url: URL, payload: unknown, ca?: string): Promise<{ status: nu
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         timeout: 15_000,
-        ...(ca && { ca }),
+        ...(tls.ca && { ca: tls.ca }),
+        ...(tls.cert && { cert: tls.cert }),
+        ...(tls.key && { key: tls.key }),
       },
       (res) => {
         let text = '';

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { PendingEvent } from '../protocols/event/schema.ts';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { Forwarder } from './forwarder/index.ts';
@@ -37,6 +38,8 @@ export interface Gateway {
   readonly forwarder: Forwarder;
   readonly metrics: ReturnType<typeof createGatewayMetrics>;
   sources(): Source[];
+  /** Hands events to the pipeline as the named source would (resolves once durable). */
+  ingest(sourceName: string, events: PendingEvent[]): Promise<void>;
   httpUrl(): string;
   status(): Promise<GatewayStatus>;
   stop(): Promise<void>;
@@ -46,7 +49,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createGatewayMetrics(config.gateway.id, { processMetrics: options.processMetrics ?? true });
   mkdirSync(config.gateway.data_dir, { recursive: true, mode: 0o700 });
-  const queue = await LevelQueue.open({
+  const { queue, recovery } = await LevelQueue.openOrRecover({
     dir: path.join(config.gateway.data_dir, 'queue'),
     gateway: config.gateway.id,
     maxRecordEvents: config.queue.max_batch_events,
@@ -84,6 +87,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     health,
     clockOffsetMs: () => forwarder.clockOffsetMs,
   });
+  if (recovery) {
+    logger.error({ ...recovery }, 'the queue database was corrupt and has been %s', recovery.action.replace('_', ' '));
+    health.queueRecovered(recovery);
+  }
   queue.on('evicted', (report) => {
     metrics.evicted.inc({ lane: report.lane }, report.events);
     health.evicted(report);
@@ -111,6 +118,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       queue: {
         ...depth,
         max_size_bytes: config.queue.max_size_bytes,
+        last_write_error: health.lastWriteError() ?? null,
         oldest_unsent_age_secs: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : null,
         // With nothing acked lately (link down) the drain time is unknown, not infinite.
         expected_drain_secs:
@@ -167,6 +175,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     forwarder,
     metrics,
     sources: () => sources,
+    ingest: (sourceName, events) => pipeline.emit(sourceName, events),
     httpUrl: () =>
       `http://${httpAddress.family === 'IPv6' ? `[${httpAddress.address}]` : httpAddress.address}:${httpAddress.port}`,
     status,

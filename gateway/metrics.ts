@@ -103,6 +103,24 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       help: 'Queue records found unreadable at start (skipped, never sent).',
       registers,
     }),
+    sensorEvents: new Counter({
+      name: 'siem_gateway_sensor_events_total',
+      help: 'Observations the MQTT and CoAP sensors turned into events, by source component and action.',
+      labelNames: ['source', 'action'],
+      registers,
+    }),
+    telemetryMessages: new Counter({
+      name: 'siem_gateway_telemetry_messages_total',
+      help: 'Messages on telemetry topics or paths, by source and outcome (emitted, sampled, aggregated).',
+      labelNames: ['source', 'outcome'],
+      registers,
+    }),
+    mqttClients: new Gauge({
+      name: 'siem_gateway_mqtt_clients',
+      help: 'MQTT clients connected to an embedded broker.',
+      labelNames: ['source'],
+      registers,
+    }),
     connections: new Gauge({
       name: 'siem_gateway_source_connections',
       help: 'Open connections per stream source.',

@@ -15,7 +15,10 @@ export interface HealthReporterOptions {
   host: string;
 }
 
+type Recovery = { action: 'repaired' | 'moved_aside'; error: string; movedTo?: string };
+
 type Counts = {
+  recovered?: Recovery;
   evicted: Record<'security' | 'telemetry', { events: number; records: number; bytes: number }>;
   refused: number;
   writeErrors: number;
@@ -61,6 +64,16 @@ export function createHealthReporter(options: HealthReporterOptions) {
     counts = empty();
     dirty = false;
     const events: PendingEvent[] = [];
+    if (c.recovered) {
+      events.push(
+        event(
+          'gateway.queue_recovered',
+          2,
+          `the queue database was corrupt (${c.recovered.error.slice(0, 200)}); it was ${c.recovered.action.replace('_', ' ')}`,
+          { ...c.recovered },
+        ),
+      );
+    }
     const lost = c.evicted.telemetry.events + c.evicted.security.events;
     if (lost > 0) {
       events.push(
@@ -102,7 +115,18 @@ export function createHealthReporter(options: HealthReporterOptions) {
     }
   }
 
+  let lastWriteError: string | undefined;
   return {
+    /** The last failed queue write, cleared by the next successful one (for /api/status). */
+    lastWriteError: () => lastWriteError,
+    writeSucceeded(): void {
+      lastWriteError = undefined;
+    },
+    queueRecovered(recovery: Recovery): void {
+      counts.recovered = recovery;
+      dirty = true;
+      void flush();
+    },
     evicted(report: EvictionReport): void {
       const lane = counts.evicted[report.lane];
       lane.events += report.events;
@@ -117,6 +141,7 @@ export function createHealthReporter(options: HealthReporterOptions) {
     writeFailed(events: number, error: Error): void {
       counts.writeErrors += events;
       counts.lastWriteError = error.message.slice(0, 300);
+      lastWriteError = counts.lastWriteError;
       dirty = true;
     },
     flush,
@@ -135,6 +160,7 @@ function mergeInto(target: Counts, from: Counts): void {
   target.refused += from.refused;
   target.writeErrors += from.writeErrors;
   target.lastWriteError ??= from.lastWriteError;
+  target.recovered ??= from.recovered;
 }
 
 export type HealthReporter = ReturnType<typeof createHealthReporter>;

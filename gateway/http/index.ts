@@ -23,6 +23,8 @@ export interface GatewayStatus {
   };
   queue: QueueDepth & {
     max_size_bytes: number;
+    /** The last failed queue write (full disk, I/O error), until a write succeeds again. */
+    last_write_error: string | null;
     oldest_unsent_age_secs: number | null;
     /** Backlog over the recent ack rate; null while nothing is being acked (link down). */
     expected_drain_secs: number | null;

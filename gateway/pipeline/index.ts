@@ -52,6 +52,7 @@ export function createPipeline(options: PipelineOptions) {
         throw error;
       }
       metrics.queued.inc(out.length);
+      options.health?.writeSucceeded();
     },
   };
 }

@@ -8,6 +8,7 @@
  * security records, never alerts.
  */
 import { EventEmitter } from 'node:events';
+import { renameSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
 import {
   EVENT_SCHEMA_VERSION,
@@ -72,6 +73,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
   #corrupt = 0;
+  /** LevelDB keeps a failed write's error forever; after one, the database is reopened (SPEC §9). */
+  #reopenAfter = 0;
   #lanes: Record<Lane, LaneCounts> = {
     alert: emptyCounts(),
     security: emptyCounts(),
@@ -91,6 +94,31 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     const queue = new LevelQueue(db, options);
     await queue.#load();
     return queue;
+  }
+
+  /**
+   * Opens the queue, recovering from a corrupt database instead of refusing to start (SPEC §8):
+   * first LevelDB's own repair, which keeps every record it can still read; if the database
+   * still does not open, it is moved aside (kept for forensics) and a fresh one is created.
+   * What happened is returned so that the gateway can report it to central.
+   */
+  static async openOrRecover(
+    options: LevelQueueOptions,
+  ): Promise<{ queue: LevelQueue; recovery?: { action: 'repaired' | 'moved_aside'; error: string; movedTo?: string } }> {
+    try {
+      return { queue: await LevelQueue.open(options) };
+    } catch (error) {
+      const message = describeOpenError(error);
+      if (/lock|already held|EACCES|EPERM/i.test(message)) throw new Error(`cannot open the queue: ${message}`);
+      try {
+        await ClassicLevel.repair(options.dir);
+        return { queue: await LevelQueue.open(options), recovery: { action: 'repaired', error: message } };
+      } catch {
+        const movedTo = `${options.dir}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        renameSync(options.dir, movedTo);
+        return { queue: await LevelQueue.open(options), recovery: { action: 'moved_aside', error: message, movedTo } };
+      }
+    }
   }
 
   async #load(): Promise<void> {
@@ -169,7 +197,21 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     return run;
   }
 
+  /** Reopens the database after a failed write (full disk, I/O error), at most once a second. */
+  async #recoverWrites(): Promise<void> {
+    if (this.#reopenAfter === 0 || Date.now() < this.#reopenAfter) return;
+    this.#reopenAfter = 0;
+    try {
+      await this.#db.close();
+      await this.#db.open();
+      await this.#load();
+    } catch {
+      this.#reopenAfter = Date.now() + 1000;
+    }
+  }
+
   async #flush(): Promise<void> {
+    await this.#recoverWrites();
     const batch = this.#pending;
     this.#pending = [];
     this.#pendingCount = 0;
@@ -223,7 +265,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     } catch (error) {
       this.#lanes = before.lanes;
       this.#evicted = before.evicted;
-      for (const item of batch) item.reject(error as Error);
+      this.#reopenAfter = Date.now() + 1000;
+      for (const item of batch) item.reject(describeWriteError(error));
       return;
     }
     this.#nextSeq = seq;
@@ -297,6 +340,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   remove(records: readonly QueueRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.#serial(async () => {
+      await this.#recoverWrites();
       const present = await this.#db.getMany(records.map((r) => r.key));
       const ops: Op[] = [];
       const before = structuredClone(this.#lanes);
@@ -311,7 +355,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
         await this.#db.batch(ops, { sync: this.#options.sync });
       } catch (error) {
         this.#lanes = before;
-        throw error;
+        this.#reopenAfter = Date.now() + 1000;
+        throw describeWriteError(error);
       }
     });
   }
@@ -361,4 +406,16 @@ function decodeRecord(key: string, value: string): QueueRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+function describeOpenError(error: unknown): string {
+  const e = error as { message?: string; cause?: { message?: string } };
+  return [e.message, e.cause?.message].filter(Boolean).join(': ') || String(error);
+}
+
+/** LevelDB's write errors are terse ("IO error"); name the likely cause when it is a full disk. */
+function describeWriteError(error: unknown): Error {
+  const message = describeOpenError(error);
+  const full = /No space left|ENOSPC/i.test(message);
+  return new Error(full ? `disk full: ${message}` : `queue write failed: ${message}`);
 }

@@ -4,11 +4,17 @@
  */
 import type { Source, SourceContext } from '../pipeline/types.ts';
 import type { SourceConfig } from './schema.ts';
+import { createModbusProxy } from './modbus-proxy/index.ts';
+import { createMqttBrokerSource } from './mqtt-broker/index.ts';
 import { createSyslogSource } from './syslog/index.ts';
 
 export function createSource(name: string, config: SourceConfig, ctx: SourceContext): Source {
   switch (config.type) {
     case 'syslog':
       return createSyslogSource(name, config, ctx);
+    case 'mqtt_broker':
+      return createMqttBrokerSource(name, config, ctx);
+    case 'modbus_proxy':
+      return createModbusProxy(name, config, ctx);
   }
 }

@@ -3,8 +3,14 @@
  * schema here and its factory in index.ts; nothing else in the gateway changes.
  */
 import { z } from 'zod';
+import { modbusProxySourceSchema } from './modbus-proxy/config.ts';
+import { mqttBrokerSourceSchema } from './mqtt-broker/config.ts';
 import { syslogSourceSchema } from './syslog/config.ts';
 
-export const sourceSchema = z.discriminatedUnion('type', [syslogSourceSchema]);
+export const sourceSchema = z.discriminatedUnion('type', [
+  syslogSourceSchema,
+  modbusProxySourceSchema,
+  mqttBrokerSourceSchema,
+]);
 
 export type SourceConfig = z.output<typeof sourceSchema>;

@@ -25,3 +25,10 @@ export {
   TCP_FLAGS,
 } from './decode.ts';
 export { reassembleTcp, type TcpSegmentInput, type TcpStream } from './tcp-reassembly.ts';
+export {
+  createTcpStreamTracker,
+  type TcpChunk,
+  type TcpFlow,
+  type TcpStreamTracker,
+  type TcpStreamTrackerOptions,
+} from './tcp-stream.ts';

@@ -31,7 +31,8 @@ describe('gateway config', () => {
   it('accepts the example config and fills defaults', () => {
     const result = loadGatewayConfig(EXAMPLE, {});
     assert.ok(result.ok, result.ok ? '' : result.errors.join('\n'));
-    assert.equal(result.config.sources.syslog_udp?.max_message_bytes, 65_536);
+    const udp = result.config.sources.syslog_udp;
+    assert.equal(udp?.type === 'syslog' && udp.max_message_bytes, 65_536);
     assert.equal(result.config.http.listen, '127.0.0.1:9100');
   });
 

@@ -14,7 +14,7 @@ import { createLogger as centralLogger } from '../../central/log.ts';
 import { gatewayConfigSchema } from '../../gateway/config/schema.ts';
 import { type Gateway, startGateway } from '../../gateway/index.ts';
 import { createLogger as gatewayLogger } from '../../gateway/log.ts';
-import type { Event } from '../../protocols/event/schema.ts';
+import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 
 const LOG_LEVEL = process.env.SIEM_TEST_LOG ?? 'silent';
 
@@ -42,12 +42,15 @@ export async function startTestCentral(
     heartbeatSecs = 10,
     privateKey = undefined as string | undefined,
     link = {} as Record<string, unknown>,
+    http = {} as Record<string, unknown>,
+    /** PEM material the test's own enrollments use against an https central. */
+    clientTls = {} as { ca?: string; cert?: string; key?: string },
   } = {},
 ): Promise<TestCentral> {
   const apiToken = newToken();
   const central = await startCentral(
     centralConfigSchema.parse({
-      http: { listen },
+      http: { listen, ...http },
       storage: store,
       link: { heartbeat_interval_secs: heartbeatSecs, ...link },
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
@@ -56,6 +59,7 @@ export async function startTestCentral(
     { logger: centralLogger(LOG_LEVEL), processMetrics: false },
   );
   const api = async (pathAndQuery: string) => {
+    if (central.url().startsWith('https:')) throw new Error('api() speaks plain http only');
     const res = await fetch(`${central.url()}${pathAndQuery}`, {
       headers: { authorization: `Bearer ${apiToken}` },
     });
@@ -73,6 +77,7 @@ export async function startTestCentral(
       token,
       gatewayId: id,
       credentialsFile: path.join(dir, 'credentials.json'),
+      ...clientTls,
     });
     rmSync(dir, { recursive: true, force: true });
     return credentials.private_key;
@@ -95,6 +100,8 @@ export async function startTestCentral(
 
 export interface TestGateway {
   gateway: Gateway;
+  /** Events in through the pipeline, as a source named "test" would hand them. */
+  emit(events: PendingEvent[]): Promise<void>;
   dataDir: string;
   /** Port of the syslog source of that transport. */
   port(transport: 'udp' | 'tcp'): number;
@@ -108,6 +115,8 @@ export async function startTestGateway(
     syslog = true,
     keepData = false,
     heartbeatSecs = 10,
+    queue = {} as Record<string, unknown>,
+    tls = undefined as { ca_file?: string; cert_file?: string; key_file?: string } | undefined,
   } = {},
 ): Promise<TestGateway> {
   const gateway = await startGateway(
@@ -124,7 +133,9 @@ export async function startTestGateway(
         initial_backoff_secs: 0.05,
         max_backoff_secs: 0.5,
         heartbeat_interval_secs: heartbeatSecs,
+        ...(tls && { tls }),
       },
+      queue,
       http: { listen: '127.0.0.1:0' },
       log: { level: LOG_LEVEL },
     }),
@@ -132,6 +143,7 @@ export async function startTestGateway(
   );
   return {
     gateway,
+    emit: (events) => gateway.ingest('test', events),
     dataDir,
     port(transport) {
       for (const source of gateway.sources()) {

@@ -43,6 +43,7 @@ describe('syslogToEvent', () => {
     assert.deepEqual(event, {
       ts: '2003-10-11T22:14:15.003Z',
       received: '2024-06-01T12:00:00.250Z',
+      time_source: 'device',
       source: 'syslog',
       kind: 'telemetry',
       action: 'syslog.message',

@@ -1,0 +1,156 @@
+/**
+ * Incremental TCP reassembly, packet by packet, for replaying captures and reading a live mirror
+ * port: the batch `reassembleTcp` needs the whole capture, this one hands each direction's bytes
+ * over in sequence order as soon as they are in order (RFC 9293 §3.4, modulo 2^32), with the
+ * caller's metadata (frame number, capture time) of the packet that carried them. Retransmitted
+ * and overlapping bytes are dropped; segments that arrive early wait, bounded per direction; when
+ * the bound is hit, or at `flush()`, the hole is skipped and the next chunk says `gap: true`, so a
+ * framer can resynchronise instead of gluing unrelated bytes. Pure; never throws.
+ */
+import { type DecodedPacket, TCP_FLAGS } from './decode.ts';
+
+export interface TcpFlow {
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+}
+
+export interface TcpChunk<M> {
+  /** `src|sport|dst|dport`: the direction this chunk belongs to. */
+  key: string;
+  flow: TcpFlow;
+  data: Uint8Array;
+  /** Bytes were missed (or a new connection reused the ports) before this chunk. */
+  gap: boolean;
+  meta: M;
+}
+
+export interface TcpStreamTrackerOptions {
+  /** Early bytes kept per direction while waiting for a hole to fill (default 256 KiB). */
+  maxPendingBytes?: number;
+  /** Directions tracked at once; the oldest is forgotten beyond it (default 65,536). */
+  maxFlows?: number;
+}
+
+interface Pending<M> {
+  seq: number;
+  data: Uint8Array;
+  meta: M;
+}
+
+interface Direction<M> {
+  flow: TcpFlow;
+  next: number | null;
+  pending: Pending<M>[];
+  pendingBytes: number;
+  gap: boolean;
+}
+
+export interface TcpStreamTracker<M> {
+  push(packet: DecodedPacket, meta: M): TcpChunk<M>[];
+  /** Delivers whatever still waits behind holes (end of a capture). */
+  flush(): TcpChunk<M>[];
+  flows(): number;
+}
+
+const diff = (a: number, b: number) => (a - b) | 0;
+
+export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {}): TcpStreamTracker<M> {
+  const maxPending = options.maxPendingBytes ?? 256 * 1024;
+  const maxFlows = options.maxFlows ?? 65_536;
+  const dirs = new Map<string, Direction<M>>();
+
+  const emit = (key: string, d: Direction<M>, data: Uint8Array, meta: M, out: TcpChunk<M>[]) => {
+    out.push({ key, flow: d.flow, data, gap: d.gap, meta });
+    d.gap = false;
+  };
+
+  /** Delivers `data` at `seq` if it is next (trimming what was already delivered). */
+  const accept = (
+    key: string,
+    d: Direction<M>,
+    seq: number,
+    data: Uint8Array,
+    meta: M,
+    out: TcpChunk<M>[],
+  ) => {
+    const rel = diff(seq, d.next!);
+    if (rel + data.length <= 0) return true; // retransmission
+    if (rel > 0) return false;
+    const fresh = data.subarray(-rel);
+    emit(key, d, fresh, meta, out);
+    d.next = (d.next! + fresh.length) >>> 0;
+    return true;
+  };
+
+  const drain = (key: string, d: Direction<M>, out: TcpChunk<M>[]) => {
+    let progressed = true;
+    while (progressed && d.pending.length > 0) {
+      progressed = false;
+      for (let i = 0; i < d.pending.length; i++) {
+        const p = d.pending[i]!;
+        if (diff(p.seq, d.next!) <= 0) {
+          d.pending.splice(i, 1);
+          d.pendingBytes -= p.data.length;
+          accept(key, d, p.seq, p.data, p.meta, out);
+          progressed = true;
+          break;
+        }
+      }
+    }
+  };
+
+  /** Skips the hole before the earliest waiting segment. */
+  const skipHole = (key: string, d: Direction<M>, out: TcpChunk<M>[]) => {
+    let earliest = d.pending[0]!;
+    for (const p of d.pending) if (diff(p.seq, earliest.seq) < 0) earliest = p;
+    d.next = earliest.seq;
+    d.gap = true;
+    drain(key, d, out);
+  };
+
+  return {
+    push(packet, meta) {
+      const out: TcpChunk<M>[] = [];
+      if (packet.proto !== 'tcp' || !packet.tcp) return out;
+      const key = `${packet.src}|${packet.srcPort}|${packet.dst}|${packet.dstPort}`;
+      const { seq, flags } = packet.tcp;
+      let d = dirs.get(key);
+      if (!d) {
+        if (dirs.size >= maxFlows) {
+          const oldest = dirs.keys().next();
+          if (!oldest.done) dirs.delete(oldest.value);
+        }
+        const flow = { src: packet.src, srcPort: packet.srcPort, dst: packet.dst, dstPort: packet.dstPort };
+        d = { flow, next: null, pending: [], pendingBytes: 0, gap: false };
+        dirs.set(key, d);
+      }
+      if (flags & TCP_FLAGS.SYN) {
+        const isn1 = (seq + 1) >>> 0;
+        // A SYN with a new ISN on a known 4-tuple is a new connection reusing the ports.
+        if (d.next !== null && d.next !== isn1) {
+          d.pending = [];
+          d.pendingBytes = 0;
+          d.gap = true;
+        }
+        d.next = isn1;
+      }
+      const dataSeq = flags & TCP_FLAGS.SYN ? (seq + 1) >>> 0 : seq;
+      if (packet.payload.length === 0) return out;
+      if (d.next === null) d.next = dataSeq;
+      if (!accept(key, d, dataSeq, packet.payload, meta, out)) {
+        d.pending.push({ seq: dataSeq, data: packet.payload, meta });
+        d.pendingBytes += packet.payload.length;
+        if (d.pendingBytes > maxPending) skipHole(key, d, out);
+      } else drain(key, d, out);
+      return out;
+    },
+    flush() {
+      const out: TcpChunk<M>[] = [];
+      for (const [key, d] of dirs) while (d.pending.length > 0) skipHole(key, d, out);
+      return out;
+    },
+    flows: () => dirs.size,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Helpers for the Modbus interop tests: a source context that collects events, a free TCP port
+ * for peers that cannot report the one they bound, the pymodbus server (Debian python3-pymodbus)
+ * as a child process, and mbpoll (Debian mbpoll) runs.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import type { TestContext } from 'node:test';
+import pino from 'pino';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { createGatewayMetrics } from '../../../gateway/metrics.ts';
+import type { SourceContext } from '../../../gateway/pipeline/types.ts';
+import { IN_CI, REPO_ROOT, waitFor } from '../../support/env.ts';
+
+export function collectingContext(): SourceContext & { events: PendingEvent[] } {
+  const events: PendingEvent[] = [];
+  return {
+    events,
+    emit: async (batch) => {
+      events.push(...batch);
+    },
+    metrics: createGatewayMetrics('test', { processMetrics: false }),
+    logger: pino({ level: process.env.SIEM_TEST_LOG ?? 'silent' }),
+    now: () => new Date(),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** A python3 that can import pymodbus (Debian's lives in /usr/bin, not in a pyenv shim). */
+export function pymodbusPython(t: TestContext): string | undefined {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(py, ['-c', 'import pymodbus'], { stdio: 'ignore' });
+      return py;
+    } catch {
+      // try the next one
+    }
+  }
+  const why = 'pymodbus not installed (Debian package python3-pymodbus)';
+  if (IN_CI) throw new Error(`${why}; CI must install it (.ci/run)`);
+  t.skip(why);
+  return undefined;
+}
+
+export async function startPymodbus(python: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    python,
+    [`${REPO_ROOT}/tests/interop/support/pymodbus-server.py`, String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', () => {});
+  await waitFor(() => (out.includes('ready') ? true : undefined), {
+    what: 'pymodbus server',
+    timeoutMs: 15_000,
+  });
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface MbpollResult {
+  code: number;
+  stdout: string;
+  values: Map<number, number>;
+}
+
+/** Runs mbpoll once against 127.0.0.1:port (PDU addressing, -0) and reads `[ref]: value` lines. */
+export function mbpoll(port: number, args: string[]): Promise<MbpollResult> {
+  return new Promise((resolve) => {
+    execFile('mbpoll', ['-m', 'tcp', '-p', String(port), '-0', '-1', '-o', '2', ...args], (error, stdout) => {
+      const values = new Map<number, number>();
+      for (const m of stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)) values.set(Number(m[1]), Number(m[2]));
+      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, values });
+    });
+  });
+}
