@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the siem-gateway command: loads the TypeScript sources through tsx.
+// Entry point of the siem-gateway command: loads the TypeScript sources through tsx. On a gateway
+// box, run the bundle from `npm run build:gateway` instead: `node dist/gateway/siem-gateway.mjs`.
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../gateway/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+await import('../gateway/main.ts');

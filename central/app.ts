@@ -30,6 +30,7 @@ export interface AppDeps {
   logger: Logger;
   apiTokens: Array<{ name: string; token_sha256: string }>;
   onStored?: (events: Event[]) => void;
+  onGatewayConnected?: (gateway: string) => void;
 }
 
 export function createCentralApp(deps: AppDeps) {
@@ -77,7 +78,10 @@ export function createCentralApp(deps: AppDeps) {
     heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
     maxEventsPerSecond: config.link.max_events_per_second_per_gateway,
     maxQueuedBatches: config.link.max_queued_batches,
+    // PGlite is one single-threaded engine: concurrency there only adds contention.
+    maxConcurrentBatches: store.adapter === 'pglite' ? 1 : config.link.max_concurrent_batches,
     onStored: deps.onStored,
+    onGatewayConnected: deps.onGatewayConnected,
     onClockOffset: createSkewMonitor({
       registry,
       centralEvents,

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { Event } from '../protocols/event/schema.ts';
 import { createCentralApp } from './app.ts';
 import { sha256Hex } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
@@ -22,6 +23,10 @@ export interface CentralOptions {
   processMetrics?: boolean;
   /** Extra API token (plain text, e.g. from SIEM_API_TOKEN); only its hash is kept. */
   apiToken?: string;
+  /** Called with each committed batch of events (correlation, live views, benchmarks). */
+  onStored?: (events: Event[]) => void;
+  /** Called when a gateway has authenticated on the link. */
+  onGatewayConnected?: (gateway: string) => void;
 }
 
 export interface Central {
@@ -56,6 +61,8 @@ export async function startCentral(config: CentralConfig, options: CentralOption
   if (options.apiToken) apiTokens.push({ name: 'env', token_sha256: sha256Hex(options.apiToken) });
 
   const { app, link, registry, injectWebSocket } = createCentralApp({
+    onStored: options.onStored,
+    onGatewayConnected: options.onGatewayConnected,
     config,
     store,
     metrics,

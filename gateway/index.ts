@@ -88,7 +88,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     clockOffsetMs: () => forwarder.clockOffsetMs,
   });
   if (recovery) {
-    logger.error({ ...recovery }, 'the queue database was corrupt and has been %s', recovery.action.replace('_', ' '));
+    logger.error(
+      { ...recovery },
+      'the queue database was corrupt and has been %s',
+      recovery.action.replace('_', ' '),
+    );
     health.queueRecovered(recovery);
   }
   queue.on('evicted', (report) => {
@@ -125,6 +129,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
           depth.events === 0 ? 0 : link.ack_rate_per_sec > 0 ? depth.events / link.ack_rate_per_sec : null,
       },
       sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
+      process: processMemory(),
     };
   };
   const refreshQueueGauges = () => {
@@ -188,5 +193,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       clearInterval(gaugeTimer);
       logger.info('gateway %s stopped', config.gateway.id);
     },
+  };
+}
+
+function processMemory() {
+  const m = process.memoryUsage();
+  return {
+    rss_bytes: m.rss,
+    heap_used_bytes: m.heapUsed,
+    external_bytes: m.external,
+    array_buffers_bytes: m.arrayBuffers,
   };
 }

@@ -47,6 +47,13 @@ export const centralConfigSchema = z.strictObject({
         .min(0)
         .default(0)
         .describe('Ingest limit per gateway (0 = none): a faster gateway is slowed down, never dropped.'),
+      max_concurrent_batches: z
+        .number()
+        .int()
+        .min(1)
+        .max(16)
+        .default(2)
+        .describe('Batches of one gateway stored at the same time on PostgreSQL (PGlite: always 1).'),
       max_queued_batches: z
         .number()
         .int()

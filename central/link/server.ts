@@ -60,6 +60,7 @@ export function mountLink(
                 live.set(gateway, { session: authed, ws: raw, remote, connectedAt: new Date() });
                 deps.metrics.linkConnections.set(live.size);
                 deps.logger.info({ gateway, remote }, 'gateway connected');
+                deps.onGatewayConnected?.(gateway);
               },
             },
             {

@@ -33,10 +33,14 @@ export interface SessionDeps {
   heartbeatIntervalMs: number;
   /** Per-gateway ingest limit in events/s (0 = none), enforced by delaying the gateway (SPEC §4.9). */
   maxEventsPerSecond: number;
+  /** Batches of one connection stored at the same time (1 keeps acks in order). */
+  maxConcurrentBatches: number;
   /** Batches waiting for storage on one connection above which the gateway's window shrinks to 1. */
   maxQueuedBatches: number;
   /** Called once the gateway is authenticated; the server uses it to replace an older connection. */
   onAuthenticated?: (session: LinkSession) => void;
+  /** Called when a gateway has authenticated (status views, benchmarks). */
+  onGatewayConnected?: (gateway: string) => void;
   /** Called with the events of each committed batch (correlation and live views hook in here). */
   onStored?: (events: Event[]) => void;
   /** Called with each measured clock offset (central skew monitoring). */
@@ -56,7 +60,9 @@ export class LinkSession {
   readonly #io: SessionIo;
   readonly #nonce = newLinkNonce();
   #state: 'challenged' | 'verifying' | 'ready' = 'challenged';
-  #chain: Promise<void> = Promise.resolve();
+  /** Batches received and not yet being stored; up to `maxConcurrentBatches` are stored at once. */
+  #waiting: BatchMessage[] = [];
+  #active = 0;
   #queued = 0;
   #throttled = false;
   #closed = false;
@@ -103,7 +109,8 @@ export class LinkSession {
     if (message.type === 'batch') {
       this.#queued += 1;
       this.#flow();
-      this.#chain = this.#chain.then(() => this.#batch(message));
+      this.#waiting.push(message);
+      this.#drainWaiting();
       return;
     }
     this.#fail('bad_message', `unexpected ${message.type} message`);
@@ -174,12 +181,20 @@ export class LinkSession {
     });
   }
 
-  async #batch(message: BatchMessage): Promise<void> {
-    try {
-      await this.#store(message);
-    } finally {
-      this.#queued -= 1;
-      this.#flow();
+  /**
+   * Stores waiting batches, several at once on PostgreSQL (SPEC §4.7 lets acks come in any order;
+   * the store sorts rows so concurrent batches cannot deadlock).
+   */
+  #drainWaiting(): void {
+    while (this.#active < this.#deps.maxConcurrentBatches && this.#waiting.length > 0) {
+      const message = this.#waiting.shift()!;
+      this.#active += 1;
+      void this.#store(message).finally(() => {
+        this.#active -= 1;
+        this.#queued -= 1;
+        this.#flow();
+        this.#drainWaiting();
+      });
     }
   }
 

@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { signLinkProof } from '../../protocols/link/auth.ts';
 import {
   decodeLinkMessage,
+  encodeBatchFromJson,
   encodeLinkMessage,
   estimateClockOffset,
   LINK_MAX_MESSAGE_BYTES,
@@ -322,12 +323,18 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         ) {
           const records = await this.#nextBatchRecords();
           if (records.length === 0 || !this.#ready) break;
-          const events = records.flatMap((r) => r.events);
+          const events = records.reduce((n, r) => n + r.count, 0);
           const batchId = this.#nextBatchId++;
-          this.#inFlight.set(batchId, { records, events: events.length });
+          this.#inFlight.set(batchId, { records, events });
           this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
-          this.#send({ type: 'batch', batch_id: batchId, events });
-          this.#o.metrics.eventsSent.inc(events.length);
+          // The stored JSON goes out as it is: no parse, no re-serialisation (queue SPEC §2).
+          this.#sendRaw(
+            encodeBatchFromJson(
+              batchId,
+              records.map((r) => r.json),
+            ),
+          );
+          this.#o.metrics.eventsSent.inc(events);
         }
       } while (this.#pumpAgain && this.#ready);
     } catch (error) {
@@ -355,10 +362,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         if (records.length === 0) break;
         for (const record of records) {
           const tooBig =
-            events + record.events.length > this.#batchMax || bytes + record.bytes > this.#o.batchMaxBytes;
+            events + record.count > this.#batchMax || bytes + record.bytes > this.#o.batchMaxBytes;
           if (out.length > 0 && tooBig) break read;
           out.push(record);
-          events += record.events.length;
+          events += record.count;
           bytes += record.bytes;
           cursor = record.key;
         }
@@ -372,7 +379,11 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   }
 
   #send(message: LinkMessage): void {
+    this.#sendRaw(encodeLinkMessage(message));
+  }
+
+  #sendRaw(text: string): void {
     const ws = this.#ws;
-    if (ws?.readyState === WebSocket.OPEN) ws.send(encodeLinkMessage(message));
+    if (ws?.readyState === WebSocket.OPEN) ws.send(text);
   }
 }

@@ -34,6 +34,12 @@ export interface GatewayStatus {
     type: string;
     addresses: Array<{ transport: string; host: string; port: number }>;
   }>;
+  process: {
+    rss_bytes: number;
+    heap_used_bytes: number;
+    external_bytes: number;
+    array_buffers_bytes: number;
+  };
 }
 
 export function createGatewayHttp(deps: { metrics: GatewayMetrics; status: () => Promise<GatewayStatus> }) {

@@ -104,19 +104,26 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
    */
   static async openOrRecover(
     options: LevelQueueOptions,
-  ): Promise<{ queue: LevelQueue; recovery?: { action: 'repaired' | 'moved_aside'; error: string; movedTo?: string } }> {
+  ): Promise<{
+    queue: LevelQueue;
+    recovery?: { action: 'repaired' | 'moved_aside'; error: string; movedTo?: string };
+  }> {
     try {
       return { queue: await LevelQueue.open(options) };
     } catch (error) {
       const message = describeOpenError(error);
-      if (/lock|already held|EACCES|EPERM/i.test(message)) throw new Error(`cannot open the queue: ${message}`);
+      if (/lock|already held|EACCES|EPERM/i.test(message))
+        throw new Error(`cannot open the queue: ${message}`);
       try {
         await ClassicLevel.repair(options.dir);
         return { queue: await LevelQueue.open(options), recovery: { action: 'repaired', error: message } };
       } catch {
         const movedTo = `${options.dir}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         renameSync(options.dir, movedTo);
-        return { queue: await LevelQueue.open(options), recovery: { action: 'moved_aside', error: message, movedTo } };
+        return {
+          queue: await LevelQueue.open(options),
+          recovery: { action: 'moved_aside', error: message, movedTo },
+        };
       }
     }
   }
@@ -140,9 +147,9 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
         this.#corrupt += 1;
         continue;
       }
-      this.#add(record.lane, record.events.length, record.bytes, +1);
-      const last = record.events.at(-1);
-      if (last && last.seq >= this.#nextSeq) this.#nextSeq = last.seq + 1;
+      this.#add(record.lane, record.count, record.bytes, +1);
+      const last = record.firstSeq + record.count - 1;
+      if (last >= this.#nextSeq) this.#nextSeq = last + 1;
     }
   }
 
@@ -241,7 +248,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       for (let i = 0; i < events.length; i += this.#options.maxRecordEvents) {
         const chunk = events.slice(i, i + this.#options.maxRecordEvents);
         const value = JSON.stringify(chunk);
-        ops.push({ type: 'put', key: recordKey(lane, chunk[0]!.seq), value });
+        ops.push({ type: 'put', key: recordKey(lane, chunk[0]!.seq, chunk.length), value });
         added.push({ lane, events: chunk.length, bytes: Buffer.byteLength(value) });
       }
     }
@@ -300,7 +307,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
         ops.push({ type: 'del', key });
         const bytes = record?.bytes ?? Buffer.byteLength(value);
         report.records += 1;
-        report.events += record?.events.length ?? 0;
+        report.events += record?.count ?? 0;
         report.bytes += bytes;
         excess -= bytes;
       }
@@ -330,7 +337,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     let oldest: Date | undefined;
     for (const lane of LANES) {
       const [record] = await this.read(lane, null, 1);
-      const received = record?.events[0]?.received;
+      // The first event's `received`, read from the stored text without parsing the record.
+      const received = record ? /"received":"([^"]+)"/.exec(record.json)?.[1] : undefined;
       if (received && (!oldest || new Date(received) < oldest)) oldest = new Date(received);
     }
     return oldest;
@@ -347,7 +355,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       records.forEach((record, i) => {
         if (present[i] === undefined) return;
         ops.push({ type: 'del', key: record.key });
-        this.#add(record.lane, record.events.length, record.bytes, -1);
+        this.#add(record.lane, record.count, record.bytes, -1);
       });
       if (ops.length === 0) return;
       ops.push(this.#statsOp());
@@ -393,19 +401,32 @@ function lanePrefix(lane: Lane): string {
   return `${RECORD_PREFIX}${LANES.indexOf(lane)}!`;
 }
 
-function recordKey(lane: Lane, firstSeq: number): string {
-  return `${lanePrefix(lane)}${String(firstSeq).padStart(SEQ_WIDTH, '0')}`;
+function recordKey(lane: Lane, firstSeq: number, count: number): string {
+  return `${lanePrefix(lane)}${String(firstSeq).padStart(SEQ_WIDTH, '0')}!${count}`;
 }
 
+/**
+ * A record as read from disk. The events stay as the JSON text they were stored as: the
+ * forwarder splices that text into a batch without parsing it (SPEC §2), which is what keeps
+ * memory flat and the drain fast; `events` parses on first use only.
+ */
 function decodeRecord(key: string, value: string): QueueRecord | undefined {
-  const lane = LANES[Number(key.charAt(RECORD_PREFIX.length))];
-  if (!lane) return undefined;
-  try {
-    const events = JSON.parse(value) as Event[];
-    return Array.isArray(events) ? { key, lane, events, bytes: Buffer.byteLength(value) } : undefined;
-  } catch {
-    return undefined;
-  }
+  const match = /^q!(\d)!(\d{16})!(\d+)$/.exec(key);
+  const lane = match ? LANES[Number(match[1])] : undefined;
+  if (!match || !lane || value.charAt(0) !== '[' || value.charAt(value.length - 1) !== ']') return undefined;
+  let parsed: Event[] | undefined;
+  return {
+    key,
+    lane,
+    firstSeq: Number(match[2]),
+    count: Number(match[3]),
+    bytes: Buffer.byteLength(value),
+    json: value,
+    get events(): Event[] {
+      parsed ??= JSON.parse(value) as Event[];
+      return parsed;
+    },
+  };
 }
 
 function describeOpenError(error: unknown): string {

@@ -19,8 +19,13 @@ export function laneOf(event: Pick<Event, 'kind' | 'source'>): Lane {
 export interface QueueRecord {
   key: string;
   lane: Lane;
-  events: Event[];
+  firstSeq: number;
+  count: number;
   bytes: number;
+  /** The stored JSON text: an array of `count` events. */
+  json: string;
+  /** The events, parsed on first use. */
+  readonly events: Event[];
 }
 
 export interface LaneCounts {

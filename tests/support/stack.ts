@@ -45,6 +45,8 @@ export async function startTestCentral(
     http = {} as Record<string, unknown>,
     /** PEM material the test's own enrollments use against an https central. */
     clientTls = {} as { ca?: string; cert?: string; key?: string },
+    onStored = undefined as ((events: Event[]) => void) | undefined,
+    onGatewayConnected = undefined as ((gateway: string) => void) | undefined,
   } = {},
 ): Promise<TestCentral> {
   const apiToken = newToken();
@@ -56,7 +58,7 @@ export async function startTestCentral(
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
       log: { level: LOG_LEVEL },
     }),
-    { logger: centralLogger(LOG_LEVEL), processMetrics: false },
+    { logger: centralLogger(LOG_LEVEL), processMetrics: false, onStored, onGatewayConnected },
   );
   const api = async (pathAndQuery: string) => {
     if (central.url().startsWith('https:')) throw new Error('api() speaks plain http only');
