@@ -54,6 +54,9 @@ export function generateGatewayKeys(): { publicKey: string; privateKey: string }
 
 /** Checks that a PEM string is an Ed25519 public key, as enrollment requires. */
 export function isEd25519PublicKey(pem: string): boolean {
+  // createPublicKey also accepts a private key (deriving its public half): refuse one outright,
+  // so a mistaken enrollment can never leave a private key in central's database.
+  if (!/^-----BEGIN PUBLIC KEY-----/.test(pem.trim()) || /PRIVATE/.test(pem)) return false;
   try {
     return createPublicKey(pem).asymmetricKeyType === 'ed25519';
   } catch {

@@ -11,13 +11,26 @@ const millis = fc.integer({ min: 0, max: 8.64e15 });
 const gateway = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const count = fc.nat({ max: 1_000_000 });
 
+const b64url = (min: number, max: number) => fc.stringMatching(new RegExp(`^[A-Za-z0-9_-]{${min},${max}}$`));
+
 const message: fc.Arbitrary<LinkMessage> = fc.oneof(
   fc.record({
-    type: fc.constant('hello' as const),
+    type: fc.constant('challenge' as const),
     v: fc.integer({ min: 1, max: 9 }),
-    gateway,
-    sent_at: millis,
+    nonce: b64url(43, 128),
   }),
+  fc.record(
+    {
+      type: fc.constant('hello' as const),
+      v: fc.integer({ min: 1, max: 9 }),
+      gateway,
+      sent_at: millis,
+      software: fc.string({ maxLength: 128 }),
+      proof: b64url(1, 200),
+    },
+    { requiredKeys: ['type', 'v', 'gateway', 'sent_at', 'proof'] },
+  ),
+  fc.record({ type: fc.constant('flow' as const), max_in_flight: fc.integer({ min: 1, max: 64 }) }),
   fc.record({
     type: fc.constant('welcome' as const),
     v: fc.integer({ min: 1, max: 9 }),
@@ -30,13 +43,17 @@ const message: fc.Arbitrary<LinkMessage> = fc.oneof(
     batch_id: fc.nat(),
     events: fc.array(fc.jsonValue(), { maxLength: 20 }),
   }),
-  fc.record({
-    type: fc.constant('ack' as const),
-    batch_id: fc.nat(),
-    inserted: count,
-    duplicates: count,
-    rejected: count,
-  }),
+  fc.record(
+    {
+      type: fc.constant('ack' as const),
+      batch_id: fc.nat(),
+      inserted: count,
+      duplicates: count,
+      rejected: count,
+      delay_ms: fc.integer({ min: 0, max: 60_000 }),
+    },
+    { requiredKeys: ['type', 'batch_id', 'inserted', 'duplicates', 'rejected'] },
+  ),
   fc.record(
     { type: fc.constant('heartbeat' as const), sent_at: millis },
     { requiredKeys: ['type', 'sent_at'] },
