@@ -4,11 +4,14 @@
  * credentials. Config errors are printed as one line per problem, naming the key, and exit with
  * status 2; they never show a stack trace.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
 import { credentialsPath, loadGatewayConfig } from './config/load.ts';
+import type { GatewayConfig } from './config/schema.ts';
 import { enrollGateway, readCredentials } from './enroll.ts';
+import { createSystemdNotifier } from './systemd.ts';
 
 const HELP = `Usage: siem-gateway <command> --config FILE [options]
 
@@ -82,16 +85,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     const caFile = values.ca ?? config.central.tls?.ca_file;
     try {
-      const { mkdirSync } = await import('node:fs');
       mkdirSync(config.gateway.data_dir, { recursive: true, mode: 0o700 });
       await enrollGateway({
         central: values.central,
         token,
         gatewayId: config.gateway.id,
         credentialsFile,
+        ...tlsMaterial(config),
         ca: caFile ? readFileSync(caFile, 'utf8') : undefined,
-        cert: config.central.tls?.cert_file ? readFileSync(config.central.tls.cert_file, 'utf8') : undefined,
-        key: config.central.tls?.key_file ? readFileSync(config.central.tls.key_file, 'utf8') : undefined,
       });
     } catch (error) {
       process.stderr.write(`siem-gateway: ${(error as Error).message}\n`);
@@ -103,6 +104,25 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  // First boot of a flashed image: enroll with the one-time token left in the data directory.
+  const tokenFile =
+    config.central.enrollment_token_file ?? path.join(config.gateway.data_dir, 'enrollment-token');
+  if (command === 'run' && !existsSync(credentialsFile) && existsSync(tokenFile)) {
+    try {
+      await enrollGateway({
+        central: centralBaseUrl(config.central.endpoint),
+        token: readFileSync(tokenFile, 'utf8').trim(),
+        gatewayId: config.gateway.id,
+        credentialsFile,
+        ...tlsMaterial(config),
+      });
+      rmSync(tokenFile, { force: true }); // spent: central accepts a token once
+      process.stdout.write(`enrolled as "${config.gateway.id}" with ${tokenFile}\n`);
+    } catch (error) {
+      process.stderr.write(`siem-gateway: first-boot enrollment failed: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
   const credentials = readCredentials(credentialsFile, config.gateway.id);
   if (command === 'validate') {
     const note = credentials.ok ? '' : ` (warning: ${credentials.error})`;
@@ -113,29 +133,85 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`siem-gateway: ${credentials.error}\n`);
     return 2;
   }
+  return runGateway(values.config, config, credentials.credentials.private_key, flags);
+}
+
+/** `run`: until SIGINT/SIGTERM; SIGHUP reloads the config (queued events stay on disk). */
+async function runGateway(
+  file: string,
+  initial: GatewayConfig,
+  privateKey: string,
+  flags: ConfigOverride[],
+): Promise<number> {
   // Loaded only for `run`, so that `validate` stays quick on a small box.
   const { startGateway } = await import('./index.ts');
+  const systemd = createSystemdNotifier();
+  const start = async (config: GatewayConfig) => {
+    const gateway = await startGateway(config, { privateKey });
+    for (const source of gateway.sources()) {
+      for (const a of source.addresses()) {
+        process.stdout.write(`source ${source.name}: ${source.type} ${a.transport} on ${a.host}:${a.port}\n`);
+      }
+    }
+    const url = gateway.httpUrl();
+    process.stdout.write(`http: ${url}/healthz ${url}/api/status ${url}/metrics\n`);
+    return gateway;
+  };
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway(config, { privateKey: credentials.credentials.private_key });
+    gateway = await start(initial);
   } catch (error) {
     process.stderr.write(`siem-gateway: cannot start: ${(error as Error).message}\n`);
     return 1;
   }
-  for (const source of gateway.sources()) {
-    for (const a of source.addresses()) {
-      process.stdout.write(`source ${source.name}: ${source.type} ${a.transport} on ${a.host}:${a.port}\n`);
-    }
-  }
-  process.stdout.write(
-    `http: ${gateway.httpUrl()}/healthz ${gateway.httpUrl()}/api/status ${gateway.httpUrl()}/metrics\n`,
-  );
+  systemd.ready(`gateway ${initial.gateway.id} running`);
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      const loaded = loadGatewayConfig(file, process.env, flags);
+      if (!loaded.ok) {
+        process.stderr.write(
+          `siem-gateway: config not reloaded, it is invalid:\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`,
+        );
+        return;
+      }
+      systemd.status('reloading');
+      await gateway.stop();
+      try {
+        gateway = await start(loaded.config);
+        process.stdout.write('config reloaded\n');
+      } catch (error) {
+        process.stderr.write(
+          `siem-gateway: reload failed (${(error as Error).message}); back to the previous config\n`,
+        );
+        gateway = await start(gateway.config);
+      }
+      systemd.status(`gateway ${gateway.config.gateway.id} running`);
+    });
+  });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  systemd.stopping();
+  await reloading;
   await gateway.stop();
   return 0;
+}
+
+/** Central's HTTP(S) base URL from the link endpoint: wss://host:port/link → https://host:port. */
+function centralBaseUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`;
+}
+
+function tlsMaterial(config: GatewayConfig) {
+  const tls = config.central.tls;
+  return {
+    ca: tls?.ca_file ? readFileSync(tls.ca_file, 'utf8') : undefined,
+    cert: tls?.cert_file ? readFileSync(tls.cert_file, 'utf8') : undefined,
+    key: tls?.key_file ? readFileSync(tls.key_file, 'utf8') : undefined,
+  };
 }
 
 function parse(argv: string[]) {

@@ -58,6 +58,12 @@ export const gatewayConfigSchema = z.strictObject({
       .describe(
         'Where `siem-gateway enroll` keeps the gateway key (default: <data_dir>/credentials.json, mode 0600).',
       ),
+    enrollment_token_file: z
+      .string()
+      .optional()
+      .describe(
+        'A one-time enrollment token; without credentials, `run` enrolls with it first, then deletes it (default: <data_dir>/enrollment-token).',
+      ),
     batch_max_events: z
       .number()
       .int()
