@@ -14,6 +14,7 @@ import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { Forwarder } from './forwarder/index.ts';
 import { createHealthReporter } from './health/reporter.ts';
+import { Inventory } from './inventory/index.ts';
 import { createGatewayHttp, type GatewayStatus } from './http/index.ts';
 import { createLogger } from './log.ts';
 import { createGatewayMetrics } from './metrics.ts';
@@ -37,6 +38,7 @@ export interface Gateway {
   readonly queue: LevelQueue;
   readonly forwarder: Forwarder;
   readonly metrics: ReturnType<typeof createGatewayMetrics>;
+  readonly inventory: Inventory;
   sources(): Source[];
   /** Hands events to the pipeline as the named source would (resolves once durable). */
   ingest(sourceName: string, events: PendingEvent[]): Promise<void>;
@@ -80,11 +82,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     now: () => new Date(),
     host: hostname(),
   });
+  const inventory = await Inventory.open({
+    dir: path.join(config.gateway.data_dir, 'inventory'),
+    maxDevices: config.inventory.max_devices,
+    saveIntervalMs: 5000,
+  });
   const pipeline = createPipeline({
     queue,
     transforms: [],
     metrics,
     health,
+    inventory,
     clockOffsetMs: () => forwarder.clockOffsetMs,
   });
   if (recovery) {
@@ -149,7 +157,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const gaugeTimer = setInterval(refreshQueueGauges, 1000);
   gaugeTimer.unref();
 
-  const app = createGatewayHttp({ metrics, status });
+  const app = createGatewayHttp({ metrics, status, inventory });
   const { host, port } = parseListen(config.http.listen);
   const stopped: Array<() => Promise<void>> = [];
   let httpAddress: AddressInfo;
@@ -169,6 +177,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     for (const stop of stopped) await stop();
     health.stop();
     await queue.close();
+    await inventory.close();
     clearInterval(gaugeTimer);
     throw error;
   }
@@ -179,6 +188,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     queue,
     forwarder,
     metrics,
+    inventory,
     sources: () => sources,
     ingest: (sourceName, events) => pipeline.emit(sourceName, events),
     httpUrl: () =>
@@ -190,6 +200,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       await health.flush().catch(() => undefined);
       await forwarder.stop();
       await queue.close();
+      await inventory.close();
       clearInterval(gaugeTimer);
       logger.info('gateway %s stopped', config.gateway.id);
     },

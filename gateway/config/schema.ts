@@ -90,6 +90,17 @@ export const gatewayConfigSchema = z.strictObject({
       })
       .optional(),
   }),
+  inventory: z
+    .strictObject({
+      max_devices: z
+        .number()
+        .int()
+        .min(10)
+        .max(1_000_000)
+        .default(10_000)
+        .describe('Devices remembered; past it the one seen least recently is forgotten (counted).'),
+    })
+    .prefault({}),
   http: z
     .strictObject({
       listen: listenSchema.default('127.0.0.1:9100').describe('Local HTTP: /healthz and /metrics.'),

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
+import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { QueueDepth } from '../queue/leveldb-queue.ts';
 
@@ -42,7 +43,11 @@ export interface GatewayStatus {
   };
 }
 
-export function createGatewayHttp(deps: { metrics: GatewayMetrics; status: () => Promise<GatewayStatus> }) {
+export function createGatewayHttp(deps: {
+  metrics: GatewayMetrics;
+  status: () => Promise<GatewayStatus>;
+  inventory: Inventory;
+}) {
   const app = new Hono();
   app.use('*', secureHeaders());
   // Degraded (link down) is still 200: the gateway is doing its job, buffering to disk.
@@ -56,6 +61,20 @@ export function createGatewayHttp(deps: { metrics: GatewayMetrics; status: () =>
     });
   });
   app.get('/api/status', async (c) => c.json(await deps.status()));
+  app.get('/api/devices', (c) => {
+    const protocol = c.req.query('protocol');
+    const q = c.req.query('q')?.slice(0, 128);
+    const devices = deps.inventory.list({ protocol, q });
+    return c.json({
+      devices: devices.slice(0, 1000),
+      total: devices.length,
+      forgotten: deps.inventory.forgotten,
+    });
+  });
+  app.get('/api/devices/:id', (c) => {
+    const device = deps.inventory.get(c.req.param('id'));
+    return device ? c.json(device) : c.json({ error: 'no such device' }, 404);
+  });
   app.get('/metrics', async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });

@@ -7,6 +7,7 @@
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import type { HealthReporter } from '../health/reporter.ts';
+import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { type LevelQueue, QueueFullError } from '../queue/leveldb-queue.ts';
 import type { Transform } from './types.ts';
@@ -16,6 +17,7 @@ export interface PipelineOptions {
   transforms: Transform[];
   metrics: GatewayMetrics;
   health?: HealthReporter;
+  inventory?: Inventory;
   clockOffsetMs: () => number | undefined;
 }
 
@@ -36,7 +38,11 @@ export function createPipeline(options: PipelineOptions) {
           }
         }
         if (event === null) continue;
-        out.push(offset === undefined ? event : { ...event, clock_offset_ms: offset });
+        const stamped = offset === undefined ? event : { ...event, clock_offset_ms: offset };
+        out.push(stamped);
+        const discovered = options.inventory?.observe(stamped, new Date());
+        if (discovered)
+          out.push(offset === undefined ? discovered : { ...discovered, clock_offset_ms: offset });
       }
       if (out.length === 0) return;
       try {

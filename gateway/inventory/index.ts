@@ -1,0 +1,184 @@
+/**
+ * The gateway's asset inventory: every device seen in the traffic, by the identity its protocol
+ * gives it (syslog host, MQTT client id, Modbus unit, CoAP endpoint), with first and last seen,
+ * addresses, counts and a message rate. It runs in the pipeline (it enriches nothing yet; the
+ * baselines of the detection issue build on it), survives restarts (LevelDB, saved every few
+ * seconds), and is bounded: past `maxDevices` the device seen least recently is forgotten and
+ * counted. A device seen for the first time becomes a `gateway.new_device` event.
+ */
+import { ClassicLevel } from 'classic-level';
+import type { PendingEvent } from '../../protocols/event/schema.ts';
+
+export interface DeviceRecord {
+  id: string;
+  protocol: string;
+  protocol_id: string | null;
+  host: string | null;
+  addresses: string[];
+  first_seen: string;
+  last_seen: string;
+  events: number;
+  security_events: number;
+  last_action: string;
+  /** Events per minute, exponentially weighted (about a 5-minute memory). */
+  rate_per_min: number;
+}
+
+export interface InventoryOptions {
+  dir: string;
+  maxDevices: number;
+  saveIntervalMs: number;
+}
+
+const MAX_ADDRESSES = 8;
+const RATE_HALF_LIFE_MS = 5 * 60_000;
+
+export class Inventory {
+  readonly #db: ClassicLevel<string, string>;
+  readonly #options: InventoryOptions;
+  readonly #devices = new Map<string, DeviceRecord>();
+  readonly #dirty = new Set<string>();
+  readonly #removed = new Set<string>();
+  #forgotten = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  private constructor(db: ClassicLevel<string, string>, options: InventoryOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  static async open(options: InventoryOptions): Promise<Inventory> {
+    const db = new ClassicLevel<string, string>(options.dir, { valueEncoding: 'utf8' });
+    await db.open();
+    const inventory = new Inventory(db, options);
+    for await (const [, value] of db.iterator({ gte: 'd!', lt: 'd~' })) {
+      try {
+        const record = JSON.parse(value) as DeviceRecord;
+        inventory.#devices.set(record.id, record);
+      } catch {
+        // An unreadable entry is dropped; the device reappears when it next speaks.
+      }
+    }
+    inventory.#timer = setInterval(() => void inventory.save(), options.saveIntervalMs);
+    inventory.#timer.unref();
+    return inventory;
+  }
+
+  /** Devices forgotten because the inventory was full. */
+  get forgotten(): number {
+    return this.#forgotten;
+  }
+
+  get size(): number {
+    return this.#devices.size;
+  }
+
+  /**
+   * Notes an event; returns a `gateway.new_device` event when the device is new. Events without
+   * a device (the gateway's own health reports) are ignored.
+   */
+  observe(event: PendingEvent, now: Date): PendingEvent | undefined {
+    const device = event.device;
+    if (!device || event.source === 'gateway' || event.source === 'central') return undefined;
+    const at = now.toISOString();
+    let record = this.#devices.get(device.id);
+    let created: PendingEvent | undefined;
+    if (!record) {
+      if (this.#devices.size >= this.#options.maxDevices) this.#forgetOldest();
+      record = {
+        id: device.id,
+        protocol: event.source,
+        protocol_id: device.protocol_id ?? null,
+        host: event.host ?? null,
+        addresses: [],
+        first_seen: at,
+        last_seen: at,
+        events: 0,
+        security_events: 0,
+        last_action: event.action,
+        rate_per_min: 0,
+      };
+      this.#devices.set(device.id, record);
+      created = {
+        ts: at,
+        received: at,
+        time_source: 'gateway',
+        source: 'gateway',
+        kind: 'security',
+        action: 'gateway.new_device',
+        severity: 5,
+        message: `new ${event.source} device ${device.id}${event.src?.ip ? ` at ${event.src.ip}` : ''}`,
+        device,
+        ...(event.host && { host: event.host }),
+        ...(event.src && { src: event.src }),
+        fields: { protocol: event.source, first_action: event.action },
+        tags: [],
+      };
+    }
+    const elapsed = Math.max(0, now.getTime() - Date.parse(record.last_seen));
+    const decay = 0.5 ** (elapsed / RATE_HALF_LIFE_MS);
+    // An EWMA of the per-minute rate: each event adds 1/τ per minute (τ in minutes).
+    const tauMin = RATE_HALF_LIFE_MS / 60_000 / Math.LN2;
+    record.rate_per_min = record.rate_per_min * decay + 1 / tauMin;
+    record.events += 1;
+    if (event.kind === 'security' || event.kind === 'alert') record.security_events += 1;
+    record.last_seen = at;
+    record.last_action = event.action;
+    if (event.host) record.host = event.host;
+    const ip = event.src?.ip;
+    if (ip && !record.addresses.includes(ip)) {
+      record.addresses.push(ip);
+      if (record.addresses.length > MAX_ADDRESSES) record.addresses.shift();
+    }
+    this.#dirty.add(record.id);
+    return created;
+  }
+
+  list(filter: { protocol?: string; q?: string } = {}): DeviceRecord[] {
+    const q = filter.q?.toLowerCase();
+    return [...this.#devices.values()]
+      .filter((d) => !filter.protocol || d.protocol === filter.protocol)
+      .filter(
+        (d) =>
+          !q ||
+          d.id.toLowerCase().includes(q) ||
+          (d.host ?? '').toLowerCase().includes(q) ||
+          d.addresses.some((a) => a.includes(q)),
+      )
+      .sort((a, b) => (a.last_seen < b.last_seen ? 1 : -1));
+  }
+
+  get(id: string): DeviceRecord | undefined {
+    return this.#devices.get(id);
+  }
+
+  #forgetOldest(): void {
+    let oldest: DeviceRecord | undefined;
+    for (const d of this.#devices.values()) if (!oldest || d.last_seen < oldest.last_seen) oldest = d;
+    if (!oldest) return;
+    this.#devices.delete(oldest.id);
+    this.#dirty.delete(oldest.id);
+    this.#removed.add(oldest.id);
+    this.#forgotten += 1;
+  }
+
+  /** Writes changed devices (a lost save costs at most the last interval's counters). */
+  async save(): Promise<void> {
+    if (this.#dirty.size === 0 && this.#removed.size === 0) return;
+    const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
+    for (const id of this.#dirty) {
+      const record = this.#devices.get(id);
+      if (record) ops.push({ type: 'put', key: `d!${id}`, value: JSON.stringify(record) });
+    }
+    for (const id of this.#removed) ops.push({ type: 'del', key: `d!${id}` });
+    this.#dirty.clear();
+    this.#removed.clear();
+    await this.#db.batch(ops);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.save();
+    await this.#db.close();
+  }
+}
