@@ -1,0 +1,341 @@
+/**
+ * The state machine of one Sigma correlation rule (correlation rules specification, "Correlation
+ * Types"), per group-by value, over time passed in by the caller. Two evaluation modes:
+ *
+ * - sliding: conditions with only a lower bound (`gt`, `gte`) on event_count and value_count, and
+ *   temporal / temporal_ordered, fire as soon as the events of the last `timespan` (edges
+ *   included) satisfy them, then the group starts afresh. Only what can still matter is kept: the
+ *   last n timestamps for `gte: n`, the n most recent distinct values, one time per temporal rule.
+ * - window: conditions with an upper bound (`lt`, `lte`, `eq`, `neq`, ranges) and value_sum /
+ *   value_avg can only be decided when the window is over. A window opens at a group's first event
+ *   and is evaluated once `timespan` has passed (on a later event or an `advance`), or at `flush`.
+ *
+ * Groups are kept in a Map whose order is the eviction order (least recently touched first for
+ * sliding, oldest window first for window mode); at most `maxGroups`, the excess evicted and counted.
+ */
+import type { Event } from '../event/schema.ts';
+import type { CorrelationCondition, SigmaCorrelationRule } from './types.ts';
+
+export interface CorrelationHit {
+  groupKey: string;
+  group: Record<string, string | null>;
+  /** The count, distinct count, number of rules seen, sum or average that met the condition. */
+  value: number;
+  eventIds: string[];
+  firstMs: number;
+  lastMs: number;
+  /** The event that completed it (window mode: the group's last event). */
+  event: Event;
+}
+
+export interface CorrelationLimits {
+  maxGroups: number;
+  maxEventsPerGroup: number;
+  maxEventIds: number;
+}
+
+/** A condition as a predicate, and whether it is monotone (only lower bounds). */
+export function conditionOf(c: CorrelationCondition | undefined): {
+  test: (x: number) => boolean;
+  lower?: number;
+} {
+  if (!c) return { test: () => true };
+  const test = (x: number) =>
+    (c.gt === undefined || x > c.gt) &&
+    (c.gte === undefined || x >= c.gte) &&
+    (c.lt === undefined || x < c.lt) &&
+    (c.lte === undefined || x <= c.lte) &&
+    (c.eq === undefined || x === c.eq) &&
+    (c.neq === undefined || x !== c.neq);
+  const monotone = c.lt === undefined && c.lte === undefined && c.eq === undefined && c.neq === undefined;
+  if (!monotone) return { test };
+  const lower = Math.max(
+    1,
+    c.gte !== undefined ? Math.ceil(c.gte) : 1,
+    c.gt !== undefined ? Math.floor(c.gt) + 1 : 1,
+  );
+  return { test, lower };
+}
+
+interface Group {
+  key: string;
+  group: Record<string, string | null>;
+  firstMs: number;
+  lastMs: number;
+  lastEvent: Event;
+  ids: string[];
+  times: number[]; // sliding event_count
+  values: Map<string, number>; // sliding value_count: value → last time; window value_count: value → 1
+  count: number; // window mode: events; value_sum/avg: numeric events
+  sum: number;
+  seen: number[]; // temporal: last time per referenced rule (-Infinity: never)
+  seenIds: string[][];
+  chain: Array<{ start: number; ids: string[] } | undefined>; // temporal_ordered
+}
+
+export class CorrelationState {
+  readonly mode: 'sliding' | 'window';
+  private readonly groups = new Map<string, Group>();
+  private readonly cond: { test: (x: number) => boolean; lower?: number };
+  private readonly need: number;
+  /** Hits of windows closed outside `advance` (out-of-order time), reported by the next `advance`. */
+  private pending: CorrelationHit[] = [];
+  evicted = 0;
+
+  constructor(
+    readonly rule: SigmaCorrelationRule,
+    private readonly limits: CorrelationLimits,
+  ) {
+    this.cond = conditionOf(rule.condition);
+    const t = rule.type;
+    const temporal = t === 'temporal' || t === 'temporal_ordered';
+    this.mode =
+      temporal || ((t === 'event_count' || t === 'value_count') && this.cond.lower !== undefined)
+        ? 'sliding'
+        : 'window';
+    this.need = temporal
+      ? rule.condition
+        ? (this.cond.lower ?? 1)
+        : rule.rules.length
+      : (this.cond.lower ?? 1);
+  }
+
+  /** Why this correlation cannot run within the limits, or undefined. */
+  static refusal(rule: SigmaCorrelationRule, limits: CorrelationLimits): string | undefined {
+    if (rule.type === 'value_percentile')
+      return 'value_percentile is not run: the specification does not define which percentile the condition bounds';
+    const cond = conditionOf(rule.condition);
+    if (
+      (rule.type === 'temporal' || rule.type === 'temporal_ordered') &&
+      rule.condition &&
+      cond.lower === undefined
+    )
+      return `a ${rule.type} condition may only give a lower bound (gt, gte)`;
+    if (rule.type === 'temporal_ordered' && rule.condition)
+      return 'a temporal_ordered correlation takes no condition: all rules must occur in order';
+    // Counts need memory up to their bound; sums and averages need none.
+    const counted = rule.type === 'event_count' || rule.type === 'value_count';
+    const bound = Math.max(
+      cond.lower ?? 0,
+      rule.condition?.lt ?? 0,
+      rule.condition?.lte ?? 0,
+      rule.condition?.eq ?? 0,
+    );
+    if (counted && bound > limits.maxEventsPerGroup)
+      return `the condition bound ${bound} is above maxEventsPerGroup (${limits.maxEventsPerGroup})`;
+    return undefined;
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  private fresh(key: string, group: Record<string, string | null>, t: number, event: Event): Group {
+    const n = this.rule.rules.length;
+    return {
+      key,
+      group,
+      firstMs: t,
+      lastMs: t,
+      lastEvent: event,
+      ids: [],
+      times: [],
+      values: new Map(),
+      count: 0,
+      sum: 0,
+      seen: new Array<number>(n).fill(-Infinity),
+      seenIds: Array.from({ length: n }, () => []),
+      chain: new Array(n).fill(undefined),
+    };
+  }
+
+  private keepId(g: Group, id: string): void {
+    const max = this.limits.maxEventIds;
+    if (g.ids.length >= max) g.ids.splice(Math.ceil(max / 2), 1); // keep the first half and the latest
+    g.ids.push(id);
+  }
+
+  /** Closes windows that ended before `nowMs` and drops sliding groups with nothing left in them. */
+  advance(nowMs: number): CorrelationHit[] {
+    const span = this.rule.timespanMs;
+    const out = this.pending;
+    this.pending = [];
+    for (const [key, g] of this.groups) {
+      if (this.mode === 'window') {
+        if (g.firstMs + span >= nowMs) break;
+        this.groups.delete(key);
+        const hit = this.evaluateWindow(g);
+        if (hit) out.push(hit);
+      } else {
+        if (g.lastMs >= nowMs - span) break;
+        this.groups.delete(key);
+      }
+    }
+    return out;
+  }
+
+  /** Evaluates every open window now (end of a replay); sliding groups are simply dropped. */
+  flush(): CorrelationHit[] {
+    const out = this.pending;
+    this.pending = [];
+    for (const g of this.groups.values()) {
+      if (this.mode !== 'window') continue;
+      const hit = this.evaluateWindow(g);
+      if (hit) out.push(hit);
+    }
+    this.groups.clear();
+    return out;
+  }
+
+  private evaluateWindow(g: Group): CorrelationHit | undefined {
+    const t = this.rule.type;
+    const value =
+      t === 'event_count'
+        ? g.count
+        : t === 'value_count'
+          ? g.values.size
+          : t === 'value_sum'
+            ? g.sum
+            : g.count > 0
+              ? g.sum / g.count
+              : NaN;
+    if (Number.isNaN(value) || !this.cond.test(value)) return undefined;
+    return this.hit(g, value);
+  }
+
+  private hit(g: Group, value: number): CorrelationHit {
+    return {
+      groupKey: g.key,
+      group: g.group,
+      value,
+      eventIds: g.ids,
+      firstMs: g.firstMs,
+      lastMs: g.lastMs,
+      event: g.lastEvent,
+    };
+  }
+
+  /**
+   * One event matched referenced rule number `ref` (its position in `correlation.rules`), in group
+   * `key`, at `t`. `fieldValue` is the condition field's value (value_* types). Returns a hit when
+   * the correlation fires now (sliding mode).
+   */
+  add(
+    ref: number,
+    key: string,
+    group: Record<string, string | null>,
+    t: number,
+    event: Event,
+    fieldValue: unknown,
+  ): CorrelationHit | undefined {
+    const span = this.rule.timespanMs;
+    let g = this.groups.get(key);
+    if (g && this.mode === 'window' && g.firstMs + span < t) {
+      // Its window is over but `advance` has not reached it (times out of order): close it now.
+      this.groups.delete(key);
+      const hit = this.evaluateWindow(g);
+      if (hit) this.pending.push(hit);
+      g = undefined;
+    }
+    if (!g) {
+      g = this.fresh(key, group, t, event);
+      this.groups.set(key, g);
+      if (this.groups.size > this.limits.maxGroups) {
+        const oldest = this.groups.keys().next().value as string;
+        this.groups.delete(oldest);
+        this.evicted++;
+      }
+    } else if (this.mode === 'sliding') {
+      this.groups.delete(key); // re-insert: the Map stays in least-recently-touched order
+      this.groups.set(key, g);
+    }
+    g.lastMs = Math.max(g.lastMs, t);
+    g.lastEvent = event;
+    const fired =
+      this.mode === 'window'
+        ? this.addWindow(g, fieldValue)
+        : this.addSliding(g, ref, t, event.id, fieldValue);
+    if (this.mode === 'window') this.keepId(g, event.id);
+    if (fired !== undefined) {
+      this.groups.delete(key);
+      return this.hit(g, fired);
+    }
+    return undefined;
+  }
+
+  private addWindow(g: Group, fieldValue: unknown): undefined {
+    const t = this.rule.type;
+    if (t === 'event_count') g.count++;
+    else if (t === 'value_count') {
+      if (fieldValue !== null && fieldValue !== undefined && g.values.size <= this.limits.maxEventsPerGroup)
+        g.values.set(String(fieldValue), 1);
+    } else {
+      const n =
+        typeof fieldValue === 'number'
+          ? fieldValue
+          : typeof fieldValue === 'string'
+            ? Number(fieldValue)
+            : NaN;
+      if (Number.isFinite(n)) {
+        g.sum += n;
+        g.count++;
+      }
+    }
+    return undefined;
+  }
+
+  /** Sliding mode; returns the value when the condition is met. */
+  private addSliding(g: Group, ref: number, t: number, id: string, fieldValue: unknown): number | undefined {
+    const span = this.rule.timespanMs;
+    const from = t - span;
+    switch (this.rule.type) {
+      case 'event_count': {
+        g.times.push(t);
+        this.keepId(g, id);
+        while (g.times.length > 0 && g.times[0]! < from) g.times.shift();
+        if (g.times.length > this.need) g.times.shift();
+        return g.times.length >= this.need ? g.times.length : undefined;
+      }
+      case 'value_count': {
+        if (fieldValue === null || fieldValue === undefined) return undefined;
+        const v = String(fieldValue);
+        g.values.delete(v);
+        g.values.set(v, t);
+        this.keepId(g, id);
+        for (const [k, at] of g.values) {
+          if (at >= from) break;
+          g.values.delete(k);
+        }
+        if (g.values.size > this.need) g.values.delete(g.values.keys().next().value as string);
+        return g.values.size >= this.need ? g.values.size : undefined;
+      }
+      case 'temporal': {
+        g.seen[ref] = t;
+        const ids = g.seenIds[ref]!;
+        if (ids.length >= this.limits.maxEventIds) ids.shift();
+        ids.push(id);
+        const present = g.seen.filter((s) => s >= from).length;
+        if (present < this.need) return undefined;
+        g.ids = g.seenIds.flatMap((list, i) => (g.seen[i]! >= from ? list.slice(-1) : []));
+        return present;
+      }
+      case 'temporal_ordered': {
+        const last = this.rule.rules.length - 1;
+        if (ref === 0) g.chain[0] = { start: t, ids: [id] };
+        else {
+          const prev = g.chain[ref - 1];
+          if (!prev || prev.start < from) return undefined;
+          const cur = g.chain[ref];
+          if (!cur || prev.start >= cur.start) g.chain[ref] = { start: prev.start, ids: [...prev.ids, id] };
+        }
+        const done = g.chain[last];
+        if (ref !== last || !done || done.start < from) return undefined;
+        g.ids = done.ids;
+        g.firstMs = done.start;
+        return this.rule.rules.length;
+      }
+      default:
+        return undefined;
+    }
+  }
+}

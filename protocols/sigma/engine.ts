@@ -1,0 +1,266 @@
+/**
+ * The detection engine: compiled Sigma rules, the correlations over them (chained as the
+ * correlation specification allows) and alert grouping, behind one pure call,
+ * `process(event, nowMs)`, which returns the alerts that event raised. Time is always passed in:
+ * the gateway passes the event clock (so a replay detects as the live run would), central the
+ * corrected event time across gateways. All state is bounded (see SPEC.md "Bounds"); nothing
+ * throws at run time, and rules the engine cannot honour are refused at build time in `errors`.
+ */
+import type { Event } from '../event/schema.ts';
+import { createAlertGrouper, type AlertDraft, type AlertGroup } from './alert-grouper.ts';
+import { LEVEL_SEVERITY, maxLevel, tacticsOf, techniquesOf } from './attack.ts';
+import { type CompiledRule, compileRuleSet } from './compile.ts';
+import type { CorrelationHit } from './correlation.ts';
+import type { SigmaAlert, SigmaEngine, SigmaEngineOptions } from './engine-types.ts';
+import { resolveField, stringsOf } from './field-access.ts';
+import { planCorrelations, type CorrelationPlan } from './plan.ts';
+import type { SigmaCorrelationRule, SigmaFilter, SigmaLevel, SigmaRule } from './types.ts';
+
+export type { SigmaAlert, SigmaEngine, SigmaEngineOptions, SigmaEngineStats } from './engine-types.ts';
+
+interface Draft extends AlertDraft {
+  source: {
+    key: string;
+    title: string;
+    name?: string;
+    type: SigmaAlert['rule']['type'];
+    level: SigmaLevel;
+    tags: string[];
+  };
+  entity: SigmaAlert['entity'];
+  correlation?: SigmaAlert['correlation'];
+}
+
+/** The device an event is about: its device id, else host, else peer address, else its gateway. */
+export function entityOf(event: Event): SigmaAlert['entity'] {
+  const key = event.device?.id ?? event.host ?? event.src?.ip ?? event.gateway;
+  const e: SigmaAlert['entity'] = { key, gateway: event.gateway };
+  if (event.device?.id) e.device = event.device.id;
+  if (event.host) e.host = event.host;
+  return e;
+}
+
+export function createSigmaEngine(
+  input: {
+    rules: readonly SigmaRule[];
+    correlations?: readonly SigmaCorrelationRule[];
+    filters?: readonly SigmaFilter[];
+  },
+  options: SigmaEngineOptions = {},
+): SigmaEngine {
+  const ruleSet = compileRuleSet(input.rules, options, input.filters ?? []);
+  const limits = {
+    maxGroups: Math.max(1, options.maxGroupsPerCorrelation ?? 10_000),
+    maxEventsPerGroup: Math.max(1, options.maxEventsPerGroup ?? 10_000),
+    maxEventIds: Math.max(1, options.maxEventIds ?? 32),
+  };
+  const {
+    plans,
+    errors: planErrors,
+    silent,
+  } = planCorrelations(ruleSet.rules, input.correlations ?? [], limits);
+  const errors = [...ruleSet.errors, ...planErrors];
+  const fieldMap = options.fieldMap ?? {};
+  const grouper = createAlertGrouper<Draft>({
+    windowMs: options.alertWindowMs ?? 300_000,
+    maxGroups: options.maxAlertGroups ?? 10_000,
+    maxEventIds: limits.maxEventIds,
+  });
+  const byRef = new Map<string, Array<{ plan: CorrelationPlan; ref: number }>>();
+  for (const plan of plans)
+    plan.refKeys.forEach((k, ref) => byRef.set(k, [...(byRef.get(k) ?? []), { plan, ref }]));
+  const getter = (name: string) => resolveField(name, fieldMap).get;
+  const getters = new Map<
+    CorrelationPlan,
+    Array<{ group: Array<(e: Event) => unknown>; field?: (e: Event) => unknown }>
+  >();
+  for (const plan of plans) {
+    const c = plan.rule;
+    getters.set(
+      plan,
+      plan.refNames.map((names) => {
+        const alias = (f: string) => names.map((n) => c.aliases[f]?.[n]).find((x) => x !== undefined) ?? f;
+        const g = { group: c.groupBy.map((f) => getter(alias(f))) } as {
+          group: Array<(e: Event) => unknown>;
+          field?: (e: Event) => unknown;
+        };
+        if (c.condition?.field) g.field = getter(alias(c.condition.field));
+        return g;
+      }),
+    );
+  }
+  const stats = { events: 0, ruleMatches: 0, correlationHits: 0, alertsNew: 0, alertsUpdated: 0 };
+  let clock = -Infinity;
+  const matched: CompiledRule[] = [];
+
+  const toAlert = (g: AlertGroup<Draft>, kind: SigmaAlert['kind']): SigmaAlert => {
+    const s = g.draft.source;
+    const a: SigmaAlert = {
+      id: g.id,
+      kind,
+      rule: { id: s.key, title: s.title, type: s.type, ...(s.name ? { name: s.name } : {}) },
+      level: s.level,
+      severity: LEVEL_SEVERITY[s.level],
+      techniques: techniquesOf(s.tags),
+      tactics: tacticsOf(s.tags),
+      entity: g.draft.entity,
+      event_ids: [...g.eventIds],
+      count: g.count,
+      first_ms: g.firstMs,
+      last_ms: g.lastMs,
+    };
+    if (g.draft.correlation) a.correlation = g.draft.correlation;
+    if (kind === 'new') stats.alertsNew++;
+    else stats.alertsUpdated++;
+    return a;
+  };
+  const raise = (draft: Draft, nowMs: number, out: SigmaAlert[]) => {
+    // Rules specification "Level": informational rules enrich, they do not alert.
+    if (draft.source.level === 'informational') return;
+    const g = grouper.offer(draft, nowMs);
+    if (g) out.push(toAlert(g, 'new'));
+  };
+  const groupOf = (plan: CorrelationPlan, ref: number, event: Event) => {
+    const g = getters.get(plan)![ref]!;
+    const group: Record<string, string | null> = {};
+    const values: Array<string | null> = [];
+    plan.rule.groupBy.forEach((f, i) => {
+      const v = stringsOf(safe(g.group[i]!, event))[0] ?? null;
+      group[f] = v;
+      values.push(v);
+    });
+    const fv = g.field ? safe(g.field, event) : undefined;
+    return { key: JSON.stringify(values), group, field: Array.isArray(fv) ? fv[0] : fv };
+  };
+  const onHit = (
+    plan: CorrelationPlan,
+    hit: CorrelationHit,
+    nowMs: number,
+    out: SigmaAlert[],
+    depth: number,
+  ) => {
+    stats.correlationHits++;
+    if (!silent.has(plan.key)) {
+      const entity = {
+        ...entityOf(hit.event),
+        key: hit.groupKey === '[]' ? entityOf(hit.event).key : hit.groupKey,
+        group: hit.group,
+      };
+      raise(
+        {
+          ruleKey: plan.key,
+          entityKey: entity.key,
+          eventIds: hit.eventIds,
+          source: {
+            key: plan.key,
+            title: plan.rule.title,
+            name: plan.rule.name,
+            type: plan.rule.type,
+            level: plan.level,
+            tags: plan.tags,
+          },
+          entity,
+          correlation: { value: hit.value, timespan_ms: plan.rule.timespanMs },
+        },
+        nowMs,
+        out,
+      );
+    }
+    feed(plan.key, hit.event, nowMs, out, depth + 1); // chained correlations
+  };
+  const feed = (key: string, event: Event, nowMs: number, out: SigmaAlert[], depth: number) => {
+    const refs = byRef.get(key);
+    if (refs) feedRefs(refs, event, nowMs, out, depth);
+  };
+  const feedRefs = (
+    refs: Array<{ plan: CorrelationPlan; ref: number }>,
+    event: Event,
+    nowMs: number,
+    out: SigmaAlert[],
+    depth: number,
+  ) => {
+    if (depth > plans.length) return;
+    // temporal_ordered: when one event matches several steps, the later step is fed first, so it
+    // never completes two consecutive steps by itself.
+    const sorted = refs.length > 1 ? [...refs].sort((a, b) => b.ref - a.ref) : refs;
+    for (const { plan, ref } of sorted) {
+      const { key: gk, group, field } = groupOf(plan, ref, event);
+      const hit = plan.state.add(ref, gk, group, nowMs, event, field);
+      if (hit) onHit(plan, hit, nowMs, out, depth);
+    }
+  };
+  const advance = (nowMs: number): SigmaAlert[] => {
+    const out: SigmaAlert[] = [];
+    if (!Number.isFinite(nowMs)) return out;
+    clock = Math.max(clock, nowMs);
+    for (const plan of plans) for (const hit of plan.state.advance(clock)) onHit(plan, hit, clock, out, 0);
+    for (const g of grouper.advance(clock)) out.push(toAlert(g, 'update'));
+    return out;
+  };
+
+  return {
+    ruleSet,
+    errors,
+    correlations: plans.map((p) => p.rule),
+    process(event, nowMs) {
+      const out = advance(nowMs);
+      if (!Number.isFinite(nowMs)) return out;
+      stats.events++;
+      ruleSet.matchInto(event, matched);
+      const refs: Array<{ plan: CorrelationPlan; ref: number }> = [];
+      for (const rule of matched) {
+        stats.ruleMatches++;
+        if (!silent.has(rule.key)) {
+          const entity = entityOf(event);
+          const r = rule.rule;
+          raise(
+            {
+              ruleKey: rule.key,
+              entityKey: entity.key,
+              eventIds: [event.id],
+              source: {
+                key: rule.key,
+                title: r.title,
+                name: r.name,
+                type: 'detection',
+                level: r.level ?? 'medium',
+                tags: r.tags,
+              },
+              entity,
+            },
+            nowMs,
+            out,
+          );
+        }
+        const r = byRef.get(rule.key);
+        if (r) refs.push(...r);
+      }
+      if (refs.length > 0) feedRefs(refs, event, nowMs, out, 0);
+      return out;
+    },
+    advance,
+    flush() {
+      const out: SigmaAlert[] = [];
+      for (const plan of plans) for (const hit of plan.state.flush()) onHit(plan, hit, clock, out, 0);
+      for (const g of grouper.flush()) out.push(toAlert(g, 'update'));
+      return out;
+    },
+    stats: () => ({
+      ...stats,
+      correlationGroups: plans.reduce((n, p) => n + p.state.size, 0),
+      evictedCorrelationGroups: plans.reduce((n, p) => n + p.state.evicted, 0),
+      alertGroups: grouper.size,
+      evictedAlertGroups: grouper.evicted,
+    }),
+  };
+}
+
+function safe(get: (e: Event) => unknown, event: Event): unknown {
+  try {
+    return get(event);
+  } catch {
+    return undefined;
+  }
+}
+
+export { maxLevel };
