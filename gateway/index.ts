@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { PendingEvent } from '../protocols/event/schema.ts';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
+import { alertToEvent, loadDetection } from './detection/index.ts';
 import { Forwarder } from './forwarder/index.ts';
 import { createHealthReporter } from './health/reporter.ts';
 import { Inventory } from './inventory/index.ts';
@@ -87,12 +88,27 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     maxDevices: config.inventory.max_devices,
     saveIntervalMs: 5000,
   });
+  const detection =
+    config.detection.rules_dirs.length > 0
+      ? loadDetection({
+          rulesDirs: config.detection.rules_dirs,
+          fieldMap: config.detection.field_map,
+          logsources: config.detection.logsources,
+          alertWindowMs: config.detection.alert_window_secs * 1000,
+        })
+      : undefined;
+  if (detection) {
+    for (const e of detection.errors) logger.warn({ file: e.file }, 'rule refused: %s', e.message);
+    metrics.rules.set({ state: 'loaded' }, detection.engine.ruleSet.rules.length);
+    metrics.rules.set({ state: 'refused' }, detection.errors.length);
+  }
   const pipeline = createPipeline({
     queue,
     transforms: [],
     metrics,
     health,
     inventory,
+    engine: detection?.engine,
     clockOffsetMs: () => forwarder.clockOffsetMs,
   });
   if (recovery) {
@@ -154,7 +170,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       .catch(() => undefined);
   };
   refreshQueueGauges();
-  const gaugeTimer = setInterval(refreshQueueGauges, 1000);
+  const gaugeTimer = setInterval(() => {
+    refreshQueueGauges();
+    // A quiet network still closes correlation windows and alert groups.
+    if (detection) {
+      void pipeline.alerts(detection.engine.advance(Date.now()).map((a) => alertToEvent(a, new Date())));
+    }
+  }, 1000);
   gaugeTimer.unref();
 
   const app = createGatewayHttp({ metrics, status, inventory });

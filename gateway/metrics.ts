@@ -23,6 +23,17 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       help: 'Events made durable in the queue.',
       registers,
     }),
+    alerts: new Counter({
+      name: 'siem_gateway_alerts_total',
+      help: 'Alerts raised by edge detection (new and updated).',
+      registers,
+    }),
+    rules: new Gauge({
+      name: 'siem_gateway_rules_loaded',
+      help: 'Sigma rules running at the edge, and rules refused (state="refused").',
+      labelNames: ['state'],
+      registers,
+    }),
     dropped: new Counter({
       name: 'siem_gateway_events_dropped_total',
       help: 'Events dropped, by component and reason.',

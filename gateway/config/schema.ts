@@ -4,7 +4,7 @@
  * Precedence is defaults < file < environment < command-line flags (see load.ts).
  */
 import { z } from 'zod';
-import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { EVENT_SOURCES, gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { sourceSchema } from '../sources/schema.ts';
 import { listenSchema } from './common.ts';
 
@@ -90,6 +90,27 @@ export const gatewayConfigSchema = z.strictObject({
       })
       .optional(),
   }),
+  detection: z
+    .strictObject({
+      rules_dirs: z
+        .array(z.string())
+        .default([])
+        .describe('Directories of Sigma rules (*.yml, recursively): detection rules, correlations, filters.'),
+      field_map: z
+        .record(z.string(), z.string())
+        .default({})
+        .describe('Rule field names mapped onto Event paths, e.g. { ClientId: fields.client_id }.'),
+      logsources: z
+        .record(z.string(), z.array(z.enum(EVENT_SOURCES)))
+        .default({})
+        .describe("Extra logsource mappings, e.g. { 'product:cisco': [syslog] }."),
+      alert_window_secs: z
+        .number()
+        .min(0)
+        .default(300)
+        .describe('Repeats of a rule on the same device within this window become one alert with a count.'),
+    })
+    .prefault({}),
   inventory: z
     .strictObject({
       max_devices: z

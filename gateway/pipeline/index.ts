@@ -7,6 +7,8 @@
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import type { HealthReporter } from '../health/reporter.ts';
+import type { SigmaEngine } from '../../protocols/sigma/index.ts';
+import { detect } from '../detection/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { type LevelQueue, QueueFullError } from '../queue/leveldb-queue.ts';
@@ -18,11 +20,30 @@ export interface PipelineOptions {
   metrics: GatewayMetrics;
   health?: HealthReporter;
   inventory?: Inventory;
+  /** Sigma rules run at the edge (gateway/detection); alerts go to the queue's alert lane. */
+  engine?: SigmaEngine;
   clockOffsetMs: () => number | undefined;
 }
 
 export function createPipeline(options: PipelineOptions) {
   const { queue, transforms, metrics } = options;
+  /** Queues alerts (from detection, or from the engine's clock advancing). */
+  async function alerts(batch: PendingEvent[]): Promise<void> {
+    if (batch.length === 0) return;
+    metrics.alerts.inc(batch.length);
+    try {
+      await queue.append(batch);
+    } catch (error) {
+      const full = error instanceof QueueFullError;
+      metrics.dropped.inc(
+        { source: 'detection', reason: full ? 'queue_full' : 'queue_write_failed' },
+        batch.length,
+      );
+      if (full) options.health?.refused(batch.length);
+      else options.health?.writeFailed(batch.length, error as Error);
+    }
+  }
+
   return {
     async emit(sourceName: string, events: PendingEvent[]): Promise<void> {
       metrics.received.inc({ source: sourceName }, events.length);
@@ -45,8 +66,9 @@ export function createPipeline(options: PipelineOptions) {
           out.push(offset === undefined ? discovered : { ...discovered, clock_offset_ms: offset });
       }
       if (out.length === 0) return;
+      let queued: Awaited<ReturnType<typeof queue.append>>;
       try {
-        await queue.append(out);
+        queued = await queue.append(out);
       } catch (error) {
         const full = error instanceof QueueFullError;
         metrics.dropped.inc(
@@ -59,7 +81,10 @@ export function createPipeline(options: PipelineOptions) {
       }
       metrics.queued.inc(out.length);
       options.health?.writeSucceeded();
+      // Detection runs on what is durable, so an alert never refers to an event that could be lost.
+      if (options.engine) await alerts(detect(options.engine, queued, new Date()));
     },
+    alerts,
   };
 }
 

@@ -5,6 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { loadGatewayConfig } from '../config/load.ts';
+import { loadDetection } from '../detection/index.ts';
+import { createReplayDetector } from './detector.ts';
 import { ReplayFileError, replayFiles } from './index.ts';
 
 export const REPLAY_HELP = `Usage: siem-gateway replay FILE... [options]
@@ -14,7 +16,7 @@ JSON object per line, using the files' own timestamps as the clock. Forwards not
 
 Options:
   -c, --config FILE      take the gateway id (and nothing else) from this config
-      --rules DIR        Sigma rules (not supported yet)
+      --rules DIR        Sigma rules (repeatable): alerts are printed as {"type":"alert",...}
       --modbus-port N    TCP port of Modbus servers (repeatable; default 502)
       --syslog-port N    UDP port of syslog (repeatable; default 514)
   -h, --help             show this text
@@ -29,7 +31,7 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
-        rules: { type: 'string' },
+        rules: { type: 'string', multiple: true },
         'modbus-port': { type: 'string', multiple: true },
         'syslog-port': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -42,12 +44,6 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   if (values.help) {
     process.stdout.write(REPLAY_HELP);
     return 0;
-  }
-  if (values.rules !== undefined) {
-    process.stderr.write(
-      'siem-gateway replay: --rules: rules are not supported yet (Sigma detection comes with a later issue)\n',
-    );
-    return 2;
   }
   if (positionals.length === 0) {
     process.stderr.write(`siem-gateway replay: no FILE given\n\n${REPLAY_HELP}`);
@@ -66,6 +62,7 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   const syslogUdpPorts = ports(values['syslog-port'], 'syslog-port');
   if (modbusPorts === null || syslogUdpPorts === null) return 2;
   let gatewayId = 'replay';
+  let detectionConfig: Omit<Parameters<typeof loadDetection>[0], 'rulesDirs'> | undefined;
   if (values.config) {
     const loaded = loadGatewayConfig(values.config, env);
     if (!loaded.ok) {
@@ -75,6 +72,23 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       return 2;
     }
     gatewayId = loaded.config.gateway.id;
+    detectionConfig = {
+      fieldMap: loaded.config.detection.field_map,
+      logsources: loaded.config.detection.logsources,
+      alertWindowMs: loaded.config.detection.alert_window_secs * 1000,
+    };
+  }
+  let detection: ReturnType<typeof createReplayDetector> | undefined;
+  if (values.rules && values.rules.length > 0) {
+    const loaded = loadDetection({ rulesDirs: values.rules, ...(detectionConfig ?? {}) });
+    for (const e of loaded.errors) {
+      process.stderr.write(`siem-gateway replay: rule refused: ${e.file ? `${e.file}: ` : ''}${e.message}\n`);
+    }
+    if (loaded.files.length === 0) {
+      process.stderr.write(`siem-gateway replay: no rule files (*.yml) under ${values.rules.join(', ')}\n`);
+      return 2;
+    }
+    detection = createReplayDetector(loaded.engine);
   }
   const chunks: string[] = [];
   const flush = () => {
@@ -90,6 +104,7 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       },
       ...(modbusPorts ? { modbusPorts } : {}),
       ...(syslogUdpPorts ? { syslogUdpPorts } : {}),
+      ...(detection && { detector: detection.detector, finish: detection.finish }),
     });
     flush();
     process.stderr.write(

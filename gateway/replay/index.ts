@@ -5,7 +5,7 @@
  * else the file's mtime), and writes one JSON object per line: every event (a valid `Event`,
  * with `fields.frame` or `fields.line`), and every alert a detector raises (`"type":"alert"`).
  * Events get the config's gateway id (or `replay`) and `seq` in output order. Nothing is
- * forwarded. A detector is a pure `(event, now) => alerts`; Sigma rules plug in here later.
+ * forwarded. A detector is a pure `(event, now) => alerts` (Sigma rules: gateway/replay/detector.ts).
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,9 @@ export interface ReplayAlert {
   techniques: string[];
   /** The triggering events. */
   event_ids: string[];
+  /** Where each triggering event came from: its id with the file's frame or line number. */
+  events?: Array<{ id: string; frame?: number; line?: number; file?: string }>;
+  [key: string]: unknown;
 }
 
 /** Detection hook: pure, time passed in (the replayed file's clock). */
@@ -35,6 +38,8 @@ export interface ReplayOptions {
   gatewayId?: string;
   write: (line: string) => void;
   detector?: ReplayDetector;
+  /** Called after the last file: alerts still open in the detector (windows closing at the end). */
+  finish?: () => ReplayAlert[];
   modbusPorts?: number[];
   syslogUdpPorts?: number[];
 }
@@ -130,6 +135,10 @@ export async function replayFiles(files: string[], options: ReplayOptions): Prom
     } else {
       summary.lines += replayLogLines(input.bytes, input.mtime, extraFields, publish);
     }
+  }
+  for (const alert of options.finish?.() ?? []) {
+    summary.alerts++;
+    options.write(JSON.stringify({ type: 'alert', ...alert }));
   }
   return summary;
 }

@@ -118,6 +118,7 @@ export async function startTestGateway(
     keepData = false,
     heartbeatSecs = 10,
     queue = {} as Record<string, unknown>,
+    detection = {} as Record<string, unknown>,
     tls = undefined as { ca_file?: string; cert_file?: string; key_file?: string } | undefined,
   } = {},
 ): Promise<TestGateway> {
@@ -138,6 +139,7 @@ export async function startTestGateway(
         ...(tls && { tls }),
       },
       queue,
+      detection,
       http: { listen: '127.0.0.1:0' },
       log: { level: LOG_LEVEL },
     }),

@@ -2,11 +2,11 @@
  * `siem-gateway replay` as a user runs it: a capture and a text log in one run print valid events
  * as JSON lines, numbered in output order, each saying its frame or line; the config's gateway id
  * is used; an unreadable file exits 1 with a message naming it, before any output; `--rules`
- * says clearly that rules are not supported yet.
+ * pointing at a directory without rules is refused clearly (rules themselves: tests/rules).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -60,14 +60,16 @@ test('a capture and a log in one run: valid events in order, with frame and line
   assert.match(r.stderr, /2 file\(s\), \d+ frames, 3 lines, 50 events/);
 });
 
-test('an unreadable file exits 1 before any output; --rules is refused clearly', async () => {
+test('an unreadable file exits 1 before any output; a rules directory without rules is refused clearly', async () => {
   const r = await replay(['/nonexistent/capture.pcap']);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /\/nonexistent\/capture\.pcap: cannot read \(ENOENT\)/);
-  const rules = await replay(['--rules', '/tmp', '/nonexistent']);
+  const empty = mkdtempSync(path.join(tmpdir(), 'siem-no-rules-'));
+  const rules = await replay(['--rules', empty, '/nonexistent']);
+  rmSync(empty, { recursive: true, force: true });
   assert.equal(rules.code, 2);
-  assert.match(rules.stderr, /rules are not supported yet/);
+  assert.match(rules.stderr, /no rule files \(\*\.yml\) under/);
   const none = await replay([]);
   assert.equal(none.code, 2);
 });

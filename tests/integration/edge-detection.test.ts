@@ -1,0 +1,83 @@
+/**
+ * Detection at the edge, end to end: a gateway running the shipped ruleset sees an SSH brute
+ * force arrive as real syslog over UDP, raises the alerts itself (in its alert lane), and central
+ * stores them with the rule, the ATT&CK techniques and the triggering events' ids. It also
+ * detects while central is unreachable: the alert waits in the queue and goes first.
+ */
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Event } from '../../protocols/event/schema.ts';
+import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
+import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
+
+describe('edge detection', () => {
+  let db: TempDatabase | undefined;
+  let c: TestCentral;
+  before(async (t) => {
+    db = await requirePostgres(t as never);
+    if (db) c = await startTestCentral({ type: 'postgres', url: db.url });
+  });
+  after(async () => {
+    await c?.central.stop();
+    await db?.drop();
+  });
+
+  it('raises SSH brute-force alerts at the gateway, offline too, and central stores them', async (t) => {
+    if (!db) return t.skip('PostgreSQL not available');
+    const port = new URL(c.central.url()).port;
+    const gw = await startTestGateway(
+      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
+      { detection: { rules_dirs: [path.join(REPO_ROOT, 'rules')] } },
+    );
+    const socket = dgram.createSocket('udp4');
+    try {
+      await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
+      await c.central.stop(); // the WAN link is down: detection must not care
+      const now = Date.now();
+      for (let i = 0; i < 6; i += 1) {
+        const ts = new Date(now + i * 1000).toISOString();
+        socket.send(
+          `<38>1 ${ts} hmi-7 sshd 99 - - Failed password for root from 192.0.2.66 port ${5000 + i} ssh2`,
+          gw.port('udp'),
+          '127.0.0.1',
+        );
+      }
+      await waitFor(() => (gw.gateway.queue.depth.byLane.alert > 0 ? true : undefined), {
+        what: 'an alert queued while central is down',
+      });
+      c = await startTestCentral(
+        { type: 'postgres', url: db.url },
+        { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
+      );
+      const alert = await waitFor(
+        async () => {
+          const found = (await c.events('source=gateway')).filter((e: Event) => e.kind === 'alert');
+          return found.find((e) => e.threat?.rule_name === 'SSH brute force against a plant host');
+        },
+        { what: 'the brute-force alert at central', timeoutMs: 15_000 },
+      );
+      assert.deepEqual(alert.threat?.techniques, ['T0812']);
+      assert.equal(alert.severity, 3, 'level high');
+      assert.equal(alert.action, 'alert.raised');
+      const ids = alert.fields.event_ids as string[];
+      assert.ok(ids.length >= 5);
+      // The alert lane goes first: the triggering events follow it from the security lane.
+      const triggering = await waitFor(
+        async () => {
+          const stored = await c.events('q=Failed%20password%20for%20root');
+          return ids.every((id) => stored.some((e) => e.id === id)) ? stored : undefined;
+        },
+        { what: 'the triggering events at central' },
+      );
+      assert.ok(triggering.length >= 6);
+      const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
+      assert.match(metrics, /siem_gateway_rules_loaded\{state="refused",gateway="gw-test"\} 0/);
+    } finally {
+      socket.close();
+      await gw.stop();
+    }
+  });
+});
