@@ -68,13 +68,14 @@ const gateway = await startGateway(
       syslog_tcp: { type: 'syslog', mode: 'tcp', listen: `${HOST}:${syslogPort}` },
     },
     central: { endpoint: central.linkUrl(), heartbeat_interval_secs: 5 },
+    detection: { rules_dirs: [path.join(root, 'rules')] },
     http: { listen: `${HOST}:${gatewayHttpPort}` },
     log: { level: logLevel },
   }),
   { privateKey: credentials.private_key, logger: gatewayLogger(logLevel), processMetrics: false },
 );
 
-const device = startSyslogSwitch({ host: HOST, udpPort: syslogPort, tcpPort: syslogPort, attackEvery: 15 });
+const device = startSyslogSwitch({ host: HOST, udpPort: syslogPort, tcpPort: syslogPort, attackEvery: 10 });
 
 const api = `${central.url()}/api/events`;
 console.log(`
@@ -84,11 +85,14 @@ Edge SIEM demo is running (data in ${path.relative(process.cwd(), dataDir) || da
               API token: ${apiToken}
   gateway     ${gateway.httpUrl()}/api/status    ${gateway.httpUrl()}/metrics
   syslog in   udp ${HOST}:${syslogPort}   tcp ${HOST}:${syslogPort}
-  device      simulated switch "sw-line2-01" sending syslog every 2 s
+  device      simulated switch "sw-line2-01" sending syslog every 2 s; every 20 s it suffers an
+              SSH brute force followed by a login, which the gateway's rules (rules/) turn into alerts
 
 Send your own message and find it:
   logger -n ${HOST} -P ${syslogPort} -d "hello"
   curl -s -H 'Authorization: Bearer ${apiToken}' '${api}?q=hello'
+See the alerts raised at the edge (within about 20 s):
+  curl -s -H 'Authorization: Bearer ${apiToken}' '${api}?source=gateway&q=SSH'
 
 Press Ctrl-C to stop.`);
 

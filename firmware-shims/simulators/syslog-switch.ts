@@ -70,14 +70,22 @@ export function startSyslogSwitch(options: SyslogSwitchOptions) {
     if (tick % 2 === 0) sendUdp(routine);
     else sendTcp(routine);
     if (options.attackEvery && tick % options.attackEvery === 0) {
-      for (let i = 0; i < 5; i += 1) {
+      // An SSH brute force from one address, then a successful login from it.
+      const attacker = `198.51.100.${23 + ((tick / options.attackEvery) % 200)}`;
+      for (let i = 0; i < 6; i += 1) {
         sendTcp({
           facility: 10,
           severity: 4,
           app: 'sshd',
-          text: `Failed password for invalid user admin from 198.51.100.${23 + i} port ${40000 + i} ssh2`,
+          text: `Failed password for invalid user admin from ${attacker} port ${40000 + i} ssh2`,
         });
       }
+      sendTcp({
+        facility: 10,
+        severity: 6,
+        app: 'sshd',
+        text: `Accepted password for admin from ${attacker} port 40100 ssh2`,
+      });
       sendUdp({
         facility: 10,
         severity: 5,

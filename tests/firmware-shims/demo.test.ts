@@ -80,6 +80,21 @@ it(
         { what: 'simulated switch traffic', timeoutMs: 15_000 },
       );
       assert.ok(fromSwitch.length > 0);
+
+      // A newcomer sees alerts within a minute: the switch's SSH brute force, detected at the edge.
+      const alert = await waitFor(
+        async () => {
+          const res = await fetch(`${api}?source=gateway&q=SSH%20brute%20force`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const body = (await res.json()) as {
+            events: Array<{ kind: string; threat?: { techniques: string[] } }>;
+          };
+          return body.events.find((e) => e.kind === 'alert');
+        },
+        { what: 'an alert from the simulated attack', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      assert.deepEqual(alert.threat?.techniques, ['T0812']);
     } finally {
       child.kill('SIGINT');
       const code = await exited;
