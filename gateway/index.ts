@@ -3,7 +3,7 @@
  * pipeline, the sources, the forwarder to central and the local HTTP server. `start` brings them
  * up in dependency order and `stop` takes them down in reverse, so nothing accepted is lost.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { PendingEvent } from '../protocols/event/schema.ts';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
+import { createBaselines, DEFAULT_BASELINE_OPTIONS } from './baselines/index.ts';
 import { alertToEvent, loadDetection } from './detection/index.ts';
 import { Forwarder } from './forwarder/index.ts';
 import { createHealthReporter } from './health/reporter.ts';
@@ -102,12 +103,38 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics.rules.set({ state: 'loaded' }, detection.engine.ruleSet.rules.length);
     metrics.rules.set({ state: 'refused' }, detection.errors.length);
   }
+  const baselinesFile = path.join(config.gateway.data_dir, 'baselines.json');
+  const baselines = config.baselines.enabled
+    ? createBaselines({
+        learningMs: config.baselines.learning_hours * 3600_000,
+        rangeMargin: config.baselines.range_margin,
+        rateFactor: config.baselines.rate_factor,
+        minRatePerMin: DEFAULT_BASELINE_OPTIONS.minRatePerMin,
+      })
+    : undefined;
+  if (baselines && existsSync(baselinesFile)) {
+    try {
+      baselines.restore(JSON.parse(readFileSync(baselinesFile, 'utf8')));
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'learned baselines unreadable; learning again');
+    }
+  }
+  const saveBaselines = () => {
+    if (!baselines) return;
+    try {
+      writeFileSync(`${baselinesFile}.tmp`, JSON.stringify(baselines.snapshot()), { mode: 0o600 });
+      renameSync(`${baselinesFile}.tmp`, baselinesFile);
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'could not save the learned baselines');
+    }
+  };
   const pipeline = createPipeline({
     queue,
     transforms: [],
     metrics,
     health,
     inventory,
+    baselines,
     engine: detection?.engine,
     clockOffsetMs: () => forwarder.clockOffsetMs,
   });
@@ -170,8 +197,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       .catch(() => undefined);
   };
   refreshQueueGauges();
+  let ticks = 0;
   const gaugeTimer = setInterval(() => {
     refreshQueueGauges();
+    if (++ticks % 30 === 0) saveBaselines();
     // A quiet network still closes correlation windows and alert groups.
     if (detection) {
       void pipeline.alerts(detection.engine.advance(Date.now()).map((a) => alertToEvent(a, new Date())));
@@ -223,6 +252,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       await forwarder.stop();
       await queue.close();
       await inventory.close();
+      saveBaselines();
       clearInterval(gaugeTimer);
       logger.info('gateway %s stopped', config.gateway.id);
     },

@@ -111,6 +111,26 @@ export const gatewayConfigSchema = z.strictObject({
         .describe('Repeats of a rule on the same device within this window become one alert with a count.'),
     })
     .prefault({}),
+  baselines: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Learn per-device behaviour and report deviations.'),
+      learning_hours: z
+        .number()
+        .positive()
+        .default(24)
+        .describe('How long each device is watched before deviations are reported.'),
+      range_margin: z
+        .number()
+        .min(0)
+        .default(0.1)
+        .describe('Share of a learned value range a value may exceed it by before it is out of range.'),
+      rate_factor: z
+        .number()
+        .min(1)
+        .default(10)
+        .describe('A message rate this many times the learned peak is a surge.'),
+    })
+    .prefault({}),
   inventory: z
     .strictObject({
       max_devices: z

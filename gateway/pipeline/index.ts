@@ -9,6 +9,7 @@ import type { PendingEvent } from '../../protocols/event/schema.ts';
 import type { HealthReporter } from '../health/reporter.ts';
 import type { SigmaEngine } from '../../protocols/sigma/index.ts';
 import { detect } from '../detection/index.ts';
+import type { Baselines } from '../baselines/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { type LevelQueue, QueueFullError } from '../queue/leveldb-queue.ts';
@@ -20,6 +21,7 @@ export interface PipelineOptions {
   metrics: GatewayMetrics;
   health?: HealthReporter;
   inventory?: Inventory;
+  baselines?: Baselines;
   /** Sigma rules run at the edge (gateway/detection); alerts go to the queue's alert lane. */
   engine?: SigmaEngine;
   clockOffsetMs: () => number | undefined;
@@ -61,7 +63,11 @@ export function createPipeline(options: PipelineOptions) {
         if (event === null) continue;
         const stamped = offset === undefined ? event : { ...event, clock_offset_ms: offset };
         out.push(stamped);
-        const discovered = options.inventory?.observe(stamped, new Date());
+        const now = new Date();
+        for (const deviation of options.baselines?.observe(stamped, now.getTime()) ?? []) {
+          out.push(offset === undefined ? deviation : { ...deviation, clock_offset_ms: offset });
+        }
+        const discovered = options.inventory?.observe(stamped, now);
         if (discovered)
           out.push(offset === undefined ? discovered : { ...discovered, clock_offset_ms: offset });
       }

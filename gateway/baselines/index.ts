@@ -1,0 +1,187 @@
+/**
+ * Learned baselines, per device: which peers talk to it, which actions it sees (Modbus function
+ * codes, MQTT topics, CoAP methods and paths all show up as action + a detail), the value range of
+ * each polled or written register, and its message rate. During the learning period everything is
+ * learned silently; after it, a first-time peer or action, a value outside the learned range (with
+ * a margin), or a rate far above the learned one becomes a `baseline.*` security event that rules
+ * can alert on (rules/ics/baselines.yml). Each deviation is reported once per device and value, and
+ * state is bounded per device. Pure apart from `now`; persisted by the caller with the inventory.
+ */
+import type { PendingEvent } from '../../protocols/event/schema.ts';
+
+export interface BaselineOptions {
+  /** How long a device is watched before deviations are reported. */
+  learningMs: number;
+  /** Values beyond the learned range by more than this share of the range are out of range. */
+  rangeMargin: number;
+  /** A rate this many times the learned one (and at least `minRatePerMin`) is a surge. */
+  rateFactor: number;
+  minRatePerMin: number;
+}
+
+export const DEFAULT_BASELINE_OPTIONS: BaselineOptions = {
+  learningMs: 24 * 3600_000,
+  rangeMargin: 0.1,
+  rateFactor: 10,
+  minRatePerMin: 60,
+};
+
+/** Bounds per device, so a scan cannot grow the state without end. */
+const MAX_PEERS = 256;
+const MAX_ACTIONS = 512;
+const MAX_RANGES = 1024;
+
+export interface DeviceBaseline {
+  since: number;
+  peers: string[];
+  actions: string[];
+  ranges: Record<string, [number, number]>;
+  /** Learned busiest per-minute rate. */
+  rate: number;
+  /** Current minute's bucket. */
+  minute: number;
+  count: number;
+  reported: string[];
+}
+
+/** The behaviour an event shows: peer, action (with detail), and register values. */
+function traits(event: PendingEvent): { peer?: string; action: string; values: Array<[string, number]> } {
+  const f = event.fields as Record<string, unknown>;
+  const detail = f.function_code ?? f.topic ?? f.path ?? f.sub_function;
+  const action = detail === undefined ? event.action : `${event.action}:${String(detail)}`;
+  const values: Array<[string, number]> = [];
+  const address = typeof f.address === 'number' ? f.address : undefined;
+  if (address !== undefined && Array.isArray(f.values) && f.direction === 'request') {
+    f.values.slice(0, 125).forEach((v, i) => {
+      if (typeof v === 'number') values.push([`${address + i}`, v]);
+    });
+  }
+  if (typeof f.value === 'number' && typeof f.name === 'string') values.push([f.name, f.value]);
+  return { peer: event.src?.ip, action, values };
+}
+
+export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTIONS) {
+  const devices = new Map<string, DeviceBaseline>();
+
+  const report = (b: DeviceBaseline, key: string): boolean => {
+    if (b.reported.includes(key)) return false;
+    b.reported.push(key);
+    if (b.reported.length > MAX_ACTIONS) b.reported.shift();
+    return true;
+  };
+
+  return {
+    devices,
+    /** Notes an event; returns the deviations it shows (none while learning). */
+    observe(event: PendingEvent, nowMs: number): PendingEvent[] {
+      const id = event.device?.id;
+      if (!id || event.source === 'gateway' || event.source === 'central' || event.kind === 'alert')
+        return [];
+      let b = devices.get(id);
+      if (!b) {
+        b = {
+          since: nowMs,
+          peers: [],
+          actions: [],
+          ranges: {},
+          rate: 0,
+          minute: Math.floor(nowMs / 60_000),
+          count: 0,
+          reported: [],
+        };
+        devices.set(id, b);
+      }
+      const learning = nowMs - b.since < options.learningMs;
+      const out: PendingEvent[] = [];
+      const deviation = (kind: string, message: string, fields: Record<string, unknown>) => {
+        const at = new Date(nowMs).toISOString();
+        out.push({
+          ts: at,
+          received: at,
+          time_source: 'gateway',
+          source: 'gateway',
+          kind: 'security',
+          action: `baseline.${kind}`,
+          severity: 4,
+          message: `${id}: ${message}`,
+          device: event.device,
+          ...(event.host && { host: event.host }),
+          ...(event.src && { src: event.src }),
+          fields: {
+            ...fields,
+            learned_since: new Date(b.since).toISOString(),
+            triggering_action: event.action,
+          },
+          tags: ['baseline'],
+        });
+      };
+      const t = traits(event);
+      if (t.peer && !b.peers.includes(t.peer)) {
+        if (!learning && report(b, `peer:${t.peer}`))
+          deviation('new_peer', `first message from ${t.peer}`, {
+            peer: t.peer,
+            known_peers: b.peers.length,
+          });
+        if (learning && b.peers.length < MAX_PEERS) b.peers.push(t.peer);
+      }
+      if (!b.actions.includes(t.action)) {
+        if (!learning && report(b, `action:${t.action}`))
+          deviation('new_action', `first ${t.action}`, { behaviour: t.action });
+        if (learning && b.actions.length < MAX_ACTIONS) b.actions.push(t.action);
+      }
+      for (const [point, value] of t.values) {
+        const range = b.ranges[point];
+        if (learning) {
+          if (range) b.ranges[point] = [Math.min(range[0], value), Math.max(range[1], value)];
+          else if (Object.keys(b.ranges).length < MAX_RANGES) b.ranges[point] = [value, value];
+          continue;
+        }
+        if (!range) continue;
+        const margin = Math.max(1, (range[1] - range[0]) * options.rangeMargin);
+        if (
+          (value < range[0] - margin || value > range[1] + margin) &&
+          report(b, `range:${point}:${value}`)
+        ) {
+          deviation(
+            'out_of_range',
+            `value ${value} at ${point} outside the learned ${range[0]}..${range[1]}`,
+            {
+              point,
+              value,
+              learned_min: range[0],
+              learned_max: range[1],
+            },
+          );
+        }
+      }
+      const minute = Math.floor(nowMs / 60_000);
+      if (minute !== b.minute) {
+        if (learning) b.rate = Math.max(b.rate, b.count);
+        b.minute = minute;
+        b.count = 0;
+      }
+      b.count += 1;
+      const ceiling = Math.max(options.minRatePerMin, b.rate * options.rateFactor);
+      if (!learning && b.count === Math.floor(ceiling) + 1 && report(b, `rate:${minute}`)) {
+        deviation(
+          'rate_surge',
+          `more than ${Math.floor(ceiling)} messages this minute (learned peak ${b.rate}/min)`,
+          {
+            rate_per_min: b.count,
+            learned_peak_per_min: b.rate,
+          },
+        );
+      }
+      return out;
+    },
+    /** State for persistence (JSON). */
+    snapshot(): Record<string, DeviceBaseline> {
+      return Object.fromEntries(devices);
+    },
+    restore(state: Record<string, DeviceBaseline>): void {
+      for (const [id, b] of Object.entries(state)) devices.set(id, b);
+    },
+  };
+}
+
+export type Baselines = ReturnType<typeof createBaselines>;
