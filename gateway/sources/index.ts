@@ -4,8 +4,12 @@
  */
 import type { Source, SourceContext } from '../pipeline/types.ts';
 import type { SourceConfig } from './schema.ts';
+import { createCaptureSource } from './capture/index.ts';
+import { createModbusPoller } from './modbus-poller/index.ts';
 import { createModbusProxy } from './modbus-proxy/index.ts';
+import { createCoapSource } from './coap/index.ts';
 import { createMqttBrokerSource } from './mqtt-broker/index.ts';
+import { createMqttClientSource } from './mqtt-client/index.ts';
 import { createSyslogSource } from './syslog/index.ts';
 
 export function createSource(name: string, config: SourceConfig, ctx: SourceContext): Source {
@@ -14,7 +18,15 @@ export function createSource(name: string, config: SourceConfig, ctx: SourceCont
       return createSyslogSource(name, config, ctx);
     case 'mqtt_broker':
       return createMqttBrokerSource(name, config, ctx);
+    case 'mqtt_client':
+      return createMqttClientSource(name, config, ctx);
+    case 'coap':
+      return createCoapSource(name, config, ctx);
     case 'modbus_proxy':
       return createModbusProxy(name, config, ctx);
+    case 'modbus_poller':
+      return createModbusPoller(name, config, ctx);
+    case 'capture':
+      return createCaptureSource(name, config, ctx);
   }
 }

@@ -3,14 +3,22 @@
  * schema here and its factory in index.ts; nothing else in the gateway changes.
  */
 import { z } from 'zod';
+import { captureSourceSchema } from './capture/config.ts';
+import { modbusPollerSourceSchema } from './modbus-poller/config.ts';
 import { modbusProxySourceSchema } from './modbus-proxy/config.ts';
+import { coapSourceSchema } from './coap/config.ts';
 import { mqttBrokerSourceSchema } from './mqtt-broker/config.ts';
+import { mqttClientSourceSchema } from './mqtt-client/config.ts';
 import { syslogSourceSchema } from './syslog/config.ts';
 
 export const sourceSchema = z.discriminatedUnion('type', [
   syslogSourceSchema,
   modbusProxySourceSchema,
+  modbusPollerSourceSchema,
+  captureSourceSchema,
   mqttBrokerSourceSchema,
+  mqttClientSourceSchema,
+  coapSourceSchema,
 ]);
 
 export type SourceConfig = z.output<typeof sourceSchema>;

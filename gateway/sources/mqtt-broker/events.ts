@@ -1,0 +1,89 @@
+/**
+ * The broker's view of one connection (`ConnInfo`, filled as the CONNECT is read and
+ * authenticated) and the builder that turns an observation into an `mqtt.*` event carrying the
+ * client id, user name, protocol version, transport and both addresses. Actions and their
+ * fields are documented in protocols/event/SPEC.md.
+ */
+import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
+import type { AclCache, Identity } from './auth.ts';
+
+export interface ConnInfo {
+  ip: string;
+  port: number;
+  localIp: string;
+  localPort: number;
+  transport: 'tcp' | 'tls';
+  certCn?: string;
+  clientId?: string;
+  username?: string;
+  protocolLevel?: number;
+  keepalive?: number;
+  cleanSession?: boolean;
+  will?: { topic: string; qos: number; retain: boolean; payload_bytes: number };
+  identity?: Identity;
+  acl: AclCache;
+  connectedAt?: Date;
+  /** Why the connection ended, when known before the close (keepalive, takeover, protocol error...). */
+  closeReason?: string;
+  /** Why authentication failed, for the refusal event. */
+  authFailure?: string;
+  /** The parser refused a packet (message), or the size guard did. */
+  malformed?: string;
+  oversized?: boolean;
+  lastChunk?: Uint8Array;
+  chunkAtBoundary?: boolean;
+}
+
+export const PROTOCOL_VERSIONS: Record<number, string> = { 3: '3.1', 4: '3.1.1', 5: '5.0' };
+
+export function compact(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+export interface MqttEventSpec {
+  action: string;
+  kind: EventKind;
+  severity: number;
+  message: string;
+  fields?: Record<string, unknown>;
+  tags?: string[];
+}
+
+export function mqttEvent(info: ConnInfo, spec: MqttEventSpec, now: Date, listener: string): PendingEvent {
+  const received = now.toISOString();
+  const clientId = info.clientId;
+  return {
+    ts: received,
+    received,
+    source: 'mqtt',
+    kind: spec.kind,
+    action: spec.action,
+    severity: spec.severity,
+    message: spec.message,
+    ...(clientId !== undefined && clientId !== ''
+      ? {
+          device: compact({
+            id: `mqtt:${clientId}`.slice(0, 256),
+            protocol_id: clientId.slice(0, 256),
+            name: info.identity?.username,
+          }) as { id: string },
+        }
+      : {}),
+    src: { ip: info.ip, port: info.port },
+    dst: { ip: info.localIp, port: info.localPort },
+    fields: compact({
+      client_id: clientId,
+      username: info.username,
+      protocol_version:
+        info.protocolLevel !== undefined
+          ? (PROTOCOL_VERSIONS[info.protocolLevel] ?? String(info.protocolLevel))
+          : undefined,
+      transport: info.transport,
+      listener,
+      ...spec.fields,
+    }),
+    tags: spec.tags ?? [],
+  };
+}

@@ -1,0 +1,335 @@
+/**
+ * The sensor inside the embedded broker, connection side: aedes' connect, authenticate, CONNACK,
+ * disconnect and error hooks turned into `mqtt.*` events. Every refusal, takeover, malformed or
+ * oversized packet, keepalive timeout and rate crossing becomes an event; authentication is
+ * enforced here (auth.ts). Publish and subscribe hooks are in publish-hooks.ts.
+ */
+import type { Aedes, AuthenticateError, Client } from 'aedes';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { decodeMqttStream } from '../../../protocols/mqtt/decode.ts';
+import type { MqttError } from '../../../protocols/mqtt/types.ts';
+import { CONNACK_RETURN_CODES } from '../../../protocols/mqtt/types.ts';
+import type { SourceContext } from '../../pipeline/types.ts';
+import type { TelemetrySampler } from '../telemetry/sampler.ts';
+import type { createAuthenticator } from './auth.ts';
+import type { MqttBrokerSourceConfig } from './config.ts';
+import { type ConnInfo, type MqttEventSpec, mqttEvent } from './events.ts';
+import { installPublishHooks } from './publish-hooks.ts';
+import type { RateTracker } from './rates.ts';
+
+export interface SensorDeps {
+  name: string;
+  config: MqttBrokerSourceConfig;
+  ctx: SourceContext;
+  infoOf: (client: Client | null | undefined) => ConnInfo | undefined;
+  auth: ReturnType<typeof createAuthenticator>;
+  rates: RateTracker;
+  telemetry: TelemetrySampler;
+  isStopping: () => boolean;
+}
+
+type Internal = Client & { will?: unknown; _disconnected?: boolean };
+
+const hex = (b: Uint8Array, n = 64) => Buffer.from(b.subarray(0, n)).toString('hex');
+
+export function createSensor(broker: Aedes, deps: SensorDeps) {
+  const { name, config, ctx, infoOf, rates } = deps;
+  const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+  const blockedUntil = new Map<string, number>();
+
+  const emit = (events: PendingEvent[]): Promise<void> => {
+    for (const e of events) ctx.metrics.sensorEvents.inc({ source: name, action: e.action });
+    return ctx.emit(events);
+  };
+  const emitLater = (events: PendingEvent[]) => {
+    emit(events).catch((error: Error) => {
+      ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
+      ctx.logger.error({ err: error.message }, 'queue write failed');
+    });
+  };
+  const event = (info: ConnInfo, spec: MqttEventSpec) => mqttEvent(info, spec, ctx.now(), name);
+
+  /** Counts one occurrence per address, client id and user name; a first crossing is an event. */
+  const count = (
+    info: ConnInfo,
+    counter: 'connections' | 'connects' | 'auth_failures',
+    threshold: number,
+  ) => {
+    const now = ctx.now();
+    const keys: Array<[string, string | undefined]> = [
+      ['src_ip', info.ip],
+      ['client_id', counter === 'connections' ? undefined : info.clientId || undefined],
+      ['username', counter === 'connections' ? undefined : info.username],
+    ];
+    for (const [keyType, key] of keys) {
+      if (key === undefined) continue;
+      const c = rates.hit(counter, keyType, key, threshold, now, info.clientId);
+      if (!c) continue;
+      if (counter === 'auth_failures' && keyType === 'src_ip' && config.rates.block_secs > 0) {
+        if (blockedUntil.size > 10_000) blockedUntil.clear();
+        blockedUntil.set(key, now.getTime() + config.rates.block_secs * 1000);
+      }
+      emitLater([
+        event(info, {
+          action: 'mqtt.rate_exceeded',
+          kind: 'security',
+          severity: 4,
+          message: `${c.count} ${counter.replace('_', ' ')} from ${keyType} ${key} within ${c.windowSecs} s (threshold ${c.threshold})`,
+          fields: {
+            counter,
+            key_type: keyType,
+            key,
+            count: c.count,
+            threshold: c.threshold,
+            window_secs: c.windowSecs,
+            distinct_client_ids: c.distinctClientIds,
+            blocked_secs:
+              counter === 'auth_failures' && keyType === 'src_ip' && config.rates.block_secs > 0
+                ? config.rates.block_secs
+                : undefined,
+          },
+          tags: ['rate'],
+        }),
+      ]);
+    }
+  };
+
+  broker.preConnect = (client, packet, done) => {
+    const info = infoOf(client);
+    if (info) {
+      info.clientId = packet.clientId;
+      info.username = packet.username;
+      info.protocolLevel = packet.protocolVersion;
+      info.keepalive = packet.keepalive;
+      info.cleanSession = packet.clean;
+      if (packet.will) {
+        const p = packet.will.payload as Buffer | string | undefined;
+        info.will = {
+          topic: packet.will.topic,
+          qos: packet.will.qos ?? 0,
+          retain: packet.will.retain ?? false,
+          payload_bytes: p ? Buffer.byteLength(p) : 0,
+        };
+      }
+      count(info, 'connects', config.rates.max_connects);
+    }
+    done(null, true);
+  };
+
+  broker.authenticate = (client, username, password, done) => {
+    const info = infoOf(client);
+    if (!info) return done(null, false);
+    const refuse = (returnCode: 4 | 5, reason: string) => {
+      info.authFailure = reason;
+      count(info, 'auth_failures', config.rates.max_auth_failures);
+      const error = new Error(reason) as AuthenticateError;
+      error.returnCode = returnCode;
+      done(error, null);
+    };
+    const until = blockedUntil.get(info.ip);
+    if (until !== undefined && until > ctx.now().getTime()) return refuse(5, 'blocked');
+    deps.auth.authenticate(username, password, info.certCn).then(
+      (result) => {
+        if (!result.ok) return refuse(result.returnCode, result.reason);
+        info.identity = result.identity;
+        // [MQTT-3.1.4-2]: the server disconnects an existing client with the same id.
+        const previous = clients[client.id];
+        if (previous && previous !== client && !previous.closed) {
+          const before = infoOf(previous);
+          if (before) before.closeReason = 'taken_over';
+          emitLater([
+            event(info, {
+              action: 'mqtt.client_takeover',
+              kind: 'security',
+              severity: 4,
+              message: `client id ${client.id} taken over from ${before?.ip ?? '?'}:${before?.port ?? '?'} by ${info.ip}:${info.port}`,
+              fields: {
+                previous_src_ip: before?.ip,
+                previous_src_port: before?.port,
+                previous_username: before?.username,
+                same_source_ip: before?.ip === info.ip,
+                same_username: before?.username === info.username,
+              },
+              tags: ['takeover'],
+            }),
+          ]);
+        }
+        done(null, true);
+      },
+      (error: Error) => {
+        ctx.metrics.errors.inc({ component: name, stage: 'processing', code: 'auth_error' });
+        ctx.logger.warn({ err: error.message }, 'authentication failed with an error');
+        const e = new Error('server unavailable') as AuthenticateError;
+        e.returnCode = 3;
+        info.authFailure = 'internal_error';
+        done(e, null);
+      },
+    );
+  };
+
+  broker.on('connackSent', (packet, client) => {
+    const info = infoOf(client);
+    if (!info) return;
+    const code = packet.returnCode ?? 0;
+    if (code === 0) {
+      info.connectedAt = ctx.now();
+      ctx.metrics.mqttClients.set({ source: name }, broker.connectedClients);
+      emitLater([
+        event(info, {
+          action: 'mqtt.connect',
+          kind: 'security',
+          severity: 6,
+          message: `${info.clientId} connected${info.username ? ` as ${info.username}` : ''} from ${info.ip}`,
+          fields: {
+            auth_method: info.identity?.method,
+            session_present: packet.sessionPresent ?? false,
+            clean_session: info.cleanSession,
+            keepalive_secs: info.keepalive,
+            tls_client_cn: info.certCn,
+            will_topic: info.will?.topic,
+            will_qos: info.will?.qos,
+            will_retain: info.will?.retain,
+          },
+        }),
+      ]);
+      return;
+    }
+    const reason = CONNACK_RETURN_CODES[code] ?? `return_code_${code}`;
+    const auth = code === 4 || code === 5;
+    emitLater([
+      event(info, {
+        action: auth ? 'mqtt.auth_failure' : 'mqtt.connect_refused',
+        kind: 'security',
+        severity: auth ? 4 : 5,
+        message: `CONNACK ${code} (${reason}) to ${info.clientId || '(empty client id)'}${info.username ? ` user ${info.username}` : ''} from ${info.ip}${info.authFailure ? `: ${info.authFailure}` : ''}`,
+        fields: {
+          return_code: code,
+          return_code_name: reason,
+          reason: info.authFailure,
+          tls_client_cn: info.certCn,
+        },
+        tags: auth ? ['authentication'] : [],
+      }),
+    ]);
+  });
+
+  broker.on('keepaliveTimeout', (client) => {
+    const info = infoOf(client);
+    if (info) info.closeReason ??= 'keepalive_timeout';
+  });
+
+  broker.on('clientDisconnect', (client) => {
+    const info = infoOf(client);
+    ctx.metrics.mqttClients.set({ source: name }, broker.connectedClients);
+    if (!info) return;
+    const internal = client as Internal;
+    const reason =
+      info.closeReason ??
+      (internal._disconnected
+        ? 'client_disconnect'
+        : deps.isStopping()
+          ? 'server_shutdown'
+          : 'connection_lost');
+    const now = ctx.now();
+    emitLater([
+      event(info, {
+        action: 'mqtt.disconnect',
+        kind: 'security',
+        severity: reason === 'client_disconnect' || reason === 'server_shutdown' ? 6 : 5,
+        message: `${info.clientId} disconnected (${reason.replaceAll('_', ' ')})`,
+        fields: {
+          reason,
+          duration_secs: info.connectedAt
+            ? Math.round((now.getTime() - info.connectedAt.getTime()) / 1000)
+            : undefined,
+          will_published: reason !== 'client_disconnect' && info.will !== undefined ? true : undefined,
+        },
+        tags: reason === 'keepalive_timeout' ? ['keepalive_timeout'] : [],
+      }),
+    ]);
+  });
+
+  const malformed = (info: ConnInfo, error: MqttError | { code: string; message: string }) => {
+    info.closeReason ??= 'malformed_packet';
+    ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: `mqtt_${error.code}` });
+    emitLater([
+      event(info, {
+        action: 'mqtt.malformed_packet',
+        kind: 'security',
+        severity: 4,
+        message: `malformed MQTT packet from ${info.ip}: ${error.message}`,
+        fields: {
+          code: error.code,
+          error: error.message,
+          packet_type: 'type' in error ? error.type : undefined,
+          preview_hex: info.lastChunk ? hex(info.lastChunk) : undefined,
+        },
+        tags: ['malformed'],
+      }),
+    ]);
+  };
+
+  /** Our own reading of the last chunk explains what the parser refused, when it starts a packet. */
+  const explain = (info: ConnInfo, parserMessage: string) => {
+    if (info.lastChunk && info.chunkAtBoundary) {
+      const { items } = decodeMqttStream(info.lastChunk, { protocolLevel: info.protocolLevel ?? 4 });
+      const bad = items.find((i) => !i.result.ok);
+      if (bad && !bad.result.ok)
+        return { ...bad.result.error, message: `${bad.result.error.message} (parser: ${parserMessage})` };
+    }
+    return { code: 'parser', message: parserMessage };
+  };
+
+  const onError = (client: Client, error: Error) => {
+    const info = infoOf(client);
+    if (!info || info.oversized) return;
+    if (info.malformed !== undefined) {
+      malformed(info, explain(info, info.malformed));
+      info.malformed = undefined;
+      return;
+    }
+    if (error.message === 'Invalid protocol') {
+      // [MQTT-3.1.0-1] a first packet that is not CONNECT, [MQTT-3.1.0-2] a second CONNECT.
+      return malformed(info, {
+        code: 'unexpected_packet',
+        message: 'CONNECT not first or sent twice [MQTT-3.1.0-1], [MQTT-3.1.0-2]',
+      });
+    }
+    if (/keep alive timeout/.test(error.message)) return;
+    const code = /connect did not arrive/.test(error.message) ? 'connect_timeout' : 'client_error';
+    info.closeReason ??= code === 'connect_timeout' ? 'connect_timeout' : 'protocol_error';
+    ctx.metrics.errors.inc({ component: name, stage: 'receiving', code });
+    ctx.logger.debug({ err: error.message, ip: info.ip }, 'mqtt client error');
+  };
+  broker.on('clientError', onError);
+  broker.on('connectionError', onError);
+
+  installPublishHooks(broker, { ...deps, emit, emitLater, event });
+
+  return {
+    countConnection: (info: ConnInfo) => count(info, 'connections', config.rates.max_connections),
+    guardError: (info: ConnInfo, error: MqttError) => {
+      if (error.code !== 'too_large') return malformed(info, error);
+      info.oversized = true;
+      info.closeReason = 'oversized_packet';
+      ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'mqtt_too_large' });
+      emitLater([
+        event(info, {
+          action: 'mqtt.oversized_packet',
+          kind: 'security',
+          severity: 4,
+          message: `${error.type ?? 'packet'} of ${error.declaredBytes ?? '?'} bytes from ${info.ip} refused (limit ${config.max_packet_bytes})`,
+          fields: {
+            packet_type: error.type,
+            declared_bytes: error.declaredBytes,
+            limit_bytes: config.max_packet_bytes,
+          },
+          tags: ['oversized'],
+        }),
+      ]);
+    },
+    emitLater,
+  };
+}
+
+export type Sensor = ReturnType<typeof createSensor>;

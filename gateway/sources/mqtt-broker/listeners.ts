@@ -1,0 +1,126 @@
+/**
+ * The broker's sockets: a plain TCP and/or a TLS listener, each connection registered with its
+ * addresses (and verified client certificate name) before it is handed to aedes. Reads are
+ * watched by the MQTT frame scanner, which sees each packet's declared length as soon as its
+ * fixed header arrives: a packet over `max_packet_bytes` closes the connection before its body
+ * is buffered (aedes' parser would otherwise collect up to 256 MB).
+ */
+import type { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Aedes } from 'aedes';
+import { createMqttFrameScanner } from '../../../protocols/mqtt/framing.ts';
+import type { MqttError } from '../../../protocols/mqtt/types.ts';
+import { parseListen } from '../../config/common.ts';
+import type { SourceAddress } from '../../pipeline/types.ts';
+import { normalizeIp } from '../syslog/decode.ts';
+import type { MqttBrokerSourceConfig } from './config.ts';
+import type { ConnInfo } from './events.ts';
+
+export interface ListenerHooks {
+  register(socket: net.Socket, info: ConnInfo): void;
+  onConnection(info: ConnInfo): void;
+  onGuardError(info: ConnInfo, error: MqttError): void;
+}
+
+function guardReads(
+  socket: net.Socket,
+  info: ConnInfo,
+  maxPacketBytes: number,
+  onError: (e: MqttError) => void,
+) {
+  const scanner = createMqttFrameScanner({ maxPacketBytes });
+  const read = socket.read.bind(socket);
+  // aedes pulls with socket.read(); wrapping that one method costs no extra stream or copy.
+  socket.read = ((size?: number) => {
+    const chunk: unknown = read(size);
+    if (chunk instanceof Uint8Array) {
+      info.chunkAtBoundary = scanner.pending === 0;
+      info.lastChunk = chunk;
+      const r = scanner.push(chunk);
+      if (r.error) {
+        onError(r.error);
+        socket.destroy();
+        return null;
+      }
+    }
+    return chunk;
+  }) as typeof socket.read;
+}
+
+function certCommonName(socket: tls.TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate()?.subject?.CN as string | string[] | undefined;
+  return Array.isArray(cn) ? cn[0] : cn;
+}
+
+export async function startListeners(
+  broker: Aedes,
+  config: MqttBrokerSourceConfig,
+  hooks: ListenerHooks,
+): Promise<{ servers: net.Server[]; addresses: SourceAddress[]; sockets: Set<net.Socket> }> {
+  const sockets = new Set<net.Socket>();
+  const accept = (socket: net.Socket, transport: 'tcp' | 'tls') => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const info: ConnInfo = {
+      ip: normalizeIp(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+      localIp: normalizeIp(socket.localAddress),
+      localPort: socket.localPort ?? 0,
+      transport,
+      acl: { publish: new Map(), subscribe: new Map() },
+    };
+    if (transport === 'tls') info.certCn = certCommonName(socket as tls.TLSSocket);
+    hooks.register(socket, info);
+    hooks.onConnection(info);
+    guardReads(socket, info, config.max_packet_bytes, (e) => hooks.onGuardError(info, e));
+    const client = broker.handle(socket);
+    // Parser errors reach aedes as a generic client error; note them first, to report a malformed packet.
+    const parser = (client as unknown as { _parser?: EventEmitter })._parser;
+    parser?.prependListener('error', (e: Error) => {
+      info.malformed ??= e.message;
+    });
+  };
+
+  const servers: net.Server[] = [];
+  const addresses: SourceAddress[] = [];
+  const listen = async (server: net.Server, listenAt: string, transport: 'tcp' | 'tls') => {
+    server.maxConnections = config.max_connections;
+    const { host, port } = parseListen(listenAt);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    servers.push(server);
+    const bound = server.address() as net.AddressInfo;
+    addresses.push({ transport, host: bound.address, port: bound.port });
+  };
+
+  if (config.listen)
+    await listen(
+      net.createServer((s) => accept(s, 'tcp')),
+      config.listen,
+      'tcp',
+    );
+  if (config.tls) {
+    const t = config.tls;
+    const server = tls.createServer(
+      {
+        cert: readFileSync(t.cert_file),
+        key: readFileSync(t.key_file),
+        ca: t.ca_file ? readFileSync(t.ca_file) : undefined,
+        requestCert: t.ca_file !== undefined,
+        rejectUnauthorized: t.ca_file !== undefined,
+        minVersion: 'TLSv1.2',
+      },
+      (s) => accept(s, 'tls'),
+    );
+    await listen(server, t.listen, 'tls');
+  }
+  return { servers, addresses, sockets };
+}
