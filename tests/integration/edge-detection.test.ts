@@ -80,4 +80,69 @@ describe('edge detection', () => {
       await gw.stop();
     }
   });
+
+  it('an MQTT brute force with rotating client ids and a $SYS sweep against the embedded broker become alerts', async (t) => {
+    if (!db) return t.skip('PostgreSQL not available');
+    const { hashPassword } = await import('../../gateway/sources/mqtt-broker/password.ts');
+    const mqtt = (await import('mqtt')).default;
+    const gw = await startTestGateway(
+      { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
+      {
+        syslog: false,
+        sources: {
+          broker: {
+            type: 'mqtt_broker',
+            listen: '127.0.0.1:0',
+            users: [
+              {
+                username: 'scada',
+                password_hash: await hashPassword('right'),
+                subscribe: ['$SYS/#', 'plant/#'],
+              },
+            ],
+          },
+        },
+        detection: { rules_dirs: [path.join(REPO_ROOT, 'rules')] },
+      },
+    );
+    try {
+      const port = gw.gateway.sources()[0]!.addresses()[0]!.port;
+      for (let i = 0; i < 12; i += 1) {
+        const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+          clientId: `bot-${i}`,
+          username: 'admin',
+          password: `guess-${i}`,
+          reconnectPeriod: 0,
+        });
+        await new Promise<void>((resolve) =>
+          client.once('error', () => resolve()).once('close', () => resolve()),
+        );
+        client.end(true);
+      }
+      const scada = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        username: 'scada',
+        password: 'right',
+        reconnectPeriod: 0,
+      });
+      await new Promise((resolve) => scada.once('connect', resolve));
+      await scada.subscribeAsync('$SYS/#');
+      await scada.endAsync();
+
+      const titles = await waitFor(
+        async () => {
+          const alerts = (await c.events('source=gateway')).filter((e: Event) => e.kind === 'alert');
+          const names = new Set(alerts.map((a) => a.threat?.rule_name));
+          const wanted = [
+            'MQTT brute force (many failed logins from one address, whatever the client id)',
+            "MQTT subscription to every topic or to the broker's $SYS tree",
+          ];
+          return wanted.every((w) => names.has(w)) ? [...names] : undefined;
+        },
+        { what: 'the MQTT alerts at central', timeoutMs: 20_000 },
+      );
+      assert.ok(titles.includes('MQTT connection or login flood'), 'the broker rate tracking fired too');
+    } finally {
+      await gw.stop();
+    }
+  });
 });

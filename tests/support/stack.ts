@@ -119,18 +119,21 @@ export async function startTestGateway(
     heartbeatSecs = 10,
     queue = {} as Record<string, unknown>,
     detection = {} as Record<string, unknown>,
+    sources = undefined as Record<string, unknown> | undefined,
     tls = undefined as { ca_file?: string; cert_file?: string; key_file?: string } | undefined,
   } = {},
 ): Promise<TestGateway> {
   const gateway = await startGateway(
     gatewayConfigSchema.parse({
       gateway: { id: central.gatewayId, data_dir: dataDir },
-      sources: syslog
-        ? {
-            syslog_udp: { type: 'syslog', mode: 'udp', listen: '127.0.0.1:0' },
-            syslog_tcp: { type: 'syslog', mode: 'tcp', listen: '127.0.0.1:0' },
-          }
-        : {},
+      sources:
+        sources ??
+        (syslog
+          ? {
+              syslog_udp: { type: 'syslog', mode: 'udp', listen: '127.0.0.1:0' },
+              syslog_tcp: { type: 'syslog', mode: 'tcp', listen: '127.0.0.1:0' },
+            }
+          : {}),
       central: {
         endpoint: central.linkUrl,
         initial_backoff_secs: 0.05,
