@@ -102,9 +102,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
    * still does not open, it is moved aside (kept for forensics) and a fresh one is created.
    * What happened is returned so that the gateway can report it to central.
    */
-  static async openOrRecover(
-    options: LevelQueueOptions,
-  ): Promise<{
+  static async openOrRecover(options: LevelQueueOptions): Promise<{
     queue: LevelQueue;
     recovery?: { action: 'repaired' | 'moved_aside'; error: string; movedTo?: string };
   }> {

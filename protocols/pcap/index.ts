@@ -32,3 +32,4 @@ export {
   type TcpStreamTracker,
   type TcpStreamTrackerOptions,
 } from './tcp-stream.ts';
+export { createPcapngStreamReader, type PcapngStreamReader } from './stream.ts';

@@ -49,77 +49,121 @@ function readIdbOptions(view: DataView, start: number, end: number, little: bool
   }
 }
 
+/** What a reader knows between blocks: the section's byte order and its interfaces. */
+export interface PcapngState {
+  little: boolean;
+  interfaces: Interface[];
+  /** True once the first Section Header Block was read. */
+  started: boolean;
+}
+
+export function createPcapngState(): PcapngState {
+  return { little: true, interfaces: [], started: false };
+}
+
+/**
+ * One step of reading: the block at `off` needs more bytes (`need`, with the bytes it needs in
+ * all, when its length is known), or it was read (`block`, its length and the packet or error it
+ * gave), or the input cannot be read on (`fatal`). Shared by the whole-buffer reader below and
+ * the chunked reader in stream.ts, so both read exactly the same blocks.
+ */
+export type PcapngStep =
+  | { kind: 'need'; total?: number }
+  | { kind: 'block'; len: number; item?: CaptureItem }
+  | { kind: 'fatal'; item: CaptureItem };
+
+export function readPcapngBlock(
+  bytes: Uint8Array,
+  off: number,
+  state: PcapngState,
+  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+): PcapngStep {
+  const fatal = (item: CaptureItem): PcapngStep => ({ kind: 'fatal', item });
+  if (bytes.length - off < 12) return { kind: 'need' };
+  const type = view.getUint32(off, state.little);
+  if (type === SHB) {
+    // §4.1: the byte-order magic follows the block length; it decides how to read everything.
+    const bom = view.getUint32(off + 8, true);
+    if (bom === BYTE_ORDER_MAGIC) state.little = true;
+    else if (view.getUint32(off + 8, false) === BYTE_ORDER_MAGIC) state.little = false;
+    else return fatal(captureError('invalid_block', 'section header has no valid byte-order magic', off));
+    state.interfaces = [];
+    state.started = true;
+  } else if (!state.started) {
+    return fatal(captureError('invalid_block', 'pcapng must start with a section header block', off));
+  }
+  const little = state.little;
+  const len = view.getUint32(off + 4, little);
+  if (len < 12 || len % 4 !== 0 || len > MAX_PACKET_BYTES)
+    return fatal(captureError('invalid_block', `block length ${len} is invalid`, off));
+  if (off + len > bytes.length) return { kind: 'need', total: len };
+  if (view.getUint32(off + len - 4, little) !== len)
+    return fatal(captureError('invalid_block', 'trailing block length does not match the leading one', off));
+  const bodyEnd = off + len - 4;
+  const interfaces = state.interfaces;
+  if (type === IDB) {
+    if (len < 20) return fatal(captureError('invalid_block', 'interface description block too short', off));
+    const iface: Interface = {
+      linkType: view.getUint16(off + 8, little),
+      snapLen: view.getUint32(off + 12, little),
+      tsResol: 6,
+      tsOffset: 0n,
+    };
+    readIdbOptions(view, off + 16, bodyEnd, little, iface);
+    interfaces.push(iface);
+    return { kind: 'block', len };
+  }
+  if (type === EPB || type === PB_OBSOLETE)
+    return {
+      kind: 'block',
+      len,
+      item: packetBlock(view, bytes, off, bodyEnd, little, interfaces, type === EPB),
+    };
+  if (type === SPB) {
+    const iface = interfaces[0];
+    if (!iface) {
+      const item = captureError(
+        'unknown_interface',
+        'simple packet block before any interface description',
+        off,
+      );
+      return { kind: 'block', len, item };
+    }
+    if (len < 16)
+      return {
+        kind: 'block',
+        len,
+        item: captureError('invalid_block', 'simple packet block too short', off),
+      };
+    // §4.4: the captured length is the original length, bounded by the block and the snap length.
+    const original = view.getUint32(off + 8, little);
+    let captured = Math.min(original, bodyEnd - (off + 12));
+    if (iface.snapLen > 0) captured = Math.min(captured, iface.snapLen);
+    const data = bytes.subarray(off + 12, off + 12 + captured);
+    // SPBs carry no timestamp; report the epoch rather than invent a time.
+    return { kind: 'block', len, item: packetItem(0n, iface.linkType, data, original, 0, off) };
+  }
+  return { kind: 'block', len };
+}
+
 export function* readPcapng(bytes: Uint8Array): Generator<CaptureItem> {
+  const state = createPcapngState();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let little = true;
-  let interfaces: Interface[] = [];
   let off = 0;
   while (off < bytes.length) {
-    if (bytes.length - off < 12) {
-      yield captureError('truncated', `block header cut short (${bytes.length - off} bytes)`, off);
+    const step = readPcapngBlock(bytes, off, state, view);
+    if (step.kind === 'need') {
+      yield step.total === undefined
+        ? captureError('truncated', `block header cut short (${bytes.length - off} bytes)`, off)
+        : captureError('truncated', `block needs ${step.total} bytes, ${bytes.length - off} remain`, off);
       return;
     }
-    const type = view.getUint32(off, little);
-    if (type === SHB) {
-      // §4.1: the byte-order magic follows the block length; it decides how to read everything.
-      const bom = view.getUint32(off + 8, true);
-      if (bom === BYTE_ORDER_MAGIC) little = true;
-      else if (view.getUint32(off + 8, false) === BYTE_ORDER_MAGIC) little = false;
-      else {
-        yield captureError('invalid_block', 'section header has no valid byte-order magic', off);
-        return;
-      }
-      interfaces = [];
-    } else if (off === 0) {
-      yield captureError('invalid_block', 'pcapng must start with a section header block', off);
+    if (step.kind === 'fatal') {
+      yield step.item;
       return;
     }
-    const len = view.getUint32(off + 4, little);
-    if (len < 12 || len % 4 !== 0 || len > MAX_PACKET_BYTES) {
-      yield captureError('invalid_block', `block length ${len} is invalid`, off);
-      return;
-    }
-    if (off + len > bytes.length) {
-      yield captureError('truncated', `block needs ${len} bytes, ${bytes.length - off} remain`, off);
-      return;
-    }
-    if (view.getUint32(off + len - 4, little) !== len) {
-      yield captureError('invalid_block', 'trailing block length does not match the leading one', off);
-      return;
-    }
-    const bodyEnd = off + len - 4;
-    if (type === IDB) {
-      if (len < 20) {
-        yield captureError('invalid_block', 'interface description block too short', off);
-        return;
-      }
-      const iface: Interface = {
-        linkType: view.getUint16(off + 8, little),
-        snapLen: view.getUint32(off + 12, little),
-        tsResol: 6,
-        tsOffset: 0n,
-      };
-      readIdbOptions(view, off + 16, bodyEnd, little, iface);
-      interfaces.push(iface);
-    } else if (type === EPB || type === PB_OBSOLETE) {
-      yield packetBlock(view, bytes, off, bodyEnd, little, interfaces, type === EPB);
-    } else if (type === SPB) {
-      const iface = interfaces[0];
-      if (!iface) {
-        yield captureError('unknown_interface', 'simple packet block before any interface description', off);
-      } else if (len < 16) {
-        yield captureError('invalid_block', 'simple packet block too short', off);
-      } else {
-        // §4.4: the captured length is the original length, bounded by the block and the snap length.
-        const original = view.getUint32(off + 8, little);
-        let captured = Math.min(original, bodyEnd - (off + 12));
-        if (iface.snapLen > 0) captured = Math.min(captured, iface.snapLen);
-        const data = bytes.subarray(off + 12, off + 12 + captured);
-        // SPBs carry no timestamp; report the epoch rather than invent a time.
-        yield packetItem(0n, iface.linkType, data, original, 0, off);
-      }
-    }
-    off += len;
+    if (step.item) yield step.item;
+    off += step.len;
   }
 }
 

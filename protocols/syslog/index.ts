@@ -56,3 +56,13 @@ export {
   syslogToEvent,
   truncateUtf8,
 } from './to-event.ts';
+export {
+  cefSeverityToSyslog,
+  type CefRecord,
+  type CefResult,
+  parseCef,
+  parseCefExtension,
+  parseKeyValue,
+} from './cef.ts';
+export { applyEnrichment, enrichSyslogMessage } from './enrich.ts';
+export { type Enrichment, type MessageView } from './enrichment.ts';

@@ -1,10 +1,12 @@
 /**
- * Maps a parsed syslog message to the one `Event` type (action `syslog.message`). Field names
+ * Maps a parsed syslog message to the one `Event` type: action `syslog.message`, or a specific
+ * one when enrich.ts recognises the text (`syslog.sshd.auth_failure`, `syslog.cef`, ...). Field names
  * follow the gateway's event contract (protocols/event/SPEC.md); the protocol detail goes in
  * `fields`, with absent values omitted rather than null. Also home of the helpers shared with
  * parse-error-event.ts: the event context and bounded strings.
  */
 import { EVENT_LIMITS, type EventKind, type PendingEvent } from '../event/schema.ts';
+import { applyEnrichment, enrichSyslogMessage } from './enrich.ts';
 import { facilityName, severityName } from './names.ts';
 import type { SyslogMessage } from './parse.ts';
 
@@ -102,5 +104,8 @@ export function syslogToEvent(msg: SyslogMessage, ctx: SyslogEventContext): Pend
     tags,
   };
   if (ctx.peer) event.src = { ip: clip(ctx.peer.ip, 64), port: ctx.peer.port };
+  // What the text says (sshd, sudo, firewalls, Cisco, CEF...): see enrich.ts and SPEC.md.
+  const found = enrichSyslogMessage({ program: msg.programName, tag: msg.tag, msg: message });
+  if (found) applyEnrichment(event, found);
   return event;
 }

@@ -120,7 +120,12 @@ async function throughput(port: number, qos: 0 | 1, count: number, auth: boolean
 export async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const count = options.quick ? 10_000 : 50_000;
   type Kind = Parameters<typeof startBroker>[0];
-  const kinds: Kind[] = ['sensor', 'telemetry', 'plain', ...(hasTool('mosquitto') ? (['mosquitto'] as const) : [])];
+  const kinds: Kind[] = [
+    'sensor',
+    'telemetry',
+    'plain',
+    ...(hasTool('mosquitto') ? (['mosquitto'] as const) : []),
+  ];
   const rates: Record<string, Record<number, number>> = {};
   for (const kind of kinds) {
     const broker = await startBroker(kind);

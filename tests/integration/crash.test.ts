@@ -38,127 +38,162 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-it('(b) SIGKILL five times during a 100,000-event TCP stream: every accepted event arrives exactly once', { timeout: 180_000 }, async (t) => {
-  if (!db || !c) return t.skip('PostgreSQL not available');
-  const dir = mkdtempSync(path.join(tmpdir(), 'siem-crash-'));
-  const gatewayId = 'gw-crash';
-  const { token } = await c.central.registry.createEnrollmentToken({ gatewayId, ttlSecs: 60, now: new Date() });
-  await enrollGateway({ central: c.central.url(), token, gatewayId, credentialsFile: path.join(dir, 'credentials.json') });
-  const syslogPort = await freePort();
-  const config = path.join(dir, 'gateway.yaml');
-  writeFileSync(
-    config,
-    [
-      `gateway: { id: ${gatewayId}, data_dir: ${dir} }`,
-      `sources: { tcp: { type: syslog, mode: tcp, listen: "127.0.0.1:${syslogPort}" } }`,
-      `central: { endpoint: "${c.central.linkUrl()}", initial_backoff_secs: 0.05, max_backoff_secs: 0.5 }`,
-      'http: { listen: "127.0.0.1:0" }',
-      'log: { level: error }',
-    ].join('\n'),
-  );
+it(
+  '(b) SIGKILL five times during a 100,000-event TCP stream: every accepted event arrives exactly once',
+  { timeout: 180_000 },
+  async (t) => {
+    if (!db || !c) return t.skip('PostgreSQL not available');
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-crash-'));
+    const gatewayId = 'gw-crash';
+    const { token } = await c.central.registry.createEnrollmentToken({
+      gatewayId,
+      ttlSecs: 60,
+      now: new Date(),
+    });
+    await enrollGateway({
+      central: c.central.url(),
+      token,
+      gatewayId,
+      credentialsFile: path.join(dir, 'credentials.json'),
+    });
+    const syslogPort = await freePort();
+    const config = path.join(dir, 'gateway.yaml');
+    writeFileSync(
+      config,
+      [
+        `gateway: { id: ${gatewayId}, data_dir: ${dir} }`,
+        `sources: { tcp: { type: syslog, mode: tcp, listen: "127.0.0.1:${syslogPort}" } }`,
+        `central: { endpoint: "${c.central.linkUrl()}", initial_backoff_secs: 0.05, max_backoff_secs: 0.5 }`,
+        'http: { listen: "127.0.0.1:0" }',
+        'log: { level: error }',
+      ].join('\n'),
+    );
 
-  let child: ChildProcess | undefined;
-  const startGateway = async () => {
-    const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'siem-gateway.js'), 'run', '--config', config], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    proc.stdout?.on('data', (d) => {
-      out += d;
-    });
-    child = proc;
-    httpUrl = await waitFor(() => /http: (http:\/\/\S+)\/healthz/.exec(out)?.[1], {
-      timeoutMs: 30_000,
-      what: 'the gateway to start',
-    });
-  };
-  let httpUrl = '';
-
-  // The sender: one line per event, reconnecting whenever the gateway is gone.
-  const TOTAL = 100_000;
-  let next = 0;
-  let sending = true;
-  const sender = (async () => {
-    while (sending && next < TOTAL) {
-      const socket = net.connect(syslogPort, '127.0.0.1');
-      const open = await new Promise<boolean>((resolve) => {
-        socket.once('connect', () => resolve(true));
-        socket.once('error', () => resolve(false));
+    let child: ChildProcess | undefined;
+    const startGateway = async () => {
+      const proc = spawn(
+        process.execPath,
+        [path.join(REPO_ROOT, 'bin', 'siem-gateway.js'), 'run', '--config', config],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      proc.stdout?.on('data', (d) => {
+        out += d;
       });
-      if (!open) {
-        socket.destroy();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
+      child = proc;
+      httpUrl = await waitFor(() => /http: (http:\/\/\S+)\/healthz/.exec(out)?.[1], {
+        timeoutMs: 30_000,
+        what: 'the gateway to start',
+      });
+    };
+    let httpUrl = '';
+
+    // The sender: one line per event, reconnecting whenever the gateway is gone.
+    const TOTAL = 100_000;
+    let next = 0;
+    let sending = true;
+    const sender = (async () => {
+      while (sending && next < TOTAL) {
+        const socket = net.connect(syslogPort, '127.0.0.1');
+        const open = await new Promise<boolean>((resolve) => {
+          socket.once('connect', () => resolve(true));
+          socket.once('error', () => resolve(false));
+        });
+        if (!open) {
+          socket.destroy();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          continue;
+        }
+        let broken = false;
+        socket.on('error', () => {
+          broken = true;
+        });
+        socket.on('close', () => {
+          broken = true;
+        });
+        while (!broken && next < TOTAL) {
+          const line = `<13>1 ${new Date().toISOString()} plc-9 app - - - crash ${next}\n`;
+          next += 1;
+          if (!socket.write(line))
+            await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+          // About 10,000 events/s, so that the five kills land in the middle of the stream.
+          if (next % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        socket.end();
       }
-      let broken = false;
-      socket.on('error', () => {
-        broken = true;
-      });
-      socket.on('close', () => {
-        broken = true;
-      });
-      while (!broken && next < TOTAL) {
-        const line = `<13>1 ${new Date().toISOString()} plc-9 app - - - crash ${next}\n`;
-        next += 1;
-        if (!socket.write(line)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
-        // About 10,000 events/s, so that the five kills land in the middle of the stream.
-        if (next % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      socket.end();
-    }
-  })();
+    })();
 
-  try {
-    await startGateway();
-    for (let kill = 0; kill < 5; kill += 1) {
-      const target = ((kill + 1) * TOTAL) / 7;
-      await waitFor(() => (next >= target ? true : undefined), { timeoutMs: 60_000, what: `${target} events sent` });
-      child!.kill('SIGKILL');
-      await new Promise((resolve) => child!.once('exit', resolve));
-      await startGateway();
-    }
-    await sender;
-    sending = false;
-    // Let the last run drain, then stop it cleanly.
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
     try {
-      await waitFor(
-        async () => {
-          const status = (await (await fetch(`${httpUrl}/api/status`)).json()) as { queue: { events: number } };
-          return status.queue.events === 0 ? true : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 200, what: 'the gateway queue to drain' },
-      );
-      const counts = await waitFor(
-        async () => {
-          const { rows } = await client.query(
-            'SELECT count(*)::int AS total, count(DISTINCT seq)::int AS distinct, coalesce(max(seq), 0)::int AS max FROM events WHERE gateway = $1',
-            [gatewayId],
-          );
-          const r = rows[0] as { total: number; distinct: number; max: number };
-          return r.total > 0 && r.total === r.max ? r : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 500, what: 'a gap-free sequence in central' },
-      );
-      child!.kill('SIGTERM');
-      await new Promise((resolve) => child!.once('exit', resolve));
-      const queue = await LevelQueue.open({ dir: path.join(dir, 'queue'), gateway: gatewayId, maxRecordEvents: 1, flushIntervalMs: 0, sync: true });
-      const accepted = queue.nextSeq - 1;
-      const left = queue.depth.events;
-      await queue.close();
-      assert.equal(left, 0, 'nothing left unsent');
-      assert.equal(counts.distinct, counts.total, 'no duplicates');
-      assert.equal(counts.total, accepted, `every accepted event stored (accepted ${accepted} of ${TOTAL} sent)`);
-      assert.equal(counts.max, accepted, 'no gap in the sequence');
-      assert.ok(accepted > TOTAL * 0.5, `most of the stream was accepted (${accepted})`);
-      t.diagnostic(`accepted ${accepted} of ${TOTAL} sent; stored ${counts.total}, distinct ${counts.distinct}`);
+      await startGateway();
+      for (let kill = 0; kill < 5; kill += 1) {
+        const target = ((kill + 1) * TOTAL) / 7;
+        await waitFor(() => (next >= target ? true : undefined), {
+          timeoutMs: 60_000,
+          what: `${target} events sent`,
+        });
+        child!.kill('SIGKILL');
+        await new Promise((resolve) => child!.once('exit', resolve));
+        await startGateway();
+      }
+      await sender;
+      sending = false;
+      // Let the last run drain, then stop it cleanly.
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await waitFor(
+          async () => {
+            const status = (await (await fetch(`${httpUrl}/api/status`)).json()) as {
+              queue: { events: number };
+            };
+            return status.queue.events === 0 ? true : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 200, what: 'the gateway queue to drain' },
+        );
+        const counts = await waitFor(
+          async () => {
+            const { rows } = await client.query(
+              'SELECT count(*)::int AS total, count(DISTINCT seq)::int AS distinct, coalesce(max(seq), 0)::int AS max FROM events WHERE gateway = $1',
+              [gatewayId],
+            );
+            const r = rows[0] as { total: number; distinct: number; max: number };
+            return r.total > 0 && r.total === r.max ? r : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 500, what: 'a gap-free sequence in central' },
+        );
+        child!.kill('SIGTERM');
+        await new Promise((resolve) => child!.once('exit', resolve));
+        const queue = await LevelQueue.open({
+          dir: path.join(dir, 'queue'),
+          gateway: gatewayId,
+          maxRecordEvents: 1,
+          flushIntervalMs: 0,
+          sync: true,
+        });
+        const accepted = queue.nextSeq - 1;
+        const left = queue.depth.events;
+        await queue.close();
+        assert.equal(left, 0, 'nothing left unsent');
+        assert.equal(counts.distinct, counts.total, 'no duplicates');
+        assert.equal(
+          counts.total,
+          accepted,
+          `every accepted event stored (accepted ${accepted} of ${TOTAL} sent)`,
+        );
+        assert.equal(counts.max, accepted, 'no gap in the sequence');
+        assert.ok(accepted > TOTAL * 0.5, `most of the stream was accepted (${accepted})`);
+        t.diagnostic(
+          `accepted ${accepted} of ${TOTAL} sent; stored ${counts.total}, distinct ${counts.distinct}`,
+        );
+      } finally {
+        await client.end();
+      }
     } finally {
-      await client.end();
+      sending = false;
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    sending = false;
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -60,192 +60,271 @@ describe('store-and-forward faults', () => {
     await db?.drop();
   });
 
-  it('(a) central stopped for 30 s while 50,000 events arrive: afterwards all are stored exactly once', { timeout: 120_000 }, async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
-    const gw = await startTestGateway({ linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey });
-    try {
-      await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
-      const port = new URL(c.central.url()).port;
-      await c.central.stop();
-      const stoppedAt = Date.now();
-      await sendTcpSyslog(gw.port('tcp'), 'outage-a', 50_000);
-      await waitFor(() => (gw.gateway.queue.depth.events >= 50_000 ? true : undefined), { timeoutMs: 60_000 });
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 30_000 - (Date.now() - stoppedAt))));
-      c = await startTestCentral(
-        { type: 'postgres', url: db.url },
-        { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
-      );
-      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { timeoutMs: 60_000, what: 'drain' });
-      const counts = await stored(db.url, c.gatewayId, 'outage-a %');
-      assert.deepEqual({ total: counts.total, distinct: counts.distinct }, { total: 50_000, distinct: 50_000 });
-    } finally {
-      await gw.stop();
-    }
-  });
-
-  it('(c) a proxy cutting the link mid-batch at random: no loss, no duplicates', { timeout: 120_000 }, async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
-    const target = new URL(c.central.url());
-    let cuts = 0;
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port), target.hostname);
-      // Each connection lives for a random number of bytes towards central, then both ends die.
-      let budget = 20_000 + Math.floor(Math.random() * 400_000);
-      const cut = () => {
-        cuts += 1;
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('data', (chunk: Buffer) => {
-        budget -= chunk.length;
-        if (budget <= 0) {
-          upstream.write(chunk.subarray(0, chunk.length + budget), cut);
-          return;
-        }
-        upstream.write(chunk);
+  it(
+    '(a) central stopped for 30 s while 50,000 events arrive: afterwards all are stored exactly once',
+    { timeout: 120_000 },
+    async (t) => {
+      if (!db) return t.skip('PostgreSQL not available');
+      const gw = await startTestGateway({
+        linkUrl: c.central.linkUrl(),
+        gatewayId: c.gatewayId,
+        privateKey: c.privateKey,
       });
-      upstream.on('data', (chunk) => client.write(chunk));
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const proxyPort = (proxy.address() as net.AddressInfo).port;
-    const gatewayId = 'gw-cut';
-    const privateKey = await c.enroll(gatewayId);
-    const gw = await startTestGateway(
-      { linkUrl: `ws://127.0.0.1:${proxyPort}/link`, gatewayId, privateKey },
-      { syslog: false },
-    );
-    try {
-      for (let i = 0; i < 20; i += 1) {
-        await gw.gateway.queue.append(Array.from({ length: 1000 }, (_, j) => pending(`cut ${i * 1000 + j}`)));
-      }
-      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { timeoutMs: 90_000, what: 'drain' });
-      const counts = await stored(db.url, gatewayId);
-      assert.deepEqual(counts, { total: 20_000, distinct: 20_000, max: 20_000 });
-      assert.ok(cuts >= 3, `the proxy cut the link ${cuts} times`);
-    } finally {
-      await gw.stop();
-      proxy.close();
-    }
-  });
-
-  it('(d) disk cap reached during an outage: every alert kept, evictions counted and reported', { timeout: 60_000 }, async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
-    const gatewayId = 'gw-cap';
-    const privateKey = await c.enroll(gatewayId);
-    const port = new URL(c.central.url()).port;
-    const gw = await startTestGateway(
-      { linkUrl: c.central.linkUrl(), gatewayId, privateKey },
-      { syslog: false, queue: { max_size_bytes: 300_000, max_batch_events: 20, report_interval_secs: 0.2 } },
-    );
-    try {
-      await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
-      await c.central.stop();
-      const emit = (events: PendingEvent[]) => gw.emit(events);
-      for (let round = 0; round < 10; round += 1) {
-        await emit(Array.from({ length: 20 }, (_, i) => pending(`cap alert ${round}-${i}`, 'alert')));
-        await emit(Array.from({ length: 100 }, (_, i) => pending(`cap security ${round}-${i}`, 'security')));
-        await emit(Array.from({ length: 300 }, (_, i) => pending(`cap telemetry ${round}-${i}`, 'telemetry')));
-      }
-      const depth = gw.gateway.queue.depth;
-      assert.ok(depth.bytes <= 300_000, `queue holds ${depth.bytes} bytes`);
-      assert.ok(depth.evicted.telemetry > 0, 'telemetry was evicted');
-      assert.equal(depth.byLane.alert >= 200, true, 'all 200 alerts are still queued');
-
-      c = await startTestCentral({ type: 'postgres', url: db.url }, { listen: `127.0.0.1:${port}`, privateKey: c.privateKey });
-      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { timeoutMs: 30_000, what: 'drain' });
-      assert.equal((await stored(db.url, gatewayId, 'cap alert %')).total, 200, 'every alert reached central');
-      const security = (await stored(db.url, gatewayId, 'cap security %')).total;
-      const telemetry = (await stored(db.url, gatewayId, 'cap telemetry %')).total;
-      const evicted = gw.gateway.queue.depth.evicted;
-      assert.equal(security + evicted.security, 1000);
-      assert.equal(telemetry + evicted.telemetry, 3000);
-
-      // Central learned of every eviction through the gateway's own health events.
-      const reports = await waitFor(async () => {
-        const events = await c.events(`gateway=${gatewayId}&source=gateway`);
-        const found = events.filter((e) => e.action === 'gateway.queue_eviction');
-        const sum = (lane: 'security' | 'telemetry') =>
-          found.reduce((n, e) => n + ((e.fields.evicted as Record<string, { events: number }>)[lane]?.events ?? 0), 0);
-        return sum('telemetry') === evicted.telemetry && sum('security') === evicted.security ? found : undefined;
-      }, { timeoutMs: 15_000, what: 'eviction reports matching the counters' });
-      assert.ok(reports.length >= 1);
-      const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
-      assert.match(metrics, new RegExp(`siem_gateway_queue_evicted_events_total\\{lane="telemetry",gateway="${gatewayId}"\\} ${evicted.telemetry}`));
-    } finally {
-      await gw.stop();
-    }
-  });
-
-  it('a full disk: input is refused with a clear, counted error, the gateway keeps running and recovers', { timeout: 60_000 }, async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
-    const mount = mkdtempSync(path.join(tmpdir(), 'siem-fulldisk-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'ignore' });
-    } catch {
-      rmSync(mount, { recursive: true, force: true });
-      const why = 'mounting a small tmpfs needs root';
-      if (IN_CI) throw new Error(`${why}; CI runs as root`);
-      return t.skip(why);
-    }
-    const gatewayId = 'gw-full';
-    const privateKey = await c.enroll(gatewayId);
-    const dataDir = path.join(mount, 'gw');
-    mkdirSync(dataDir);
-    const gw = await startTestGateway(
-      { linkUrl: 'ws://127.0.0.1:9/link', gatewayId, privateKey }, // nobody there: the queue must hold everything
-      { syslog: false, dataDir, keepData: true, queue: { max_size_bytes: 0, report_interval_secs: 0.2 } },
-    );
-    const filler = path.join(mount, 'filler');
-    try {
-      writeFileSync(filler, Buffer.alloc(1024 * 1024));
-      let refused: Error | undefined;
-      for (let i = 0; i < 400 && !refused; i += 1) {
-        await gw.emit(Array.from({ length: 100 }, (_, j) => pending(`full ${i}-${j} ${'x'.repeat(100)}`))).catch((e) => {
-          refused = e as Error;
+      try {
+        await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
+        const port = new URL(c.central.url()).port;
+        await c.central.stop();
+        const stoppedAt = Date.now();
+        await sendTcpSyslog(gw.port('tcp'), 'outage-a', 50_000);
+        await waitFor(() => (gw.gateway.queue.depth.events >= 50_000 ? true : undefined), {
+          timeoutMs: 60_000,
         });
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 30_000 - (Date.now() - stoppedAt))));
+        c = await startTestCentral(
+          { type: 'postgres', url: db.url },
+          { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
+        );
+        await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
+          timeoutMs: 60_000,
+          what: 'drain',
+        });
+        const counts = await stored(db.url, c.gatewayId, 'outage-a %');
+        assert.deepEqual(
+          { total: counts.total, distinct: counts.distinct },
+          { total: 50_000, distinct: 50_000 },
+        );
+      } finally {
+        await gw.stop();
       }
-      assert.ok(refused, 'the disk filled up');
-      assert.match(refused.message, /disk full|queue write failed/);
-      const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
-        queue: { last_write_error: string | null };
-      };
-      assert.match(status.queue.last_write_error ?? '', /disk full|queue write failed/);
-      const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
-      assert.match(metrics, /siem_gateway_events_dropped_total\{source="test",reason="queue_write_failed",gateway="gw-full"\} [1-9]/);
+    },
+  );
 
-      rmSync(filler);
-      await waitFor(
-        () =>
-          gw
-            .emit([pending('after the disk was freed')])
-            .then(() => true)
-            .catch(() => undefined),
-        { timeoutMs: 15_000, what: 'writes to work again', intervalMs: 200 },
+  it(
+    '(c) a proxy cutting the link mid-batch at random: no loss, no duplicates',
+    { timeout: 120_000 },
+    async (t) => {
+      if (!db) return t.skip('PostgreSQL not available');
+      const target = new URL(c.central.url());
+      let cuts = 0;
+      const proxy = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port), target.hostname);
+        // Each connection lives for a random number of bytes towards central, then both ends die.
+        let budget = 20_000 + Math.floor(Math.random() * 400_000);
+        const cut = () => {
+          cuts += 1;
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('data', (chunk: Buffer) => {
+          budget -= chunk.length;
+          if (budget <= 0) {
+            upstream.write(chunk.subarray(0, chunk.length + budget), cut);
+            return;
+          }
+          upstream.write(chunk);
+        });
+        upstream.on('data', (chunk) => client.write(chunk));
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const proxyPort = (proxy.address() as net.AddressInfo).port;
+      const gatewayId = 'gw-cut';
+      const privateKey = await c.enroll(gatewayId);
+      const gw = await startTestGateway(
+        { linkUrl: `ws://127.0.0.1:${proxyPort}/link`, gatewayId, privateKey },
+        { syslog: false },
       );
-      const records = await waitFor(async () => {
-        for (const lane of ['alert', 'security', 'telemetry'] as const) {
-          const all = await gw.gateway.queue.read(lane, null, 10_000);
-          const found = all.flatMap((r) => r.events).filter((e) => e.action === 'gateway.queue_write_error');
-          if (found.length > 0) return found;
+      try {
+        for (let i = 0; i < 20; i += 1) {
+          await gw.gateway.queue.append(
+            Array.from({ length: 1000 }, (_, j) => pending(`cut ${i * 1000 + j}`)),
+          );
         }
-        return undefined;
-      }, { timeoutMs: 10_000, what: 'a queued health event about the failed writes' });
-      assert.ok(Number(records[0]!.fields.failures) > 0);
-    } finally {
-      await gw.stop();
-      execFileSync('umount', [mount]);
-      rmSync(mount, { recursive: true, force: true });
-    }
-  });
+        await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
+          timeoutMs: 90_000,
+          what: 'drain',
+        });
+        const counts = await stored(db.url, gatewayId);
+        assert.deepEqual(counts, { total: 20_000, distinct: 20_000, max: 20_000 });
+        assert.ok(cuts >= 3, `the proxy cut the link ${cuts} times`);
+      } finally {
+        await gw.stop();
+        proxy.close();
+      }
+    },
+  );
+
+  it(
+    '(d) disk cap reached during an outage: every alert kept, evictions counted and reported',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!db) return t.skip('PostgreSQL not available');
+      const gatewayId = 'gw-cap';
+      const privateKey = await c.enroll(gatewayId);
+      const port = new URL(c.central.url()).port;
+      const gw = await startTestGateway(
+        { linkUrl: c.central.linkUrl(), gatewayId, privateKey },
+        {
+          syslog: false,
+          queue: { max_size_bytes: 300_000, max_batch_events: 20, report_interval_secs: 0.2 },
+        },
+      );
+      try {
+        await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
+        await c.central.stop();
+        const emit = (events: PendingEvent[]) => gw.emit(events);
+        for (let round = 0; round < 10; round += 1) {
+          await emit(Array.from({ length: 20 }, (_, i) => pending(`cap alert ${round}-${i}`, 'alert')));
+          await emit(
+            Array.from({ length: 100 }, (_, i) => pending(`cap security ${round}-${i}`, 'security')),
+          );
+          await emit(
+            Array.from({ length: 300 }, (_, i) => pending(`cap telemetry ${round}-${i}`, 'telemetry')),
+          );
+        }
+        const depth = gw.gateway.queue.depth;
+        assert.ok(depth.bytes <= 300_000, `queue holds ${depth.bytes} bytes`);
+        assert.ok(depth.evicted.telemetry > 0, 'telemetry was evicted');
+        assert.equal(depth.byLane.alert >= 200, true, 'all 200 alerts are still queued');
+
+        c = await startTestCentral(
+          { type: 'postgres', url: db.url },
+          { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
+        );
+        await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
+          timeoutMs: 30_000,
+          what: 'drain',
+        });
+        assert.equal(
+          (await stored(db.url, gatewayId, 'cap alert %')).total,
+          200,
+          'every alert reached central',
+        );
+        const security = (await stored(db.url, gatewayId, 'cap security %')).total;
+        const telemetry = (await stored(db.url, gatewayId, 'cap telemetry %')).total;
+        const evicted = gw.gateway.queue.depth.evicted;
+        assert.equal(security + evicted.security, 1000);
+        assert.equal(telemetry + evicted.telemetry, 3000);
+
+        // Central learned of every eviction through the gateway's own health events.
+        const reports = await waitFor(
+          async () => {
+            const events = await c.events(`gateway=${gatewayId}&source=gateway`);
+            const found = events.filter((e) => e.action === 'gateway.queue_eviction');
+            const sum = (lane: 'security' | 'telemetry') =>
+              found.reduce(
+                (n, e) => n + ((e.fields.evicted as Record<string, { events: number }>)[lane]?.events ?? 0),
+                0,
+              );
+            return sum('telemetry') === evicted.telemetry && sum('security') === evicted.security
+              ? found
+              : undefined;
+          },
+          { timeoutMs: 15_000, what: 'eviction reports matching the counters' },
+        );
+        assert.ok(reports.length >= 1);
+        const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
+        assert.match(
+          metrics,
+          new RegExp(
+            `siem_gateway_queue_evicted_events_total\\{lane="telemetry",gateway="${gatewayId}"\\} ${evicted.telemetry}`,
+          ),
+        );
+      } finally {
+        await gw.stop();
+      }
+    },
+  );
+
+  it(
+    'a full disk: input is refused with a clear, counted error, the gateway keeps running and recovers',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!db) return t.skip('PostgreSQL not available');
+      const mount = mkdtempSync(path.join(tmpdir(), 'siem-fulldisk-'));
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'ignore' });
+      } catch {
+        rmSync(mount, { recursive: true, force: true });
+        const why = 'mounting a small tmpfs needs root';
+        if (IN_CI) throw new Error(`${why}; CI runs as root`);
+        return t.skip(why);
+      }
+      const gatewayId = 'gw-full';
+      const privateKey = await c.enroll(gatewayId);
+      const dataDir = path.join(mount, 'gw');
+      mkdirSync(dataDir);
+      const gw = await startTestGateway(
+        { linkUrl: 'ws://127.0.0.1:9/link', gatewayId, privateKey }, // nobody there: the queue must hold everything
+        { syslog: false, dataDir, keepData: true, queue: { max_size_bytes: 0, report_interval_secs: 0.2 } },
+      );
+      const filler = path.join(mount, 'filler');
+      try {
+        writeFileSync(filler, Buffer.alloc(1024 * 1024));
+        let refused: Error | undefined;
+        for (let i = 0; i < 400 && !refused; i += 1) {
+          await gw
+            .emit(Array.from({ length: 100 }, (_, j) => pending(`full ${i}-${j} ${'x'.repeat(100)}`)))
+            .catch((e) => {
+              refused = e as Error;
+            });
+        }
+        assert.ok(refused, 'the disk filled up');
+        assert.match(refused.message, /disk full|queue write failed/);
+        const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
+          queue: { last_write_error: string | null };
+        };
+        assert.match(status.queue.last_write_error ?? '', /disk full|queue write failed/);
+        const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
+        assert.match(
+          metrics,
+          /siem_gateway_events_dropped_total\{source="test",reason="queue_write_failed",gateway="gw-full"\} [1-9]/,
+        );
+
+        rmSync(filler);
+        await waitFor(
+          () =>
+            gw
+              .emit([pending('after the disk was freed')])
+              .then(() => true)
+              .catch(() => undefined),
+          { timeoutMs: 15_000, what: 'writes to work again', intervalMs: 200 },
+        );
+        const records = await waitFor(
+          async () => {
+            for (const lane of ['alert', 'security', 'telemetry'] as const) {
+              const all = await gw.gateway.queue.read(lane, null, 10_000);
+              const found = all
+                .flatMap((r) => r.events)
+                .filter((e) => e.action === 'gateway.queue_write_error');
+              if (found.length > 0) return found;
+            }
+            return undefined;
+          },
+          { timeoutMs: 10_000, what: 'a queued health event about the failed writes' },
+        );
+        assert.ok(Number(records[0]!.fields.failures) > 0);
+      } finally {
+        await gw.stop();
+        execFileSync('umount', [mount]);
+        rmSync(mount, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('a corrupt queue database: repaired or moved aside, the gateway starts and reports it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-corrupt-'));
     const queueDir = path.join(dir, 'queue');
-    const first = await LevelQueue.open({ dir: queueDir, gateway: 'gw', maxRecordEvents: 10, flushIntervalMs: 0, sync: true });
+    const first = await LevelQueue.open({
+      dir: queueDir,
+      gateway: 'gw',
+      maxRecordEvents: 10,
+      flushIntervalMs: 0,
+      sync: true,
+    });
     await first.append(Array.from({ length: 50 }, (_, i) => pending(`corrupt ${i}`)));
     await first.close();
     for (const file of readdirSync(queueDir)) {

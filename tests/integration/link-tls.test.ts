@@ -39,7 +39,9 @@ describe('link over TLS', () => {
     );
     try {
       await gw.emit([pending('over tls')]);
-      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { what: 'the event acked' });
+      await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
+        what: 'the event acked',
+      });
       assert.equal(gw.gateway.forwarder.connected, true);
     } finally {
       await gw.stop();
@@ -50,7 +52,10 @@ describe('link over TLS', () => {
     if (!c || !pki) return t.skip('openssl not available');
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
-      { syslog: false, tls: { ca_file: pki.otherCaFile, cert_file: pki.clientCert, key_file: pki.clientKey } },
+      {
+        syslog: false,
+        tls: { ca_file: pki.otherCaFile, cert_file: pki.clientCert, key_file: pki.clientKey },
+      },
     );
     try {
       await gw.emit([pending('must not leave')]);

@@ -22,7 +22,17 @@ export function decodeFrame(
   const received = ctx.now();
   const eventCtx = { received, peer: origin.peer, transport: origin.transport };
   const parsed = parseSyslog(frame, { now: received, maxBytes });
-  if (parsed.ok) return syslogToEvent(parsed.message, eventCtx);
+  if (parsed.ok) {
+    const event = syslogToEvent(parsed.message, eventCtx);
+    // A payload that announced a format (CEF) and broke it: kept whole, and counted.
+    if (event.tags.includes('malformed'))
+      ctx.metrics.errors.inc({
+        component: origin.sourceName,
+        stage: 'processing',
+        code: 'malformed_payload',
+      });
+    return event;
+  }
   ctx.metrics.errors.inc({ component: origin.sourceName, stage: 'processing', code: parsed.error.code });
   return syslogErrorToEvent(parsed.error, frame, eventCtx);
 }

@@ -4,6 +4,7 @@
  * as a child process, and mbpoll (Debian mbpoll) runs.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
@@ -49,11 +50,24 @@ export function pymodbusPython(t: TestContext): string | undefined {
   return undefined;
 }
 
-export async function startPymodbus(python: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
+/** pymodbus over Modbus/TCP on 127.0.0.1 (on `port` when given: a restart keeps its address). */
+export async function startPymodbus(
+  python: string,
+  port?: number,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const bound = port ?? (await freePort());
+  return { port: bound, ...(await startPymodbusWith(python, [String(bound)])) };
+}
+
+/** pymodbus as an RTU server on a serial device (one end of a socat pty pair). */
+export function startPymodbusRtu(python: string, device: string): Promise<{ stop: () => Promise<void> }> {
+  return startPymodbusWith(python, ['--rtu', device]);
+}
+
+async function startPymodbusWith(python: string, args: string[]): Promise<{ stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(
     python,
-    [`${REPO_ROOT}/tests/interop/support/pymodbus-server.py`, String(port)],
+    [`${REPO_ROOT}/tests/interop/support/pymodbus-server.py`, ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -66,7 +80,6 @@ export async function startPymodbus(python: string): Promise<{ port: number; sto
     timeoutMs: 15_000,
   });
   return {
-    port,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -79,17 +92,52 @@ export async function startPymodbus(python: string): Promise<{ port: number; sto
 export interface MbpollResult {
   code: number;
   stdout: string;
+  stderr: string;
   values: Map<number, number>;
 }
 
 /** Runs mbpoll once against 127.0.0.1:port (PDU addressing, -0) and reads `[ref]: value` lines. */
 export function mbpoll(port: number, args: string[]): Promise<MbpollResult> {
   return new Promise((resolve) => {
-    execFile('mbpoll', ['-m', 'tcp', '-p', String(port), '-0', '-1', '-o', '2', ...args], (error, stdout) => {
-      const values = new Map<number, number>();
-      for (const m of stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)) values.set(Number(m[1]), Number(m[2]));
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, values });
-    });
+    execFile(
+      'mbpoll',
+      ['-m', 'tcp', '-p', String(port), '-0', '-1', '-o', '2', ...args],
+      (error, stdout, stderr) => {
+        const values = new Map<number, number>();
+        for (const m of stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)) values.set(Number(m[1]), Number(m[2]));
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, values });
+      },
+    );
   });
+}
+
+/**
+ * A pseudo-terminal pair made by socat (Debian socat): two serial devices wired to each other,
+ * `a` for the RTU server, `b` for the master. Links live in a temp dir; stop() ends socat.
+ */
+export async function startPtyPair(
+  dir: string,
+): Promise<{ a: string; b: string; stop: () => Promise<void> }> {
+  const a = `${dir}/ttyA`;
+  const b = `${dir}/ttyB`;
+  const child = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor(() => (existsSync(a) && existsSync(b) ? true : undefined), {
+    what: `socat pty pair ${err}`,
+    timeoutMs: 5000,
+  });
+  return {
+    a,
+    b,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }

@@ -23,7 +23,11 @@ describe('link proofs', () => {
     assert.equal(verifyLinkProof(keys.publicKey, 'gw-1', nonce, proof), true);
     assert.equal(verifyLinkProof(other.publicKey, 'gw-1', nonce, proof), false, 'another key');
     assert.equal(verifyLinkProof(keys.publicKey, 'gw-2', nonce, proof), false, 'another gateway');
-    assert.equal(verifyLinkProof(keys.publicKey, 'gw-1', newLinkNonce(), proof), false, 'another nonce (replay)');
+    assert.equal(
+      verifyLinkProof(keys.publicKey, 'gw-1', newLinkNonce(), proof),
+      false,
+      'another nonce (replay)',
+    );
   });
 
   it('nonces are 32 random bytes and never repeat', () => {

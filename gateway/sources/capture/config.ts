@@ -1,0 +1,78 @@
+/**
+ * Config of the passive `capture` source: the gateway listens on a mirror (SPAN) port or a tap
+ * by running Debian's `dumpcap` on `interface` with a BPF filter, reads its pcapng stream and
+ * decodes Modbus/TCP and syslog into the same events as the proxy and the listeners. Nothing is
+ * sent on the wire. Without `filter`, one is built from the port lists, so the kernel drops the
+ * traffic the gateway would ignore anyway.
+ */
+import { z } from 'zod';
+
+const ports = (what: string, defaults: number[]) =>
+  z
+    .array(z.number().int().min(1).max(65_535))
+    .max(64)
+    .default(defaults)
+    .describe(`${what}; [] turns it off.`);
+
+export const captureSourceSchema = z.strictObject({
+  type: z.literal('capture'),
+  interface: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'an interface name, e.g. eth1 or enp3s0')
+    .describe('Network interface to capture on (the mirror port), e.g. eth1; lo for tests.'),
+  filter: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe('BPF capture filter (pcap-filter(7)); absent: built from the port lists below.'),
+  modbus_ports: ports('TCP ports of Modbus/TCP servers', [502]),
+  syslog_udp_ports: ports('UDP ports of syslog', [514]),
+  syslog_tcp_ports: ports('TCP ports of plain-text syslog (TLS on 6514 cannot be read)', [601]),
+  max_syslog_bytes: z
+    .number()
+    .int()
+    .min(480)
+    .max(1_048_576)
+    .default(65_536)
+    .describe('Largest syslog message; longer ones become syslog.parse_error events.'),
+  snap_length_bytes: z
+    .number()
+    .int()
+    .min(96)
+    .max(262_144)
+    .default(65_535)
+    .describe('Bytes kept of each packet (dumpcap -s).'),
+  buffer_size_mib: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(8)
+    .describe('Kernel capture buffer (dumpcap -B): room for bursts while the gateway is busy.'),
+  dumpcap_path: z
+    .string()
+    .min(1)
+    .default('dumpcap')
+    .describe('The dumpcap binary (Debian wireshark-common).'),
+  restart_backoff_secs: z
+    .number()
+    .positive()
+    .max(3600)
+    .default(5)
+    .describe('Wait before restarting dumpcap after it exited on its own.'),
+});
+
+export type CaptureSourceConfig = z.output<typeof captureSourceSchema>;
+
+/** The BPF filter dumpcap gets: the configured one, or one port clause per decoded protocol. */
+export function captureFilter(config: CaptureSourceConfig): string {
+  if (config.filter !== undefined) return config.filter;
+  const clauses = [
+    ...config.modbus_ports.map((p) => `tcp port ${p}`),
+    ...config.syslog_udp_ports.map((p) => `udp port ${p}`),
+    ...config.syslog_tcp_ports.map((p) => `tcp port ${p}`),
+  ];
+  return clauses.length > 0 ? clauses.join(' or ') : '';
+}
