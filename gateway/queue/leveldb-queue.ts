@@ -89,7 +89,12 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   }
 
   static async open(options: LevelQueueOptions): Promise<LevelQueue> {
-    const db = new ClassicLevel<string, string>(options.dir, { valueEncoding: 'utf8' });
+    const db = new ClassicLevel<string, string>(options.dir, {
+      valueEncoding: 'utf8',
+      // Small caches: a Pi has little RAM, and the queue is read once, in order (SPEC §2).
+      cacheSize: 2 * 1024 * 1024,
+      writeBufferSize: 2 * 1024 * 1024,
+    });
     await db.open();
     const queue = new LevelQueue(db, options);
     await queue.#load();
