@@ -11,7 +11,13 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
 import { LINK_MAX_MESSAGE_BYTES } from '../protocols/link/codec.ts';
+import { createAlerts } from './alerts/index.ts';
+import type { Alert } from './alerts/types.ts';
+import { alertsApi } from './api/alerts.ts';
+import './api/context.ts';
+import { enrichApi } from './api/enrich.ts';
 import { eventsApi } from './api/events.ts';
+import { searchApi } from './api/search.ts';
 import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { bearerToken, TokenTable } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
@@ -19,8 +25,10 @@ import { createCentralEvents } from './events.ts';
 import { createGatewayRegistry } from './gateways/registry.ts';
 import { mountLink } from './link/server.ts';
 import { createSkewMonitor } from './link/skew.ts';
+import type { Enrichment } from './enrich/index.ts';
 import type { CentralMetrics } from './metrics.ts';
 import { InvalidQueryError } from './store/errors.ts';
+import type { SqlExecutor } from './store/sql-client.ts';
 import type { EventStore } from './store/types.ts';
 
 export interface AppDeps {
@@ -31,6 +39,12 @@ export interface AppDeps {
   apiTokens: Array<{ name: string; token_sha256: string }>;
   onStored?: (events: Event[]) => void;
   onGatewayConnected?: (gateway: string) => void;
+  /** Runs in the transaction of each new alert (the forwarding sinks' outbox). */
+  onAlertCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
+  /** Called after a new alert committed (wakes the sinks). */
+  onAlertCommitted?: () => void;
+  /** IP lookups and the device inventory API (absent: those routes are not served). */
+  enrichment?: Enrichment;
 }
 
 export function createCentralApp(deps: AppDeps) {
@@ -107,10 +121,21 @@ export function createCentralApp(deps: AppDeps) {
   app.use('/api/*', async (c, next) => {
     const who = apiTokens.lookup(bearerToken(c.req.header('authorization')));
     if (!who) throw new HTTPException(401, { message: 'a valid API bearer token is required' });
+    c.set('apiUser', who);
     await next();
   });
+  app.route('/api/events', searchApi(store, logger.child({ component: 'search' })));
   app.route('/api/events', eventsApi(store));
   app.route('/api', gatewaysApi(gatewayDeps));
+  const alerts = createAlerts({
+    sql: store.sql,
+    metrics,
+    groupWindowSecs: config.alerts.group_window_secs,
+    onCreated: deps.onAlertCreated,
+    onCommitted: deps.onAlertCommitted,
+  });
+  app.route('/api', alertsApi(alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));
+  if (deps.enrichment) app.route('/api', enrichApi(deps.enrichment, store.sql));
 
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((error, c) => {
@@ -126,5 +151,5 @@ export function createCentralApp(deps: AppDeps) {
     logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  return { app, link, registry, injectWebSocket };
+  return { app, link, registry, alerts, injectWebSocket };
 }

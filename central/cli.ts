@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
 import { newToken, sha256Hex } from './auth/tokens.ts';
+import { lifecycleCommand, restoreCommand } from './cli-storage.ts';
 import { loadCentralConfig } from './config/load.ts';
 import { startCentral } from './index.ts';
 
@@ -20,6 +21,13 @@ Commands:
                     to one gateway id, --ttl SECS sets its lifetime)
   revoke-gateway ID revoke a gateway on a running central: its connections are
                     closed and refused from then on (--central URL, SIEM_API_TOKEN)
+  lifecycle         run the partition lifecycle once (partitions ahead, retention
+                    with archive, DEFAULT partition count); prints a JSON report
+                    needs --config
+  archive restore FILE
+                    restore an archived partition (its .manifest.json or archive
+                    file) into events; identical rows, nothing stored twice
+                    needs --config
   help        show this text
 
 Options:
@@ -79,7 +87,11 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'enroll-token' || command === 'revoke-gateway') {
     return adminCommand(command, positionals[1], values);
   }
-  if (command !== 'run' && command !== 'validate') {
+  if (command === 'archive' && (positionals[1] !== 'restore' || !positionals[2])) {
+    process.stderr.write('siem-central: usage: archive restore FILE --config FILE\n');
+    return 2;
+  }
+  if (command !== 'run' && command !== 'validate' && command !== 'lifecycle' && command !== 'archive') {
     process.stderr.write(`siem-central: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
@@ -99,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${values.config}: valid\n`);
     return 0;
   }
+  if (command === 'lifecycle') return lifecycleCommand(loaded.config);
+  if (command === 'archive') return restoreCommand(loaded.config, positionals[2]!);
   let central: Awaited<ReturnType<typeof startCentral>>;
   try {
     central = await startCentral(loaded.config, { apiToken: process.env.SIEM_API_TOKEN });

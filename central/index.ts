@@ -1,6 +1,7 @@
 /**
  * Builds a running central server from a validated config: opens the store (PGlite or
- * PostgreSQL), applies migrations and creates partitions (and keeps creating them ahead, hourly),
+ * PostgreSQL), applies migrations and creates partitions, runs the partition lifecycle (partitions
+ * ahead, retention, DEFAULT partition watch) at start and hourly,
  * then serves the Hono app with the WebSocket link on HTTP or HTTPS.
  */
 import { readFileSync } from 'node:fs';
@@ -9,10 +10,15 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
+import type { Alerts } from './alerts/index.ts';
 import { createCentralApp } from './app.ts';
 import { sha256Hex } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
+import { createCentralEvents } from './events.ts';
+import { createLifecycleJob, type LifecycleJob } from './lifecycle.ts';
 import { createLogger } from './log.ts';
+import { createSinks, type Sinks } from './sinks/index.ts';
+import { createEnrichment, type Enrichment } from './enrich/index.ts';
 import { createCentralMetrics } from './metrics.ts';
 import { createStore } from './store/index.ts';
 import type { EventStore } from './store/types.ts';
@@ -31,13 +37,15 @@ export interface CentralOptions {
 
 export interface Central {
   readonly store: EventStore;
+  /** The partition lifecycle job (runs hourly; `run()` runs it now). */
+  readonly lifecycle: LifecycleJob;
+  /** Alerts: `alerts.raise(input)` is what central's detection calls (central/alerts/raise.ts). */
+  readonly alerts: Alerts;
   readonly registry: GatewayRegistry;
   url(): string;
   linkUrl(): string;
   stop(): Promise<void>;
 }
-
-const PARTITION_CHECK_MS = 60 * 60 * 1000;
 
 export async function startCentral(config: CentralConfig, options: CentralOptions = {}): Promise<Central> {
   const logger = options.logger ?? createLogger(config.log.level);
@@ -49,19 +57,64 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     await store.close();
     throw error;
   }
-  const partitionTimer = setInterval(() => {
-    store.ensurePartitions(new Date()).catch((error: Error) => {
-      metrics.errors.inc({ component: 'store', stage: 'processing', code: 'partitions' });
-      logger.error({ err: error.message }, 'could not create partitions');
-    });
-  }, PARTITION_CHECK_MS);
-  partitionTimer.unref();
+  // Partitions ahead, retention (with archive) and the DEFAULT partition watch: now, then hourly.
+  const lifecycle = createLifecycleJob({
+    store,
+    storage: config.storage,
+    metrics,
+    logger: logger.child({ component: 'lifecycle' }),
+    centralEvents: createCentralEvents({
+      store,
+      centralId: config.central.id,
+      logger: logger.child({ component: 'central-events' }),
+      metrics,
+    }),
+  });
+  lifecycle.start();
 
   const apiTokens = [...config.api.tokens];
   if (options.apiToken) apiTokens.push({ name: 'env', token_sha256: sha256Hex(options.apiToken) });
 
-  const { app, link, registry, injectWebSocket } = createCentralApp({
-    onStored: options.onStored,
+  // Forwarding sinks: built before serving, so a missing secret fails start with its key.
+  let sinks: Sinks;
+  try {
+    sinks = createSinks({
+      config: config.sinks,
+      sql: store.sql,
+      metrics,
+      logger: logger.child({ component: 'sinks' }),
+    });
+  } catch (error) {
+    await lifecycle.stop();
+    await store.close();
+    throw error;
+  }
+
+  // Inventory and threat intel after each stored batch; intel hits raise alerts.
+  const late: { alerts?: Alerts } = {};
+  let enrichment: Enrichment;
+  try {
+    enrichment = await createEnrichment({
+      config: config.enrichment,
+      sql: store.sql,
+      alerts: () => late.alerts!,
+      metrics,
+      logger: logger.child({ component: 'enrichment' }),
+    });
+  } catch (error) {
+    await lifecycle.stop();
+    await store.close();
+    throw error;
+  }
+
+  const { app, link, registry, alerts, injectWebSocket } = createCentralApp({
+    onAlertCreated: (tx, alert) => sinks.onCreated(tx, alert),
+    onAlertCommitted: () => sinks.wake(),
+    enrichment,
+    onStored: (events) => {
+      options.onStored?.(events);
+      enrichment.onStored(events);
+    },
     onGatewayConnected: options.onGatewayConnected,
     config,
     store,
@@ -69,6 +122,8 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     logger,
     apiTokens,
   });
+
+  late.alerts = alerts;
 
   const [host, portText] = splitListen(config.http.listen);
   const tls = config.http.tls;
@@ -99,11 +154,12 @@ export async function startCentral(config: CentralConfig, options: CentralOption
       s.once('error', reject);
     });
   } catch (error) {
-    clearInterval(partitionTimer);
+    await lifecycle.stop();
     await store.close();
     throw error;
   }
   injectWebSocket(server);
+  sinks.start();
   const address = server.address() as AddressInfo;
   const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const base = `${tls ? 'https' : 'http'}://${hostText}:${address.port}`;
@@ -111,12 +167,16 @@ export async function startCentral(config: CentralConfig, options: CentralOption
 
   return {
     store,
+    lifecycle,
+    alerts,
     registry,
     url: () => base,
     linkUrl: () => `${tls ? 'wss' : 'ws'}://${hostText}:${address.port}${config.link.path}`,
     async stop() {
-      clearInterval(partitionTimer);
+      await lifecycle.stop();
       link.closeAll();
+      await enrichment.idle();
+      await sinks.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -74,6 +74,58 @@ export function createCentralMetrics({ processMetrics = true } = {}) {
       labelNames: ['action'],
       registers,
     }),
+    defaultPartitionRows: new Gauge({
+      name: 'siem_central_store_default_partition_rows',
+      help: 'Rows in events_default (timestamps outside every daily partition), as of the last lifecycle run.',
+      registers,
+    }),
+    partitionsDropped: new Counter({
+      name: 'siem_central_store_partitions_dropped_total',
+      help: 'Daily partitions dropped by retention, by whether they were archived first.',
+      labelNames: ['archived'],
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'siem_central_alerts_total',
+      help: 'Alert hits by outcome: created, grouped (into an open alert), suppressed, error.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    sinkSent: new Counter({
+      name: 'siem_central_sink_sent_total',
+      help: 'Alerts delivered by each forwarding sink.',
+      labelNames: ['sink'],
+      registers,
+    }),
+    sinkFailures: new Counter({
+      name: 'siem_central_sink_failures_total',
+      help: 'Failed delivery attempts by sink and reason (refused, timeout, http_5xx, smtp_4xx, ...).',
+      labelNames: ['sink', 'reason'],
+      registers,
+    }),
+    sinkRejected: new Counter({
+      name: 'siem_central_sink_rejected_total',
+      help: 'Alerts a receiver refused for good (not retried), by sink.',
+      labelNames: ['sink'],
+      registers,
+    }),
+    sinkPending: new Gauge({
+      name: 'siem_central_sink_outbox_pending',
+      help: 'Alerts waiting in the outbox, by sink.',
+      labelNames: ['sink'],
+      registers,
+    }),
+    intelHits: new Counter({
+      name: 'siem_central_intel_hits_total',
+      help: 'Stored events matching a threat-intelligence indicator, by list and indicator type.',
+      labelNames: ['list', 'type'],
+      registers,
+    }),
+    enrichmentSkipped: new Counter({
+      name: 'siem_central_enrichment_skipped_events_total',
+      help: 'Stored events not enriched (inventory, intel) because the enrichment backlog was full.',
+      registers,
+    }),
     httpRequests: new Counter({
       name: 'siem_central_http_requests_total',
       help: 'HTTP requests by route and status.',

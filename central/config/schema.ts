@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { enrichmentConfigSchema } from '../enrich/config.ts';
+import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
@@ -86,6 +88,30 @@ export const centralConfigSchema = z.strictObject({
         .describe('API bearer tokens (SHA-256); SIEM_API_TOKEN adds one from the environment.'),
     })
     .prefault({}),
+  alerts: z
+    .strictObject({
+      group_window_secs: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400)
+        .default(300)
+        .describe(
+          'Repeats of one rule on one entity within this many seconds of its first hit fold into one alert.',
+        ),
+      related_margin_secs: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400)
+        .default(3600)
+        .describe(
+          "Related events of an alert: its entity's events this long before its first and after its last hit.",
+        ),
+    })
+    .prefault({}),
+  sinks: sinksConfigSchema,
+  enrichment: enrichmentConfigSchema,
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -24,7 +24,47 @@ const partitionsSchema = z
   })
   .describe('Partition window around today.');
 
-export const storeConfigSchema = z.discriminatedUnion('type', [
+const retentionSchema = z
+  .strictObject({
+    events_days: z
+      .number()
+      .int()
+      .min(0)
+      .max(36_600)
+      .default(0)
+      .describe(
+        'Drop a daily events partition once all its events are older than this many days (0 = keep forever).',
+      ),
+    archive: z
+      .strictObject({
+        dir: z
+          .string()
+          .min(1)
+          .describe('Directory receiving one archive file and one manifest per partition.'),
+        format: z
+          .enum(['ndjson', 'csv'])
+          .default('ndjson')
+          .describe('gzip-compressed NDJSON (one row object a line) or CSV (header first).'),
+      })
+      .optional()
+      .describe('Archive each partition before dropping it; restore with `siem-central archive restore`.'),
+  })
+  .describe('Retention of stored events, by whole daily partitions (run hourly by the lifecycle job).');
+
+const common = {
+  partitions: partitionsSchema.optional(),
+  retention: retentionSchema.optional(),
+  default_partition_max_rows: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Rows tolerated in events_default (timestamps outside every daily partition) before a central.default_partition_rows health event (default 0).',
+    ),
+};
+
+const unionSchema = z.discriminatedUnion('type', [
   z
     .strictObject({
       type: z.literal('pglite'),
@@ -33,7 +73,7 @@ export const storeConfigSchema = z.discriminatedUnion('type', [
         .min(1)
         .optional()
         .describe('Directory of the embedded database; omitted keeps it in memory (lost on exit).'),
-      partitions: partitionsSchema.optional(),
+      ...common,
     })
     .describe('Embedded PostgreSQL (PGlite): no server needed.'),
   z
@@ -41,9 +81,23 @@ export const storeConfigSchema = z.discriminatedUnion('type', [
       type: z.literal('postgres'),
       url: z.string().min(1).describe('Connection URL, postgres://user:password@host:port/database.'),
       pool_max: z.number().int().min(1).max(1000).default(10).describe('Connections in the pool.'),
-      partitions: partitionsSchema.optional(),
+      ...common,
     })
     .describe('A PostgreSQL server shared by every central node.'),
 ]);
 
+// Retention shorter than the partition window would drop days the window creates again each hour.
+export const storeConfigSchema = unionSchema.superRefine((config, ctx) => {
+  const days = config.retention?.events_days ?? 0;
+  const past = config.partitions?.past_days ?? DEFAULT_PARTITION_POLICY.pastDays;
+  if (days > 0 && days < past) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retention', 'events_days'],
+      message: `must be 0 or at least partitions.past_days (${past})`,
+    });
+  }
+});
+
 export type StoreConfig = z.input<typeof storeConfigSchema>;
+export type ParsedStoreConfig = z.output<typeof storeConfigSchema>;

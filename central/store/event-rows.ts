@@ -70,7 +70,7 @@ export function toStorageRow(event: Event): StorageRow {
 }
 
 /** Column name and array type of each `unnest` parameter, in parameter order. */
-const INSERT_COLUMNS = [
+export const INSERT_COLUMNS = [
   ['id', 'text'],
   ['gateway', 'text'],
   ['seq', 'bigint'],
@@ -108,36 +108,40 @@ SELECT ${names.map((n) => (n === 'tags' ? 'ARRAY(SELECT jsonb_array_elements_tex
   FROM unnest(${INSERT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${names.join(', ')})
 ON CONFLICT (gateway, seq, ts) DO NOTHING`;
 
+/** One row's column values in INSERT_COLUMNS order (tags, fields, threat as JSON text). */
+export function rowValues({ event: e, ts, received }: StorageRow): unknown[] {
+  return [
+    clean(e.id),
+    e.gateway,
+    String(e.seq),
+    ts,
+    received,
+    e.clock_offset_ms === undefined ? null : String(e.clock_offset_ms),
+    e.source,
+    e.kind,
+    clean(e.action),
+    e.severity,
+    clean(e.message),
+    clean(e.host),
+    clean(e.device?.id),
+    clean(e.device?.protocol_id),
+    clean(e.device?.name),
+    clean(e.src?.ip),
+    e.src?.port ?? null,
+    clean(e.dst?.ip),
+    e.dst?.port ?? null,
+    jsonText(e.fields),
+    jsonText(e.tags),
+    jsonText(e.threat),
+    e.v,
+    e.time_source ?? null,
+  ];
+}
+
 export function insertParams(rows: readonly StorageRow[]): unknown[][] {
   const columns: unknown[][] = INSERT_COLUMNS.map(() => new Array(rows.length));
-  rows.forEach(({ event: e, ts, received }, i) => {
-    const values = [
-      clean(e.id),
-      e.gateway,
-      String(e.seq),
-      ts,
-      received,
-      e.clock_offset_ms === undefined ? null : String(e.clock_offset_ms),
-      e.source,
-      e.kind,
-      clean(e.action),
-      e.severity,
-      clean(e.message),
-      clean(e.host),
-      clean(e.device?.id),
-      clean(e.device?.protocol_id),
-      clean(e.device?.name),
-      clean(e.src?.ip),
-      e.src?.port ?? null,
-      clean(e.dst?.ip),
-      e.dst?.port ?? null,
-      jsonText(e.fields),
-      jsonText(e.tags),
-      jsonText(e.threat),
-      e.v,
-      e.time_source ?? null,
-    ];
-    values.forEach((value, c) => {
+  rows.forEach((row, i) => {
+    rowValues(row).forEach((value, c) => {
       columns[c]![i] = value;
     });
   });

@@ -16,6 +16,7 @@ export { createPgliteStore, type PgliteStoreOptions } from './pglite.ts';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 export type { SqlStoreOptions } from './sql-store.ts';
 export type * from './types.ts';
+export { TOP_FIELDS } from './types.ts';
 
 /** Opens the configured store; call `init(now)` on it before use. */
 export async function createStore(

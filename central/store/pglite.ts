@@ -4,6 +4,7 @@
  * seconds and hundreds of MB, so one instance serves the whole process.
  */
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
 import { createSqlStore, type SqlStoreOptions } from './sql-store.ts';
 import type { EventStore } from './types.ts';
@@ -38,6 +39,7 @@ export function createPgliteClient(db: PGlite): SqlClient {
 
 /** Opens (or creates) the database; call `init(now)` on the store before using it. */
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<EventStore> {
-  const db = await PGlite.create(options.dataDir);
+  // pg_trgm backs the free-text index of migration 004, as on a PostgreSQL server.
+  const db = await PGlite.create(options.dataDir, { extensions: { pg_trgm } });
   return createSqlStore(createPgliteClient(db), options);
 }

@@ -2,7 +2,10 @@
  * The server adapter: a `pg` connection pool to PostgreSQL (`DATABASE_URL`). Several central
  * nodes may share one database; DDL is serialised by an advisory lock (sql-client.ts).
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
 import { createSqlStore, type SqlStoreOptions } from './sql-store.ts';
 import type { EventStore } from './types.ts';
@@ -17,7 +20,14 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
 }
 
 function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
+  const conn = db instanceof pg.Pool ? undefined : db;
   return {
+    // COPY needs one connection: only a transaction's executor has it.
+    ...(conn && {
+      async copyFrom(statement: string, chunks: Iterable<string>) {
+        await pipeline(Readable.from(chunks), conn.query(copyFrom(statement)));
+      },
+    }),
     async query<T>(text: string, params: readonly unknown[] = []) {
       const result = await db.query(text, [...params]);
       return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };

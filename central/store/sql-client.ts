@@ -15,6 +15,11 @@ export interface SqlExecutor {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<T>>;
   /** A script of several statements without parameters (the migrations). */
   exec(script: string): Promise<void>;
+  /**
+   * `COPY … FROM STDIN` fed with `chunks` (COPY text format), when the adapter has it: the
+   * PostgreSQL adapter inside a transaction. Absent elsewhere; callers fall back to INSERT.
+   */
+  copyFrom?(statement: string, chunks: Iterable<string>): Promise<void>;
 }
 
 export interface SqlClient extends SqlExecutor {

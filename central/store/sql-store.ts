@@ -1,10 +1,12 @@
 /**
  * The `EventStore` itself, written once over a `SqlClient`: PGlite and PostgreSQL adapters only
- * supply the client. Inserts are batched `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`
- * in one transaction; a batch that touches a day of the partition window whose partition is
+ * supply the client. Inserts are COPY through a staging table on PostgreSQL (event-copy.ts) and
+ * batched `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` on PGlite, in one transaction; a batch that touches a day of the partition window whose partition is
  * missing gets it created first, anything else lands in events_default.
  */
 import type { Event } from '../../protocols/event/schema.ts';
+import { histogram, topValues } from './event-aggregate.ts';
+import { copyEvents } from './event-copy.ts';
 import { buildEventQuery, encodeCursor } from './event-query.ts';
 import {
   type EventRow,
@@ -98,6 +100,8 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       }
       await ensureDays([...days]);
       const inserted = await client.transaction(async (tx) => {
+        // PostgreSQL: COPY through a staging table; PGlite (no COPY FROM STDIN): batched unnest.
+        if (tx.copyFrom) return copyEvents(tx, rows);
         let count = 0;
         for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
           const result = await tx.query(INSERT_SQL, insertParams(rows.slice(i, i + INSERT_CHUNK_ROWS)));
@@ -120,6 +124,8 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       return { events: page.map(rowToEvent), nextCursor };
     },
 
+    histogram: (filter, intervalMs) => histogram(client, filter, intervalMs),
+    topValues: (filter, field, limit) => topValues(client, filter, field, limit),
     listPartitions: () => listPartitions(client),
 
     async countDefaultPartition() {

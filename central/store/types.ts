@@ -19,10 +19,31 @@ export interface EventQuery {
   /** Case-insensitive substring of the message. */
   text?: string;
   gateway?: string;
+  /** Exact `device.id`. */
+  deviceId?: string;
+  /** Exact action, e.g. `modbus.write_single_register`. */
+  action?: string;
   /** Page size, clamped to 1..1000 (NaN means 100). */
   limit: number;
   /** Opaque cursor from a previous page's `nextCursor`; anything else throws `InvalidCursorError`. */
   cursor?: string;
+}
+
+/** The filters of an `EventQuery`, without paging. */
+export type EventFilter = Omit<EventQuery, 'limit' | 'cursor'>;
+
+export const TOP_FIELDS = ['host', 'action', 'source', 'gateway', 'device_id', 'src_ip'] as const;
+export type TopField = (typeof TOP_FIELDS)[number];
+
+export interface HistogramBucket {
+  /** Start of the bucket: a multiple of the interval since the epoch. */
+  start: Date;
+  count: number;
+}
+
+export interface TopValue {
+  value: string;
+  count: number;
 }
 
 export interface EventPage {
@@ -78,6 +99,10 @@ export interface EventStore {
    */
   insertEvents(events: readonly Event[]): Promise<InsertResult>;
   queryEvents(query: EventQuery): Promise<EventPage>;
+  /** Events per time bucket of `intervalMs` (epoch-aligned); only non-empty buckets, oldest first. */
+  histogram(filter: EventFilter, intervalMs: number): Promise<HistogramBucket[]>;
+  /** The `limit` most frequent non-NULL values of `field`, count descending, ties by value. */
+  topValues(filter: EventFilter, field: TopField, limit: number): Promise<TopValue[]>;
   listPartitions(): Promise<PartitionInfo[]>;
   /** Rows in the DEFAULT partition (timestamps outside every daily partition). */
   countDefaultPartition(): Promise<number>;

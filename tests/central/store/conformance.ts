@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EventStore } from '../../../central/store/index.ts';
+import { lifecycleCases } from './conformance-lifecycle.ts';
 import { pageCases } from './conformance-pages.ts';
 import { partitionCases } from './conformance-partitions.ts';
 import { queryCases } from './conformance-query.ts';
@@ -70,5 +71,6 @@ export function runStoreConformance(name: string, makeStore: MakeStore): void {
     describe('partitions', () => partitionCases(ctx));
     describe('queries', () => queryCases(ctx));
     describe('pagination', () => pageCases(ctx));
+    describe('lifecycle: retention, archive, restore', () => lifecycleCases(ctx));
   });
 }

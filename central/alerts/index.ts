@@ -1,0 +1,52 @@
+/**
+ * Central's alerts: the service a running central holds (`raise` for detection and the API,
+ * the queue store for analysts), built from the `alerts:` config. `raise` never throws on a
+ * storage failure towards the detection engine's hot path without counting it: callers get the
+ * error, and the metrics count every outcome.
+ */
+import type { CentralMetrics } from '../metrics.ts';
+import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
+import { createAlertStore } from './alert-store.ts';
+import { raiseAlert } from './raise.ts';
+import type { Alert, AlertInput, RaiseResult } from './types.ts';
+
+export { raiseAlert, type RaiseOptions } from './raise.ts';
+export type * from './types.ts';
+
+export interface AlertsOptions {
+  sql: SqlClient;
+  metrics: CentralMetrics;
+  groupWindowSecs: number;
+  now?: () => Date;
+  /** Runs in the transaction of each new alert (the sinks' outbox). */
+  onCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
+  /** Called after a new alert committed (wakes the sinks). */
+  onCommitted?: () => void;
+}
+
+export function createAlerts(options: AlertsOptions) {
+  const now = options.now ?? (() => new Date());
+  const store = createAlertStore(options.sql, now);
+  return {
+    store,
+    /** Raises, groups or suppresses one alert (see raise.ts); `actor` is recorded in the history. */
+    async raise(input: AlertInput, actor = 'central'): Promise<RaiseResult> {
+      try {
+        const result = await raiseAlert(options.sql, input, {
+          groupWindowMs: options.groupWindowSecs * 1000,
+          now,
+          actor,
+          onCreated: options.onCreated,
+        });
+        options.metrics.alerts.inc({ outcome: result.outcome });
+        if (result.outcome === 'created') options.onCommitted?.();
+        return result;
+      } catch (error) {
+        options.metrics.alerts.inc({ outcome: 'error' });
+        throw error;
+      }
+    },
+  };
+}
+
+export type Alerts = ReturnType<typeof createAlerts>;

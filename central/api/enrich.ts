@@ -1,0 +1,34 @@
+/**
+ * Enrichment lookups (bearer token): `GET /api/enrich/ip/:ip` says what an address is (scope,
+ * OT network, country and city of public ones, threat-intel hits), and `GET /api/devices` lists
+ * the central device inventory merged from every gateway (filters `gateway`, `protocol`, `limit`).
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
+import type { Enrichment } from '../enrich/index.ts';
+import { listDevices } from '../inventory/devices.ts';
+import type { SqlExecutor } from '../store/sql-client.ts';
+import { parseQuery } from './search-params.ts';
+
+const devicesQuery = z.strictObject({
+  gateway: z.string().min(1).max(64).optional(),
+  protocol: z.enum(EVENT_SOURCES).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
+export function enrichApi(enrichment: Enrichment, sql: SqlExecutor) {
+  const api = new Hono();
+  api.get('/enrich/ip/:ip', (c) => {
+    const ip = c.req.param('ip');
+    const info = ip.length <= 64 ? enrichment.ipInfo(ip) : undefined;
+    if (!info) throw new HTTPException(400, { message: 'not an IP address' });
+    return c.json({ ...info, intel: enrichment.intelFor(info.ip) });
+  });
+  api.get('/devices', async (c) => {
+    const q = parseQuery(devicesQuery, c.req.query());
+    return c.json({ devices: await listDevices(sql, q) });
+  });
+  return api;
+}

@@ -1,0 +1,78 @@
+/**
+ * Query parameters shared by the event search routes: the filters of `GET /api/events` and the
+ * time-range rules of the aggregate and export routes (a required, bounded range), validated
+ * with zod so that a bad parameter is a 400 naming it.
+ */
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
+import type { EventFilter } from '../store/types.ts';
+
+/** Longest time range an aggregate or export may cover. */
+export const MAX_RANGE_DAYS = 31;
+/** Range used when `from` is not given: the last 24 hours before `to`. */
+export const DEFAULT_RANGE_MS = 24 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** An ISO 8601 time or milliseconds since the epoch. */
+export const time = z
+  .string()
+  .transform((s, ctx) => {
+    const date = /^\d+$/.test(s) ? new Date(Number(s)) : new Date(s);
+    if (Number.isNaN(date.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return date;
+  })
+  .optional();
+
+export const filterShape = {
+  from: time,
+  to: time,
+  source: z.enum(EVENT_SOURCES).optional(),
+  host: z.string().min(1).max(255).optional(),
+  severity_max: z.coerce.number().int().min(0).max(7).optional(),
+  q: z.string().min(1).max(256).optional(),
+  gateway: z.string().min(1).max(64).optional(),
+  device_id: z.string().min(1).max(256).optional(),
+  action: z.string().min(1).max(128).optional(),
+};
+
+type FilterParams = z.output<z.ZodObject<typeof filterShape>>;
+
+/** Parses `query` with `schema`, or throws a 400 naming the first bad parameter. */
+export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, string>): T {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue?.path.join('.');
+    throw new HTTPException(400, { message: `invalid query parameter ${name}: ${issue?.message}` });
+  }
+  return parsed.data;
+}
+
+export function toFilter(q: FilterParams): EventFilter {
+  return {
+    from: q.from,
+    to: q.to,
+    source: q.source,
+    host: q.host,
+    severityMax: q.severity_max,
+    text: q.q,
+    gateway: q.gateway,
+    deviceId: q.device_id,
+    action: q.action,
+  };
+}
+
+/** The filter with a closed range: `to` defaults to now, `from` to 24 h before; at most MAX_RANGE_DAYS. */
+export function boundedFilter(q: FilterParams, now: Date): EventFilter & { from: Date; to: Date } {
+  const to = q.to ?? now;
+  const from = q.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
+  if (from.getTime() >= to.getTime()) throw new HTTPException(400, { message: 'from must be before to' });
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
+    throw new HTTPException(400, { message: `the time range may cover at most ${MAX_RANGE_DAYS} days` });
+  }
+  return { ...toFilter(q), from, to };
+}

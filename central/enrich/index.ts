@@ -1,0 +1,132 @@
+/**
+ * Enrichment of what central stores: after each committed batch, the device inventory is
+ * updated and every event is checked against the loaded threat-intelligence lists, a hit
+ * raising an alert (rule `intel:<list>:<value>`, on the event's device or host, grouped like any
+ * alert). Work runs one batch at a time behind the link; a backlog beyond MAX_PENDING batches is
+ * skipped and counted, never silently. IP lookups (scope, OT, GeoIP) serve the API.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Event } from '../../protocols/event/schema.ts';
+import type { Alerts } from '../alerts/index.ts';
+import { recordDevices } from '../inventory/devices.ts';
+import type { CentralMetrics } from '../metrics.ts';
+import type { SqlExecutor } from '../store/sql-client.ts';
+import type { EnrichmentConfig } from './config.ts';
+import { cidrList, ipInfo } from './ip.ts';
+import {
+  createIndicatorSet,
+  type Indicator,
+  type IndicatorSet,
+  parseIndicatorCsv,
+  parseStixBundle,
+} from './intel.ts';
+
+export const MAX_PENDING = 100;
+
+export async function loadIntel(config: EnrichmentConfig): Promise<
+  Array<{
+    name: string;
+    level: EnrichmentConfig['intel'][number]['level'];
+    set: IndicatorSet;
+    skipped: number;
+  }>
+> {
+  const lists = [];
+  for (const list of config.intel) {
+    let parsed: { indicators: Indicator[]; skipped: number };
+    try {
+      const text = await readFile(list.file, 'utf8');
+      parsed = list.format === 'csv' ? await parseIndicatorCsv(text) : parseStixBundle(JSON.parse(text));
+    } catch (error) {
+      throw new Error(`enrichment.intel ${list.name} (${list.file}): ${(error as Error).message}`);
+    }
+    lists.push({
+      name: list.name,
+      level: list.level,
+      set: createIndicatorSet(parsed.indicators),
+      skipped: parsed.skipped,
+    });
+  }
+  return lists;
+}
+
+export async function createEnrichment(options: {
+  config: EnrichmentConfig;
+  sql: SqlExecutor;
+  alerts: () => Alerts;
+  metrics: CentralMetrics;
+  logger: Logger;
+}) {
+  const { config, metrics, logger } = options;
+  const lists = await loadIntel(config);
+  for (const l of lists)
+    logger.info({ list: l.name, indicators: l.set.size, skipped: l.skipped }, 'intel loaded');
+  const ot = cidrList(config.ot_networks);
+  let chain: Promise<void> = Promise.resolve();
+  let pending = 0;
+
+  async function process(events: readonly Event[]): Promise<void> {
+    try {
+      await recordDevices(options.sql, events);
+    } catch (error) {
+      metrics.errors.inc({ component: 'inventory', stage: 'processing', code: 'store' });
+      logger.error({ err: (error as Error).message }, 'could not update the device inventory');
+    }
+    for (const event of events) {
+      for (const list of lists) {
+        for (const hit of list.set.match(event)) {
+          metrics.intelHits.inc({ list: list.name, type: hit.indicator.type });
+          const entity = event.device
+            ? { device_id: event.device.id }
+            : { host: event.host ?? event.src?.ip ?? event.gateway };
+          try {
+            await options.alerts().raise({
+              rule: {
+                id: `intel:${list.name}:${hit.indicator.value}`.slice(0, 128),
+                title:
+                  `Threat-intel match (${list.name}): ${hit.indicator.type} ${hit.indicator.value} in ${hit.field}${
+                    hit.indicator.description ? ` — ${hit.indicator.description}` : ''
+                  }`.slice(0, 256),
+                level: hit.indicator.level ?? list.level,
+                tags: ['intel', `intel.${list.name}`],
+              },
+              entity: { ...entity, gateway: event.gateway },
+              event_ids: [event.id],
+              at: event.ts,
+            });
+          } catch (error) {
+            metrics.errors.inc({ component: 'intel', stage: 'processing', code: 'raise' });
+            logger.error({ err: (error as Error).message }, 'could not raise an intel alert');
+          }
+        }
+      }
+    }
+  }
+
+  return {
+    ipInfo: (ip: string) => ipInfo(ip, ot, { geo: config.geoip }),
+    /** Intel hits of one IP address, for the lookup API. */
+    intelFor(ip: string) {
+      const probe = { src: { ip }, fields: {} } as unknown as Event;
+      return lists.flatMap((l) => l.set.match(probe).map((h) => ({ list: l.name, ...h.indicator })));
+    },
+    /** The `onStored` hook: queued behind the previous batch; never blocks the link. */
+    onStored(events: Event[]) {
+      if (pending >= MAX_PENDING) {
+        metrics.enrichmentSkipped.inc(events.length);
+        return;
+      }
+      pending += 1;
+      chain = chain
+        .then(() => process(events))
+        .finally(() => {
+          pending -= 1;
+        });
+    },
+    /** Resolves when every queued batch is processed (tests, shutdown). */
+    idle: () => chain,
+  };
+}
+
+export type Enrichment = Awaited<ReturnType<typeof createEnrichment>>;

@@ -1,0 +1,114 @@
+/**
+ * What an IP address is: its scope (RFC 1918 private, RFC 6598 shared, loopback, link-local,
+ * multicast, documentation, reserved, or public), whether it is inside one of the plant's OT
+ * networks (config `enrichment.ot_networks`), and for public addresses where it is (country,
+ * city; geoip-lite's bundled GeoLite data, loaded on first use since it takes ~150 MB). ASN is
+ * not in geoip-lite's data and is reported as absent rather than guessed.
+ */
+import { createRequire } from 'node:module';
+import { BlockList, isIP } from 'node:net';
+
+export type IpScope =
+  'private' | 'shared' | 'loopback' | 'link_local' | 'multicast' | 'documentation' | 'reserved' | 'public';
+
+export interface IpInfo {
+  ip: string;
+  scope: IpScope;
+  /** Inside a configured OT network. */
+  ot: boolean;
+  /** Public addresses only, when the GeoIP data knows them. */
+  geo?: { country: string; city?: string; region?: string };
+}
+
+/** RFC 6890 special-purpose ranges, most specific first where they overlap. */
+const RANGES: Array<[IpScope, string, number, 'ipv4' | 'ipv6']> = [
+  ['private', '10.0.0.0', 8, 'ipv4'],
+  ['private', '172.16.0.0', 12, 'ipv4'],
+  ['private', '192.168.0.0', 16, 'ipv4'],
+  ['shared', '100.64.0.0', 10, 'ipv4'],
+  ['loopback', '127.0.0.0', 8, 'ipv4'],
+  ['link_local', '169.254.0.0', 16, 'ipv4'],
+  ['multicast', '224.0.0.0', 4, 'ipv4'],
+  ['documentation', '192.0.2.0', 24, 'ipv4'],
+  ['documentation', '198.51.100.0', 24, 'ipv4'],
+  ['documentation', '203.0.113.0', 24, 'ipv4'],
+  ['reserved', '0.0.0.0', 8, 'ipv4'],
+  ['reserved', '198.18.0.0', 15, 'ipv4'],
+  ['reserved', '240.0.0.0', 4, 'ipv4'],
+  ['loopback', '::1', 128, 'ipv6'],
+  ['reserved', '::', 128, 'ipv6'],
+  ['private', 'fc00::', 7, 'ipv6'],
+  ['link_local', 'fe80::', 10, 'ipv6'],
+  ['multicast', 'ff00::', 8, 'ipv6'],
+  ['documentation', '2001:db8::', 32, 'ipv6'],
+];
+
+const lists = new Map<IpScope, BlockList>();
+for (const [scope, network, prefix, family] of RANGES) {
+  if (!lists.has(scope)) lists.set(scope, new BlockList());
+  lists.get(scope)!.addSubnet(network, prefix, family);
+}
+
+/** A list of CIDRs (`10.10.0.0/16`, `fd00:1::/48`); throws naming the bad one. */
+export function cidrList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network, prefixText] = cidr.split('/');
+    const family = isIP(network ?? '');
+    const prefix = Number(prefixText ?? (family === 6 ? 128 : 32));
+    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+      throw new Error(`not a CIDR: ${cidr}`);
+    }
+    list.addSubnet(network!, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+/** `::ffff:1.2.3.4` → `1.2.3.4`; zone ids dropped; undefined when not an IP at all. */
+export function normaliseIp(ip: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
+  const bare = ip.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  const address = mapped ? mapped[1]! : bare;
+  const family = isIP(address);
+  if (!family) return undefined;
+  return { address, family: family === 6 ? 'ipv6' : 'ipv4' };
+}
+
+export function ipScope(ip: string): IpScope | undefined {
+  const n = normaliseIp(ip);
+  if (!n) return undefined;
+  for (const [scope, list] of lists) if (list.check(n.address, n.family)) return scope;
+  return 'public';
+}
+
+interface GeoLookup {
+  lookup(ip: string): { country: string; region: string; city: string } | null;
+}
+let geoip: GeoLookup | undefined;
+
+function geo(address: string): IpInfo['geo'] {
+  geoip ??= createRequire(import.meta.url)('geoip-lite') as GeoLookup;
+  const hit = geoip.lookup(address);
+  if (!hit || !hit.country) return undefined;
+  return {
+    country: hit.country,
+    ...(hit.city && { city: hit.city }),
+    ...(hit.region && { region: hit.region }),
+  };
+}
+
+export function ipInfo(
+  ip: string,
+  otNetworks?: BlockList,
+  options: { geo?: boolean } = {},
+): IpInfo | undefined {
+  const n = normaliseIp(ip);
+  const scope = ipScope(ip);
+  if (!n || !scope) return undefined;
+  const info: IpInfo = { ip: n.address, scope, ot: otNetworks?.check(n.address, n.family) ?? false };
+  if (scope === 'public' && options.geo !== false) {
+    const where = geo(n.address);
+    if (where) info.geo = where;
+  }
+  return info;
+}

@@ -1,0 +1,99 @@
+/**
+ * The partition lifecycle job of a running central: runs `runLifecycle` (partitions ahead,
+ * retention with optional archive, DEFAULT partition count) once at start and then hourly,
+ * never two runs at once. It reports what it finds: the DEFAULT partition's row count as a
+ * metric and, above `storage.default_partition_max_rows` and growing, a
+ * `central.default_partition_rows` health event; every failure is logged and counted.
+ */
+import type { Logger } from 'pino';
+import type { CentralConfig } from './config/schema.ts';
+import type { CentralEvents } from './events.ts';
+import type { CentralMetrics } from './metrics.ts';
+import { type LifecycleReport, runLifecycle } from './store/lifecycle.ts';
+import type { RetentionPolicy } from './store/retention.ts';
+import type { EventStore } from './store/types.ts';
+
+export const LIFECYCLE_INTERVAL_MS = 60 * 60 * 1000;
+
+export function retentionPolicy(storage: CentralConfig['storage']): RetentionPolicy {
+  const archive = storage.retention?.archive;
+  return {
+    eventsDays: storage.retention?.events_days ?? 0,
+    ...(archive && { archive: { dir: archive.dir, format: archive.format } }),
+  };
+}
+
+export interface LifecycleJobOptions {
+  store: EventStore;
+  storage: CentralConfig['storage'];
+  metrics: CentralMetrics;
+  centralEvents: CentralEvents;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export function createLifecycleJob(options: LifecycleJobOptions) {
+  const { store, metrics, centralEvents, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const policy = retentionPolicy(options.storage);
+  const maxDefaultRows = options.storage.default_partition_max_rows ?? 0;
+  let lastReportedDefault = maxDefaultRows;
+  let running: Promise<LifecycleReport | undefined> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function once(): Promise<LifecycleReport | undefined> {
+    let report: LifecycleReport;
+    try {
+      report = await runLifecycle(store, policy, now());
+    } catch (error) {
+      metrics.errors.inc({ component: 'store', stage: 'processing', code: 'lifecycle' });
+      logger.error({ err: (error as Error).message }, 'partition lifecycle failed');
+      return undefined;
+    }
+    for (const d of report.dropped) {
+      metrics.partitionsDropped.inc({ archived: d.manifest ? 'yes' : 'no' });
+      logger.info({ partition: d.name, rows: d.rows, archive: d.manifest?.file }, 'partition dropped');
+    }
+    for (const f of report.failed) {
+      metrics.errors.inc({ component: 'store', stage: 'processing', code: 'retention' });
+      logger.error({ partition: f.name, err: f.error }, 'could not archive or drop an expired partition');
+    }
+    metrics.defaultPartitionRows.set(report.defaultRows);
+    // Reported when above the threshold and more than last reported, so an hourly job does not
+    // repeat the same finding all day; a drop back below re-arms it.
+    if (report.defaultRows > lastReportedDefault) {
+      await centralEvents.raise({
+        kind: 'health',
+        action: 'central.default_partition_rows',
+        severity: 4,
+        message: `${report.defaultRows} events are stored outside every daily partition (events_default): their timestamps are outside the partition window`,
+        fields: { rows: report.defaultRows, max_rows: maxDefaultRows },
+      });
+      lastReportedDefault = report.defaultRows;
+    } else if (report.defaultRows <= maxDefaultRows) {
+      lastReportedDefault = maxDefaultRows;
+    }
+    return report;
+  }
+
+  return {
+    /** One run now (waits for a run already under way instead of starting a second). */
+    run(): Promise<LifecycleReport | undefined> {
+      running ??= once().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    start() {
+      void this.run();
+      timer = setInterval(() => void this.run(), LIFECYCLE_INTERVAL_MS);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+export type LifecycleJob = ReturnType<typeof createLifecycleJob>;
