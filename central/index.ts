@@ -11,6 +11,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
 import type { Alerts } from './alerts/index.ts';
+import { createCentralDetection } from './detection.ts';
 import { createCentralApp } from './app.ts';
 import { sha256Hex } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
@@ -107,6 +108,13 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     throw error;
   }
 
+  // Alerts from gateways, and central's own rules across gateways (rules/central).
+  const detection = createCentralDetection({
+    rulesDirs: config.detection.rules_dirs,
+    alertWindowMs: config.detection.alert_window_secs * 1000,
+    alerts: () => late.alerts!,
+    logger: logger.child({ component: 'detection' }),
+  });
   const { app, link, registry, alerts, injectWebSocket } = createCentralApp({
     onAlertCreated: (tx, alert) => sinks.onCreated(tx, alert),
     onAlertCommitted: () => sinks.wake(),
@@ -114,6 +122,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     onStored: (events) => {
       options.onStored?.(events);
       enrichment.onStored(events);
+      detection.onStored(events);
     },
     onGatewayConnected: options.onGatewayConnected,
     config,
@@ -176,6 +185,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
       await lifecycle.stop();
       link.closeAll();
       await enrichment.idle();
+      await detection.stop();
       await sinks.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -80,6 +80,19 @@ export const centralConfigSchema = z.strictObject({
         .describe('Lifetime of an enrollment token when none is asked for.'),
     })
     .prefault({}),
+  detection: z
+    .strictObject({
+      rules_dirs: z
+        .array(z.string())
+        .default([])
+        .describe('Sigma rules central runs over every stored event, across gateways (e.g. rules/central).'),
+      alert_window_secs: z
+        .number()
+        .min(0)
+        .default(300)
+        .describe('Repeats of a rule on the same entity within this window become one alert.'),
+    })
+    .prefault({}),
   api: z
     .strictObject({
       tokens: z

@@ -39,6 +39,7 @@ const central = await startCentral(
     http: { listen: `${HOST}:${centralPort}` },
     storage: { type: 'pglite', data_dir: path.join(dataDir, 'central-pglite') },
     api: { tokens: [{ name: 'demo', token_sha256: sha256Hex(apiToken) }] },
+    detection: { rules_dirs: [path.join(root, 'rules', 'central')] },
     log: { level: logLevel },
   }),
   { logger: centralLogger(logLevel) },
@@ -68,7 +69,7 @@ const gateway = await startGateway(
       syslog_tcp: { type: 'syslog', mode: 'tcp', listen: `${HOST}:${syslogPort}` },
     },
     central: { endpoint: central.linkUrl(), heartbeat_interval_secs: 5 },
-    detection: { rules_dirs: [path.join(root, 'rules')] },
+    detection: { rules_dirs: [path.join(root, 'rules', 'ics')] },
     http: { listen: `${HOST}:${gatewayHttpPort}` },
     log: { level: logLevel },
   }),
@@ -91,8 +92,8 @@ Edge SIEM demo is running (data in ${path.relative(process.cwd(), dataDir) || da
 Send your own message and find it:
   logger -n ${HOST} -P ${syslogPort} -d "hello"
   curl -s -H 'Authorization: Bearer ${apiToken}' '${api}?q=hello'
-See the alerts raised at the edge (within about 20 s):
-  curl -s -H 'Authorization: Bearer ${apiToken}' '${api}?source=gateway&q=SSH'
+See the alert queue (the edge's alerts appear within about 20 s):
+  curl -s -H 'Authorization: Bearer ${apiToken}' '${central.url()}/api/alerts'
 
 Press Ctrl-C to stop.`);
 

@@ -6,71 +6,15 @@
  * detects exactly as live traffic; a timer advances the clock when the network is quiet so that
  * correlation windows still close.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import type { Event, EventSource, PendingEvent } from '../../protocols/event/schema.ts';
-import {
-  createSigmaEngine,
-  loadSigma,
-  mergeLoadResults,
-  type SigmaAlert,
-  type SigmaEngine,
-  type SigmaError,
-} from '../../protocols/sigma/index.ts';
+import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
+import type { SigmaAlert, SigmaEngine } from '../../protocols/sigma/index.ts';
+import { type LoadedRules, loadRuleDirectories, type RuleDirectoryOptions } from '../../protocols/sigma/rules-dir.ts';
 
-export interface DetectionOptions {
-  rulesDirs: readonly string[];
-  fieldMap?: Record<string, string>;
-  logsources?: Record<string, EventSource[]>;
-  alertWindowMs?: number;
-}
-
-export interface LoadedDetection {
-  engine: SigmaEngine;
-  files: string[];
-  /** Rules and files refused, each with the reason (the rest still runs). */
-  errors: Array<{ file?: string; message: string }>;
-}
-
-const RULE_FILE = /\.ya?ml$/i;
-
-function ruleFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...ruleFiles(full));
-    else if (RULE_FILE.test(entry.name)) out.push(full);
-  }
-  return out.sort();
-}
+export type DetectionOptions = RuleDirectoryOptions;
+export type LoadedDetection = LoadedRules;
 
 /** Loads every rule file under the directories; unreadable directories are errors, not crashes. */
-export function loadDetection(options: DetectionOptions): LoadedDetection {
-  const errors: LoadedDetection['errors'] = [];
-  const files: string[] = [];
-  for (const dir of options.rulesDirs) {
-    try {
-      if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-      files.push(...ruleFiles(dir));
-    } catch (error) {
-      errors.push({ file: dir, message: `cannot read rules directory: ${(error as Error).message}` });
-    }
-  }
-  const results = files.map((file) => loadSigma(readFileSync(file, 'utf8'), { source: file }));
-  const merged = mergeLoadResults(results);
-  const engine = createSigmaEngine(merged, {
-    fieldMap: options.fieldMap,
-    // The gateway's and central's own events (new devices, evictions, refusals) have logsources too.
-    logsources: { 'product:gateway': ['gateway'], 'product:central': ['central'], ...options.logsources },
-    alertWindowMs: options.alertWindowMs,
-  });
-  const describe = (e: SigmaError) => ({
-    file: e.document !== undefined ? String(e.document) : undefined,
-    message: `${e.rule ? `${e.rule}: ` : ''}${e.message}`,
-  });
-  errors.push(...merged.errors.map(describe), ...engine.errors.map(describe));
-  return { engine, files, errors };
-}
+export const loadDetection = loadRuleDirectories;
 
 /** An engine alert as an `Event` (kind `alert`), ready for the queue. */
 export function alertToEvent(alert: SigmaAlert, received: Date): PendingEvent {

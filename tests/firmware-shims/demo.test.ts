@@ -95,6 +95,15 @@ it(
         { what: 'an alert from the simulated attack', timeoutMs: 60_000, intervalMs: 500 },
       );
       assert.deepEqual(alert.threat?.techniques, ['T0812']);
+      // …and in central's alert queue, as the printed command shows.
+      const queue = /(curl -s -H '[^']+' '([^']+\/api\/alerts)')/.exec(out)?.[2];
+      assert.ok(queue, out);
+      const queued = await waitFor(async () => {
+        const res = await fetch(queue, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as { alerts: Array<{ rule_title: string; status: string }> };
+        return body.alerts.find((a) => a.rule_title === 'SSH brute force against a plant host');
+      });
+      assert.equal(queued.status, 'new');
     } finally {
       child.kill('SIGINT');
       const code = await exited;

@@ -106,7 +106,7 @@ describe('learned baselines', () => {
   });
 
   it('the shipped rules turn every baseline deviation into an alert', () => {
-    const { engine, errors } = loadDetection({ rulesDirs: [path.join(REPO_ROOT, 'rules')] });
+    const { engine, errors } = loadDetection({ rulesDirs: [path.join(REPO_ROOT, 'rules', 'ics')] });
     assert.deepEqual(errors, []);
     const titles: string[] = [];
     let seq = 0;

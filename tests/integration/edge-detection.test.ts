@@ -30,7 +30,7 @@ describe('edge detection', () => {
     const port = new URL(c.central.url()).port;
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
-      { detection: { rules_dirs: [path.join(REPO_ROOT, 'rules')] } },
+      { detection: { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] } },
     );
     const socket = dgram.createSocket('udp4');
     try {
@@ -102,7 +102,7 @@ describe('edge detection', () => {
             ],
           },
         },
-        detection: { rules_dirs: [path.join(REPO_ROOT, 'rules')] },
+        detection: { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] },
       },
     );
     try {

@@ -17,7 +17,7 @@ import { parseSyslog, syslogToEvent } from '../../protocols/syslog/index.ts';
 import { REPO_ROOT, sharedData } from '../support/env.ts';
 
 const run = promisify(execFile);
-const RULES = path.join(REPO_ROOT, 'rules');
+const RULES = path.join(REPO_ROOT, 'rules', 'ics');
 
 type ReplayAlert = { rule_title: string; techniques: string[]; events: Array<{ frame?: number }> };
 

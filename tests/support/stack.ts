@@ -47,6 +47,7 @@ export async function startTestCentral(
     clientTls = {} as { ca?: string; cert?: string; key?: string },
     onStored = undefined as ((events: Event[]) => void) | undefined,
     onGatewayConnected = undefined as ((gateway: string) => void) | undefined,
+    detection = {} as Record<string, unknown>,
   } = {},
 ): Promise<TestCentral> {
   const apiToken = newToken();
@@ -55,6 +56,7 @@ export async function startTestCentral(
       http: { listen, ...http },
       storage: store,
       link: { heartbeat_interval_secs: heartbeatSecs, ...link },
+      detection,
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
       log: { level: LOG_LEVEL },
     }),
