@@ -8,7 +8,11 @@
  */
 import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 import type { SigmaAlert, SigmaEngine } from '../../protocols/sigma/index.ts';
-import { type LoadedRules, loadRuleDirectories, type RuleDirectoryOptions } from '../../protocols/sigma/rules-dir.ts';
+import {
+  type LoadedRules,
+  loadRuleDirectories,
+  type RuleDirectoryOptions,
+} from '../../protocols/sigma/rules-dir.ts';
 
 export type DetectionOptions = RuleDirectoryOptions;
 export type LoadedDetection = LoadedRules;

@@ -48,7 +48,9 @@ export function loadRuleDirectories(options: RuleDirectoryOptions): LoadedRules 
       errors.push({ file: dir, message: `cannot read rules directory: ${(error as Error).message}` });
     }
   }
-  const merged = mergeLoadResults(files.map((file) => loadSigma(readFileSync(file, 'utf8'), { source: file })));
+  const merged = mergeLoadResults(
+    files.map((file) => loadSigma(readFileSync(file, 'utf8'), { source: file })),
+  );
   const engine = createSigmaEngine(merged, {
     fieldMap: options.fieldMap,
     // The gateway's and central's own events (new devices, evictions, refusals) have logsources too.
