@@ -56,6 +56,13 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #lastHeard = 0;
   #batchMax: number;
+  /**
+   * Slow start after a link that dropped batches in flight: half the batch size and a window of
+   * one, growing back with each ack. On a WAN that keeps cutting long transfers, smaller batches
+   * still get through instead of being resent whole forever.
+   */
+  #scale = 1;
+  #slowWindow = Number.POSITIVE_INFINITY;
   #nextBatchId = 1;
   #inFlight = new Map<number, InFlight>();
   #cursors: Record<Lane, string | null> = { alert: null, security: null, telemetry: null };
@@ -96,7 +103,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       connected_since: this.#connectedSince?.toISOString() ?? null,
       last_error: this.#lastError ?? null,
       in_flight_batches: this.#inFlight.size,
-      window: Math.min(this.#o.maxInFlight, this.#centralWindow),
+      window: this.#window(),
       paused_until: this.#pausedUntil > now ? new Date(this.#pausedUntil).toISOString() : null,
       clock_offset_ms: this.#clockOffsetMs ?? null,
       /** Events acked per second over the last minute (0 when nothing was acked). */
@@ -187,6 +194,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   }
 
   #teardown(): void {
+    if (this.#inFlight.size > 0) {
+      this.#scale = Math.max(1 / 64, this.#scale / 2);
+      this.#slowWindow = 1;
+    }
     this.#generation += 1;
     this.#ready = false;
     this.#o.metrics.linkConnected.set(0);
@@ -277,10 +288,16 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
     this.#o.metrics.eventsAcked.inc(batch.events - rejected);
     this.#ackHistory.push({ at: Date.now(), events: batch.events });
+    this.#scale = Math.min(1, this.#scale * 2);
+    this.#slowWindow = this.#scale >= 1 ? Number.POSITIVE_INFINITY : this.#slowWindow + 1;
     if (rejected > 0)
       this.#o.metrics.dropped.inc({ source: 'forwarder', reason: 'rejected_by_central' }, rejected);
     this.emit('acked', batch.events);
     await this.#pump();
+  }
+
+  #window(): number {
+    return Math.min(this.#o.maxInFlight, this.#centralWindow, this.#slowWindow);
   }
 
   /** SPEC §4.9: central asked us to wait before the next batch. */
@@ -316,11 +333,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     try {
       do {
         this.#pumpAgain = false;
-        while (
-          this.#ready &&
-          this.#inFlight.size < Math.min(this.#o.maxInFlight, this.#centralWindow) &&
-          Date.now() >= this.#pausedUntil
-        ) {
+        while (this.#ready && this.#inFlight.size < this.#window() && Date.now() >= this.#pausedUntil) {
           const records = await this.#nextBatchRecords();
           if (records.length === 0 || !this.#ready) break;
           const events = records.reduce((n, r) => n + r.count, 0);
@@ -356,13 +369,14 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       let events = 0;
       let bytes = 0;
       let cursor = this.#cursors[lane];
-      read: while (events < this.#batchMax && bytes < this.#o.batchMaxBytes) {
+      const maxEvents = Math.max(1, Math.floor(this.#batchMax * this.#scale));
+      const maxBytes = Math.max(1, Math.floor(this.#o.batchMaxBytes * this.#scale));
+      read: while (events < maxEvents && bytes < maxBytes) {
         const records = await this.#o.queue.read(lane, cursor, READ_CHUNK_RECORDS);
         if (generation !== this.#generation) return [];
         if (records.length === 0) break;
         for (const record of records) {
-          const tooBig =
-            events + record.count > this.#batchMax || bytes + record.bytes > this.#o.batchMaxBytes;
+          const tooBig = events + record.count > maxEvents || bytes + record.bytes > maxBytes;
           if (out.length > 0 && tooBig) break read;
           out.push(record);
           events += record.count;

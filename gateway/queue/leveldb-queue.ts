@@ -275,7 +275,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     } catch (error) {
       this.#lanes = before.lanes;
       this.#evicted = before.evicted;
-      this.#reopenAfter = Date.now() + 1000;
+      // Schedule a reopen once; frequent failing writes must not keep pushing it back.
+      if (this.#reopenAfter === 0) this.#reopenAfter = Date.now() + 1000;
       for (const item of batch) item.reject(describeWriteError(error));
       return;
     }
@@ -366,7 +367,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
         await this.#db.batch(ops, { sync: this.#options.sync });
       } catch (error) {
         this.#lanes = before;
-        this.#reopenAfter = Date.now() + 1000;
+        if (this.#reopenAfter === 0) this.#reopenAfter = Date.now() + 1000;
         throw describeWriteError(error);
       }
     });

@@ -246,7 +246,7 @@ describe('store-and-forward faults', () => {
       if (!db) return t.skip('PostgreSQL not available');
       const mount = mkdtempSync(path.join(tmpdir(), 'siem-fulldisk-'));
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'ignore' });
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount], { stdio: 'ignore' });
       } catch {
         rmSync(mount, { recursive: true, force: true });
         const why = 'mounting a small tmpfs needs root';
@@ -263,9 +263,9 @@ describe('store-and-forward faults', () => {
       );
       const filler = path.join(mount, 'filler');
       try {
-        writeFileSync(filler, Buffer.alloc(1024 * 1024));
+        writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024));
         let refused: Error | undefined;
-        for (let i = 0; i < 400 && !refused; i += 1) {
+        for (let i = 0; i < 2000 && !refused; i += 1) {
           await gw
             .emit(Array.from({ length: 100 }, (_, j) => pending(`full ${i}-${j} ${'x'.repeat(100)}`)))
             .catch((e) => {
