@@ -32,15 +32,28 @@ if (files.length === 0) {
 }
 
 const report: Array<{ title: string; figures: BenchFigure[] }> = [];
+const failed: string[] = [];
 for (const file of files) {
   console.error(`» ${file}${quick ? ' (quick)' : ''}`);
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(dir, 'run.ts'), ...args], {
-    env: { ...process.env, SIEM_BENCH_CHILD: file },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  }).toString();
+  // One failing benchmark is reported and the others still run: the report says which failed.
+  let out = '';
+  try {
+    out = execFileSync(process.execPath, ['--import', 'tsx', path.join(dir, 'run.ts'), ...args], {
+      env: { ...process.env, SIEM_BENCH_CHILD: file },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    }).toString();
+  } catch (error) {
+    console.error(`${file} failed: ${(error as Error).message.split('\n')[0]}`);
+    failed.push(file);
+    continue;
+  }
   const line = out.split('\n').find((l) => l.startsWith('@@BENCH@@'));
-  if (!line) throw new Error(`${file} printed no result`);
+  if (!line) {
+    console.error(`${file} printed no result`);
+    failed.push(file);
+    continue;
+  }
   report.push(JSON.parse(line.slice('@@BENCH@@'.length)));
 }
 
@@ -68,8 +81,12 @@ for (const { title, figures } of report) {
 }
 const markdown = rows.join('\n');
 console.log(markdown);
-const json = JSON.stringify({ quick, date: new Date().toISOString(), report }, null, 2);
+const json = JSON.stringify({ quick, date: new Date().toISOString(), report, failed }, null, 2);
 console.log(json);
 mkdirSync(path.join(REPO_ROOT, '.data', 'bench'), { recursive: true });
 writeFileSync(path.join(REPO_ROOT, '.data', 'bench', 'report.json'), json);
 writeFileSync(path.join(REPO_ROOT, '.data', 'bench', 'report.md'), `${markdown}\n`);
+if (failed.length > 0) {
+  console.error(`failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
+}
