@@ -14,6 +14,7 @@ import { MAX_ALERT_PAGE } from '../alerts/alert-store.ts';
 import { ALERT_STATUSES, alertInputSchema } from '../alerts/types.ts';
 import './context.ts';
 import { parseQuery } from './search-params.ts';
+import { jsonBody } from './body.ts';
 
 const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const MAX_SUPPRESSION_SECS = 366 * 86_400;
@@ -44,21 +45,6 @@ const suppressionSchema = z
   })
   .refine((s) => s.rule_id !== undefined || s.entity !== undefined, 'rule_id or entity is required');
 
-async function body<T>(req: { json(): Promise<unknown> }, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await req.json();
-  } catch {
-    throw new HTTPException(400, { message: 'the body must be JSON' });
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HTTPException(400, { message: `${issue?.path.join('.') || 'body'}: ${issue?.message}` });
-  }
-  return parsed.data;
-}
-
 function id(text: string): number {
   const parsed = idParam.safeParse(text);
   if (!parsed.success) throw new HTTPException(400, { message: 'the alert id must be a positive integer' });
@@ -70,7 +56,7 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
   const notFound = () => new HTTPException(404, { message: 'no such alert' });
 
   api.post('/alerts', async (c) => {
-    const input = await body(c.req, alertInputSchema);
+    const input = await jsonBody(c.req, alertInputSchema);
     const result = await alerts.raise(input, c.get('apiUser'));
     return c.json(result, result.outcome === 'created' ? 201 : 200);
   });
@@ -94,13 +80,13 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
     return c.json(alert);
   });
   api.patch('/alerts/:id', async (c) => {
-    const changes = await body(c.req, patchSchema);
+    const changes = await jsonBody(c.req, patchSchema);
     const alert = await alerts.store.update(id(c.req.param('id')), changes, c.get('apiUser'));
     if (!alert) throw notFound();
     return c.json(alert);
   });
   api.post('/alerts/:id/comments', async (c) => {
-    const { body: text } = await body(c.req, commentSchema);
+    const { body: text } = await jsonBody(c.req, commentSchema);
     const comment = await alerts.store.comment(id(c.req.param('id')), text, c.get('apiUser'));
     if (!comment) throw notFound();
     return c.json(comment, 201);
@@ -116,7 +102,7 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
 
   api.get('/alert-suppressions', async (c) => c.json({ suppressions: await alerts.store.suppressions() }));
   api.post('/alert-suppressions', async (c) => {
-    const s = await body(c.req, suppressionSchema);
+    const s = await jsonBody(c.req, suppressionSchema);
     const startsAt = s.starts_at ? new Date(s.starts_at) : now();
     const created = await alerts.store.suppress(
       {

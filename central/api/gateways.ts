@@ -11,6 +11,7 @@ import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import type { CentralEvents } from '../events.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { CentralMetrics } from '../metrics.ts';
+import { jsonBody } from './body.ts';
 
 export interface GatewaysApiDeps {
   registry: GatewayRegistry;
@@ -38,27 +39,12 @@ const enrollRequest = z.strictObject({
   public_key: z.string().min(1).max(1024),
 });
 
-async function body<T>(req: { json(): Promise<unknown> }, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await req.json();
-  } catch {
-    throw new HTTPException(400, { message: 'the body must be JSON' });
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HTTPException(400, { message: `${issue?.path.join('.') || 'body'}: ${issue?.message}` });
-  }
-  return parsed.data;
-}
-
 /** Routes under /api (the bearer token middleware runs before them). */
 export function gatewaysApi(deps: GatewaysApiDeps) {
   const now = deps.now ?? (() => new Date());
   const api = new Hono();
   api.post('/enrollment-tokens', async (c) => {
-    const request = await body(c.req, tokenRequest);
+    const request = await jsonBody(c.req, tokenRequest);
     const created = await deps.registry.createEnrollmentToken({
       gatewayId: request.gateway_id,
       ttlSecs: request.ttl_secs ?? deps.defaultTtlSecs,
@@ -106,7 +92,7 @@ export function enrollApi(deps: GatewaysApiDeps) {
   const now = deps.now ?? (() => new Date());
   const api = new Hono();
   api.post('/', async (c) => {
-    const request = await body(c.req, enrollRequest);
+    const request = await jsonBody(c.req, enrollRequest);
     const remote = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
       ?.socket?.remoteAddress;
     const result = await deps.registry.enroll({

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { enrollGateway } from '../../gateway/enroll.ts';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
@@ -19,14 +19,6 @@ export const title = 'gateway footprint';
 
 const BUNDLE = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
 const TICKS_PER_SEC = 100;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

@@ -11,18 +11,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { hasTool, REPO_ROOT, waitFor } from '../support/env.ts';
+import { hasTool, REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
 
 export const title = 'MQTT broker';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startBroker(
   kind: 'sensor' | 'telemetry' | 'plain' | 'mosquitto',

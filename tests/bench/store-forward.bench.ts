@@ -15,7 +15,7 @@ import { ClassicLevel } from 'classic-level';
 import { enrollGateway } from '../../gateway/enroll.ts';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
@@ -79,14 +79,6 @@ async function rawLevel(count: number): Promise<{ write: number; read: number }>
   await db.close();
   rmSync(dir, { recursive: true, force: true });
   return { write, read: readRate };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {

@@ -21,26 +21,17 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO_ROOT, requireTool, waitFor } from '../support/env.ts';
+import { REPO_ROOT, requireTool, waitFor, freePort } from '../support/env.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
 
 const run = promisify(execFile);
 const { version } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('gateway artefact: tarball, install.sh, systemd unit, upgrade', () => {
   const work = mkdtempSync(path.join(tmpdir(), 'siem-install-'));

@@ -15,7 +15,7 @@ import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { enrollGateway } from '../../gateway/enroll.ts';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
 
@@ -29,14 +29,6 @@ after(async () => {
   await c?.central.stop();
   await db?.drop();
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 it(
   '(b) SIGKILL five times during a 100,000-event TCP stream: every accepted event arrives exactly once',
