@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { parseListen } from '../protocols/config/listen.ts';
 import type { Event } from '../protocols/event/schema.ts';
 import type { Alerts } from './alerts/index.ts';
 import { createCentralDetection } from './detection.ts';
@@ -134,7 +135,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
 
   late.alerts = alerts;
 
-  const [host, portText] = splitListen(config.http.listen);
+  const { host, port: listenPort } = parseListen(config.http.listen);
   const tls = config.http.tls;
   let server: ServerType;
   try {
@@ -143,7 +144,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
         {
           fetch: app.fetch,
           hostname: host,
-          port: Number(portText),
+          port: listenPort,
           ...(tls
             ? {
                 createServer: createHttpsServer,
@@ -195,9 +196,4 @@ export async function startCentral(config: CentralConfig, options: CentralOption
       logger.info('central stopped');
     },
   };
-}
-
-function splitListen(listen: string): [string, string] {
-  const idx = listen.lastIndexOf(':');
-  return [listen.slice(0, idx).replace(/^\[(.*)\]$/, '$1'), listen.slice(idx + 1)];
 }

@@ -4,12 +4,12 @@
  * by the SHA-256 of their tokens; DATABASE_URL comes from the environment.
  */
 import { z } from 'zod';
+import { listenSchema } from '../../protocols/config/listen.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
-const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
 const sha256Hex = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits (sha256 of the token)');
