@@ -4,12 +4,12 @@
  * ahead, retention, DEFAULT partition watch) at start and hourly,
  * then serves the Hono app with the WebSocket link on HTTP or HTTPS.
  */
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { parseListen } from '../protocols/config/listen.ts';
+import { tlsServerOptions } from '../protocols/config/tls.ts';
 import type { Event } from '../protocols/event/schema.ts';
 import type { Alerts } from './alerts/index.ts';
 import { createCentralDetection } from './detection.ts';
@@ -148,14 +148,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
           ...(tls
             ? {
                 createServer: createHttpsServer,
-                serverOptions: {
-                  cert: readFileSync(tls.cert_file),
-                  key: readFileSync(tls.key_file),
-                  ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
-                  requestCert: tls.ca_file !== undefined,
-                  rejectUnauthorized: tls.ca_file !== undefined,
-                  minVersion: 'TLSv1.2' as const,
-                },
+                serverOptions: tlsServerOptions(tls),
               }
             : {}),
         },

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { listenSchema } from '../../protocols/config/listen.ts';
+import { tlsServerSchema } from '../../protocols/config/tls.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
@@ -18,17 +19,7 @@ export const centralConfigSchema = z.strictObject({
   http: z
     .strictObject({
       listen: listenSchema.default('127.0.0.1:8080').describe('API, dashboard and link endpoint.'),
-      tls: z
-        .strictObject({
-          cert_file: z.string(),
-          key_file: z.string(),
-          ca_file: z
-            .string()
-            .optional()
-            .describe('When set, clients must present a certificate from this CA.'),
-        })
-        .optional()
-        .describe('Serve HTTPS and wss:// (required in production).'),
+      tls: tlsServerSchema.optional().describe('Serve HTTPS and wss:// (required in production).'),
     })
     .prefault({}),
   storage: storeConfigSchema.describe('Where events are stored: embedded PGlite (default) or PostgreSQL.'),

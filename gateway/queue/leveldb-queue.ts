@@ -16,6 +16,14 @@ import {
   eventId,
   type PendingEvent,
 } from '../../protocols/event/schema.ts';
+import {
+  decodeRecord,
+  describeOpenError,
+  describeWriteError,
+  lanePrefix,
+  RECORD_PREFIX,
+  recordKey,
+} from './records.ts';
 import { LANES, type Lane, laneOf, type LaneCounts, type QueueDepth, type QueueRecord } from './types.ts';
 
 export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
@@ -46,8 +54,6 @@ export interface EvictionReport {
 
 const SEQ_KEY = 'm!next_seq';
 const STATS_KEY = 'm!stats';
-const RECORD_PREFIX = 'q!';
-const SEQ_WIDTH = 16;
 
 type Pending = { events: PendingEvent[]; resolve: (events: Event[]) => void; reject: (error: Error) => void };
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -399,48 +405,4 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     await this.#serial(() => this.#flush());
     await this.#db.close();
   }
-}
-
-function lanePrefix(lane: Lane): string {
-  return `${RECORD_PREFIX}${LANES.indexOf(lane)}!`;
-}
-
-function recordKey(lane: Lane, firstSeq: number, count: number): string {
-  return `${lanePrefix(lane)}${String(firstSeq).padStart(SEQ_WIDTH, '0')}!${count}`;
-}
-
-/**
- * A record as read from disk. The events stay as the JSON text they were stored as: the
- * forwarder splices that text into a batch without parsing it (SPEC §2), which is what keeps
- * memory flat and the drain fast; `events` parses on first use only.
- */
-function decodeRecord(key: string, value: string): QueueRecord | undefined {
-  const match = /^q!(\d)!(\d{16})!(\d+)$/.exec(key);
-  const lane = match ? LANES[Number(match[1])] : undefined;
-  if (!match || !lane || value.charAt(0) !== '[' || value.charAt(value.length - 1) !== ']') return undefined;
-  let parsed: Event[] | undefined;
-  return {
-    key,
-    lane,
-    firstSeq: Number(match[2]),
-    count: Number(match[3]),
-    bytes: Buffer.byteLength(value),
-    json: value,
-    get events(): Event[] {
-      parsed ??= JSON.parse(value) as Event[];
-      return parsed;
-    },
-  };
-}
-
-function describeOpenError(error: unknown): string {
-  const e = error as { message?: string; cause?: { message?: string } };
-  return [e.message, e.cause?.message].filter(Boolean).join(': ') || String(error);
-}
-
-/** LevelDB's write errors are terse ("IO error"); name the likely cause when it is a full disk. */
-function describeWriteError(error: unknown): Error {
-  const message = describeOpenError(error);
-  const full = /No space left|ENOSPC/i.test(message);
-  return new Error(full ? `disk full: ${message}` : `queue write failed: ${message}`);
 }

@@ -6,6 +6,7 @@
  * by ':' (kept) or SP. Cisco IOS headers are recognised first (cisco.ts). Deliberate differences
  * from rsyslog are listed in SPEC.md.
  */
+import { emptySyslogBody } from './body.ts';
 import { parseCiscoIos } from './cisco.ts';
 import type { SyslogBody } from './parse.ts';
 import { procIdOf, programNameOf } from './tag.ts';
@@ -74,18 +75,7 @@ function content(text: string, pos: number): string {
 }
 
 export function parseRfc3164(text: string, pos: number, ctx: TimestampContext): SyslogBody {
-  const body: SyslogBody = {
-    timestamp: null,
-    timestampText: null,
-    hostname: null,
-    appName: null,
-    procId: null,
-    msgId: null,
-    structuredData: [],
-    tag: null,
-    programName: null,
-    msg: '',
-  };
+  const body: SyslogBody = emptySyslogBody();
   // rsyslog: a message whose text starts (after blanks) with '{' or '[' has no header at all (JSON).
   let i = pos;
   while (text[i] === ' ' || text[i] === '\t') i++;

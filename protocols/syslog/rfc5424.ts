@@ -4,6 +4,7 @@
  * a leading BOM is removed from MSG (§6.4). Where devices bend the grammar we bend with them and
  * keep every byte: see SPEC.md.
  */
+import { emptySyslogBody } from './body.ts';
 import type { SyslogBody, SyslogSdElement } from './parse.ts';
 import { parseRfc3339, type TimestampContext } from './timestamp.ts';
 
@@ -115,18 +116,7 @@ function stripBom(msg: string): string {
  * null and the rest is MSG. Malformed STRUCTURED-DATA is kept, unparsed, at the start of MSG.
  */
 export function parseRfc5424(text: string, pos: number, ctx: TimestampContext): SyslogBody {
-  const body: SyslogBody = {
-    timestamp: null,
-    timestampText: null,
-    hostname: null,
-    appName: null,
-    procId: null,
-    msgId: null,
-    structuredData: [],
-    tag: null,
-    programName: null,
-    msg: '',
-  };
+  const body: SyslogBody = emptySyslogBody();
   let i = pos;
   if (text[i] === NIL && (i + 1 === text.length || text[i + 1] === ' ')) {
     i = Math.min(i + 2, text.length);

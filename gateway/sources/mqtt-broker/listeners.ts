@@ -6,13 +6,12 @@
  * is buffered (aedes' parser would otherwise collect up to 256 MB).
  */
 import type { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Aedes } from 'aedes';
 import { createMqttFrameScanner } from '../../../protocols/mqtt/framing.ts';
 import type { MqttError } from '../../../protocols/mqtt/types.ts';
-import { parseListen } from '../../config/common.ts';
+import { parseListen, tlsServerOptions } from '../../config/common.ts';
 import type { SourceAddress } from '../../pipeline/types.ts';
 import { normalizeIp } from '../syslog/decode.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
@@ -109,17 +108,7 @@ export async function startListeners(
     );
   if (config.tls) {
     const t = config.tls;
-    const server = tls.createServer(
-      {
-        cert: readFileSync(t.cert_file),
-        key: readFileSync(t.key_file),
-        ca: t.ca_file ? readFileSync(t.ca_file) : undefined,
-        requestCert: t.ca_file !== undefined,
-        rejectUnauthorized: t.ca_file !== undefined,
-        minVersion: 'TLSv1.2',
-      },
-      (s) => accept(s, 'tls'),
-    );
+    const server = tls.createServer(tlsServerOptions(t), (s) => accept(s, 'tls'));
     await listen(server, t.listen, 'tls');
   }
   return { servers, addresses, sockets };

@@ -3,11 +3,10 @@
  * (octet counting or LF framing, detected per frame); the socket pauses while too many of its
  * events are waiting for the queue, so a fast sender cannot make the gateway buffer without end.
  */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createSyslogDeframer } from '../../../protocols/syslog/index.ts';
-import { parseListen } from '../../config/common.ts';
+import { parseListen, tlsServerOptions } from '../../config/common.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
 import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame, normalizeIp } from './decode.ts';
@@ -71,17 +70,7 @@ export function createSyslogStreamSource(
     async start() {
       if (config.mode === 'tls') {
         const t = config.tls!;
-        server = tls.createServer(
-          {
-            cert: readFileSync(t.cert_file),
-            key: readFileSync(t.key_file),
-            ca: t.ca_file ? readFileSync(t.ca_file) : undefined,
-            requestCert: t.ca_file !== undefined,
-            rejectUnauthorized: t.ca_file !== undefined,
-            minVersion: 'TLSv1.2',
-          },
-          onConnection,
-        );
+        server = tls.createServer(tlsServerOptions(t), onConnection);
         server.on('tlsClientError', () =>
           ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'tls_handshake' }),
         );
