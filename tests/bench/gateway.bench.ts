@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { enrollGateway } from '../../gateway/enroll.ts';
 import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
@@ -68,17 +67,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const c = await startTestCentral({ type: 'postgres', url: db.url }, { gatewayId: 'gw-footprint' });
   let child: ChildProcess | undefined;
   try {
-    const { token } = await c.central.registry.createEnrollmentToken({
-      gatewayId: 'gw-footprint',
-      ttlSecs: 60,
-      now: new Date(),
-    });
-    await enrollGateway({
-      central: c.central.url(),
-      token,
-      gatewayId: 'gw-footprint',
-      credentialsFile: path.join(dir, 'credentials.json'),
-    });
+    await c.enroll('gw-footprint', path.join(dir, 'credentials.json'));
     const port = await freePort();
     const config = path.join(dir, 'gateway.yaml');
     writeFileSync(

@@ -12,7 +12,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { enrollGateway } from '../../gateway/enroll.ts';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
@@ -92,17 +91,7 @@ async function drain(backlog: number, dbUrl: string) {
   // Central first, only to enroll; then it goes away, as during a WAN outage.
   let c = await startTestCentral({ type: 'postgres', url: dbUrl }, { gatewayId });
   const centralPort = new URL(c.central.url()).port;
-  const { token } = await c.central.registry.createEnrollmentToken({
-    gatewayId,
-    ttlSecs: 60,
-    now: new Date(),
-  });
-  await enrollGateway({
-    central: c.central.url(),
-    token,
-    gatewayId,
-    credentialsFile: path.join(dir, 'credentials.json'),
-  });
+  await c.enroll(gatewayId, path.join(dir, 'credentials.json'));
   const privateKey = c.privateKey;
   await c.central.stop();
 

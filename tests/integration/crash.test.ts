@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import pg from 'pg';
-import { enrollGateway } from '../../gateway/enroll.ts';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
@@ -37,17 +36,7 @@ it(
     if (!db || !c) return t.skip('PostgreSQL not available');
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-crash-'));
     const gatewayId = 'gw-crash';
-    const { token } = await c.central.registry.createEnrollmentToken({
-      gatewayId,
-      ttlSecs: 60,
-      now: new Date(),
-    });
-    await enrollGateway({
-      central: c.central.url(),
-      token,
-      gatewayId,
-      credentialsFile: path.join(dir, 'credentials.json'),
-    });
+    await c.enroll(gatewayId, path.join(dir, 'credentials.json'));
     const syslogPort = await freePort();
     const config = path.join(dir, 'gateway.yaml');
     writeFileSync(

@@ -26,8 +26,11 @@ export interface TestCentral {
   gatewayId: string;
   /** The enrolled key of `gatewayId` (enrolled through the real /enroll endpoint). */
   privateKey: string;
-  /** Enrolls another gateway id and returns its private key. */
-  enroll(gatewayId: string): Promise<string>;
+  /**
+   * Enrolls a gateway id through the real /enroll endpoint and returns its private key; with
+   * `credentialsFile`, the credentials stay there (as `siem-gateway run` expects them).
+   */
+  enroll(gatewayId: string, credentialsFile?: string): Promise<string>;
   /** GET a path of central's API with the API token. */
   api(pathAndQuery: string): Promise<{ status: number; body: unknown }>;
   /** Every stored event matching the query string, newest first (first page up to 1000). */
@@ -69,21 +72,21 @@ export async function startTestCentral(
     });
     return { status: res.status, body: await res.json() };
   };
-  const enroll = async (id: string) => {
+  const enroll = async (id: string, credentialsFile?: string) => {
     const { token } = await central.registry.createEnrollmentToken({
       gatewayId: id,
       ttlSecs: 60,
       now: new Date(),
     });
-    const dir = mkdtempSync(path.join(tmpdir(), 'siem-cred-'));
+    const dir = credentialsFile ? undefined : mkdtempSync(path.join(tmpdir(), 'siem-cred-'));
     const credentials = await enrollGateway({
       central: central.url(),
       token,
       gatewayId: id,
-      credentialsFile: path.join(dir, 'credentials.json'),
+      credentialsFile: credentialsFile ?? path.join(dir!, 'credentials.json'),
       ...clientTls,
     });
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
     return credentials.private_key;
   };
   return {
