@@ -9,6 +9,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
+import { requirePermission } from '../../protocols/web-auth/permissions.ts';
 import type { Alerts } from '../alerts/index.ts';
 import { MAX_ALERT_PAGE } from '../alerts/alert-store.ts';
 import { ALERT_STATUSES, alertInputSchema } from '../alerts/types.ts';
@@ -55,12 +56,12 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
   const api = new Hono();
   const notFound = () => new HTTPException(404, { message: 'no such alert' });
 
-  api.post('/alerts', async (c) => {
+  api.post('/alerts', requirePermission('alerts'), async (c) => {
     const input = await jsonBody(c.req, alertInputSchema);
     const result = await alerts.raise(input, c.get('apiUser'));
     return c.json(result, result.outcome === 'created' ? 201 : 200);
   });
-  api.get('/alerts', async (c) => {
+  api.get('/alerts', requirePermission('read'), async (c) => {
     const q = parseQuery(listSchema, c.req.query());
     return c.json(
       await alerts.store.list({
@@ -74,24 +75,24 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
       }),
     );
   });
-  api.get('/alerts/:id', async (c) => {
+  api.get('/alerts/:id', requirePermission('read'), async (c) => {
     const alert = await alerts.store.get(id(c.req.param('id')));
     if (!alert) throw notFound();
     return c.json(alert);
   });
-  api.patch('/alerts/:id', async (c) => {
+  api.patch('/alerts/:id', requirePermission('alerts'), async (c) => {
     const changes = await jsonBody(c.req, patchSchema);
     const alert = await alerts.store.update(id(c.req.param('id')), changes, c.get('apiUser'));
     if (!alert) throw notFound();
     return c.json(alert);
   });
-  api.post('/alerts/:id/comments', async (c) => {
+  api.post('/alerts/:id/comments', requirePermission('alerts'), async (c) => {
     const { body: text } = await jsonBody(c.req, commentSchema);
     const comment = await alerts.store.comment(id(c.req.param('id')), text, c.get('apiUser'));
     if (!comment) throw notFound();
     return c.json(comment, 201);
   });
-  api.get('/alerts/:id/related', async (c) => {
+  api.get('/alerts/:id/related', requirePermission('read'), async (c) => {
     const related = await alerts.store.related(id(c.req.param('id')), {
       marginMs: options.relatedMarginSecs * 1000,
       limit: 100,
@@ -100,8 +101,10 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
     return c.json(related);
   });
 
-  api.get('/alert-suppressions', async (c) => c.json({ suppressions: await alerts.store.suppressions() }));
-  api.post('/alert-suppressions', async (c) => {
+  api.get('/alert-suppressions', requirePermission('read'), async (c) =>
+    c.json({ suppressions: await alerts.store.suppressions() }),
+  );
+  api.post('/alert-suppressions', requirePermission('alerts'), async (c) => {
     const s = await jsonBody(c.req, suppressionSchema);
     const startsAt = s.starts_at ? new Date(s.starts_at) : now();
     const created = await alerts.store.suppress(
@@ -116,7 +119,7 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
     );
     return c.json(created, 201);
   });
-  api.delete('/alert-suppressions/:id', async (c) => {
+  api.delete('/alert-suppressions/:id', requirePermission('alerts'), async (c) => {
     if (!(await alerts.store.unsuppress(id(c.req.param('id'))))) {
       throw new HTTPException(404, { message: 'no such suppression' });
     }

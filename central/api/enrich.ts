@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
+import { requirePermission } from '../../protocols/web-auth/permissions.ts';
 import type { Enrichment } from '../enrich/index.ts';
 import { listDevices } from '../inventory/devices.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
@@ -20,13 +21,13 @@ const devicesQuery = z.strictObject({
 
 export function enrichApi(enrichment: Enrichment, sql: SqlExecutor) {
   const api = new Hono();
-  api.get('/enrich/ip/:ip', (c) => {
+  api.get('/enrich/ip/:ip', requirePermission('read'), (c) => {
     const ip = c.req.param('ip');
     const info = ip.length <= 64 ? enrichment.ipInfo(ip) : undefined;
     if (!info) throw new HTTPException(400, { message: 'not an IP address' });
     return c.json({ ...info, intel: enrichment.intelFor(info.ip) });
   });
-  api.get('/devices', async (c) => {
+  api.get('/devices', requirePermission('read'), async (c) => {
     const q = parseQuery(devicesQuery, c.req.query());
     return c.json({ devices: await listDevices(sql, q) });
   });

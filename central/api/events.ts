@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { requirePermission } from '../../protocols/web-auth/permissions.ts';
 import type { EventStore } from '../store/types.ts';
 import { filterShape, parseQuery, toFilter } from './search-params.ts';
 
@@ -16,7 +17,7 @@ const querySchema = z.strictObject({
 
 export function eventsApi(store: EventStore) {
   const api = new Hono();
-  api.get('/', async (c) => {
+  api.get('/', requirePermission('read'), async (c) => {
     const q = parseQuery(querySchema, c.req.query());
     const page = await store.queryEvents({ ...toFilter(q), limit: q.limit, cursor: q.cursor });
     return c.json({ events: page.events, next_cursor: page.nextCursor });

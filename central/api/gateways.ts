@@ -8,8 +8,10 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { requirePermission } from '../../protocols/web-auth/permissions.ts';
 import type { CentralEvents } from '../events.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
+import type { GatewayRulesState } from '../rules/store.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import { jsonBody } from './body.ts';
 
@@ -21,6 +23,8 @@ export interface GatewaysApiDeps {
   connected: () => Set<string>;
   disconnect: (gateway: string) => void;
   now?: () => Date;
+  /** Per gateway, the rule set assigned and the one it reports running (link SPEC §8). */
+  rulesStates?: () => Promise<Map<string, GatewayRulesState>>;
 }
 
 const tokenRequest = z.strictObject({
@@ -43,7 +47,7 @@ const enrollRequest = z.strictObject({
 export function gatewaysApi(deps: GatewaysApiDeps) {
   const now = deps.now ?? (() => new Date());
   const api = new Hono();
-  api.post('/enrollment-tokens', async (c) => {
+  api.post('/enrollment-tokens', requirePermission('admin'), async (c) => {
     const request = await jsonBody(c.req, tokenRequest);
     const created = await deps.registry.createEnrollmentToken({
       gatewayId: request.gateway_id,
@@ -55,9 +59,10 @@ export function gatewaysApi(deps: GatewaysApiDeps) {
       201,
     );
   });
-  api.get('/gateways', async (c) => {
+  api.get('/gateways', requirePermission('read'), async (c) => {
     const connected = deps.connected();
     const gateways = await deps.registry.list();
+    const rules = (await deps.rulesStates?.()) ?? new Map<string, GatewayRulesState>();
     return c.json({
       gateways: gateways.map((g) => ({
         id: g.id,
@@ -67,10 +72,11 @@ export function gatewaysApi(deps: GatewaysApiDeps) {
         revoked_at: g.revokedAt,
         last_seen_at: g.lastSeenAt,
         clock_offset_ms: g.clockOffsetMs,
+        rules: rules.get(g.id) ?? null,
       })),
     });
   });
-  api.post('/gateways/:id/revoke', async (c) => {
+  api.post('/gateways/:id/revoke', requirePermission('admin'), async (c) => {
     const id = c.req.param('id');
     if (!(await deps.registry.revoke(id, now())))
       throw new HTTPException(404, { message: `no gateway ${id}` });

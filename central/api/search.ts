@@ -11,6 +11,7 @@ import { stream } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Event } from '../../protocols/event/schema.ts';
+import { requirePermission } from '../../protocols/web-auth/permissions.ts';
 import { csvRecord } from '../store/archive-csv.ts';
 import { MAX_BUCKETS, MAX_TOP_LIMIT } from '../store/event-aggregate.ts';
 import { type EventStore, TOP_FIELDS } from '../store/types.ts';
@@ -100,7 +101,7 @@ const exportSchema = z.strictObject({
 export function searchApi(store: EventStore, logger: Logger, now: () => Date = () => new Date()) {
   const api = new Hono();
 
-  api.get('/histogram', async (c) => {
+  api.get('/histogram', requirePermission('read'), async (c) => {
     const q = parseQuery(histogramSchema, c.req.query());
     const filter = boundedFilter(q, now());
     const width = INTERVALS[q.interval]!;
@@ -124,14 +125,14 @@ export function searchApi(store: EventStore, logger: Logger, now: () => Date = (
     });
   });
 
-  api.get('/top', async (c) => {
+  api.get('/top', requirePermission('read'), async (c) => {
     const q = parseQuery(topSchema, c.req.query());
     const filter = boundedFilter(q, now());
     const values = await store.topValues(filter, q.field, q.limit);
     return c.json({ from: filter.from.toISOString(), to: filter.to.toISOString(), field: q.field, values });
   });
 
-  api.get('/export', (c) => {
+  api.get('/export', requirePermission('read'), (c) => {
     const q = parseQuery(exportSchema, c.req.query());
     const filter = boundedFilter(q, now());
     const csv = q.format === 'csv';

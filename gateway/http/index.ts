@@ -1,13 +1,20 @@
 /**
  * The gateway's local HTTP server: `/healthz` (a small liveness answer), `/api/status` (link
  * state, queue depth and bytes per lane, age of the oldest unsent event, evictions, expected
- * drain time) and `/metrics` for Prometheus. Read-only; the device dashboard API joins it later.
+ * drain time), `/metrics` for Prometheus, the device inventory, and the device dashboard (its API
+ * in dashboard-routes.ts, its page at `/` from static.ts).
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { requirePermission, type WebAuth } from '../../protocols/web-auth/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { QueueDepth } from '../queue/leveldb-queue.ts';
+import { baselineState, type DashboardDeps, registerDashboardRoutes } from './dashboard-routes.ts';
+import { createDeviceHistory } from './device-series.ts';
+import { registerDashboardStatic } from './static.ts';
 
 export interface GatewayStatus {
   status: 'ok' | 'degraded';
@@ -20,6 +27,8 @@ export interface GatewayStatus {
     window: number;
     paused_until: string | null;
     clock_offset_ms: number | null;
+    /** While the link is down: since when (gateway start, or the last disconnect). */
+    disconnected_since: string | null;
     ack_rate_per_sec: number;
   };
   queue: QueueDepth & {
@@ -47,9 +56,23 @@ export function createGatewayHttp(deps: {
   metrics: GatewayMetrics;
   status: () => Promise<GatewayStatus>;
   inventory: Inventory;
+  /** Access control of /api/* (protocols/web-auth): sessions and tokens over the file store. */
+  auth: WebAuth;
+  /** The device dashboard (gateway/http/dashboard-routes.ts): live history, baselines, static dir. */
+  dashboard?: Partial<Omit<DashboardDeps, 'inventory' | 'status'>> & { dir?: string };
 }) {
   const app = new Hono();
   app.use('*', secureHeaders());
+  // /healthz and /metrics stay open; every /api route declares its permission (requirePermission).
+  app.use('/api/*', bodyLimit({ maxSize: 256 * 1024 }));
+  app.use('/api/*', deps.auth.middleware);
+  app.route('/api', deps.auth.routes);
+  const dashboard: DashboardDeps = {
+    history: createDeviceHistory(),
+    ...deps.dashboard,
+    inventory: deps.inventory,
+    status: deps.status,
+  };
   // Degraded (link down) is still 200: the gateway is doing its job, buffering to disk.
   app.get('/healthz', async (c) => {
     const s = await deps.status();
@@ -60,26 +83,32 @@ export function createGatewayHttp(deps: {
       queue_events: s.queue.events,
     });
   });
-  app.get('/api/status', async (c) => c.json(await deps.status()));
-  app.get('/api/devices', (c) => {
+  app.get('/api/status', requirePermission('read'), async (c) => c.json(await deps.status()));
+  app.get('/api/devices', requirePermission('read'), (c) => {
     const protocol = c.req.query('protocol');
     const q = c.req.query('q')?.slice(0, 128);
     const devices = deps.inventory.list({ protocol, q });
+    const now = Date.now();
     return c.json({
-      devices: devices.slice(0, 1000),
+      devices: devices.slice(0, 1000).map((d) => ({ ...d, baseline: baselineState(dashboard, d.id, now) })),
       total: devices.length,
       forgotten: deps.inventory.forgotten,
     });
   });
-  app.get('/api/devices/:id', (c) => {
+  app.get('/api/devices/:id', requirePermission('read'), (c) => {
     const device = deps.inventory.get(c.req.param('id'));
     return device ? c.json(device) : c.json({ error: 'no such device' }, 404);
   });
+  registerDashboardRoutes(app, dashboard);
+  registerDashboardStatic(app, deps.dashboard?.dir);
   app.get('/metrics', async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
   app.notFound((c) => c.json({ error: 'not found' }, 404));
-  app.onError((error, c) => c.json({ error: 'internal error', detail: error.message.slice(0, 200) }, 500));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
+    return c.json({ error: 'internal error', detail: error.message.slice(0, 200) }, 500);
+  });
   return app;
 }

@@ -1,0 +1,136 @@
+/**
+ * Small building blocks both dashboards use: `useApi` (load a JSON resource, reload on demand
+ * or on an interval, with loading and error state), a severity badge, a status pill, an error
+ * banner, and the page layout with the navigation bar that folds on narrow (tablet) screens.
+ */
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from './api.ts';
+import { SEVERITY_COLORS, severityName } from './format.ts';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | Error | undefined;
+  loading: boolean;
+  reload: () => void;
+  /** Replaces the data locally (e.g. after a live update). */
+  set: (update: (old: T | undefined) => T | undefined) => void;
+}
+
+/** GETs `path` (re-fetched when it changes; every `everyMs` when given). `null` path: nothing. */
+export function useApi<T>(path: string | null, everyMs?: number): Loaded<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<ApiError | Error | undefined>(undefined);
+  const [loading, setLoading] = useState(path !== null);
+  const [tick, setTick] = useState(0);
+  const seq = useRef(0);
+
+  useEffect(() => {
+    if (path === null) return;
+    const mine = ++seq.current;
+    const controller = new AbortController();
+    setLoading(true);
+    api<T>(path, { signal: controller.signal })
+      .then((d) => {
+        if (mine !== seq.current) return;
+        setData(d);
+        setError(undefined);
+      })
+      .catch((e: Error) => {
+        if (mine !== seq.current || e.name === 'AbortError') return;
+        setError(e);
+      })
+      .finally(() => {
+        if (mine === seq.current) setLoading(false);
+      });
+    return () => controller.abort();
+  }, [path, tick]);
+
+  useEffect(() => {
+    if (!everyMs || path === null) return;
+    const timer = setInterval(() => setTick((t) => t + 1), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs, path]);
+
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, error, loading, reload, set: setData };
+}
+
+export function SeverityBadge({ severity }: { severity: number }) {
+  return (
+    <span
+      class="badge sev"
+      style={{ background: SEVERITY_COLORS[severity] ?? '#999' }}
+      title={`severity ${severity}`}
+    >
+      {severityName(severity)}
+    </span>
+  );
+}
+
+export function Pill({
+  tone,
+  children,
+}: {
+  tone: 'ok' | 'warn' | 'bad' | 'muted';
+  children: ComponentChildren;
+}) {
+  return <span class={`pill ${tone}`}>{children}</span>;
+}
+
+export function ErrorBanner({ error }: { error: Error | undefined | null }) {
+  if (!error) return null;
+  const text =
+    error instanceof ApiError && error.status === 403
+      ? `Not allowed: ${error.message}`
+      : error.message || String(error);
+  return (
+    <p class="error" role="alert">
+      {text}
+    </p>
+  );
+}
+
+export interface NavItem {
+  href: string;
+  label: string;
+  active: boolean;
+}
+
+export function Layout({
+  title,
+  nav,
+  right,
+  children,
+}: {
+  title: string;
+  nav: NavItem[];
+  right?: ComponentChildren;
+  children: ComponentChildren;
+}) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div class="layout">
+      <header class="topbar">
+        <button class="menu-toggle" aria-label="menu" onClick={() => setOpen(!open)}>
+          ☰
+        </button>
+        <span class="brand">{title}</span>
+        <nav class={open ? 'open' : ''} onClick={() => setOpen(false)}>
+          {nav.map((n) => (
+            <a
+              key={n.href}
+              href={n.href}
+              class={n.active ? 'active' : ''}
+              aria-current={n.active ? 'page' : undefined}
+            >
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <div class="topbar-right">{right}</div>
+      </header>
+      <main class="content">{children}</main>
+    </div>
+  );
+}

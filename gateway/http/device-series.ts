@@ -1,0 +1,287 @@
+/**
+ * What the device dashboard shows live, kept in memory and bounded so a Raspberry Pi can afford
+ * it: per device, one ring buffer of recent (time, value) points for each numeric value its
+ * events carry (values.ts), and its most recent events; across devices, the most recent local
+ * alerts (an `alert.updated` replaces its `alert.raised`, by `alert_id`). It is fed from the
+ * pipeline with what was queued (gateway/pipeline `onQueued`), so it works with the link down.
+ * Memory: at most `maxValues` rings of `pointsPerValue` points (16 bytes each), `maxDevices`
+ * devices of `eventsPerDevice` summaries, and `maxAlerts` alerts; past a bound the least
+ * recently updated device is forgotten, and a value beyond `maxValues` is not charted (counted).
+ * Nothing here survives a restart: the durable record is the queue and central.
+ * It runs for every queued event, so the common case stays cheap: one small summary object per
+ * event, no re-ordering when the same device speaks again, and timestamps parsed only for events
+ * that carry values.
+ */
+import type { PendingEvent } from '../../protocols/event/schema.ts';
+import { eventValues } from './values.ts';
+
+export interface DeviceHistoryOptions {
+  pointsPerValue: number;
+  maxValues: number;
+  eventsPerDevice: number;
+  maxDevices: number;
+  maxAlerts: number;
+}
+
+export const DEFAULT_DEVICE_HISTORY: DeviceHistoryOptions = {
+  pointsPerValue: 300,
+  maxValues: 1000,
+  eventsPerDevice: 50,
+  maxDevices: 1000,
+  maxAlerts: 500,
+};
+
+const MESSAGE_CHARS = 300;
+
+/** An event as the dashboard lists it. */
+export interface EventSummary {
+  id?: string;
+  ts: string;
+  received: string;
+  source: string;
+  kind: string;
+  action: string;
+  severity: number;
+  message: string;
+  device?: string;
+  tags: string[];
+}
+
+/** A local alert (an `alert` event from edge detection) as the dashboard lists it. */
+export interface AlertSummary extends EventSummary {
+  alert_id: string;
+  rule_id?: string;
+  rule_name?: string;
+  techniques: string[];
+  count: number;
+  first_seen?: string;
+  last_seen?: string;
+}
+
+export interface ValueSeries {
+  name: string;
+  unit?: string;
+  /** Times in ms since the epoch, oldest first. */
+  t: number[];
+  v: number[];
+}
+
+export interface LatestValue {
+  value: number;
+  ts: number;
+  unit?: string;
+}
+
+class Ring {
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  head = 0;
+  size = 0;
+  unit: string | undefined;
+  constructor(capacity: number) {
+    this.t = new Float64Array(capacity);
+    this.v = new Float64Array(capacity);
+  }
+  push(t: number, v: number): void {
+    this.t[this.head] = t;
+    this.v[this.head] = v;
+    this.head = (this.head + 1) % this.t.length;
+    if (this.size < this.t.length) this.size += 1;
+  }
+  last(): LatestValue | undefined {
+    if (this.size === 0) return undefined;
+    const i = (this.head - 1 + this.t.length) % this.t.length;
+    return { value: this.v[i]!, ts: this.t[i]!, ...(this.unit ? { unit: this.unit } : {}) };
+  }
+  toSeries(name: string, sinceMs: number): ValueSeries {
+    const t: number[] = [];
+    const v: number[] = [];
+    const start = (this.head - this.size + this.t.length) % this.t.length;
+    for (let k = 0; k < this.size; k++) {
+      const i = (start + k) % this.t.length;
+      if (this.t[i]! <= sinceMs) continue;
+      t.push(this.t[i]!);
+      v.push(this.v[i]!);
+    }
+    return { name, ...(this.unit ? { unit: this.unit } : {}), t, v };
+  }
+}
+
+interface DeviceState {
+  values: Map<string, Ring>;
+  events: EventSummary[];
+}
+
+export type HistoryChange = { type: 'device'; device: string } | { type: 'alert'; alert: AlertSummary };
+
+const NO_TAGS: string[] = [];
+
+function summarize(event: PendingEvent & { id?: string }): EventSummary {
+  // Built by assignment, not spreads: one object of one shape per event. The strings are shared
+  // with the event; the tags are copied only when there are any.
+  const summary: EventSummary = {
+    ts: event.ts,
+    received: event.received,
+    source: event.source,
+    kind: event.kind,
+    action: event.action,
+    severity: event.severity,
+    message:
+      event.message.length > MESSAGE_CHARS ? `${event.message.slice(0, MESSAGE_CHARS)}…` : event.message,
+    tags: event.tags.length === 0 ? NO_TAGS : event.tags.slice(0, 8),
+  };
+  if (event.id) summary.id = event.id;
+  if (event.device) summary.device = event.device.id;
+  return summary;
+}
+
+function alertSummary(event: PendingEvent & { id?: string }): AlertSummary | undefined {
+  const f = event.fields as Record<string, unknown>;
+  if (typeof f.alert_id !== 'string') return undefined;
+  return {
+    ...summarize(event),
+    alert_id: f.alert_id,
+    ...(event.threat?.rule_id ? { rule_id: event.threat.rule_id } : {}),
+    ...(event.threat?.rule_name ? { rule_name: event.threat.rule_name } : {}),
+    techniques: event.threat?.techniques ?? [],
+    count: typeof f.count === 'number' ? f.count : 1,
+    ...(typeof f.first_seen === 'string' ? { first_seen: f.first_seen } : {}),
+    ...(typeof f.last_seen === 'string' ? { last_seen: f.last_seen } : {}),
+  };
+}
+
+export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVICE_HISTORY) {
+  /** Insertion order = least recently updated first (a device is re-inserted on update). */
+  const devices = new Map<string, DeviceState>();
+  /** The device updated last (already last in `devices`). */
+  let newest: string | undefined;
+  /** Newest last. */
+  let alerts: AlertSummary[] = [];
+  let valueCount = 0;
+  let refusedValues = 0;
+  let forgottenDevices = 0;
+  const listeners = new Set<(change: HistoryChange) => void>();
+
+  const touch = (id: string): DeviceState => {
+    let state = devices.get(id);
+    if (state && id === newest) return state;
+    newest = id;
+    if (state) devices.delete(id);
+    else {
+      state = { values: new Map(), events: [] };
+      while (devices.size >= options.maxDevices) {
+        const [oldestId, oldest] = devices.entries().next().value as [string, DeviceState];
+        valueCount -= oldest.values.size;
+        devices.delete(oldestId);
+        forgottenDevices += 1;
+      }
+    }
+    devices.set(id, state);
+    return state;
+  };
+
+  const notify = (change: HistoryChange) => {
+    if (listeners.size === 0) return;
+    for (const listener of listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener (an SSE stream) failing must not stop the pipeline.
+      }
+    }
+  };
+
+  function observeOne(event: PendingEvent & { id?: string }): void {
+    if (event.kind === 'alert') {
+      const alert = alertSummary(event);
+      if (!alert) return;
+      alerts = alerts.filter((a) => a.alert_id !== alert.alert_id);
+      alerts.push(alert);
+      if (alerts.length > options.maxAlerts) alerts.shift();
+      notify({ type: 'alert', alert });
+      return;
+    }
+    const id = event.device?.id;
+    if (!id) return;
+    const state = touch(id);
+    state.events.push(summarize(event));
+    if (state.events.length > options.eventsPerDevice) state.events.shift();
+    const values = eventValues(event);
+    if (values.length === 0) {
+      notify({ type: 'device', device: id });
+      return;
+    }
+    const parsed = Date.parse(event.ts);
+    const t = Number.isFinite(parsed) ? parsed : Date.parse(event.received);
+    for (const { name, value, unit } of values) {
+      let ring = state.values.get(name);
+      if (!ring) {
+        if (valueCount >= options.maxValues) {
+          refusedValues += 1;
+          continue;
+        }
+        ring = new Ring(options.pointsPerValue);
+        state.values.set(name, ring);
+        valueCount += 1;
+      }
+      if (unit) ring.unit = unit;
+      ring.push(t, value);
+    }
+    notify({ type: 'device', device: id });
+  }
+
+  return {
+    /** Notes queued events (and alerts); called by the pipeline after each append. */
+    observe(events: ReadonlyArray<PendingEvent & { id?: string }>): void {
+      for (const event of events) observeOne(event);
+    },
+    has: (device: string) => devices.has(device),
+    /** Every charted value of a device, points newer than `sinceMs`. */
+    series(device: string, sinceMs = 0): ValueSeries[] | undefined {
+      const state = devices.get(device);
+      if (!state) return undefined;
+      return [...state.values.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, ring]) => ring.toSeries(name, sinceMs));
+    },
+    /** The latest value of each field of a device. */
+    latest(device: string): Record<string, LatestValue> {
+      const out: Record<string, LatestValue> = {};
+      for (const [name, ring] of devices.get(device)?.values ?? []) {
+        const last = ring.last();
+        if (last) out[name] = last;
+      }
+      return out;
+    },
+    /** Recent events of a device, newest first. */
+    events(device: string, limit = options.eventsPerDevice): EventSummary[] {
+      return (devices.get(device)?.events ?? []).slice(-limit).reverse();
+    },
+    /** Recent local alerts, newest first, optionally of one device. */
+    alerts(filter: { device?: string; limit?: number } = {}): AlertSummary[] {
+      const out: AlertSummary[] = [];
+      for (let i = alerts.length - 1; i >= 0 && out.length < (filter.limit ?? options.maxAlerts); i--) {
+        const a = alerts[i]!;
+        if (!filter.device || a.device === filter.device) out.push(a);
+      }
+      return out;
+    },
+    subscribe(listener: (change: HistoryChange) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stats() {
+      return {
+        devices: devices.size,
+        values: valueCount,
+        refused_values: refusedValues,
+        forgotten_devices: forgottenDevices,
+        alerts: alerts.length,
+        /** Upper bound of the rings' memory. */
+        value_bytes: valueCount * options.pointsPerValue * 16,
+      };
+    },
+  };
+}
+
+export type DeviceHistory = ReturnType<typeof createDeviceHistory>;
