@@ -1,21 +1,40 @@
 /**
- * The gateway↔central link codec, version 1 (spec: protocols/link/SPEC.md). Messages are JSON
+ * The gateway↔central link codec, versions 1 and 2 (spec: protocols/link/SPEC.md; v2 adds rule
+ * set push, §8). Messages are JSON
  * objects carried one per WebSocket text frame. This module only turns messages into text and
  * text back into messages: it never throws on bad input, touches no socket and keeps no state.
  * Events inside a batch are left unvalidated here so that central can store the good events of
  * a batch and count the bad ones, instead of rejecting (and wedging) the whole batch.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { gatewayIdSchema } from '../event/schema.ts';
 
-export const LINK_PROTOCOL_VERSION = 1;
+/** The newest link version spoken here (SPEC §7: v2 adds rule set push, §8). */
+export const LINK_PROTOCOL_VERSION = 2;
+/** The oldest version still spoken (SPEC §7: the previous one, during an upgrade window). */
+export const LINK_MIN_PROTOCOL_VERSION = 1;
 /** SPEC §3: the largest frame either side must accept; larger frames are a protocol error. */
 export const LINK_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** SPEC §4.2: the most events one batch may carry. */
 export const LINK_MAX_BATCH_EVENTS = 10_000;
 
+/** SPEC §8.2: bounds of a pushed rule set (documents, each document, all of them together). */
+export const LINK_MAX_RULE_DOCUMENTS = 2000;
+export const LINK_MAX_RULE_DOCUMENT_BYTES = 256 * 1024;
+export const LINK_MAX_RULE_SET_BYTES = 8 * 1024 * 1024;
+
 const millis = z.number().int().nonnegative().max(8.64e15);
 const batchId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** SPEC §8.2: a rule set's version is the SHA-256 of its documents (`ruleSetVersion`). */
+const RULES_VERSION = /^sha256:[0-9a-f]{64}$/;
+const rulesVersion = z.string().regex(RULES_VERSION, 'expected sha256:<64 hex digits>');
+const ruleSetId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'expected letters, digits and ._:-');
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected base64url');
 
@@ -33,6 +52,8 @@ const helloSchema = z.strictObject({
   software: z.string().max(128).optional(),
   /** Ed25519 signature over the challenge (auth.ts, SPEC §2.3). */
   proof: base64url.max(200),
+  /** v2, SPEC §8.1: the version of the rule set the gateway runs (absent: it runs none). */
+  rules_version: z.string().regex(RULES_VERSION).optional(),
 });
 
 const welcomeSchema = z.strictObject({
@@ -70,6 +91,46 @@ const heartbeatSchema = z.strictObject({
   sent_at: millis,
   /** Central's answer carries the gateway's `sent_at` back, so the gateway can measure round trip and offset. */
   echo: millis.optional(),
+  /** v2, SPEC §5.5: the gateway's queue depth by lane when it sent this (central's fleet view). */
+  queue: z
+    .strictObject({
+      events: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      by_lane: z.strictObject({
+        alert: z.number().int().nonnegative(),
+        security: z.number().int().nonnegative(),
+        telemetry: z.number().int().nonnegative(),
+      }),
+    })
+    .optional(),
+});
+
+/** v2, SPEC §8.2: central → gateway, the rule set the gateway must run instead of its current one. */
+const rulesSchema = z
+  .strictObject({
+    type: z.literal('rules'),
+    id: ruleSetId,
+    version: rulesVersion,
+    documents: z.array(z.string().max(LINK_MAX_RULE_DOCUMENT_BYTES)).max(LINK_MAX_RULE_DOCUMENTS),
+  })
+  .refine((m) => m.documents.reduce((n, d) => n + d.length, 0) <= LINK_MAX_RULE_SET_BYTES, {
+    message: `a rule set holds at most ${LINK_MAX_RULE_SET_BYTES} characters`,
+    path: ['documents'],
+  });
+
+/** v2, SPEC §8.3: gateway → central, the outcome of a `rules` message (or of the start-up load). */
+const rulesStatusSchema = z.strictObject({
+  type: z.literal('rules_status'),
+  /** The set the gateway runs after this message (the old one when the new one was refused). */
+  id: ruleSetId.optional(),
+  version: rulesVersion.optional(),
+  /** The version central sent, and whether it was applied. */
+  requested: rulesVersion,
+  ok: z.boolean(),
+  /** Rules and correlations running. */
+  rules: z.number().int().nonnegative().optional(),
+  /** Why a set was refused: the rule, the field and the reason (SPEC §8.3). */
+  error: z.string().max(4096).optional(),
 });
 
 const errorSchema = z.strictObject({
@@ -86,6 +147,8 @@ const linkMessageSchema = z.discriminatedUnion('type', [
   ackSchema,
   flowSchema,
   heartbeatSchema,
+  rulesSchema,
+  rulesStatusSchema,
   errorSchema,
 ]);
 
@@ -98,6 +161,8 @@ export type BatchMessage = z.output<typeof batchSchema>;
 export type AckMessage = z.output<typeof ackSchema>;
 export type HeartbeatMessage = z.output<typeof heartbeatSchema>;
 export type ErrorMessage = z.output<typeof errorSchema>;
+export type RulesMessage = z.output<typeof rulesSchema>;
+export type RulesStatusMessage = z.output<typeof rulesStatusSchema>;
 export type LinkErrorCode = 'too_large' | 'invalid_utf8' | 'invalid_json' | 'invalid_message';
 
 export type LinkDecodeResult =
@@ -161,6 +226,14 @@ export function decodeLinkMessage(
 
 function fail(code: LinkErrorCode, message: string): LinkDecodeResult {
   return { ok: false, error: { code, message } };
+}
+
+/**
+ * SPEC §8.2: the version of a rule set, `sha256:` and the hex SHA-256 of the UTF-8 JSON text of
+ * its documents array. Same documents in the same order, same version, on both sides.
+ */
+export function ruleSetVersion(documents: readonly string[]): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(documents), 'utf8').digest('hex')}`;
 }
 
 /**

@@ -7,20 +7,17 @@
  * field of an event is read and lower-cased once, however many rules look at it.
  */
 import type { Event, EventSource } from '../event/schema.ts';
-import { type ConditionNode, identifiersMatching, parseCondition } from './condition.ts';
+import { compileDetection } from './detection.ts';
 import { FieldTable } from './field-access.ts';
-import { parseModifierChain } from './modifiers.ts';
+import { buildRuleIndex, type Need } from './rule-index.ts';
 import {
-  fail,
-  ok,
   ruleLabel,
   type SigmaError,
   type SigmaFilter,
   type SigmaLogsource,
-  type SigmaResult,
   type SigmaRule,
 } from './types.ts';
-import { compileItem, type Test, type ValueCompileOptions } from './values.ts';
+import type { Test, ValueCompileOptions } from './values.ts';
 
 export interface SigmaCompileOptions {
   /** Rule field name → Event path, e.g. `{ ClientId: 'fields.client_id', DestinationPort: 'dst.port' }`. */
@@ -36,6 +33,11 @@ export interface SigmaCompileOptions {
   logsources?: Readonly<Record<string, readonly EventSource[]>>;
   /** Bound on the strings one value may expand into (default 4096). */
   maxExpansions?: number;
+  /**
+   * Skip rules an event cannot match (rule-index.ts; default true). False evaluates every rule of
+   * the event's source: the same matches, slower; kept to check the index against.
+   */
+  index?: boolean;
 }
 
 /**
@@ -98,136 +100,6 @@ export function logsourceSources(
   return result ?? (named ? new Set<string>() : null);
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** One search identifier → a test (rules specification "Search-Identifier", "Lists", "Maps"). */
-function compileSearch(
-  table: FieldTable,
-  def: unknown,
-  opts: ValueCompileOptions,
-  path: string,
-): SigmaResult<Test> {
-  if (isMap(def)) {
-    const keys = Object.keys(def);
-    if (keys.length === 0)
-      return fail('invalid_detection', `${path}: an empty map matches nothing`, { path });
-    const tests: Test[] = [];
-    for (const key of keys) {
-      const chain = parseModifierChain(key);
-      if (!chain.ok) return { ok: false, error: { ...chain.error, path: `${path}.${key}` } };
-      const t = compileItem(table, chain.value, def[key], opts, `${path}.${key}`);
-      if (!t.ok) return t;
-      tests.push(t.value);
-    }
-    return ok(tests.length === 1 ? tests[0]! : () => tests.every((t) => t()));
-  }
-  if (Array.isArray(def)) {
-    if (def.length === 0)
-      return fail('invalid_detection', `${path}: an empty list matches nothing`, { path });
-    const tests: Test[] = [];
-    const keywords: unknown[] = [];
-    for (let i = 0; i < def.length; i++) {
-      const el = def[i];
-      if (isMap(el)) {
-        const t = compileSearch(table, el, opts, `${path}[${i}]`);
-        if (!t.ok) return t;
-        tests.push(t.value);
-      } else if (typeof el === 'string' || typeof el === 'number' || typeof el === 'boolean')
-        keywords.push(el);
-      else
-        return fail(
-          'invalid_detection',
-          `${path}[${i}]: a list holds keywords or maps, not ${JSON.stringify(el)}`,
-          { path },
-        );
-    }
-    if (keywords.length > 0) {
-      const chain = parseModifierChain('');
-      if (!chain.ok) return chain;
-      const t = compileItem(table, chain.value, keywords, opts, path);
-      if (!t.ok) return t;
-      tests.unshift(t.value);
-    }
-    return ok(tests.length === 1 ? tests[0]! : () => tests.some((t) => t()));
-  }
-  if (typeof def === 'string' || typeof def === 'number') {
-    const chain = parseModifierChain('');
-    return chain.ok ? compileItem(table, chain.value, def, opts, path) : chain;
-  }
-  return fail('invalid_detection', `${path}: a search identifier is a list or a map`, { path });
-}
-
-function compileCondition(node: ConditionNode, ids: ReadonlyMap<string, Test>): SigmaResult<Test> {
-  switch (node.t) {
-    case 'id': {
-      const t = ids.get(node.name);
-      return t
-        ? ok(t)
-        : fail(
-            'unknown_identifier',
-            `the condition names '${node.name}', which the detection does not define`,
-          );
-    }
-    case 'not': {
-      const inner = compileCondition(node.item, ids);
-      if (!inner.ok) return inner;
-      const f = inner.value;
-      return ok(() => !f());
-    }
-    case 'and':
-    case 'or': {
-      const parts: Test[] = [];
-      for (const item of node.items) {
-        const r = compileCondition(item, ids);
-        if (!r.ok) return r;
-        parts.push(r.value);
-      }
-      return ok(node.t === 'and' ? () => parts.every((p) => p()) : () => parts.some((p) => p()));
-    }
-    case 'of': {
-      const names = identifiersMatching(node.pattern, [...ids.keys()]);
-      if (names.length === 0)
-        return fail('unknown_identifier', `'${node.count} of ${node.pattern}' matches no search identifier`);
-      const parts = names.map((n) => ids.get(n)!);
-      if (node.count === 'all') return ok(() => parts.every((p) => p()));
-      const need = node.count;
-      if (need === 1) return ok(() => parts.some((p) => p()));
-      return ok(() => {
-        let hits = 0;
-        for (const p of parts) if (p() && ++hits >= need) return true;
-        return false;
-      });
-    }
-  }
-}
-
-/** A detection section (identifiers + condition list) → one test. Used for rules and filters. */
-export function compileDetection(
-  table: FieldTable,
-  detection: Record<string, unknown>,
-  conditions: readonly string[],
-  opts: ValueCompileOptions,
-  prefix: string,
-): SigmaResult<Test> {
-  const ids = new Map<string, Test>();
-  for (const [name, def] of Object.entries(detection)) {
-    const t = compileSearch(table, def, opts, `${prefix}.${name}`);
-    if (!t.ok) return t;
-    ids.set(name, t.value);
-  }
-  const parts: Test[] = [];
-  for (const text of conditions) {
-    const ast = parseCondition(text);
-    if (!ast.ok) return { ok: false, error: { ...ast.error, path: `${prefix}.condition` } };
-    const t = compileCondition(ast.value, ids);
-    if (!t.ok) return { ok: false, error: { ...t.error, path: `${prefix}.condition` } };
-    parts.push(t.value);
-  }
-  if (parts.length === 0) return fail('invalid_condition', 'no condition', { path: `${prefix}.condition` });
-  return ok(parts.length === 1 ? parts[0]! : () => parts.some((p) => p()));
-}
-
 /** Compiles rules (and the filters that name them) into one rule set; refusals go to `errors`. */
 export function compileRuleSet(
   rules: readonly SigmaRule[],
@@ -251,11 +123,16 @@ export function compileRuleSet(
     }
     for (const ref of f.rules) {
       const list = filterTests.get(ref) ?? [];
-      list.push({ label: ruleLabel(f), test: t.value });
+      list.push({ label: ruleLabel(f), test: t.value.test });
       filterTests.set(ref, list);
     }
   }
-  const compiled: Array<{ rule: CompiledRule; test: Test; sources: ReadonlySet<string> | null }> = [];
+  const compiled: Array<{
+    rule: CompiledRule;
+    test: Test;
+    sources: ReadonlySet<string> | null;
+    need: Need;
+  }> = [];
   for (const rule of rules) {
     const label = ruleLabel(rule);
     const t = compileDetection(table, rule.detection, rule.condition, opts, 'detection');
@@ -267,27 +144,35 @@ export function compileRuleSet(
       ...(rule.id ? (filterTests.get(rule.id) ?? []) : []),
       ...(rule.name ? (filterTests.get(rule.name) ?? []) : []),
     ];
-    const base = t.value;
+    const base = t.value.test;
     const test: Test = applied.length === 0 ? base : () => base() && !applied.some((f) => f.test());
     const sources = logsourceSources(rule.logsource, logsources);
     const cr: CompiledRule = { rule, key: label, sources, filters: applied.map((f) => f.label) };
-    compiled.push({ rule: cr, test, sources });
+    // A filter only narrows its rule (AND NOT), so the rule's own need stands.
+    compiled.push({ rule: cr, test, sources, need: t.value.need });
   }
   const active = compiled.filter((c) => c.sources === null || c.sources.size > 0);
+  // The index also applies the logsource guard: it only offers rules of the event's source.
+  const index = buildRuleIndex(table, active, options.index ?? true);
+  const candidates: number[] = [];
+  const hits: number[] = [];
   const matchInto = (event: Event, out: CompiledRule[]): CompiledRule[] => {
-    out.length = 0;
+    if (out.length > 0) out.length = 0; // (setting length is a runtime call, even to 0 on [])
+    if (hits.length > 0) hits.length = 0;
     table.begin(event);
-    for (let i = 0; i < active.length; i++) {
-      const c = active[i]!;
-      if (c.sources !== null && !c.sources.has(event.source)) continue;
+    const unsorted = index.candidates(event.source, candidates);
+    for (let i = 0; i < candidates.length; i++) {
+      const r = candidates[i]!;
       let hit = false;
       try {
-        hit = c.test();
+        hit = active[r]!.test();
       } catch {
         hit = false; // defensive: a matcher must never throw across the pipeline boundary
       }
-      if (hit) out.push(c.rule);
+      if (hit) hits.push(r);
     }
+    if (unsorted && hits.length > 1) hits.sort((a, b) => a - b); // results keep rule order
+    for (let i = 0; i < hits.length; i++) out.push(active[hits[i]!]!.rule);
     return out;
   };
   return {

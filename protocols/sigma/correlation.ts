@@ -6,12 +6,13 @@
  *   temporal / temporal_ordered, fire as soon as the events of the last `timespan` (edges
  *   included) satisfy them, then the group starts afresh. Only what can still matter is kept: the
  *   last n timestamps for `gte: n`, the n most recent distinct values, one time per temporal rule.
- * - window: conditions with an upper bound (`lt`, `lte`, `eq`, `neq`, ranges) and value_sum /
- *   value_avg can only be decided when the window is over. A window opens at a group's first event
+ * - window: conditions with an upper bound (`lt`, `lte`, `eq`, `neq`, ranges), value_sum,
+ *   value_avg and value_percentile can only be decided when the window is over. A window opens at a group's first event
  *   and is evaluated once `timespan` has passed (on a later event or an `advance`), or at `flush`.
  *
  * Groups are kept in a Map whose order is the eviction order (least recently touched first for
  * sliding, oldest window first for window mode); at most `maxGroups`, the excess evicted and counted.
+ * `snapshot`/`restore` carry open groups across a restart or a rule set swap (SPEC.md "Restarts").
  */
 import type { Event } from '../event/schema.ts';
 import type { CorrelationCondition, SigmaCorrelationRule } from './types.ts';
@@ -26,7 +27,29 @@ export interface CorrelationHit {
   lastMs: number;
   /** The event that completed it (window mode: the group's last event). */
   event: Event;
+  /** value_percentile: the rare value whose share of the window met the condition. */
+  rareValue?: string;
 }
+
+/** One open group as plain JSON (Infinity becomes null), for `snapshot`/`restore`. */
+export interface GroupSnapshot {
+  key: string;
+  group: Record<string, string | null>;
+  firstMs: number;
+  lastMs: number;
+  lastEvent: Event;
+  ids: string[];
+  times: number[];
+  values: Array<[string, number]>;
+  count: number;
+  sum: number;
+  seen: Array<number | null>;
+  seenIds: string[][];
+  chain: Array<{ start: number; ids: string[] } | null>;
+}
+
+/** What `advance` returns when nothing is due; never written to. */
+const NO_HITS: readonly CorrelationHit[] = Object.freeze([]);
 
 export interface CorrelationLimits {
   maxGroups: number;
@@ -65,7 +88,7 @@ interface Group {
   lastEvent: Event;
   ids: string[];
   times: number[]; // sliding event_count
-  values: Map<string, number>; // sliding value_count: value → last time; window value_count: value → 1
+  values: Map<string, number>; // sliding value_count: value → last time; window: value → events
   count: number; // window mode: events; value_sum/avg: numeric events
   sum: number;
   seen: number[]; // temporal: last time per referenced rule (-Infinity: never)
@@ -102,8 +125,6 @@ export class CorrelationState {
 
   /** Why this correlation cannot run within the limits, or undefined. */
   static refusal(rule: SigmaCorrelationRule, limits: CorrelationLimits): string | undefined {
-    if (rule.type === 'value_percentile')
-      return 'value_percentile is not run: the specification does not define which percentile the condition bounds';
     const cond = conditionOf(rule.condition);
     if (
       (rule.type === 'temporal' || rule.type === 'temporal_ordered') &&
@@ -114,6 +135,13 @@ export class CorrelationState {
     if (rule.type === 'temporal_ordered' && rule.condition)
       return 'a temporal_ordered correlation takes no condition: all rules must occur in order';
     // Counts need memory up to their bound; sums and averages need none.
+    if (
+      rule.type === 'value_percentile' &&
+      [rule.condition?.gt, rule.condition?.gte, rule.condition?.lt, rule.condition?.lte].some(
+        (x) => x !== undefined && (x < 0 || x > 100),
+      )
+    )
+      return 'a value_percentile condition bounds a share of the window in percent (0 to 100)';
     const counted = rule.type === 'event_count' || rule.type === 'value_count';
     const bound = Math.max(
       cond.lower ?? 0,
@@ -156,16 +184,20 @@ export class CorrelationState {
   }
 
   /** Closes windows that ended before `nowMs` and drops sliding groups with nothing left in them. */
-  advance(nowMs: number): CorrelationHit[] {
+  advance(nowMs: number): readonly CorrelationHit[] {
     const span = this.rule.timespanMs;
-    const out = this.pending;
-    this.pending = [];
+    // Called once per event per correlation: allocates nothing when nothing is due.
+    let out = NO_HITS as CorrelationHit[];
+    if (this.pending.length > 0) {
+      out = this.pending;
+      this.pending = [];
+    }
     for (const [key, g] of this.groups) {
       if (this.mode === 'window') {
         if (g.firstMs + span >= nowMs) break;
         this.groups.delete(key);
         const hit = this.evaluateWindow(g);
-        if (hit) out.push(hit);
+        if (hit) (out === NO_HITS ? (out = []) : out).push(hit);
       } else {
         if (g.lastMs >= nowMs - span) break;
         this.groups.delete(key);
@@ -187,8 +219,85 @@ export class CorrelationState {
     return out;
   }
 
+  /** The open groups, most recently touched last, at most `max` of them (the latest). */
+  snapshot(max: number): GroupSnapshot[] {
+    const all = [...this.groups.values()];
+    return all.slice(Math.max(0, all.length - max)).map((g) => ({
+      key: g.key,
+      group: g.group,
+      firstMs: g.firstMs,
+      lastMs: g.lastMs,
+      lastEvent: g.lastEvent,
+      ids: g.ids,
+      times: g.times,
+      values: [...g.values],
+      count: g.count,
+      sum: g.sum,
+      seen: g.seen.map((t) => (Number.isFinite(t) ? t : null)),
+      seenIds: g.seenIds,
+      chain: g.chain.map((c) => c ?? null),
+    }));
+  }
+
+  /**
+   * Loads groups from `snapshot` (possibly an old or damaged file: anything malformed is skipped,
+   * never thrown). Returns how many were loaded; groups already open are kept.
+   */
+  restore(groups: unknown): number {
+    if (!Array.isArray(groups)) return 0;
+    const n = this.rule.rules.length;
+    let loaded = 0;
+    for (const raw of groups as Array<Partial<GroupSnapshot>>) {
+      if (this.groups.size >= this.limits.maxGroups) break;
+      const ok =
+        raw !== null &&
+        typeof raw === 'object' &&
+        typeof raw.key === 'string' &&
+        isRecord(raw.group) &&
+        Number.isFinite(raw.firstMs) &&
+        Number.isFinite(raw.lastMs) &&
+        isRecord(raw.lastEvent) &&
+        isStrings(raw.ids) &&
+        Array.isArray(raw.times) &&
+        raw.times.every(Number.isFinite) &&
+        Array.isArray(raw.values) &&
+        raw.values.every((v) => Array.isArray(v) && typeof v[0] === 'string' && Number.isFinite(v[1])) &&
+        Number.isFinite(raw.count) &&
+        Number.isFinite(raw.sum) &&
+        Array.isArray(raw.seen) &&
+        raw.seen.length === n &&
+        Array.isArray(raw.seenIds) &&
+        raw.seenIds.length === n &&
+        raw.seenIds.every(isStrings) &&
+        Array.isArray(raw.chain) &&
+        raw.chain.length === n;
+      if (!ok || this.groups.has(raw.key!)) continue;
+      const g = raw as GroupSnapshot;
+      this.groups.set(g.key, {
+        key: g.key,
+        group: g.group,
+        firstMs: g.firstMs,
+        lastMs: g.lastMs,
+        lastEvent: g.lastEvent,
+        ids: g.ids.slice(-this.limits.maxEventIds),
+        times: g.times.slice(-this.limits.maxEventsPerGroup),
+        values: new Map(g.values.slice(-this.limits.maxEventsPerGroup)),
+        count: g.count,
+        sum: g.sum,
+        seen: g.seen.map((t) => (typeof t === 'number' && Number.isFinite(t) ? t : -Infinity)),
+        seenIds: g.seenIds.map((ids) => ids.slice(-this.limits.maxEventIds)),
+        chain: g.chain.map((c) =>
+          c && typeof c === 'object' && Number.isFinite(c.start) && isStrings(c.ids) ? c : undefined,
+        ),
+      });
+      loaded++;
+    }
+    return loaded;
+  }
+
   private evaluateWindow(g: Group): CorrelationHit | undefined {
     const t = this.rule.type;
+    if (t === 'value_percentile') return this.evaluatePercentile(g);
     const value =
       t === 'event_count'
         ? g.count
@@ -201,6 +310,23 @@ export class CorrelationState {
               : NaN;
     if (Number.isNaN(value) || !this.cond.test(value)) return undefined;
     return this.hit(g, value);
+  }
+
+  /**
+   * value_percentile (correlation specification: "a process name that appeared in less than 1%
+   * of all the processes"): the share, in percent of the group's events in the window, of each
+   * value of the condition field; the rarest value whose share meets the condition fires, and is
+   * named in the hit (`rareValue`).
+   */
+  private evaluatePercentile(g: Group): CorrelationHit | undefined {
+    if (g.count === 0) return undefined;
+    let best: { value: string; share: number } | undefined;
+    for (const [value, n] of g.values) {
+      const share = (100 * n) / g.count;
+      if (this.cond.test(share) && (!best || share < best.share)) best = { value, share };
+    }
+    if (!best) return undefined;
+    return { ...this.hit(g, best.share), rareValue: best.value };
   }
 
   private hit(g: Group, value: number): CorrelationHit {
@@ -269,6 +395,14 @@ export class CorrelationState {
     else if (t === 'value_count') {
       if (fieldValue !== null && fieldValue !== undefined && g.values.size <= this.limits.maxEventsPerGroup)
         g.values.set(String(fieldValue), 1);
+    } else if (t === 'value_percentile') {
+      if (fieldValue === null || fieldValue === undefined) return undefined;
+      const v = String(fieldValue);
+      g.count++;
+      // Distinct values are bounded; beyond the bound a new value still counts in the total.
+      const n = g.values.get(v);
+      if (n !== undefined) g.values.set(v, n + 1);
+      else if (g.values.size < this.limits.maxEventsPerGroup) g.values.set(v, 1);
     } else {
       const n =
         typeof fieldValue === 'number'
@@ -339,3 +473,7 @@ export class CorrelationState {
     }
   }
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');

@@ -5,6 +5,7 @@
  */
 import type { Event } from '../event/schema.ts';
 import type { SigmaCompileOptions, SigmaRuleSet } from './compile.ts';
+import type { GroupSnapshot } from './correlation.ts';
 import type { CorrelationType, SigmaCorrelationRule, SigmaError, SigmaLevel } from './types.ts';
 export interface SigmaAlert {
   /** Stable for one grouped alert: the `update` has the id of its `new`. */
@@ -46,6 +47,13 @@ export interface SigmaEngineOptions extends SigmaCompileOptions {
   maxAlertGroups?: number;
 }
 
+export interface SigmaEngineSnapshot {
+  v: 1;
+  /** The engine clock (ms) when taken, or null before the first event. */
+  clock: number | null;
+  correlations: Array<{ key: string; fingerprint: string; groups: GroupSnapshot[] }>;
+}
+
 export interface SigmaEngineStats {
   events: number;
   ruleMatches: number;
@@ -70,5 +78,15 @@ export interface SigmaEngine {
   advance(nowMs: number): SigmaAlert[];
   /** Closes every window and alert group (end of a replay). */
   flush(): SigmaAlert[];
+  /**
+   * The open correlation windows as JSON (SPEC.md "Restarts"), at most `maxGroups` (default 1,000,
+   * the most recent) per correlation. Alert groups are not included.
+   */
+  snapshot(maxGroups?: number): SigmaEngineSnapshot;
+  /**
+   * Reopens the windows of a snapshot for every correlation whose definition is unchanged (others
+   * are skipped, as is anything malformed); never throws.
+   */
+  restore(snapshot: unknown): { restored: number; skipped: number };
   stats(): SigmaEngineStats;
 }

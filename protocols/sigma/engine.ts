@@ -11,12 +11,18 @@ import { createAlertGrouper, type AlertDraft, type AlertGroup } from './alert-gr
 import { LEVEL_SEVERITY, maxLevel, tacticsOf, techniquesOf } from './attack.ts';
 import { type CompiledRule, compileRuleSet } from './compile.ts';
 import type { CorrelationHit } from './correlation.ts';
-import type { SigmaAlert, SigmaEngine, SigmaEngineOptions } from './engine-types.ts';
+import type { SigmaAlert, SigmaEngine, SigmaEngineOptions, SigmaEngineSnapshot } from './engine-types.ts';
 import { resolveField, stringsOf } from './field-access.ts';
 import { planCorrelations, type CorrelationPlan } from './plan.ts';
 import type { SigmaCorrelationRule, SigmaFilter, SigmaLevel, SigmaRule } from './types.ts';
 
-export type { SigmaAlert, SigmaEngine, SigmaEngineOptions, SigmaEngineStats } from './engine-types.ts';
+export type {
+  SigmaAlert,
+  SigmaEngine,
+  SigmaEngineOptions,
+  SigmaEngineSnapshot,
+  SigmaEngineStats,
+} from './engine-types.ts';
 
 interface Draft extends AlertDraft {
   source: {
@@ -31,9 +37,26 @@ interface Draft extends AlertDraft {
   correlation?: SigmaAlert['correlation'];
 }
 
+interface Ref {
+  plan: CorrelationPlan;
+  /** The position of the rule in the correlation's `rules`. */
+  ref: number;
+}
+
+/**
+ * temporal_ordered: when one event matches several steps, the later step is fed first, so it never
+ * completes two consecutive steps by itself. Stable: equal steps keep their order.
+ */
+const byLaterStep = (a: Ref, b: Ref) => b.ref - a.ref;
+const laterFirst = (refs: readonly Ref[]): Ref[] => [...refs].sort(byLaterStep);
+
+/** `entityOf(event).key` without building the entity. */
+const entityKeyOf = (event: Event): string =>
+  event.device?.id ?? event.host ?? event.src?.ip ?? event.gateway;
+
 /** The device an event is about: its device id, else host, else peer address, else its gateway. */
 export function entityOf(event: Event): SigmaAlert['entity'] {
-  const key = event.device?.id ?? event.host ?? event.src?.ip ?? event.gateway;
+  const key = entityKeyOf(event);
   const e: SigmaAlert['entity'] = { key, gateway: event.gateway };
   if (event.device?.id) e.device = event.device.id;
   if (event.host) e.host = event.host;
@@ -66,9 +89,26 @@ export function createSigmaEngine(
     maxGroups: options.maxAlertGroups ?? 10_000,
     maxEventIds: limits.maxEventIds,
   });
-  const byRef = new Map<string, Array<{ plan: CorrelationPlan; ref: number }>>();
+  // What feeds each correlation, the later steps first (see feedRefs): sorted once here.
+  const byRef = new Map<string, Ref[]>();
   for (const plan of plans)
     plan.refKeys.forEach((k, ref) => byRef.set(k, [...(byRef.get(k) ?? []), { plan, ref }]));
+  for (const [k, refs] of byRef) byRef.set(k, laterFirst(refs));
+  // The static part of a single-event rule's alert, built once rather than per match.
+  const sources = new Map<CompiledRule, Draft['source']>(
+    ruleSet.rules.map((cr) => {
+      const r = cr.rule;
+      const src: Draft['source'] = {
+        key: cr.key,
+        title: r.title,
+        name: r.name,
+        type: 'detection',
+        level: r.level ?? 'medium',
+        tags: r.tags,
+      };
+      return [cr, src];
+    }),
+  );
   const getter = (name: string) => resolveField(name, fieldMap).get;
   const getters = new Map<
     CorrelationPlan,
@@ -89,6 +129,16 @@ export function createSigmaEngine(
       }),
     );
   }
+  // A correlation's open groups carry over only to the same definition (restart, rule set swap).
+  const fingerprints = new Map(
+    plans.map((p) => {
+      const r = p.rule;
+      return [
+        p,
+        JSON.stringify([r.type, p.refKeys, r.groupBy, r.timespanMs, r.condition ?? null, r.aliases]),
+      ];
+    }),
+  );
   const stats = { events: 0, ruleMatches: 0, correlationHits: 0, alertsNew: 0, alertsUpdated: 0 };
   let clock = -Infinity;
   const matched: CompiledRule[] = [];
@@ -141,10 +191,14 @@ export function createSigmaEngine(
   ) => {
     stats.correlationHits++;
     if (!silent.has(plan.key)) {
+      const field = plan.rule.condition?.field;
+      // value_percentile: each rare value is its own finding.
+      const rare = hit.rareValue !== undefined && field !== undefined;
+      const base = hit.groupKey === '[]' ? entityOf(hit.event).key : hit.groupKey;
       const entity = {
         ...entityOf(hit.event),
-        key: hit.groupKey === '[]' ? entityOf(hit.event).key : hit.groupKey,
-        group: hit.group,
+        key: rare ? `${base}|${hit.rareValue}` : base,
+        group: rare ? { ...hit.group, [field]: hit.rareValue! } : hit.group,
       };
       raise(
         {
@@ -172,70 +226,69 @@ export function createSigmaEngine(
     const refs = byRef.get(key);
     if (refs) feedRefs(refs, event, nowMs, out, depth);
   };
-  const feedRefs = (
-    refs: Array<{ plan: CorrelationPlan; ref: number }>,
-    event: Event,
-    nowMs: number,
-    out: SigmaAlert[],
-    depth: number,
-  ) => {
+  /** `refs` in laterFirst order. */
+  const feedRefs = (refs: readonly Ref[], event: Event, nowMs: number, out: SigmaAlert[], depth: number) => {
     if (depth > plans.length) return;
-    // temporal_ordered: when one event matches several steps, the later step is fed first, so it
-    // never completes two consecutive steps by itself.
-    const sorted = refs.length > 1 ? [...refs].sort((a, b) => b.ref - a.ref) : refs;
-    for (const { plan, ref } of sorted) {
+    for (let i = 0; i < refs.length; i++) {
+      const { plan, ref } = refs[i]!;
       const { key: gk, group, field } = groupOf(plan, ref, event);
       const hit = plan.state.add(ref, gk, group, nowMs, event, field);
       if (hit) onHit(plan, hit, nowMs, out, depth);
     }
   };
+  const advanceInto = (nowMs: number, out: SigmaAlert[]) => {
+    clock = Math.max(clock, nowMs);
+    for (let p = 0; p < plans.length; p++) {
+      const plan = plans[p]!;
+      const hits = plan.state.advance(clock);
+      for (let i = 0; i < hits.length; i++) onHit(plan, hits[i]!, clock, out, 0);
+    }
+    const closed = grouper.advance(clock);
+    for (let i = 0; i < closed.length; i++) out.push(toAlert(closed[i]!, 'update'));
+  };
   const advance = (nowMs: number): SigmaAlert[] => {
     const out: SigmaAlert[] = [];
-    if (!Number.isFinite(nowMs)) return out;
-    clock = Math.max(clock, nowMs);
-    for (const plan of plans) for (const hit of plan.state.advance(clock)) onHit(plan, hit, clock, out, 0);
-    for (const g of grouper.advance(clock)) out.push(toAlert(g, 'update'));
+    if (Number.isFinite(nowMs)) advanceInto(nowMs, out);
     return out;
   };
+  const refs: Ref[] = []; // per event, reused: process is synchronous and not re-entered
 
   return {
     ruleSet,
     errors,
     correlations: plans.map((p) => p.rule),
     process(event, nowMs) {
-      const out = advance(nowMs);
+      const out: SigmaAlert[] = [];
       if (!Number.isFinite(nowMs)) return out;
+      advanceInto(nowMs, out);
       stats.events++;
       ruleSet.matchInto(event, matched);
-      const refs: Array<{ plan: CorrelationPlan; ref: number }> = [];
-      for (const rule of matched) {
+      if (refs.length > 0) refs.length = 0;
+      for (let m = 0; m < matched.length; m++) {
+        const rule = matched[m]!;
         stats.ruleMatches++;
-        if (!silent.has(rule.key)) {
-          const entity = entityOf(event);
-          const r = rule.rule;
-          raise(
-            {
-              ruleKey: rule.key,
-              entityKey: entity.key,
-              eventIds: [event.id],
-              source: {
-                key: rule.key,
-                title: r.title,
-                name: r.name,
-                type: 'detection',
-                level: r.level ?? 'medium',
-                tags: r.tags,
-              },
-              entity,
-            },
-            nowMs,
-            out,
-          );
+        const source = sources.get(rule)!;
+        // Rules specification "Level": informational rules enrich, they do not alert.
+        if (!silent.has(rule.key) && source.level !== 'informational') {
+          const key = entityKeyOf(event);
+          // A repeat within the alert window only counts: no alert object is built for it.
+          if (!grouper.repeat(rule.key, key, event.id, nowMs)) {
+            const entity = entityOf(event);
+            raise(
+              { ruleKey: rule.key, entityKey: entity.key, eventIds: [event.id], source, entity },
+              nowMs,
+              out,
+            );
+          }
         }
         const r = byRef.get(rule.key);
-        if (r) refs.push(...r);
+        if (r) for (let i = 0; i < r.length; i++) refs.push(r[i]!);
       }
-      if (refs.length > 0) feedRefs(refs, event, nowMs, out, 0);
+      if (refs.length > 0) {
+        // Several matched rules: merge their correlation inputs into one later-first order.
+        if (refs.length > 1) refs.sort(byLaterStep);
+        feedRefs(refs, event, nowMs, out, 0);
+      }
       return out;
     },
     advance,
@@ -244,6 +297,40 @@ export function createSigmaEngine(
       for (const plan of plans) for (const hit of plan.state.flush()) onHit(plan, hit, clock, out, 0);
       for (const g of grouper.flush()) out.push(toAlert(g, 'update'));
       return out;
+    },
+    snapshot(maxGroups = 1000) {
+      return {
+        v: 1 as const,
+        clock: Number.isFinite(clock) ? clock : null,
+        correlations: plans
+          .filter((p) => p.state.size > 0)
+          .map((p) => ({
+            key: p.key,
+            fingerprint: fingerprints.get(p)!,
+            groups: p.state.snapshot(maxGroups),
+          })),
+      };
+    },
+    restore(snapshot) {
+      let restored = 0;
+      let skipped = 0;
+      const s = snapshot as Partial<SigmaEngineSnapshot> | null;
+      if (!s || typeof s !== 'object' || s.v !== 1 || !Array.isArray(s.correlations))
+        return { restored, skipped };
+      const byFingerprint = new Map(plans.map((p) => [`${p.key}\u0000${fingerprints.get(p)}`, p]));
+      for (const c of s.correlations) {
+        const plan = c && byFingerprint.get(`${c.key}\u0000${c.fingerprint}`);
+        const groups = Array.isArray(c?.groups) ? c.groups.length : 0;
+        if (!plan) {
+          skipped += groups;
+          continue;
+        }
+        const n = plan.state.restore(c.groups);
+        restored += n;
+        skipped += groups - n;
+      }
+      if (typeof s.clock === 'number' && Number.isFinite(s.clock)) clock = Math.max(clock, s.clock);
+      return { restored, skipped };
     },
     stats: () => ({
       ...stats,

@@ -49,6 +49,24 @@ function walk(root: unknown, parts: readonly string[], from: number): unknown {
   return cur;
 }
 
+const own = (o: unknown, key: string): unknown =>
+  o !== null && typeof o === 'object' && !Array.isArray(o) && Object.hasOwn(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined;
+
+/** `walk` from the root, unrolled for the one- and two-part paths almost every rule reads. */
+function pathGetter(parts: readonly string[]): Getter {
+  if (parts.length === 1) {
+    const a = parts[0]!;
+    return (event) => own(event, a);
+  }
+  if (parts.length === 2) {
+    const [a, b] = parts as [string, string];
+    return (event) => own(own(event, a), b);
+  }
+  return (event) => walk(event, parts, 0);
+}
+
 /** Inside `fields`: the whole (dotted) name as one key first, then as a nested path. */
 function fieldsGetter(path: string): Getter {
   const parts = path.split('.');
@@ -74,7 +92,7 @@ export function resolveField(
   }
   // A scalar attribute only as a whole name: `id.orig_h` (Zeek) is a field, not a part of `id`.
   if (EVENT_ATTRIBUTES.has(head) && (parts.length === 1 || OBJECT_ATTRIBUTES.has(head))) {
-    return { path: mapped, get: (event) => walk(event, parts, 0) };
+    return { path: mapped, get: pathGetter(parts) };
   }
   return { path: `fields.${mapped}`, get: fieldsGetter(mapped) };
 }
@@ -107,7 +125,8 @@ const pairKey = (c0: number, c1: number) => ((c0 & 0xff) << 8) | (c1 & 0xff);
 /**
  * The slot table of one compiled rule set, and the cache of the event being matched. Matching is
  * synchronous and one event at a time, so the cache is reused from event to event: `begin` bumps a
- * generation number instead of allocating.
+ * generation number instead of allocating. The arrays `strings` and `lowers` return are valid for
+ * the current event only (scalar values reuse one array per slot).
  */
 export class FieldTable {
   private readonly slots = new Map<string, number>();
@@ -116,10 +135,18 @@ export class FieldTable {
   private stamp: number[] = [];
   private rawCache: unknown[] = [];
   private strCache: (readonly string[])[] = [];
-  private lowerCache: (readonly string[] | undefined)[] = [];
+  private lowerCache: (readonly string[])[] = [];
+  private lowerStamp: number[] = [];
+  /** Per slot, one-element arrays reused for scalar values (no allocation per event). */
+  private oneStr: string[][] = [];
+  private oneLower: string[][] = [];
   private event: Event | undefined;
-  private readonly needles = new Map<number, SlotNeedles>();
+  private needles: Array<SlotNeedles | undefined> = [];
   private found: number[] = [];
+  /** Compiled items by their canonical text; per-event results of the shared ones. */
+  private readonly items = new Map<string, { value: { test: () => boolean }; memo?: unknown }>();
+  private memoStamp: number[] = [];
+  private memoValue: boolean[] = [];
 
   constructor(readonly fieldMap: Readonly<Record<string, string>> = {}) {}
 
@@ -134,13 +161,48 @@ export class FieldTable {
       this.stamp.push(0);
       this.rawCache.push(undefined);
       this.strCache.push(EMPTY);
-      this.lowerCache.push(undefined);
+      this.lowerCache.push(EMPTY);
+      this.lowerStamp.push(0);
+      this.oneStr.push(['']);
+      this.oneLower.push(['']);
+      this.needles.push(undefined);
     }
     return s;
   }
 
   get size(): number {
     return this.getters.length;
+  }
+
+  /**
+   * A compiled item registered under `key` before (compile time), its test now answering from a
+   * per-event memo, so that however many rules hold the item it is evaluated about once per event.
+   */
+  shared<T extends { test: () => boolean }>(key: string): T | undefined {
+    const entry = this.items.get(key);
+    if (!entry) return undefined;
+    if (!entry.memo) {
+      const id = this.memoStamp.length;
+      this.memoStamp.push(0);
+      this.memoValue.push(false);
+      const test = entry.value.test;
+      const stamps = this.memoStamp;
+      const values = this.memoValue;
+      const memoTest = () => {
+        if (stamps[id] === this.gen) return values[id]!;
+        const v = test();
+        stamps[id] = this.gen;
+        values[id] = v;
+        return v;
+      };
+      entry.memo = { ...entry.value, test: memoTest };
+    }
+    return entry.memo as T;
+  }
+
+  /** Registers a compiled item under its canonical text (see `shared`). */
+  share(key: string, value: { test: () => boolean }): void {
+    this.items.set(key, { value });
   }
 
   begin(event: Event): void {
@@ -158,13 +220,16 @@ export class FieldTable {
       raw = undefined; // a hostile getter-bearing object: treated as absent
     }
     this.rawCache[slot] = raw;
-    this.strCache[slot] = typeof raw === 'string' ? [raw] : stringsOf(raw);
-    this.lowerCache[slot] = undefined;
+    if (typeof raw === 'string' || typeof raw === 'number') {
+      const one = this.oneStr[slot]!;
+      one[0] = typeof raw === 'string' ? raw : String(raw);
+      this.strCache[slot] = one;
+    } else this.strCache[slot] = raw === undefined || raw === null ? EMPTY : stringsOf(raw);
   }
 
   /** Registers a lower-case literal to find in `slot` (compile time); returns its id. */
   needle(slot: number, text: string): number {
-    let n = this.needles.get(slot);
+    let n = this.needles[slot];
     if (!n) {
       n = {
         byPair: new Array(65536).fill(undefined),
@@ -173,7 +238,7 @@ export class FieldTable {
         ids: new Map(),
         scanned: 0,
       };
-      this.needles.set(slot, n);
+      this.needles[slot] = n;
     }
     const known = n.ids.get(text);
     if (known !== undefined) return known;
@@ -190,9 +255,19 @@ export class FieldTable {
 
   /** True when the literal `id` (registered on `slot`) occurs in the slot's lower-cased text. */
   contains(slot: number, id: number): boolean {
-    const n = this.needles.get(slot);
+    const n = this.needles[slot];
     if (n && n.scanned !== this.gen) this.scan(slot, n);
     return this.found[id] === this.gen;
+  }
+
+  /** True when any of the literals `ids` (all registered on `slot`) occurs in its text. */
+  containsAny(slot: number, ids: readonly number[]): boolean {
+    const n = this.needles[slot];
+    if (n && n.scanned !== this.gen) this.scan(slot, n);
+    const found = this.found;
+    const gen = this.gen;
+    for (let i = 0; i < ids.length; i++) if (found[ids[i]!] === gen) return true;
+    return false;
   }
 
   private scan(slot: number, n: SlotNeedles): void {
@@ -227,14 +302,19 @@ export class FieldTable {
     return this.strCache[slot]!;
   }
 
+  /** The slot's strings lower-cased, once per event however many rules ask. */
   lowers(slot: number): readonly string[] {
     this.load(slot);
-    let l = this.lowerCache[slot];
-    if (!l) {
-      const s = this.strCache[slot]!;
-      l = s.length === 1 ? [s[0]!.toLowerCase()] : s.map((x) => x.toLowerCase());
-      this.lowerCache[slot] = l;
-    }
+    if (this.lowerStamp[slot] === this.gen) return this.lowerCache[slot]!;
+    this.lowerStamp[slot] = this.gen;
+    const s = this.strCache[slot]!;
+    let l: readonly string[];
+    if (s.length === 1) {
+      const one = this.oneLower[slot]!;
+      one[0] = s[0]!.toLowerCase();
+      l = one;
+    } else l = s.length === 0 ? EMPTY : s.map((x) => x.toLowerCase());
+    this.lowerCache[slot] = l;
     return l;
   }
 }

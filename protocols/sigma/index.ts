@@ -17,13 +17,14 @@ export {
   type SigmaRuleSet,
 } from './compile.ts';
 export { type ConditionNode, parseCondition } from './condition.ts';
-export { conditionOf, type CorrelationHit } from './correlation.ts';
+export { conditionOf, type CorrelationHit, type GroupSnapshot } from './correlation.ts';
 export {
   createSigmaEngine,
   entityOf,
   type SigmaAlert,
   type SigmaEngine,
   type SigmaEngineOptions,
+  type SigmaEngineSnapshot,
   type SigmaEngineStats,
 } from './engine.ts';
 export { cidrContains, parseCidr, parseIp } from './ip.ts';

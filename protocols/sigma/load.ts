@@ -15,6 +15,8 @@ export interface SigmaLoadResult {
   correlations: SigmaCorrelationRule[];
   filters: SigmaFilter[];
   errors: SigmaError[];
+  /** With `keepRaw`: each accepted document as a map, collection actions applied (rule stores). */
+  raw?: Array<{ document: SigmaDocument; map: Record<string, unknown> }>;
 }
 
 export interface SigmaLoadOptions {
@@ -22,6 +24,8 @@ export interface SigmaLoadOptions {
   maxBytes?: number;
   /** Named in error messages, e.g. the file name. */
   source?: string;
+  /** Also return each accepted document as a plain map (`raw`), to store rules one by one. */
+  keepRaw?: boolean;
 }
 
 type Doc = Record<string, unknown>;
@@ -127,6 +131,7 @@ export function loadSigma(text: string, options: SigmaLoadOptions = {}): SigmaLo
       return;
     }
     push(result, v.value);
+    if (options.keepRaw) (result.raw ??= []).push({ document: v.value, map: full });
   });
   return result;
 }

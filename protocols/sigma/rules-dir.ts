@@ -27,6 +27,12 @@ export interface LoadedRules {
 
 const RULE_FILE = /\.ya?ml$/i;
 
+/** The gateway's and central's own events (new devices, evictions, refusals) have logsources too. */
+export const RULE_SET_LOGSOURCES: Record<string, EventSource[]> = {
+  'product:gateway': ['gateway'],
+  'product:central': ['central'],
+};
+
 function ruleFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -37,10 +43,15 @@ function ruleFiles(dir: string): string[] {
   return out.sort();
 }
 
-export function loadRuleDirectories(options: RuleDirectoryOptions): LoadedRules {
+/** The text of every rule file under the directories, in path order (a rule set's documents). */
+export function readRuleDirectories(rulesDirs: readonly string[]): {
+  files: string[];
+  documents: string[];
+  errors: LoadedRules['errors'];
+} {
   const errors: LoadedRules['errors'] = [];
   const files: string[] = [];
-  for (const dir of options.rulesDirs) {
+  for (const dir of rulesDirs) {
     try {
       if (!statSync(dir).isDirectory()) throw new Error('not a directory');
       files.push(...ruleFiles(dir));
@@ -48,13 +59,40 @@ export function loadRuleDirectories(options: RuleDirectoryOptions): LoadedRules 
       errors.push({ file: dir, message: `cannot read rules directory: ${(error as Error).message}` });
     }
   }
-  const merged = mergeLoadResults(
-    files.map((file) => loadSigma(readFileSync(file, 'utf8'), { source: file })),
-  );
+  const documents: string[] = [];
+  const readable: string[] = [];
+  for (const file of files) {
+    try {
+      documents.push(readFileSync(file, 'utf8'));
+      readable.push(file);
+    } catch (error) {
+      errors.push({ file, message: `cannot read rule file: ${(error as Error).message}` });
+    }
+  }
+  return { files: readable, documents, errors };
+}
+
+export function loadRuleDirectories(options: RuleDirectoryOptions): LoadedRules {
+  const read = readRuleDirectories(options.rulesDirs);
+  const built = buildRuleSet(read.documents, options, read.files);
+  return { ...built, files: read.files, errors: [...read.errors, ...built.errors] };
+}
+
+/**
+ * One engine from Sigma YAML texts (a rule directory's files, or a rule set pushed over the
+ * link). `sources` name each text in error messages. Every refusal is listed in `errors`.
+ */
+export function buildRuleSet(
+  documents: readonly string[],
+  options: Omit<RuleDirectoryOptions, 'rulesDirs'>,
+  sources: readonly string[] = [],
+): LoadedRules {
+  const errors: LoadedRules['errors'] = [];
+  const files = documents.map((_, i) => sources[i] ?? `document ${i + 1}`);
+  const merged = mergeLoadResults(documents.map((text, i) => loadSigma(text, { source: files[i] })));
   const engine = createSigmaEngine(merged, {
     fieldMap: options.fieldMap,
-    // The gateway's and central's own events (new devices, evictions, refusals) have logsources too.
-    logsources: { 'product:gateway': ['gateway'], 'product:central': ['central'], ...options.logsources },
+    logsources: { ...RULE_SET_LOGSOURCES, ...options.logsources },
     alertWindowMs: options.alertWindowMs,
   });
   const describe = (e: SigmaError) => ({

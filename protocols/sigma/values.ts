@@ -16,10 +16,17 @@ import {
   parseSigmaString,
   type StringMatcher,
 } from './sigma-string.ts';
+import { NO_NEED, type Need } from './rule-index.ts';
 import { timePart, toNumber } from './time-parts.ts';
 import { fail, ok, type SigmaResult } from './types.ts';
 
 export type Test = () => boolean;
+
+/** A compiled test and what it cannot pass without (rule-index.ts). */
+export interface Compiled {
+  test: Test;
+  need: Need;
+}
 
 export interface ValueCompileOptions {
   placeholders: Readonly<Record<string, readonly string[]>>;
@@ -29,14 +36,17 @@ export interface ValueCompileOptions {
   maxExpansions: number;
 }
 
-/** Compiles `chain: value` (value a scalar, null or a list) into a test. `path` names it in errors. */
+/**
+ * Compiles `chain: value` (value a scalar, null or a list) into a test. `path` names it in errors.
+ * A plain field compared for equality (`action: [a, b]`) also yields its need: one of the values.
+ */
 export function compileItem(
   table: FieldTable,
   chain: ModifierChain,
   value: unknown,
   options: ValueCompileOptions,
   path: string,
-): SigmaResult<Test> {
+): SigmaResult<Compiled> {
   const values = Array.isArray(value) ? value : [value];
   const where = { path };
   if (values.length === 0)
@@ -56,6 +66,34 @@ export function compileItem(
     keyword && chain.kind === 'string' && chain.position === 'exact'
       ? { ...chain, position: 'contains' }
       : chain;
+  // The same item in several rules (`action: mqtt.subscribe`, `severity|lte: 2`) is decided once
+  // per event: the later copies share one result through the table's per-event memo.
+  // Only lists of scalars: anything else is refused below, and has no exact text form.
+  const scalars = values.every((v: unknown) => v === null || typeof v !== 'object');
+  const memoKey = scalars
+    ? JSON.stringify([
+        slots,
+        { ...c, field: '' },
+        values.map((v: unknown) => [typeof v, String(v)]), // exact for scalars: 1 ≠ '1', NaN ≠ null
+      ])
+    : undefined;
+  const shared = memoKey === undefined ? undefined : table.shared<Compiled>(memoKey);
+  if (shared) return ok(shared);
+  const r = compileValues(table, c, values, slots, keyword, options, path);
+  if (r.ok && memoKey !== undefined) table.share(memoKey, r.value);
+  return r;
+}
+
+function compileValues(
+  table: FieldTable,
+  c: ModifierChain,
+  values: readonly unknown[],
+  slots: number[],
+  keyword: boolean,
+  options: ValueCompileOptions,
+  path: string,
+): SigmaResult<Compiled> {
+  const where = { path };
 
   const tests: Test[] = [];
   const matchers: StringMatcher[] = [];
@@ -73,12 +111,13 @@ export function compileItem(
       else matchers.push(...r.value);
       continue;
     }
-    const r = compileOne(table, c, v, slots, path);
+    const r = compileOne(table, c, v as string | number | boolean | null | undefined, slots, path);
     if (!r.ok) return r;
     tests.push(...r.value);
   }
   if (matchers.length > options.maxExpansions)
     return fail('limit', `${path}: expands into more than ${options.maxExpansions} values`, where);
+  const equalities = tests.length === 0 && matchers.every((m) => m.how === 'eq' && m.needle !== undefined);
   if (matchers.length > 0) tests.unshift(anyOf(table, slots, matchers));
   let combined: Test;
   if (tests.length === 1) combined = tests[0]!;
@@ -87,9 +126,14 @@ export function compileItem(
   if (c.neq) {
     const present = () => slots.some((s) => table.raw(s) !== undefined && table.raw(s) !== null);
     const inner = combined;
-    return ok(() => present() && !inner());
+    return ok({ test: () => present() && !inner(), need: NO_NEED });
   }
-  return ok(combined);
+  // Equality (cased or not) implies equality of the lower-cased texts: the index's key.
+  const need: Need =
+    equalities && !keyword && matchers.length > 0
+      ? new Map([[slots[0]!, new Set(matchers.map((m) => m.needle!.toLowerCase()))]])
+      : NO_NEED;
+  return ok({ test: combined, need });
 }
 
 /** The tests of one value; several when the value expands (placeholders, base64offset). */
@@ -123,18 +167,30 @@ function compileOne(
           where,
         );
       const op = c.compare;
-      const cmp = (x: number) =>
-        op === 'lt' ? x < n : op === 'lte' ? x <= n : op === 'gt' ? x > n : op === 'gte' ? x >= n : x === n;
+      const cmp =
+        op === 'lt'
+          ? (x: number) => x < n
+          : op === 'lte'
+            ? (x: number) => x <= n
+            : op === 'gt'
+              ? (x: number) => x > n
+              : op === 'gte'
+                ? (x: number) => x >= n
+                : (x: number) => x === n;
       const part = c.timePart;
+      const one = (item: unknown) => {
+        const x = part ? timePart(item, part) : toNumber(item);
+        return x !== undefined && cmp(x);
+      };
       return ok([
         () => {
-          for (const s of slots) {
-            const raw = table.raw(s);
-            const list = Array.isArray(raw) ? raw : [raw];
-            for (const item of list) {
-              const x = part ? timePart(item, part) : toNumber(item);
-              if (x !== undefined && cmp(x)) return true;
+          for (let k = 0; k < slots.length; k++) {
+            const raw = table.raw(slots[k]!);
+            if (!Array.isArray(raw)) {
+              if (one(raw)) return true;
+              continue;
             }
+            for (let i = 0; i < raw.length; i++) if (one(raw[i])) return true;
           }
           return false;
         },
@@ -282,7 +338,7 @@ function anyOf(table: FieldTable, slots: readonly number[], matchers: readonly S
     for (let k = 0; k < slots.length; k++) {
       const s = slots[k]!;
       const ids = needleIds[k]!;
-      for (let i = 0; i < ids.length; i++) if (table.contains(s, ids[i]!)) return true;
+      if (ids.length > 0 && table.containsAny(s, ids)) return true;
       if (needLower) {
         const lows = table.lowers(s);
         for (let i = 0; i < lows.length; i++) if (testLower(lows[i]!)) return true;

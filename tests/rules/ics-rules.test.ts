@@ -101,6 +101,17 @@ describe('the ATT&CK for ICS ruleset', () => {
     assert.ok(alerts.some((a) => a.rule_title === 'Modbus device identification read'));
   });
 
+  it("flags the function-code sweep of Zeek's Modbus fuzzing capture, and nothing else", async (t) => {
+    const file = sharedData(t, 'modbus', 'zeek', 'fuzz-72.pcap');
+    if (!file) return;
+    const alerts = await replayAlerts(file);
+    assert.deepEqual(
+      [...new Set(alerts.map((a) => a.rule_title))],
+      ['Modbus function code scan (many function codes from one source)'],
+    );
+    assert.deepEqual(alerts[0]?.techniques, ['T0888']);
+  });
+
   for (const name of ['ModbusTCP.pcap', 'mb2.pcap', 'modbus_test.pcap', 'modbus_test_2.pcap']) {
     it(`stays silent on the benign ITI capture ${name}`, async (t: TestContext) => {
       const file = sharedData(t, 'modbus', 'iti', name);

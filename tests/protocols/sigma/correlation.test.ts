@@ -279,14 +279,110 @@ describe('the sigma-specification examples', () => {
     assert.equal(corr(eb.flush()).length, 0, 'average 450');
   });
 
-  test('value_percentile.yml loads but is refused by the engine with the reason', (t) => {
+  test('value_percentile.yml: a value under 1% of the window fires, named, when the window closes', (t) => {
     const text = specExample(t, 'value_percentile.yml');
     if (!text) return;
     const e = engineFor([base('process_creation'), text]);
-    assert.equal(e.correlations.length, 0);
+    assert.deepEqual(e.errors, []);
+    const p = (image: string, host = 'pc1') => ev('process_creation', { ComputerName: host, Image: image });
+    const stream: Array<[number, Event]> = [];
+    for (let i = 0; i < 150; i++) stream.push([T0 + i * S, p('svchost.exe')]);
+    for (let i = 0; i < 49; i++) stream.push([T0 + 200 * S + i * S, p('explorer.exe')]);
+    stream.push([T0 + 300 * S, p('mimikatz.exe')]); // 1 of 200 events: 0.5%
+    for (let i = 0; i < 60; i++) stream.push([T0 + i * S, p(i % 2 ? 'a.exe' : 'b.exe', 'pc2')]);
+    assert.deepEqual(corr(run(e, stream)), [], 'decided only when the 24 h window is over');
+    const out = corr(e.advance(T0 + 25 * 3600 * S));
+    assert.equal(out.length, 1, 'pc2 has no rare value (50% each)');
+    assert.equal(out[0]!.correlation!.value, 0.5);
+    assert.deepEqual(out[0]!.entity.group, { ComputerName: 'pc1', Image: 'mimikatz.exe' });
+  });
+
+  test('value_percentile refuses a bound outside 0..100', () => {
+    const c = `title: c\nid: c\ncorrelation: {type: value_percentile, rules: [x], group-by: [h], timespan: 1h, condition: {field: f, lte: 150}}\n`;
+    const r = loadSigma(c);
+    const e = createSigmaEngine({ rules: loadSigma(base('x')).rules, correlations: r.correlations });
     assert.equal(e.errors.length, 1);
-    assert.equal(e.errors[0]!.code, 'unsupported');
-    assert.match(e.errors[0]!.message, /value_percentile/);
+    assert.match(e.errors[0]!.message, /percent/);
+  });
+});
+
+describe('restart recovery (snapshot and restore)', () => {
+  const brute = `title: brute\nid: brute\ncorrelation: {type: event_count, rules: [fail], group-by: [peer], timespan: 1m, condition: {gte: 5}}\nlevel: high\n`;
+  const f = (peer = '192.0.2.1') => ev('fail', { peer });
+
+  test('a brute force in progress (3 of 5) survives a restart: 2 more failures alert', () => {
+    const before = engineFor([base('fail'), brute]);
+    assert.deepEqual(
+      corr(
+        run(
+          before,
+          [0, 1, 2].map((i) => [T0 + i * S, f()] as [number, Event]),
+        ),
+      ),
+      [],
+    );
+    // What the gateway writes to disk and reads back at start.
+    const saved = JSON.parse(JSON.stringify(before.snapshot()));
+    const after = engineFor([base('fail'), brute]);
+    assert.deepEqual(after.restore(saved), { restored: 1, skipped: 0 });
+    const out = corr(
+      run(
+        after,
+        [3, 4].map((i) => [T0 + i * S, f()] as [number, Event]),
+      ),
+    );
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.correlation!.value, 5);
+    assert.equal(out[0]!.event_ids.length, 5, 'the events from before the restart are named too');
+    // Without the snapshot, the same two failures are not enough.
+    const fresh = engineFor([base('fail'), brute]);
+    assert.deepEqual(
+      corr(
+        run(
+          fresh,
+          [3, 4].map((i) => [T0 + i * S, f()] as [number, Event]),
+        ),
+      ),
+      [],
+    );
+  });
+
+  test('window edges still hold after a restore: failures older than the timespan do not count', () => {
+    const before = engineFor([base('fail'), brute]);
+    run(
+      before,
+      [0, 1, 2].map((i) => [T0 + i * S, f()] as [number, Event]),
+    );
+    const after = engineFor([base('fail'), brute]);
+    after.restore(JSON.parse(JSON.stringify(before.snapshot())));
+    const late = corr(
+      run(
+        after,
+        [61, 62].map((i) => [T0 + i * S, f()] as [number, Event]),
+      ),
+    );
+    assert.deepEqual(late, []);
+  });
+
+  test('a changed correlation starts empty; damaged snapshots are skipped, never thrown', () => {
+    const before = engineFor([base('fail'), brute]);
+    run(before, [[T0, f()]]);
+    const changed = engineFor([base('fail'), brute.replace('gte: 5', 'gte: 6')]);
+    assert.deepEqual(changed.restore(before.snapshot()), { restored: 0, skipped: 1 });
+    const e = engineFor([base('fail'), brute]);
+    for (const junk of [null, 42, 'x', { v: 2 }, { v: 1, correlations: [null, { key: 1 }] }])
+      assert.deepEqual(e.restore(junk), { restored: 0, skipped: 0 });
+    const snap = before.snapshot();
+    (snap.correlations[0]!.groups[0] as unknown as Record<string, unknown>).times = 'bad';
+    assert.deepEqual(e.restore(snap), { restored: 0, skipped: 1 });
+  });
+
+  test('snapshots are bounded to the most recent groups per correlation', () => {
+    const e = engineFor([base('fail'), brute]);
+    for (let i = 0; i < 50; i++) e.process(f(`10.0.0.${i}`), T0 + i);
+    const snap = e.snapshot(10);
+    assert.equal(snap.correlations[0]!.groups.length, 10);
+    assert.deepEqual(snap.correlations[0]!.groups[9]!.group, { peer: '10.0.0.49' });
   });
 });
 

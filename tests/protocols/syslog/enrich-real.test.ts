@@ -9,38 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseSyslog, syslogToEvent } from '../../../protocols/syslog/index.ts';
+import { parseCsv } from '../../support/csv.ts';
 import { sharedData } from '../../support/env.ts';
 import { syslogFrames } from './traces.ts';
-
-/** RFC 4180 rows (quoted cells may hold commas and doubled quotes). */
-function readCsv(text: string): Array<Record<string, string>> {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else if (c !== '\r') cell += c;
-  }
-  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
-  const [header, ...data] = rows;
-  return data.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
-}
 
 const isIp = (s: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
 
@@ -49,7 +20,7 @@ test('loghub Linux_2k.log: PAM lines get their action and fields, other lines st
   const csvFile = sharedData(t, 'syslog', 'loghub', 'Linux_2k.log_structured.csv');
   if (!logFile || !csvFile) return;
   const lines = readFileSync(logFile, 'utf8').split('\n').slice(0, 2000);
-  const rows = readCsv(readFileSync(csvFile, 'utf8'));
+  const rows = parseCsv(readFileSync(csvFile, 'utf8'));
   const now = new Date('2005-08-01T00:00:00Z');
   const counts = new Map<string, number>();
   lines.forEach((line, i) => {

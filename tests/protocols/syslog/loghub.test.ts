@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseSyslog } from '../../../protocols/syslog/index.ts';
+import { parseCsv } from '../../support/csv.ts';
 import { sharedData } from '../../support/env.ts';
 
 /**
@@ -21,43 +22,13 @@ const COMPONENT_EXCEPTIONS: Record<string, { program: string | null; reason: str
   '-- root': { program: null, reason: 'an SP right after the HOSTNAME leaves the TAG empty (rsyslog)' },
 };
 
-/** RFC 4180 CSV: quoted fields may contain commas; `""` is a quote. */
-function readCsv(text: string): Array<Record<string, string>> {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else if (c !== '\r') cell += c;
-  }
-  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
-  const [header, ...data] = rows;
-  return data.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
-}
-
 test('loghub Linux_2k.log: all 2000 lines parse and match the structured CSV', (t) => {
   const logFile = sharedData(t, 'syslog', 'loghub', 'Linux_2k.log');
   const csvFile = sharedData(t, 'syslog', 'loghub', 'Linux_2k.log_structured.csv');
   if (!logFile || !csvFile) return;
   const lines = readFileSync(logFile, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
-  const rows = readCsv(readFileSync(csvFile, 'utf8'));
+  const rows = parseCsv(readFileSync(csvFile, 'utf8'));
   assert.equal(lines.length, 2000);
   assert.equal(rows.length, 2000);
   assert.deepEqual(Object.keys(rows[0]!).slice(0, 8), [
