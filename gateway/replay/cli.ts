@@ -1,5 +1,6 @@
 /**
- * The `siem-gateway replay FILE... [--config FILE] [--rules DIR] [--modbus-port N]` command line:
+ * The `siem-gateway replay FILE... [--config FILE] [--rules DIR] [--modbus-port N] [--mqtt-port N]
+ * [--coap-port N]` command line:
  * parses its own options (so gateway/cli.ts only dispatches), prints events and alerts as JSON
  * lines on stdout and a summary on stderr. Exit status: 0 done, 1 an unreadable file, 2 bad usage.
  */
@@ -19,6 +20,9 @@ Options:
       --rules DIR        Sigma rules (repeatable): alerts are printed as {"type":"alert",...}
       --modbus-port N    TCP port of Modbus servers (repeatable; default 502)
       --syslog-port N    UDP port of syslog (repeatable; default 514)
+      --mqtt-port N      TCP port of MQTT brokers (repeatable; default 1883; a stream that
+                         opens with an MQTT CONNECT is followed on any port)
+      --coap-port N      UDP port of CoAP (repeatable; default 5683)
   -h, --help             show this text
 `;
 
@@ -34,6 +38,8 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
         rules: { type: 'string', multiple: true },
         'modbus-port': { type: 'string', multiple: true },
         'syslog-port': { type: 'string', multiple: true },
+        'mqtt-port': { type: 'string', multiple: true },
+        'coap-port': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -60,7 +66,9 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   };
   const modbusPorts = ports(values['modbus-port'], 'modbus-port');
   const syslogUdpPorts = ports(values['syslog-port'], 'syslog-port');
-  if (modbusPorts === null || syslogUdpPorts === null) return 2;
+  const mqttPorts = ports(values['mqtt-port'], 'mqtt-port');
+  const coapPorts = ports(values['coap-port'], 'coap-port');
+  if (modbusPorts === null || syslogUdpPorts === null || mqttPorts === null || coapPorts === null) return 2;
   let gatewayId = 'replay';
   let detectionConfig: Omit<Parameters<typeof loadDetection>[0], 'rulesDirs'> | undefined;
   if (values.config) {
@@ -104,6 +112,8 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       },
       ...(modbusPorts ? { modbusPorts } : {}),
       ...(syslogUdpPorts ? { syslogUdpPorts } : {}),
+      ...(mqttPorts ? { mqttPorts } : {}),
+      ...(coapPorts ? { coapPorts } : {}),
       ...(detection && { detector: detection.detector, finish: detection.finish }),
     });
     flush();

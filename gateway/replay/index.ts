@@ -42,6 +42,8 @@ export interface ReplayOptions {
   finish?: () => ReplayAlert[];
   modbusPorts?: number[];
   syslogUdpPorts?: number[];
+  mqttPorts?: number[];
+  coapPorts?: number[];
 }
 
 export interface ReplaySummary {
@@ -117,6 +119,8 @@ export async function replayFiles(files: string[], options: ReplayOptions): Prom
         extraFields,
         ...(options.modbusPorts ? { modbusPorts: options.modbusPorts } : {}),
         ...(options.syslogUdpPorts ? { syslogUdpPorts: options.syslogUdpPorts } : {}),
+        ...(options.mqttPorts ? { mqttPorts: options.mqttPorts } : {}),
+        ...(options.coapPorts ? { coapPorts: options.coapPorts } : {}),
       });
       let frame = 0;
       let last = input.mtime;

@@ -1,7 +1,8 @@
 /**
  * Config of the passive `capture` source: the gateway listens on a mirror (SPAN) port or a tap
  * by running Debian's `dumpcap` on `interface` with a BPF filter, reads its pcapng stream and
- * decodes Modbus/TCP and syslog into the same events as the proxy and the listeners. Nothing is
+ * decodes Modbus/TCP, MQTT, CoAP and syslog into the same events as the proxy, the broker, the
+ * CoAP server and the listeners. Nothing is
  * sent on the wire. Without `filter`, one is built from the port lists, so the kernel drops the
  * traffic the gateway would ignore anyway.
  */
@@ -28,6 +29,29 @@ export const captureSourceSchema = z.strictObject({
     .optional()
     .describe('BPF capture filter (pcap-filter(7)); absent: built from the port lists below.'),
   modbus_ports: ports('TCP ports of Modbus/TCP servers', [502]),
+  mqtt_ports: ports('TCP ports of MQTT brokers (8883 is TLS and cannot be read)', [1883]),
+  detect_mqtt: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Also follow TCP streams on other ports that open with an MQTT CONNECT (the filter must let them in).',
+    ),
+  max_mqtt_packet_bytes: z
+    .number()
+    .int()
+    .min(64)
+    .max(268_435_460)
+    .default(1_048_576)
+    .describe('Largest MQTT packet reassembled; a larger one is an mqtt.oversized_packet event and skipped.'),
+  coap_ports: ports('UDP ports of CoAP (5684 is DTLS and cannot be read)', [5683]),
+  coap_amplification_factor: z
+    .number()
+    .min(1)
+    .max(100)
+    .default(3)
+    .describe(
+      'A CoAP response this many times larger than its request, to an unverified client, is coap.amplification_risk (RFC 9175 §2.4).',
+    ),
   syslog_udp_ports: ports('UDP ports of syslog', [514]),
   syslog_tcp_ports: ports('TCP ports of plain-text syslog (TLS on 6514 cannot be read)', [601]),
   max_syslog_bytes: z
@@ -71,6 +95,8 @@ export function captureFilter(config: CaptureSourceConfig): string {
   if (config.filter !== undefined) return config.filter;
   const clauses = [
     ...config.modbus_ports.map((p) => `tcp port ${p}`),
+    ...config.mqtt_ports.map((p) => `tcp port ${p}`),
+    ...config.coap_ports.map((p) => `udp port ${p}`),
     ...config.syslog_udp_ports.map((p) => `udp port ${p}`),
     ...config.syslog_tcp_ports.map((p) => `tcp port ${p}`),
   ];

@@ -1,10 +1,12 @@
 /**
  * Captured packets → events, the one path shared by `siem-gateway replay` (a pcap/pcapng file) and
  * the live `capture` source (dumpcap on a mirror port): decode the frame to UDP/TCP, reassemble
- * TCP incrementally, cut Modbus/TCP streams into ADUs (MBAP), pair responses with requests per
- * connection, and read syslog over UDP and TCP. Every event carries the frame number that
- * completed it (`fields.frame`), and responses the frame of their request. Pure apart from its own
- * state: time comes from the capture, never from the clock.
+ * TCP incrementally, cut Modbus/TCP streams into ADUs (MBAP) and pair responses with requests per
+ * connection, follow MQTT connections (on the broker ports, or wherever a stream opens with an
+ * MQTT CONNECT; capture/mqtt.ts), pair CoAP requests and responses (capture/coap.ts), and read
+ * syslog over UDP and TCP. Every event carries the frame number that completed it
+ * (`fields.frame`), and responses the frame of their request. Pure apart from its own state: time
+ * comes from the capture, never from the clock.
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
@@ -15,7 +17,13 @@ import {
   modbusErrorToEvent,
   modbusToEvent,
 } from '../../../protocols/modbus/index.ts';
-import { createTcpStreamTracker, decodePacket, type TcpChunk } from '../../../protocols/pcap/index.ts';
+import { looksLikeMqttConnect } from '../../../protocols/mqtt/index.ts';
+import {
+  createTcpStreamTracker,
+  decodePacket,
+  TCP_FLAGS,
+  type TcpChunk,
+} from '../../../protocols/pcap/index.ts';
 import {
   createSyslogDeframer,
   parseSyslog,
@@ -23,6 +31,8 @@ import {
   syslogErrorToEvent,
   syslogToEvent,
 } from '../../../protocols/syslog/index.ts';
+import { createCoapCaptureDecoder } from './coap.ts';
+import { createMqttCaptureDecoder, type MqttRates } from './mqtt.ts';
 
 export interface FrameMeta {
   /** 1-based frame number in the capture (as Wireshark counts). */
@@ -37,6 +47,18 @@ export interface CaptureDecoderOptions {
   syslogUdpPorts?: number[];
   /** TCP ports of syslog (default 601, 6514 is TLS and unreadable). */
   syslogTcpPorts?: number[];
+  /** TCP ports of MQTT brokers (default 1883); 8883 is TLS and unreadable. */
+  mqttPorts?: number[];
+  /** Also follow TCP streams on other ports that open with an MQTT CONNECT (default true). */
+  detectMqtt?: boolean;
+  /** Largest MQTT packet buffered whole (default 1 MiB); larger ones are reported and skipped. */
+  maxMqttPacketBytes?: number;
+  /** Thresholds of `mqtt.rate_exceeded` (defaults: the embedded broker's). */
+  mqttRates?: Partial<MqttRates>;
+  /** UDP ports of CoAP (default 5683). */
+  coapPorts?: number[];
+  /** A response this many times larger than its request is an amplification risk (default 3). */
+  coapAmplificationFactor?: number;
   /** Largest syslog message (default 65,536). */
   maxSyslogBytes?: number;
   /** Added to every event's fields (e.g. the file name in a multi-file replay). */
@@ -47,6 +69,10 @@ export interface CaptureDecoderStats {
   frames: number;
   undecodable: Record<string, number>;
   modbusAdus: number;
+  mqttPackets: number;
+  coapMessages: number;
+  /** MQTT packets and CoAP datagrams our codecs refused (each also a `*.malformed*` event). */
+  malformed: { mqtt: number; coap: number };
 }
 
 interface ModbusConn {
@@ -74,7 +100,43 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
   const tcpSyslog = createTcpStreamTracker<FrameMeta>();
   const modbus = new Map<string, ModbusConn>();
   const syslogStreams = new Map<string, { deframer: SyslogDeframer; last: FrameMeta }>();
-  const stats: CaptureDecoderStats = { frames: 0, undecodable: {}, modbusAdus: 0 };
+  const mqttPorts = new Set(options.mqttPorts ?? [1883]);
+  const detectMqtt = options.detectMqtt ?? true;
+  const coapPorts = new Set(options.coapPorts ?? [5683]);
+  const tcpMqtt = createTcpStreamTracker<FrameMeta>();
+  const mqtt = createMqttCaptureDecoder({
+    ports: mqttPorts,
+    maxPacketBytes: options.maxMqttPacketBytes ?? 1_048_576,
+    rates: { windowSecs: 60, maxConnections: 120, maxConnects: 60, maxAuthFailures: 5, ...options.mqttRates },
+    extra,
+  });
+  const coap = createCoapCaptureDecoder({
+    amplificationFactor: options.coapAmplificationFactor ?? 3,
+    verifiedSecs: 3600,
+    extra,
+  });
+  /** Directions (`src|sport|dst|dport`) found to carry MQTT off the broker ports, and those that do not. */
+  const mqttFound = new Set<string>();
+  const notMqtt = new Set<string>();
+  const stats: CaptureDecoderStats = {
+    frames: 0,
+    undecodable: {},
+    modbusAdus: 0,
+    get mqttPackets() {
+      return mqtt.stats.packets;
+    },
+    get coapMessages() {
+      return coap.stats.messages;
+    },
+    malformed: {
+      get mqtt() {
+        return mqtt.stats.malformed;
+      },
+      get coap() {
+        return coap.stats.malformed;
+      },
+    },
+  };
 
   const modbusChunk = (chunk: TcpChunk<FrameMeta>, out: PendingEvent[]) => {
     const { flow, meta } = chunk;
@@ -169,6 +231,24 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
     }
   };
 
+  /** On a broker port, or a stream that opened with an MQTT CONNECT ([MQTT-3.1.0-1]). */
+  const isMqtt = (p: { src: string; srcPort: number; dst: string; dstPort: number; payload: Uint8Array }) => {
+    if (mqttPorts.has(p.dstPort) || mqttPorts.has(p.srcPort)) return true;
+    if (!detectMqtt) return false;
+    const key = `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`;
+    if (mqttFound.has(key)) return true;
+    if (p.payload.length === 0 || notMqtt.has(key)) return false;
+    if (mqttFound.size >= 65_536) mqttFound.clear();
+    if (notMqtt.size >= 65_536) notMqtt.clear();
+    if (!looksLikeMqttConnect(p.payload)) {
+      notMqtt.add(key);
+      return false;
+    }
+    mqttFound.add(key);
+    mqttFound.add(`${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`);
+    return true;
+  };
+
   return {
     stats,
     packet(linkType, data, meta) {
@@ -183,14 +263,25 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       if (p.proto === 'udp') {
         if (syslogUdp.has(p.dstPort))
           out.push(syslogFrame(p.payload, meta, { ip: p.src, port: p.srcPort }, 'udp'));
+        else if (coapPorts.has(p.dstPort) || coapPorts.has(p.srcPort)) coap.datagram(p, meta, out);
         return out;
       }
       if (modbusPorts.has(p.dstPort) || modbusPorts.has(p.srcPort)) route(tcpModbus.push(p, meta), out);
       else if (syslogTcp.has(p.dstPort)) route(tcpSyslog.push(p, meta), out);
+      else if (isMqtt(p)) {
+        const flags = p.tcp?.flags ?? 0;
+        if (flags & TCP_FLAGS.SYN && !(flags & TCP_FLAGS.ACK)) mqtt.syn(p, meta, out);
+        for (const chunk of tcpMqtt.push(p, meta)) mqtt.chunk(chunk, out);
+        if (flags & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) mqtt.close(p, (flags & TCP_FLAGS.RST) !== 0, meta, out);
+        mqtt.sweep(meta.ts, out);
+      }
       return out;
     },
     flush() {
       const out: PendingEvent[] = [];
+      for (const chunk of tcpMqtt.flush()) mqtt.chunk(chunk, out);
+      mqtt.flush(out);
+      coap.flush(out);
       route(tcpModbus.flush(), out);
       route(tcpSyslog.flush(), out);
       for (const [key, s] of syslogStreams) {

@@ -27,7 +27,16 @@ export function createCaptureSource(name: string, config: CaptureSourceConfig, c
 
   const emit = (events: PendingEvent[]) => {
     if (events.length === 0) return;
-    for (const e of events) e.time_source ??= 'gateway'; // packet times come from the gateway's kernel
+    for (const e of events) {
+      e.time_source ??= 'gateway'; // packet times come from the gateway's kernel
+      // Bytes a codec refused are events and, like the broker's and the CoAP server's, counted errors.
+      if (e.tags?.includes('malformed'))
+        ctx.metrics.errors.inc({
+          component: name,
+          stage: 'receiving',
+          code: `${e.source}_${String(e.fields?.code)}`,
+        });
+    }
     ctx.metrics.received.inc({ source: name }, events.length);
     ctx.emit(events).catch((error: Error) => {
       ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
@@ -57,6 +66,11 @@ export function createCaptureSource(name: string, config: CaptureSourceConfig, c
       const reader = createPcapngStreamReader();
       const decoder = createCaptureDecoder({
         modbusPorts: config.modbus_ports,
+        mqttPorts: config.mqtt_ports,
+        detectMqtt: config.detect_mqtt,
+        maxMqttPacketBytes: config.max_mqtt_packet_bytes,
+        coapPorts: config.coap_ports,
+        coapAmplificationFactor: config.coap_amplification_factor,
         syslogUdpPorts: config.syslog_udp_ports,
         syslogTcpPorts: config.syslog_tcp_ports,
         maxSyslogBytes: config.max_syslog_bytes,

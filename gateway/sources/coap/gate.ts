@@ -33,6 +33,8 @@ const key = (ip: string, port: number, mid: number) => `${ip}|${port}|${mid}`;
 /** What the coap library sees as its socket: our checks in, measured sends out. */
 export class CoapGate extends EventEmitter {
   private readonly inflight = new Map<string, InboundRequest>();
+  /** Set once the socket closed: an answer finished during shutdown is dropped, not thrown. */
+  private closed = false;
 
   constructor(
     private readonly sock: dgram.Socket,
@@ -41,6 +43,9 @@ export class CoapGate extends EventEmitter {
     super();
     sock.on('message', (msg, rinfo) => this.receive(msg, rinfo));
     sock.on('error', (e) => this.emit('error', e));
+    sock.on('close', () => {
+      this.closed = true;
+    });
   }
 
   /** The request being answered, by peer and message id (set until its response goes out). */
@@ -89,6 +94,8 @@ export class CoapGate extends EventEmitter {
     const k = key(ip, port, mid);
     const request = this.inflight.get(k);
     this.inflight.delete(k);
+    // A request whose event was queued just as the source stopped: dgram throws on a closed socket.
+    if (this.closed) return;
     this.hooks.onResponse(request, buf, ip, port);
     this.sock.send(buf, 0, buf.length, port, host, cb);
   }

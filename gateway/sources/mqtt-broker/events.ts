@@ -5,6 +5,7 @@
  * fields are documented in protocols/event/SPEC.md.
  */
 import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
+import type { RateCrossing } from './rates.ts';
 import type { AclCache, Identity } from './auth.ts';
 
 export interface ConnInfo {
@@ -49,6 +50,30 @@ export interface MqttEventSpec {
   message: string;
   fields?: Record<string, unknown>;
   tags?: string[];
+}
+
+/**
+ * `mqtt.rate_exceeded`: a key (source address, client id, user name) crossed a counter's threshold
+ * in its window. One shape for the broker and for passive capture.
+ */
+export function rateExceededSpec(c: RateCrossing, blockedSecs?: number): MqttEventSpec {
+  return {
+    action: 'mqtt.rate_exceeded',
+    kind: 'security',
+    severity: 4,
+    message: `${c.count} ${c.counter.replace('_', ' ')} from ${c.keyType} ${c.key} within ${c.windowSecs} s (threshold ${c.threshold})`,
+    fields: {
+      counter: c.counter,
+      key_type: c.keyType,
+      key: c.key,
+      count: c.count,
+      threshold: c.threshold,
+      window_secs: c.windowSecs,
+      distinct_client_ids: c.distinctClientIds,
+      blocked_secs: blockedSecs,
+    },
+    tags: ['rate'],
+  };
 }
 
 export function mqttEvent(info: ConnInfo, spec: MqttEventSpec, now: Date, listener: string): PendingEvent {

@@ -13,7 +13,7 @@ import type { SourceContext } from '../../pipeline/types.ts';
 import type { TelemetrySampler } from '../telemetry/sampler.ts';
 import type { createAuthenticator } from './auth.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
-import { type ConnInfo, type MqttEventSpec, mqttEvent } from './events.ts';
+import { type ConnInfo, type MqttEventSpec, mqttEvent, rateExceededSpec } from './events.ts';
 import { installPublishHooks } from './publish-hooks.ts';
 import type { RateTracker } from './rates.ts';
 
@@ -65,32 +65,12 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
       if (key === undefined) continue;
       const c = rates.hit(counter, keyType, key, threshold, now, info.clientId);
       if (!c) continue;
-      if (counter === 'auth_failures' && keyType === 'src_ip' && config.rates.block_secs > 0) {
+      const blocking = counter === 'auth_failures' && keyType === 'src_ip' && config.rates.block_secs > 0;
+      if (blocking) {
         if (blockedUntil.size > 10_000) blockedUntil.clear();
         blockedUntil.set(key, now.getTime() + config.rates.block_secs * 1000);
       }
-      emitLater([
-        event(info, {
-          action: 'mqtt.rate_exceeded',
-          kind: 'security',
-          severity: 4,
-          message: `${c.count} ${counter.replace('_', ' ')} from ${keyType} ${key} within ${c.windowSecs} s (threshold ${c.threshold})`,
-          fields: {
-            counter,
-            key_type: keyType,
-            key,
-            count: c.count,
-            threshold: c.threshold,
-            window_secs: c.windowSecs,
-            distinct_client_ids: c.distinctClientIds,
-            blocked_secs:
-              counter === 'auth_failures' && keyType === 'src_ip' && config.rates.block_secs > 0
-                ? config.rates.block_secs
-                : undefined,
-          },
-          tags: ['rate'],
-        }),
-      ]);
+      emitLater([event(info, rateExceededSpec(c, blocking ? config.rates.block_secs : undefined))]);
     }
   };
 

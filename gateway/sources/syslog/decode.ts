@@ -18,8 +18,9 @@ export function decodeFrame(
   origin: FrameOrigin,
   ctx: SourceContext,
   maxBytes: number,
+  /** The receive time (one for all the frames of a read); default now. */
+  received: Date = ctx.now(),
 ): PendingEvent {
-  const received = ctx.now();
   const eventCtx = { received, peer: origin.peer, transport: origin.transport };
   const parsed = parseSyslog(frame, { now: received, maxBytes });
   if (parsed.ok) {

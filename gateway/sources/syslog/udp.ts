@@ -1,18 +1,35 @@
 /**
  * Syslog over UDP (RFC 5426): one message per datagram (§3.1). A trailing LF or NUL that some
- * senders append is not part of the message and is stripped by the parser.
+ * senders append is not part of the message and is stripped by the parser. The datagrams read in
+ * one turn of the event loop go to the pipeline as one batch (UDP has no ack to wait for).
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { parseListen } from '../../config/common.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
 import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame, normalizeIp } from './decode.ts';
 
+/** Datagrams gathered before a batch goes to the pipeline without waiting for the turn to end. */
+const MAX_BATCH = 256;
+
 export function createSyslogUdpSource(name: string, config: SyslogSourceConfig, ctx: SourceContext): Source {
   let socket: dgram.Socket | undefined;
   let address: SourceAddress | undefined;
   const { host, port } = parseListen(config.listen);
+  let batch: PendingEvent[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+
+  const flush = () => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    const events = batch;
+    batch = [];
+    if (events.length === 0) return;
+    // A refused or failed append is counted and reported by the pipeline; UDP has no one to tell.
+    ctx.emit(events).catch((error: Error) => ctx.logger.debug({ err: error.message }, 'events not queued'));
+  };
 
   return {
     name,
@@ -21,16 +38,20 @@ export function createSyslogUdpSource(name: string, config: SyslogSourceConfig, 
       const s = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false });
       socket = s;
       s.on('message', (msg, rinfo) => {
-        const event = decodeFrame(
-          msg,
-          { transport: 'udp', peer: { ip: normalizeIp(rinfo.address), port: rinfo.port }, sourceName: name },
-          ctx,
-          config.max_message_bytes,
+        batch.push(
+          decodeFrame(
+            msg,
+            {
+              transport: 'udp',
+              peer: { ip: normalizeIp(rinfo.address), port: rinfo.port },
+              sourceName: name,
+            },
+            ctx,
+            config.max_message_bytes,
+          ),
         );
-        // A refused or failed append is counted and reported by the pipeline; UDP has no one to tell.
-        ctx
-          .emit([event])
-          .catch((error: Error) => ctx.logger.debug({ err: error.message }, 'event not queued'));
+        if (batch.length >= MAX_BATCH) flush();
+        else scheduled ??= setImmediate(flush);
       });
       s.on('error', (error) => {
         ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'socket' });
@@ -56,6 +77,7 @@ export function createSyslogUdpSource(name: string, config: SyslogSourceConfig, 
       const s = socket;
       socket = undefined;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      flush();
     },
     addresses: () => (address ? [address] : []),
   };
