@@ -3,7 +3,9 @@
  * gateway into one ES module; the native modules it needs (LevelDB; the serial port for Modbus
  * RTU) stay external and are copied with their dependency closure, keeping only the prebuilt
  * binary of the target, so nothing is compiled on the box. Each target is packed as
- * dist/siem-gateway-<version>-<target>.tar.gz with the install script and the systemd unit.
+ * dist/siem-gateway-<version>-<target>.tar.gz with the install script, the systemd unit and the
+ * built device dashboard (`dashboards/gateway/` beside siem-gateway.mjs, where gateway/http/static.ts
+ * looks for it; the gzip size of each page's JS and CSS is printed, issue 8).
  * Pass `--targets linux-x64` to build fewer, `--no-pack` to stop after the bundle.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,16 +14,19 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { buildDashboards } from '../../dashboards/build.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
@@ -56,8 +61,28 @@ await build({
     js: "import { createRequire as __siemRequire } from 'node:module'; const require = __siemRequire(import.meta.url);",
   },
   logLevel: 'warning',
+  // V8 keeps a script's source in the heap, two bytes a character if one character is beyond
+  // Latin-1: ASCII keeps the bundle's 3 MB of source at one byte a character (issue 9 footprint).
+  charset: 'ascii',
 });
+// esbuild keeps some comments verbatim; a non-ASCII character in one would still make the whole
+// source two-byte. One '?' per UTF-16 unit keeps every column, so the source map stays right.
+writeFileSync(outfile, readFileSync(outfile, 'utf8').replace(/[^\x00-\x7f]/g, '?'));
 console.log(`${path.relative(root, outfile)}: ${(statSync(outfile).size / 1024 / 1024).toFixed(1)} MiB`);
+
+// The device dashboard beside the bundle (gateway/http/static.ts: `dashboards/gateway/` next to it).
+const dashboardOut = mkdtempSync(path.join(tmpdir(), 'siem-dashboards-'));
+const dashboardFiles = (await buildDashboards(dashboardOut)).filter((f) => f.dashboard === 'gateway');
+const dashboard = path.join(dist, 'gateway', 'dashboards', 'gateway');
+rmSync(dashboard, { recursive: true, force: true });
+cpSync(path.join(dashboardOut, 'gateway'), dashboard, { recursive: true });
+rmSync(dashboardOut, { recursive: true, force: true });
+if (!existsSync(path.join(dashboard, 'index.html'))) throw new Error(`no dashboard built in ${dashboard}`);
+for (const f of dashboardFiles.filter((x) => /\.(js|css)$/.test(x.file))) {
+  console.log(
+    `${path.relative(root, path.join(dashboard, f.file))}: ${(f.bytes / 1024).toFixed(1)} KiB, ${(f.gzip_bytes / 1024).toFixed(1)} KiB gzip`,
+  );
+}
 if (values['no-pack']) process.exit(0);
 
 /** The package directories a native module needs at run time, by walking `dependencies`. */
@@ -88,6 +113,7 @@ for (const target of targets) {
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(path.join(stage, 'node_modules'), { recursive: true });
   cpSync(outfile, path.join(stage, 'siem-gateway.mjs'));
+  cpSync(dashboard, path.join(stage, 'dashboards', 'gateway'), { recursive: true });
   for (const dir of packages) {
     const rel = path.relative(path.join(root, 'node_modules'), dir);
     cpSync(dir, path.join(stage, 'node_modules', rel), {

@@ -1,11 +1,12 @@
 /**
  * A simulated PLC: a Modbus/TCP server built on the project's own codec (MBAP deframer, PDU
  * decoder and encoders), with holding registers, input registers, coils and discrete inputs.
- * It answers FC 1–6, 15, 16, 22, 23 and 43/14 (basic device identification) as Modbus
- * Application Protocol V1.1b3 §6 says, and every other request with exception 01 (§7). An
- * optional process simulation moves a few input registers (a tank level, a temperature) so the
- * demo's poller and dashboards see live values. Used by `npm start`, the interop tests (mbpoll
- * against it) and the capture tests.
+ * It answers FC 1–6, 15, 16, 22, 23, 8 (diagnostics sub-functions 0, 1 and 4, with the listen
+ * only mode of §6.8.1) and 43/14 (basic device identification) as Modbus Application Protocol
+ * V1.1b3 §6 says, and every other request with exception 01 (§7). An optional process (the tank
+ * of tank-process.ts: level, pump, valve, set-points, alarms) lives in its tables, so the demo's
+ * poller, the HMI and attackers act on a plant that reacts. Used by `npm start`, the scenario
+ * tests, the interop tests (mbpoll against it) and the capture tests.
  */
 import net from 'node:net';
 import {
@@ -17,6 +18,7 @@ import {
   encodeWriteMultipleResponse,
   type ModbusPdu,
 } from '../../protocols/modbus/index.ts';
+import { initTank, stepTank, type TankState } from './tank-process.ts';
 
 export interface PlcMemory {
   holding: Uint16Array;
@@ -35,6 +37,17 @@ export interface ModbusPlcOptions {
   size?: number;
   /** Moves input registers 0–1 every `simulateMs` (0 or absent: static memory). */
   simulateMs?: number;
+  /**
+   * Runs the tank process (tank-process.ts) in the first registers, stepped every `stepMs`
+   * (default 500) at `speed` times real time (default 1).
+   */
+  tank?: { stepMs?: number; speed?: number; initial?: Partial<TankState> };
+  /**
+   * After FC 8 sub-function 4 (force listen only), answer again after this long, as if an
+   * operator had reset the device; absent: only a restart communications request (FC 8/1)
+   * ends it, as §6.8.1 says.
+   */
+  listenOnlyRecoveryMs?: number;
   /** Objects of a basic device identification (§6.21): vendor, product code, revision. */
   identity?: [string, string, string];
 }
@@ -44,6 +57,8 @@ export interface ModbusPlc {
   memory: PlcMemory;
   /** Requests answered since start. */
   requests(): number;
+  /** True while in listen only mode (FC 8/4): requests are read and ignored. */
+  listenOnly(): boolean;
   stop(): Promise<void>;
 }
 
@@ -160,6 +175,9 @@ export async function startModbusPlc(options: ModbusPlcOptions = {}): Promise<Mo
   const units = new Set(options.unitIds ?? [1]);
   const sockets = new Set<net.Socket>();
   let answered = 0;
+  let listenOnlyUntil: number | undefined;
+  const inListenOnly = () => listenOnlyUntil !== undefined && Date.now() < listenOnlyUntil;
+  if (options.tank) initTank(memory, options.tank.initial);
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
@@ -171,9 +189,21 @@ export async function startModbusPlc(options: ModbusPlcOptions = {}): Promise<Mo
       for (const adu of adus) {
         const fc = adu.pdu[0] ?? 0;
         let pdu: Uint8Array;
+        const decoded = decodePdu(adu.pdu, 'request');
+        const diagnostics = decoded.ok && fc === 8 ? decoded.pdu.subFunction : undefined;
+        // §6.8.1: in listen only mode nothing is answered but a restart communications request.
+        if (inListenOnly() && diagnostics !== 1) continue;
         if (!units.has(adu.header.unitId)) pdu = encodeException(fc, GATEWAY_TARGET_FAILED);
-        else {
-          const decoded = decodePdu(adu.pdu, 'request');
+        else if (diagnostics !== undefined) {
+          if (diagnostics === 4) {
+            // §6.8.1 sub-function 04: no response is returned.
+            listenOnlyUntil = Date.now() + (options.listenOnlyRecoveryMs ?? 2 ** 40);
+            continue;
+          }
+          if (diagnostics === 1) listenOnlyUntil = undefined;
+          // Sub-functions 00 (return query data) and 01 echo the request; others are not served.
+          pdu = diagnostics <= 1 ? Uint8Array.from(adu.pdu) : encodeException(fc, ILLEGAL_FUNCTION);
+        } else {
           pdu = decoded.ok
             ? executePlcRequest(memory, decoded.pdu, options.identity)
             : encodeException(fc, ILLEGAL_DATA_VALUE);
@@ -199,10 +229,18 @@ export async function startModbusPlc(options: ModbusPlcOptions = {}): Promise<Mo
     }, options.simulateMs);
     timer.unref();
   }
+  if (options.tank) {
+    const stepMs = options.tank.stepMs ?? 500;
+    const speed = options.tank.speed ?? 1;
+    const state = {};
+    timer = setInterval(() => stepTank(memory, (stepMs / 1000) * speed, state), stepMs);
+    timer.unref();
+  }
   return {
     port: (server.address() as net.AddressInfo).port,
     memory,
     requests: () => answered,
+    listenOnly: inListenOnly,
     async stop() {
       if (timer) clearInterval(timer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,7 +2,8 @@
  * A simulated managed switch / PLC-side Linux box that emits syslog like real plant devices do:
  * RFC 5424 over TCP (octet counting) and BSD/RFC 3164 over UDP. Mostly routine telemetry, with
  * an occasional burst of SSH login failures and a configuration change, so the demo has
- * something worth looking at. Used by `npm start` and by tests.
+ * something worth looking at. `sendSshBruteForce` sends that burst on its own, for the attack
+ * scenarios. Used by `npm start` and by tests.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -19,7 +20,57 @@ export interface SyslogSwitchOptions {
   attackEvery?: number;
 }
 
-type Line = { facility: number; severity: number; app: string; text: string };
+export type SyslogLine = { facility: number; severity: number; app: string; text: string };
+type Line = SyslogLine;
+
+/** What sshd logs for `failures` wrong passwords from `attacker`, then a successful login. */
+export function sshBruteForceLines(attacker: string, failures = 6, user = 'admin'): SyslogLine[] {
+  const lines: SyslogLine[] = [];
+  for (let i = 0; i < failures; i += 1) {
+    lines.push({
+      facility: 10,
+      severity: 4,
+      app: 'sshd',
+      text: `Failed password for invalid user ${user} from ${attacker} port ${40000 + i} ssh2`,
+    });
+  }
+  lines.push({
+    facility: 10,
+    severity: 6,
+    app: 'sshd',
+    text: `Accepted password for ${user} from ${attacker} port 40100 ssh2`,
+  });
+  return lines;
+}
+
+/** Sends `lines` as RFC 5424 over one TCP connection (RFC 6587 octet counting), then closes it. */
+export async function sendSyslogTcp(
+  target: { host: string; port: number },
+  hostname: string,
+  lines: SyslogLine[],
+): Promise<void> {
+  const socket = net.connect(target.port, target.host);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  for (const line of lines) {
+    const pid = String(1000 + Math.floor(Math.random() * 9000));
+    const text = formatRfc5424({
+      format: 'rfc5424',
+      pri: line.facility * 8 + line.severity,
+      timestamp: new Date(),
+      hostname,
+      appName: line.app,
+      procId: pid,
+      tag: `${line.app}[${pid}]`,
+      programName: line.app,
+      msg: line.text,
+    });
+    socket.write(frameOctetCounting(Buffer.from(text)));
+  }
+  await new Promise<void>((resolve) => socket.end(resolve));
+}
 
 const ROUTINE: Line[] = [
   { facility: 23, severity: 6, app: 'ifmgr', text: 'Interface Gi1/0/7 changed state to up' },
@@ -72,20 +123,7 @@ export function startSyslogSwitch(options: SyslogSwitchOptions) {
     if (options.attackEvery && tick % options.attackEvery === 0) {
       // An SSH brute force from one address, then a successful login from it.
       const attacker = `198.51.100.${23 + ((tick / options.attackEvery) % 200)}`;
-      for (let i = 0; i < 6; i += 1) {
-        sendTcp({
-          facility: 10,
-          severity: 4,
-          app: 'sshd',
-          text: `Failed password for invalid user admin from ${attacker} port ${40000 + i} ssh2`,
-        });
-      }
-      sendTcp({
-        facility: 10,
-        severity: 6,
-        app: 'sshd',
-        text: `Accepted password for admin from ${attacker} port 40100 ssh2`,
-      });
+      for (const line of sshBruteForceLines(attacker)) sendTcp(line);
       sendUdp({
         facility: 10,
         severity: 5,

@@ -1,7 +1,9 @@
 /**
  * `npm start` as a new user would try it: start the demo, read the ports it prints, send a
  * message with the real `logger`, find it through the printed API URL and token, then Ctrl-C
- * (SIGINT) and expect a clean exit. The simulated switch's traffic must show up too.
+ * (SIGINT) and expect a clean exit. The simulated plant's traffic must show up too (switch,
+ * tank PLC through the gateway's poller, MQTT and CoAP sensors), the printed demo login must open
+ * both servers, and the automatic attack scenarios must raise alerts within a minute.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -32,6 +34,11 @@ it(
         DEMO_CENTRAL_PORT: '0',
         DEMO_SYSLOG_PORT: '0',
         DEMO_GATEWAY_HTTP_PORT: '0',
+        DEMO_MODBUS_PORT: '0',
+        DEMO_MQTT_PORT: '0',
+        DEMO_COAP_PORT: '0',
+        DEMO_ATTACK_INTERVAL_SECS: '3',
+        DEMO_SENSOR_INTERVAL_MS: '1000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -81,6 +88,33 @@ it(
       );
       assert.ok(fromSwitch.length > 0);
 
+      // The plant's other devices, through the gateway's poller, broker and CoAP server.
+      for (const action of ['modbus.poll', 'mqtt.telemetry', 'coap.telemetry']) {
+        await waitFor(
+          async () => {
+            const res = await fetch(`${api}?action=${action}&limit=1`, {
+              headers: { authorization: `Bearer ${token}` },
+            });
+            const body = (await res.json()) as { events: unknown[] };
+            return body.events.length > 0 ? true : undefined;
+          },
+          { what: `${action} events`, timeoutMs: 15_000 },
+        );
+      }
+
+      // The printed demo login opens both servers.
+      const password = /login +admin \/ (\S+)/.exec(out)?.[1];
+      const urls = [/central +(http:\S+)\//.exec(out)?.[1], /gateway +(http:\S+)\//.exec(out)?.[1]];
+      assert.ok(password && urls.every(Boolean), out);
+      for (const base of urls) {
+        const res = await fetch(`${base}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password }),
+        });
+        assert.equal(res.status, 200, `login at ${base}`);
+      }
+
       // A newcomer sees alerts within a minute: the switch's SSH brute force, detected at the edge.
       const alert = await waitFor(
         async () => {
@@ -104,6 +138,24 @@ it(
         return body.alerts.find((a) => a.rule_title === 'SSH brute force against a plant host');
       });
       assert.equal(queued.status, 'new');
+      // The scenarios that follow, one every 3 s here: Modbus, MQTT and CoAP attacks reach the queue.
+      const titles = await waitFor(
+        async () => {
+          const res = await fetch(`${queue}?limit=200`, { headers: { authorization: `Bearer ${token}` } });
+          const body = (await res.json()) as { alerts: Array<{ rule_title: string }> };
+          const seen = new Set(body.alerts.map((a) => a.rule_title));
+          return [
+            'Modbus diagnostics that silence or restart a device',
+            "MQTT subscription to every topic or to the broker's $SYS tree",
+            'CoAP resource discovery',
+          ].every((t) => seen.has(t))
+            ? seen
+            : undefined;
+        },
+        { what: 'alerts of the Modbus, MQTT and CoAP scenarios', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      assert.ok(titles.has("Modbus request outside the PLC's policy (rogue master or unauthorised command)"));
+      assert.match(out, /attack force-listen-only: /);
     } finally {
       child.kill('SIGINT');
       const code = await exited;

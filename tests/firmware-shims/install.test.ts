@@ -43,7 +43,7 @@ describe('gateway artefact: tarball, install.sh, systemd unit, upgrade', () => {
   let syslogPort = 0;
 
   before(async () => {
-    await run(
+    const built = await run(
       process.execPath,
       ['--import', 'tsx', 'firmware-shims/build/bundle-gateway.ts', '--targets', 'linux-x64'],
       {
@@ -56,6 +56,14 @@ describe('gateway artefact: tarball, install.sh, systemd unit, upgrade', () => {
       '-xzf',
       path.join(REPO_ROOT, 'dist', `siem-gateway-${version}-linux-x64.tar.gz`),
     ]);
+    // Issue 8: the device dashboard ships beside the bundle, and the build reports its gzip sizes.
+    for (const file of ['index.html', 'app.js', 'base.css'])
+      assert.ok(
+        existsSync(path.join(release, 'dashboards', 'gateway', file)),
+        `tarball has dashboards/gateway/${file}`,
+      );
+    assert.match(built.stdout, /dashboards\/gateway\/app\.js: [\d.]+ KiB, [\d.]+ KiB gzip/);
+    assert.match(built.stdout, /dashboards\/gateway\/base\.css: [\d.]+ KiB, [\d.]+ KiB gzip/);
     c = await startTestCentral({ type: 'pglite' }, { gatewayId: 'gw-seed' });
     mkdirSync(root);
     httpPort = await freePort();
@@ -142,6 +150,15 @@ describe('gateway artefact: tarball, install.sh, systemd unit, upgrade', () => {
         },
       );
       socket.close();
+
+      // The installed release serves its device dashboard (found beside siem-gateway.mjs).
+      const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /app\.js/);
+      assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+      const script = await fetch(`http://127.0.0.1:${httpPort}/app.js`);
+      assert.equal(script.status, 200);
+      assert.ok((await script.arrayBuffer()).byteLength > 10_000, 'the bundled page script');
 
       const tcpPort = await freePort();
       writeConfig(`, tcp: { type: syslog, mode: tcp, listen: "127.0.0.1:${tcpPort}" }`);

@@ -1,0 +1,26 @@
+/**
+ * The registry of attack scenarios: one place that lists them for `npm run attack`, the demo's
+ * scheduler and the end-to-end tests (which check each raises what `expects` says).
+ */
+import { coapDiscovery } from './coap.ts';
+import { forceListenOnly, registerScan, rogueWrite, setpointOutOfRange } from './modbus.ts';
+import { mqttBruteForce, mqttSysSweep } from './mqtt.ts';
+import { sshBruteForce } from './ssh.ts';
+import type { Scenario } from './types.ts';
+
+export type { PlantTargets, Scenario, ScenarioOptions } from './types.ts';
+
+export const SCENARIOS: readonly Scenario[] = [
+  sshBruteForce,
+  rogueWrite,
+  setpointOutOfRange,
+  forceListenOnly,
+  registerScan,
+  mqttBruteForce,
+  mqttSysSweep,
+  coapDiscovery,
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
