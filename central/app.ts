@@ -1,7 +1,8 @@
 /**
  * Central's HTTP surface as one Hono app: `/healthz`, `/metrics`, the REST API under `/api`
- * (bearer token required) and the gateway link. One error handler turns thrown errors into
- * JSON responses; handlers throw typed HTTPExceptions.
+ * (session cookie or bearer token, a declared permission per route: protocols/web-auth) and
+ * the gateway link. One error handler turns thrown errors into JSON responses; handlers throw
+ * typed HTTPExceptions.
  */
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
@@ -16,10 +17,16 @@ import type { Alert } from './alerts/types.ts';
 import { alertsApi } from './api/alerts.ts';
 import './api/context.ts';
 import { enrichApi } from './api/enrich.ts';
+import { registerDashboardStatic } from './api/dashboard-static.ts';
+import { overviewApi } from './api/overview.ts';
+import { createLiveHub, streamApi } from './api/stream.ts';
 import { eventsApi } from './api/events.ts';
 import { searchApi } from './api/search.ts';
 import { enrollApi, gatewaysApi } from './api/gateways.ts';
-import { bearerToken, TokenTable } from './auth/tokens.ts';
+import { rulesApi } from './api/rules.ts';
+import { BUILTIN_EDGE_RULES, createRulesStore, type RulesStore } from './rules/store.ts';
+import { createSqlAuthStore } from './auth/sql-store.ts';
+import { createWebAuth } from '../protocols/web-auth/index.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { createCentralEvents } from './events.ts';
 import { createGatewayRegistry } from './gateways/registry.ts';
@@ -45,6 +52,10 @@ export interface AppDeps {
   onAlertCommitted?: () => void;
   /** IP lookups and the device inventory API (absent: those routes are not served). */
   enrichment?: Enrichment;
+  /** Central's own enabled rules changed through the rules API (its engine reloads them). */
+  onCentralRulesChanged?: (rules: RulesStore) => void;
+  /** The clock of sessions, tokens and the audit log (tests move it). */
+  authNow?: () => Date;
 }
 
 export function createCentralApp(deps: AppDeps) {
@@ -82,7 +93,16 @@ export function createCentralApp(deps: AppDeps) {
     logger: logger.child({ component: 'central-events' }),
     metrics,
   });
+  // Managed Sigma rules (issue 6): shipped edge rules and central's rules_dirs, pushed over the link.
+  const rules = createRulesStore({
+    sql: store.sql,
+    builtin: [
+      { dir: BUILTIN_EDGE_RULES, target: 'edge' },
+      ...config.detection.rules_dirs.map((dir) => ({ dir, target: 'central' as const })),
+    ],
+  });
   const link = mountLink(app, config.link.path, upgradeWebSocket, {
+    rules,
     store,
     metrics,
     logger: logger.child({ component: 'link' }),
@@ -110,23 +130,42 @@ export function createCentralApp(deps: AppDeps) {
     defaultTtlSecs: config.enrollment.default_ttl_secs,
     connected: () => new Set(link.connections().map((c) => c.gateway)),
     disconnect: (gateway: string) => link.disconnect(gateway),
+    rulesStates: () => rules.gatewayStates(),
   };
   app.use('/enroll', bodyLimit({ maxSize: 16 * 1024 }));
   app.route('/enroll', enrollApi(gatewayDeps));
 
-  const apiTokens = new TokenTable(
-    deps.apiTokens.map((t) => ({ token_sha256: t.token_sha256, value: t.name })),
-  );
   app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
+  // Access control (protocols/web-auth/SPEC.md): session cookie or bearer token; every /api route
+  // declares its permission with requirePermission(...) and an undeclared one is refused.
+  const authStore = createSqlAuthStore(store.sql);
+  const auth = createWebAuth({
+    store: authStore,
+    config: config.auth,
+    cookieName: 'siem_session',
+    issuer: `edge-siem ${config.central.id}`,
+    configTokens: deps.apiTokens,
+    now: deps.authNow,
+    onError: (error) => logger.error({ err: error.message }, 'audit log write failed'),
+  });
+  app.use('/api/*', auth.middleware);
   app.use('/api/*', async (c, next) => {
-    const who = apiTokens.lookup(bearerToken(c.req.header('authorization')));
-    if (!who) throw new HTTPException(401, { message: 'a valid API bearer token is required' });
-    c.set('apiUser', who);
+    c.set('apiUser', c.get('auth')?.actor ?? '-');
     await next();
   });
+  app.route('/api', auth.routes);
   app.route('/api/events', searchApi(store, logger.child({ component: 'search' })));
   app.route('/api/events', eventsApi(store));
   app.route('/api', gatewaysApi(gatewayDeps));
+  app.route(
+    '/api',
+    rulesApi({
+      rules,
+      registry,
+      push: (gateway, message) => link.pushRules(gateway, message),
+      onCentralRulesChanged: () => deps.onCentralRulesChanged?.(rules),
+    }),
+  );
   const alerts = createAlerts({
     sql: store.sql,
     metrics,
@@ -135,8 +174,13 @@ export function createCentralApp(deps: AppDeps) {
     onCommitted: deps.onAlertCommitted,
   });
   app.route('/api', alertsApi(alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));
+  // SOC dashboard data: live stream (SSE) and the overview/fleet aggregates.
+  const hub = createLiveHub({ changes: alerts.changes, metrics, connections: () => link.connections() });
+  app.route('/api', streamApi(hub));
+  app.route('/api', overviewApi({ store, registry, connections: () => link.connections(), hub }));
   if (deps.enrichment) app.route('/api', enrichApi(deps.enrichment, store.sql));
 
+  registerDashboardStatic(app, config.http.dashboard_dir, config.link.path);
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
@@ -151,5 +195,5 @@ export function createCentralApp(deps: AppDeps) {
     logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  return { app, link, registry, alerts, injectWebSocket };
+  return { app, link, registry, alerts, injectWebSocket, authStore, rules };
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
 import { newToken, sha256Hex } from './auth/tokens.ts';
 import { lifecycleCommand, restoreCommand } from './cli-storage.ts';
+import { userCommand } from './cli-users.ts';
 import { loadCentralConfig } from './config/load.ts';
 import { startCentral } from './index.ts';
 
@@ -24,6 +25,10 @@ Commands:
   lifecycle         run the partition lifecycle once (partitions ahead, retention
                     with archive, DEFAULT partition count); prints a JSON report
                     needs --config
+  user list | add NAME [--role R] | passwd NAME [--reset-totp]
+                    manage dashboard users on the store directly (a locked-out or
+                    lost admin); the password comes from --password-file (0600)
+                    or is generated and printed once; needs --config
   archive restore FILE
                     restore an archived partition (its .manifest.json or archive
                     file) into events; identical rows, nothing stored twice
@@ -36,6 +41,9 @@ Options:
       --central URL     enroll-token, revoke-gateway: central's base URL
       --gateway ID      enroll-token: the gateway id the token may enroll
       --ttl SECS        enroll-token: lifetime (default: enrollment.default_ttl_secs)
+      --role ROLE       user add: admin, analyst or viewer (default viewer)
+      --password-file F user add/passwd: read the new password from F (mode 0600)
+      --reset-totp      user passwd: also clear the user's TOTP second factor
       --log-level LVL   override log.level
   -h, --help            show this text
 
@@ -52,6 +60,9 @@ export async function main(argv: string[]): Promise<number> {
     central?: string;
     gateway?: string;
     ttl?: string;
+    role?: string;
+    'password-file'?: string;
+    'reset-totp'?: boolean;
     'log-level'?: string;
     help?: boolean;
   };
@@ -66,6 +77,9 @@ export async function main(argv: string[]): Promise<number> {
         central: { type: 'string' },
         gateway: { type: 'string' },
         ttl: { type: 'string' },
+        role: { type: 'string' },
+        'password-file': { type: 'string' },
+        'reset-totp': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -91,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('siem-central: usage: archive restore FILE --config FILE\n');
     return 2;
   }
-  if (command !== 'run' && command !== 'validate' && command !== 'lifecycle' && command !== 'archive') {
+  if (!['run', 'validate', 'lifecycle', 'archive', 'user'].includes(command)) {
     process.stderr.write(`siem-central: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
@@ -113,6 +127,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'lifecycle') return lifecycleCommand(loaded.config);
   if (command === 'archive') return restoreCommand(loaded.config, positionals[2]!);
+  if (command === 'user') {
+    return userCommand(loaded.config, positionals[1], positionals[2], {
+      role: values.role,
+      passwordFile: values['password-file'],
+      resetTotp: values['reset-totp'],
+    });
+  }
   let central: Awaited<ReturnType<typeof startCentral>>;
   try {
     central = await startCentral(loaded.config, { apiToken: process.env.SIEM_API_TOKEN });

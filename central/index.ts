@@ -14,6 +14,7 @@ import type { Event } from '../protocols/event/schema.ts';
 import type { Alerts } from './alerts/index.ts';
 import { createCentralDetection } from './detection.ts';
 import { createCentralApp } from './app.ts';
+import { ensureFirstAdmin } from '../protocols/web-auth/index.ts';
 import { sha256Hex } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { createCentralEvents } from './events.ts';
@@ -35,6 +36,10 @@ export interface CentralOptions {
   onStored?: (events: Event[]) => void;
   /** Called when a gateway has authenticated on the link. */
   onGatewayConnected?: (gateway: string) => void;
+  /** Where the first admin's random password is printed, once (default: stdout, never the logger). */
+  printSecret?: (text: string) => void;
+  /** The clock of sessions, tokens and the audit log (tests move it). */
+  authNow?: () => Date;
 }
 
 export interface Central {
@@ -115,8 +120,9 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     alertWindowMs: config.detection.alert_window_secs * 1000,
     alerts: () => late.alerts!,
     logger: logger.child({ component: 'detection' }),
+    store, // windows open before a restart are rebuilt from stored events
   });
-  const { app, link, registry, alerts, injectWebSocket } = createCentralApp({
+  const { app, link, registry, alerts, injectWebSocket, authStore, rules } = createCentralApp({
     onAlertCreated: (tx, alert) => sinks.onCreated(tx, alert),
     onAlertCommitted: () => sinks.wake(),
     enrichment,
@@ -126,14 +132,32 @@ export async function startCentral(config: CentralConfig, options: CentralOption
       detection.onStored(events);
     },
     onGatewayConnected: options.onGatewayConnected,
+    onCentralRulesChanged: (changed) => void detection.reloadFrom(changed),
     config,
     store,
     metrics,
     logger,
     apiTokens,
+    authNow: options.authNow,
   });
+  // First start: the first admin, from auth.first_admin.password_file or a random password printed once.
+  try {
+    const first = await ensureFirstAdmin(
+      authStore,
+      config.auth,
+      options.printSecret ?? ((text) => process.stdout.write(text)),
+    );
+    if (first.created) logger.info({ username: first.username, source: first.from }, 'first admin created');
+  } catch (error) {
+    await detection.stop();
+    await lifecycle.stop();
+    await store.close();
+    throw error;
+  }
 
   late.alerts = alerts;
+  // Central runs the enabled central rules of the rule store (seeded from detection.rules_dirs).
+  void detection.reloadFrom(rules);
 
   const { host, port: listenPort } = parseListen(config.http.listen);
   const tls = config.http.tls;

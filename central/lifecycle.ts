@@ -11,14 +11,17 @@ import type { CentralEvents } from './events.ts';
 import type { CentralMetrics } from './metrics.ts';
 import { type LifecycleReport, runLifecycle } from './store/lifecycle.ts';
 import type { RetentionPolicy } from './store/retention.ts';
+import type { RowRetentionPolicy } from './store/retention-rows.ts';
 import type { EventStore } from './store/types.ts';
 
 export const LIFECYCLE_INTERVAL_MS = 60 * 60 * 1000;
 
-export function retentionPolicy(storage: CentralConfig['storage']): RetentionPolicy {
+export function retentionPolicy(storage: CentralConfig['storage']): RetentionPolicy & RowRetentionPolicy {
   const archive = storage.retention?.archive;
   return {
     eventsDays: storage.retention?.events_days ?? 0,
+    alertsDays: storage.retention?.alerts_days ?? 0,
+    outboxDays: storage.retention?.outbox_days ?? 7,
     ...(archive && { archive: { dir: archive.dir, format: archive.format } }),
   };
 }
@@ -53,6 +56,9 @@ export function createLifecycleJob(options: LifecycleJobOptions) {
     for (const d of report.dropped) {
       metrics.partitionsDropped.inc({ archived: d.manifest ? 'yes' : 'no' });
       logger.info({ partition: d.name, rows: d.rows, archive: d.manifest?.file }, 'partition dropped');
+    }
+    if (report.pruned.alerts + report.pruned.outbox > 0) {
+      logger.info(report.pruned, 'closed alerts and finished outbox rows pruned');
     }
     for (const f of report.failed) {
       metrics.errors.inc({ component: 'store', stage: 'processing', code: 'retention' });

@@ -4,6 +4,7 @@
  * storage failure towards the detection engine's hot path without counting it: callers get the
  * error, and the metrics count every outcome.
  */
+import { EventEmitter } from 'node:events';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
 import { createAlertStore } from './alert-store.ts';
@@ -26,9 +27,25 @@ export interface AlertsOptions {
 
 export function createAlerts(options: AlertsOptions) {
   const now = options.now ?? (() => new Date());
-  const store = createAlertStore(options.sql, now);
+  const base = createAlertStore(options.sql, now);
+  // Every new or changed alert, after commit, for live views (`alert` on GET /api/stream).
+  const changes = new EventEmitter<{ alert: [Alert] }>();
+  const emit = <T extends Alert | undefined>(alert: T): T => {
+    if (alert) changes.emit('alert', alert);
+    return alert;
+  };
+  const store: typeof base = {
+    ...base,
+    update: async (id, update, actor) => emit(await base.update(id, update, actor)),
+    comment: async (id, body, author) => {
+      const comment = await base.comment(id, body, author);
+      if (comment) emit(await base.get(id));
+      return comment;
+    },
+  };
   return {
     store,
+    changes,
     /** Raises, groups or suppresses one alert (see raise.ts); `actor` is recorded in the history. */
     async raise(input: AlertInput, actor = 'central'): Promise<RaiseResult> {
       try {
@@ -40,6 +57,7 @@ export function createAlerts(options: AlertsOptions) {
         });
         options.metrics.alerts.inc({ outcome: result.outcome });
         if (result.outcome === 'created') options.onCommitted?.();
+        emit(result.alert);
         return result;
       } catch (error) {
         options.metrics.alerts.inc({ outcome: 'error' });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { listenSchema } from '../../protocols/config/listen.ts';
 import { tlsServerSchema } from '../../protocols/config/tls.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { webAuthConfigSchema } from '../../protocols/web-auth/config.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -20,6 +21,11 @@ export const centralConfigSchema = z.strictObject({
     .strictObject({
       listen: listenSchema.default('127.0.0.1:8080').describe('API, dashboard and link endpoint.'),
       tls: tlsServerSchema.optional().describe('Serve HTTPS and wss:// (required in production).'),
+      dashboard_dir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('The built SOC dashboard served at / (default: dist/dashboards/central of the checkout).'),
     })
     .prefault({}),
   storage: storeConfigSchema.describe('Where events are stored: embedded PGlite (default) or PostgreSQL.'),
@@ -92,6 +98,9 @@ export const centralConfigSchema = z.strictObject({
         .describe('API bearer tokens (SHA-256); SIEM_API_TOKEN adds one from the environment.'),
     })
     .prefault({}),
+  auth: webAuthConfigSchema.describe(
+    'Users, sessions, TOTP and the first admin (protocols/web-auth/SPEC.md).',
+  ),
   alerts: z
     .strictObject({
       group_window_secs: z

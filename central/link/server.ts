@@ -8,13 +8,18 @@
 import type { NodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
-import { LinkSession, type SessionDeps } from './session.ts';
+import type { RulesMessage } from '../../protocols/link/codec.ts';
+import { type GatewayQueueReport, LinkSession, type SessionDeps } from './session.ts';
 
 export interface GatewayConnection {
   gateway: string;
   remote: string;
   connectedAt: Date;
   lastSeen: Date;
+  /** What the gateway said it runs (hello `software`). */
+  software?: string;
+  /** Its queue by lane as of its last heartbeat (link SPEC §5.5). */
+  queue?: GatewayQueueReport;
 }
 
 /** Connections that have not authenticated yet, at most, and how long each may take. */
@@ -114,7 +119,13 @@ export function mountLink(
         remote: c.remote,
         connectedAt: c.connectedAt,
         lastSeen: new Date(c.session.lastSeen),
+        software: c.session.software,
+        queue: c.session.queue,
       }));
+    },
+    /** Sends a rule set to a connected gateway (link SPEC §8.2); false when it is not connected on v2. */
+    pushRules(gateway: string, message: RulesMessage): boolean {
+      return live.get(gateway)?.session.sendRules(message) ?? false;
     },
     /** Closes the live connection of a revoked gateway. */
     disconnect(gateway: string): void {

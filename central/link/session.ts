@@ -3,25 +3,29 @@
  * the gateway's hello against the registry (Ed25519 proof, not revoked), answers heartbeats,
  * validates each event of a batch, stores the batch and acks it only after commit, and slows
  * the gateway down (flow control) rather than dropping when it sends faster than allowed.
- * Batches of one connection are processed in order. It is transport-agnostic: the WebSocket
+ * Batches of one connection are processed in order. On a v2 connection it sends the gateway the
+ * rule set assigned to it and records the version the gateway reports running (SPEC §8). It is transport-agnostic: the WebSocket
  * glue in server.ts feeds it frames and gives it a `send` and a `close`.
  */
 import type { Logger } from 'pino';
-import { type Event, parseEvent } from '../../protocols/event/schema.ts';
+import type { Event } from '../../protocols/event/schema.ts';
 import { newLinkNonce, verifyLinkProof } from '../../protocols/link/auth.ts';
 import {
   type BatchMessage,
   decodeLinkMessage,
   encodeLinkMessage,
   type ErrorMessage,
+  LINK_MIN_PROTOCOL_VERSION,
   LINK_PROTOCOL_VERSION,
   type LinkMessage,
+  type RulesMessage,
 } from '../../protocols/link/codec.ts';
 import type { CentralEvents } from '../events.ts';
 import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { EventStore } from '../store/types.ts';
 import { correctClock } from './clock.ts';
+import { checkLinkEvent } from './event-check.ts';
 
 export interface SessionDeps {
   store: EventStore;
@@ -45,6 +49,31 @@ export interface SessionDeps {
   onStored?: (events: Event[]) => void;
   /** Called with each measured clock offset (central skew monitoring). */
   onClockOffset?: (gateway: string, offsetMs: number) => void;
+  /** Rule sets (SPEC §8): the set assigned to a gateway, and what the gateway reports running. */
+  rules?: LinkRules;
+}
+
+/** A gateway's queue depth by lane from its heartbeat (SPEC §5.5), and when central heard it. */
+export interface GatewayQueueReport {
+  events: number;
+  bytes: number;
+  by_lane: { alert: number; security: number; telemetry: number };
+  reportedAt: Date;
+}
+
+export interface RulesReport {
+  /** The set the gateway runs (absent: none). */
+  id?: string;
+  version?: string;
+  ok: boolean;
+  /** The version central sent, when this answers a `rules` message. */
+  requested?: string;
+  error?: string;
+}
+
+export interface LinkRules {
+  assigned(gateway: string): Promise<RulesMessage | undefined>;
+  reported(gateway: string, report: RulesReport): Promise<void>;
 }
 
 export interface SessionIo {
@@ -56,10 +85,16 @@ export interface SessionIo {
 export class LinkSession {
   /** The authenticated gateway, once the hello has been verified. */
   gateway: string | undefined;
+  /** The queue depth by lane from the gateway's last heartbeat (SPEC §5.5), if it sent one. */
+  queue: GatewayQueueReport | undefined;
+  /** The software the gateway said it runs in its hello (name and version), if it did. */
+  software: string | undefined;
   readonly #deps: SessionDeps;
   readonly #io: SessionIo;
   readonly #nonce = newLinkNonce();
   #state: 'challenged' | 'verifying' | 'ready' = 'challenged';
+  /** The link version of this connection (SPEC §7), once the hello is accepted. */
+  #version = LINK_PROTOCOL_VERSION;
   /** Batches received and not yet being stored; up to `maxConcurrentBatches` are stored at once. */
   #waiting: BatchMessage[] = [];
   #active = 0;
@@ -103,7 +138,14 @@ export class LinkSession {
       return;
     }
     if (message.type === 'heartbeat') {
+      // SPEC §5.5: the gateway's queue depth, kept for the fleet view (never stored as an event).
+      if (message.queue) this.queue = { ...message.queue, reportedAt: new Date() };
       this.#send({ type: 'heartbeat', sent_at: Date.now(), echo: message.sent_at });
+      return;
+    }
+    if (message.type === 'rules_status' && this.#version >= 2) {
+      const { id, version, ok, requested, error } = message;
+      this.#report({ id, version, ok, requested, error });
       return;
     }
     if (message.type === 'batch') {
@@ -120,6 +162,13 @@ export class LinkSession {
     this.#closed = true;
   }
 
+  /** SPEC §8.2: sends a rule set; false when this connection cannot take one (v1, not ready). */
+  sendRules(message: RulesMessage): boolean {
+    if (this.#closed || this.#state !== 'ready' || this.#version < 2) return false;
+    this.#send(message);
+    return true;
+  }
+
   /** Closes the connection of a gateway that was just revoked. */
   revoke(): void {
     this.#fail('unauthorized', 'this gateway has been revoked');
@@ -130,13 +179,15 @@ export class LinkSession {
       this.#fail('bad_message', 'the first message must be hello');
       return;
     }
-    if (message.v !== LINK_PROTOCOL_VERSION) {
+    // SPEC §7: any version from the oldest still spoken up to the one offered in the challenge.
+    if (message.v < LINK_MIN_PROTOCOL_VERSION || message.v > LINK_PROTOCOL_VERSION) {
       this.#fail(
         'unsupported_version',
-        `central speaks link version ${LINK_PROTOCOL_VERSION}, not ${message.v}`,
+        `central speaks link versions ${LINK_MIN_PROTOCOL_VERSION} to ${LINK_PROTOCOL_VERSION}, not ${message.v}`,
       );
       return;
     }
+    this.#version = message.v;
     let record: GatewayRecord | undefined;
     try {
       record = await this.#deps.registry.get(message.gateway);
@@ -170,15 +221,40 @@ export class LinkSession {
     }
     if (this.#closed) return;
     this.gateway = message.gateway;
+    this.software = message.software;
     this.#state = 'ready';
     this.#deps.onAuthenticated?.(this);
     this.#send({
       type: 'welcome',
-      v: LINK_PROTOCOL_VERSION,
+      v: this.#version,
       central_time: Date.now(),
       max_batch_events: this.#deps.maxBatchEvents,
       heartbeat_interval_ms: this.#deps.heartbeatIntervalMs,
     });
+    if (this.#version >= 2) void this.#offerRules(message.gateway, message.rules_version);
+  }
+
+  /** SPEC §8.1–8.2: records what the gateway runs; sends its assigned set when that differs. */
+  async #offerRules(gateway: string, running: string | undefined): Promise<void> {
+    const rules = this.#deps.rules;
+    if (!rules) return;
+    this.#report({ version: running, ok: true });
+    try {
+      const assigned = await rules.assigned(gateway);
+      if (assigned && assigned.version !== running) this.sendRules(assigned);
+    } catch (error) {
+      this.#deps.logger.error({ err: (error as Error).message, gateway }, 'could not read the rule set');
+    }
+  }
+
+  #report(report: RulesReport): void {
+    const gateway = this.gateway;
+    if (!gateway || !this.#deps.rules) return;
+    this.#deps.rules
+      .reported(gateway, report)
+      .catch((error: Error) =>
+        this.#deps.logger.error({ err: error.message, gateway }, 'could not record the rule set report'),
+      );
   }
 
   /**
@@ -213,7 +289,8 @@ export class LinkSession {
     let rejected = 0;
     let offset: number | undefined;
     for (const raw of message.events) {
-      const parsed = parseEvent(raw);
+      // The schema's checks, on a fast path for the common valid event (event-check.ts).
+      const parsed = checkLinkEvent(raw);
       let reason: string | undefined;
       if (!parsed.ok) reason = 'invalid';
       else if (parsed.event.gateway !== gateway) reason = 'wrong_gateway';

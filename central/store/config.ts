@@ -35,6 +35,24 @@ const retentionSchema = z
       .describe(
         'Drop a daily events partition once all its events are older than this many days (0 = keep forever).',
       ),
+    alerts_days: z
+      .number()
+      .int()
+      .min(0)
+      .max(36_600)
+      .default(0)
+      .describe(
+        'Delete resolved and false-positive alerts (with their comments, history and outbox rows) unchanged for this many days (0 = keep forever). Open alerts are never deleted.',
+      ),
+    outbox_days: z
+      .number()
+      .int()
+      .min(0)
+      .max(36_600)
+      .default(7)
+      .describe(
+        'Delete forwarding-outbox rows delivered or rejected this many days ago (0 = keep). Pending deliveries are never deleted.',
+      ),
     archive: z
       .strictObject({
         dir: z
@@ -49,7 +67,9 @@ const retentionSchema = z
       .optional()
       .describe('Archive each partition before dropping it; restore with `siem-central archive restore`.'),
   })
-  .describe('Retention of stored events, by whole daily partitions (run hourly by the lifecycle job).');
+  .describe(
+    'Retention of stored events, by whole daily partitions, and of closed alerts and finished outbox rows (run hourly by the lifecycle job).',
+  );
 
 const common = {
   partitions: partitionsSchema.optional(),

@@ -19,8 +19,32 @@ const FRACTION = /\.(\d+)/;
 const NUL = '\u0000';
 const REPLACEMENT = '\uFFFD';
 
+/** `Date#toISOString` form (UTC, ms, years 0001–9999): the form gateways send. */
+const CANONICAL = /^(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
 /** Canonical storage form of an ISO 8601 timestamp: UTC, µs precision, e.g. `2024-05-01T12:00:00.123456Z`. */
 export function toStorageTime(iso: string): string {
+  // Fast path, per event on ingest: a real calendar date in toISOString form is already
+  // canonical (Date.parse would give it back unchanged); only the µs digits are added.
+  const m = CANONICAL.exec(iso);
+  if (m) {
+    const year = Number(m[1]);
+    const month = Number(m[2]);
+    const day = Number(m[3]);
+    if (year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)) {
+      return `${iso.slice(0, -1)}000Z`;
+    }
+  }
+  return slowStorageTime(iso);
+}
+
+/** The general case: any offset, any number of fraction digits; also the reference of the fast path. */
+export function slowStorageTime(iso: string): string {
   const fraction = FRACTION.exec(iso)?.[1] ?? '';
   // Date.parse truncates a fraction to ms; the next three digits are kept apart.
   const ms = Date.parse(iso.replace(FRACTION, (_m, digits: string) => `.${digits.slice(0, 3)}`));
@@ -35,9 +59,9 @@ export function fromStorageTime(stored: string): string {
   return stored.endsWith('000Z') ? `${stored.slice(0, -4)}Z` : stored;
 }
 
-function clean(text: string): string;
-function clean(text: string | undefined): string | null;
-function clean(text: string | undefined): string | null {
+export function clean(text: string): string;
+export function clean(text: string | undefined): string | null;
+export function clean(text: string | undefined): string | null {
   if (text === undefined) return null;
   return text.includes(NUL) ? text.replaceAll(NUL, REPLACEMENT) : text;
 }
@@ -51,7 +75,7 @@ function scrub(value: unknown): unknown {
   return value;
 }
 
-function jsonText(value: unknown): string | null {
+export function jsonText(value: unknown): string | null {
   if (value === undefined) return null;
   const text = JSON.stringify(value);
   // Cheap test first; a false positive (an escaped backslash before "u0000") only costs a scrub.

@@ -7,7 +7,7 @@
 import type { Event } from '../../protocols/event/schema.ts';
 import { histogram, topValues } from './event-aggregate.ts';
 import { copyEvents } from './event-copy.ts';
-import { buildEventQuery, encodeCursor } from './event-query.ts';
+import { buildEventQuery, buildNarrowProbe, encodeCursor, NARROW_ROWS } from './event-query.ts';
 import {
   type EventRow,
   INSERT_SQL,
@@ -94,7 +94,12 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       const rows = events.map(toStorageRow).sort(byIdentity);
       const now = clock();
       const days = new Set<number>();
+      // Rows of one batch share a handful of dates: parse each date once (ts is canonical, `…T…Z`).
+      let lastDate = '';
       for (const row of rows) {
+        const date = row.ts.slice(0, row.ts.indexOf('T'));
+        if (date === lastDate) continue;
+        lastDate = date;
         const day = utcDayStart(Date.parse(row.ts));
         if (inWindow(day, now, policy)) days.add(day);
       }
@@ -113,7 +118,11 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
     },
 
     async queryEvents(query: EventQuery): Promise<EventPage> {
-      const built = buildEventQuery(query);
+      const probe = buildNarrowProbe(query);
+      const narrow =
+        probe !== undefined &&
+        ((await client.query<{ n: number }>(probe.text, probe.params)).rows[0]?.n ?? Infinity) <= NARROW_ROWS;
+      const built = buildEventQuery(query, { textIndex: !narrow });
       const { rows } = await client.query<EventRow>(built.text, built.params);
       const page = rows.slice(0, built.limit);
       const last = page[page.length - 1];

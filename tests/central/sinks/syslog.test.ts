@@ -113,7 +113,14 @@ describe('syslog CEF sink → real rsyslog', () => {
           raised.push(r.alert!);
         }
         await waitFor(() => (rsyslog.lines().length >= 5 ? true : undefined), { what: '5 lines in rsyslog' });
-        const outbox = await harness.outbox(sinkName);
+        // The receiver may log a line before the sink has recorded its delivery: wait for both.
+        const outbox = await waitFor(
+          async () => {
+            const rows = await harness.outbox(sinkName);
+            return rows.every((o) => o.status !== 'pending') ? rows : undefined;
+          },
+          { what: 'every outbox row settled' },
+        );
         assert.deepEqual(
           outbox.map((o) => [o.alert_id, o.status]),
           raised.map((a) => [a.id, 'delivered']),

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { createDailyPartitions, partitionName } from '../../../central/store/partitions.ts';
 import { applyRetention, dropPartition } from '../../../central/store/retention.ts';
 import { restoreArchive } from '../../../central/store/restore.ts';
+import { pruneRows } from '../../../central/store/retention-rows.ts';
 import { archivePartition } from '../../../central/store/archive.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
 import type { SuiteContext } from './conformance.ts';
@@ -88,6 +89,75 @@ export function lifecycleCases(ctx: SuiteContext): void {
     assert.deepEqual(
       cleanup.dropped.map((d) => d.name),
       days.slice(3).map(partitionName),
+    );
+  });
+
+  it('prunes closed alerts and finished outbox rows past their retention, never open ones', async () => {
+    const sql = ctx.store.sql;
+    const at = (daysAgo: number) => new Date(noon.getTime() - daysAgo * DAY_MS).toISOString();
+    const rule = uniqueGateway('prune-rule');
+    const alert = async (status: string, updatedDaysAgo: number) => {
+      const { rows } = await sql.query<{ id: string }>(
+        `INSERT INTO alerts (rule_id, rule_title, severity, entity_type, entity, first_seen, last_seen, status, updated_at)
+         VALUES ($1, 't', 3, 'host', $2, $3::timestamptz, $3::timestamptz, $2, $3::timestamptz) RETURNING id`,
+        [rule, status, at(updatedDaysAgo)],
+      );
+      return rows[0]!.id;
+    };
+    const oldResolved = await alert('resolved', 400);
+    const oldFalse = await alert('false_positive', 400);
+    const oldOpen = await alert('new', 400);
+    const oldAcked = await alert('acknowledged', 400);
+    const recentResolved = await alert('resolved', 10);
+    await sql.query(`INSERT INTO alert_comments (alert_id, author, body) VALUES ($1, 'a', 'gone with it')`, [
+      oldResolved,
+    ]);
+    const outbox = async (alertId: string, status: string, doneDaysAgo: number | null) =>
+      sql.query(
+        `INSERT INTO sink_outbox (sink, alert_id, payload, idempotency_key, status, done_at)
+         VALUES ('s', $1, '{}'::jsonb, $2, $3, $4::timestamptz)`,
+        [
+          alertId,
+          `${rule}-${alertId}-${status}-${doneDaysAgo}`,
+          status,
+          doneDaysAgo === null ? null : at(doneDaysAgo),
+        ],
+      );
+    await outbox(oldOpen, 'delivered', 30);
+    await outbox(oldOpen, 'rejected', 30);
+    await outbox(oldOpen, 'pending', null);
+    await outbox(oldAcked, 'delivered', 2);
+
+    const pruned = await pruneRows(sql, { alertsDays: 365, outboxDays: 7 }, noon);
+    // The two closed old alerts, and the two finished outbox rows older than 7 days.
+    assert.deepEqual(pruned, { alerts: 2, outbox: 2 });
+    const left = await sql.query<{ id: string }>('SELECT id FROM alerts WHERE rule_id = $1 ORDER BY id', [
+      rule,
+    ]);
+    assert.deepEqual(
+      left.rows.map((r) => r.id),
+      [oldOpen, oldAcked, recentResolved],
+    );
+    assert.equal(
+      (await sql.query('SELECT 1 FROM alert_comments WHERE alert_id = $1', [oldFalse])).rows.length +
+        (await sql.query('SELECT 1 FROM alert_comments WHERE alert_id = $1', [oldResolved])).rows.length,
+      0,
+    );
+    const statuses = await sql.query<{ status: string }>(
+      'SELECT status FROM sink_outbox WHERE alert_id IN ($1, $2) ORDER BY status',
+      [oldOpen, oldAcked],
+    );
+    assert.deepEqual(
+      statuses.rows.map((r) => r.status),
+      ['delivered', 'pending'],
+    );
+    // 0 keeps everything.
+    assert.deepEqual(
+      await pruneRows(sql, { alertsDays: 0, outboxDays: 0 }, new Date(noon.getTime() + 9e12)),
+      {
+        alerts: 0,
+        outbox: 0,
+      },
     );
   });
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { EventQuery } from '../../../central/store/index.ts';
+import { buildEventQuery, buildNarrowProbe } from '../../../central/store/event-query.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
 import type { SuiteContext } from './conformance.ts';
 import { iso, makeEvent, timeSlice, uniqueGateway } from './fixtures.ts';
@@ -100,6 +101,22 @@ export function queryCases(ctx: SuiteContext): void {
     assert.deepEqual(await seqs({ gateway, text: 'error' }), [7]);
     assert.deepEqual(await seqs({ gateway, text: "'" }), [8]);
     assert.deepEqual(await seqs({ gateway, text: 'done' }), [1, 2]);
+    // The store runs a narrow text search without the trigram index: both forms find the same rows.
+    for (const text of ['%', '0% d', '_', 'A_B', '\\', 'error', "'", 'done', 'zzz']) {
+      const rows = async (textIndex: boolean) => {
+        const built = buildEventQuery({ gateway, text, limit: 1000 }, { textIndex });
+        return (await ctx.store.sql.query<{ seq: string }>(built.text, built.params)).rows.map((r) =>
+          Number(r.seq),
+        );
+      };
+      assert.deepEqual(await rows(false), await rows(true), `text ${JSON.stringify(text)}`);
+    }
+    const probe = buildNarrowProbe({ gateway, text: 'done', limit: 10 });
+    assert.equal(
+      (await ctx.store.sql.query<{ n: number }>(probe!.text, probe!.params)).rows[0]?.n,
+      messages.length,
+    );
+    assert.equal(buildNarrowProbe({ gateway, limit: 10 }), undefined, 'no text, no probe');
   });
 
   it('gateway filter', async () => {

@@ -104,6 +104,19 @@ export function writeCases(ctx: SuiteContext): void {
     );
   });
 
+  it('stores tags with array-literal and COPY special characters unchanged', async () => {
+    const gateway = uniqueGateway('tags');
+    const t = timeSlice();
+    const tags = ['a"b', 'c\\d', '{x,y}', 'NULL', 'tab\there', 'new\nline', ' padded ', ',', '\\"'];
+    const tagged = makeEvent(gateway, 1, iso(t), { tags });
+    const untagged = makeEvent(gateway, 2, iso(t + 1));
+    delete (untagged as { tags?: string[] }).tags;
+    assert.deepEqual(await ctx.store.insertEvents([tagged, untagged]), { inserted: 2, duplicates: 0 });
+    const page = await ctx.store.queryEvents({ gateway, limit: 10 });
+    assert.deepEqual(page.events.find((e) => e.seq === 1)?.tags, tags);
+    assert.deepEqual(page.events.find((e) => e.seq === 2)?.tags ?? [], []);
+  });
+
   it('counts events repeated inside one batch as duplicates', async () => {
     const gateway = uniqueGateway('repeat');
     const t = timeSlice();
