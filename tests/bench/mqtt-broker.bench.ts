@@ -137,16 +137,23 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
   ];
   const rates: Record<string, Record<number, number>> = {};
   const losses: Record<string, Record<number, number>> = {};
-  for (const kind of kinds) {
-    const broker = await startBroker(kind);
-    try {
-      const auth = kind === 'sensor' || kind === 'telemetry';
-      const q0 = await throughput(broker.port, 0, count, auth);
-      const q1 = await throughput(broker.port, 1, count, auth);
-      rates[kind] = { 0: q0.rate, 1: q1.rate };
-      losses[kind] = { 0: q0.lost, 1: q1.lost };
-    } finally {
-      await broker.stop();
+  // Best of a few rounds, the brokers taking turns: one slow moment of a shared machine must not
+  // decide a ratio.
+  const rounds = options.quick ? 2 : 3;
+  for (let round = 0; round < rounds; round += 1) {
+    for (const kind of kinds) {
+      const broker = await startBroker(kind);
+      try {
+        const auth = kind === 'sensor' || kind === 'telemetry';
+        const q0 = await throughput(broker.port, 0, count, auth);
+        const q1 = await throughput(broker.port, 1, count, auth);
+        const best = rates[kind] ?? { 0: 0, 1: 0 };
+        rates[kind] = { 0: Math.max(best[0]!, q0.rate), 1: Math.max(best[1]!, q1.rate) };
+        const lost = losses[kind] ?? { 0: 0, 1: 0 };
+        losses[kind] = { 0: lost[0]! + q0.lost, 1: lost[1]! + q1.lost };
+      } finally {
+        await broker.stop();
+      }
     }
   }
   const figures: BenchFigure[] = [];
@@ -157,7 +164,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
       value: rates.sensor![qos]!,
       unit: 'msg/s',
       peer: { name: 'plain aedes', value: plain },
-      target: { value: plain * 0.8, better: 'higher' },
+      target: { value: plain * 0.8, better: 'higher', issue: 4 },
       note: 'target: at most 20% below plain aedes',
     });
     figures.push({
@@ -172,7 +179,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
         value: rates.sensor![qos]!,
         unit: 'msg/s',
         peer: { name: 'Mosquitto (Debian)', value: rates.mosquitto[qos]! },
-        note: `messages lost at QoS ${qos}: ours ${losses.sensor![qos]}, Mosquitto ${losses.mosquitto![qos]}`,
+        note: `messages lost at QoS ${qos} over ${rounds} rounds: ours ${losses.sensor![qos]}, Mosquitto ${losses.mosquitto![qos]}`,
       });
     }
   }

@@ -1,18 +1,29 @@
 /**
- * `npm run bench [-- --quick] [-- <filter>]`: runs every `tests/bench/*.bench.ts` in its own
- * process (so one benchmark's memory never colours another's) and prints one Markdown table,
- * each figure next to its peer or target, then the same as JSON (also written to
- * `.data/bench/report.json`).
+ * `npm run bench [-- --quick] [-- --out=DIR] [-- <filter>]`: runs every `tests/bench/*.bench.ts`
+ * in its own process (so one benchmark's memory never colours another's) and writes one report
+ * (tests/bench/report.ts): `report.md` (a Markdown table, each figure next to its peer and its
+ * target with the issue that sets it), `report.json` and SVG charts, into `--out` (or
+ * `SIEM_BENCH_OUT`, default `.data/bench/`). Prints the Markdown; exits 1 when a benchmark failed.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/env.ts';
+import {
+  type BenchReport,
+  benchReportSchema,
+  renderCharts,
+  renderMarkdown,
+  toReportFigure,
+} from './report.ts';
 import type { BenchFigure } from './types.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const filters = args.filter((a) => !a.startsWith('--'));
+const outArg = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
+const outDir = path.resolve(outArg ?? process.env.SIEM_BENCH_OUT ?? path.join(REPO_ROOT, '.data', 'bench'));
 const dir = path.join(REPO_ROOT, 'tests', 'bench');
 
 if (process.env.SIEM_BENCH_CHILD) {
@@ -31,62 +42,60 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const report: Array<{ title: string; figures: BenchFigure[] }> = [];
-const failed: string[] = [];
+const startLoad = loadavg()[0]!;
+const sections: BenchReport['sections'] = [];
+const failed: BenchReport['failed'] = [];
 for (const file of files) {
   console.error(`» ${file}${quick ? ' (quick)' : ''}`);
+  const started = performance.now();
   // One failing benchmark is reported and the others still run: the report says which failed.
-  let out = '';
   try {
-    out = execFileSync(process.execPath, ['--import', 'tsx', path.join(dir, 'run.ts'), ...args], {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(dir, 'run.ts'), ...args], {
       env: { ...process.env, SIEM_BENCH_CHILD: file },
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 64 * 1024 * 1024,
     }).toString();
+    const line = out.split('\n').find((l) => l.startsWith('@@BENCH@@'));
+    if (!line) throw new Error('printed no result');
+    const { title, figures } = JSON.parse(line.slice('@@BENCH@@'.length)) as {
+      title: string;
+      figures: BenchFigure[];
+    };
+    const bad = figures.find((f) => typeof f.value !== 'number' || !Number.isFinite(f.value));
+    if (bad) throw new Error(`figure "${bad.name}" is not a number`);
+    if (figures.length === 0) throw new Error('returned no figures');
+    const seconds = (performance.now() - started) / 1000;
+    sections.push({ title, file, seconds, figures: figures.map(toReportFigure) });
+    console.error(`  ${file}: ${seconds.toFixed(0)} s`);
   } catch (error) {
-    console.error(`${file} failed: ${(error as Error).message.split('\n')[0]}`);
-    failed.push(file);
-    continue;
+    const message = (error as Error).message.split('\n')[0]!;
+    console.error(`${file} failed: ${message}`);
+    failed.push({ file, error: message });
   }
-  const line = out.split('\n').find((l) => l.startsWith('@@BENCH@@'));
-  if (!line) {
-    console.error(`${file} printed no result`);
-    failed.push(file);
-    continue;
-  }
-  report.push(JSON.parse(line.slice('@@BENCH@@'.length)));
 }
 
-const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
-const rows = [
-  '| benchmark | figure | value | peer / target | ratio | verdict |',
-  '|---|---|---|---|---|---|',
-];
-for (const { title, figures } of report) {
-  for (const f of figures) {
-    const peer = f.peer ? `${f.peer.name}: ${fmt(f.peer.value)} ${f.unit}` : '';
-    const target = f.target
-      ? `target ${f.target.better === 'higher' ? '≥' : '≤'} ${fmt(f.target.value)} ${f.unit}`
-      : '';
-    const ratio = f.peer && f.peer.value !== 0 ? `${(f.value / f.peer.value).toFixed(2)}×` : '';
-    const ok = f.target
-      ? (f.target.better === 'higher' ? f.value >= f.target.value : f.value <= f.target.value)
-        ? 'meets target'
-        : 'MISSES target'
-      : '';
-    rows.push(
-      `| ${title} | ${f.name}${f.note ? ` (${f.note})` : ''} | ${fmt(f.value)} ${f.unit} | ${[peer, target].filter(Boolean).join('; ')} | ${ratio} | ${ok} |`,
-    );
-  }
-}
-const markdown = rows.join('\n');
+const base = {
+  schema: 1 as const,
+  date: new Date().toISOString(),
+  quick,
+  machine: {
+    cpus: cpus().length,
+    loadavg: [startLoad, loadavg()[0]!] as [number, number],
+    node: process.versions.node,
+  },
+  sections,
+  failed,
+};
+const charts = renderCharts(base);
+const report: BenchReport = benchReportSchema.parse({ ...base, charts: [...charts.keys()] });
+const markdown = renderMarkdown(report);
+mkdirSync(outDir, { recursive: true });
+for (const [name, svg] of charts) writeFileSync(path.join(outDir, name), svg);
+writeFileSync(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(path.join(outDir, 'report.md'), markdown);
 console.log(markdown);
-const json = JSON.stringify({ quick, date: new Date().toISOString(), report, failed }, null, 2);
-console.log(json);
-mkdirSync(path.join(REPO_ROOT, '.data', 'bench'), { recursive: true });
-writeFileSync(path.join(REPO_ROOT, '.data', 'bench', 'report.json'), json);
-writeFileSync(path.join(REPO_ROOT, '.data', 'bench', 'report.md'), `${markdown}\n`);
+console.error(`report: ${path.join(outDir, 'report.md')} (and report.json, ${charts.size} charts)`);
 if (failed.length > 0) {
-  console.error(`failed: ${failed.join(', ')}`);
+  console.error(`failed: ${failed.map((f) => f.file).join(', ')}`);
   process.exitCode = 1;
 }
