@@ -13,11 +13,15 @@ import type { PendingEvent } from '../protocols/event/schema.ts';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { createBaselines, DEFAULT_BASELINE_OPTIONS } from './baselines/index.ts';
-import { alertToEvent, loadDetection } from './detection/index.ts';
+import { alertToEvent } from './detection/index.ts';
+import { createManagedDetection } from './detection/managed.ts';
 import { Forwarder } from './forwarder/index.ts';
 import { createHealthReporter } from './health/reporter.ts';
 import { Inventory } from './inventory/index.ts';
 import { createGatewayHttp, type GatewayStatus } from './http/index.ts';
+import { createDeviceHistory } from './http/device-series.ts';
+import { openFileAuthStore } from './auth/file-store.ts';
+import { createWebAuth, ensureFirstAdmin } from '../protocols/web-auth/index.ts';
 import { createLogger } from './log.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createPipeline } from './pipeline/index.ts';
@@ -33,6 +37,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Collect Node.js process metrics (off when several gateways share a process). */
   processMetrics?: boolean;
+  /** Where the first admin's random password is printed, once (default: stdout, never the logger). */
+  printSecret?: (text: string) => void;
+  /** The clock of sessions, tokens and the audit log (tests move it). */
+  authNow?: () => Date;
 }
 
 export interface Gateway {
@@ -53,6 +61,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createGatewayMetrics(config.gateway.id, { processMetrics: options.processMetrics ?? true });
   mkdirSync(config.gateway.data_dir, { recursive: true, mode: 0o700 });
+  // Access control of the local API (first, so a bad password_file fails start
+  // before anything is open): users, sessions, tokens and the audit log in <data_dir>/auth.
+  const authStore = await openFileAuthStore({
+    dir: path.join(config.gateway.data_dir, 'auth'),
+    onError: (error) => logger.warn({ err: error.message }, 'could not save the sessions'),
+  });
+  const first = await ensureFirstAdmin(
+    authStore,
+    config.http.auth,
+    options.printSecret ?? ((text) => process.stdout.write(text)),
+  );
+  if (first.created) logger.info({ username: first.username, source: first.from }, 'first admin created');
   const { queue, recovery } = await LevelQueue.openOrRecover({
     dir: path.join(config.gateway.data_dir, 'queue'),
     gateway: config.gateway.id,
@@ -77,6 +97,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics,
     logger: logger.child({ component: 'forwarder' }),
     software: GATEWAY_SOFTWARE,
+    rules: { version: () => detection.running().version, apply: (m) => detection.apply(m) },
   });
   const health = createHealthReporter({
     intervalMs: config.queue.report_interval_secs * 1000,
@@ -89,20 +110,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     maxDevices: config.inventory.max_devices,
     saveIntervalMs: 5000,
   });
-  const detection =
-    config.detection.rules_dirs.length > 0
-      ? loadDetection({
-          rulesDirs: config.detection.rules_dirs,
-          fieldMap: config.detection.field_map,
-          logsources: config.detection.logsources,
-          alertWindowMs: config.detection.alert_window_secs * 1000,
-        })
-      : undefined;
-  if (detection) {
-    for (const e of detection.errors) logger.warn({ file: e.file }, 'rule refused: %s', e.message);
-    metrics.rules.set({ state: 'loaded' }, detection.engine.ruleSet.rules.length);
-    metrics.rules.set({ state: 'refused' }, detection.errors.length);
-  }
+  // The rule directories, or the set central pushed (link SPEC §8); open windows survive restarts.
+  const detection = createManagedDetection({
+    dataDir: config.gateway.data_dir,
+    rulesDirs: config.detection.rules_dirs,
+    fieldMap: config.detection.field_map,
+    logsources: config.detection.logsources,
+    alertWindowMs: config.detection.alert_window_secs * 1000,
+    logger: logger.child({ component: 'detection' }),
+    onChange: (set) => {
+      metrics.rules.set({ state: 'loaded' }, set.rules);
+      metrics.rules.set({ state: 'refused' }, set.errors.length);
+    },
+  });
   const baselinesFile = path.join(config.gateway.data_dir, 'baselines.json');
   const baselines = config.baselines.enabled
     ? createBaselines({
@@ -128,6 +148,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       logger.warn({ err: (error as Error).message }, 'could not save the learned baselines');
     }
   };
+  const h = config.http.device_history;
+  const history = createDeviceHistory({
+    pointsPerValue: h.points_per_value,
+    maxValues: h.max_values,
+    eventsPerDevice: h.events_per_device,
+    maxDevices: h.max_devices,
+    maxAlerts: h.max_alerts,
+  });
   const pipeline = createPipeline({
     queue,
     transforms: [],
@@ -135,8 +163,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     health,
     inventory,
     baselines,
-    engine: detection?.engine,
+    engine: detection.engine,
     clockOffsetMs: () => forwarder.clockOffsetMs,
+    onQueued: (events) => history.observe(events),
   });
   if (recovery) {
     logger.error(
@@ -162,6 +191,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     sources.push(createSource(name, sourceConfig, ctx));
   }
 
+  // Since when the link is down (the dashboard's "offline since"): from start until connected.
+  let offlineSince = new Date();
+  forwarder.on('disconnected', () => {
+    offlineSince = new Date();
+  });
   const status = async (): Promise<GatewayStatus> => {
     const link = forwarder.status();
     const depth = queue.depth;
@@ -169,7 +203,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     return {
       status: link.connected ? 'ok' : 'degraded',
       gateway: config.gateway.id,
-      link,
+      link: { ...link, disconnected_since: link.connected ? null : offlineSince.toISOString() },
       queue: {
         ...depth,
         max_size_bytes: config.queue.max_size_bytes,
@@ -202,13 +236,32 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     refreshQueueGauges();
     if (++ticks % 30 === 0) saveBaselines();
     // A quiet network still closes correlation windows and alert groups.
-    if (detection) {
-      void pipeline.alerts(detection.engine.advance(Date.now()).map((a) => alertToEvent(a, new Date())));
-    }
+    void pipeline.alerts(detection.engine.advance(Date.now()).map((a) => alertToEvent(a, new Date())));
   }, 1000);
   gaugeTimer.unref();
 
-  const app = createGatewayHttp({ metrics, status, inventory });
+  const auth = createWebAuth({
+    store: authStore,
+    config: config.http.auth,
+    cookieName: 'siem_gw_session',
+    issuer: `edge-siem ${config.gateway.id}`,
+    now: options.authNow,
+    onError: (error) => logger.error({ err: error.message }, 'audit log write failed'),
+  });
+  const app = createGatewayHttp({
+    auth,
+    metrics,
+    status,
+    inventory,
+    dashboard: {
+      history,
+      dir: config.http.dashboard_dir,
+      baselines: baselines && {
+        get: (device) => baselines.devices.get(device),
+        learningMs: config.baselines.learning_hours * 3600_000,
+      },
+    },
+  });
   const { host, port } = parseListen(config.http.listen);
   const stopped: Array<() => Promise<void>> = [];
   let httpAddress: AddressInfo;
@@ -229,6 +282,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     health.stop();
     await queue.close();
     await inventory.close();
+    detection.close();
     clearInterval(gaugeTimer);
     throw error;
   }
@@ -252,7 +306,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       await forwarder.stop();
       await queue.close();
       await inventory.close();
+      await authStore.close?.();
       saveBaselines();
+      detection.close();
       clearInterval(gaugeTimer);
       logger.info('gateway %s stopped', config.gateway.id);
     },

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildDashboards } from '../dashboards/build.ts';
 import { REPO_ROOT } from './support/env.ts';
 
 function findTests(dir: string): string[] {
@@ -33,11 +34,16 @@ const bin = (name: string) => path.join(REPO_ROOT, 'node_modules', '.bin', name)
 if (filters.length === 0) {
   console.log('» type check (tsc --noEmit)');
   if ((await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) !== 0) process.exit(1);
+  if ((await run(bin('tsc'), ['--noEmit', '-p', 'dashboards/tsconfig.json'])) !== 0) process.exit(1);
   console.log('» lint (eslint)');
   if ((await run(bin('eslint'), ['.'])) !== 0) process.exit(1);
   console.log('» format (prettier --check)');
   if ((await run(bin('prettier'), ['--check', '--log-level', 'warn', '.'])) !== 0) process.exit(1);
 }
+
+// The servers serve the built dashboards; the browser tests need them current.
+console.log('» build dashboards');
+await buildDashboards();
 
 let files = findTests(path.join(REPO_ROOT, 'tests'));
 if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
@@ -54,6 +60,9 @@ const code = await run(process.execPath, [
   'tsx',
   '--test',
   '--test-concurrency=2',
+  // A test file that never exits (a socket or timer left open) fails after 10 minutes instead of
+  // holding CI until its own limit.
+  '--test-timeout=600000',
   '--test-reporter=spec',
   '--test-reporter-destination=stdout',
   '--test-reporter=tap',

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { EVENT_SOURCES, gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { sourceSchema } from '../sources/schema.ts';
 import { listenSchema } from './common.ts';
+import { webAuthConfigSchema } from '../../protocols/web-auth/config.ts';
 
 export const gatewayConfigSchema = z.strictObject({
   gateway: z.strictObject({
@@ -145,6 +146,50 @@ export const gatewayConfigSchema = z.strictObject({
   http: z
     .strictObject({
       listen: listenSchema.default('127.0.0.1:9100').describe('Local HTTP: /healthz and /metrics.'),
+      auth: webAuthConfigSchema.describe(
+        'Users, sessions, TOTP and the first admin of the local API (protocols/web-auth/SPEC.md).',
+      ),
+      dashboard_dir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'The built device dashboard served at / (default: dist/dashboards/gateway of this install).',
+        ),
+      device_history: z
+        .strictObject({
+          points_per_value: z
+            .number()
+            .int()
+            .min(10)
+            .max(100_000)
+            .default(300)
+            .describe('Recent points kept per charted value (16 bytes each).'),
+          max_values: z
+            .number()
+            .int()
+            .min(1)
+            .max(100_000)
+            .default(1000)
+            .describe('Charted values across all devices; more are not charted (counted).'),
+          events_per_device: z
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .default(50)
+            .describe('Recent events kept per device for its page.'),
+          max_devices: z
+            .number()
+            .int()
+            .min(1)
+            .max(100_000)
+            .default(1000)
+            .describe('Devices with live history; past it the least recently updated is forgotten.'),
+          max_alerts: z.number().int().min(1).max(100_000).default(500).describe('Recent local alerts kept.'),
+        })
+        .prefault({})
+        .describe('The dashboard’s in-memory live history (lost on restart; the queue is the record).'),
     })
     .prefault({}),
   log: z

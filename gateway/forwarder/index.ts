@@ -4,7 +4,8 @@
  * lane priority order, sends them as batches bounded by events and bytes over one WebSocket,
  * deletes a record only when central has acked its batch, obeys central's flow control, and
  * reconnects with exponential backoff and full jitter. Unacked batches stay in the queue and
- * are sent again on the next connection.
+ * are sent again on the next connection. On a v2 link it reports the rule set it runs and hands
+ * the sets central pushes to detection, answering each with its outcome (SPEC §8).
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -13,14 +14,16 @@ import WebSocket from 'ws';
 import { signLinkProof } from '../../protocols/link/auth.ts';
 import {
   decodeLinkMessage,
-  encodeBatchFromJson,
   encodeLinkMessage,
   estimateClockOffset,
   LINK_MAX_MESSAGE_BYTES,
   LINK_PROTOCOL_VERSION,
   type LinkMessage,
+  type RulesMessage,
+  type RulesStatusMessage,
 } from '../../protocols/link/codec.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { batchFrame } from './batch-frame.ts';
 import { LANES, type Lane, type LevelQueue, type QueueRecord } from '../queue/leveldb-queue.ts';
 
 export interface ForwarderOptions {
@@ -39,6 +42,11 @@ export interface ForwarderOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   software: string;
+  /** Rule sets (SPEC §8): the version running, and applying a pushed set. */
+  rules?: {
+    version(): string | undefined;
+    apply(message: RulesMessage): RulesStatusMessage;
+  };
 }
 
 type InFlight = { records: QueueRecord[]; events: number };
@@ -54,6 +62,8 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #failures = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The link version central's welcome settled on (SPEC §7). */
+  #linkVersion = 1;
   #lastHeard = 0;
   #batchMax: number;
   /**
@@ -145,6 +155,8 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       handshakeTimeout: 10_000,
       maxPayload: LINK_MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
+      // Client frames keep ws's random masking key (RFC 6455 §5.3 MUST): batches carry bytes that
+      // devices chose, which is exactly what masking keeps away from intermediaries (§10.3).
       ca: tls?.caFile ? readFileSync(tls.caFile) : undefined,
       cert: tls?.certFile ? readFileSync(tls.certFile) : undefined,
       key: tls?.keyFile ? readFileSync(tls.keyFile) : undefined,
@@ -223,15 +235,30 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
 
   async #onMessage(message: LinkMessage): Promise<void> {
     switch (message.type) {
-      case 'challenge':
+      case 'challenge': {
+        // SPEC §7: the highest version both sides speak; rules_version exists from v2.
+        const v = Math.min(LINK_PROTOCOL_VERSION, message.v);
+        const rulesVersion = v >= 2 ? this.#o.rules?.version() : undefined;
         this.#send({
           type: 'hello',
-          v: LINK_PROTOCOL_VERSION,
+          v,
           gateway: this.#o.gateway,
           sent_at: Date.now(),
           software: this.#o.software,
           proof: signLinkProof(this.#o.privateKey, this.#o.gateway, message.nonce),
+          ...(rulesVersion !== undefined && { rules_version: rulesVersion }),
         });
+        return;
+      }
+      case 'rules':
+        this.#send(
+          this.#o.rules?.apply(message) ?? {
+            type: 'rules_status',
+            requested: message.version,
+            ok: false,
+            error: 'this gateway runs no detection',
+          },
+        );
         return;
       case 'flow':
         this.#centralWindow = message.max_in_flight;
@@ -239,6 +266,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         return;
       case 'welcome': {
         this.#ready = true;
+        this.#linkVersion = message.v;
         this.#failures = 0;
         this.#batchMax = Math.min(this.#o.batchMaxEvents, message.max_batch_events);
         this.#o.metrics.linkConnected.set(1);
@@ -317,7 +345,15 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         this.#ws?.terminate();
         return;
       }
-      this.#send({ type: 'heartbeat', sent_at: Date.now() });
+      // SPEC §5.5 (v2): the queue as it stands, for central's fleet view.
+      const depth = this.#o.queue.depth;
+      this.#send({
+        type: 'heartbeat',
+        sent_at: Date.now(),
+        ...(this.#linkVersion >= 2 && {
+          queue: { events: depth.events, bytes: depth.bytes, by_lane: { ...depth.byLane } },
+        }),
+      });
     };
     beat();
     this.#heartbeatTimer = setInterval(beat, interval);
@@ -340,11 +376,12 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
           const batchId = this.#nextBatchId++;
           this.#inFlight.set(batchId, { records, events });
           this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
-          // The stored JSON goes out as it is: no parse, no re-serialisation (queue SPEC §2).
-          this.#sendRaw(
-            encodeBatchFromJson(
+          // The stored JSON goes out as it is: no parse, no re-serialisation (queue SPEC §2), and
+          // no large string either: the frame is made of the records' bytes.
+          this.#sendFrame(
+            batchFrame(
               batchId,
-              records.map((r) => r.json),
+              records.map((r) => r.data),
             ),
           );
           this.#o.metrics.eventsSent.inc(events);
@@ -399,5 +436,11 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #sendRaw(text: string): void {
     const ws = this.#ws;
     if (ws?.readyState === WebSocket.OPEN) ws.send(text);
+  }
+
+  /** A text frame (the link is JSON text, SPEC §3) from bytes that are UTF-8 already. */
+  #sendFrame(bytes: Buffer): void {
+    const ws = this.#ws;
+    if (ws?.readyState === WebSocket.OPEN) ws.send(bytes, { binary: false });
   }
 }

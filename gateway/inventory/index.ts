@@ -41,6 +41,11 @@ export class Inventory {
   readonly #removed = new Set<string>();
   #forgotten = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** `last_seen` of each device in ms, so that an event needs no date parsing. */
+  readonly #lastSeenMs = new Map<string, number>();
+  /** The last `now` seen and its ISO text: a batch of events shares one `now`. */
+  #nowMs = Number.NaN;
+  #nowText = '';
 
   private constructor(db: ClassicLevel<string, string>, options: InventoryOptions) {
     this.#db = db;
@@ -80,7 +85,12 @@ export class Inventory {
   observe(event: PendingEvent, now: Date): PendingEvent | undefined {
     const device = event.device;
     if (!device || event.source === 'gateway' || event.source === 'central') return undefined;
-    const at = now.toISOString();
+    const nowMs = now.getTime();
+    if (nowMs !== this.#nowMs) {
+      this.#nowMs = nowMs;
+      this.#nowText = now.toISOString();
+    }
+    const at = this.#nowText;
     let record = this.#devices.get(device.id);
     let created: PendingEvent | undefined;
     if (!record) {
@@ -115,7 +125,7 @@ export class Inventory {
         tags: [],
       };
     }
-    const elapsed = Math.max(0, now.getTime() - Date.parse(record.last_seen));
+    const elapsed = Math.max(0, nowMs - (this.#lastSeenMs.get(record.id) ?? Date.parse(record.last_seen)));
     const decay = 0.5 ** (elapsed / RATE_HALF_LIFE_MS);
     // An EWMA of the per-minute rate: each event adds 1/τ per minute (τ in minutes).
     const tauMin = RATE_HALF_LIFE_MS / 60_000 / Math.LN2;
@@ -123,6 +133,7 @@ export class Inventory {
     record.events += 1;
     if (event.kind === 'security' || event.kind === 'alert') record.security_events += 1;
     record.last_seen = at;
+    this.#lastSeenMs.set(record.id, nowMs);
     record.last_action = event.action;
     if (event.host) record.host = event.host;
     const ip = event.src?.ip;
@@ -157,6 +168,7 @@ export class Inventory {
     for (const d of this.#devices.values()) if (!oldest || d.last_seen < oldest.last_seen) oldest = d;
     if (!oldest) return;
     this.#devices.delete(oldest.id);
+    this.#lastSeenMs.delete(oldest.id);
     this.#dirty.delete(oldest.id);
     this.#removed.add(oldest.id);
     this.#forgotten += 1;

@@ -25,6 +25,8 @@ export interface PipelineOptions {
   /** Sigma rules run at the edge (gateway/detection); alerts go to the queue's alert lane. */
   engine?: SigmaEngine;
   clockOffsetMs: () => number | undefined;
+  /** Sees what was queued, and alerts even when the queue refused them (the device dashboard). */
+  onQueued?: (events: ReadonlyArray<PendingEvent & { id?: string }>) => void;
 }
 
 export function createPipeline(options: PipelineOptions) {
@@ -34,8 +36,10 @@ export function createPipeline(options: PipelineOptions) {
     if (batch.length === 0) return;
     metrics.alerts.inc(batch.length);
     try {
-      await queue.append(batch);
+      options.onQueued?.(await queue.append(batch));
     } catch (error) {
+      // A local alert stays visible on the gateway's dashboard even when it could not be queued.
+      options.onQueued?.(batch);
       const full = error instanceof QueueFullError;
       metrics.dropped.inc(
         { source: 'detection', reason: full ? 'queue_full' : 'queue_write_failed' },
@@ -50,6 +54,10 @@ export function createPipeline(options: PipelineOptions) {
     async emit(sourceName: string, events: PendingEvent[]): Promise<void> {
       metrics.received.inc({ source: sourceName }, events.length);
       const offset = options.clockOffsetMs();
+      // The queue stamps the offset as it writes, rather than a copy of each event here.
+      const stamp = offset === undefined ? undefined : { clockOffsetMs: offset };
+      const now = new Date();
+      const nowMs = now.getTime();
       const out: PendingEvent[] = [];
       for (const original of events) {
         let event: PendingEvent | null = original;
@@ -61,20 +69,16 @@ export function createPipeline(options: PipelineOptions) {
           }
         }
         if (event === null) continue;
-        const stamped = offset === undefined ? event : { ...event, clock_offset_ms: offset };
-        out.push(stamped);
-        const now = new Date();
-        for (const deviation of options.baselines?.observe(stamped, now.getTime()) ?? []) {
-          out.push(offset === undefined ? deviation : { ...deviation, clock_offset_ms: offset });
-        }
-        const discovered = options.inventory?.observe(stamped, now);
-        if (discovered)
-          out.push(offset === undefined ? discovered : { ...discovered, clock_offset_ms: offset });
+        out.push(event);
+        if (options.baselines)
+          for (const deviation of options.baselines.observe(event, nowMs)) out.push(deviation);
+        const discovered = options.inventory?.observe(event, now);
+        if (discovered) out.push(discovered);
       }
       if (out.length === 0) return;
       let queued: Awaited<ReturnType<typeof queue.append>>;
       try {
-        queued = await queue.append(out);
+        queued = await queue.append(out, stamp);
       } catch (error) {
         const full = error instanceof QueueFullError;
         metrics.dropped.inc(
@@ -87,6 +91,7 @@ export function createPipeline(options: PipelineOptions) {
       }
       metrics.queued.inc(out.length);
       options.health?.writeSucceeded();
+      options.onQueued?.(queued);
       // Detection runs on what is durable, so an alert never refers to an event that could be lost.
       if (options.engine) await alerts(detect(options.engine, queued, new Date()));
     },

@@ -5,11 +5,13 @@
  * a record, because LevelDB's cost is per entry, not per byte. The depth counters live in the
  * database and change in the same atomic batch as the records, so opening is O(1) whatever the
  * backlog, and a disk cap is enforced by evicting the oldest telemetry, then the oldest
- * security records, never alerts.
+ * security records, never alerts. The records written since the forwarder last caught up stay in
+ * memory too (a bounded tail per lane), so a forwarder that keeps up takes them from there instead
+ * of reading back from LevelDB what was just written; what is on disk does not change.
  */
 import { EventEmitter } from 'node:events';
 import { renameSync } from 'node:fs';
-import { ClassicLevel } from 'classic-level';
+import { type BatchOperation, ClassicLevel } from 'classic-level';
 import {
   EVENT_SCHEMA_VERSION,
   type Event,
@@ -20,13 +22,20 @@ import {
   decodeRecord,
   describeOpenError,
   describeWriteError,
+  encodeEvents,
+  firstReceived,
+  keyLane,
   lanePrefix,
+  makeRecord,
   RECORD_PREFIX,
   recordKey,
 } from './records.ts';
+import { type EvictionReport, planEvictions } from './evictions.ts';
+import { RecordTail } from './tail.ts';
 import { LANES, type Lane, laneOf, type LaneCounts, type QueueDepth, type QueueRecord } from './types.ts';
 
 export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
+export { type EvictionReport, QueueFullError } from './evictions.ts';
 
 export interface LevelQueueOptions {
   dir: string;
@@ -40,23 +49,29 @@ export interface LevelQueueOptions {
   maxSizeBytes?: number;
 }
 
-/** Thrown to appenders when the cap is reached and only alerts are left to keep (SPEC §7). */
-export class QueueFullError extends Error {
-  override readonly name = 'QueueFullError';
-}
-
-export interface EvictionReport {
-  lane: Exclude<Lane, 'alert'>;
-  records: number;
-  events: number;
-  bytes: number;
-}
-
 const SEQ_KEY = 'm!next_seq';
 const STATS_KEY = 'm!stats';
+/** Bytes of written records kept in memory for the forwarder (the tail); older ones are read from disk. */
+const TAIL_MAX_BYTES = 4 * 1024 * 1024;
 
-type Pending = { events: PendingEvent[]; resolve: (events: Event[]) => void; reject: (error: Error) => void };
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+/** Set on every event of one append, as it is written (the pipeline's clock offset). */
+export interface AppendStamp {
+  clockOffsetMs?: number;
+}
+
+type Pending = {
+  events: PendingEvent[];
+  stamp: AppendStamp | undefined;
+  resolve: (events: Event[]) => void;
+  reject: (error: Error) => void;
+};
+type Op =
+  | { type: 'put'; key: string; value: string }
+  // Record values are bytes (records.ts encodeEvents); the counters stay text.
+  | { type: 'put'; key: string; value: Buffer; valueEncoding: 'buffer' }
+  | { type: 'del'; key: string };
+/** Record values are read as bytes: no large strings on the heap (records.ts). */
+const AS_BYTES = { valueEncoding: 'buffer' } as const;
 
 const emptyCounts = (): LaneCounts => ({ records: 0, events: 0, bytes: 0 });
 const emptyDepth = (): QueueDepth => ({
@@ -87,6 +102,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     telemetry: emptyCounts(),
   };
   #evicted = { security: 0, telemetry: 0 };
+  readonly #tail = new RecordTail(TAIL_MAX_BYTES);
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
     super();
@@ -100,6 +116,9 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       // Small caches: a Pi has little RAM, and the queue is read once, in order (SPEC §2).
       cacheSize: 2 * 1024 * 1024,
       writeBufferSize: 2 * 1024 * 1024,
+      // LevelDB maps every open table file into memory (up to 1,000 on 64-bit), and the pages a
+      // drain reads stay resident, so RSS grew with the backlog. A small table cache bounds it.
+      maxOpenFiles: 32,
     });
     await db.open();
     const queue = new LevelQueue(db, options);
@@ -138,6 +157,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   }
 
   async #load(): Promise<void> {
+    await this.#resetTail();
     const [seq, stats] = await this.#db.getMany([SEQ_KEY, STATS_KEY]);
     this.#nextSeq = seq === undefined ? 1 : Number(seq);
     if (stats !== undefined) {
@@ -150,7 +170,11 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       return;
     }
     // Format-1 databases without stats (or a lost stats key): count once, streaming.
-    for await (const [key, value] of this.#db.iterator({ gte: RECORD_PREFIX, lt: 'q~' })) {
+    for await (const [key, value] of this.#db.iterator<string, Buffer>({
+      gte: RECORD_PREFIX,
+      lt: 'q~',
+      ...AS_BYTES,
+    })) {
       const record = decodeRecord(key, value);
       if (!record) {
         this.#corrupt += 1;
@@ -160,6 +184,17 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       const last = record.firstSeq + record.count - 1;
       if (last >= this.#nextSeq) this.#nextSeq = last + 1;
     }
+  }
+
+  /** An empty tail that starts after the last record on disk of each lane. */
+  async #resetTail(): Promise<void> {
+    const last = new Map<Lane, string | undefined>();
+    for (const lane of LANES) {
+      const prefix = lanePrefix(lane);
+      const [key] = await this.#db.keys({ gte: prefix, lt: `${prefix}~`, reverse: true, limit: 1 }).all();
+      last.set(lane, key);
+    }
+    this.#tail.reset((lane) => last.get(lane));
   }
 
   get depth(): QueueDepth {
@@ -187,11 +222,11 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   }
 
   /** Makes events durable and gives them their identity; resolves after the write is on disk. */
-  append(events: PendingEvent[]): Promise<Event[]> {
+  append(events: PendingEvent[], stamp?: AppendStamp): Promise<Event[]> {
     if (this.#closed) return Promise.reject(new Error('queue is closed'));
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ events, resolve, reject });
+      this.#pending.push({ events, stamp, resolve, reject });
       this.#pendingCount += events.length;
       const now = this.#pendingCount >= this.#options.maxRecordEvents || this.#options.flushIntervalMs === 0;
       this.#flushSoon(now ? 0 : this.#options.flushIntervalMs);
@@ -233,51 +268,57 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     this.#pendingCount = 0;
     if (batch.length === 0) return;
     let seq = this.#nextSeq;
+    const gateway = this.#options.gateway;
     const byLane = new Map<Lane, Event[]>();
-    const assigned = batch.map((item) =>
-      item.events.map((pending) => {
-        const event: Event = {
-          v: EVENT_SCHEMA_VERSION,
-          id: eventId(this.#options.gateway, seq),
-          gateway: this.#options.gateway,
-          seq,
-          ...pending,
-        };
+    const assigned = batch.map((item) => {
+      const offset = item.stamp?.clockOffsetMs;
+      return item.events.map((pending) => {
+        const id = eventId(gateway, seq);
+        // Literals (not properties added to a clone, which leaves objects V8 stores and
+        // serialises slowly); the offset is stamped here rather than on a copy in the pipeline.
+        const event: Event =
+          offset === undefined
+            ? { v: EVENT_SCHEMA_VERSION, id, gateway, seq, ...pending }
+            : { v: EVENT_SCHEMA_VERSION, id, gateway, seq, ...pending, clock_offset_ms: offset };
         seq += 1;
         const lane = laneOf(event);
         const list = byLane.get(lane);
         if (list) list.push(event);
         else byLane.set(lane, [event]);
         return event;
-      }),
-    );
+      });
+    });
     const ops: Op[] = [];
-    const added: Array<{ lane: Lane; events: number; bytes: number }> = [];
+    const added: QueueRecord[] = [];
     for (const [lane, events] of byLane) {
       for (let i = 0; i < events.length; i += this.#options.maxRecordEvents) {
-        const chunk = events.slice(i, i + this.#options.maxRecordEvents);
-        const value = JSON.stringify(chunk);
-        ops.push({ type: 'put', key: recordKey(lane, chunk[0]!.seq, chunk.length), value });
-        added.push({ lane, events: chunk.length, bytes: Buffer.byteLength(value) });
+        const chunk =
+          events.length <= this.#options.maxRecordEvents
+            ? events
+            : events.slice(i, i + this.#options.maxRecordEvents);
+        const value = encodeEvents(chunk);
+        const key = recordKey(lane, chunk[0]!.seq, chunk.length);
+        ops.push({ type: 'put', key, value, ...AS_BYTES });
+        added.push(makeRecord(key, lane, chunk[0]!.seq, chunk.length, value));
       }
     }
     const newBytes = added.reduce((sum, a) => sum + a.bytes, 0);
     let evictions: EvictionReport[] = [];
     try {
-      evictions = await this.#planEvictions(newBytes, ops);
+      evictions = await planEvictions(this.#db, this.#lanes, this.#options.maxSizeBytes ?? 0, newBytes, ops);
     } catch (error) {
       for (const item of batch) item.reject(error as Error);
       return;
     }
     const before = structuredClone({ lanes: this.#lanes, evicted: this.#evicted });
-    for (const a of added) this.#add(a.lane, a.events, a.bytes, +1);
+    for (const a of added) this.#add(a.lane, a.count, a.bytes, +1);
     for (const e of evictions) {
       this.#add(e.lane, e.events, e.bytes, -1, e.records);
       this.#evicted[e.lane] += e.events;
     }
     ops.push({ type: 'put', key: SEQ_KEY, value: String(seq) }, this.#statsOp());
     try {
-      await this.#db.batch(ops, { sync: this.#options.sync });
+      await this.#write(ops);
     } catch (error) {
       this.#lanes = before.lanes;
       this.#evicted = before.evicted;
@@ -287,54 +328,25 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       return;
     }
     this.#nextSeq = seq;
+    // Evicted records (the batch's deletes) leave the tail too.
+    for (const op of ops) if (op.type === 'del') this.#tail.drop(keyLane(op.key), op.key);
+    for (const record of added) this.#tail.add(record);
     batch.forEach((item, i) => item.resolve(assigned[i]!));
     for (const e of evictions) this.emit('evicted', e);
     this.emit('append');
-  }
-
-  /**
-   * SPEC §7: makes room for `newBytes` by deleting (adding `del` ops for) the oldest telemetry,
-   * then the oldest security records. Alerts are never evicted; if they alone leave no room,
-   * the append is refused with QueueFullError.
-   */
-  async #planEvictions(newBytes: number, ops: Op[]): Promise<EvictionReport[]> {
-    const cap = this.#options.maxSizeBytes ?? 0;
-    const total = LANES.reduce((sum, lane) => sum + this.#lanes[lane].bytes, 0);
-    let excess = cap > 0 ? total + newBytes - cap : 0;
-    if (excess <= 0) return [];
-    if (this.#lanes.alert.bytes + newBytes > cap) {
-      throw new QueueFullError(
-        `queue is full (${cap} bytes) and only alerts are left to keep; refusing ${newBytes} new bytes`,
-      );
-    }
-    const reports: EvictionReport[] = [];
-    for (const lane of ['telemetry', 'security'] as const) {
-      const report: EvictionReport = { lane, records: 0, events: 0, bytes: 0 };
-      const prefix = lanePrefix(lane);
-      for await (const [key, value] of this.#db.iterator({ gte: prefix, lt: `${prefix}~` })) {
-        if (excess <= 0) break;
-        const record = decodeRecord(key, value);
-        ops.push({ type: 'del', key });
-        const bytes = record?.bytes ?? Buffer.byteLength(value);
-        report.records += 1;
-        report.events += record?.count ?? 0;
-        report.bytes += bytes;
-        excess -= bytes;
-      }
-      if (report.records > 0) reports.push(report);
-      if (excess <= 0) break;
-    }
-    return reports;
   }
 
   /** Up to `limit` records of one lane whose key is after `afterKey`, oldest first. */
   async read(lane: Lane, afterKey: string | null, limit: number): Promise<QueueRecord[]> {
     const prefix = lanePrefix(lane);
     const out: QueueRecord[] = [];
+    // Past the start of the tail, the tail is what the disk holds: no read needed.
+    const inMemory = this.#tail.readAfter(lane, afterKey, limit);
+    if (inMemory) return inMemory;
     const range = afterKey
       ? { gt: afterKey, lt: `${prefix}~`, limit }
       : { gte: prefix, lt: `${prefix}~`, limit };
-    for await (const [key, value] of this.#db.iterator(range)) {
+    for await (const [key, value] of this.#db.iterator<string, Buffer>({ ...range, ...AS_BYTES })) {
       const record = decodeRecord(key, value);
       if (record) out.push(record);
       else this.#corrupt += 1;
@@ -348,7 +360,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     for (const lane of LANES) {
       const [record] = await this.read(lane, null, 1);
       // The first event's `received`, read from the stored text without parsing the record.
-      const received = record ? /"received":"([^"]+)"/.exec(record.json)?.[1] : undefined;
+      const received = record ? firstReceived(record.data) : undefined;
       if (received && (!oldest || new Date(received) < oldest)) oldest = new Date(received);
     }
     return oldest;
@@ -359,24 +371,39 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     if (records.length === 0) return Promise.resolve();
     return this.#serial(async () => {
       await this.#recoverWrites();
-      const present = await this.#db.getMany(records.map((r) => r.key));
+      // A record in the tail is on disk; only the others need a look (SPEC §5: evicted in flight).
+      const unsure = records.filter((r) => !this.#tail.has(r.lane, r.key));
+      const found = unsure.length > 0 ? await this.#db.getMany(unsure.map((r) => r.key)) : [];
+      const absent = new Set(unsure.filter((_, i) => found[i] === undefined).map((r) => r.key));
       const ops: Op[] = [];
+      const gone: QueueRecord[] = [];
       const before = structuredClone(this.#lanes);
-      records.forEach((record, i) => {
-        if (present[i] === undefined) return;
+      for (const record of records) {
+        if (absent.has(record.key)) continue;
+        // The same record twice in one call is deleted and counted once.
+        absent.add(record.key);
         ops.push({ type: 'del', key: record.key });
+        gone.push(record);
         this.#add(record.lane, record.count, record.bytes, -1);
-      });
+      }
       if (ops.length === 0) return;
       ops.push(this.#statsOp());
       try {
-        await this.#db.batch(ops, { sync: this.#options.sync });
+        // SPEC §3: an ack's deletes are not synced; the next synced append makes them durable.
+        await this.#write(ops, false);
       } catch (error) {
         this.#lanes = before;
         if (this.#reopenAfter === 0) this.#reopenAfter = Date.now() + 1000;
         throw describeWriteError(error);
       }
+      for (const record of gone) this.#tail.drop(record.lane, record.key);
     });
+  }
+
+  /** One atomic batch (SPEC §3); record values are bytes, which the string-typed db takes per op. */
+  #write(ops: Op[], sync = this.#options.sync): Promise<void> {
+    type Ops = BatchOperation<ClassicLevel<string, string>, string, string>[];
+    return this.#db.batch(ops as unknown as Ops, { sync });
   }
 
   #add(lane: Lane, events: number, bytes: number, sign: 1 | -1, records = 1): void {

@@ -1,6 +1,7 @@
 /**
  * The queue's keys and values (gateway/queue/SPEC.md §1–2): record keys ordered by lane and
- * sequence with the event count in them, records decoded lazily from their stored JSON text, and
+ * sequence with the event count in them, record values written and read as bytes (the UTF-8 JSON
+ * text of the events), records decoded lazily, and
  * LevelDB's terse errors turned into messages a person can act on.
  */
 import type { Event } from '../../protocols/event/schema.ts';
@@ -17,29 +18,95 @@ export function recordKey(lane: Lane, firstSeq: number, count: number): string {
   return `${lanePrefix(lane)}${String(firstSeq).padStart(SEQ_WIDTH, '0')}!${count}`;
 }
 
+/** The lane of a record key (`q!<lane>!...`). */
+export function keyLane(key: string): Lane {
+  return LANES[Number(key.charAt(RECORD_PREFIX.length))] ?? 'telemetry';
+}
+
 /**
- * A record as read from disk. The events stay as the JSON text they were stored as: the
- * forwarder splices that text into a batch without parsing it (SPEC §2), which is what keeps
+ * A record as read from disk. The events stay as the UTF-8 JSON bytes they were stored as: the
+ * forwarder splices those bytes into a batch without parsing them (SPEC §2), which is what keeps
  * memory flat and the drain fast; `events` parses on first use only.
  */
-export function decodeRecord(key: string, value: string): QueueRecord | undefined {
+export function decodeRecord(key: string, value: Uint8Array): QueueRecord | undefined {
   const match = /^q!(\d)!(\d{16})!(\d+)$/.exec(key);
   const lane = match ? LANES[Number(match[1])] : undefined;
-  if (!match || !lane || value.charAt(0) !== '[' || value.charAt(value.length - 1) !== ']') return undefined;
+  if (!match || !lane || value[0] !== OPEN || value[value.length - 1] !== CLOSE) return undefined;
+  return makeRecord(key, lane, Number(match[2]), Number(match[3]), value);
+}
+
+/** A record from its parts (what the queue just wrote, or what `decodeRecord` read). */
+export function makeRecord(
+  key: string,
+  lane: Lane,
+  firstSeq: number,
+  count: number,
+  data: Uint8Array,
+): QueueRecord {
   let parsed: Event[] | undefined;
   return {
     key,
     lane,
-    firstSeq: Number(match[2]),
-    count: Number(match[3]),
-    bytes: Buffer.byteLength(value),
-    json: value,
+    firstSeq,
+    count,
+    bytes: data.length,
+    data,
     get events(): Event[] {
-      parsed ??= JSON.parse(value) as Event[];
+      parsed ??= JSON.parse(
+        Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8'),
+      ) as Event[];
       return parsed;
     },
   };
 }
+
+const OPEN = 0x5b; // [
+const CLOSE = 0x5d; // ]
+const COMMA = 0x2c;
+/** Kept between calls up to this size, so that most records are written without allocating. */
+const SCRATCH_KEEP_BYTES = 1024 * 1024;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * A record value: the UTF-8 bytes of `JSON.stringify(events)`, made one event at a time. One
+ * large string would be allocated in V8's old space (large object space) and die at once, which
+ * makes the heap run full collections several times a second at a few thousand events/s; a
+ * string per event dies young, and the bytes live outside the heap.
+ */
+export function encodeEvents(events: readonly unknown[]): Buffer {
+  let buf = scratch;
+  let n = 0;
+  buf[n++] = OPEN;
+  for (let i = 0; i < events.length; i++) {
+    const text = JSON.stringify(events[i]) ?? 'null';
+    // At most 3 UTF-8 bytes per UTF-16 unit, plus the comma and the closing bracket.
+    const need = n + text.length * 3 + 2;
+    if (need > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+      buf.copy(bigger, 0, 0, n);
+      buf = bigger;
+      if (bigger.length <= SCRATCH_KEEP_BYTES) scratch = bigger;
+    }
+    if (i > 0) buf[n++] = COMMA;
+    n += buf.write(text, n, 'utf8');
+  }
+  buf[n++] = CLOSE;
+  return Buffer.from(buf.subarray(0, n));
+}
+
+/** The `received` text of the first event of a record, read from its bytes without parsing it. */
+export function firstReceived(data: Uint8Array): string | undefined {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+  // The first `"received":"<at least one character>"`, as the regex /"received":"([^"]+)"/ finds it.
+  for (let at = bytes.indexOf(RECEIVED); at >= 0; at = bytes.indexOf(RECEIVED, at + 1)) {
+    const start = at + RECEIVED.length;
+    const end = bytes.indexOf(0x22, start);
+    if (end < 0) return undefined;
+    if (end > start) return bytes.toString('utf8', start, end);
+  }
+  return undefined;
+}
+const RECEIVED = Buffer.from('"received":"');
 
 export function describeOpenError(error: unknown): string {
   const e = error as { message?: string; cause?: { message?: string } };

@@ -22,8 +22,8 @@ export interface QueueRecord {
   firstSeq: number;
   count: number;
   bytes: number;
-  /** The stored JSON text: an array of `count` events. */
-  json: string;
+  /** The stored value: the UTF-8 JSON text of an array of `count` events (`bytes` long). */
+  data: Uint8Array;
   /** The events, parsed on first use. */
   readonly events: Event[];
 }

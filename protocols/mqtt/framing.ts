@@ -173,3 +173,23 @@ export function createMqttFrameScanner(options: FramingOptions = {}): FrameScann
     },
   };
 }
+
+/**
+ * Does a TCP stream start with an MQTT CONNECT? The first packet of a client must be CONNECT
+ * ([MQTT-3.1.0-1]): type 1 with flags 0, a remaining length, then the protocol name "MQTT" with
+ * level 4 or 5, or "MQIsdp" with level 3 (3.1.1 §3.1.2.1-2). Lets a capture find MQTT on a port
+ * nobody configured.
+ */
+export function looksLikeMqttConnect(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0x10) return false;
+  const head = readFixedHeader(bytes, 0);
+  if (head.status !== 'ok' || head.header.remainingLength < 10) return false;
+  const at = head.header.headerLength;
+  const name = (n: string) =>
+    bytes[at] === 0 &&
+    bytes[at + 1] === n.length &&
+    [...n].every((c, i) => bytes[at + 2 + i] === c.charCodeAt(0));
+  if (name('MQTT')) return bytes[at + 6] === 4 || bytes[at + 6] === 5;
+  if (name('MQIsdp')) return bytes[at + 8] === 3;
+  return false;
+}

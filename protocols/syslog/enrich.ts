@@ -112,7 +112,8 @@ export function applyEnrichment(event: PendingEvent, e: Enrichment): void {
     if (event.kind !== 'security') event.kind = e.kind ?? 'security';
   }
   if (e.severity !== undefined) event.severity = Math.min(event.severity, e.severity);
-  const fields: Record<string, unknown> = { ...event.fields, ...e.fields };
+  // In place, like the rest: the event's fields are its own (syslogToEvent builds them).
+  const fields = Object.assign(event.fields as Record<string, unknown>, e.fields);
   if (e.src?.ip) {
     // The network peer the message names is the event's source; the sender moves to log.source.
     if (event.src?.ip) fields['log.source.ip'] = event.src.ip;

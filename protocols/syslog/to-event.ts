@@ -41,6 +41,23 @@ export function truncateUtf8(text: string, maxBytes: number): [string, boolean] 
   return [decoder.decode(bytes.subarray(0, end)), true];
 }
 
+/**
+ * `date.toISOString()`, remembering the last two results: a burst of messages shares the
+ * gateway's receive time and the device's (second-resolution) timestamp, so most calls repeat.
+ */
+const isoCache = { ms: [Number.NaN, Number.NaN], text: ['', ''], next: 0 };
+function isoString(date: Date): string {
+  const ms = date.getTime();
+  const c = isoCache;
+  if (ms === c.ms[0]) return c.text[0]!;
+  if (ms === c.ms[1]) return c.text[1]!;
+  const text = date.toISOString();
+  c.ms[c.next] = ms;
+  c.text[c.next] = text;
+  c.next ^= 1;
+  return text;
+}
+
 function clip(text: string, max: number): string {
   return text.length <= max ? text : text.slice(0, max);
 }
@@ -56,8 +73,10 @@ export function syslogEventKind(facility: number, severity: number): EventKind {
 /** Drops null and undefined values, so `fields` carries only what the message said. */
 function compact(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields))
+  for (const key in fields) {
+    const value = fields[key];
     if (value !== null && value !== undefined) out[key] = value;
+  }
   return out;
 }
 
@@ -78,8 +97,8 @@ export function syslogToEvent(msg: SyslogMessage, ctx: SyslogEventContext): Pend
   if (truncated) tags.push('truncated');
   if (msg.invalidUtf8) tags.push('invalid_utf8');
   const event: PendingEvent = {
-    ts: (msg.timestamp ?? ctx.received).toISOString(),
-    received: ctx.received.toISOString(),
+    ts: isoString(msg.timestamp ?? ctx.received),
+    received: isoString(ctx.received),
     time_source: msg.timestamp ? 'device' : 'gateway',
     source: 'syslog',
     kind: syslogEventKind(msg.facility, msg.severity),

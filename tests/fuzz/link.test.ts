@@ -5,12 +5,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeLinkMessage, encodeLinkMessage, type LinkMessage } from '../../protocols/link/codec.ts';
+import {
+  decodeLinkMessage,
+  encodeLinkMessage,
+  type LinkMessage,
+  ruleSetVersion,
+} from '../../protocols/link/codec.ts';
 
 const millis = fc.integer({ min: 0, max: 8.64e15 });
 const gateway = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const count = fc.nat({ max: 1_000_000 });
 
+const version = fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`);
+const setId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,40}$/);
 const b64url = (min: number, max: number) => fc.stringMatching(new RegExp(`^[A-Za-z0-9_-]{${min},${max}}$`));
 
 const message: fc.Arbitrary<LinkMessage> = fc.oneof(
@@ -27,8 +34,29 @@ const message: fc.Arbitrary<LinkMessage> = fc.oneof(
       sent_at: millis,
       software: fc.string({ maxLength: 128 }),
       proof: b64url(1, 200),
+      rules_version: version,
     },
     { requiredKeys: ['type', 'v', 'gateway', 'sent_at', 'proof'] },
+  ),
+  fc.array(fc.string({ maxLength: 300 }), { maxLength: 8 }).chain((documents) =>
+    fc.record({
+      type: fc.constant('rules' as const),
+      id: setId,
+      version: fc.constant(ruleSetVersion(documents)),
+      documents: fc.constant(documents),
+    }),
+  ),
+  fc.record(
+    {
+      type: fc.constant('rules_status' as const),
+      id: setId,
+      version,
+      requested: version,
+      ok: fc.boolean(),
+      rules: count,
+      error: fc.string({ maxLength: 4096 }),
+    },
+    { requiredKeys: ['type', 'requested', 'ok'] },
   ),
   fc.record({ type: fc.constant('flow' as const), max_in_flight: fc.integer({ min: 1, max: 64 }) }),
   fc.record({

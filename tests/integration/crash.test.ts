@@ -16,6 +16,7 @@ import pg from 'pg';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
+import { queuedEvents } from '../support/gateway-metrics.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
 
 let db: TempDatabase | undefined;
@@ -124,15 +125,11 @@ it(
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       try {
-        await waitFor(
-          async () => {
-            const status = (await (await fetch(`${httpUrl}/api/status`)).json()) as {
-              queue: { events: number };
-            };
-            return status.queue.events === 0 ? true : undefined;
-          },
-          { timeoutMs: 60_000, intervalMs: 200, what: 'the gateway queue to drain' },
-        );
+        await waitFor(async () => ((await queuedEvents(httpUrl)) === 0 ? true : undefined), {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          what: 'the gateway queue to drain',
+        });
         const counts = await waitFor(
           async () => {
             const { rows } = await client.query(

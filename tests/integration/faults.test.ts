@@ -274,7 +274,7 @@ describe('store-and-forward faults', () => {
         }
         assert.ok(refused, 'the disk filled up');
         assert.match(refused.message, /disk full|queue write failed/);
-        const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
+        const status = (await (await gw.api('/api/status')).json()) as {
           queue: { last_write_error: string | null };
         };
         assert.match(status.queue.last_write_error ?? '', /disk full|queue write failed/);

@@ -48,7 +48,7 @@ describe('link: gateway → central on PostgreSQL', () => {
       });
       const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
       assert.match(metrics, /siem_gateway_link_events_acked_total\{gateway="gw-test"\} 250/);
-      const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
+      const status = (await (await gw.api('/api/status')).json()) as {
         link: { connected: boolean; clock_offset_ms: number | null };
         queue: { events: number; oldest_unsent_age_secs: number | null; expected_drain_secs: number | null };
       };
@@ -76,7 +76,7 @@ describe('link: gateway → central on PostgreSQL', () => {
       await waitFor(() => (gw.gateway.forwarder.connected ? undefined : true), { what: 'the link to drop' });
       await gw.gateway.queue.append(Array.from({ length: 40 }, (_, i) => pending(`outage during ${i}`)));
       assert.equal(gw.gateway.queue.depth.events, 40, 'events stay on disk while central is down');
-      const status = (await (await fetch(`${gw.gateway.httpUrl()}/api/status`)).json()) as {
+      const status = (await (await gw.api('/api/status')).json()) as {
         status: string;
         queue: { oldest_unsent_age_secs: number; expected_drain_secs: number | null };
       };
@@ -223,7 +223,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   it('closes with an error on an unsupported version', async (t) => {
     if (!db) return t.skip('PostgreSQL not available');
     const future = await rawClient(c.central.linkUrl());
-    await future.hello(c.gatewayId, c.privateKey, 2);
+    await future.hello(c.gatewayId, c.privateKey, 3); // central speaks 1 and 2 (SPEC §7)
     const versionError = await future.next('error');
     assert.equal(versionError.code, 'unsupported_version');
     assert.equal(await future.closed, 1008);
@@ -242,15 +242,17 @@ describe('link: gateway → central on PostgreSQL', () => {
     try {
       await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
       const started = Date.now();
-      await gw.gateway.queue.append(Array.from({ length: 4000 }, (_, i) => pending(`rate ${i}`)));
+      // Twice what the send window holds (4 batches of 1,000): the first 4,000 go at once and book
+      // 2 s of central's rate; the rest must wait for that time to pass.
+      await gw.gateway.queue.append(Array.from({ length: 8000 }, (_, i) => pending(`rate ${i}`)));
       await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), { timeoutMs: 20_000 });
       const seconds = (Date.now() - started) / 1000;
-      assert.ok(seconds >= 1.0, `4000 events at 2000/s took ${seconds} s`);
+      assert.ok(seconds >= 2.0, `8000 events at 2000/s took ${seconds} s`);
       const central = await (await fetch(`${limited.central.url()}/metrics`)).text();
-      assert.match(central, /siem_central_link_events_inserted_total\{gateway="gw-slow"\} 4000/);
+      assert.match(central, /siem_central_link_events_inserted_total\{gateway="gw-slow"\} 8000/);
       const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
       assert.match(metrics, /siem_gateway_link_throttled_total\{gateway="gw-slow"\} [1-9]/);
-      assert.match(metrics, /siem_gateway_link_events_acked_total\{gateway="gw-slow"\} 4000/);
+      assert.match(metrics, /siem_gateway_link_events_acked_total\{gateway="gw-slow"\} 8000/);
       assert.doesNotMatch(metrics, /siem_gateway_events_dropped_total\{/);
     } finally {
       await gw.stop();

@@ -31,6 +31,8 @@ export interface TestCentral {
    * `credentialsFile`, the credentials stay there (as `siem-gateway run` expects them).
    */
   enroll(gatewayId: string, credentialsFile?: string): Promise<string>;
+  /** The first admin (username `admin`), from the password central printed once at start. */
+  admin: { username: string; password: string };
   /** GET a path of central's API with the API token. */
   api(pathAndQuery: string): Promise<{ status: number; body: unknown }>;
   /** Every stored event matching the query string, newest first (first page up to 1000). */
@@ -54,6 +56,7 @@ export async function startTestCentral(
   } = {},
 ): Promise<TestCentral> {
   const apiToken = newToken();
+  const printed: string[] = [];
   const central = await startCentral(
     centralConfigSchema.parse({
       http: { listen, ...http },
@@ -63,7 +66,13 @@ export async function startTestCentral(
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
       log: { level: LOG_LEVEL },
     }),
-    { logger: centralLogger(LOG_LEVEL), processMetrics: false, onStored, onGatewayConnected },
+    {
+      logger: centralLogger(LOG_LEVEL),
+      processMetrics: false,
+      onStored,
+      onGatewayConnected,
+      printSecret: (text) => printed.push(text),
+    },
   );
   const api = async (pathAndQuery: string) => {
     if (central.url().startsWith('https:')) throw new Error('api() speaks plain http only');
@@ -92,6 +101,7 @@ export async function startTestCentral(
   return {
     central,
     apiToken,
+    admin: firstAdmin(printed),
     gatewayId,
     // A restarted central on the same database keeps the registry: reuse the key when given.
     privateKey: privateKey ?? (await enroll(gatewayId)),
@@ -110,6 +120,10 @@ export interface TestGateway {
   /** Events in through the pipeline, as a source named "test" would hand them. */
   emit(events: PendingEvent[]): Promise<void>;
   dataDir: string;
+  /** The first admin of the local API (from the password printed once; empty on a restart). */
+  admin: { username: string; password: string };
+  /** fetch() of the local API logged in as that admin (session cookie and CSRF token). */
+  api(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   /** Port of the syslog source of that transport. */
   port(transport: 'udp' | 'tcp'): number;
   stop(): Promise<void>;
@@ -126,8 +140,11 @@ export async function startTestGateway(
     detection = {} as Record<string, unknown>,
     sources = undefined as Record<string, unknown> | undefined,
     tls = undefined as { ca_file?: string; cert_file?: string; key_file?: string } | undefined,
+    /** Extra keys of the gateway's `http` block (auth, dashboard_dir, device_history). */
+    http = {} as Record<string, unknown>,
   } = {},
 ): Promise<TestGateway> {
+  const printed: string[] = [];
   const gateway = await startGateway(
     gatewayConfigSchema.parse({
       gateway: { id: central.gatewayId, data_dir: dataDir },
@@ -148,13 +165,39 @@ export async function startTestGateway(
       },
       queue,
       detection,
-      http: { listen: '127.0.0.1:0' },
+      http: { listen: '127.0.0.1:0', ...http },
       log: { level: LOG_LEVEL },
     }),
-    { privateKey: central.privateKey, logger: gatewayLogger(LOG_LEVEL), processMetrics: false },
+    {
+      privateKey: central.privateKey,
+      logger: gatewayLogger(LOG_LEVEL),
+      processMetrics: false,
+      printSecret: (text) => printed.push(text),
+    },
   );
+  const admin = firstAdmin(printed);
+  let session: Promise<{ cookie: string; csrf: string }> | undefined;
+  const login = async () => {
+    const res = await fetch(`${gateway.httpUrl()}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(admin),
+    });
+    if (res.status !== 200) throw new Error(`gateway login: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { csrf_token: string };
+    return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!, csrf: body.csrf_token };
+  };
   return {
     gateway,
+    admin,
+    async api(pathAndQuery, init = {}) {
+      session ??= login();
+      const { cookie, csrf } = await session;
+      const headers = new Headers(init.headers);
+      headers.set('cookie', cookie);
+      headers.set('x-csrf-token', csrf);
+      return fetch(`${gateway.httpUrl()}${pathAndQuery}`, { ...init, headers });
+    },
     emit: (events) => gateway.ingest('test', events),
     dataDir,
     port(transport) {
@@ -169,4 +212,10 @@ export async function startTestGateway(
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The first admin's credentials from what a server printed at its first start. */
+function firstAdmin(printed: string[]): { username: string; password: string } {
+  const match = /username "([^"]+)", password (\S+)/.exec(printed.join(''));
+  return { username: match?.[1] ?? 'admin', password: match?.[2] ?? '' };
 }

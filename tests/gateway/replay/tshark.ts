@@ -7,14 +7,10 @@
 import { readFileSync } from 'node:fs';
 import type { Event } from '../../../protocols/event/schema.ts';
 import { replayFiles } from '../../../gateway/replay/index.ts';
+import { parseCsv } from '../../support/csv.ts';
 
 export function readCsv(file: string): Array<Record<string, string>> {
-  const [head, ...lines] = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  const cols = head!.split(',');
-  return lines.map((line) => {
-    const cells = line.split(',').map((c) => c.replace(/^"|"$/g, ''));
-    return Object.fromEntries(cols.map((c, i) => [c, cells[i] ?? '']));
-  });
+  return parseCsv(readFileSync(file, 'utf8'));
 }
 
 export async function replayEvents(file: string, options: { modbusPorts?: number[] } = {}): Promise<Event[]> {

@@ -1,0 +1,148 @@
+/**
+ * The queue's records as bytes: a record value is exactly the UTF-8 of `JSON.stringify(events)`,
+ * a link batch frame made from record bytes is exactly what the link codec makes from their text,
+ * and the in-memory tail the forwarder reads from agrees with what is on disk, whatever the mix of
+ * appends, reads, removes and evictions, also past the tail's size bound.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { batchFrame } from '../../gateway/forwarder/batch-frame.ts';
+import { LANES, type Lane, LevelQueue, type QueueRecord } from '../../gateway/queue/leveldb-queue.ts';
+import { encodeEvents, firstReceived } from '../../gateway/queue/records.ts';
+import type { PendingEvent } from '../../protocols/event/schema.ts';
+import { encodeBatchFromJson } from '../../protocols/link/codec.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Any text, lone surrogates and astral characters included. */
+const text = fc.string({ unit: 'binary', maxLength: 40 });
+const event = fc.record({
+  received: text,
+  message: text,
+  severity: fc.integer({ min: 0, max: 7 }),
+  fields: fc.dictionary(text, fc.oneof(text, fc.double(), fc.boolean(), fc.constant(null)), { maxKeys: 4 }),
+  tags: fc.array(text, { maxLength: 3 }),
+});
+
+describe('queue records as bytes', () => {
+  it('encodes events as the UTF-8 of JSON.stringify, large records included', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+        assert.deepEqual(encodeEvents(events), Buffer.from(JSON.stringify(events), 'utf8'));
+      }),
+    );
+    // Past the scratch buffer: a record of a few MB.
+    const big = Array.from({ length: 3000 }, (_, i) => ({ message: `é€😀 ${'x'.repeat(1000)} ${i}` }));
+    assert.deepEqual(encodeEvents(big), Buffer.from(JSON.stringify(big), 'utf8'));
+  });
+
+  it('frames a batch byte for byte as the link codec does from text', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.array(fc.array(event, { maxLength: 5 }), { maxLength: 6 }),
+        (batchId, records) => {
+          const texts = records.map((r) => JSON.stringify(r));
+          assert.deepEqual(
+            batchFrame(
+              batchId,
+              records.map((r) => encodeEvents(r)),
+            ),
+            Buffer.from(encodeBatchFromJson(batchId, texts), 'utf8'),
+          );
+        },
+      ),
+    );
+  });
+
+  it('reads the first event’s received time from the bytes as the stored text says', () => {
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 5 }), (events) => {
+        const json = JSON.stringify(events);
+        assert.equal(firstReceived(encodeEvents(events)), /"received":"([^"]+)"/.exec(json)?.[1]);
+      }),
+    );
+  });
+});
+
+function pending(i: number, kind: PendingEvent['kind'], size = 50): PendingEvent {
+  const now = new Date(1_700_000_000_000 + i).toISOString();
+  return {
+    ts: now,
+    received: now,
+    source: 'syslog',
+    kind,
+    action: 'syslog.message',
+    severity: 6,
+    message: `${i} ${'m'.repeat(size)}`,
+    fields: {},
+    tags: [],
+  };
+}
+
+/** Every record of a lane, read in chunks the way the forwarder reads (cursor = last key). */
+async function readAll(queue: LevelQueue, lane: Lane, chunk = 7): Promise<QueueRecord[]> {
+  const out: QueueRecord[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const records = await queue.read(lane, cursor, chunk);
+    if (records.length === 0) return out;
+    out.push(...records);
+    cursor = records.at(-1)!.key;
+  }
+}
+
+const view = (records: QueueRecord[]) => records.map((r) => [r.key, r.count, r.bytes, r.events[0]!.seq]);
+
+describe('queue tail in memory', () => {
+  it('reads what a fresh open reads from disk, through appends, removes, evictions and the size bound', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-queue-tail-'));
+    dirs.push(dir);
+    const options = { dir, gateway: 'gw-tail', maxRecordEvents: 20, flushIntervalMs: 0, sync: false };
+    // A cap that makes evictions happen, and appends past the 4 MiB tail bound.
+    let queue = await LevelQueue.open({ ...options, maxSizeBytes: 12 * 1024 * 1024 });
+    let i = 0;
+    const kinds: PendingEvent['kind'][] = ['telemetry', 'security', 'alert'];
+    for (let round = 0; round < 12; round += 1) {
+      const batch = Array.from({ length: 200 }, () => pending(i, kinds[i++ % 3]!, 8000));
+      await queue.append(batch);
+      // Ack some of the oldest telemetry and security, as the forwarder would.
+      for (const lane of ['telemetry', 'security'] as const) {
+        const oldest = await queue.read(lane, null, 2);
+        if (round % 3 === 1) await queue.remove(oldest);
+      }
+    }
+    const depth = queue.depth;
+    assert.ok(depth.evicted.telemetry > 0, 'the cap evicted telemetry');
+    const live = Object.fromEntries(await Promise.all(LANES.map(async (l) => [l, await readAll(queue, l)])));
+    await queue.close();
+    queue = await LevelQueue.open({ ...options, maxSizeBytes: 12 * 1024 * 1024 });
+    for (const lane of LANES) {
+      const disk = await readAll(queue, lane);
+      assert.deepEqual(view(live[lane]), view(disk), `lane ${lane}`);
+      const seqs = disk.flatMap((r) => r.events.map((e) => e.seq));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        `lane ${lane} in order`,
+      );
+      assert.equal(
+        disk.reduce((n, r) => n + r.count, 0),
+        queue.depth.byLane[lane],
+      );
+    }
+    assert.deepEqual(queue.depth, depth);
+    // Removing what was read from disk and what is read from the tail counts each record once.
+    const all = await readAll(queue, 'alert');
+    await queue.remove([...all, ...all]);
+    assert.equal(queue.depth.byLane.alert, 0);
+    await queue.close();
+  });
+});
