@@ -13,6 +13,7 @@
  * that carry values.
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
+import { EvictionCursor } from '../../protocols/event/evict.ts';
 import { eventValues } from './values.ts';
 
 export interface DeviceHistoryOptions {
@@ -153,6 +154,7 @@ function alertSummary(event: PendingEvent & { id?: string }): AlertSummary | und
 export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVICE_HISTORY) {
   /** Insertion order = least recently updated first (a device is re-inserted on update). */
   const devices = new Map<string, DeviceState>();
+  const leastRecent = new EvictionCursor(devices);
   /** The device updated last (already last in `devices`). */
   let newest: string | undefined;
   /** Newest last. */
@@ -170,9 +172,8 @@ export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVI
     else {
       state = { values: new Map(), events: [] };
       while (devices.size >= options.maxDevices) {
-        const [oldestId, oldest] = devices.entries().next().value as [string, DeviceState];
+        const [, oldest] = leastRecent.evict()!;
         valueCount -= oldest.values.size;
-        devices.delete(oldestId);
         forgottenDevices += 1;
       }
     }

@@ -4,6 +4,7 @@
  * (log) they came from, so an analyst can go straight to the evidence.
  */
 import type { Event } from '../../protocols/event/schema.ts';
+import { EvictionCursor } from '../../protocols/event/evict.ts';
 import type { SigmaAlert, SigmaEngine } from '../../protocols/sigma/index.ts';
 import type { ReplayAlert, ReplayDetector } from './index.ts';
 
@@ -15,6 +16,7 @@ export function createReplayDetector(engine: SigmaEngine): {
   finish: () => ReplayAlert[];
 } {
   const where = new Map<string, { frame?: number; line?: number; file?: string }>();
+  const oldest = new EvictionCursor(where);
   const describe = (alert: SigmaAlert): ReplayAlert => ({
     ts: new Date(alert.last_ms).toISOString(),
     alert_id: alert.id,
@@ -39,7 +41,7 @@ export function createReplayDetector(engine: SigmaEngine): {
       ...(typeof f.line === 'number' && { line: f.line }),
       ...(typeof f.file === 'string' && { file: f.file }),
     });
-    if (where.size > MAX_REMEMBERED) where.delete(where.keys().next().value!);
+    if (where.size > MAX_REMEMBERED) oldest.evict();
     return engine.process(event, now.getTime()).map(describe);
   };
   return { detector, finish: () => engine.flush().map(describe) };

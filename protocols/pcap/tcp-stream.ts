@@ -8,6 +8,7 @@
  * framer can resynchronise instead of gluing unrelated bytes. Pure; never throws.
  */
 import { type DecodedPacket, TCP_FLAGS } from './decode.ts';
+import { EvictionCursor } from '../event/evict.ts';
 
 export interface TcpFlow {
   src: string;
@@ -60,6 +61,7 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
   const maxPending = options.maxPendingBytes ?? 256 * 1024;
   const maxFlows = options.maxFlows ?? 65_536;
   const dirs = new Map<string, Direction<M>>();
+  const oldestFlow = new EvictionCursor(dirs);
 
   const emit = (key: string, d: Direction<M>, data: Uint8Array, meta: M, out: TcpChunk<M>[]) => {
     out.push({ key, flow: d.flow, data, gap: d.gap, meta });
@@ -118,10 +120,7 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
       const { seq, flags } = packet.tcp;
       let d = dirs.get(key);
       if (!d) {
-        if (dirs.size >= maxFlows) {
-          const oldest = dirs.keys().next();
-          if (!oldest.done) dirs.delete(oldest.value);
-        }
+        if (dirs.size >= maxFlows) oldestFlow.evict();
         const flow = { src: packet.src, srcPort: packet.srcPort, dst: packet.dst, dstPort: packet.dstPort };
         d = { flow, next: null, pending: [], pendingBytes: 0, gap: false };
         dirs.set(key, d);

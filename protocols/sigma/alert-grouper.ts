@@ -6,6 +6,7 @@
  * emitted if there were repeats. State is bounded by `maxGroups`: when full, the oldest group is
  * closed early (its `update` emitted, and counted in `evicted`). Pure: time is a parameter.
  */
+import { EvictionCursor } from '../event/evict.ts';
 
 export interface AlertDraft {
   ruleKey: string;
@@ -61,6 +62,7 @@ export function createAlertGrouper<D extends AlertDraft>(options: AlertGrouperOp
   // the groups to close are always at its front.
   const byRule = new Map<string, Map<string, AlertGroup<D>>>();
   const order = new Set<AlertGroup<D>>();
+  const front = new EvictionCursor(order);
   let evicted = 0;
   /** Groups closed outside `advance` (replaced or evicted) whose `update` is still owed. */
   let owed: AlertGroup<D>[] = [];
@@ -116,7 +118,7 @@ export function createAlertGrouper<D extends AlertDraft>(options: AlertGrouperOp
         entities.set(draft.entityKey, fresh);
         order.add(fresh);
         if (order.size > maxGroups) {
-          close(order.values().next().value as AlertGroup<D>, owed);
+          close(front.peek()![0], owed);
           evicted++;
         }
       }
@@ -128,8 +130,7 @@ export function createAlertGrouper<D extends AlertDraft>(options: AlertGrouperOp
         out = owed;
         owed = [];
       }
-      for (const g of order) {
-        if (nowMs - g.firstMs <= windowMs) break;
+      for (let g = front.peek()?.[0]; g && nowMs - g.firstMs > windowMs; g = front.peek()?.[0]) {
         if (out === NONE) out = [];
         close(g, out);
       }

@@ -15,6 +15,7 @@
  * `snapshot`/`restore` carry open groups across a restart or a rule set swap (SPEC.md "Restarts").
  */
 import type { Event } from '../event/schema.ts';
+import { EvictionCursor } from '../event/evict.ts';
 import type { CorrelationCondition, SigmaCorrelationRule } from './types.ts';
 
 export interface CorrelationHit {
@@ -99,6 +100,7 @@ interface Group {
 export class CorrelationState {
   readonly mode: 'sliding' | 'window';
   private readonly groups = new Map<string, Group>();
+  private readonly oldest = new EvictionCursor(this.groups);
   private readonly cond: { test: (x: number) => boolean; lower?: number };
   private readonly need: number;
   /** Hits of windows closed outside `advance` (out-of-order time), reported by the next `advance`. */
@@ -367,8 +369,7 @@ export class CorrelationState {
       g = this.fresh(key, group, t, event);
       this.groups.set(key, g);
       if (this.groups.size > this.limits.maxGroups) {
-        const oldest = this.groups.keys().next().value as string;
-        this.groups.delete(oldest);
+        this.oldest.evict();
         this.evicted++;
       }
     } else if (this.mode === 'sliding') {

@@ -10,6 +10,7 @@
  * bounded; never throws. Event builders: mqtt-events.ts.
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { EvictionCursor } from '../../../protocols/event/evict.ts';
 import {
   checkFirstByte,
   decodeMqttPacket,
@@ -57,6 +58,7 @@ function append(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function createMqttCaptureDecoder(options: MqttCaptureOptions) {
   const stats: MqttCaptureStats = { packets: 0, malformed: 0, resyncDrops: 0 };
   const conns = new Map<string, MqttConn>();
+  const oldestConn = new EvictionCursor(conns);
   const ev = createMqttEvents(options);
   let lastSweep = 0;
 
@@ -77,7 +79,7 @@ export function createMqttCaptureDecoder(options: MqttCaptureOptions) {
           { ip: f.dst, port: f.dstPort },
           { ip: f.src, port: f.srcPort },
         ];
-    if (conns.size >= MAX_CONNECTIONS) conns.delete(conns.keys().next().value!);
+    if (conns.size >= MAX_CONNECTIONS) oldestConn.evict();
     const conn: MqttConn = {
       key: `${c.ip}|${c.port}|${s.ip}|${s.port}`,
       info: {

@@ -5,6 +5,7 @@
  * what an engineer needs to see what an attacker changed. Bounded; pure.
  */
 import type { ModbusPdu } from '../../../protocols/modbus/index.ts';
+import { EvictionCursor } from '../../../protocols/event/evict.ts';
 
 const MAX_ENTRIES = 100_000;
 
@@ -17,11 +18,9 @@ export interface ValueCache {
 
 export function createValueCache(): ValueCache {
   const values = new Map<string, number>();
+  const oldest = new EvictionCursor(values);
   const set = (key: string, v: number) => {
-    if (!values.has(key) && values.size >= MAX_ENTRIES) {
-      const oldest = values.keys().next();
-      if (!oldest.done) values.delete(oldest.value);
-    }
+    if (!values.has(key) && values.size >= MAX_ENTRIES) oldest.evict();
     values.set(key, v);
   };
   const store = (unit: number, table: 'c' | 'h', start: number, vs: number[] | undefined) => {
