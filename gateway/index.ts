@@ -109,6 +109,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     dir: path.join(config.gateway.data_dir, 'inventory'),
     maxDevices: config.inventory.max_devices,
     saveIntervalMs: 5000,
+    commissioningMs: config.inventory.commissioning_hours * 3600_000,
   });
   // The rule directories, or the set central pushed (link SPEC §8); open windows survive restarts.
   const detection = createManagedDetection({

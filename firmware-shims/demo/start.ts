@@ -100,6 +100,8 @@ const gateway = await startGateway(
     sources: setup.sources,
     central: { endpoint: central.linkUrl(), heartbeat_interval_secs: 5 },
     detection: { rules_dirs: [path.join(root, 'rules', 'ics')] },
+    // The plant's own devices all speak within seconds: learned as commissioned, not alerted on.
+    inventory: { commissioning_hours: env('DEMO_COMMISSIONING_SECS', 15) / 3600 },
     http: {
       listen: `${HOST}:${gatewayHttpPort}`,
       auth: { first_admin: { username: 'admin', password_file: passwordFile } },

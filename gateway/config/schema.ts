@@ -141,6 +141,14 @@ export const gatewayConfigSchema = z.strictObject({
         .max(1_000_000)
         .default(10_000)
         .describe('Devices remembered; past it the one seen least recently is forgotten (counted).'),
+      commissioning_hours: z
+        .number()
+        .min(0)
+        .max(24 * 90)
+        .default(0)
+        .describe(
+          "After the gateway's first start, devices first seen within this many hours are the plant as commissioned: their gateway.new_device events carry fields.commissioning and raise no alert. 0: every new device alerts.",
+        ),
     })
     .prefault({}),
   http: z

@@ -4,9 +4,11 @@
  * addresses, counts and a message rate. It runs in the pipeline (it enriches nothing yet; the
  * baselines of the detection issue build on it), survives restarts (LevelDB, saved every few
  * seconds), and is bounded: past `maxDevices` the device seen least recently is forgotten and
- * counted. A device seen for the first time becomes a `gateway.new_device` event.
+ * counted. A device seen for the first time becomes a `gateway.new_device` event; during the
+ * commissioning period after the gateway's first start it is marked as such (no alert).
  */
 import { ClassicLevel } from 'classic-level';
+import { EvictionCursor } from '../../protocols/event/evict.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 
 export interface DeviceRecord {
@@ -28,7 +30,16 @@ export interface InventoryOptions {
   dir: string;
   maxDevices: number;
   saveIntervalMs: number;
+  /**
+   * For this long after the inventory was first created (the gateway's first start), new devices
+   * are the plant as commissioned: their `gateway.new_device` events carry
+   * `fields.commissioning: true`, which the shipped rule does not alert on. 0: never.
+   */
+  commissioningMs?: number;
 }
+
+/** Where the inventory's creation time is kept (outside the `d!` device keys). */
+const CREATED_KEY = 'm!created';
 
 const MAX_ADDRESSES = 8;
 const RATE_HALF_LIFE_MS = 5 * 60_000;
@@ -36,7 +47,11 @@ const RATE_HALF_LIFE_MS = 5 * 60_000;
 export class Inventory {
   readonly #db: ClassicLevel<string, string>;
   readonly #options: InventoryOptions;
+  /** In least-recently-seen order: a device that speaks moves to the back. */
   readonly #devices = new Map<string, DeviceRecord>();
+  readonly #leastRecent = new EvictionCursor(this.#devices);
+  /** The device of the last event, already at the back of `#devices`. */
+  #newest: string | undefined;
   readonly #dirty = new Set<string>();
   readonly #removed = new Set<string>();
   #forgotten = 0;
@@ -46,6 +61,8 @@ export class Inventory {
   /** The last `now` seen and its ISO text: a batch of events shares one `now`. */
   #nowMs = Number.NaN;
   #nowText = '';
+  /** New devices before this time are commissioning (ms). */
+  #commissioningUntil = Number.NEGATIVE_INFINITY;
 
   private constructor(db: ClassicLevel<string, string>, options: InventoryOptions) {
     this.#db = db;
@@ -56,14 +73,22 @@ export class Inventory {
     const db = new ClassicLevel<string, string>(options.dir, { valueEncoding: 'utf8' });
     await db.open();
     const inventory = new Inventory(db, options);
+    let created = Date.parse((await db.get(CREATED_KEY)) ?? '');
+    if (!Number.isFinite(created)) {
+      created = Date.now();
+      await db.put(CREATED_KEY, new Date(created).toISOString());
+    }
+    if (options.commissioningMs) inventory.#commissioningUntil = created + options.commissioningMs;
+    const loaded: DeviceRecord[] = [];
     for await (const [, value] of db.iterator({ gte: 'd!', lt: 'd~' })) {
       try {
-        const record = JSON.parse(value) as DeviceRecord;
-        inventory.#devices.set(record.id, record);
+        loaded.push(JSON.parse(value) as DeviceRecord);
       } catch {
         // An unreadable entry is dropped; the device reappears when it next speaks.
       }
     }
+    loaded.sort((a, b) => (a.last_seen < b.last_seen ? -1 : a.last_seen > b.last_seen ? 1 : 0));
+    for (const record of loaded) inventory.#devices.set(record.id, record);
     inventory.#timer = setInterval(() => void inventory.save(), options.saveIntervalMs);
     inventory.#timer.unref();
     return inventory;
@@ -93,6 +118,11 @@ export class Inventory {
     const at = this.#nowText;
     let record = this.#devices.get(device.id);
     let created: PendingEvent | undefined;
+    if (record && device.id !== this.#newest) {
+      this.#devices.delete(device.id);
+      this.#devices.set(device.id, record);
+    }
+    this.#newest = device.id;
     if (!record) {
       if (this.#devices.size >= this.#options.maxDevices) this.#forgetOldest();
       record = {
@@ -109,6 +139,7 @@ export class Inventory {
         rate_per_min: 0,
       };
       this.#devices.set(device.id, record);
+      const commissioning = nowMs < this.#commissioningUntil;
       created = {
         ts: at,
         received: at,
@@ -117,12 +148,16 @@ export class Inventory {
         kind: 'security',
         action: 'gateway.new_device',
         severity: 5,
-        message: `new ${event.source} device ${device.id}${event.src?.ip ? ` at ${event.src.ip}` : ''}`,
+        message: `new ${event.source} device ${device.id}${event.src?.ip ? ` at ${event.src.ip}` : ''}${commissioning ? ' (commissioning)' : ''}`,
         device,
         ...(event.host && { host: event.host }),
         ...(event.src && { src: event.src }),
-        fields: { protocol: event.source, first_action: event.action },
-        tags: [],
+        fields: {
+          protocol: event.source,
+          first_action: event.action,
+          ...(commissioning && { commissioning: true }),
+        },
+        tags: commissioning ? ['commissioning'] : [],
       };
     }
     const elapsed = Math.max(0, nowMs - (this.#lastSeenMs.get(record.id) ?? Date.parse(record.last_seen)));
@@ -163,11 +198,10 @@ export class Inventory {
     return this.#devices.get(id);
   }
 
+  /** Forgets the device seen least recently: the front of `#devices`, in O(1). */
   #forgetOldest(): void {
-    let oldest: DeviceRecord | undefined;
-    for (const d of this.#devices.values()) if (!oldest || d.last_seen < oldest.last_seen) oldest = d;
+    const [, oldest] = this.#leastRecent.evict() ?? [];
     if (!oldest) return;
-    this.#devices.delete(oldest.id);
     this.#lastSeenMs.delete(oldest.id);
     this.#dirty.delete(oldest.id);
     this.#removed.add(oldest.id);

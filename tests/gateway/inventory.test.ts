@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ClassicLevel } from 'classic-level';
 import { Inventory } from '../../gateway/inventory/index.ts';
 import { parseEvent, type PendingEvent } from '../../protocols/event/schema.ts';
 
@@ -83,6 +84,75 @@ describe('asset inventory', () => {
     assert.equal(inventory.forgotten, 5);
     assert.equal(inventory.get('syslog:dev-0'), undefined);
     assert.ok(inventory.get('syslog:dev-14'));
+    await inventory.close();
+  });
+
+  it('forgets by when a device last spoke, not when it first did, also after a restart', async () => {
+    const { dir, inventory: opening } = open(10);
+    const inventory = await opening;
+    const base = Date.parse('2026-11-21T10:00:00Z');
+    let t = 0;
+    const see = (inv: Inventory, i: number) =>
+      inv.observe(from(`dev-${i}`, `10.0.1.${i}`), new Date(base + t++ * 1000));
+    for (let i = 0; i < 10; i += 1) see(inventory, i);
+    // dev-0 and dev-3 speak again: dev-1 is now the least recent, then dev-2, dev-4...
+    see(inventory, 0);
+    see(inventory, 3);
+    see(inventory, 0);
+    await inventory.close();
+    // Reopened, the order comes from last_seen, not from the order of the keys on disk.
+    const again = await Inventory.open({ dir, maxDevices: 10, saveIntervalMs: 60_000 });
+    for (let i = 10; i < 13; i += 1) see(again, i);
+    assert.equal(again.size, 10);
+    assert.equal(again.forgotten, 3);
+    for (const gone of [1, 2, 4]) assert.equal(again.get(`syslog:dev-${gone}`), undefined, `dev-${gone}`);
+    for (const kept of [0, 3, 5, 12]) assert.ok(again.get(`syslog:dev-${kept}`), `dev-${kept}`);
+    await again.close();
+  });
+
+  it('marks devices first seen while commissioning; the period counts from the first start, kept on disk', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-inv-'));
+    dirs.push(dir);
+    const options = { dir, maxDevices: 100, saveIntervalMs: 60_000, commissioningMs: 60_000 };
+    const before = Date.now();
+    const first = await Inventory.open(options);
+    const during = first.observe(from('plc-1', '10.0.1.1'), new Date());
+    assert.equal(during?.fields.commissioning, true);
+    assert.deepEqual(during?.tags, ['commissioning']);
+    assert.match(during?.message ?? '', /\(commissioning\)$/);
+    assert.equal(
+      first.observe(from('hmi-1', '10.0.1.2'), new Date(before + 61_000))?.fields.commissioning,
+      undefined,
+    );
+    await first.close();
+
+    // The first start is on disk; a restart reads it instead of starting the period again.
+    const db = new ClassicLevel<string, string>(dir, { valueEncoding: 'utf8' });
+    const stored = Date.parse((await db.get('m!created')) ?? '');
+    assert.ok(stored >= before && stored <= Date.now(), `stored ${stored}`);
+    await db.put('m!created', new Date(Date.now() - 10 * 60_000).toISOString());
+    await db.close();
+    const again = await Inventory.open(options);
+    const after = again.observe(from('laptop-7', '10.0.1.7'), new Date());
+    assert.equal(after?.action, 'gateway.new_device');
+    assert.equal(after?.fields.commissioning, undefined);
+    assert.deepEqual(after?.tags, []);
+    await again.close();
+
+    // Without the option every new device is plain.
+    const plain = await open().inventory;
+    assert.equal(plain.observe(from('x', '10.0.1.9'), new Date())?.fields.commissioning, undefined);
+    await plain.close();
+  });
+
+  it('a flood of new device ids keeps the inventory bounded to the newest ones', async () => {
+    const inventory = await open(1_000).inventory;
+    const base = Date.parse('2026-11-21T10:00:00Z');
+    for (let i = 0; i < 20_000; i += 1) inventory.observe(from(`rot-${i}`, '10.0.9.9'), new Date(base + i));
+    assert.equal(inventory.size, 1_000);
+    assert.equal(inventory.forgotten, 19_000);
+    assert.ok(inventory.get('syslog:rot-19999'));
+    assert.equal(inventory.get('syslog:rot-18999'), undefined);
     await inventory.close();
   });
 });
