@@ -9,12 +9,14 @@
  * live (ECMAScript §24.1.3.5 / §24.2.3.6: it skips entries deleted after it was made and visits
  * entries added after it), so one iterator kept across evictions walks each hole once.
  *
- * Everything the cursor passes it deletes, so no live entry is ever behind it; an entry deleted
- * and set again (least-recently-used order) moves behind the newest and is reached in its turn.
+ * Everything the cursor passes is deleted (by `evict`, or by the caller after `peek`), so no live
+ * entry is ever behind it; an entry deleted and set again (least-recently-used order) moves behind
+ * the newest and is reached in its turn.
  */
 
 /** What the cursor needs of a Map or a Set. */
 interface Ordered<K, V> {
+  readonly size: number;
   entries(): IterableIterator<[K, V]>;
   has(key: K): boolean;
   delete(key: K): boolean;
@@ -29,13 +31,10 @@ export class EvictionCursor<K, V> {
     this.#of = of;
   }
 
-  /**
-   * The oldest entry (for a Set, `[value, value]`), without removing it; undefined when empty.
-   * Only for collections whose entries are not deleted and set again while they are the oldest
-   * (objects added once): the entry seen is remembered until it is gone from the collection.
-   * `evict` alone remembers nothing, so it also serves least-recently-used order.
-   */
+  /** The oldest entry (for a Set, `[value, value]`), without removing it; undefined when empty. */
   peek(): [K, V] | undefined {
+    // Empty (most correlations most of the time): no lookup, no new iterator.
+    if (this.#of.size === 0) return (this.#head = undefined);
     if (this.#head && this.#of.has(this.#head[0])) return this.#head;
     let r = this.#it?.next();
     // A finished iterator never sees later entries (the spec detaches it): start a new one.
@@ -45,6 +44,15 @@ export class EvictionCursor<K, V> {
     }
     this.#head = r.done ? undefined : r.value;
     return this.#head;
+  }
+
+  /**
+   * Says that `key` was set after being deleted (least-recently-used order, or a new entry under
+   * an old key): it is now the newest. Needed only with `peek`, whose entry may be the one that
+   * moved; `evict` alone remembers nothing.
+   */
+  moved(key: K): void {
+    if (this.#head && this.#head[0] === key) this.#head = undefined;
   }
 
   /** Deletes the oldest entry and returns it; undefined when empty. */

@@ -194,7 +194,10 @@ export class CorrelationState {
       out = this.pending;
       this.pending = [];
     }
-    for (const [key, g] of this.groups) {
+    // From the front through the kept cursor: a fresh iterator per event would walk every hole
+    // the deletions left there (protocols/event/evict.ts).
+    for (let front = this.oldest.peek(); front; front = this.oldest.peek()) {
+      const [key, g] = front;
       if (this.mode === 'window') {
         if (g.firstMs + span >= nowMs) break;
         this.groups.delete(key);
@@ -292,6 +295,7 @@ export class CorrelationState {
           c && typeof c === 'object' && Number.isFinite(c.start) && isStrings(c.ids) ? c : undefined,
         ),
       });
+      this.oldest.moved(g.key);
       loaded++;
     }
     return loaded;
@@ -368,6 +372,7 @@ export class CorrelationState {
     if (!g) {
       g = this.fresh(key, group, t, event);
       this.groups.set(key, g);
+      this.oldest.moved(key); // the key may have been deleted just now, and seen at the front
       if (this.groups.size > this.limits.maxGroups) {
         this.oldest.evict();
         this.evicted++;
@@ -375,6 +380,7 @@ export class CorrelationState {
     } else if (this.mode === 'sliding') {
       this.groups.delete(key); // re-insert: the Map stays in least-recently-touched order
       this.groups.set(key, g);
+      this.oldest.moved(key);
     }
     g.lastMs = Math.max(g.lastMs, t);
     g.lastEvent = event;

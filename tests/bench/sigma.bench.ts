@@ -57,6 +57,23 @@ function loghubEvents(): Event[] {
   return out;
 }
 
+/** One failure rule and a count per client id: the group key an attacker rotates. */
+const ROTATING_RULES = `title: MQTT login refused
+id: bench-mqtt-refused
+name: mqtt_refused
+logsource: {product: mqtt}
+detection: {s: {action: mqtt.connect_refused}, condition: s}
+---
+title: Many refused logins for one client id
+id: bench-mqtt-refused-count
+correlation:
+  type: event_count
+  rules: [mqtt_refused]
+  group-by: [fields.client_id]
+  timespan: 10m
+  condition: {gte: 5}
+`;
+
 /** Events per second of `fn` over `events`, best of `runs` passes after a warm-up. */
 function rate<T>(events: readonly T[], runs: number, fn: (e: T, i: number) => void): number {
   let best = 0;
@@ -130,6 +147,40 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
   const pipelineRules = rate(lines, passes, pipeline(withPipeline));
   const pipelineEmpty = rate(lines, passes, pipeline(createSigmaEngine({ rules: [] })));
   const stats = engine.stats();
+
+  // An attacker rotating MQTT client ids keeps a correlation at its group cap (10,000): every event
+  // opens a group and evicts the oldest (protocols/event/evict.ts). Beside the same events over
+  // 100 client ids, where no group is evicted: the two rates should be close.
+  const rotating = loadSigma(ROTATING_RULES);
+  const failures = (ids: number) =>
+    Array.from({ length: quick ? 50_000 : 200_000 }, (_, i) => {
+      const at = new Date(Date.parse('2024-06-01T00:00:00Z') + i).toISOString();
+      return {
+        v: 1,
+        id: `gw:${i + 1}`,
+        gateway: 'gw',
+        seq: i + 1,
+        ts: at,
+        received: at,
+        source: 'mqtt',
+        kind: 'security',
+        action: 'mqtt.connect_refused',
+        severity: 4,
+        message: 'bad credentials',
+        src: { ip: '10.0.9.9' },
+        fields: { client_id: `c-${i % ids}` },
+        tags: [],
+      } as Event;
+    });
+  const evicting = createSigmaEngine(rotating);
+  clock = t0;
+  const rotatingRate = rate(failures(Number.MAX_SAFE_INTEGER), passes, (e) =>
+    evicting.process(e, (clock += 1)),
+  );
+  const steady = createSigmaEngine(rotating);
+  clock = t0;
+  const steadyRate = rate(failures(100), passes, (e) => steady.process(e, (clock += 1)));
+  const evicted = evicting.stats().evictedCorrelationGroups;
   return [
     {
       name: `${set.rules.length} SigmaHQ rules compiled together, loghub events`,
@@ -163,6 +214,13 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
         title: 'Detection engine, one core (events/s)',
         series: 'decode + 200 rules + 20 correlations',
       },
+    },
+    {
+      name: 'correlation at its 10,000-group cap: every event a new MQTT client id, the oldest group evicted',
+      value: rotatingRate,
+      unit: 'events/s',
+      peer: { name: 'same events over 100 client ids (no eviction)', value: steadyRate },
+      note: `${evicted} groups evicted`,
     },
     {
       name: 'cost of the rules: time per event of the pipeline with rules ÷ without',

@@ -672,6 +672,36 @@ describe('bounded state', () => {
     e.advance(T0 + 2 * 3600 * S);
     assert.equal(e.stats().correlationGroups, 0);
   });
+  test('expired groups are dropped in time order even while the oldest group keeps being touched', () => {
+    // Sliding: a group touched again moves behind the others; an expired one behind a live one
+    // must still go (the cursor at the front must not keep showing the group that moved).
+    const c = `title: c\nid: c\ncorrelation: {type: event_count, rules: [x], group-by: [h], timespan: 10s, condition: {gte: 3}}\n`;
+    const e = engineFor([base('x'), c]);
+    e.process(ev('x', { h: 'a' }), T0);
+    e.process(ev('x', { h: 'b' }), T0 + 1 * S);
+    e.process(ev('x', { h: 'a' }), T0 + 9 * S); // a is touched: b is now the oldest
+    e.process(ev('x', { h: 'c' }), T0 + 12 * S); // b's last event is 11 s old: gone
+    assert.equal(e.stats().correlationGroups, 2);
+    e.process(ev('x', { h: 'c' }), T0 + 20 * S); // a's is 11 s old: gone
+    assert.equal(e.stats().correlationGroups, 1);
+    // Window mode (an upper bound): a window closes on time, the next one under the same key opens.
+    const w = `title: w\nid: w\ncorrelation: {type: event_count, rules: [x], group-by: [h], timespan: 10s, condition: {lt: 5}}\n`;
+    const ew = engineFor([base('x'), w], { alertWindowMs: 0 }); // every hit its own alert
+    const closed: SigmaAlert[] = [];
+    for (const [t, h] of [
+      [0, 'a'],
+      [1, 'b'],
+      [11, 'a'], // a's first window closed at 10 s; a new one opens
+      [12, 'b'], // b's closed at 11 s
+      [22, 'c'], // a's second closed at 21 s
+    ] as const)
+      closed.push(...ew.process(ev('x', { h }), T0 + t * S));
+    assert.deepEqual(
+      corr(closed).map((a) => a.entity.group),
+      [{ h: 'a' }, { h: 'b' }, { h: 'a' }],
+    );
+    assert.equal(ew.stats().correlationGroups, 2);
+  });
   test('a path to the spec file resolves', (t) => {
     const dir = sharedData(t, 'sigma-spec');
     if (dir) assert.ok(path.isAbsolute(dir));
