@@ -121,10 +121,25 @@ it(
       }
       await sender;
       sending = false;
-      // Let the last run drain, then stop it cleanly.
+      // Let the last run drain, then stop it cleanly. The last run is never killed, so the last line
+      // sent is accepted, but perhaps only after the queue looked empty for a moment (lines still in
+      // the socket buffers under load): wait for that line in central first, then for the queue
+      // to be empty (the acks processed), then for a gap-free sequence.
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       try {
+        await waitFor(
+          async () => {
+            const { rows } = await client.query(
+              'SELECT 1 FROM events WHERE gateway = $1 AND message = $2 LIMIT 1',
+              [gatewayId, `crash ${TOTAL - 1}`],
+            );
+            return rows.length > 0 ? true : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 200, what: 'the last line sent to reach central' },
+        );
+        // /metrics refreshes its queue gauges once a second: let one refresh see the acks.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
         await waitFor(async () => ((await queuedEvents(httpUrl)) === 0 ? true : undefined), {
           timeoutMs: 60_000,
           intervalMs: 200,
