@@ -1,13 +1,18 @@
 /**
  * Learned baselines, per device: which peers talk to it, which actions it sees (Modbus function
  * codes, MQTT topics, CoAP methods and paths all show up as action + a detail), the value range of
- * each polled or written register, and its message rate. During the learning period everything is
- * learned silently; after it, a first-time peer or action, a value outside the learned range (with
- * a margin), or a rate far above the learned one becomes a `baseline.*` security event that rules
- * can alert on (rules/ics/baselines.yml). Each deviation is reported once per device and value, and
- * state is bounded per device. Pure apart from `now`; persisted by the caller with the inventory.
+ * each point it carries (registers written or read, poller readings, MQTT and CoAP telemetry; named
+ * as protocols/telemetry/values.ts names them, the same names the device dashboard charts), and
+ * its message rate. During the learning period everything is learned silently; after it, a
+ * first-time peer or action, a value outside the learned range (with a margin), or a rate far
+ * above the learned one becomes a `baseline.*` security event that rules can alert on
+ * (rules/ics/baselines.yml). A written value out of range is reported once per point and value
+ * (each write is a decision by a master); a reading or telemetry value once per excursion (until
+ * the point is back within its range), so a sensor polled every second raises one event, not one
+ * a second. State is bounded per device. Pure apart from `now`; persisted by the caller.
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
+import { eventValues } from '../../protocols/telemetry/values.ts';
 
 export interface BaselineOptions {
   /** How long a device is watched before deviations are reported. */
@@ -42,22 +47,31 @@ export interface DeviceBaseline {
   minute: number;
   count: number;
   reported: string[];
+  /** Points whose readings are out of range now (reported once until back in range). */
+  excursions?: string[];
 }
 
-/** The behaviour an event shows: peer, action (with detail), and register values. */
-function traits(event: PendingEvent): { peer?: string; action: string; values: Array<[string, number]> } {
+interface Traits {
+  peer?: string;
+  action: string;
+  values: Array<{ name: string; value: number }>;
+  /** Values written by a request (reported per value), not read or reported by the device. */
+  written: boolean;
+}
+
+/** The behaviour an event shows: peer, action (with detail), and the values of its points. */
+function traits(event: PendingEvent): Traits {
   const f = event.fields as Record<string, unknown>;
   const detail = f.function_code ?? f.topic ?? f.path ?? f.sub_function;
   const action = detail === undefined ? event.action : `${event.action}:${String(detail)}`;
-  const values: Array<[string, number]> = [];
-  const address = typeof f.address === 'number' ? f.address : undefined;
-  if (address !== undefined && Array.isArray(f.values) && f.direction === 'request') {
-    f.values.slice(0, 125).forEach((v, i) => {
-      if (typeof v === 'number') values.push([`${address + i}`, v]);
-    });
-  }
-  if (typeof f.value === 'number' && typeof f.name === 'string') values.push([f.name, f.value]);
-  return { peer: event.src?.ip, action, values };
+  const written = event.source === 'modbus' && f.direction === 'request';
+  return { peer: event.src?.ip, action, values: eventValues(event), written };
+}
+
+/** How far past a learned range a value may go: a share of its width, at least 1 for integers. */
+function marginOf(lo: number, hi: number, share: number): number {
+  const scaled = (hi - lo) * share || Math.max(Math.abs(lo), Math.abs(hi)) * share;
+  return Number.isInteger(lo) && Number.isInteger(hi) ? Math.max(1, scaled) : scaled;
 }
 
 export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTIONS) {
@@ -129,7 +143,7 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
           deviation('new_action', `first ${t.action}`, { behaviour: t.action });
         if (learning && b.actions.length < MAX_ACTIONS) b.actions.push(t.action);
       }
-      for (const [point, value] of t.values) {
+      for (const { name: point, value } of t.values) {
         const range = b.ranges[point];
         if (learning) {
           if (range) b.ranges[point] = [Math.min(range[0], value), Math.max(range[1], value)];
@@ -137,19 +151,34 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
           continue;
         }
         if (!range) continue;
-        const margin = Math.max(1, (range[1] - range[0]) * options.rangeMargin);
-        if (
-          (value < range[0] - margin || value > range[1] + margin) &&
-          report(b, `range:${point}:${value}`)
-        ) {
+        const margin = marginOf(range[0], range[1], options.rangeMargin);
+        const out = value < range[0] - margin || value > range[1] + margin;
+        let fresh: boolean;
+        if (t.written) fresh = out && report(b, `range:${point}:${value}`);
+        else {
+          const open = b.excursions ?? (b.excursions = []);
+          const at = open.length > 0 ? open.indexOf(point) : -1;
+          if (!out) {
+            if (at >= 0) open.splice(at, 1); // back in range: the next excursion is news again
+            continue;
+          }
+          fresh = at < 0;
+          if (fresh) {
+            open.push(point);
+            if (open.length > MAX_RANGES) open.shift();
+            report(b, `range:${point}:${value}`); // listed among the changes since learning
+          }
+        }
+        if (fresh) {
           deviation(
             'out_of_range',
-            `value ${value} at ${point} outside the learned ${range[0]}..${range[1]}`,
+            `${t.written ? 'value written' : 'value'} ${value} at ${point} outside the learned ${range[0]}..${range[1]}`,
             {
               point,
               value,
               learned_min: range[0],
               learned_max: range[1],
+              written: t.written,
             },
           );
         }

@@ -14,7 +14,7 @@
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../protocols/event/evict.ts';
-import { eventValues } from './values.ts';
+import { eventValues } from '../../protocols/telemetry/values.ts';
 
 export interface DeviceHistoryOptions {
   pointsPerValue: number;

@@ -1,13 +1,14 @@
 /**
- * The numeric values an event carries, for the device dashboard's time-series charts: Modbus
- * poller readings (`modbus.poll` `readings`, booleans as 0/1, with `units`), register values of
- * Modbus write requests and read responses seen by the proxy or a capture (`values` from
- * `address`), MQTT and CoAP telemetry (`values`, named `<topic or path>/<key>`; a bare number
- * payload is named after its topic) and their aggregates (`avg`). Field meanings are those of
- * protocols/event/SPEC.md. Pure: never throws, returns only finite numbers, and at most
- * MAX_VALUES_PER_EVENT of them so a hostile payload cannot flood the dashboard's memory.
+ * The numeric values an event carries, one name per point, for the device dashboard's time-series
+ * charts and the baselines' learned value ranges: Modbus poller readings (`modbus.poll`
+ * `readings`, booleans as 0/1, with `units`), register values of Modbus write requests and read
+ * responses seen by the proxy or a capture (`values` from `address`), MQTT and CoAP telemetry
+ * (`values`, named `<topic or path>/<key>`; a bare number payload is named after its topic) and
+ * their aggregates (`avg`). Field meanings are those of protocols/event/SPEC.md. Pure: never
+ * throws, returns only finite numbers, and at most MAX_VALUES_PER_EVENT of them so a hostile
+ * payload cannot flood the dashboard's memory.
  */
-import type { PendingEvent } from '../../protocols/event/schema.ts';
+import type { PendingEvent } from '../event/schema.ts';
 
 export const MAX_VALUES_PER_EVENT = 64;
 const MAX_NAME_CHARS = 96;

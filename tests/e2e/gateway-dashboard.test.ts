@@ -2,9 +2,10 @@
  * The OT engineer's device dashboard in a real browser (Debian's Chromium via playwright-core),
  * served by a real gateway that polls a simulated PLC over Modbus/TCP and runs an MQTT broker,
  * and forwards to a real central: log in, see the devices, watch a register value change on the
- * PLC show up live on the device page (no reload), stop central and watch the link go offline,
- * the queue grow and a local alert (a new MQTT device) appear, start central again and watch the
- * backlog drain with a progress bar. Every page is saved as a screenshot (tests/support/browser.ts).
+ * PLC show up live on the device page (no reload) beside its learned range, stop central and
+ * watch the link go offline, the queue grow and a local alert (a new MQTT device) appear, start
+ * central again and watch the backlog drain with a progress bar. Every page is saved as a
+ * screenshot (tests/support/browser.ts).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -143,6 +144,8 @@ test(
     await page.click(`${row} a`);
     const level = '[data-value="level"] [data-testid="current"]';
     await waitForText(page, level, (x) => x.startsWith('42'));
+    // The baseline learns the point under the chart's own name: the card shows its learned range.
+    await waitForText(page, '[data-value="level"]', (x) => x.includes('learned range 42 … 42'));
     await page.evaluate('window.marker = 1');
     plc.memory.holding[3] = 77;
     plc.memory.holding[5] = 1500;

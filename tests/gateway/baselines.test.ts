@@ -69,6 +69,13 @@ describe('learned baselines', () => {
       ['baseline.out_of_range'],
     );
     assert.deepEqual([high[0]?.fields.learned_min, high[0]?.fields.learned_max], [40, 59]);
+    assert.equal(high[0]?.fields.point, 'holding[100]');
+    assert.equal(high[0]?.fields.written, true);
+    // Each written value is news (a master's decision), even while the point is out of range.
+    assert.deepEqual(
+      b.observe(write(after + 4500, '10.0.20.11', 6, 100, 600), after + 4500).map((e) => e.fields.value),
+      [600],
+    );
     assert.deepEqual(
       b.observe(write(after + 5000, '10.0.20.11', 6, 100, 60), after + 5000),
       [],
@@ -87,6 +94,75 @@ describe('learned baselines', () => {
     for (const e of [...rogue, ...read, ...high, ...surge]) {
       assert.ok(parseEvent({ ...e, v: 1, id: 'g:1', gateway: 'g', seq: 1 }).ok, e.action);
     }
+  });
+
+  it('learns ranges from poller readings and telemetry too, and reports a reading once per excursion', () => {
+    const b = createBaselines(options);
+    const poll = (at: number, level: number): PendingEvent => {
+      const ts = new Date(at).toISOString();
+      return {
+        ts,
+        received: ts,
+        source: 'modbus',
+        kind: 'telemetry',
+        action: 'modbus.poll',
+        severity: 6,
+        message: 'poll',
+        device: { id: 'modbus:10.0.10.5/1' },
+        fields: { poller: 'tank', unit_id: 1, readings: { tank_level: level, pump_on: level > 50 } },
+        tags: [],
+      };
+    };
+    const mqtt = (at: number, temp: number): PendingEvent => {
+      const ts = new Date(at).toISOString();
+      return {
+        ts,
+        received: ts,
+        source: 'mqtt',
+        kind: 'telemetry',
+        action: 'mqtt.telemetry',
+        severity: 6,
+        message: 'telemetry',
+        device: { id: 'mqtt:sensor-1' },
+        fields: { topic: 'plant/line2/sensor-1/telemetry', values: { temperature: temp } },
+        tags: [],
+      };
+    };
+    for (let i = 0; i < 120; i += 1) {
+      const at = T0 + i * 30_000;
+      assert.deepEqual(b.observe(poll(at, 40 + (i % 21)), at), []);
+      assert.deepEqual(b.observe(mqtt(at, 20.5 + (i % 5) * 0.25), at), []); // 20.5..21.5
+    }
+    // The learned ranges carry the names the device dashboard charts (protocols/telemetry/values.ts).
+    const learned = b.snapshot();
+    assert.deepEqual(learned['modbus:10.0.10.5/1']?.ranges, { tank_level: [40, 60], pump_on: [0, 1] });
+    assert.deepEqual(learned['mqtt:sensor-1']?.ranges, {
+      'plant/line2/sensor-1/telemetry/temperature': [20.5, 21.5],
+    });
+
+    const after = T0 + HOUR + 60_000;
+    const seen = (events: PendingEvent[]) => events.map((e) => `${e.fields.point}=${e.fields.value}`);
+    const out: string[] = [];
+    // The tank overflows for three polls, comes back, then overflows again: two events, not four.
+    for (const [i, level] of [90, 91, 95, 50, 93].entries())
+      out.push(...seen(b.observe(poll(after + i * 1000, level), after + i * 1000)));
+    assert.deepEqual(out, ['tank_level=90', 'tank_level=93']);
+    // Both excursions are among the changes since learning (the device page lists them).
+    assert.deepEqual(
+      b.snapshot()['modbus:10.0.10.5/1']?.reported.filter((k) => k.startsWith('range:')),
+      ['range:tank_level:90', 'range:tank_level:93'],
+    );
+    // A float range has a margin in proportion (10% of 1.0 here), not the integers' minimum of 1.
+    const warm = b.observe(mqtt(after, 21.55), after);
+    assert.deepEqual(warm, [], 'within the margin');
+    const hot = b.observe(mqtt(after + 1000, 22.4), after + 1000);
+    assert.deepEqual(seen(hot), ['plant/line2/sensor-1/telemetry/temperature=22.4']);
+    assert.equal(hot[0]?.fields.written, false);
+    assert.match(
+      hot[0]?.message ?? '',
+      /value 22.4 at plant\/line2\/sensor-1\/telemetry\/temperature outside the learned 20.5..21.5/,
+    );
+    assert.ok(parseEvent({ ...hot[0], v: 1, id: 'g:1', gateway: 'g', seq: 1 }).ok);
   });
 
   it('survives a snapshot and restore, and bounds what it learns per device', () => {

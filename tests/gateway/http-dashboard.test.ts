@@ -222,7 +222,7 @@ describe('device dashboard API', () => {
     }
     const learning = await get(`/api/devices/${encodeURIComponent(PLC)}/baseline`);
     assert.equal(learning.body.state, 'learning');
-    assert.deepEqual(learning.body.ranges, { '10': { min: 100, max: 120 } });
+    assert.deepEqual(learning.body.ranges, { 'holding[10]': { min: 100, max: 120 } });
     now += 120_000;
     for (const e of baselines.observe(write(now, '10.0.0.9', 500), now)) observe([e]);
     const learned = await get(`/api/devices/${encodeURIComponent(PLC)}/baseline`);
@@ -230,7 +230,7 @@ describe('device dashboard API', () => {
     assert.deepEqual(learned.body.peers, ['10.0.0.1']);
     assert.deepEqual(learned.body.changes, [
       { kind: 'new_peer', detail: '10.0.0.9' },
-      { kind: 'out_of_range', point: '10', value: 500 },
+      { kind: 'out_of_range', point: 'holding[10]', value: 500 },
     ]);
     // The charted register value came from the write request.
     const series = await get(`/api/devices/${encodeURIComponent(PLC)}/series?field=holding[10]`);

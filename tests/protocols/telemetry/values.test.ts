@@ -1,13 +1,14 @@
 /**
- * The numbers the device dashboard charts from an event (gateway/http/values.ts): the documented
- * shapes of protocols/event/SPEC.md give the expected names and values, and any `fields` at all
- * (fast-check) give only finite numbers, bounded in count and name length, and never a throw.
+ * The numbers an event carries (protocols/telemetry/values.ts), which the device dashboard charts
+ * and the baselines learn ranges of: the documented shapes of protocols/event/SPEC.md give the
+ * expected names and values, and any `fields` at all (fast-check) give only finite numbers,
+ * bounded in count and name length, and never a throw.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { eventValues, MAX_VALUES_PER_EVENT } from '../../gateway/http/values.ts';
-import type { PendingEvent } from '../../protocols/event/schema.ts';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { eventValues, MAX_VALUES_PER_EVENT } from '../../../protocols/telemetry/values.ts';
 
 const base = (
   source: PendingEvent['source'],
