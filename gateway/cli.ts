@@ -195,7 +195,7 @@ async function runGateway(
   });
   systemd.stopping();
   await reloading;
-  await gateway.stop();
+  await gateway.stop({ drainMs: gateway.config.central.stop_drain_secs * 1000 });
   return 0;
 }
 

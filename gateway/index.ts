@@ -54,7 +54,8 @@ export interface Gateway {
   ingest(sourceName: string, events: PendingEvent[]): Promise<void>;
   httpUrl(): string;
   status(): Promise<GatewayStatus>;
-  stop(): Promise<void>;
+  /** Stops; with `drainMs`, forwards what it can first (inputs closed, link up, bounded). */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 export async function startGateway(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
@@ -300,10 +301,22 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     httpUrl: () =>
       `http://${httpAddress.family === 'IPv6' ? `[${httpAddress.address}]` : httpAddress.address}:${httpAddress.port}`,
     status,
-    async stop() {
+    /** Stops; `drainMs` (the CLI's SIGTERM: central.stop_drain_secs) forwards what it can first. */
+    async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
       for (const stop of stopped) await stop();
       health.stop();
       await health.flush().catch(() => undefined);
+      if (drainMs > 0) {
+        const left = () => queue.depth.events;
+        const before = left();
+        const drained = await forwarder.drain(drainMs);
+        logger.info(
+          '%s on stop: %d events forwarded, %d left queued',
+          drained ? 'drained' : 'not drained',
+          before - left(),
+          left(),
+        );
+      }
       await forwarder.stop();
       await queue.close();
       await inventory.close();

@@ -81,6 +81,14 @@ export const gatewayConfigSchema = z.strictObject({
       .describe('Bytes per link batch (the link refuses frames over 16 MiB).'),
     max_in_flight_batches: z.number().int().min(1).max(64).default(4).describe('Unacked batches at once.'),
     heartbeat_interval_secs: z.number().positive().default(10).describe('Heartbeat period; dead after 3.'),
+    stop_drain_secs: z
+      .number()
+      .min(0)
+      .max(300)
+      .default(5)
+      .describe(
+        'On SIGTERM/SIGINT, with inputs closed, keep forwarding for at most this long while the link is up; what is left stays queued on disk.',
+      ),
     initial_backoff_secs: z.number().positive().default(0.5).describe('First reconnect delay.'),
     max_backoff_secs: z.number().positive().default(30).describe('Longest reconnect delay.'),
     tls: z

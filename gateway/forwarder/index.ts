@@ -126,6 +126,21 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     return this.#clockOffsetMs;
   }
 
+  /**
+   * Graceful stop (inputs already closed): keeps forwarding until nothing is queued or in flight,
+   * the link is down, or `ms` have passed. True when everything was acked; what is not stays
+   * queued on disk and is sent after the next start.
+   */
+  async drain(ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    const done = () => this.#inFlight.size === 0 && this.#o.queue.depth.events === 0;
+    while (!done() && this.#ready && Date.now() < until) {
+      void this.#pump();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return done();
+  }
+
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;

@@ -2,7 +2,8 @@
  * Store-and-forward fault tests, with real servers on real sockets and central on a real
  * PostgreSQL: (a) central down for 30 s while 50,000 events arrive over TCP syslog; (c) a proxy
  * that cuts the link at random mid-batch; (d) the disk cap reached during an outage; a full
- * disk; a corrupt queue database. Each ends by counting what central stored, straight from SQL.
+ * disk; a corrupt queue database; a graceful stop with the link up and down. Each ends by
+ * counting what central stored, straight from SQL.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -95,6 +96,55 @@ describe('store-and-forward faults', () => {
         );
       } finally {
         await gw.stop();
+      }
+    },
+  );
+
+  it(
+    'graceful stop: with the link up it forwards what is queued first; with central away it stops at once, keeping it',
+    { timeout: 120_000 },
+    async (t) => {
+      if (!db) return t.skip('PostgreSQL not available');
+      const remaining = async (dir: string) => {
+        const queue = await LevelQueue.open({
+          dir: path.join(dir, 'queue'),
+          gateway: c.gatewayId,
+          maxRecordEvents: 1,
+          flushIntervalMs: 0,
+          sync: true,
+        });
+        const left = queue.depth.events;
+        await queue.close();
+        return left;
+      };
+      const link = { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey };
+      const batch = (prefix: string) => Array.from({ length: 20_000 }, (_, i) => pending(`${prefix} ${i}`));
+
+      // Link up: 20,000 events just queued are forwarded and acked before the stop completes.
+      const up = await startTestGateway(link, { keepData: true });
+      t.after(() => rmSync(up.dataDir, { recursive: true, force: true }));
+      await waitFor(() => (up.gateway.forwarder.connected ? true : undefined));
+      await up.emit(batch('stop-drain'));
+      await up.gateway.stop({ drainMs: 60_000 });
+      assert.equal(await remaining(up.dataDir), 0, 'nothing left queued');
+      assert.equal((await stored(db.url, c.gatewayId, 'stop-drain %')).total, 20_000);
+
+      // Central away: the stop does not wait for the link; everything stays on disk.
+      const port = new URL(c.central.url()).port;
+      await c.central.stop();
+      try {
+        const down = await startTestGateway(link, { keepData: true });
+        t.after(() => rmSync(down.dataDir, { recursive: true, force: true }));
+        await down.emit(batch('stop-offline'));
+        const started = Date.now();
+        await down.gateway.stop({ drainMs: 60_000 });
+        assert.ok(Date.now() - started < 30_000, 'did not wait out the drain time for a link that is down');
+        assert.equal(await remaining(down.dataDir), 20_000, 'all kept for the next start');
+      } finally {
+        c = await startTestCentral(
+          { type: 'postgres', url: db.url },
+          { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
+        );
       }
     },
   );
