@@ -17,18 +17,14 @@
  * indexes; then ANALYZE. The partitions end as the store itself would have them.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { INSERT_COLUMNS, rowValues, toStorageRow } from '../../central/store/event-rows.ts';
-import { copyText } from '../../central/store/event-copy.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import { rawClient } from '../support/link-client.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { partitionName, utcDayStart } from '../../central/store/partitions.ts';
 import type { EventQuery } from '../../central/store/types.ts';
 import { startTestCentral } from '../support/stack.ts';
+import { rawCopyRate } from './support/raw-copy.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
 
 export const title = 'central';
@@ -169,30 +165,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
 
     // 2. Raw COPY of the same rows (another gateway id, so nothing conflicts) into events.
     const raw = makeEvents(`raw-${randomBytes(3).toString('hex')}`, count, end);
-    const tagsAt = INSERT_COLUMNS.findIndex(([name]) => name === 'tags');
-    const pgClient = new pg.Client({ connectionString: db.url });
-    await pgClient.connect();
-    function* lines() {
-      let buffer = '';
-      for (const event of raw) {
-        const values = rowValues(toStorageRow(event));
-        values[tagsAt] = '{}';
-        buffer += `${values.map(copyText).join('\t')}\n`;
-        if (buffer.length > 256 * 1024) {
-          yield buffer;
-          buffer = '';
-        }
-      }
-      if (buffer) yield buffer;
-    }
-    const rawStarted = performance.now();
-    await pipeline(
-      Readable.from(lines()),
-      pgClient.query(copyFrom(`COPY events (${INSERT_COLUMNS.map(([n]) => n).join(', ')}) FROM STDIN`)),
-    );
-    const rawRate = count / ((performance.now() - rawStarted) / 1000);
-    await pgClient.query('ANALYZE events');
-    await pgClient.end();
+    const rawRate = await rawCopyRate(db.url, raw);
 
     // 3. Search latency over SEARCH_ROWS stored events (those above plus generated ones).
     const loadStarted = performance.now();
