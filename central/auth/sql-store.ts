@@ -137,6 +137,22 @@ export function createSqlAuthStore(sql: SqlClient): AuthStore {
     async deleteUser(username) {
       return (await sql.query('DELETE FROM users WHERE username = $1', [username])).rowCount === 1;
     },
+    async lock(key, until, now) {
+      await sql.query('DELETE FROM auth_lockouts WHERE locked_until <= $1', [now]);
+      await sql.query(
+        `INSERT INTO auth_lockouts (key, locked_until) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET locked_until = GREATEST(auth_lockouts.locked_until, EXCLUDED.locked_until)`,
+        [key, until],
+      );
+    },
+    async lockedUntil(keys, now) {
+      const { rows } = await sql.query<{ until: Date | null }>(
+        'SELECT max(locked_until) AS until FROM auth_lockouts WHERE key = ANY($1::text[]) AND locked_until > $2',
+        [keys, now],
+      );
+      const until = rows[0]?.until;
+      return until ? new Date(until) : undefined;
+    },
     async useTotpStep(username, step) {
       const { rowCount } = await sql.query(
         'UPDATE users SET totp_last_step = $2 WHERE username = $1 AND totp_last_step < $2',

@@ -59,6 +59,7 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
     users: path.join(dir, 'users.json'),
     sessions: path.join(dir, 'sessions.json'),
     tokens: path.join(dir, 'tokens.json'),
+    lockouts: path.join(dir, 'lockouts.json'),
     audit: path.join(dir, 'audit.ndjson'),
     auditOld: path.join(dir, 'audit.1.ndjson'),
   };
@@ -67,6 +68,12 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
     (await readJson<SessionRecord[]>(files.sessions, [])).map((s) => [s.id_sha256, s]),
   );
   const tokens = new Map((await readJson<ApiTokenRecord[]>(files.tokens, [])).map((t) => [t.id, t]));
+  /** Login lockouts: key → end (ms). */
+  const lockouts = new Map(
+    Object.entries(await readJson<Record<string, number>>(files.lockouts, {})).filter(
+      ([, until]) => typeof until === 'number',
+    ),
+  );
 
   const readAudit = async (file: string): Promise<AuditEntry[]> => {
     let text: string;
@@ -96,8 +103,10 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
     chains.set(key, next);
     return next;
   };
-  const save = (which: 'users' | 'sessions' | 'tokens') => {
+  const save = (which: 'users' | 'sessions' | 'tokens' | 'lockouts') => {
     const done = serial(which, () => {
+      if (which === 'lockouts')
+        return writeAtomic(files.lockouts, JSON.stringify(Object.fromEntries(lockouts)));
       const values = which === 'users' ? users : which === 'sessions' ? sessions : tokens;
       return writeAtomic(files[which], JSON.stringify([...values.values()]));
     });
@@ -136,6 +145,15 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
       for (const [id, t] of tokens) if (t.username === username) tokens.delete(id);
       await Promise.all([save('users'), save('sessions'), save('tokens')]);
       return true;
+    },
+    async lock(key, until, now) {
+      for (const [k, end] of lockouts) if (end <= now.getTime()) lockouts.delete(k);
+      lockouts.set(key, Math.max(lockouts.get(key) ?? 0, until.getTime()));
+      await save('lockouts');
+    },
+    async lockedUntil(keys, now) {
+      const latest = Math.max(0, ...keys.map((k) => lockouts.get(k) ?? 0));
+      return latest > now.getTime() ? new Date(latest) : undefined;
     },
     async useTotpStep(username, step) {
       const u = users.get(username);

@@ -1,7 +1,8 @@
 /**
  * Login rate limiting and lockout (SPEC.md §2): more than 5 failures for one username, or 20 from
  * one source address, within 15 minutes locks further attempts for 15 minutes (429 with
- * retry-after). Kept in memory per server process and bounded: the oldest keys are dropped first.
+ * retry-after). Failures are counted in memory per server process and bounded (the oldest keys are
+ * dropped first); a lockout itself is also written to the AuthStore, so a restart keeps it.
  */
 
 export const MAX_FAILURES_PER_USER = 5;
@@ -15,24 +16,31 @@ interface Entry {
   lockedUntil: number;
 }
 
+/** The keys a login attempt is counted under: its username, and its source address if known. */
+export function lockKeys(username: string, address: string | null): string[] {
+  return [`u:${username.toLowerCase()}`, ...(address ? [`a:${address}`] : [])];
+}
+
 export class LoginLimiter {
   readonly #entries = new Map<string, Entry>();
 
   /** Milliseconds until the username or address may try again; 0 when it may now. */
   retryAfterMs(username: string, address: string | null, now: number): number {
-    const keys = [`u:${username.toLowerCase()}`, ...(address ? [`a:${address}`] : [])];
     let wait = 0;
-    for (const key of keys) {
+    for (const key of lockKeys(username, address)) {
       const entry = this.#entries.get(key);
       if (entry && entry.lockedUntil > now) wait = Math.max(wait, entry.lockedUntil - now);
     }
     return wait;
   }
 
-  /** Counts a failure; returns true when it has just locked the username or the address. */
-  fail(username: string, address: string | null, now: number): boolean {
-    let locked = this.#count(`u:${username.toLowerCase()}`, MAX_FAILURES_PER_USER, now);
-    if (address) locked = this.#count(`a:${address}`, MAX_FAILURES_PER_ADDRESS, now) || locked;
+  /** Counts a failure; returns the keys it has just locked, with the lockout's end (ms). */
+  fail(username: string, address: string | null, now: number): Array<{ key: string; until: number }> {
+    const locked: Array<{ key: string; until: number }> = [];
+    const [user, from] = lockKeys(username, address);
+    if (this.#count(user!, MAX_FAILURES_PER_USER, now)) locked.push({ key: user!, until: now + LOCKOUT_MS });
+    if (from && this.#count(from, MAX_FAILURES_PER_ADDRESS, now))
+      locked.push({ key: from, until: now + LOCKOUT_MS });
     return locked;
   }
 

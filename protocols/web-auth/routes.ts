@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import type { LoginLimiter } from './limiter.ts';
+import { type LoginLimiter, lockKeys } from './limiter.ts';
 import { clientAddress, isTls } from './middleware.ts';
 import {
   MAX_PASSWORD_LENGTH,
@@ -153,7 +153,9 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const input = await body(c, loginSchema);
     const address = clientAddress(c);
     const t = now().getTime();
-    const wait = limiter.retryAfterMs(input.username, address, t);
+    // Lockouts from before a restart are in the store; the counting is in memory.
+    const stored = await store.lockedUntil(lockKeys(input.username, address), new Date(t));
+    const wait = Math.max(limiter.retryAfterMs(input.username, address, t), (stored?.getTime() ?? 0) - t);
     if (wait > 0) {
       await audit(c, { actor: '-', action: 'auth.login_locked', target: input.username, outcome: 'denied' });
       return c.json({ error: 'too many failed logins; try again later' }, 429, {
@@ -164,6 +166,12 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const passwordOk = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
     const fail = async (reason: string) => {
       const locked = limiter.fail(input.username, address, t);
+      for (const l of locked) {
+        // Not kept (a full disk): the lockout still holds in memory until a restart.
+        await store
+          .lock(l.key, new Date(l.until), new Date(t))
+          .catch((error: Error) => options.onError?.(error));
+      }
       await audit(c, {
         actor: '-',
         action: 'auth.login_failed',
@@ -171,7 +179,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
         outcome: 'denied',
         detail: { reason },
       });
-      if (locked) {
+      if (locked.length > 0) {
         await audit(c, { actor: '-', action: 'auth.lockout', target: input.username, outcome: 'denied' });
       }
       return c.json({ error: 'invalid credentials' }, 401);

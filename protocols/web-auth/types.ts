@@ -123,6 +123,14 @@ export interface AuthStore {
   deleteToken(id: string, username?: string): Promise<boolean>;
   touchToken(id: string, lastUsedAt: Date): Promise<void>;
 
+  /**
+   * Login lockouts, kept so that a restart does not lift them (SPEC.md §2): `lock` records that
+   * `key` (`u:<username>` or `a:<address>`, limiter.ts) may not log in before `until`, and may drop
+   * lockouts that ended before `now`; `lockedUntil` is the latest end among `keys` after `now`.
+   */
+  lock(key: string, until: Date, now: Date): Promise<void>;
+  lockedUntil(keys: string[], now: Date): Promise<Date | undefined>;
+
   appendAudit(entry: AuditInput): Promise<void>;
   /** Newest first. */
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;

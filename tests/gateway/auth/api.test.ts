@@ -1,7 +1,8 @@
 /**
  * The gateway's access control over real HTTP: the shared suite (tests/protocols/web-auth/api-suite.ts)
  * against a real gateway (file store in its data dir), then what only the gateway has: the first
- * admin from `http.auth.first_admin`, and a restart that neither prints nor recreates it.
+ * admin from `http.auth.first_admin`, a restart that neither prints nor recreates it, and a login
+ * lockout that a restart does not lift.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -82,6 +83,32 @@ describe('gateway first admin', () => {
         const api = createClient(second.gateway.httpUrl(), 'siem_gw_session');
         assert.equal((await api.login('ot-lead', password)).status, 200, 'the same admin after a restart');
         assert.equal((await api.login('admin', password)).status, 401, 'no default admin');
+      } finally {
+        await second.gateway.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a login lockout across a restart', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'siem-gw-auth-'));
+    try {
+      const first = await startAuthGateway(dataDir, { first_admin: { username: 'ot-lead' } });
+      const password = /username "ot-lead", password (\S+)/.exec(first.printed[0]!)![1]!;
+      const api = createClient(first.gateway.httpUrl(), 'siem_gw_session');
+      for (let i = 0; i < 5; i++) assert.equal((await api.login('ot-lead', `guess-${i}`)).status, 401);
+      assert.equal((await api.login('ot-lead', password)).status, 429);
+      await first.gateway.stop();
+      // A restart clears the failure counters kept in memory, but not the lockout.
+      const second = await startAuthGateway(dataDir, { first_admin: { username: 'ot-lead' } });
+      try {
+        const again = createClient(second.gateway.httpUrl(), 'siem_gw_session');
+        const locked = await again.login('ot-lead', password);
+        assert.equal(locked.status, 429, 'still locked after the restart');
+        assert.ok(Number(locked.headers.get('retry-after')) > 800, 'with the time left');
+        second.clock.advance(15 * 60_000 + 1000);
+        assert.equal((await again.login('ot-lead', password)).status, 200, 'unlocked when it ends');
       } finally {
         await second.gateway.stop();
       }

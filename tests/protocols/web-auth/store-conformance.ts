@@ -2,8 +2,8 @@
  * The one conformance suite every `AuthStore` passes (protocols/web-auth/types.ts): central's SQL
  * store on PGlite and on PostgreSQL, and the gateway's file store. What the access control relies
  * on: users round-trip and are unique, a TOTP step is accepted once even when two requests race,
- * deleting a user takes their sessions and tokens, tokens are found by digest only, and the audit
- * log pages newest first with its filters.
+ * deleting a user takes their sessions and tokens, tokens are found by digest only, the audit
+ * log pages newest first with its filters, and login lockouts outlive a restart.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -191,6 +191,25 @@ export function runAuthStoreConformance(name: string, open: () => Promise<StoreH
       );
     });
 
+    it('keeps login lockouts, the latest end per key, and forgets ended ones', async (t) => {
+      if (skip(t)) return;
+      const user = `u:${unique('lock')}`;
+      const from = `a:${unique('10.9.9.9')}`;
+      assert.equal(await store.lockedUntil([user, from], at(0)), undefined);
+      await store.lock(user, at(900), at(0));
+      assert.deepEqual(await store.lockedUntil([user, from], at(1)), at(900));
+      await store.lock(from, at(1200), at(300));
+      assert.deepEqual(await store.lockedUntil([user, from], at(301)), at(1200), 'the latest of the keys');
+      await store.lock(user, at(600), at(302));
+      assert.deepEqual(
+        await store.lockedUntil([user], at(303)),
+        at(900),
+        'an earlier end does not shorten it',
+      );
+      assert.equal(await store.lockedUntil([user], at(900)), undefined, 'ended');
+      assert.equal(await store.lockedUntil([`u:${unique('other')}`], at(1)), undefined);
+    });
+
     it('keeps everything across a reopen', async (t) => {
       if (skip(t)) return;
       if (!handle!.reopen) return t.skip('not reopenable');
@@ -207,8 +226,10 @@ export function runAuthStoreConformance(name: string, open: () => Promise<StoreH
         address: null,
         outcome: 'ok',
       });
+      await store.lock(`u:${u}`, at(900), at(0));
       const again = await handle!.reopen();
       assert.deepEqual(await again.getUser(u), { ...makeUser(u, { role: 'admin' }), totp_last_step: 77 });
+      assert.deepEqual(await again.lockedUntil([`u:${u}`], at(1)), at(900), 'a lockout survives a restart');
       assert.deepEqual(await again.findToken(tok.token_sha256), tok);
       const [entry] = await again.listAudit({ limit: 1, actor: u });
       assert.equal(entry?.action, 'auth.login');
