@@ -68,6 +68,19 @@ export function SeverityBadge({ severity }: { severity: number }) {
   );
 }
 
+/** A list shown as tags (ATT&CK ids, protocols, learned behaviours). */
+export function Tags({ items }: { items: readonly string[] }) {
+  return (
+    <>
+      {items.map((t) => (
+        <span class="tag" key={t}>
+          {t}
+        </span>
+      ))}
+    </>
+  );
+}
+
 export function Pill({
   tone,
   children,

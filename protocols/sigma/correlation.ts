@@ -33,21 +33,11 @@ export interface CorrelationHit {
 }
 
 /** One open group as plain JSON (Infinity becomes null), for `snapshot`/`restore`. */
-export interface GroupSnapshot {
-  key: string;
-  group: Record<string, string | null>;
-  firstMs: number;
-  lastMs: number;
-  lastEvent: Event;
-  ids: string[];
-  times: number[];
+export type GroupSnapshot = Omit<Group, 'values' | 'seen' | 'chain'> & {
   values: Array<[string, number]>;
-  count: number;
-  sum: number;
   seen: Array<number | null>;
-  seenIds: string[][];
   chain: Array<{ start: number; ids: string[] } | null>;
-}
+};
 
 /** What `advance` returns when nothing is due; never written to. */
 const NO_HITS: readonly CorrelationHit[] = Object.freeze([]);
@@ -228,18 +218,9 @@ export class CorrelationState {
   snapshot(max: number): GroupSnapshot[] {
     const all = [...this.groups.values()];
     return all.slice(Math.max(0, all.length - max)).map((g) => ({
-      key: g.key,
-      group: g.group,
-      firstMs: g.firstMs,
-      lastMs: g.lastMs,
-      lastEvent: g.lastEvent,
-      ids: g.ids,
-      times: g.times,
+      ...g,
       values: [...g.values],
-      count: g.count,
-      sum: g.sum,
       seen: g.seen.map((t) => (Number.isFinite(t) ? t : null)),
-      seenIds: g.seenIds,
       chain: g.chain.map((c) => c ?? null),
     }));
   }

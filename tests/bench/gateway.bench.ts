@@ -5,7 +5,7 @@
  * syslog events/s over TCP.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,18 +14,11 @@ import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
 import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../firmware-shims/build/runtime.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
+import { cpuSeconds, memoryMb } from './support/procs.ts';
 
 export const title = 'gateway footprint';
 
 const BUNDLE = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
-const TICKS_PER_SEC = 100;
-
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const cpuSecs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC;
-};
 
 /** Sends `rate` events/s over `connections` TCP connections for `seconds`; returns peak RSS and CPU share. */
 async function load(pid: number, port: number, rate: number, seconds: number) {
@@ -41,8 +34,8 @@ async function load(pid: number, port: number, rate: number, seconds: number) {
         }),
     ),
   );
-  let peak = rssMb(pid);
-  const cpu0 = cpuSecs(pid);
+  let peak = memoryMb(pid, 'VmRSS');
+  const cpu0 = cpuSeconds(pid);
   const started = performance.now();
   let sent = 0;
   while (performance.now() - started < seconds * 1000) {
@@ -51,10 +44,10 @@ async function load(pid: number, port: number, rate: number, seconds: number) {
       sockets[sent % 4]!.write(`<14>1 ${new Date().toISOString()} plc-${sent % 50} app - - - load ${sent}\n`);
       sent += 1;
     }
-    peak = Math.max(peak, rssMb(pid));
+    peak = Math.max(peak, memoryMb(pid, 'VmRSS'));
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const cpu = (cpuSecs(pid) - cpu0) / ((performance.now() - started) / 1000);
+  const cpu = (cpuSeconds(pid) - cpu0) / ((performance.now() - started) / 1000);
   for (const s of sockets) s.end();
   return { peak, cpuPercent: cpu * 100 };
 }
@@ -134,7 +127,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
       devices.forEach((s, i) => s.write(`<14>1 ${new Date().toISOString()} dev-${i} app - - - idle hello\n`));
     }, 5000);
     await new Promise((resolve) => setTimeout(resolve, options.quick ? 3000 : 10_000));
-    const idleRss = rssMb(pid);
+    const idleRss = memoryMb(pid, 'VmRSS');
     clearInterval(chatter);
     for (const s of devices) s.end();
     const seconds = options.quick ? 5 : 15;

@@ -23,7 +23,7 @@ import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
-import { track, trackDir } from './support/procs.ts';
+import { cpuSeconds, memoryMb, track, trackDir } from './support/procs.ts';
 import { rawCopyRate } from './support/raw-copy.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
@@ -90,17 +90,6 @@ async function rawLevel(count: number): Promise<{ write: number; read: number }>
   await db.close();
   rmSync(dir, { recursive: true, force: true });
   return { write, read: readRate };
-}
-
-/** CPU seconds (user + system) the process has used. */
-function cpuSecs(pid: number): number {
-  const [utime, stime] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13);
-  return (Number(utime) + Number(stime)) / 100;
-}
-
-function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
 }
 
 async function drain(backlog: number, dbUrl: string) {
@@ -171,7 +160,7 @@ async function drain(backlog: number, dbUrl: string) {
   let peakRss = 0;
   const rssTimer = setInterval(() => {
     try {
-      peakRss = Math.max(peakRss, rssKb(pid, 'VmRSS'));
+      peakRss = Math.max(peakRss, memoryMb(pid, 'VmRSS'));
     } catch {
       // The process is gone; the last sample stands.
     }
@@ -185,7 +174,7 @@ async function drain(backlog: number, dbUrl: string) {
       onGatewayConnected: () => {
         if (connectedAt) return;
         connectedAt = performance.now();
-        cpuAtConnect = cpuSecs(pid);
+        cpuAtConnect = cpuSeconds(pid);
       },
       onStored: (events) => {
         if (!firstAlertAt && events.some((e) => e.kind === 'alert')) firstAlertAt = performance.now();
@@ -207,10 +196,10 @@ async function drain(backlog: number, dbUrl: string) {
   );
   const drainSecs = (performance.now() - connectedAt) / 1000;
   // How busy the gateway's one core was while draining: below 100%, the bound is elsewhere.
-  const gatewayCpuShare = (cpuSecs(pid) - cpuAtConnect) / drainSecs;
+  const gatewayCpuShare = (cpuSeconds(pid) - cpuAtConnect) / drainSecs;
   clearInterval(liveTimer);
   clearInterval(rssTimer);
-  const hwm = rssKb(pid, 'VmHWM');
+  const hwm = memoryMb(pid, 'VmHWM');
   live.end();
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
@@ -219,7 +208,7 @@ async function drain(backlog: number, dbUrl: string) {
   return {
     rate: backlog / drainSecs,
     firstAlertMs: firstAlertAt - connectedAt,
-    peakRssMb: Math.max(peakRss, hwm) / 1024,
+    peakRssMb: Math.max(peakRss, hwm),
     gatewayCpuShare,
   };
 }

@@ -5,7 +5,7 @@
 import { ago } from '../../shared/format.ts';
 import { href } from '../../shared/router.ts';
 import { useStream } from '../../shared/stream.ts';
-import { ErrorBanner, SeverityBadge, useApi } from '../../shared/ui.tsx';
+import { ErrorBanner, SeverityBadge, Tags, useApi } from '../../shared/ui.tsx';
 import type { AlertSummary, GatewayStatus } from './types.ts';
 
 export function upsertAlert(list: AlertSummary[], alert: AlertSummary, max = 500): AlertSummary[] {
@@ -41,11 +41,7 @@ export function AlertTable({ alerts, showDevice = true }: { alerts: AlertSummary
                 </td>
               )}
               <td>
-                {a.techniques.map((t) => (
-                  <span class="tag" key={t}>
-                    {t}
-                  </span>
-                ))}
+                <Tags items={a.techniques} />
               </td>
               <td class="num">{a.count}</td>
             </tr>

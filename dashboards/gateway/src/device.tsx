@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { Chart } from '../../shared/chart.tsx';
 import { ago, dateTime, rate } from '../../shared/format.ts';
 import { useStream } from '../../shared/stream.ts';
-import { ErrorBanner, SeverityBadge, useApi } from '../../shared/ui.tsx';
+import { ErrorBanner, SeverityBadge, Tags, useApi } from '../../shared/ui.tsx';
 import { AlertTable, upsertAlert } from './alerts.tsx';
 import { BaselinePill } from './devices.tsx';
 import type { AlertSummary, Baseline, Device, DeviceUpdate, EventSummary, ValueSeries } from './types.ts';
@@ -75,11 +75,7 @@ function BaselinePanel({ baseline }: { baseline: Baseline | undefined }) {
             <tr>
               <th>Behaviour</th>
               <td>
-                {(baseline.actions ?? []).map((a) => (
-                  <span class="tag" key={a}>
-                    {a}
-                  </span>
-                ))}
+                <Tags items={baseline.actions ?? []} />
               </td>
             </tr>
             <tr>

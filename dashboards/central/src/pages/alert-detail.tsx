@@ -9,7 +9,7 @@ import { ago, dateTime, severityName } from '../../../shared/format.ts';
 import { href } from '../../../shared/router.ts';
 import { useSession } from '../../../shared/session.tsx';
 import { useStream } from '../../../shared/stream.ts';
-import { ErrorBanner, SeverityBadge, useApi } from '../../../shared/ui.tsx';
+import { ErrorBanner, SeverityBadge, Tags, useApi } from '../../../shared/ui.tsx';
 import { StatusPill } from './alerts.tsx';
 import { EventTable } from './search.tsx';
 import type { Alert, AlertDetail, SiemEvent } from '../types.ts';
@@ -113,21 +113,13 @@ export function AlertDetailPage({ id }: { id: string }) {
                 <tr>
                   <th>ATT&amp;CK</th>
                   <td>
-                    {a.techniques.map((t) => (
-                      <span class="tag" key={t}>
-                        {t}
-                      </span>
-                    ))}
+                    <Tags items={a.techniques} />
                   </td>
                 </tr>
                 <tr>
                   <th>Tags</th>
                   <td>
-                    {a.tags.map((t) => (
-                      <span class="tag" key={t}>
-                        {t}
-                      </span>
-                    ))}
+                    <Tags items={a.tags} />
                   </td>
                 </tr>
                 <tr>

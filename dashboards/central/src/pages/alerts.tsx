@@ -8,7 +8,7 @@ import { withQuery } from '../../../shared/api.ts';
 import { ago, dateTime, SEVERITY_NAMES } from '../../../shared/format.ts';
 import { href, setQuery, type Route } from '../../../shared/router.ts';
 import { useStream } from '../../../shared/stream.ts';
-import { ErrorBanner, Pill, SeverityBadge, useApi } from '../../../shared/ui.tsx';
+import { ErrorBanner, Pill, SeverityBadge, Tags, useApi } from '../../../shared/ui.tsx';
 import { ALERT_STATUSES, type Alert, type AlertStatus } from '../types.ts';
 
 const STATUS_TONE: Record<AlertStatus, 'bad' | 'warn' | 'ok' | 'muted'> = {
@@ -151,11 +151,7 @@ export function AlertsPage({ route }: { route: Route }) {
                   {a.gateway && <div class="muted">{a.gateway}</div>}
                 </td>
                 <td>
-                  {a.techniques.map((t) => (
-                    <span class="tag" key={t}>
-                      {t}
-                    </span>
-                  ))}
+                  <Tags items={a.techniques} />
                 </td>
                 <td class="num">{a.count}</td>
                 <td title={dateTime(a.last_seen)}>{ago(a.last_seen)}</td>

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { withQuery } from '../../../shared/api.ts';
 import { ago, dateTime } from '../../../shared/format.ts';
 import { href, setQuery, type Route } from '../../../shared/router.ts';
-import { ErrorBanner, useApi } from '../../../shared/ui.tsx';
+import { ErrorBanner, Tags, useApi } from '../../../shared/ui.tsx';
 import type { Device } from '../types.ts';
 
 const PROTOCOLS = ['syslog', 'mqtt', 'coap', 'modbus'];
@@ -83,11 +83,7 @@ export function DevicesPage({ route }: { route: Route }) {
                 </td>
                 <td>{d.name ?? d.host ?? '—'}</td>
                 <td>
-                  {d.protocols.map((p) => (
-                    <span class="tag" key={p}>
-                      {p}
-                    </span>
-                  ))}
+                  <Tags items={d.protocols} />
                 </td>
                 <td class="mono">{d.protocol_id ?? '—'}</td>
                 <td>{d.gateways.join(', ')}</td>
