@@ -13,9 +13,9 @@ import {
   type PlantGatewaySetup,
   plantTargets,
   startPlantDevices,
-} from '../../firmware-shims/demo/plant.ts';
-import { SCENARIOS } from '../../firmware-shims/scenarios/index.ts';
-import type { PlantTargets } from '../../firmware-shims/scenarios/types.ts';
+} from '../../demo/plant.ts';
+import { SCENARIOS } from '../../demo/scenarios/index.ts';
+import type { PlantTargets } from '../../demo/scenarios/types.ts';
 import { type ModbusPlc, startModbusPlc } from '../../firmware-shims/simulators/modbus-plc.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import { REPO_ROOT, waitFor } from '../support/env.ts';

@@ -25,7 +25,7 @@ it(
   async (t) => {
     if (!requireTool(t, 'logger', 'bsdutils (util-linux)')) return;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'siem-demo-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'firmware-shims/demo/start.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/start.ts'], {
       cwd: REPO_ROOT,
       // Port 0: the standard ports may be taken on a CI machine; the demo prints what it got.
       env: {

@@ -3,7 +3,7 @@
  * needed) and one enrolled gateway running rules/ics, in front of a simulated plant: a PLC with
  * a tank process behind the gateway's Modbus proxy and poller, an HMI polling it, an MQTT sensor
  * fleet on the gateway's broker, CoAP sensors, and a switch sending syslog. The attack scenarios
- * (firmware-shims/scenarios) run one after another every DEMO_ATTACK_INTERVAL_SECS (20 s; 0 turns
+ * (demo/scenarios) run one after another every DEMO_ATTACK_INTERVAL_SECS (20 s; 0 turns
  * them off), on a key press (1–8) or from another terminal (`npm run attack -- <name>`), so a
  * newcomer sees alerts within a minute. Prints the two dashboard URLs and the demo login (a
  * password kept in the data dir, given to both servers as their first admin's password file);
@@ -14,22 +14,22 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newToken, sha256Hex } from '../../central/auth/tokens.ts';
-import { centralConfigSchema } from '../../central/config/schema.ts';
-import { startCentral } from '../../central/index.ts';
-import { createLogger as centralLogger } from '../../central/log.ts';
-import { gatewayConfigSchema } from '../../gateway/config/schema.ts';
-import { enrollGateway } from '../../gateway/enroll.ts';
-import { startGateway } from '../../gateway/index.ts';
-import { createLogger as gatewayLogger } from '../../gateway/log.ts';
-import { SCENARIOS, type Scenario } from '../scenarios/index.ts';
-import { startModbusPlc } from '../simulators/modbus-plc.ts';
+import { newToken, sha256Hex } from '../central/auth/tokens.ts';
+import { centralConfigSchema } from '../central/config/schema.ts';
+import { startCentral } from '../central/index.ts';
+import { createLogger as centralLogger } from '../central/log.ts';
+import { gatewayConfigSchema } from '../gateway/config/schema.ts';
+import { enrollGateway } from '../gateway/enroll.ts';
+import { startGateway } from '../gateway/index.ts';
+import { createLogger as gatewayLogger } from '../gateway/log.ts';
+import { SCENARIOS, type Scenario } from './scenarios/index.ts';
+import { startModbusPlc } from '../firmware-shims/simulators/modbus-plc.ts';
 import { plantGatewaySources, plantTargets, startPlantDevices } from './plant.ts';
-import { buildDashboards } from '../../dashboards/build.ts';
+import { buildDashboards } from '../dashboards/build.ts';
 import { pickPort } from './ports.ts';
 
 const HOST = '127.0.0.1';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = process.env.DEMO_DATA_DIR ?? path.join(root, '.data', 'demo');
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const logLevel = process.env.DEMO_LOG_LEVEL ?? 'warn';

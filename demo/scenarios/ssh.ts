@@ -2,7 +2,7 @@
  * SSH brute force then success, as the attacked switch reports it over syslog: six failed
  * passwords from one address, then an accepted one (what sshd logs, RFC 5424 over TCP).
  */
-import { sendSyslogTcp, sshBruteForceLines } from '../simulators/syslog-switch.ts';
+import { sendSyslogTcp, sshBruteForceLines } from '../../firmware-shims/simulators/syslog-switch.ts';
 import type { Scenario } from './types.ts';
 
 export const sshBruteForce: Scenario = {

@@ -5,8 +5,8 @@
  * §6.8.1, which silences the PLC), and a register scan with a device identification read
  * (§6.21) the way reconnaissance tools map a PLC.
  */
-import { connectModbusMaster, type ModbusMaster } from '../simulators/modbus-master.ts';
-import { TANK } from '../simulators/tank-process.ts';
+import { connectModbusMaster, type ModbusMaster } from '../../firmware-shims/simulators/modbus-master.ts';
+import { TANK } from '../../firmware-shims/simulators/tank-process.ts';
 import type { PlantTargets, Scenario } from './types.ts';
 
 const POLICY_RULE = "Modbus request outside the PLC's policy (rogue master or unauthorised command)";
