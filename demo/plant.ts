@@ -6,13 +6,13 @@
  * resources and known sources), the attack targets read back from the running gateway, and the
  * devices (HMI, MQTT fleet, CoAP sensors, switches) pointed at it. Counts and rates are options.
  */
-import { hashPassword } from '../../gateway/sources/mqtt-broker/password.ts';
-import { type CoapSensorsOptions, startCoapSensors } from '../simulators/coap-sensors.ts';
-import { startHmi } from '../simulators/modbus-master.ts';
-import { type MqttSensor, mqttSensors, startMqttFleet } from '../simulators/mqtt-fleet.ts';
-import { startSyslogSwitch } from '../simulators/syslog-switch.ts';
-import { TANK, TANK_SETPOINT_RANGES } from '../simulators/tank-process.ts';
-import type { PlantTargets } from '../scenarios/types.ts';
+import { hashPassword } from '../gateway/sources/mqtt-broker/password.ts';
+import { type CoapSensorsOptions, startCoapSensors } from '../firmware-shims/simulators/coap-sensors.ts';
+import { startHmi } from '../firmware-shims/simulators/modbus-master.ts';
+import { type MqttSensor, mqttSensors, startMqttFleet } from '../firmware-shims/simulators/mqtt-fleet.ts';
+import { startSyslogSwitch } from '../firmware-shims/simulators/syslog-switch.ts';
+import { TANK, TANK_SETPOINT_RANGES } from '../firmware-shims/simulators/tank-process.ts';
+import type { PlantTargets } from './scenarios/types.ts';
 
 export interface PlantOptions {
   host: string;
