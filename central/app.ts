@@ -19,6 +19,7 @@ import './api/context.ts';
 import { enrichApi } from './api/enrich.ts';
 import { registerDashboardStatic } from './api/dashboard-static.ts';
 import { overviewApi } from './api/overview.ts';
+import { refuseNulInRequest } from './api/query-guard.ts';
 import { createLiveHub, streamApi } from './api/stream.ts';
 import { eventsApi } from './api/events.ts';
 import { searchApi } from './api/search.ts';
@@ -148,6 +149,7 @@ export function createCentralApp(deps: AppDeps) {
     now: deps.authNow,
     onError: (error) => logger.error({ err: error.message }, 'audit log write failed'),
   });
+  app.use('/api/*', refuseNulInRequest);
   app.use('/api/*', auth.middleware);
   app.use('/api/*', async (c, next) => {
     c.set('apiUser', c.get('auth')?.actor ?? '-');
