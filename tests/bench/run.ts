@@ -3,10 +3,12 @@
  * in its own process (so one benchmark's memory never colours another's) and writes one report
  * (tests/bench/report.ts): `report.md` (a Markdown table, each figure next to its peer and its
  * target with the issue that sets it), `report.json` and SVG charts, into `--out` (or
- * `SIEM_BENCH_OUT`, default `.data/bench/`). Prints the Markdown; exits 1 when a benchmark failed.
+ * `SIEM_BENCH_OUT`, default `.data/bench/`). A complete run (no --out, --quick or filter, nothing
+ * failed) also replaces docs/benchmarks/latest.md (tests/bench/publish.ts). Prints the Markdown;
+ * exits 1 when a benchmark failed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/env.ts';
@@ -17,13 +19,16 @@ import {
   renderMarkdown,
   toReportFigure,
 } from './report.ts';
+import { publishedMarkdown, whyNotPublished, writeReport } from './publish.ts';
 import type { BenchFigure } from './types.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const filters = args.filter((a) => !a.startsWith('--'));
 const outArg = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
+const outAsked = outArg !== undefined || process.env.SIEM_BENCH_OUT !== undefined;
 const outDir = path.resolve(outArg ?? process.env.SIEM_BENCH_OUT ?? path.join(REPO_ROOT, '.data', 'bench'));
+const docsDir = path.join(REPO_ROOT, 'docs', 'benchmarks');
 const dir = path.join(REPO_ROOT, 'tests', 'bench');
 
 if (process.env.SIEM_BENCH_CHILD) {
@@ -89,12 +94,17 @@ const base = {
 const charts = renderCharts(base);
 const report: BenchReport = benchReportSchema.parse({ ...base, charts: [...charts.keys()] });
 const markdown = renderMarkdown(report);
-mkdirSync(outDir, { recursive: true });
-for (const [name, svg] of charts) writeFileSync(path.join(outDir, name), svg);
-writeFileSync(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-writeFileSync(path.join(outDir, 'report.md'), markdown);
+const json = `${JSON.stringify(report, null, 2)}\n`;
+writeReport(outDir, 'report', { markdown, json, charts });
 console.log(markdown);
 console.error(`report: ${path.join(outDir, 'report.md')} (and report.json, ${charts.size} charts)`);
+const notPublished = whyNotPublished({ quick, filters, outAsked, failed: failed.length });
+if (notPublished === null) {
+  writeReport(docsDir, 'latest', { markdown: publishedMarkdown(markdown), charts }, { replaceCharts: true });
+  console.error(`published: ${path.join(docsDir, 'latest.md')}`);
+} else {
+  console.error(`docs/benchmarks/latest.md left as it was: ${notPublished}`);
+}
 if (failed.length > 0) {
   console.error(`failed: ${failed.map((f) => f.file).join(', ')}`);
   process.exitCode = 1;
