@@ -2,7 +2,9 @@
  * `npm test`: type check, lint and format check, then every `*.test.ts` under tests/ with the
  * Node test runner. Node 20's `node --test` expands no globs and exits 0 when it finds no test
  * files, so the files are listed here explicitly and the run fails when it counts no tests.
- * Pass file paths or substrings to run a subset: `npm test -- syslog`.
+ * Pass file paths or substrings to run a subset: `npm test -- syslog`. The run ends with a table
+ * of what was skipped and why, and a last line `tests: N passed, N failed, N skipped` that
+ * agrees with the exit status (cancelled tests count as failed).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildDashboards } from '../dashboards/build.ts';
 import { REPO_ROOT } from './support/env.ts';
+import { summarize } from './support/tap-summary.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -71,13 +74,6 @@ const code = await run(process.execPath, [
 ]);
 const tap = readFileSync(tapFile, 'utf8');
 rmSync(tapDir, { recursive: true, force: true });
-const count = (label: string) => Number(new RegExp(`^# ${label} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
-const tests = count('tests');
-console.log(
-  `» ${tests} tests, ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`,
-);
-if (tests === 0) {
-  console.error('the run counted no tests: treating it as a failure');
-  process.exit(1);
-}
-process.exit(code);
+const summary = summarize(tap, code);
+for (const line of summary.lines) console.log(line);
+process.exit(summary.ok ? 0 : 1);

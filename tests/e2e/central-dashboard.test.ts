@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, screenshot } from '../support/browser.ts';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
 import { startTestCentral, startTestGateway, type TestCentral, type TestGateway } from '../support/stack.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -132,7 +132,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('logs in with a password and shows the overview', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const { page } = analyst;
     await page.goto(`${base}/`);
     await page.waitForSelector('form[aria-label="log in"]');
@@ -147,7 +147,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('shows an alert raised by a simulated attack live in the queue, and acknowledges it', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const { page } = analyst;
     await page.goto(`${base}/#/alerts`);
     await page.waitForSelector('table.alerts');
@@ -188,7 +188,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('searches events, shows the histogram and exports what matches', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const { page } = analyst;
     // The alert lane goes first; wait for its triggering events to be stored too.
     await waitFor(async () => ((await c.events('q=Failed%20password')).length >= 6 ? true : undefined), {
@@ -209,7 +209,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('shows the gateways, devices and rules pages', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const { page } = analyst;
     await page.goto(`${base}/#/gateways`);
     await page.waitForSelector(`tr[data-gateway="${c.gatewayId}"] >> text=online`);
@@ -230,7 +230,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('logs in with a TOTP second factor', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const context = await browser.newContext();
     const page = await context.newPage();
     // The enabling code's step is spent: use the next one (RFC 6238 §5.2, ±1 step accepted).
@@ -240,7 +240,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('refuses a viewer an admin action, in the UI and by the API', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const context = await browser.newContext();
     const page = await context.newPage();
     await login(page, USERS.viewer);
@@ -274,7 +274,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('shows an admin the users and the audit log', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     const page = await context.newPage();
     await login(page, USERS.admin);
@@ -288,7 +288,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('rejects a cross-origin post carrying the session cookie (CSRF)', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const { page, context } = analyst;
     const before = await admin('GET', '/api/alerts/1');
     const tokensBefore = (await admin('GET', '/api/audit?action=POST%20/api/enrollment-tokens')).body;
@@ -316,7 +316,7 @@ describe('SOC dashboard in a browser', () => {
   });
 
   it('replaces a planted session id at login (no session fixation)', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     // The attacker holds a real session of their own and plants its id in the victim's browser.
     const attacker = await apiLogin(USERS.viewer);
     const context = await browser.newContext();

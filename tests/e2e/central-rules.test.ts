@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshot } from '../support/browser.ts';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
 import { startTestCentral, startTestGateway, type TestCentral, type TestGateway } from '../support/stack.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -90,7 +90,7 @@ describe('SOC rules, fleet and account pages in a browser', () => {
   });
 
   it('uploads rules (problems shown), toggles one, pushes to a gateway and shows its running version', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     const page = await context.newPage();
     await login(page, 'rita');
@@ -171,7 +171,7 @@ describe('SOC rules, fleet and account pages in a browser', () => {
   });
 
   it('makes a user whom an admin requires TOTP of enrol at login, then lets her in', async (t) => {
-    if (!browser) return t.skip('no browser');
+    if (!browser) return skipUnmet(t);
     const context = await browser.newContext();
     const page = await context.newPage();
     await login(page, 'eve');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
 
@@ -37,7 +37,7 @@ describe('detection on central', () => {
   });
 
   it('edge alerts reach the alert queue, and a brute force across two gateways is correlated centrally', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const key2 = await c.enroll('gw-site-b');
     const rules = { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] };
     const a = await startTestGateway(

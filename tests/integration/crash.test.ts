@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
-import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
+import { freePort, REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
@@ -34,7 +34,7 @@ it(
   '(b) SIGKILL five times during a 100,000-event TCP stream: every accepted event arrives exactly once',
   { timeout: 180_000 },
   async (t) => {
-    if (!db || !c) return t.skip('PostgreSQL not available');
+    if (!db || !c) return skipUnmet(t);
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-crash-'));
     const gatewayId = 'gw-crash';
     await c.enroll(gatewayId, path.join(dir, 'credentials.json'));

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../protocols/event/schema.ts';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
 
@@ -26,7 +26,7 @@ describe('edge detection', () => {
   });
 
   it('raises SSH brute-force alerts at the gateway, offline too, and central stores them', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const port = new URL(c.central.url()).port;
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
@@ -82,7 +82,7 @@ describe('edge detection', () => {
   });
 
   it('an MQTT brute force with rotating client ids and a $SYS sweep against the embedded broker become alerts', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const { hashPassword } = await import('../../gateway/sources/mqtt-broker/password.ts');
     const mqtt = (await import('mqtt')).default;
     const gw = await startTestGateway(

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
-import { IN_CI, waitFor } from '../support/env.ts';
+import { skipMissing, skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
@@ -65,7 +65,7 @@ describe('store-and-forward faults', () => {
     '(a) central stopped for 30 s while 50,000 events arrive: afterwards all are stored exactly once',
     { timeout: 120_000 },
     async (t) => {
-      if (!db) return t.skip('PostgreSQL not available');
+      if (!db) return skipUnmet(t);
       const gw = await startTestGateway({
         linkUrl: c.central.linkUrl(),
         gatewayId: c.gatewayId,
@@ -104,7 +104,7 @@ describe('store-and-forward faults', () => {
     'graceful stop: with the link up it forwards what is queued first; with central away it stops at once, keeping it',
     { timeout: 120_000 },
     async (t) => {
-      if (!db) return t.skip('PostgreSQL not available');
+      if (!db) return skipUnmet(t);
       const remaining = async (dir: string) => {
         const queue = await LevelQueue.open({
           dir: path.join(dir, 'queue'),
@@ -153,7 +153,7 @@ describe('store-and-forward faults', () => {
     '(c) a proxy cutting the link mid-batch at random: no loss, no duplicates',
     { timeout: 120_000 },
     async (t) => {
-      if (!db) return t.skip('PostgreSQL not available');
+      if (!db) return skipUnmet(t);
       const target = new URL(c.central.url());
       let cuts = 0;
       const proxy = net.createServer((client) => {
@@ -211,7 +211,7 @@ describe('store-and-forward faults', () => {
     '(d) disk cap reached during an outage: every alert kept, evictions counted and reported',
     { timeout: 60_000 },
     async (t) => {
-      if (!db) return t.skip('PostgreSQL not available');
+      if (!db) return skipUnmet(t);
       const gatewayId = 'gw-cap';
       const privateKey = await c.enroll(gatewayId);
       const port = new URL(c.central.url()).port;
@@ -293,15 +293,17 @@ describe('store-and-forward faults', () => {
     'a full disk: input is refused with a clear, counted error, the gateway keeps running and recovers',
     { timeout: 60_000 },
     async (t) => {
-      if (!db) return t.skip('PostgreSQL not available');
+      if (!db) return skipUnmet(t);
       const mount = mkdtempSync(path.join(tmpdir(), 'siem-fulldisk-'));
       try {
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount], { stdio: 'ignore' });
       } catch {
         rmSync(mount, { recursive: true, force: true });
-        const why = 'mounting a small tmpfs needs root';
-        if (IN_CI) throw new Error(`${why}; CI runs as root`);
-        return t.skip(why);
+        return skipMissing(t, {
+          what: 'root',
+          detail: 'mounting a small tmpfs needs root',
+          provide: 'run the tests as root (as CI does)',
+        });
       }
       const gatewayId = 'gw-full';
       const privateKey = await c.enroll(gatewayId);

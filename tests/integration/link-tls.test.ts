@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { requireTool, waitFor } from '../support/env.ts';
+import { requireTool, skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
 import { makeTestPki, type TestPki } from '../support/tls.ts';
@@ -31,7 +31,7 @@ describe('link over TLS', () => {
   });
 
   it('enrolls over https and delivers over wss:// with the CA pinned and a client certificate', async (t) => {
-    if (!c || !pki) return t.skip('openssl not available');
+    if (!c || !pki) return skipUnmet(t);
     assert.match(c.central.linkUrl(), /^wss:\/\//);
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
@@ -49,7 +49,7 @@ describe('link over TLS', () => {
   });
 
   it('refuses central when its certificate does not chain to the pinned CA', async (t) => {
-    if (!c || !pki) return t.skip('openssl not available');
+    if (!c || !pki) return skipUnmet(t);
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
       {
@@ -75,7 +75,7 @@ describe('link over TLS', () => {
   });
 
   it('refuses a gateway without a client certificate when central requires one', async (t) => {
-    if (!c || !pki) return t.skip('openssl not available');
+    if (!c || !pki) return skipUnmet(t);
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
       { syslog: false, tls: { ca_file: pki.caFile } },

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../protocols/event/schema.ts';
-import { waitFor } from '../support/env.ts';
+import { skipUnmet, waitFor } from '../support/env.ts';
 import { pending, rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
@@ -24,7 +24,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('delivers queued events, and the gateway deletes them once acked', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     c = await startTestCentral({ type: 'postgres', url: db.url });
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
@@ -63,7 +63,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('buffers while central is down and catches up after, storing nothing twice', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const port = new URL(c.central.url()).port;
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
@@ -101,7 +101,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('speaks the protocol: challenge, hello, welcome, idempotent resend, per-event rejection, heartbeat', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const client = await rawClient(c.central.linkUrl());
     await client.hello(c.gatewayId, c.privateKey);
     const welcome = await client.next('welcome');
@@ -164,7 +164,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('corrects gateway-clock timestamps by the measured offset, and keeps device timestamps', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const client = await rawClient(c.central.linkUrl());
     await client.hello(c.gatewayId, c.privateKey);
     await client.next('welcome');
@@ -221,7 +221,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('closes with an error on an unsupported version', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const future = await rawClient(c.central.linkUrl());
     await future.hello(c.gatewayId, c.privateKey, 3); // central speaks 1 and 2 (SPEC §7)
     const versionError = await future.next('error');
@@ -230,7 +230,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('slows a gateway down to the configured rate instead of dropping (flow control)', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const limited = await startTestCentral(
       { type: 'pglite' },
       { gatewayId: 'gw-slow', link: { max_events_per_second_per_gateway: 2000 } },
@@ -261,7 +261,7 @@ describe('link: gateway → central on PostgreSQL', () => {
   });
 
   it('requires the API token and validates query parameters', async (t) => {
-    if (!db) return t.skip('PostgreSQL not available');
+    if (!db) return skipUnmet(t);
     const anonymous = await fetch(`${c.central.url()}/api/events`);
     assert.equal(anonymous.status, 401);
     assert.equal((await c.api('/api/events?severity_max=9')).status, 400);

@@ -12,7 +12,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { captureSourceSchema, createCaptureSource } from '../../gateway/sources/capture/index.ts';
-import { freePort, IN_CI, requireTool, waitFor } from '../support/env.ts';
+import { freePort, requireTool, skipMissing, waitFor } from '../support/env.ts';
 import { collectingContext } from './support/modbus.ts';
 
 function canCapture(t: TestContext): boolean {
@@ -21,9 +21,11 @@ function canCapture(t: TestContext): boolean {
     execFileSync('dumpcap', ['-i', 'lo', '-L'], { stdio: 'pipe' });
     return true;
   } catch (error) {
-    const why = `dumpcap cannot capture on lo (${String(error)}); give it CAP_NET_RAW or run as root`;
-    if (IN_CI) throw new Error(why);
-    t.skip(why);
+    skipMissing(t, {
+      what: 'capture permission',
+      detail: `dumpcap cannot capture on lo (${String(error)})`,
+      provide: 'run as root, or give dumpcap CAP_NET_RAW (sudo dpkg-reconfigure wireshark-common)',
+    });
     return false;
   }
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { Event } from '../../protocols/event/schema.ts';
-import { requireTool, waitFor } from '../support/env.ts';
+import { requireTool, skipUnmet, waitFor } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import {
   type StoreKind,
@@ -69,7 +69,7 @@ function suite(
     for (const testCase of CASES) {
       it(`finds a message sent by logger over ${testCase.name}`, async (t) => {
         if (!requireTool(t, 'logger', 'bsdutils (util-linux)')) return;
-        if (!c || !gw) return t.skip(`${label} not available`);
+        if (!c || !gw) return skipUnmet(t);
         const marker = `hello-${randomBytes(4).toString('hex')}`;
         const started = Date.now();
         await run('logger', [
@@ -117,7 +117,7 @@ function suite(
 
     it('keeps many messages on one TCP connection, in order, none lost', async (t) => {
       if (!requireTool(t, 'logger', 'bsdutils (util-linux)')) return;
-      if (!c || !gw) return t.skip(`${label} not available`);
+      if (!c || !gw) return skipUnmet(t);
       const marker = `burst-${randomBytes(4).toString('hex')}`;
       const lines = Array.from({ length: 300 }, (_, i) => `${marker} line ${i}`).join('\n');
       const child = execFile('logger', [

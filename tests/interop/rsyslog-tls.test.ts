@@ -16,7 +16,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { syslogSourceSchema } from '../../gateway/sources/syslog/config.ts';
 import { createSyslogSource } from '../../gateway/sources/syslog/index.ts';
-import { IN_CI, requireTool, waitFor } from '../support/env.ts';
+import { missingPackage, requireTool, skipMissing, waitFor } from '../support/env.ts';
 import { makeTestPki, type TestPki } from '../support/tls.ts';
 import { collectingContext, freePort } from './support/modbus.ts';
 
@@ -34,9 +34,7 @@ function requirePeers(t: TestContext): boolean {
     .map((d) => `${d}/rsyslog/lmnsd_gtls.so`)
     .find((f) => existsSync(f));
   if (driver) return true;
-  const why = 'rsyslog TLS driver lmnsd_gtls.so not installed (Debian package rsyslog-gnutls)';
-  if (IN_CI) throw new Error(`${why}; CI must install it (.ci/run)`);
-  t.skip(why);
+  skipMissing(t, missingPackage('lmnsd_gtls.so (rsyslog TLS driver)', 'rsyslog-gnutls'));
   return false;
 }
 

@@ -3,19 +3,32 @@
  * downloaded browser). One browser per test file; screenshots go to `.data/e2e-screenshots/`
  * (or SIEM_SCREENSHOT_DIR), which the test run prints so a person can look at every page.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import type { SuiteContext, TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT, requireTool } from './env.ts';
+import { missingPackage, REPO_ROOT, skipMissing, whichTool } from './env.ts';
 
-export const CHROMIUM_PATH = process.env.SIEM_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * SIEM_CHROMIUM when set, else `chromium` as found on PATH (Debian's /usr/bin/chromium); the bare
+ * name when it is not found, so that a browser hidden from PATH counts as missing.
+ */
+export const CHROMIUM_PATH = process.env.SIEM_CHROMIUM ?? whichTool('chromium') ?? 'chromium';
 export const SCREENSHOT_DIR =
   process.env.SIEM_SCREENSHOT_DIR ?? path.join(REPO_ROOT, '.data', 'e2e-screenshots');
 
-/** Launches headless Chromium, or skips (fails in CI) when it is not installed. */
-export async function launchBrowser(t: TestContext): Promise<Browser | undefined> {
-  if (!requireTool(t, 'chromium', 'chromium')) return undefined;
+/**
+ * Launches headless Chromium, or skips (fails in CI) when it is not installed. From a suite's
+ * `before` hook the skip is recorded: its tests then call `skipUnmet(t)` when there is no browser.
+ */
+export async function launchBrowser(t: TestContext | SuiteContext): Promise<Browser | undefined> {
+  if (!path.isAbsolute(CHROMIUM_PATH) || !existsSync(CHROMIUM_PATH)) {
+    const missing = missingPackage('chromium', 'chromium');
+    if (process.env.SIEM_CHROMIUM)
+      missing.detail = `SIEM_CHROMIUM=${process.env.SIEM_CHROMIUM} does not exist`;
+    skipMissing(t, missing);
+    return undefined;
+  }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ['--headless', '--no-sandbox', '--disable-background-networking'],

@@ -1,46 +1,156 @@
 /**
- * What a test needs from outside the repository: the third-party material in ../shared/data and
- * peer tools (logger, mosquitto_pub, tshark...). On a user's machine a missing one skips the test
- * with a clear message; under CI=true it fails, because nothing may silently skip in CI.
+ * What a test needs from outside the repository: third-party test data, peer tools (logger,
+ * mosquitto_pub, tshark...) and services (PostgreSQL, Mosquitto). On a user's machine a missing
+ * one skips the test with one line naming what is missing and the command that provides it
+ * (`missing <what>: <detail>; get it with: <command>`, which tests/run.ts collects into its
+ * closing table); under CI=true it fails, because nothing may silently skip in CI.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import type { SuiteContext, TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SHARED_DATA = process.env.SIEM_SHARED_DATA ?? path.resolve(REPO_ROOT, '..', 'shared', 'data');
 export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
+/** Where `npm run test:data` puts the files of tests/data/MANIFEST.tsv (git-ignored). */
+export const FETCHED_DATA = path.join(REPO_ROOT, '.data', 'test-data');
+
 /**
- * Returns the absolute path of a file under ../shared/data, or skips the test (fails in CI)
+ * The third-party data folder: SIEM_SHARED_DATA when set, else ../shared/data beside the
+ * checkout when it exists, else the folder `npm run test:data` fills.
+ */
+export const SHARED_DATA = pickDataDir();
+
+function pickDataDir(): string {
+  if (process.env.SIEM_SHARED_DATA) return path.resolve(process.env.SIEM_SHARED_DATA);
+  const beside = path.resolve(REPO_ROOT, '..', 'shared', 'data');
+  return existsSync(beside) ? beside : FETCHED_DATA;
+}
+
+/** Something a test needs and did not find, and the command that provides it. */
+export interface Missing {
+  /** Short name, the closing table's row: `chromium`, `PostgreSQL`, `third-party test data`. */
+  what: string;
+  /** What exactly was looked for, and where. */
+  detail: string;
+  /** The command that provides it. */
+  provide: string;
+}
+
+const SEPARATOR = '; get it with: ';
+
+/** The one-line skip reason; tests/run.ts parses it back with `parseMissing`. */
+export function formatMissing(m: Missing): string {
+  return `missing ${m.what}: ${m.detail}${SEPARATOR}${m.provide}`;
+}
+
+export function parseMissing(reason: string): Missing | undefined {
+  const match = /^missing (.+?): (.*)$/.exec(reason);
+  const cut = match ? match[2]!.lastIndexOf(SEPARATOR) : -1;
+  if (!match || cut < 0) return undefined;
+  return {
+    what: match[1]!,
+    detail: match[2]!.slice(0, cut),
+    provide: match[2]!.slice(cut + SEPARATOR.length),
+  };
+}
+
+/** The command that installs and starts every peer and service the suite uses. */
+export const SETUP_COMMAND = 'npm run test:setup';
+
+/** A hook's context (`before` in a `describe`) has no `skip`; a test's does. */
+type SkipContext = TestContext | SuiteContext;
+const isTest = (t: SkipContext): t is TestContext => typeof (t as TestContext).skip === 'function';
+
+/** What suites' hooks found missing, for `skipUnmet` in their tests (one process per test file). */
+const unmet: Array<{ suite: string; why: string }> = [];
+let lastUnmet: string | undefined;
+
+/**
+ * Records something missing without skipping yet (a module-level probe such as a temp
+ * database); the tests that then find no store skip with it through `skipUnmet`.
+ */
+export function noteMissing(m: Missing): string {
+  lastUnmet = formatMissing(m);
+  return lastUnmet;
+}
+
+/**
+ * Skips the test (fails it under CI=true). Given a suite's context (in a `before` hook), records
+ * the reason instead: each test of the suite then calls `skipUnmet(t)`.
+ */
+export function skipMissing(t: SkipContext, m: Missing): void {
+  const why = formatMissing(m);
+  if (IN_CI) throw new Error(`${why} (CI=true: nothing may skip; .ci/run must provide it)`);
+  lastUnmet = why;
+  if (isTest(t)) t.skip(why);
+  else unmet.push({ suite: (t as { fullName?: string }).fullName ?? t.name, why });
+}
+
+/**
+ * Skips a test whose suite (or module) found something missing, with that reason. Every test
+ * that returns early because a `before` hook found no browser, database or tool calls this.
+ */
+export function skipUnmet(t: TestContext): void {
+  const own = unmet.findLast((u) => t.fullName.startsWith(`${u.suite} > `));
+  t.skip(
+    own?.why ??
+      lastUnmet ??
+      formatMissing({ what: 'a requirement', detail: 'its suite set-up skipped', provide: SETUP_COMMAND }),
+  );
+}
+
+/**
+ * Returns the absolute path of a file under the data folder, or skips the test (fails in CI)
  * when it is absent.
  */
-export function sharedData(t: TestContext, ...parts: string[]): string | undefined {
+export function sharedData(t: SkipContext, ...parts: string[]): string | undefined {
   const file = path.join(SHARED_DATA, ...parts);
   if (existsSync(file)) return file;
-  const why = `third-party test data not found at ${file} (see tests/README.md; set SIEM_SHARED_DATA to its location)`;
-  if (IN_CI) throw new Error(`${why}; it must be present in CI`);
-  t.skip(why);
+  skipMissing(t, {
+    what: 'third-party test data',
+    detail: `${parts.join('/')} not in ${SHARED_DATA} (see tests/README.md; SIEM_SHARED_DATA overrides)`,
+    provide: 'npm run test:data',
+  });
   return undefined;
 }
 
 /** True when `tool` is on PATH; otherwise skips the test, or fails it under CI=true. */
-export function requireTool(t: TestContext, tool: string, debianPackage: string): boolean {
+export function requireTool(t: SkipContext, tool: string, debianPackage: string): boolean {
   if (hasTool(tool)) return true;
-  const why = `${tool} not installed (Debian package ${debianPackage})`;
-  if (IN_CI) throw new Error(`${why}; CI must install it (.ci/run)`);
-  t.skip(why);
+  skipMissing(t, missingPackage(tool, debianPackage));
   return false;
 }
 
+/**
+ * A Debian package not installed. `debianPackage` may carry a note after the name
+ * (`tshark (wireshark-common)`); the install command takes the first word.
+ */
+export function missingPackage(tool: string, debianPackage: string): Missing {
+  return {
+    what: tool,
+    detail: `not found on PATH (Debian package ${debianPackage})`,
+    provide: `sudo apt-get install ${debianPackage.split(' ')[0]!}`,
+  };
+}
+
+/** A service the tests connect to, not running. */
+export function missingService(what: string, detail: string): Missing {
+  return { what, detail, provide: `${SETUP_COMMAND} (installs and starts it)` };
+}
+
 export function hasTool(tool: string): boolean {
+  return whichTool(tool) !== undefined;
+}
+
+/** The absolute path `tool` resolves to on PATH (or itself, when absolute and executable). */
+export function whichTool(tool: string): string | undefined {
   try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
+    return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -15,7 +15,7 @@ import { centralConfigSchema } from '../../../central/config/schema.ts';
 import { createLogger } from '../../../central/log.ts';
 import { createCentralMetrics } from '../../../central/metrics.ts';
 import { createPgliteStore, createPostgresStore, type EventStore } from '../../../central/store/index.ts';
-import { IN_CI } from '../../support/env.ts';
+import { IN_CI, skipUnmet } from '../../support/env.ts';
 import { createTempDatabase } from '../../support/postgres.ts';
 import { iso, makeEvent } from '../store/fixtures.ts';
 
@@ -90,7 +90,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     const rule = () => `rule-${name}-${++rules}`;
 
     it('raises with the severity of its Sigma level and a raised history entry', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const r = rule();
       const res = await call(
         'POST',
@@ -112,7 +112,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('groups repeats on the same entity within the window; other entity or later hit is a new alert', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const r = rule();
       const first = (await call('POST', '/api/alerts', hit(r, { host: 'plc-7' }, T))).body.alert as Alert;
       const again = await call('POST', '/api/alerts', hit(r, { host: 'plc-7' }, T + 60_000, { count: 4 }));
@@ -130,7 +130,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('twenty concurrent hits of one rule on one entity make one alert with count 20', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const r = rule();
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => call('POST', '/api/alerts', hit(r, { host: 'hmi-1' }, T + i))),
@@ -145,7 +145,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('records every status, assignee and comment change with who and when; closed alerts stay closed', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const r = rule();
       const a = (await call('POST', '/api/alerts', hit(r, { host: 'rtu-3' }, T))).body.alert as Alert;
       const patched = await call('PATCH', `/api/alerts/${a.id}`, {
@@ -185,7 +185,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('suppresses matching hits while a suppression window is active', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const r = rule();
       const s = await call('POST', '/api/alert-suppressions', {
         rule_id: r,
@@ -216,7 +216,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('finds the events and other alerts of the same device around the alert', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const device = `dev-related-${name}`;
       const near = [1, 2].map((seq) =>
         makeEvent('gw-rel', seq, iso(T - seq * 60_000), { device: { id: device } }),
@@ -240,7 +240,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('lists with filters and keyset pages', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const r = rule();
       for (let i = 0; i < 5; i++) await call('POST', '/api/alerts', hit(r, { host: `h-${i}` }, T));
       const first = (await call('GET', `/api/alerts?rule_id=${r}&limit=3`)).body;
@@ -257,7 +257,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('refuses bad input with a 400 naming the field, and requires the token', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const bad = await call('POST', '/api/alerts', {
         ...hit(rule(), { host: 'x' }, T),
         rule: { id: 'r', title: 't', level: 'high', techniques: ['DROP TABLE'] },

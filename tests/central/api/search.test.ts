@@ -15,7 +15,7 @@ import { createCentralMetrics } from '../../../central/metrics.ts';
 import { parseCsv } from '../../../central/store/archive-csv.ts';
 import { createPgliteStore, createPostgresStore, type EventStore } from '../../../central/store/index.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
-import { IN_CI } from '../../support/env.ts';
+import { IN_CI, skipUnmet } from '../../support/env.ts';
 import { createTempDatabase } from '../../support/postgres.ts';
 import { iso, makeEvent, newestFirst, startOfUtcDay } from '../store/fixtures.ts';
 
@@ -88,7 +88,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     const range = `from=${FROM}&to=${TO}`;
 
     it('histogram: every 15-minute bucket of the range with the reference count', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const filter = { severityMax: 4, q: 'failed' };
       const res = await request(`/api/events/histogram?${range}&interval=15m&severity_max=4&q=failed`);
       assert.equal(res.status, 200);
@@ -109,7 +109,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
 
     for (const field of ['host', 'action', 'source', 'gateway', 'device_id', 'src_ip']) {
       it(`top ${field}: counts descending, ties by value, equal to the reference`, async (t) => {
-        if (!store) return t.skip('no store');
+        if (!store) return skipUnmet(t);
         const res = await request(`/api/events/top?${range}&field=${field}&limit=5&severity_max=5`);
         assert.equal(res.status, 200);
         const counts = new Map<string, number>();
@@ -126,7 +126,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     }
 
     it('export NDJSON: every matching event, newest first, streamed in several chunks', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const res = await request(`/api/events/export?${range}&format=ndjson&max_events=1000000`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
@@ -147,7 +147,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('export CSV: header, then one record per event with hostile text intact; max_events caps it', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const res = await request(`/api/events/export?${range}&format=csv&gateway=search-gw-1&q=failed`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
@@ -174,7 +174,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('refuses unbounded or malformed queries with a 400 naming the parameter', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const cases: Array<[string, RegExp]> = [
         [`/api/events/top?from=0&to=${40 * 86_400_000}&field=host`, /at most 31 days/],
         [`/api/events/top?${range}&field=message`, /field/],

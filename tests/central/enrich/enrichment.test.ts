@@ -17,7 +17,7 @@ import { createEnrichment, type Enrichment } from '../../../central/enrich/index
 import { createLogger } from '../../../central/log.ts';
 import { createCentralMetrics } from '../../../central/metrics.ts';
 import { createPgliteStore, createPostgresStore, type EventStore } from '../../../central/store/index.ts';
-import { IN_CI } from '../../support/env.ts';
+import { IN_CI, skipUnmet } from '../../support/env.ts';
 import { createTempDatabase } from '../../support/postgres.ts';
 import { makeEvent } from '../store/fixtures.ts';
 
@@ -62,7 +62,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     after(() => store?.close());
 
     it('merges devices from every gateway into the inventory, idempotently', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const batch1 = [
         makeEvent('gw-a', 1, '2026-03-01T10:00:00.000Z', {
           source: 'modbus',
@@ -103,7 +103,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('raises an alert on the device when a stored event hits a threat-intel indicator', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const hit = makeEvent('gw-a', 10, '2026-03-01T11:00:00.000Z', {
         device: { id: 'modbus:10.20.0.9/1' },
         dst: { ip: '198.51.100.7', port: 443 },
@@ -123,7 +123,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('answers IP lookups: scope, OT network, GeoIP, intel', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       assert.deepEqual(await (await request('/api/enrich/ip/10.20.1.1')).json(), {
         ip: '10.20.1.1',
         scope: 'private',

@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import type { ApiTokenRecord, AuthStore, UserRecord } from '../../../protocols/web-auth/types.ts';
+import { skipUnmet } from '../../support/env.ts';
 
 export interface StoreHandle {
   store: AuthStore;
@@ -60,8 +61,8 @@ export function runAuthStoreConformance(name: string, open: () => Promise<StoreH
       if (handle) store = handle.store;
     });
     after(() => handle?.close());
-    const skip = (t: { skip: (m: string) => void }) => {
-      if (!handle) t.skip('store unavailable');
+    const skip = (t: TestContext) => {
+      if (!handle) skipUnmet(t);
       return !handle;
     };
 

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { Source } from '../../../../gateway/pipeline/types.ts';
 import { mqttClientSourceSchema } from '../../../../gateway/sources/mqtt-client/config.ts';
 import { createMqttClientSource } from '../../../../gateway/sources/mqtt-client/index.ts';
-import { IN_CI, requireTool } from '../../../support/env.ts';
+import { missingService, requireTool, skipMissing } from '../../../support/env.ts';
 import { type RecordingContext, recordingContext } from '../support.ts';
 
 const run = promisify(execFile);
@@ -33,8 +33,7 @@ async function mosquittoUp(): Promise<boolean> {
 
 function requireMosquitto(t: TestContext, up: boolean): boolean {
   if (up) return true;
-  if (IN_CI) throw new Error('Mosquitto is not listening on 127.0.0.1:1883; .ci/run starts it');
-  t.skip('Mosquitto is not listening on 127.0.0.1:1883');
+  skipMissing(t, missingService('Mosquitto', 'no broker listening on 127.0.0.1:1883'));
   return false;
 }
 
