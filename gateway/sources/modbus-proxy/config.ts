@@ -3,7 +3,9 @@
  * instead of the PLC at `endpoint`; every request and response is decoded and forwarded
  * unchanged. The optional policy names the masters allowed to talk to this PLC and, for each,
  * the function codes and address ranges it may use. `monitor` (default) only reports what the
- * policy denies; `enforce` answers a denied request with a Modbus exception and never forwards it.
+ * policy denies; `enforce` answers a denied request with a Modbus exception and never forwards it,
+ * and forwards nothing it could not decode (fail closed). Each connection is flow-controlled: the
+ * proxy stops reading from the master while the pipeline, the PLC or the master is behind.
  */
 import { z } from 'zod';
 import { listenSchema } from '../../config/common.ts';
@@ -66,6 +68,30 @@ export const modbusProxySourceSchema = z.strictObject({
   max_connections: z.number().int().positive().default(64).describe('Concurrent HMI connections.'),
   connect_timeout_secs: z.number().positive().default(5).describe('Time allowed to reach the PLC.'),
   idle_timeout_secs: z.number().positive().default(600).describe('Close a connection silent this long.'),
+  max_outstanding_requests: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(16)
+    .describe(
+      'Requests forwarded to the PLC and not yet answered, per connection; the proxy reads no more from the master until one is answered or times out.',
+    ),
+  response_timeout_secs: z
+    .number()
+    .positive()
+    .default(5)
+    .describe(
+      'A request the PLC has not answered in this time stops counting against max_outstanding_requests (broadcasts and FC 8/4 get no answer).',
+    ),
+  max_buffered_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(65_536)
+    .describe(
+      'Bytes waiting to be written to the PLC or to the master, per connection, above which the proxy stops reading until they drain.',
+    ),
   device_name: z.string().max(128).optional().describe('A name for the PLC in events (device.name).'),
 });
 

@@ -1,0 +1,287 @@
+/**
+ * One master's connection through the proxy, with its own upstream connection to the PLC.
+ * Requests are cut into ADUs (MBAP, Messaging on TCP/IP §3.1.3), decoded, screened and forwarded
+ * byte for byte; responses are forwarded as they arrive and decoded on the side. In enforce mode
+ * only requests that decoded, are well formed and that the policy allows reach the PLC; the rest
+ * get the exception a conforming server would give (screen.ts), and a broken MBAP header closes
+ * the connection. Flow control: the proxy stops reading from the master while the pipeline is
+ * behind (events gathered and emits in flight), while bytes wait to be written to the PLC or to
+ * the master, and while max_outstanding_requests requests wait for the PLC's answer. What was
+ * read stays in the inbox (at most one socket read), so nothing is dropped and memory is bounded.
+ */
+import net from 'node:net';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import {
+  createMbapDeframer,
+  createModbusSession,
+  encodeException,
+  encodeMbap,
+  type MbapFramingError,
+  type ModbusAdu,
+  modbusErrorToEvent,
+  type ModbusEventContext,
+  modbusToEvent,
+} from '../../../protocols/modbus/index.ts';
+import type { SourceContext } from '../../pipeline/types.ts';
+import { normalizeIp } from '../syslog/decode.ts';
+import type { ModbusProxySourceConfig } from './config.ts';
+import { decodedViolation, rawViolation, unreachableEvent, type ViolationInfo } from './events.ts';
+import { checkPolicy } from './policy.ts';
+import { type Refusal, screenRequest } from './screen.ts';
+import type { ValueCache } from './values.ts';
+
+/** Emits waiting on the queue per connection: one being written, one more (as the TCP syslog source). */
+const MAX_PENDING_EMITS = 2;
+/** Events gathered while those emits are in flight, before the proxy stops reading. */
+const MAX_GATHERED_EVENTS = 1024;
+
+export interface ConnectionDeps {
+  name: string;
+  config: ModbusProxySourceConfig;
+  ctx: SourceContext;
+  values: ValueCache;
+  upstream: { host: string; port: number };
+}
+
+type InboxItem = { adu: ModbusAdu } | { error: MbapFramingError };
+
+export function handleConnection(client: net.Socket, deps: ConnectionDeps): void {
+  const { name, config, ctx, values, upstream } = deps;
+  const enforce = config.mode === 'enforce';
+  client.setNoDelay(true);
+  const master = { ip: normalizeIp(client.remoteAddress), port: client.remotePort ?? 0 };
+  const server = { ip: upstream.host, port: upstream.port };
+  const plc = net.connect({
+    host: upstream.host,
+    port: upstream.port,
+    timeout: config.connect_timeout_secs * 1000,
+  });
+  plc.setNoDelay(true);
+  const session = createModbusSession<undefined>();
+  const requests = createMbapDeframer();
+  const responses = createMbapDeframer();
+  let connected = false;
+  let closed = false;
+  const queued: Uint8Array[] = [];
+  let queuedBytes = 0;
+  /** Requests read from the master and not handled yet (views into at most one socket read). */
+  let inbox: InboxItem[] = [];
+  let next = 0;
+  /** Forwarded requests not answered yet: transaction id → when forwarded (ms), oldest first. */
+  const outstanding = new Map<number, number>();
+  let expiry: NodeJS.Timeout | undefined;
+  let gathered: PendingEvent[] = [];
+  let pendingEmits = 0;
+
+  const base = (): ModbusEventContext => ({
+    received: ctx.now(),
+    master,
+    server,
+    transport: 'tcp',
+    extra: { proxy: name },
+  });
+  const buffered = () => queuedBytes + plc.writableLength + client.writableLength;
+  const eventsBehind = () => pendingEmits >= MAX_PENDING_EMITS && gathered.length >= MAX_GATHERED_EVENTS;
+  const readBlocked = () =>
+    eventsBehind() ||
+    buffered() >= config.max_buffered_bytes ||
+    outstanding.size >= config.max_outstanding_requests;
+
+  const flush = (force = false) => {
+    if (gathered.length === 0 || (!force && pendingEmits >= MAX_PENDING_EMITS)) return;
+    const events = gathered;
+    gathered = [];
+    pendingEmits += 1;
+    ctx
+      .emit(events)
+      // The pipeline counts what it could not queue (queue_full, queue_write_failed).
+      .catch((error: Error) => ctx.logger.debug({ err: error.message }, 'events not queued'))
+      .finally(() => {
+        pendingEmits -= 1;
+        flush();
+        pump();
+      });
+  };
+
+  const toPlc = (bytes: Uint8Array) => {
+    if (connected) plc.write(bytes);
+    else {
+      queued.push(bytes);
+      queuedBytes += bytes.length;
+    }
+  };
+  const forward = (adu: ModbusAdu) => {
+    const tid = adu.header.transactionId;
+    outstanding.delete(tid); // a reused id moves to the back
+    outstanding.set(tid, Date.now());
+    toPlc(encodeMbap(adu.header, adu.pdu));
+  };
+
+  const refuse = (adu: ModbusAdu, decoded: ReturnType<typeof session.decode>, refusal: Refusal) => {
+    const ectx = base();
+    const v: ViolationInfo = {
+      proxy: name,
+      mode: 'enforce',
+      reason: refusal.reason,
+      blocked: true,
+      exceptionCode: refusal.exceptionCode,
+      ...(refusal.detail ? { detail: refusal.detail } : {}),
+    };
+    const answer = encodeException(adu.pdu[0] ?? 0, refusal.exceptionCode);
+    if (decoded.result.ok) {
+      const pdu = decoded.result.pdu;
+      const extra: Record<string, unknown> = { proxy: name, policy: 'blocked' };
+      const previous = values.previous(adu.header.unitId, pdu);
+      if (previous) extra.previous_values = previous;
+      gathered.push(modbusToEvent(adu.header, pdu, { ...ectx, extra, anomalies: decoded.anomalies }));
+      gathered.push(decodedViolation(adu.header, pdu, ectx, v, master.ip));
+      // Closes the pairing the session opened: the PLC will never answer this one.
+      session.decode({ header: adu.header, pdu: answer }, 'response', undefined);
+    } else {
+      gathered.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'request', ectx, adu.header));
+      gathered.push(rawViolation(adu.pdu, adu.header, ectx, v, master.ip));
+    }
+    client.write(encodeMbap(adu.header, answer));
+  };
+
+  const handleRequest = (adu: ModbusAdu) => {
+    const decoded = session.decode(adu, 'request', undefined);
+    if (enforce) {
+      const refusal = screenRequest(config, master.ip, adu.header.unitId, adu.pdu, decoded.result);
+      if (refusal) return refuse(adu, decoded, refusal);
+    }
+    const ectx = base();
+    if (!decoded.result.ok) {
+      // Monitor mode: reported, and forwarded (the proxy must not break the plant).
+      gathered.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'request', ectx, adu.header));
+      return forward(adu);
+    }
+    const pdu = decoded.result.pdu;
+    const verdict = enforce
+      ? ({ allowed: true } as const)
+      : checkPolicy(config, master.ip, adu.header.unitId, pdu);
+    const extra: Record<string, unknown> = { proxy: name };
+    const previous = values.previous(adu.header.unitId, pdu);
+    if (previous) extra.previous_values = previous;
+    if (!verdict.allowed) extra.policy = 'violation';
+    gathered.push(modbusToEvent(adu.header, pdu, { ...ectx, extra, anomalies: decoded.anomalies }));
+    if (!verdict.allowed) {
+      const v = { proxy: name, mode: 'monitor', reason: verdict.reason, blocked: false } as const;
+      gathered.push(decodedViolation(adu.header, pdu, ectx, v, master.ip));
+    }
+    forward(adu);
+  };
+
+  const handleFramingError = (error: MbapFramingError) => {
+    ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: error.code });
+    gathered.push(modbusErrorToEvent(error, error.skipped, 'request', base()));
+    if (!enforce) return toPlc(error.skipped); // not Modbus: forwarded unchanged in monitor mode
+    const v = {
+      proxy: name,
+      mode: 'enforce',
+      reason: 'invalid_framing',
+      blocked: true,
+      detail: error.code,
+    } as const;
+    gathered.push(rawViolation(error.skipped, undefined, base(), v, master.ip));
+    closed = true;
+    client.destroy(); // MBAP gives no way to find the next frame: nothing after this is trusted
+  };
+
+  /** Drops requests the PLC left unanswered past response_timeout_secs (they never will be). */
+  const expire = () => {
+    const limit = Date.now() - config.response_timeout_secs * 1000;
+    for (const [tid, at] of outstanding) {
+      if (at > limit) break;
+      outstanding.delete(tid);
+      ctx.metrics.errors.inc({ component: name, stage: 'sending', code: 'response_timeout' });
+    }
+  };
+  const armExpiry = () => {
+    if (expiry || outstanding.size < config.max_outstanding_requests) return;
+    const oldest = outstanding.values().next().value ?? Date.now();
+    const wait = Math.max(1, oldest + config.response_timeout_secs * 1000 - Date.now());
+    expiry = setTimeout(() => {
+      expiry = undefined;
+      pump();
+    }, wait);
+  };
+
+  /** Handles what the inbox holds while nothing is behind, then pauses or resumes both sockets. */
+  function pump(): void {
+    if (closed) return;
+    if (outstanding.size > 0) expire();
+    while (next < inbox.length && !closed) {
+      if (gathered.length >= MAX_GATHERED_EVENTS) flush();
+      if (readBlocked()) break;
+      const item = inbox[next++]!;
+      if ('adu' in item) handleRequest(item.adu);
+      else handleFramingError(item.error);
+    }
+    if (next >= inbox.length) {
+      inbox = [];
+      next = 0;
+    }
+    flush();
+    if (closed) return;
+    if (next < inbox.length || readBlocked()) {
+      client.pause();
+      armExpiry();
+    } else client.resume();
+    // Responses wait in the PLC's socket while the master does not read them or events are behind.
+    if (client.writableLength >= config.max_buffered_bytes || eventsBehind()) plc.pause();
+    else plc.resume();
+  }
+
+  client.on('data', (chunk: Buffer) => {
+    const { adus, errors } = requests.push(chunk);
+    for (const adu of adus) inbox.push({ adu });
+    for (const error of errors) inbox.push({ error }); // a framing error always follows the ADUs
+    pump();
+  });
+  client.on('drain', pump);
+
+  plc.on('connect', () => {
+    connected = true;
+    plc.setTimeout(0);
+    for (const b of queued.splice(0)) plc.write(b);
+    queuedBytes = 0;
+    pump();
+  });
+  plc.on('drain', pump);
+  plc.on('data', (chunk: Buffer) => {
+    client.write(chunk);
+    const { adus, errors } = responses.push(chunk);
+    for (const error of errors) gathered.push(modbusErrorToEvent(error, error.skipped, 'response', base()));
+    for (const adu of adus) {
+      outstanding.delete(adu.header.transactionId);
+      const decoded = session.decode(adu, 'response', undefined);
+      const ectx = base();
+      if (!decoded.result.ok) {
+        gathered.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'response', ectx, adu.header));
+        continue;
+      }
+      if (decoded.request) values.learn(adu.header.unitId, decoded.request.pdu, decoded.result.pdu);
+      gathered.push(modbusToEvent(adu.header, decoded.result.pdu, { ...ectx, anomalies: decoded.anomalies }));
+    }
+    pump();
+  });
+  plc.on('timeout', () => plc.destroy(new Error('connect timeout')));
+  plc.on('error', (error) => {
+    ctx.metrics.errors.inc({ component: name, stage: 'sending', code: 'upstream' });
+    ctx.logger.warn({ err: error.message, endpoint: config.endpoint }, 'PLC connection failed');
+    gathered.push(
+      unreachableEvent(ctx.now(), name, config.endpoint, upstream, master, config.device_name, error.message),
+    );
+    flush(true);
+  });
+  plc.on('close', () => client.destroy());
+  client.setTimeout(config.idle_timeout_secs * 1000, () => client.destroy());
+  client.on('error', () => ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'socket' }));
+  client.on('close', () => {
+    closed = true;
+    if (expiry) clearTimeout(expiry);
+    plc.destroy();
+    flush(true);
+  });
+}
