@@ -47,8 +47,8 @@ export function linkTargets(markdown: string): string[] {
 export function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const m of proseOf(markdown).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const raw = markdown.slice(m.index!, m.index! + m[0].length).replace(/^#{1,6}\s+/, '');
+  for (const m of proseOf(markdown).matchAll(/^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$/gm)) {
+    const raw = markdown.slice(m.index!, m.index! + m[0].length).replace(/^#{1,6}[ \t]+/, '');
     const base = raw
       .trim()
       .toLowerCase()
@@ -119,6 +119,8 @@ test('the link checker refuses what it should', () => {
     linkTargets('a [x](y.md) `[not](code.md)` ![i](c.svg)\n```\n[no](z.md)\n```\n[r]: ref.md\n'),
     ['y.md', 'c.svg', 'ref.md'],
   );
+  // A heading followed by a code block: the anchor is the heading's line alone.
+  assert.deepEqual([...headingAnchors('## Replay\n\n```sh\nsiem-gateway replay x\n```\n')], ['replay']);
   assert.deepEqual(
     [...headingAnchors('# Sources: what it is\n## A & B (c)\n## A & B (c)\n')],
     ['sources-what-it-is', 'a--b-c', 'a--b-c-1'],
