@@ -1,33 +1,35 @@
 /**
- * Builds a running gateway from a validated config: the durable queue, the health reporter, the
- * pipeline, the sources, the forwarder to central and the local HTTP server. `start` brings them
- * up in dependency order and `stop` takes them down in reverse, so nothing accepted is lost.
+ * Builds a running gateway from a validated config, in the order the parts depend on each other,
+ * top to bottom: access control, the durable queue, what the gateway learns (inventory, baselines,
+ * rules: state.ts), the pipeline of stages that feeds the queue (gateway/pipeline), the health
+ * reporter and the sources that feed the pipeline, the forwarder to central, and the local HTTP
+ * server. `start` brings them up in that order and `stop` takes them down in reverse, flushing
+ * what the stages hold, so nothing accepted is lost.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { PendingEvent } from '../protocols/event/schema.ts';
+import { createWebAuth, ensureFirstAdmin } from '../protocols/web-auth/index.ts';
+import { openFileAuthStore } from './auth/file-store.ts';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';
-import { createBaselines, DEFAULT_BASELINE_OPTIONS } from './baselines/index.ts';
-import { alertToEvent } from './detection/index.ts';
-import { createManagedDetection } from './detection/managed.ts';
 import { Forwarder } from './forwarder/index.ts';
 import { createHealthReporter } from './health/reporter.ts';
-import { Inventory } from './inventory/index.ts';
-import { createGatewayHttp, type GatewayStatus } from './http/index.ts';
 import { createDeviceHistory } from './http/device-series.ts';
-import { openFileAuthStore } from './auth/file-store.ts';
-import { createWebAuth, ensureFirstAdmin } from '../protocols/web-auth/index.ts';
+import { createGatewayHttp, type GatewayStatus } from './http/index.ts';
+import type { Inventory } from './inventory/index.ts';
 import { createLogger } from './log.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { createPipeline } from './pipeline/index.ts';
+import { createStages } from './pipeline/build.ts';
+import { createPipeline, type Pipeline } from './pipeline/index.ts';
 import type { Source, SourceContext } from './pipeline/types.ts';
 import { LANES, LevelQueue } from './queue/leveldb-queue.ts';
 import { createSource } from './sources/index.ts';
+import { openGatewayState } from './state.ts';
 
 export const GATEWAY_SOFTWARE = 'edge-siem-gateway/0.1.0';
 
@@ -49,6 +51,7 @@ export interface Gateway {
   readonly forwarder: Forwarder;
   readonly metrics: ReturnType<typeof createGatewayMetrics>;
   readonly inventory: Inventory;
+  readonly pipeline: Pipeline;
   sources(): Source[];
   /** Hands events to the pipeline as the named source would (resolves once durable). */
   ingest(sourceName: string, events: PendingEvent[]): Promise<void>;
@@ -62,8 +65,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createGatewayMetrics(config.gateway.id, { processMetrics: options.processMetrics ?? true });
   mkdirSync(config.gateway.data_dir, { recursive: true, mode: 0o700 });
-  // Access control of the local API (first, so a bad password_file fails start
-  // before anything is open): users, sessions, tokens and the audit log in <data_dir>/auth.
+
+  // 1. Access control of the local API (first, so a bad password_file fails start before anything
+  // is open): users, sessions, tokens and the audit log in <data_dir>/auth.
   const authStore = await openFileAuthStore({
     dir: path.join(config.gateway.data_dir, 'auth'),
     onError: (error) => logger.warn({ err: error.message }, 'could not save the sessions'),
@@ -74,6 +78,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     options.printSecret ?? ((text) => process.stdout.write(text)),
   );
   if (first.created) logger.info({ username: first.username, source: first.from }, 'first admin created');
+
+  // 2. The durable queue: nothing is acknowledged to a device before it is on disk.
   const { queue, recovery } = await LevelQueue.openOrRecover({
     dir: path.join(config.gateway.data_dir, 'queue'),
     gateway: config.gateway.id,
@@ -82,6 +88,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     sync: config.queue.sync,
     maxSizeBytes: config.queue.max_size_bytes,
   });
+
+  // 3. What the gateway learns: inventory, baselines, the running rules.
+  const state = await openGatewayState(config, logger, metrics);
+  const { inventory, baselines, detection } = state;
+
+  // 4. The forwarder: queue → link → central (started last); central may push rule sets back.
   const c = config.central;
   const forwarder = new Forwarder({
     endpoint: c.endpoint,
@@ -100,56 +112,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     software: GATEWAY_SOFTWARE,
     rules: { version: () => detection.running().version, apply: (m) => detection.apply(m) },
   });
-  const health = createHealthReporter({
-    intervalMs: config.queue.report_interval_secs * 1000,
-    emit: (events) => pipeline.emit('gateway', events),
-    now: () => new Date(),
-    host: hostname(),
-  });
-  const inventory = await Inventory.open({
-    dir: path.join(config.gateway.data_dir, 'inventory'),
-    maxDevices: config.inventory.max_devices,
-    saveIntervalMs: 5000,
-    commissioningMs: config.inventory.commissioning_hours * 3600_000,
-  });
-  // The rule directories, or the set central pushed (link SPEC §8); open windows survive restarts.
-  const detection = createManagedDetection({
-    dataDir: config.gateway.data_dir,
-    rulesDirs: config.detection.rules_dirs,
-    fieldMap: config.detection.field_map,
-    logsources: config.detection.logsources,
-    alertWindowMs: config.detection.alert_window_secs * 1000,
-    logger: logger.child({ component: 'detection' }),
-    onChange: (set) => {
-      metrics.rules.set({ state: 'loaded' }, set.rules);
-      metrics.rules.set({ state: 'refused' }, set.errors.length);
-    },
-  });
-  const baselinesFile = path.join(config.gateway.data_dir, 'baselines.json');
-  const baselines = config.baselines.enabled
-    ? createBaselines({
-        learningMs: config.baselines.learning_hours * 3600_000,
-        rangeMargin: config.baselines.range_margin,
-        rateFactor: config.baselines.rate_factor,
-        minRatePerMin: DEFAULT_BASELINE_OPTIONS.minRatePerMin,
-      })
-    : undefined;
-  if (baselines && existsSync(baselinesFile)) {
-    try {
-      baselines.restore(JSON.parse(readFileSync(baselinesFile, 'utf8')));
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'learned baselines unreadable; learning again');
-    }
-  }
-  const saveBaselines = () => {
-    if (!baselines) return;
-    try {
-      writeFileSync(`${baselinesFile}.tmp`, JSON.stringify(baselines.snapshot()), { mode: 0o600 });
-      renameSync(`${baselinesFile}.tmp`, baselinesFile);
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'could not save the learned baselines');
-    }
-  };
+
+  // 5. The pipeline: every observation through the configured stages into the queue; the device
+  // dashboard's live history sees every observation, before any reduction.
   const h = config.http.device_history;
   const history = createDeviceHistory({
     pointsPerValue: h.points_per_value,
@@ -159,16 +124,30 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     maxAlerts: h.max_alerts,
   });
   const pipeline = createPipeline({
-    queue,
-    transforms: [],
+    sink: queue,
+    stages: (hooks) =>
+      createStages(config.pipeline, {
+        dataDir: config.gateway.data_dir,
+        inventory,
+        baselines,
+        engine: () => detection.engine,
+        ...hooks,
+      }),
     metrics,
-    health,
-    inventory,
-    baselines,
-    engine: detection.engine,
+    engine: () => detection.engine,
     clockOffsetMs: () => forwarder.clockOffsetMs,
-    onQueued: (events) => history.observe(events),
+    onObserved: (events) => history.observe(events),
   });
+
+  // 6. The health reporter (evictions, refused input, queue recovery) and the sources, both
+  // feeding the pipeline.
+  const health = createHealthReporter({
+    intervalMs: config.queue.report_interval_secs * 1000,
+    emit: (events) => pipeline.emit('gateway', events),
+    now: () => new Date(),
+    host: hostname(),
+  });
+  pipeline.reportTo(health);
   if (recovery) {
     logger.error(
       { ...recovery },
@@ -181,44 +160,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics.evicted.inc({ lane: report.lane }, report.events);
     health.evicted(report);
   });
-
-  const sources: Source[] = [];
-  for (const [name, sourceConfig] of Object.entries(config.sources)) {
+  const sources: Source[] = Object.entries(config.sources).map(([name, sourceConfig]) => {
     const ctx: SourceContext = {
-      emit: (events) => pipeline.emit(name, events),
+      emit: (events: PendingEvent[]) => pipeline.emit(name, events),
       metrics,
       logger: logger.child({ component: name }),
       now: () => new Date(),
     };
-    sources.push(createSource(name, sourceConfig, ctx));
-  }
-
-  // Since when the link is down (the dashboard's "offline since"): from start until connected.
-  let offlineSince = new Date();
-  forwarder.on('disconnected', () => {
-    offlineSince = new Date();
+    return createSource(name, sourceConfig, ctx);
   });
-  const status = async (): Promise<GatewayStatus> => {
-    const link = forwarder.status();
-    const depth = queue.depth;
-    const oldest = await queue.oldestReceived();
-    return {
-      status: link.connected ? 'ok' : 'degraded',
-      gateway: config.gateway.id,
-      link: { ...link, disconnected_since: link.connected ? null : offlineSince.toISOString() },
-      queue: {
-        ...depth,
-        max_size_bytes: config.queue.max_size_bytes,
-        last_write_error: health.lastWriteError() ?? null,
-        oldest_unsent_age_secs: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : null,
-        // With nothing acked lately (link down) the drain time is unknown, not infinite.
-        expected_drain_secs:
-          depth.events === 0 ? 0 : link.ack_rate_per_sec > 0 ? depth.events / link.ack_rate_per_sec : null,
-      },
-      sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
-      process: processMemory(),
-    };
-  };
+
+  // 7. Status, gauges and the 1 s clock of the stateful stages and correlation windows.
+  const status = createStatus(config, { queue, forwarder, health, sources, pipeline });
   const refreshQueueGauges = () => {
     const depth = queue.depth;
     for (const lane of LANES) {
@@ -236,23 +189,27 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   let ticks = 0;
   const gaugeTimer = setInterval(() => {
     refreshQueueGauges();
-    if (++ticks % 30 === 0) saveBaselines();
-    // A quiet network still closes correlation windows and alert groups.
-    void pipeline.alerts(detection.engine.advance(Date.now()).map((a) => alertToEvent(a, new Date())));
+    if (++ticks % 30 === 0) state.saveBaselines();
+    // Windows that are due close, and a quiet network still closes correlation windows.
+    pipeline.tick(Date.now()).catch(() => undefined);
   }, 1000);
   gaugeTimer.unref();
+  forwarder.on('connected', () => {});
 
+  // 8. The local HTTP server: /healthz, /metrics, the API and the device dashboard.
   const auth = createWebAuth({
     store: authStore,
     config: config.http.auth,
     cookieName: 'siem_gw_session',
     issuer: `edge-siem ${config.gateway.id}`,
     now: options.authNow,
-    onError: (error) => logger.error({ err: error.message }, 'audit log write failed'),
+    onError: (error) => logger.error({ err: error.message }, 'auth storage write failed'),
   });
   const app = createGatewayHttp({
     auth,
     metrics,
+    metricsAccess: config.http.metrics,
+    logger: logger.child({ component: 'http' }),
     status,
     inventory,
     dashboard: {
@@ -264,6 +221,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       },
     },
   });
+
+  // Start: sources, then HTTP, then the link; undone in reverse when a step fails.
   const { host, port } = parseListen(config.http.listen);
   const stopped: Array<() => Promise<void>> = [];
   let httpAddress: AddressInfo;
@@ -282,9 +241,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   } catch (error) {
     for (const stop of stopped) await stop();
     health.stop();
+    auth.close();
     await queue.close();
-    await inventory.close();
-    detection.close();
+    await state.close();
     clearInterval(gaugeTimer);
     throw error;
   }
@@ -296,6 +255,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     forwarder,
     metrics,
     inventory,
+    pipeline,
     sources: () => sources,
     ingest: (sourceName, events) => pipeline.emit(sourceName, events),
     httpUrl: () =>
@@ -304,6 +264,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     /** Stops; `drainMs` (the CLI's SIGTERM: central.stop_drain_secs) forwards what it can first. */
     async stop({ drainMs = 0 }: { drainMs?: number } = {}) {
       for (const stop of stopped) await stop();
+      clearInterval(gaugeTimer);
+      // What the stages hold (open summaries, held duplicates) is released and queued.
+      await pipeline.tick(Date.now(), { final: true }).catch(() => undefined);
       health.stop();
       await health.flush().catch(() => undefined);
       if (drainMs > 0) {
@@ -319,13 +282,51 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       }
       await forwarder.stop();
       await queue.close();
-      await inventory.close();
+      auth.close();
       await authStore.close?.();
-      saveBaselines();
-      detection.close();
-      clearInterval(gaugeTimer);
+      await state.close();
       logger.info('gateway %s stopped', config.gateway.id);
     },
+  };
+}
+
+function createStatus(
+  config: GatewayConfig,
+  parts: {
+    queue: LevelQueue;
+    forwarder: Forwarder;
+    health: ReturnType<typeof createHealthReporter>;
+    sources: Source[];
+    pipeline: Pipeline;
+  },
+): () => Promise<GatewayStatus> {
+  const { queue, forwarder, health, sources, pipeline } = parts;
+  // Since when the link is down (the dashboard's "offline since"): from start until connected.
+  let offlineSince = new Date();
+  forwarder.on('disconnected', () => {
+    offlineSince = new Date();
+  });
+  return async () => {
+    const link = forwarder.status();
+    const depth = queue.depth;
+    const oldest = await queue.oldestReceived();
+    return {
+      status: link.connected ? 'ok' : 'degraded',
+      gateway: config.gateway.id,
+      link: { ...link, disconnected_since: link.connected ? null : offlineSince.toISOString() },
+      queue: {
+        ...depth,
+        max_size_bytes: config.queue.max_size_bytes,
+        last_write_error: health.lastWriteError() ?? null,
+        oldest_unsent_age_secs: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : null,
+        // With nothing acked lately (link down) the drain time is unknown, not infinite.
+        expected_drain_secs:
+          depth.events === 0 ? 0 : link.ack_rate_per_sec > 0 ? depth.events / link.ack_rate_per_sec : null,
+      },
+      sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
+      pipeline: { forward: config.pipeline.forward, stages: pipeline.counts() },
+      process: processMemory(),
+    };
   };
 }
 

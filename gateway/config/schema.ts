@@ -8,6 +8,8 @@ import { EVENT_SOURCES, gatewayIdSchema } from '../../protocols/event/schema.ts'
 import { sourceSchema } from '../sources/schema.ts';
 import { listenSchema } from './common.ts';
 import { webAuthConfigSchema } from '../../protocols/web-auth/config.ts';
+import { metricsAccessSchema } from '../../protocols/web-auth/metrics-access.ts';
+import { pipelineSchema } from '../pipeline/config.ts';
 
 export const gatewayConfigSchema = z.strictObject({
   gateway: z.strictObject({
@@ -122,6 +124,7 @@ export const gatewayConfigSchema = z.strictObject({
         .describe('Repeats of a rule on the same device within this window become one alert with a count.'),
     })
     .prefault({}),
+  pipeline: pipelineSchema,
   baselines: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Learn per-device behaviour and report deviations.'),
@@ -166,6 +169,9 @@ export const gatewayConfigSchema = z.strictObject({
       listen: listenSchema.default('127.0.0.1:9100').describe('Local HTTP: /healthz and /metrics.'),
       auth: webAuthConfigSchema.describe(
         'Users, sessions, TOTP and the first admin of the local API (protocols/web-auth/SPEC.md).',
+      ),
+      metrics: metricsAccessSchema.describe(
+        'Who may read /metrics: a bearer token (its sha256), peer address blocks, or both; open when neither is set.',
       ),
       dashboard_dir: z
         .string()

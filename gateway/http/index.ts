@@ -11,6 +11,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { requirePermission, type WebAuth } from '../../protocols/web-auth/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { StageCounts } from '../pipeline/stage.ts';
 import type { QueueDepth } from '../queue/leveldb-queue.ts';
 import { baselineState, type DashboardDeps, registerDashboardRoutes } from './dashboard-routes.ts';
 import { createDeviceHistory } from './device-series.ts';
@@ -44,6 +45,11 @@ export interface GatewayStatus {
     type: string;
     addresses: Array<{ transport: string; host: string; port: number }>;
   }>;
+  /** Each pipeline stage's counts since start: why an event is (not) on central. */
+  pipeline?: {
+    forward: string;
+    stages: StageCounts[];
+  };
   process: {
     rss_bytes: number;
     heap_used_bytes: number;

@@ -33,7 +33,7 @@ if (mode === 'plain') {
     sync: true,
   });
   const metrics = createGatewayMetrics('bench', { processMetrics: false });
-  const pipeline = createPipeline({ queue, transforms: [], metrics, clockOffsetMs: () => undefined });
+  const pipeline = createPipeline({ sink: queue, stages: () => [], metrics });
   const source = createMqttBrokerSource(
     'broker',
     mqttBrokerSourceSchema.parse({

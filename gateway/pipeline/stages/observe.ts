@@ -1,0 +1,79 @@
+/**
+ * The observing stages: `inventory` (every device, gateway/inventory), `baselines` (learned
+ * behaviour per device, gateway/baselines) and `detect` (the Sigma rules, gateway/detection).
+ * They see every observation before any reduction and hand each one on unchanged; what they
+ * learn becomes new events (`gateway.new_device`, `baseline.*`) that continue down the pipeline,
+ * and alerts, which leave it for the alert lane. Detection names each event by an observation id
+ * (evidence.ts) until the queue gives it its real one.
+ */
+import type { Event, PendingEvent } from '../../../protocols/event/schema.ts';
+import type { SigmaEngine } from '../../../protocols/sigma/index.ts';
+import type { Baselines } from '../../baselines/index.ts';
+import { alertToEvent } from '../../detection/index.ts';
+import type { Evidence } from '../evidence.ts';
+import type { Stage } from '../stage.ts';
+
+export interface InventoryLike {
+  observe(event: PendingEvent, now: Date): PendingEvent | undefined;
+}
+
+export function createInventoryStage(inventory: InventoryLike | undefined, name = 'inventory'): Stage {
+  let nowMs = Number.NaN;
+  let now = new Date(0);
+  return {
+    name,
+    type: 'inventory',
+    dropReason: 'none',
+    process(event, ctx) {
+      if (!inventory) return event;
+      if (ctx.nowMs !== nowMs) {
+        nowMs = ctx.nowMs;
+        now = new Date(nowMs);
+      }
+      const discovered = inventory.observe(event, now);
+      if (discovered) ctx.emit(discovered);
+      return event;
+    },
+  };
+}
+
+export function createBaselinesStage(baselines: Baselines | undefined, name = 'baselines'): Stage {
+  return {
+    name,
+    type: 'baselines',
+    dropReason: 'none',
+    process(event, ctx) {
+      if (!baselines) return event;
+      for (const deviation of baselines.observe(event, ctx.nowMs)) ctx.emit(deviation);
+      return event;
+    },
+  };
+}
+
+export interface DetectStageOptions {
+  /** The running rules (a stable facade: central may swap the set underneath). */
+  engine: () => SigmaEngine | undefined;
+  evidence: Evidence;
+  /** Receives the alerts (as events): they skip the remaining stages. */
+  alert: (event: PendingEvent) => void;
+}
+
+export function createDetectStage(options: DetectStageOptions, name = 'detect'): Stage {
+  return {
+    name,
+    type: 'detect',
+    dropReason: 'none',
+    process(event, ctx) {
+      const engine = options.engine();
+      if (!engine || event.kind === 'alert') return event;
+      const id = options.evidence.idFor(event);
+      // The engine reads `id` for the alert's evidence; the rest of the event as it is.
+      const view = { v: 1, id, gateway: '', seq: 0, ...event } as Event;
+      const ts = Date.parse(event.ts);
+      const at = new Date(ctx.nowMs);
+      for (const alert of engine.process(view, Number.isFinite(ts) ? ts : ctx.nowMs))
+        options.alert(alertToEvent(alert, at));
+      return event;
+    },
+  };
+}
