@@ -24,6 +24,8 @@ export interface RecordingPlc {
   port: number;
   /** Every byte received, over all connections, in order. */
   received(): Buffer;
+  /** Requests received, recorded or not. */
+  requests: number;
   /** The ADUs received (as the PLC framed them). */
   adus: ModbusAdu[];
   /** While true, requests are recorded but not answered until release(). */
@@ -51,12 +53,14 @@ function answer(adu: ModbusAdu): Uint8Array {
   return encodeException(fc, 1);
 }
 
-export async function startRecordingPlc(): Promise<RecordingPlc> {
+/** `record: false` keeps only counts (for floods of requests): `received()` and `adus` stay empty. */
+export async function startRecordingPlc({ record = true } = {}): Promise<RecordingPlc> {
   const chunks: Buffer[] = [];
   const held: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   const plc: RecordingPlc = {
     port: 0,
+    requests: 0,
     received: () => Buffer.concat(chunks),
     adus: [],
     hold: false,
@@ -76,10 +80,11 @@ export async function startRecordingPlc(): Promise<RecordingPlc> {
     socket.setNoDelay(true);
     const deframer = createMbapDeframer();
     socket.on('data', (chunk: Buffer) => {
-      chunks.push(Buffer.from(chunk));
+      if (record) chunks.push(Buffer.from(chunk));
       for (const adu of deframer.push(chunk).adus) {
+        plc.requests += 1;
         const copy = { header: adu.header, pdu: adu.pdu.slice() };
-        plc.adus.push(copy);
+        if (record) plc.adus.push(copy);
         const send = () => {
           if (!socket.destroyed) socket.write(encodeMbap(copy.header, answer(copy)));
         };
@@ -148,4 +153,45 @@ export async function startProxy(
   const source = createModbusProxy('plc_proxy', config, ctx);
   await source.start();
   return { source, ctx, port: portOf(source) };
+}
+
+/** One FC 3 request (read 2 holding registers at 10), 12 bytes, transaction id `i` mod 65536. */
+export function readRequest(i: number): Uint8Array {
+  return encodeMbap({ transactionId: i & 0xffff, unitId: 1 }, Uint8Array.from([3, 0, 10, 0, 2]));
+}
+
+export interface Flood {
+  /** Answers received so far (ADUs from the proxy). */
+  answers(): number;
+  /** Resolves once every request has been handed to the socket. */
+  written: Promise<void>;
+  socket: net.Socket;
+}
+
+/**
+ * Pumps `count` FC 3 requests from one raw socket as fast as the socket takes them (64 KiB
+ * writes, waiting for 'drain'), counting the answers without keeping them.
+ */
+export async function floodRequests(port: number, count: number): Promise<Flood> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const deframer = createMbapDeframer();
+  let answers = 0;
+  socket.on('data', (chunk: Buffer) => {
+    answers += deframer.push(chunk).adus.length;
+  });
+  socket.on('error', () => {});
+  const PER_WRITE = 5461; // 65,532 bytes
+  const written = (async () => {
+    for (let i = 0; i < count; i += PER_WRITE) {
+      const n = Math.min(PER_WRITE, count - i);
+      const buf = Buffer.alloc(n * 12);
+      for (let j = 0; j < n; j++) buf.set(readRequest(i + j), j * 12);
+      if (!socket.write(buf)) await new Promise<void>((resolve) => socket.once('drain', resolve));
+    }
+  })();
+  return { answers: () => answers, written, socket };
 }
