@@ -1,12 +1,13 @@
 /**
  * Query parameters shared by the event search routes: the filters of `GET /api/events` and the
- * time-range rules of the aggregate and export routes (a required, bounded range), validated
+ * time-range rules of the aggregate and export routes (a required, bounded range), the time
+ * field those ranges apply to (`ts` or `received`) and the tag filter, validated
  * with zod so that a bad parameter is a 400 naming it.
  */
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
-import type { EventFilter } from '../store/types.ts';
+import { type EventFilter, TIME_FIELDS } from '../store/types.ts';
 
 /** Longest time range an aggregate or export may cover. */
 export const MAX_RANGE_DAYS = 31;
@@ -37,6 +38,13 @@ export const filterShape = {
   gateway: z.string().min(1).max(64).optional(),
   device_id: z.string().min(1).max(256).optional(),
   action: z.string().min(1).max(128).optional(),
+  /** Events carrying this tag, e.g. `clock_skew` (store/clock-skew.ts). */
+  tag: z.string().min(1).max(64).optional(),
+  /**
+   * Which time `from`/`to` and histogram buckets use: `ts`, the device's own (default), or
+   * `received`, the gateway's arrival time, which a device cannot backdate (issue 15 item 12).
+   */
+  time_field: z.enum(TIME_FIELDS).default('ts'),
 };
 
 type FilterParams = z.output<z.ZodObject<typeof filterShape>>;
@@ -63,6 +71,8 @@ export function toFilter(q: FilterParams): EventFilter {
     gateway: q.gateway,
     deviceId: q.device_id,
     action: q.action,
+    tag: q.tag,
+    timeField: q.time_field,
   };
 }
 

@@ -82,6 +82,13 @@ const common = {
     .describe(
       'Rows tolerated in events_default (timestamps outside every daily partition) before a central.default_partition_rows health event (default 0).',
     ),
+  flag_clock_skew_secs: z
+    .number()
+    .min(0)
+    .optional()
+    .describe(
+      "An event whose own time (ts) is further than this from its arrival (the gateway's received, on central's clock) is stored with tag clock_skew and fields.clock_skew_ms (default 300; 0 = never).",
+    ),
 };
 
 const unionSchema = z.discriminatedUnion('type', [

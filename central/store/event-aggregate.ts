@@ -5,7 +5,7 @@
  * query is picked from a fixed map, never spliced from input.
  */
 import { InvalidQueryError } from './errors.ts';
-import { filterClauses } from './event-query.ts';
+import { filterClauses, timeColumn } from './event-query.ts';
 import type { SqlExecutor } from './sql-client.ts';
 import type { EventFilter, HistogramBucket, TopField, TopValue } from './types.ts';
 
@@ -34,7 +34,7 @@ function builder() {
   };
 }
 
-/** Non-empty buckets, oldest first: `start` = floor(ts / interval) * interval. */
+/** Non-empty buckets, oldest first: `start` = floor(time / interval) * interval, time = `filter.timeField`. */
 export async function histogram(
   db: SqlExecutor,
   filter: EventFilter,
@@ -49,8 +49,9 @@ export async function histogram(
   const { params, param } = builder();
   const where = filterClauses(filter, param);
   const width = param(intervalMs);
+  const time = timeColumn(filter.timeField);
   const { rows } = await db.query<{ bucket: string | number; n: string | number }>(
-    `SELECT floor(extract(epoch FROM ts) * 1000 / ${width}::bigint)::bigint * ${width}::bigint AS bucket,
+    `SELECT floor(extract(epoch FROM ${time}) * 1000 / ${width}::bigint)::bigint * ${width}::bigint AS bucket,
             count(*) AS n
        FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       GROUP BY 1 ORDER BY 1`,

@@ -7,7 +7,7 @@
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { InvalidCursorError, InvalidQueryError } from './errors.ts';
 import { SELECT_COLUMNS } from './event-rows.ts';
-import type { EventQuery } from './types.ts';
+import type { EventQuery, TimeField } from './types.ts';
 
 export const MAX_LIMIT = 1000;
 /** Used when `limit` is not a number at all; numbers are clamped to 1..MAX_LIMIT. */
@@ -78,6 +78,13 @@ export interface BuiltQuery {
   limit: number;
 }
 
+/** The column behind a `timeField` (a fixed map, never input spliced into SQL). */
+export function timeColumn(field: TimeField | undefined): 'ts' | 'received' {
+  if (field === undefined || field === 'ts') return 'ts';
+  if (field === 'received') return 'received';
+  throw new InvalidQueryError(`unknown time field ${String(field)}`);
+}
+
 /** A `$n` placeholder factory appending to `params`. */
 export type ParamFn = (value: unknown) => string;
 
@@ -90,8 +97,10 @@ export function filterClauses(
   const where: string[] = [];
   const from = isoParam('from', query.from);
   const to = isoParam('to', query.to);
-  if (from !== undefined) where.push(`ts >= ${param(from)}::timestamptz`);
-  if (to !== undefined) where.push(`ts < ${param(to)}::timestamptz`);
+  // `received` is served by migration 011's index, `ts` by partition pruning and 001's indexes.
+  const time = timeColumn(query.timeField);
+  if (from !== undefined) where.push(`${time} >= ${param(from)}::timestamptz`);
+  if (to !== undefined) where.push(`${time} < ${param(to)}::timestamptz`);
   if (query.source !== undefined) where.push(`source = ${param(query.source)}`);
   if (query.host !== undefined) where.push(`lower(host) = lower(${param(query.host)})`);
   if (query.severityMax !== undefined) {
@@ -109,6 +118,7 @@ export function filterClauses(
   if (query.gateway !== undefined) where.push(`gateway = ${param(query.gateway)}`);
   if (query.deviceId !== undefined) where.push(`device_id = ${param(query.deviceId)}`);
   if (query.action !== undefined) where.push(`action = ${param(query.action)}`);
+  if (query.tag !== undefined) where.push(`tags @> ARRAY[${param(query.tag)}::text]`);
   return where;
 }
 

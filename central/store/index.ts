@@ -5,6 +5,7 @@
 import { type StoreConfig, storeConfigSchema } from './config.ts';
 import { createPgliteStore } from './pglite.ts';
 import { createPostgresStore } from './postgres.ts';
+import { DEFAULT_FLAG_CLOCK_SKEW_SECS } from './clock-skew.ts';
 import type { SqlStoreOptions } from './sql-store.ts';
 import type { EventStore, PartitionPolicy } from './types.ts';
 
@@ -28,7 +29,11 @@ export async function createStore(
     pastDays: parsed.partitions.past_days,
     aheadDays: parsed.partitions.ahead_days,
   };
-  const common = { ...options, ...(partitions && { partitions }) };
+  const common = {
+    ...options,
+    ...(partitions && { partitions }),
+    clockSkewMs: (parsed.flag_clock_skew_secs ?? DEFAULT_FLAG_CLOCK_SKEW_SECS) * 1000,
+  };
   if (parsed.type === 'pglite') return createPgliteStore({ ...common, dataDir: parsed.data_dir });
   return createPostgresStore({ ...common, connectionString: parsed.url, poolMax: parsed.pool_max });
 }

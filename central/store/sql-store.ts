@@ -5,6 +5,7 @@
  * missing gets it created first, anything else lands in events_default.
  */
 import type { Event } from '../../protocols/event/schema.ts';
+import { flagClockSkew } from './clock-skew.ts';
 import { histogram, topValues } from './event-aggregate.ts';
 import { copyEvents } from './event-copy.ts';
 import { buildEventQuery, buildNarrowProbe, encodeCursor, NARROW_ROWS } from './event-query.ts';
@@ -46,6 +47,11 @@ export interface SqlStoreOptions {
   partitions?: PartitionPolicy;
   /** "Now" for the partition window of inserts and for health; tests move it. Defaults to the system clock. */
   clock?: () => Date;
+  /**
+   * Events whose ts is further than this from their arrival are stored flagged (clock-skew.ts);
+   * 0 or absent: no flagging. createStore sets it from `storage.flag_clock_skew_secs`.
+   */
+  clockSkewMs?: number;
 }
 
 function byIdentity(a: StorageRow, b: StorageRow): number {
@@ -58,6 +64,7 @@ function byIdentity(a: StorageRow, b: StorageRow): number {
 export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {}): EventStore {
   const policy = validatePolicy(options.partitions ?? DEFAULT_PARTITION_POLICY);
   const clock = options.clock ?? (() => new Date());
+  const skewMs = options.clockSkewMs ?? 0;
   /** Daily partitions known to exist; a miss is checked again under the DDL lock. */
   const known = new Set<string>();
   let closed = false;
@@ -91,7 +98,9 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
 
     async insertEvents(events: readonly Event[]): Promise<InsertResult> {
       if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      const rows = events.map(toStorageRow).sort(byIdentity);
+      const rows = (skewMs > 0 ? events.map((e) => flagClockSkew(e, skewMs)) : events)
+        .map(toStorageRow)
+        .sort(byIdentity);
       const now = clock();
       const days = new Set<number>();
       // Rows of one batch share a handful of dates: parse each date once (ts is canonical, `…T…Z`).

@@ -7,10 +7,15 @@ import type { Event, EventSource } from '../../protocols/event/schema.ts';
 import type { SqlClient } from './sql-client.ts';
 
 export interface EventQuery {
-  /** Inclusive lower bound on `ts`. */
+  /** Inclusive lower bound on the time field. */
   from?: Date;
-  /** Exclusive upper bound on `ts`. */
+  /** Exclusive upper bound on the time field. */
   to?: Date;
+  /**
+   * Which time `from`/`to` (and histogram buckets) apply to: `ts` (the device's, default) or
+   * `received` (the gateway's arrival time, which a device cannot backdate).
+   */
+  timeField?: TimeField;
   source?: EventSource;
   /** Exact host name (case-insensitive). */
   host?: string;
@@ -23,11 +28,16 @@ export interface EventQuery {
   deviceId?: string;
   /** Exact action, e.g. `modbus.write_single_register`. */
   action?: string;
+  /** Events carrying this tag, e.g. `clock_skew`. */
+  tag?: string;
   /** Page size, clamped to 1..1000 (NaN means 100). */
   limit: number;
   /** Opaque cursor from a previous page's `nextCursor`; anything else throws `InvalidCursorError`. */
   cursor?: string;
 }
+
+export const TIME_FIELDS = ['ts', 'received'] as const;
+export type TimeField = (typeof TIME_FIELDS)[number];
 
 /** The filters of an `EventQuery`, without paging. */
 export type EventFilter = Omit<EventQuery, 'limit' | 'cursor'>;
