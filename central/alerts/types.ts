@@ -7,8 +7,6 @@ import { z } from 'zod';
 
 export const ALERT_STATUSES = ['new', 'acknowledged', 'resolved', 'false_positive'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
-/** Statuses in which a repeat still folds into the alert; a closed alert is never reopened by one. */
-export const OPEN_STATUSES: readonly AlertStatus[] = ['new', 'acknowledged'];
 
 /** Sigma `level` → syslog severity (Sigma specification, "level"; RFC 5424 §6.2.1 numbers). */
 export const LEVEL_SEVERITY = {

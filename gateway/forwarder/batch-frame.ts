@@ -1,8 +1,8 @@
 /**
  * A link batch frame (protocols/link/SPEC.md: `{"type":"batch","batch_id":N,"events":[...]}`) made
- * from the bytes of queue records, byte for byte the UTF-8 of what `encodeBatchFromJson` makes from
- * their text. Working on bytes keeps a batch of a thousand events out of the JavaScript heap: a
- * string that size would be allocated in V8's old space and force full collections.
+ * from the bytes of queue records, byte for byte the UTF-8 of what `encodeLinkMessage` makes of the
+ * batch of their events. Working on bytes keeps a batch of a thousand events out of the JavaScript
+ * heap: a string that size would be allocated in V8's old space and force full collections.
  */
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']}');

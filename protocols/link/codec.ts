@@ -175,19 +175,6 @@ export function encodeLinkMessage(message: LinkMessage): string {
   return JSON.stringify(message);
 }
 
-/**
- * A batch frame built from event arrays that are already JSON text (the queue's stored records),
- * without parsing and re-serialising them. Each element of `eventArrays` must be the JSON text of
- * an array of events; the result is exactly what `encodeLinkMessage` would produce for the batch.
- */
-export function encodeBatchFromJson(batchId: number, eventArrays: readonly string[]): string {
-  const inner = eventArrays
-    .map((a) => a.slice(1, -1))
-    .filter((a) => a.length > 0)
-    .join(',');
-  return `{"type":"batch","batch_id":${batchId},"events":[${inner}]}`;
-}
-
 /** Parses one frame. Returns a typed error for anything that is not a valid v1 message. */
 export function decodeLinkMessage(
   data: string | Uint8Array,
