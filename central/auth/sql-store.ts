@@ -185,6 +185,23 @@ export function createSqlAuthStore(sql: SqlClient): AuthStore {
       );
       return rowCount;
     },
+    async deleteExpiredSessions(lastSeenBefore, createdBefore) {
+      const { rowCount } = await sql.query(
+        'DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2',
+        [lastSeenBefore, createdBefore],
+      );
+      return rowCount;
+    },
+    async trimUserSessions(username, keep) {
+      // One statement: concurrent logins of the same user cannot both keep `keep` rows each.
+      const { rowCount } = await sql.query(
+        `DELETE FROM sessions WHERE username = $1 AND id_sha256 NOT IN (
+           SELECT id_sha256 FROM sessions WHERE username = $1
+           ORDER BY created_at DESC, id_sha256 DESC LIMIT $2)`,
+        [username, keep],
+      );
+      return rowCount;
+    },
 
     async createToken(t) {
       await sql.query(

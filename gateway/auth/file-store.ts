@@ -1,13 +1,15 @@
 /**
- * The gateway's `AuthStore` (protocols/web-auth/types.ts): users, sessions and API tokens as JSON
- * files (mode 0600) in `<data_dir>/auth/`, held in memory and rewritten atomically (temp file,
- * fsync, rename) on every change; the audit log as NDJSON, appended, and bounded: past
+ * The gateway's `AuthStore` (protocols/web-auth/types.ts): users and API tokens as JSON files
+ * (mode 0600) in `<data_dir>/auth/`, held in memory and rewritten atomically (temp file, fsync,
+ * rename) on every change; sessions, which change at every login and every use, in an append-only
+ * log compacted as it grows (session-log.ts); the audit log as NDJSON, appended, and bounded: past
  * `maxAuditBytes` the file becomes `audit.1.ndjson` (the previous one is dropped), so a gateway
  * on an SD card keeps at most twice that. On a full disk, users and tokens refuse changes, while
  * sessions stay usable in memory (their write failure is reported).
  */
 import { appendFile, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { openSessionLog } from './session-log.ts';
 import type {
   ApiTokenRecord,
   AuditEntry,
@@ -24,6 +26,8 @@ export interface FileAuthStoreOptions {
   maxAuditBytes?: number;
   /** A failed write of sessions (full disk): they stay valid in memory, the failure is reported here. */
   onError?: (error: Error) => void;
+  /** Compact the sessions log past this many lines (default 1000). */
+  sessionLogCompactLines?: number;
 }
 
 const DATE_KEYS = new Set(['created_at', 'updated_at', 'last_seen_at', 'expires_at', 'last_used_at', 'ts']);
@@ -57,16 +61,27 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const files = {
     users: path.join(dir, 'users.json'),
-    sessions: path.join(dir, 'sessions.json'),
+    sessions: path.join(dir, 'sessions.log'),
+    legacySessions: path.join(dir, 'sessions.json'),
     tokens: path.join(dir, 'tokens.json'),
     lockouts: path.join(dir, 'lockouts.json'),
     audit: path.join(dir, 'audit.ndjson'),
     auditOld: path.join(dir, 'audit.1.ndjson'),
   };
   const users = new Map((await readJson<UserRecord[]>(files.users, [])).map((u) => [u.username, u]));
-  const sessions = new Map(
-    (await readJson<SessionRecord[]>(files.sessions, [])).map((s) => [s.id_sha256, s]),
-  );
+  const sessionLog = await openSessionLog({
+    file: files.sessions,
+    legacyFile: files.legacySessions,
+    compactAfterLines: options.sessionLogCompactLines,
+  });
+  const sessions = sessionLog.sessions;
+  // Sessions are worth keeping across a restart but not worth refusing a login over (full disk).
+  const kept = (write: Promise<void>) => write.catch((error: Error) => options.onError?.(error));
+  const removeSessions = async (pred: (s: SessionRecord) => boolean) => {
+    const ids = [...sessions.values()].filter(pred).map((s) => s.id_sha256);
+    await kept(sessionLog.remove(ids));
+    return ids.length;
+  };
   const tokens = new Map((await readJson<ApiTokenRecord[]>(files.tokens, [])).map((t) => [t.id, t]));
   /** Login lockouts: key → end (ms). */
   const lockouts = new Map(
@@ -103,16 +118,13 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
     chains.set(key, next);
     return next;
   };
-  const save = (which: 'users' | 'sessions' | 'tokens' | 'lockouts') => {
-    const done = serial(which, () => {
+  const save = (which: 'users' | 'tokens' | 'lockouts') =>
+    serial(which, () => {
       if (which === 'lockouts')
         return writeAtomic(files.lockouts, JSON.stringify(Object.fromEntries(lockouts)));
-      const values = which === 'users' ? users : which === 'sessions' ? sessions : tokens;
+      const values = which === 'users' ? users : tokens;
       return writeAtomic(files[which], JSON.stringify([...values.values()]));
     });
-    // Sessions are worth keeping across a restart but not worth refusing a login over (full disk).
-    return which === 'sessions' ? done.catch((error: Error) => options.onError?.(error)) : done;
-  };
 
   return {
     async countUsers() {
@@ -141,9 +153,8 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
     },
     async deleteUser(username) {
       if (!users.delete(username)) return false;
-      for (const [id, s] of sessions) if (s.username === username) sessions.delete(id);
       for (const [id, t] of tokens) if (t.username === username) tokens.delete(id);
-      await Promise.all([save('users'), save('sessions'), save('tokens')]);
+      await Promise.all([save('users'), removeSessions((s) => s.username === username), save('tokens')]);
       return true;
     },
     async lock(key, until, now) {
@@ -164,32 +175,36 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
     },
 
     async createSession(s) {
-      sessions.set(s.id_sha256, { ...s });
-      await save('sessions');
+      await kept(sessionLog.put(s));
     },
     async getSession(id) {
       const s = sessions.get(id);
       return s && { ...s };
     },
     async touchSession(id, at) {
-      const s = sessions.get(id);
-      if (!s) return;
-      s.last_seen_at = at;
-      await save('sessions');
+      await kept(sessionLog.touch(id, at));
     },
     async deleteSession(id) {
-      if (sessions.delete(id)) await save('sessions');
+      await kept(sessionLog.remove([id]));
     },
     async deleteUserSessions(username, keep) {
-      let n = 0;
-      for (const [id, s] of sessions) {
-        if (s.username === username && id !== keep) {
-          sessions.delete(id);
-          n++;
-        }
-      }
-      if (n > 0) await save('sessions');
-      return n;
+      return removeSessions((s) => s.username === username && s.id_sha256 !== keep);
+    },
+    async deleteExpiredSessions(lastSeenBefore, createdBefore) {
+      return removeSessions(
+        (s) =>
+          s.last_seen_at.getTime() < lastSeenBefore.getTime() ||
+          s.created_at.getTime() < createdBefore.getTime(),
+      );
+    },
+    async trimUserSessions(username, keep) {
+      const newestFirst = [...sessions.values()]
+        .filter((s) => s.username === username)
+        .sort(
+          (a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id_sha256 < b.id_sha256 ? 1 : -1),
+        );
+      const drop = new Set(newestFirst.slice(keep).map((s) => s.id_sha256));
+      return removeSessions((s) => drop.has(s.id_sha256));
     },
 
     async createToken(t) {
@@ -245,6 +260,7 @@ export async function openFileAuthStore(options: FileAuthStoreOptions): Promise<
       return out;
     },
     async close() {
+      await sessionLog.flush();
       await Promise.all([...chains.values()].map((p) => p.catch(() => undefined)));
     },
   };

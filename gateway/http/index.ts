@@ -1,14 +1,22 @@
 /**
- * The gateway's local HTTP server: `/healthz` (a small liveness answer), `/api/status` (link
- * state, queue depth and bytes per lane, age of the oldest unsent event, evictions, expected
- * drain time), `/metrics` for Prometheus, the device inventory, and the device dashboard (its API
- * in dashboard-routes.ts, its page at `/` from static.ts).
+ * The gateway's local HTTP server: `/healthz` (a small liveness answer: no names, versions or
+ * counts), `/api/status` (link state, queue depth and bytes per lane, age of the oldest unsent
+ * event, evictions, expected drain time), `/metrics` for Prometheus (optionally behind a token or
+ * an address allow-list: `http.metrics`), the device inventory, and the device dashboard (its API
+ * in dashboard-routes.ts, its page at `/` from static.ts). A failed request answers a generic
+ * 500; the detail goes to the log only.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { requirePermission, type WebAuth } from '../../protocols/web-auth/index.ts';
+import type { Logger } from 'pino';
+import {
+  createMetricsGuard,
+  type MetricsAccessConfig,
+  requirePermission,
+  type WebAuth,
+} from '../../protocols/web-auth/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { StageCounts } from '../pipeline/stage.ts';
@@ -66,10 +74,15 @@ export function createGatewayHttp(deps: {
   auth: WebAuth;
   /** The device dashboard (gateway/http/dashboard-routes.ts): live history, baselines, static dir. */
   dashboard?: Partial<Omit<DashboardDeps, 'inventory' | 'status'>> & { dir?: string };
+  /** Who may read /metrics (`http.metrics`); open when absent. */
+  metricsAccess?: MetricsAccessConfig;
+  /** Where a failed request's detail goes (never to the client). */
+  logger?: Logger;
 }) {
   const app = new Hono();
   app.use('*', secureHeaders());
-  // /healthz and /metrics stay open; every /api route declares its permission (requirePermission).
+  // /healthz stays open (and says nothing but up or degraded); /metrics is open unless
+  // http.metrics asks for a token or an allow-list; every /api route declares its permission.
   app.use('/api/*', bodyLimit({ maxSize: 256 * 1024 }));
   app.use('/api/*', deps.auth.middleware);
   app.route('/api', deps.auth.routes);
@@ -80,14 +93,10 @@ export function createGatewayHttp(deps: {
     status: deps.status,
   };
   // Degraded (link down) is still 200: the gateway is doing its job, buffering to disk.
+  // Anonymous: no gateway name, version or count (security review, issue 15 item 13).
   app.get('/healthz', async (c) => {
     const s = await deps.status();
-    return c.json({
-      status: s.status,
-      gateway: s.gateway,
-      link: { connected: s.link.connected },
-      queue_events: s.queue.events,
-    });
+    return c.json({ status: s.status });
   });
   app.get('/api/status', requirePermission('read'), async (c) => c.json(await deps.status()));
   app.get('/api/devices', requirePermission('read'), (c) => {
@@ -107,14 +116,17 @@ export function createGatewayHttp(deps: {
   });
   registerDashboardRoutes(app, dashboard);
   registerDashboardStatic(app, deps.dashboard?.dir);
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', createMetricsGuard(deps.metricsAccess ?? { allow: [] }), async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
-    return c.json({ error: 'internal error', detail: error.message.slice(0, 200) }, 500);
+    // The message may name files, addresses or internals: logged, never sent (issue 15 item 14).
+    deps.metrics.errors.inc({ component: 'http', stage: 'processing', code: 'internal' });
+    deps.logger?.error({ err: error.message, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
   });
   return app;
 }

@@ -21,6 +21,20 @@ export const webAuthConfigSchema = z
       .max(30 * 86_400)
       .default(43_200)
       .describe('A session is over this long after login, used or not.'),
+    max_sessions_per_user: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(20)
+      .describe("Sessions one user may hold; a login beyond this ends that user's oldest sessions."),
+    session_prune_interval_secs: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .default(600)
+      .describe('How often expired sessions are deleted from storage (also at every login).'),
     require_totp: z
       .boolean()
       .default(false)

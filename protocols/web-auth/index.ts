@@ -15,7 +15,7 @@ import { LoginLimiter } from './limiter.ts';
 import { createAuthMiddleware } from './middleware.ts';
 import { MIN_PASSWORD_LENGTH, newUserRecord, randomPassword } from './password.ts';
 import { createAuthRoutes } from './routes.ts';
-import type { SessionPolicy } from './session.ts';
+import { pruneSessions, type SessionPolicy } from './session.ts';
 import type { AuthStore } from './types.ts';
 
 export { type WebAuthConfig, webAuthConfigSchema } from './config.ts';
@@ -28,6 +28,7 @@ export {
   undeclaredApiRoutes,
 } from './permissions.ts';
 export { hashPassword, verifyPassword } from './password.ts';
+export { createMetricsGuard, type MetricsAccessConfig, metricsAccessSchema } from './metrics-access.ts';
 export * from './types.ts';
 
 export interface WebAuthOptions {
@@ -49,6 +50,10 @@ export interface WebAuth {
   /** Mount at `/api`: /auth/*, /users, /audit. */
   routes: Hono;
   store: AuthStore;
+  /** Deletes expired sessions now (also done every `session_prune_interval_secs` and at login). */
+  pruneSessions(): Promise<number>;
+  /** Stops the pruning timer (before the store closes). */
+  close(): void;
 }
 
 export function createWebAuth(options: WebAuthOptions): WebAuth {
@@ -57,10 +62,18 @@ export function createWebAuth(options: WebAuthOptions): WebAuth {
     idleMs: options.config.session_idle_secs * 1000,
     maxMs: options.config.session_max_secs * 1000,
     requireTotp: options.config.require_totp,
+    maxPerUser: options.config.max_sessions_per_user,
   };
   const configTokens = options.configTokens ?? [];
+  const prune = () => pruneSessions(options.store, policy, now());
+  const timer = setInterval(() => {
+    prune().catch((error: Error) => options.onError?.(error));
+  }, options.config.session_prune_interval_secs * 1000);
+  timer.unref();
   return {
     store: options.store,
+    pruneSessions: prune,
+    close: () => clearInterval(timer),
     middleware: createAuthMiddleware({
       store: options.store,
       policy,

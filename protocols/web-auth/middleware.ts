@@ -12,6 +12,7 @@ import { type AuthIdentity, declaredForRequest, refusal } from './permissions.ts
 import {
   bearerToken,
   configTokenIdentity,
+  secretsEqual,
   sessionIdentity,
   type SessionPolicy,
   tokenIdentity,
@@ -60,7 +61,9 @@ export function csrfRefusal(
   if (origin !== undefined && origin !== new URL(c.req.url).origin) return 'cross-origin request refused';
   if (declared === 'public' || identity?.kind !== 'session') return undefined;
   const presented = c.req.header('x-csrf-token');
-  if (!presented || presented !== identity.session?.csrf_token) return 'missing or wrong x-csrf-token';
+  const expected = identity.session?.csrf_token;
+  // Constant time (security review, issue 15 item 14): `!==` stops at the first differing byte.
+  if (!presented || !expected || !secretsEqual(presented, expected)) return 'missing or wrong x-csrf-token';
   return undefined;
 }
 
@@ -99,6 +102,22 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): Middleware
     }
   };
 
+  const auditTotpPending = async (c: Context, identity: AuthIdentity) => {
+    try {
+      await store.appendAudit({
+        ts: options.now(),
+        actor: identity.actor,
+        action: 'auth.totp_enrollment_required',
+        target: `${c.req.method} ${c.req.path.slice(0, 512)}`,
+        address: clientAddress(c),
+        outcome: 'denied',
+        detail: { via: identity.kind, ...(identity.tokenName && { token: identity.tokenName }) },
+      });
+    } catch (error) {
+      options.onError?.(error as Error);
+    }
+  };
+
   return async (c, next) => {
     const declared = declaredForRequest(c);
     const found = await identify(c);
@@ -120,7 +139,10 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): Middleware
     }
     const refused = refusal(identity, declared, c.req.path);
     if (refused) {
-      if (unsafe && identity) await audit(c, identity, 'denied');
+      // A caller held to a TOTP enrolment is audited on every refusal, reads included: it is
+      // someone holding the password (or a token of such a user) reaching past enrolment.
+      if (identity?.totpEnrollmentPending) await auditTotpPending(c, identity);
+      else if (unsafe && identity) await audit(c, identity, 'denied');
       return c.json(
         { error: refused.error, ...refused.extra },
         refused.status,

@@ -26,7 +26,10 @@ export interface AuthIdentity {
   permissions: ReadonlySet<Permission>;
   session?: SessionRecord;
   tokenName?: string;
-  /** TOTP is required but not enrolled yet: only /api/auth/* is allowed. */
+  /**
+   * TOTP is required but not enrolled yet: a session may only enrol it, read `me` and log out
+   * (`TOTP_PENDING_PATHS`); a personal token is refused outright until then.
+   */
   totpEnrollmentPending: boolean;
 }
 
@@ -62,6 +65,18 @@ function deny(c: Context, status: 401 | 403, error: string, extra: Record<string
   return c.json({ error, ...extra }, status, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
 }
 
+/**
+ * What a session whose TOTP enrolment is pending may reach (SPEC.md §2). An allow-list of exact
+ * paths, not a prefix: `/api/auth/*` also holds token creation and the password change, which
+ * would turn the password alone into lasting access (security review, issue 15 item 1).
+ */
+export const TOTP_PENDING_PATHS: ReadonlySet<string> = new Set([
+  '/api/auth/me',
+  '/api/auth/logout',
+  '/api/auth/totp/setup',
+  '/api/auth/totp/enable',
+]);
+
 /** Checks an identity against a declaration: undefined when allowed, else the refusal. */
 export function refusal(
   identity: AuthIdentity | undefined,
@@ -70,10 +85,13 @@ export function refusal(
 ): { status: 401 | 403; error: string; extra?: Record<string, unknown> } | undefined {
   if (declared === 'public') return undefined;
   if (!identity) return { status: 401, error: 'authentication required' };
-  if (identity.totpEnrollmentPending && !path.startsWith('/api/auth/')) {
+  if (identity.totpEnrollmentPending && (identity.kind !== 'session' || !TOTP_PENDING_PATHS.has(path))) {
     return {
       status: 403,
-      error: 'a TOTP second factor must be enrolled first (POST /api/auth/totp/setup)',
+      error:
+        identity.kind === 'session'
+          ? 'a TOTP second factor must be enrolled first (POST /api/auth/totp/setup)'
+          : "this token's owner must enrol a TOTP second factor first",
       extra: { totp_enrollment_required: true },
     };
   }

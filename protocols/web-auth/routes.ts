@@ -24,6 +24,7 @@ import {
   openSession,
   publicToken,
   publicUser,
+  pruneSessions,
   type SessionPolicy,
   sha256Hex,
   totpEnrollmentPending,
@@ -129,6 +130,14 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const presented = getCookie(c, options.cookieName);
     if (presented) await store.deleteSession(sha256Hex(presented));
     const { cookie, session } = await openSession(store, user.username, clientAddress(c), now());
+    // Bounded storage: expired sessions go, and one user holds at most maxPerUser (a script that
+    // logs in at every run would otherwise leave a session behind each time).
+    await pruneSessions(store, policy, now()).catch((error: Error) => options.onError?.(error));
+    if (policy.maxPerUser) {
+      await store
+        .trimUserSessions(user.username, policy.maxPerUser)
+        .catch((error: Error) => options.onError?.(error));
+    }
     setCookie(c, options.cookieName, cookie, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -189,6 +198,15 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     }
     if (user.totp_enabled && user.totp_secret) {
       if (!input.totp) {
+        // The right password without a code: audited (someone may hold the password), not counted
+        // towards a lockout (a login form first asks without the code).
+        await audit(c, {
+          actor: '-',
+          action: 'auth.login_failed',
+          target: input.username,
+          outcome: 'denied',
+          detail: { reason: 'totp code required' },
+        });
         return c.json({ error: 'a TOTP code is required', totp_required: true }, 401);
       }
       const step = totpStep(user.totp_secret, input.totp.trim(), t);

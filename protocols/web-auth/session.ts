@@ -25,6 +25,17 @@ export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
+/**
+ * Constant-time string equality for secrets a client presents (the CSRF token). Both sides are
+ * hashed first, so `timingSafeEqual` always gets equal-length buffers and the time taken says
+ * nothing about the expected value, its length included.
+ */
+export function secretsEqual(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
 export function randomSecret(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -37,6 +48,17 @@ export interface SessionPolicy {
   idleMs: number;
   maxMs: number;
   requireTotp: boolean;
+  /** Sessions one user may hold; a login beyond it ends the oldest (none when absent). */
+  maxPerUser?: number;
+}
+
+/**
+ * Deletes the expired sessions from storage (SPEC.md §2): they are refused anyway, but kept they
+ * would pile up forever, one per login. Run on a timer and at every login.
+ */
+export async function pruneSessions(store: AuthStore, policy: SessionPolicy, now: Date): Promise<number> {
+  const t = now.getTime();
+  return store.deleteExpiredSessions(new Date(t - policy.idleMs), new Date(t - policy.maxMs));
 }
 
 export function totpEnrollmentPending(user: UserRecord, policy: SessionPolicy): boolean {
@@ -121,8 +143,9 @@ export async function tokenIdentity(
     role: user.role,
     permissions: new Set(record.scopes.filter((s) => allowed.has(s))),
     tokenName: record.name,
-    // A token is automation: TOTP protects the interactive login that created it.
-    totpEnrollmentPending: false,
+    // Held to the owner's TOTP rule: a token of a user who must enrol TOTP and has not is refused
+    // (permissions.ts), else the password alone would still reach the API through it.
+    totpEnrollmentPending: totpEnrollmentPending(user, policy),
   };
 }
 

@@ -114,6 +114,13 @@ export interface AuthStore {
   deleteSession(idSha256: string): Promise<void>;
   /** Deletes every session of the user except `keep` (a password change keeps the current one). */
   deleteUserSessions(username: string, keep?: string): Promise<number>;
+  /**
+   * Deletes the sessions last used before `lastSeenBefore` or created before `createdBefore`
+   * (expired: session.ts decides the times); returns how many.
+   */
+  deleteExpiredSessions(lastSeenBefore: Date, createdBefore: Date): Promise<number>;
+  /** Keeps the user's `keep` most recently created sessions and deletes the others; returns how many. */
+  trimUserSessions(username: string, keep: number): Promise<number>;
 
   createToken(token: ApiTokenRecord): Promise<void>;
   findToken(tokenSha256: string): Promise<ApiTokenRecord | undefined>;

@@ -46,7 +46,7 @@ describe('gateway auth files', () => {
       await store.listAudit({ limit: 1 });
       assert.equal(statSync(dir).mode & 0o777, 0o700);
       const files = readdirSync(dir).sort();
-      assert.deepEqual(files, ['audit.ndjson', 'sessions.json', 'users.json']);
+      assert.deepEqual(files, ['audit.ndjson', 'sessions.log', 'users.json']);
       for (const f of files) assert.equal(statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
     } finally {
       rmSync(root, { recursive: true, force: true });
