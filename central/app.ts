@@ -27,7 +27,7 @@ import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { rulesApi } from './api/rules.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore, type RulesStore } from './rules/store.ts';
 import { createSqlAuthStore } from './auth/sql-store.ts';
-import { createWebAuth } from '../protocols/web-auth/index.ts';
+import { createMetricsGuard, createWebAuth } from '../protocols/web-auth/index.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { createCentralEvents } from './events.ts';
 import { createGatewayRegistry } from './gateways/registry.ts';
@@ -72,18 +72,13 @@ export function createCentralApp(deps: AppDeps) {
     metrics.httpRequests.inc({ route, status: String(c.res.status) });
   });
 
+  // Anonymous, so only up or degraded: no gateway names, versions or counts (issue 15 item 13).
   app.get('/healthz', async (c) => {
     const health = await store.health();
-    return c.json(
-      {
-        status: health.ok ? 'ok' : 'degraded',
-        storage: health,
-        gateways_connected: link.connections().length,
-      },
-      health.ok ? 200 : 503,
-    );
+    return c.json({ status: health.ok ? 'ok' : 'degraded' }, health.ok ? 200 : 503);
   });
-  app.get('/metrics', async (c) =>
+  // Names gateways, versions and counts: behind http.metrics (token, allow-list) when configured.
+  app.get('/metrics', createMetricsGuard(config.http.metrics), async (c) =>
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
@@ -147,7 +142,7 @@ export function createCentralApp(deps: AppDeps) {
     issuer: `edge-siem ${config.central.id}`,
     configTokens: deps.apiTokens,
     now: deps.authNow,
-    onError: (error) => logger.error({ err: error.message }, 'audit log write failed'),
+    onError: (error) => logger.error({ err: error.message }, 'auth storage write failed'),
   });
   app.use('/api/*', refuseNulInRequest);
   app.use('/api/*', auth.middleware);
@@ -197,5 +192,5 @@ export function createCentralApp(deps: AppDeps) {
     logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  return { app, link, registry, alerts, injectWebSocket, authStore, rules };
+  return { app, link, registry, alerts, injectWebSocket, authStore, auth, rules };
 }

@@ -122,7 +122,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     logger: logger.child({ component: 'detection' }),
     store, // windows open before a restart are rebuilt from stored events
   });
-  const { app, link, registry, alerts, injectWebSocket, authStore, rules } = createCentralApp({
+  const { app, link, registry, alerts, injectWebSocket, authStore, auth, rules } = createCentralApp({
     onAlertCreated: (tx, alert) => sinks.onCreated(tx, alert),
     onAlertCommitted: () => sinks.wake(),
     enrichment,
@@ -201,6 +201,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     linkUrl: () => `${tls ? 'wss' : 'ws'}://${hostText}:${address.port}${config.link.path}`,
     async stop() {
       await lifecycle.stop();
+      auth.close();
       link.closeAll();
       await enrichment.idle();
       await detection.stop();

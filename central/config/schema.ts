@@ -8,6 +8,7 @@ import { listenSchema } from '../../protocols/config/listen.ts';
 import { tlsServerSchema } from '../../protocols/config/tls.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { webAuthConfigSchema } from '../../protocols/web-auth/config.ts';
+import { metricsAccessSchema } from '../../protocols/web-auth/metrics-access.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -26,6 +27,9 @@ export const centralConfigSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('The built SOC dashboard served at / (default: dist/dashboards/central of the checkout).'),
+      metrics: metricsAccessSchema.describe(
+        'Who may read /metrics: a bearer token (its sha256), peer address blocks, or both; open when neither is set.',
+      ),
     })
     .prefault({}),
   storage: storeConfigSchema.describe('Where events are stored: embedded PGlite (default) or PostgreSQL.'),

@@ -136,6 +136,40 @@ export function runAuthStoreConformance(name: string, open: () => Promise<StoreH
       assert.equal(await store.findToken(tok.token_sha256), undefined, 'tokens go with the user');
     });
 
+    it('deletes expired sessions, and trims one user to their newest sessions', async (t) => {
+      if (skip(t)) return;
+      const [u, v] = [unique('prune'), unique('trim')];
+      for (const name of [u, v]) await store.createUser(makeUser(name));
+      const s = (username: string, created: number, seen: number) => ({
+        id_sha256: randomBytes(32).toString('hex'),
+        username,
+        csrf_token: 'csrf',
+        address: null,
+        created_at: at(created),
+        last_seen_at: at(seen),
+      });
+      const idle = s(u, 5000, 5100);
+      const old = s(u, 10, 9000);
+      const fresh = s(u, 8000, 9000);
+      for (const x of [idle, old, fresh]) await store.createSession(x);
+      // Idle since before 6000, or created before 100: both expired.
+      assert.ok((await store.deleteExpiredSessions(at(6000), at(100))) >= 2);
+      assert.equal(await store.getSession(idle.id_sha256), undefined, 'idle too long');
+      assert.equal(await store.getSession(old.id_sha256), undefined, 'past its lifetime');
+      assert.deepEqual(await store.getSession(fresh.id_sha256), fresh);
+
+      const mine = [1, 2, 3, 4].map((n) => s(v, 8000 + n, 9000));
+      for (const x of mine) await store.createSession(x);
+      assert.equal(await store.trimUserSessions(v, 2), 2);
+      assert.equal(await store.getSession(mine[0]!.id_sha256), undefined);
+      assert.equal(await store.getSession(mine[1]!.id_sha256), undefined);
+      assert.ok(await store.getSession(mine[2]!.id_sha256), 'the newest are kept');
+      assert.ok(await store.getSession(mine[3]!.id_sha256));
+      assert.ok(await store.getSession(fresh.id_sha256), "another user's are untouched");
+      assert.equal(await store.trimUserSessions(v, 2), 0);
+      for (const name of [u, v]) await store.deleteUser(name);
+    });
+
     it('finds tokens by digest, lists them per owner, deletes only the owner’s', async (t) => {
       if (skip(t)) return;
       const [u1, u2] = [unique('tok'), unique('tok')] as [string, string];
@@ -228,7 +262,23 @@ export function runAuthStoreConformance(name: string, open: () => Promise<StoreH
         outcome: 'ok',
       });
       await store.lock(`u:${u}`, at(900), at(0));
+      const live = randomBytes(32).toString('hex');
+      const ended = randomBytes(32).toString('hex');
+      for (const id of [live, ended]) {
+        await store.createSession({
+          id_sha256: id,
+          username: u,
+          csrf_token: 'csrf',
+          address: '10.0.0.1',
+          created_at: at(0),
+          last_seen_at: at(0),
+        });
+      }
+      await store.touchSession(live, at(30));
+      await store.deleteSession(ended);
       const again = await handle!.reopen();
+      assert.deepEqual((await again.getSession(live))?.last_seen_at, at(30), 'a session and its last use');
+      assert.equal(await again.getSession(ended), undefined, 'an ended session stays ended');
       assert.deepEqual(await again.getUser(u), { ...makeUser(u, { role: 'admin' }), totp_last_step: 77 });
       assert.deepEqual(await again.lockedUntil([`u:${u}`], at(1)), at(900), 'a lockout survives a restart');
       assert.deepEqual(await again.findToken(tok.token_sha256), tok);
