@@ -9,7 +9,10 @@
  * (rules/ics/baselines.yml). A written value out of range is reported once per point and value
  * (each write is a decision by a master); a reading or telemetry value once per excursion (until
  * the point is back within its range), so a sensor polled every second raises one event, not one
- * a second. State is bounded per device. Pure apart from `now`; persisted by the caller.
+ * a second. Modbus roles are learned per address: an address seen only answering (a server, a
+ * field device) that starts sending requests after its learning period is a `baseline.role_change`
+ * (a new master: ATT&CK for ICS T0848 Rogue Master, T0855 Unauthorized Command Message), once per
+ * address. State is bounded per device. Pure apart from `now`; persisted by the caller.
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { eventValues } from '../../protocols/telemetry/values.ts';
@@ -35,6 +38,18 @@ export const DEFAULT_BASELINE_OPTIONS: BaselineOptions = {
 const MAX_PEERS = 256;
 const MAX_ACTIONS = 512;
 const MAX_RANGES = 1024;
+/** Addresses whose Modbus role is learned. */
+const MAX_ROLE_ADDRESSES = 4096;
+/** The snapshot key of the role table (device ids are `<protocol>:...`, never this). */
+const ROLES_KEY = '#modbus_roles';
+
+/** What an address has been seen doing on Modbus: answering (server), asking (master). */
+export interface ModbusRole {
+  since: number;
+  server: boolean;
+  master: boolean;
+  reported?: boolean;
+}
 
 export interface DeviceBaseline {
   since: number;
@@ -76,6 +91,57 @@ function marginOf(lo: number, hi: number, share: number): number {
 
 export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTIONS) {
   const devices = new Map<string, DeviceBaseline>();
+  const roles = new Map<string, ModbusRole>();
+
+  /** A request from an address known only as a server, after its learning period: a new master. */
+  const roleChange = (event: PendingEvent, nowMs: number): PendingEvent | undefined => {
+    const direction = (event.fields as { direction?: unknown }).direction;
+    const ip = event.src?.ip;
+    if (event.source !== 'modbus' || !ip || (direction !== 'request' && direction !== 'response')) return;
+    let r = roles.get(ip);
+    if (!r) {
+      if (roles.size >= MAX_ROLE_ADDRESSES) return;
+      r = { since: nowMs, server: false, master: false };
+      roles.set(ip, r);
+    }
+    if (direction === 'response') {
+      r.server = true;
+      return;
+    }
+    if (r.master) return;
+    const learning = nowMs - r.since < options.learningMs;
+    if (learning || !r.server) {
+      r.master = true;
+      return;
+    }
+    if (r.reported) return;
+    r.reported = true;
+    const at = new Date(nowMs).toISOString();
+    const f = event.fields as Record<string, unknown>;
+    return {
+      ts: at,
+      received: at,
+      time_source: 'gateway',
+      source: 'gateway',
+      kind: 'security',
+      action: 'baseline.role_change',
+      severity: 3,
+      message: `${ip}, known only as a Modbus server since ${new Date(r.since).toISOString()}, sent a ${String(f.function ?? event.action)} request to ${event.device?.id ?? event.dst?.ip ?? '?'}`,
+      ...(event.device && { device: event.device }),
+      src: event.src,
+      ...(event.dst && { dst: event.dst }),
+      fields: {
+        peer: ip,
+        previous_role: 'server',
+        new_role: 'master',
+        function_code: f.function_code,
+        unit_id: f.unit_id,
+        learned_since: new Date(r.since).toISOString(),
+        triggering_action: event.action,
+      },
+      tags: ['baseline'],
+    };
+  };
 
   const report = (b: DeviceBaseline, key: string): boolean => {
     if (b.reported.includes(key)) return false;
@@ -91,6 +157,7 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
       const id = event.device?.id;
       if (!id || event.source === 'gateway' || event.source === 'central' || event.kind === 'alert')
         return [];
+      const changed = event.source === 'modbus' ? roleChange(event, nowMs) : undefined;
       let b = devices.get(id);
       if (!b) {
         b = {
@@ -106,7 +173,7 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
         devices.set(id, b);
       }
       const learning = nowMs - b.since < options.learningMs;
-      const out: PendingEvent[] = [];
+      const out: PendingEvent[] = changed ? [changed] : [];
       const deviation = (kind: string, message: string, fields: Record<string, unknown>) => {
         const at = new Date(nowMs).toISOString();
         out.push({
@@ -204,11 +271,18 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
       return out;
     },
     /** State for persistence (JSON). */
+    roles,
     snapshot(): Record<string, DeviceBaseline> {
-      return Object.fromEntries(devices);
+      const out: Record<string, unknown> = Object.fromEntries(devices);
+      if (roles.size > 0) out[ROLES_KEY] = Object.fromEntries(roles);
+      return out as Record<string, DeviceBaseline>;
     },
     restore(state: Record<string, DeviceBaseline>): void {
-      for (const [id, b] of Object.entries(state)) devices.set(id, b);
+      for (const [id, b] of Object.entries(state)) {
+        if (id === ROLES_KEY) {
+          for (const [ip, r] of Object.entries(b as unknown as Record<string, ModbusRole>)) roles.set(ip, r);
+        } else devices.set(id, b);
+      }
     },
   };
 }

@@ -79,7 +79,7 @@ export function createPipeline(options: PipelineOptions) {
     if (OBSERVING_STAGES.has(s.type)) observeAt = i + 1;
   });
   const detectAt = stages.findIndex((s) => s.type === 'detect');
-  const pseudonymisers = stages.filter((s) => s.type === 'pseudonymise');
+  const outgoing = stages.flatMap((s) => (s.outgoing ? [s.outgoing] : []));
   let evidenceForwarded = 0;
   if (metrics)
     registerStageMetrics(
@@ -155,7 +155,7 @@ export function createPipeline(options: PipelineOptions) {
 
   const hide = (event: PendingEvent) => {
     let e = event;
-    for (const p of pseudonymisers) e = p.process(e, ctxs[0]!) ?? e;
+    for (const f of outgoing) e = f(e);
     return e;
   };
 

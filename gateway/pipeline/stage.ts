@@ -54,6 +54,11 @@ export interface Stage {
   process(event: PendingEvent, ctx: StageContext): PendingEvent | null;
   /** Releases held state that is due at `ctx.nowMs`, or all of it with `final`, through `ctx.emit`. */
   flush?(ctx: StageContext, final: boolean): void;
+  /**
+   * What the stage does to an alert and its evidence on their way out (they skip the stages):
+   * only pseudonymise has a say, so that no alert leaks what it hides. Default: nothing.
+   */
+  outgoing?(event: PendingEvent): PendingEvent;
 }
 
 /** What a stage has done since start: in + created = out + dropped, always. */

@@ -8,8 +8,17 @@ export const LANES = ['alert', 'security', 'telemetry'] as const;
 export type Lane = (typeof LANES)[number];
 
 /** Which lane an event travels in (priority order: alert > security > telemetry). */
-export function laneOf(event: Pick<Event, 'kind' | 'source'>): Lane {
+export function laneOf(event: Pick<Event, 'kind' | 'source'> & { tags?: readonly string[] }): Lane {
   if (event.kind === 'alert') return 'alert';
+  // The pipeline's route stage (and alert evidence) name a lane: a `lane:<name>` tag.
+  const tags = event.tags;
+  if (tags && tags.length > 0) {
+    for (const t of tags) {
+      if (t === 'lane:alert') return 'alert';
+      if (t === 'lane:security') return 'security';
+      if (t === 'lane:telemetry') return 'telemetry';
+    }
+  }
   // The gateway's own health reports (evictions, refused input) must survive the evictions they report.
   if (event.kind === 'health' && event.source === 'gateway') return 'alert';
   if (event.kind === 'security' || event.kind === 'audit' || event.kind === 'health') return 'security';

@@ -4,7 +4,9 @@
  * the same pseudonym, so the SOC can still count and correlate; only the gateway, which keeps the
  * key, can tell what it stands for. Arrays are pseudonymised element by element. The event is
  * copied along the changed paths; the original (which inventory, baselines and detection saw)
- * is not touched.
+ * is not touched. Alerts and their evidence skip the stages but not this: evidence gets the same
+ * fields replaced, and an alert's entity, id and message lose every value this stage has hidden
+ * (an alert on a source address is keyed by that address).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,6 +43,7 @@ export function createPseudonymiseStage(options: {
     let p = cache.get(text);
     if (p === undefined) {
       p = pseudonym(options.key, text);
+      // Bounded: an alert can only be scrubbed of values seen recently (documented).
       if (cache.size > 10_000) cache.clear();
       cache.set(text, p);
     }
@@ -64,10 +67,32 @@ export function createPseudonymiseStage(options: {
     for (const parts of paths) out = replace(out, parts, 0);
     return out as unknown as PendingEvent;
   };
+  /** Every hidden value that occurs in `text`, replaced by its pseudonym. */
+  const scrub = (text: string): string => {
+    let out = text;
+    for (const [value, p] of cache)
+      if (value.length >= 3 && out.includes(value)) out = out.split(value).join(p);
+    return out;
+  };
   return {
     name: options.name,
     type: 'pseudonymise',
     dropReason: 'none',
     process: apply,
+    outgoing(event) {
+      const e = apply(event);
+      if (e.kind !== 'alert') return e;
+      const f = e.fields as Record<string, unknown>;
+      const fields = { ...f };
+      for (const k of ['entity', 'alert_id'])
+        if (typeof fields[k] === 'string') fields[k] = scrub(fields[k] as string);
+      return {
+        ...e,
+        message: scrub(e.message),
+        ...(e.host !== undefined && { host: scrub(e.host) }),
+        ...(e.device && { device: { ...e.device, id: scrub(e.device.id) } }),
+        fields,
+      };
+    },
   };
 }

@@ -1,0 +1,190 @@
+/**
+ * Detection and baselines see every observation before any reduction, and an alert's evidence
+ * survives it: when the stream that held the triggering events was summarised, those events are
+ * forwarded with the alert (tagged `evidence`, alert lane) and the alert names them by their real
+ * ids; the summaries still count them. Reduction never touches an alert. Also the OT default on
+ * Modbus: reads summarised per master, unit, function and range with counts, exceptions and
+ * response times; writes and exceptions one by one.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseEvent } from '../../../protocols/event/schema.ts';
+import { laneOf } from '../../../gateway/queue/types.ts';
+import { REPO_ROOT } from '../../support/env.ts';
+import { buildPipeline, countsAddUp, modbus, T0 } from './support.ts';
+
+const ICS = path.join(REPO_ROOT, 'rules', 'ics');
+const icsRules = () =>
+  readdirSync(ICS)
+    .filter((f) => f.endsWith('.yml'))
+    .map((f) => readFileSync(path.join(ICS, f), 'utf8'));
+
+const READ_AT_9999 = `title: read of the safety block
+id: 22222222-2222-4222-8222-222222222222
+logsource: { product: modbus }
+detection:
+  sel: { fields.direction: request, fields.address: 9999 }
+  condition: sel
+level: high
+tags: [attack.collection, attack.t0801]
+`;
+
+describe('alert evidence across reduction', () => {
+  it('forwards the read an alert was raised on although reads are summarised', async () => {
+    const { pipeline, sink } = buildPipeline({}, { rules: [READ_AT_9999] });
+    let t = T0;
+    for (let i = 0; i < 20; i++, t += 100) {
+      await pipeline.emit(
+        'proxy',
+        [modbus(t, { tid: i }), modbus(t + 5, { tid: i, direction: 'response', values: [i] })],
+        t + 5,
+      );
+    }
+    await pipeline.emit('proxy', [modbus(t, { address: 9999, quantity: 1, tid: 99 })], t);
+    await pipeline.tick(t + 1, { final: true });
+    const alerts = sink.events.filter((e) => e.kind === 'alert');
+    assert.equal(alerts.length, 1);
+    const ids = alerts[0]!.fields.event_ids as string[];
+    assert.equal(ids.length, 1);
+    const evidence = sink.events.find((e) => e.id === ids[0]);
+    assert.ok(evidence, `the alert's evidence ${ids[0]} is on the sink`);
+    assert.equal(evidence.fields.address, 9999);
+    assert.ok(evidence.tags.includes('evidence'));
+    assert.equal(laneOf(evidence), 'alert');
+    assert.ok(evidence.seq < alerts[0]!.seq, 'evidence goes before its alert');
+    // The reads are summarised (and the evidence read is also in its summary).
+    const summaries = sink.events.filter((e) => e.action === 'modbus.read_summary');
+    assert.deepEqual(summaries.map((s) => s.fields.requests).sort(), [1, 20]);
+    assert.equal(sink.events.filter((e) => e.action === 'modbus.read_holding_registers').length, 1);
+    for (const e of sink.events) assert.equal(parseEvent(e).ok, true, JSON.stringify(parseEvent(e)));
+    assert.ok(countsAddUp(pipeline.counts()));
+  });
+
+  it('a correlation over many summarised reads (a point scan) forwards the events it names', async () => {
+    const { pipeline, sink } = buildPipeline({}, { rules: icsRules() });
+    let t = T0;
+    for (let a = 0; a < 600; a++, t += 20) {
+      await pipeline.emit(
+        'capture',
+        [
+          modbus(t, { master: '10.0.0.66', address: a, quantity: 1, tid: a }),
+          modbus(t + 2, {
+            master: '10.0.0.66',
+            address: a,
+            quantity: 1,
+            tid: a,
+            direction: 'response',
+            values: [0],
+          }),
+        ],
+        t + 2,
+      );
+    }
+    await pipeline.tick(t + 120_000, { final: true });
+    const scan = sink.events.filter((e) => e.kind === 'alert' && /point scan/i.test(e.message));
+    assert.ok(scan.length >= 1, 'the scan raised its alert');
+    const byId = new Map(sink.events.map((e) => [e.id, e]));
+    for (const alert of scan) {
+      const ids = alert.fields.event_ids as string[];
+      assert.ok(ids.length > 0);
+      for (const id of ids) {
+        const e = byId.get(id);
+        assert.ok(e, `evidence ${id} forwarded`);
+        assert.equal(e.action, 'modbus.read_holding_registers');
+        assert.equal(e.src?.ip, '10.0.0.66');
+      }
+    }
+    // Without the evidence, 600 exchanges would be 600 summaries here (one range each):
+    // what is forwarded one by one is only what an alert names.
+    const reads = sink.events.filter((e) => e.action === 'modbus.read_holding_registers');
+    assert.ok(reads.every((e) => e.tags.includes('evidence')));
+    assert.ok(reads.length < 200, `${reads.length} reads forwarded as evidence`);
+  });
+});
+
+describe('OT default: Modbus reads', () => {
+  it('summarises reads per master, unit, function and range with counts, exceptions and response times; writes and exceptions go one by one', async () => {
+    const { pipeline, sink } = buildPipeline({});
+    let t = T0;
+    for (let i = 0; i < 30; i++, t += 1000) {
+      await pipeline.emit(
+        'proxy',
+        [modbus(t, { tid: i }), modbus(t + 4 + (i % 3), { tid: i, direction: 'response', values: [i, 1] })],
+        t + 6,
+      );
+      await pipeline.emit('proxy', [modbus(t, { tid: 1000 + i, address: 100, quantity: 2 })], t);
+      if (i % 10 === 9) {
+        await pipeline.emit(
+          'proxy',
+          [modbus(t + 8, { tid: 1000 + i, address: 100, quantity: 2, direction: 'response', exception: 2 })],
+          t + 8,
+        );
+      } else {
+        await pipeline.emit(
+          'proxy',
+          [
+            modbus(t + 8, {
+              tid: 1000 + i,
+              address: 100,
+              quantity: 2,
+              direction: 'response',
+              values: [1, 2],
+            }),
+          ],
+          t + 8,
+        );
+      }
+    }
+    await pipeline.emit('proxy', [modbus(t, { fc: 6, address: 5, quantity: 1, values: [3], tid: 7 })], t);
+    await pipeline.tick(t + 60_000);
+    const summaries = sink.events.filter((e) => e.action === 'modbus.read_summary');
+    assert.equal(summaries.length, 2);
+    const first = summaries.find((s) => s.fields.address === 0)!;
+    assert.equal(first.fields.requests, 30);
+    assert.equal(first.fields.responses, 30);
+    assert.equal(first.fields.exceptions, 0);
+    assert.deepEqual(first.fields.response_time_ms, { count: 30, min: 4, max: 6, avg: 5 });
+    assert.deepEqual(first.fields.last_values, [29, 1]);
+    assert.equal(first.src?.ip, '10.0.0.10');
+    assert.equal(first.fields.master, '10.0.0.10');
+    const second = summaries.find((s) => s.fields.address === 100)!;
+    assert.equal(second.fields.requests, 30);
+    assert.equal(second.fields.responses, 27);
+    assert.equal(second.fields.exceptions, 3);
+    assert.deepEqual(second.fields.exception_codes, { 2: 3 });
+    assert.equal(sink.events.filter((e) => e.action === 'modbus.exception').length, 3);
+    assert.equal(sink.events.filter((e) => e.action === 'modbus.write_single_register').length, 1);
+    const counts = pipeline.counts();
+    const reads = counts.find((c) => c.type === 'modbus_reads')!;
+    assert.equal(reads.dropped, 30 * 4 - 3);
+    assert.equal(reads.created, 2);
+    for (const e of sink.events) assert.equal(parseEvent(e).ok, true);
+  });
+
+  it('a field device seen only answering that starts sending requests is a role change after learning', async () => {
+    const { pipeline, sink } = buildPipeline({}, { rules: icsRules(), learningMs: 60_000 });
+    let t = T0;
+    // Learning: 10.0.0.10 polls the PLC 10.0.0.5, which answers.
+    for (let i = 0; i < 90; i++, t += 1000)
+      await pipeline.emit(
+        'capture',
+        [modbus(t, { tid: i }), modbus(t + 3, { tid: i, direction: 'response', values: [1] })],
+        t + 3,
+      );
+    // The PLC writes a coil of another PLC.
+    await pipeline.emit(
+      'capture',
+      [modbus(t, { master: '10.0.0.5', server: '10.0.0.7', fc: 5, address: 1, quantity: 1, tid: 1 })],
+      t,
+    );
+    await pipeline.tick(t + 1, { final: true });
+    const change = sink.events.filter((e) => e.action === 'baseline.role_change');
+    assert.equal(change.length, 1);
+    assert.equal(change[0]!.fields.peer, '10.0.0.5');
+    const alert = sink.events.find((e) => e.kind === 'alert' && e.threat?.techniques.includes('T0848'));
+    assert.ok(alert, 'the role change raised an alert');
+    assert.ok(alert.threat!.techniques.includes('T0855'));
+  });
+});
