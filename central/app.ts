@@ -11,7 +11,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
-import { LINK_MAX_MESSAGE_BYTES } from '../protocols/link/codec.ts';
+import { LINK_MAX_HELLO_BYTES } from '../protocols/link/codec.ts';
 import { createAlerts } from './alerts/index.ts';
 import type { Alert } from './alerts/types.ts';
 import { alertsApi } from './api/alerts.ts';
@@ -30,6 +30,7 @@ import { createSqlAuthStore } from './auth/sql-store.ts';
 import { createMetricsGuard, createWebAuth } from '../protocols/web-auth/index.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { createCentralEvents } from './events.ts';
+import { createRefusals } from './gateways/refusals.ts';
 import { createGatewayRegistry } from './gateways/registry.ts';
 import { mountLink } from './link/server.ts';
 import { createSkewMonitor } from './link/skew.ts';
@@ -63,8 +64,9 @@ export function createCentralApp(deps: AppDeps) {
   const { config, store, metrics, logger } = deps;
   const app = new Hono();
   const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app });
-  // Link SPEC §3: frames above 16 MiB are refused by the WebSocket layer itself.
-  (wss.options as { maxPayload?: number }).maxPayload = LINK_MAX_MESSAGE_BYTES;
+  // Link SPEC §3: until a gateway has proved its key its frames are capped at a few KiB by the
+  // WebSocket layer itself; link/server.ts raises its socket's limit to 16 MiB after the hello.
+  (wss.options as { maxPayload?: number }).maxPayload = LINK_MAX_HELLO_BYTES;
   app.use('*', secureHeaders());
   app.use('*', async (c, next) => {
     await next();
@@ -97,8 +99,18 @@ export function createCentralApp(deps: AppDeps) {
       ...config.detection.rules_dirs.map((dir) => ({ dir, target: 'central' as const })),
     ],
   });
+  // Refused enrollments and link logins: rows bounded per address and interval (issue 15 item 8).
+  const refusals = createRefusals({
+    centralEvents,
+    metrics,
+    logger: logger.child({ component: 'refusals' }),
+    intervalMs: config.link.refusal_summary_interval_secs * 1000,
+    maxAddresses: config.link.refusal_max_tracked_addresses,
+  });
   const link = mountLink(app, config.link.path, upgradeWebSocket, {
     rules,
+    refusals,
+    centralId: config.central.id,
     store,
     metrics,
     logger: logger.child({ component: 'link' }),
@@ -118,10 +130,17 @@ export function createCentralApp(deps: AppDeps) {
       maxSkewMs: config.link.max_clock_skew_secs * 1000,
       logger,
     }),
+    pending: {
+      maxPending: config.link.max_pending_connections,
+      maxPendingPerAddress: config.link.max_pending_connections_per_address,
+      helloTimeoutMs: config.link.hello_timeout_secs * 1000,
+    },
   });
   const gatewayDeps = {
     registry,
     centralEvents,
+    refusals,
+    centralId: config.central.id,
     metrics,
     defaultTtlSecs: config.enrollment.default_ttl_secs,
     connected: () => new Set(link.connections().map((c) => c.gateway)),

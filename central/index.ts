@@ -202,7 +202,8 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     async stop() {
       await lifecycle.stop();
       auth.close();
-      link.closeAll();
+      // Closes the link and stores the refusals counted in the current interval (gateways/refusals.ts).
+      await link.stop();
       await enrichment.idle();
       await detection.stop();
       await sinks.stop();

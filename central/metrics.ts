@@ -63,6 +63,12 @@ export function createCentralMetrics({ processMetrics = true } = {}) {
       labelNames: ['reason'],
       registers,
     }),
+    refusalsSummarised: new Counter({
+      name: 'siem_central_refusals_summarised_total',
+      help: 'Refusals of unauthenticated peers folded into a per-address summary event instead of a row each, by action.',
+      labelNames: ['action'],
+      registers,
+    }),
     throttled: new Counter({
       name: 'siem_central_link_throttled_total',
       help: 'Times central slowed a gateway down (rate limit delay or a shrunken window).',

@@ -2,7 +2,10 @@
  * Gateway management: enrollment tokens (`POST /api/enrollment-tokens`), the gateway list
  * (`GET /api/gateways`), revocation (`POST /api/gateways/:id/revoke`), all behind the API bearer
  * token; and the enrollment exchange itself (`POST /enroll`), which is authenticated by the
- * one-time token in its body. Every refusal and every revocation is an event central stores.
+ * one-time token in its body. Every refusal and every revocation is an event central stores;
+ * refusals (unauthenticated peers) are aggregated per address and interval (gateways/refusals.ts).
+ * Central's own id is reserved: no gateway may enroll under it, since its events would pass for
+ * central's own.
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -10,6 +13,7 @@ import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { requirePermission } from '../../protocols/web-auth/permissions.ts';
 import type { CentralEvents } from '../events.ts';
+import type { Refusals } from '../gateways/refusals.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { GatewayRulesState } from '../rules/store.ts';
 import type { CentralMetrics } from '../metrics.ts';
@@ -19,6 +23,10 @@ export interface GatewaysApiDeps {
   registry: GatewayRegistry;
   centralEvents: CentralEvents;
   metrics: CentralMetrics;
+  /** Refused enrollments go through it (bounded rows per address and interval). */
+  refusals: Refusals;
+  /** Central's own id (`central.id`): reserved, never a gateway's. */
+  centralId: string;
   defaultTtlSecs: number;
   connected: () => Set<string>;
   disconnect: (gateway: string) => void;
@@ -49,6 +57,9 @@ export function gatewaysApi(deps: GatewaysApiDeps) {
   const api = new Hono();
   api.post('/enrollment-tokens', requirePermission('admin'), async (c) => {
     const request = await jsonBody(c.req, tokenRequest);
+    if (request.gateway_id === deps.centralId) {
+      throw new HTTPException(400, { message: `"${deps.centralId}" is central's own id (central.id)` });
+    }
     const created = await deps.registry.createEnrollmentToken({
       gatewayId: request.gateway_id,
       ttlSecs: request.ttl_secs ?? deps.defaultTtlSecs,
@@ -101,24 +112,32 @@ export function enrollApi(deps: GatewaysApiDeps) {
     const request = await jsonBody(c.req, enrollRequest);
     const remote = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
       ?.socket?.remoteAddress;
-    const result = await deps.registry.enroll({
-      token: request.token,
-      gatewayId: request.gateway_id,
-      publicKey: request.public_key,
-      now: now(),
-    });
+    // The reserved id is refused before the token is looked at, so the token is not spent.
+    const result =
+      request.gateway_id === deps.centralId
+        ? ({ ok: false, reason: 'reserved_id' } as const)
+        : await deps.registry.enroll({
+            token: request.token,
+            gatewayId: request.gateway_id,
+            publicKey: request.public_key,
+            now: now(),
+          });
     const ip = remote?.replace(/^::ffff:/, '');
     if (!result.ok) {
       deps.metrics.enrollFailures.inc({ reason: result.reason });
-      await deps.centralEvents.raise({
+      await deps.refusals.refuse(ip, {
         kind: 'security',
         action: 'central.enroll_refused',
         severity: 4,
         message: `refused enrollment of gateway "${request.gateway_id}": ${result.reason.replaceAll('_', ' ')}`,
         fields: { claimed_gateway: request.gateway_id, reason: result.reason },
-        ...(ip && { src: { ip } }),
       });
-      const status = result.reason === 'gateway_exists' ? 409 : result.reason === 'bad_key' ? 400 : 401;
+      const status =
+        result.reason === 'gateway_exists'
+          ? 409
+          : result.reason === 'bad_key' || result.reason === 'reserved_id'
+            ? 400
+            : 401;
       throw new HTTPException(status, { message: `enrollment refused: ${result.reason}` });
     }
     await deps.centralEvents.raise({

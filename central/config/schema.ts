@@ -68,6 +68,45 @@ export const centralConfigSchema = z.strictObject({
         .positive()
         .default(60)
         .describe('A gateway clock further off than this raises a central.clock_skew health event.'),
+      max_pending_connections: z
+        .number()
+        .int()
+        .min(1)
+        .max(4096)
+        .default(64)
+        .describe(
+          'Link connections that have not authenticated yet, at most, from all addresses; more are closed (1013).',
+        ),
+      max_pending_connections_per_address: z
+        .number()
+        .int()
+        .min(1)
+        .max(4096)
+        .default(16)
+        .describe('Link connections that have not authenticated yet, at most, from one IP address.'),
+      hello_timeout_secs: z
+        .number()
+        .positive()
+        .max(300)
+        .default(5)
+        .describe('Time a new link connection has to authenticate before it is closed.'),
+      refusal_summary_interval_secs: z
+        .number()
+        .positive()
+        .max(86_400)
+        .default(60)
+        .describe(
+          'Refused link logins and enrollments: the first per address in this interval is an event, the rest one summary event with a count.',
+        ),
+      refusal_max_tracked_addresses: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(1000)
+        .describe(
+          'Addresses tracked per interval for refusal events; refusals from further addresses share one summary.',
+        ),
     })
     .prefault({}),
   enrollment: z

@@ -7,8 +7,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isEd25519PublicKey } from '../../protocols/link/auth.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 
+/** Why an enrollment was refused; `reserved_id` (central's own id) is decided by the API, not here. */
 export type EnrollFailure =
-  'invalid_token' | 'expired_token' | 'used_token' | 'gateway_mismatch' | 'gateway_exists' | 'bad_key';
+  | 'invalid_token'
+  | 'expired_token'
+  | 'used_token'
+  | 'gateway_mismatch'
+  | 'gateway_exists'
+  | 'bad_key'
+  | 'reserved_id';
 
 export type GatewayRecord = {
   id: string;

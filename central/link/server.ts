@@ -1,14 +1,18 @@
 /**
  * The link endpoint on central's Hono app. Any peer may open the WebSocket; the session then
  * challenges it and nothing is accepted until the gateway has proved its identity (SPEC §2).
- * Unauthenticated connections are bounded in number and time. A gateway has at most one live
- * connection: a new one replaces the old. A connection silent for three heartbeat intervals is
- * closed (SPEC §5.3). Revoking a gateway closes its connection at once.
+ * Before that a peer costs central little (SPEC §3): its frames are capped at
+ * LINK_MAX_HELLO_BYTES (the WebSocket server's maxPayload, raised for this socket only once the
+ * hello verified: frame-limit.ts), the unauthenticated connections are bounded in number, in
+ * total and per address, and each is closed when it has not authenticated in time. A gateway has
+ * at most one live connection: a new one replaces the old. A connection silent for three
+ * heartbeat intervals is closed (SPEC §5.3). Revoking a gateway closes its connection at once.
  */
 import type { NodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
-import type { RulesMessage } from '../../protocols/link/codec.ts';
+import { LINK_MAX_MESSAGE_BYTES, type RulesMessage } from '../../protocols/link/codec.ts';
+import { raiseMaxPayload } from './frame-limit.ts';
 import { type GatewayQueueReport, LinkSession, type SessionDeps } from './session.ts';
 
 export interface GatewayConnection {
@@ -22,18 +26,31 @@ export interface GatewayConnection {
   queue?: GatewayQueueReport;
 }
 
-/** Connections that have not authenticated yet, at most, and how long each may take. */
-const MAX_UNAUTHENTICATED = 256;
-const HELLO_TIMEOUT_MS = 10_000;
+/** Bounds on connections that have not authenticated yet (config `link.*`, SPEC §2.5). */
+export interface PendingLimits {
+  /** Unauthenticated connections at once, from all addresses. */
+  maxPending: number;
+  /** Unauthenticated connections at once from one address. */
+  maxPendingPerAddress: number;
+  /** Time a connection has to authenticate. */
+  helloTimeoutMs: number;
+}
 
 export function mountLink(
   app: Hono,
   path: string,
   upgradeWebSocket: NodeWebSocket['upgradeWebSocket'],
-  deps: SessionDeps,
+  { pending: limits, ...deps }: SessionDeps & { pending: PendingLimits },
 ) {
   const live = new Map<string, { session: LinkSession; ws: WebSocket; remote: string; connectedAt: Date }>();
   const pending = new Set<LinkSession>();
+  const pendingByAddress = new Map<string, number>();
+  const unpend = (s: LinkSession, remote: string) => {
+    if (!pending.delete(s)) return;
+    const n = (pendingByAddress.get(remote) ?? 1) - 1;
+    if (n > 0) pendingByAddress.set(remote, n);
+    else pendingByAddress.delete(remote);
+  };
 
   app.get(
     path,
@@ -42,15 +59,18 @@ export function mountLink(
       const remote = (incoming?.socket?.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
       let session: LinkSession | undefined;
       let timer: NodeJS.Timeout | undefined;
+      let helloTimer: NodeJS.Timeout | undefined;
       return {
         onOpen(_event, ws) {
           const raw = ws.raw as WebSocket;
-          if (pending.size >= MAX_UNAUTHENTICATED) {
-            deps.metrics.errors.inc({
-              component: 'link',
-              stage: 'receiving',
-              code: 'too_many_unauthenticated',
-            });
+          const code =
+            pending.size >= limits.maxPending
+              ? 'too_many_unauthenticated'
+              : (pendingByAddress.get(remote) ?? 0) >= limits.maxPendingPerAddress
+                ? 'too_many_unauthenticated_per_address'
+                : undefined;
+          if (code) {
+            deps.metrics.errors.inc({ component: 'link', stage: 'receiving', code });
             raw.close(1013, 'try again later');
             return;
           }
@@ -58,7 +78,15 @@ export function mountLink(
             {
               ...deps,
               onAuthenticated: (authed) => {
-                pending.delete(authed);
+                unpend(authed, remote);
+                clearTimeout(helloTimer);
+                // SPEC §3: full-size frames only from a gateway that has proved its key.
+                if (!raiseMaxPayload(raw, LINK_MAX_MESSAGE_BYTES)) {
+                  deps.metrics.errors.inc({ component: 'link', stage: 'receiving', code: 'frame_limit' });
+                  deps.logger.error('cannot raise the frame limit of a link socket (ws internals changed?)');
+                  raw.close(1011, 'internal');
+                  return;
+                }
                 const gateway = authed.gateway!;
                 const previous = live.get(gateway);
                 if (previous) previous.ws.close(1008, 'replaced by a new connection');
@@ -76,20 +104,22 @@ export function mountLink(
           );
           session = s;
           pending.add(s);
-          timer = setInterval(
-            () => {
-              const now = Date.now();
-              if (!s.authenticated && now - s.openedAt > HELLO_TIMEOUT_MS) raw.terminate();
-              else if (now - s.lastSeen > 3 * deps.heartbeatIntervalMs) {
-                deps.logger.warn(
-                  { gateway: s.gateway },
-                  'gateway silent for three heartbeat intervals; closing',
-                );
-                raw.terminate();
-              }
-            },
-            Math.min(deps.heartbeatIntervalMs, HELLO_TIMEOUT_MS),
-          );
+          pendingByAddress.set(remote, (pendingByAddress.get(remote) ?? 0) + 1);
+          helloTimer = setTimeout(() => {
+            if (s.authenticated) return;
+            deps.metrics.errors.inc({ component: 'link', stage: 'receiving', code: 'hello_timeout' });
+            raw.terminate();
+          }, limits.helloTimeoutMs);
+          helloTimer.unref();
+          timer = setInterval(() => {
+            if (s.authenticated && Date.now() - s.lastSeen > 3 * deps.heartbeatIntervalMs) {
+              deps.logger.warn(
+                { gateway: s.gateway },
+                'gateway silent for three heartbeat intervals; closing',
+              );
+              raw.terminate();
+            }
+          }, deps.heartbeatIntervalMs);
           timer.unref();
         },
         onMessage(event) {
@@ -98,9 +128,10 @@ export function mountLink(
         },
         onClose() {
           clearInterval(timer);
+          clearTimeout(helloTimer);
           if (!session) return;
           session.closed();
-          pending.delete(session);
+          unpend(session, remote);
           const gateway = session.gateway;
           if (gateway && live.get(gateway)?.session === session) {
             live.delete(gateway);
@@ -133,6 +164,14 @@ export function mountLink(
     },
     closeAll(): void {
       for (const { ws } of live.values()) ws.close(1001, 'central stopping');
+    },
+    /**
+     * At central's stop: closes every connection and stores the refusals (failed logins and
+     * enrollments) counted in the current interval while the database is still open.
+     */
+    async stop(): Promise<void> {
+      this.closeAll();
+      await deps.refusals.stop();
     },
   };
 }

@@ -6,6 +6,9 @@
  * Batches of one connection are processed in order. On a v2 connection it sends the gateway the
  * rule set assigned to it and records the version the gateway reports running (SPEC §8). It is transport-agnostic: the WebSocket
  * glue in server.ts feeds it frames and gives it a `send` and a `close`.
+ * What only central may say is refused from a gateway (SPEC §4.4): the id `central.id`, events of
+ * source `central` and actions in the `central.` namespace, which central's detection skips and
+ * analysts read as central's own (a forged `central.gateway_revoked`).
  */
 import type { Logger } from 'pino';
 import type { Event } from '../../protocols/event/schema.ts';
@@ -21,11 +24,15 @@ import {
   type RulesMessage,
 } from '../../protocols/link/codec.ts';
 import type { CentralEvents } from '../events.ts';
+import type { Refusals } from '../gateways/refusals.ts';
 import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { EventStore } from '../store/types.ts';
 import { correctClock } from './clock.ts';
 import { checkLinkEvent } from './event-check.ts';
+
+/** SPEC §4.4: the action namespace of the events central raises itself (central/events.ts). */
+const RESERVED_ACTION_PREFIX = 'central.';
 
 export interface SessionDeps {
   store: EventStore;
@@ -33,6 +40,10 @@ export interface SessionDeps {
   logger: Logger;
   registry: GatewayRegistry;
   centralEvents: CentralEvents;
+  /** Failed logins go through it (bounded rows per address and interval). */
+  refusals: Refusals;
+  /** Central's own id (`central.id`): no gateway may log in under it. */
+  centralId: string;
   maxBatchEvents: number;
   heartbeatIntervalMs: number;
   /** Per-gateway ingest limit in events/s (0 = none), enforced by delaying the gateway (SPEC §4.9). */
@@ -196,25 +207,27 @@ export class LinkSession {
       this.#fail('internal', 'gateway registry unavailable');
       return;
     }
-    const reason = !record
-      ? 'unknown_gateway'
-      : record.status === 'revoked'
-        ? 'revoked'
-        : !verifyLinkProof(record.publicKey, message.gateway, this.#nonce, message.proof)
-          ? 'bad_proof'
-          : undefined;
+    const reason =
+      message.gateway === this.#deps.centralId
+        ? 'reserved_id'
+        : !record
+          ? 'unknown_gateway'
+          : record.status === 'revoked'
+            ? 'revoked'
+            : !verifyLinkProof(record.publicKey, message.gateway, this.#nonce, message.proof)
+              ? 'bad_proof'
+              : undefined;
     if (reason) {
       this.#deps.metrics.authFailures.inc({ reason });
       this.#fail(
         'unauthorized',
         reason === 'revoked' ? 'this gateway has been revoked' : 'authentication failed',
       );
-      await this.#deps.centralEvents.raise({
+      await this.#deps.refusals.refuse(this.#io.remoteIp, {
         kind: 'security',
         action: 'central.link_auth_failure',
         severity: 4,
         message: `refused a link connection claiming gateway "${message.gateway}" from ${this.#io.remoteIp}: ${reason.replaceAll('_', ' ')}`,
-        src: { ip: this.#io.remoteIp },
         fields: { claimed_gateway: message.gateway, reason },
       });
       return;
@@ -295,6 +308,8 @@ export class LinkSession {
       if (!parsed.ok) reason = 'invalid';
       else if (parsed.event.gateway !== gateway) reason = 'wrong_gateway';
       else if (parsed.event.id !== `${parsed.event.gateway}:${parsed.event.seq}`) reason = 'bad_id';
+      else if (parsed.event.source === 'central') reason = 'reserved_source';
+      else if (parsed.event.action.startsWith(RESERVED_ACTION_PREFIX)) reason = 'reserved_action';
       if (reason || !parsed.ok) {
         rejected += 1;
         metrics.rejected.inc({ gateway, reason: reason ?? 'invalid' });

@@ -16,6 +16,11 @@ export const LINK_PROTOCOL_VERSION = 2;
 export const LINK_MIN_PROTOCOL_VERSION = 1;
 /** SPEC §3: the largest frame either side must accept; larger frames are a protocol error. */
 export const LINK_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * SPEC §3: the largest frame central accepts before the gateway's hello has verified. A hello is
+ * under 1 KiB (id ≤ 64, software ≤ 128, proof ≤ 200, rules version 71 characters).
+ */
+export const LINK_MAX_HELLO_BYTES = 4 * 1024;
 /** SPEC §4.2: the most events one batch may carry. */
 export const LINK_MAX_BATCH_EVENTS = 10_000;
 
