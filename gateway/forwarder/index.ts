@@ -6,25 +6,22 @@
  * reconnects with exponential backoff and full jitter. Unacked batches stay in the queue and
  * are sent again on the next connection. On a v2 link it reports the rule set it runs and hands
  * the sets central pushes to detection, answering each with its outcome (SPEC §8).
+ *
+ * This file is the state machine and the send loop; the socket is connection.ts, the window of
+ * batches in flight send-window.ts, what goes in a batch batch-reader.ts and batch-frame.ts, and
+ * the hello, rule-set reply and heartbeat control.ts.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import WebSocket from 'ws';
-import { signLinkProof } from '../../protocols/link/auth.ts';
-import {
-  decodeLinkMessage,
-  encodeLinkMessage,
-  estimateClockOffset,
-  LINK_MAX_MESSAGE_BYTES,
-  LINK_PROTOCOL_VERSION,
-  type LinkMessage,
-  type RulesMessage,
-  type RulesStatusMessage,
-} from '../../protocols/link/codec.ts';
+import type WebSocket from 'ws';
+import { encodeLinkMessage, estimateClockOffset, type LinkMessage } from '../../protocols/link/codec.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { LevelQueue } from '../queue/leveldb-queue.ts';
 import { batchFrame } from './batch-frame.ts';
-import { LANES, type Lane, type LevelQueue, type QueueRecord } from '../queue/leveldb-queue.ts';
+import { BatchReader } from './batch-reader.ts';
+import { closeLinkSocket, openLinkSocket, reconnectDelayMs, sendText, sendTextBytes } from './connection.ts';
+import { type ForwarderRules, helloFor, rulesStatusFor, startHeartbeat } from './control.ts';
+import { SendWindow } from './send-window.ts';
 
 export interface ForwarderOptions {
   endpoint: string;
@@ -43,19 +40,13 @@ export interface ForwarderOptions {
   logger: Logger;
   software: string;
   /** Rule sets (SPEC §8): the version running, and applying a pushed set. */
-  rules?: {
-    version(): string | undefined;
-    apply(message: RulesMessage): RulesStatusMessage;
-  };
+  rules?: ForwarderRules;
 }
-
-type InFlight = { records: QueueRecord[]; events: number };
-
-/** Records read from one lane at a time while filling a batch. */
-const READ_CHUNK_RECORDS = 16;
 
 export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; acked: [number] }> {
   readonly #o: ForwarderOptions;
+  readonly #window: SendWindow;
+  readonly #reader: BatchReader;
   #ws: WebSocket | undefined;
   #ready = false;
   #stopped = true;
@@ -66,36 +57,20 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #linkVersion = 1;
   #lastHeard = 0;
   #batchMax: number;
-  /**
-   * Slow start after a link that dropped batches in flight: half the batch size and a window of
-   * one, growing back with each ack. On a WAN that keeps cutting long transfers, smaller batches
-   * still get through instead of being resent whole forever.
-   */
-  #scale = 1;
-  #slowWindow = Number.POSITIVE_INFINITY;
   #nextBatchId = 1;
-  #inFlight = new Map<number, InFlight>();
-  #cursors: Record<Lane, string | null> = { alert: null, security: null, telemetry: null };
-  /** Bumped on every disconnect, so reads begun on an old connection cannot move the cursors. */
-  #generation = 0;
   #pumping = false;
   #pumpAgain = false;
   #clockOffsetMs: number | undefined;
-  /** Window set by central's flow control (SPEC §4.9); the effective window is the smaller one. */
-  #centralWindow = Number.POSITIVE_INFINITY;
-  /** Central asked for a pause (ack.delay_ms) until this time. */
-  #pausedUntil = 0;
-  #pauseTimer: NodeJS.Timeout | undefined;
   #connectedSince: Date | undefined;
   #lastError: string | undefined;
-  /** Acked event counts per second over the last minute, for the drain-time estimate. */
-  #ackHistory: Array<{ at: number; events: number }> = [];
   readonly #onAppend = () => void this.#pump();
 
   constructor(options: ForwarderOptions) {
     super();
     this.#o = options;
     this.#batchMax = options.batchMaxEvents;
+    this.#window = new SendWindow(options.maxInFlight, options.metrics);
+    this.#reader = new BatchReader(options.queue);
   }
 
   get connected(): boolean {
@@ -105,19 +80,17 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   /** Link state for /api/status. */
   status() {
     const now = Date.now();
-    this.#ackHistory = this.#ackHistory.filter((a) => now - a.at < 60_000);
-    const acked = this.#ackHistory.reduce((sum, a) => sum + a.events, 0);
-    const span = this.#ackHistory.length > 0 ? Math.max(1, (now - this.#ackHistory[0]!.at) / 1000) : 0;
+    const ackRate = this.#window.ackRatePerSec(now);
     return {
       connected: this.#ready,
       connected_since: this.#connectedSince?.toISOString() ?? null,
       last_error: this.#lastError ?? null,
-      in_flight_batches: this.#inFlight.size,
-      window: this.#window(),
-      paused_until: this.#pausedUntil > now ? new Date(this.#pausedUntil).toISOString() : null,
+      in_flight_batches: this.#window.size,
+      window: this.#window.window(),
+      paused_until: this.#window.pausedUntil > now ? new Date(this.#window.pausedUntil).toISOString() : null,
       clock_offset_ms: this.#clockOffsetMs ?? null,
       /** Events acked per second over the last minute (0 when nothing was acked). */
-      ack_rate_per_sec: span > 0 ? Math.round(acked / span) : 0,
+      ack_rate_per_sec: ackRate,
     };
   }
 
@@ -133,7 +106,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
    */
   async drain(ms: number): Promise<boolean> {
     const until = Date.now() + ms;
-    const done = () => this.#inFlight.size === 0 && this.#o.queue.depth.events === 0;
+    const done = () => this.#window.size === 0 && this.#o.queue.depth.events === 0;
     while (!done() && this.#ready && Date.now() < until) {
       void this.#pump();
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -152,97 +125,42 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#stopped = true;
     this.#o.queue.off('append', this.#onAppend);
     clearTimeout(this.#reconnectTimer);
-    const ws = this.#ws;
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
-      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-      ws.close(1001, 'gateway stopping');
-      const timeout = setTimeout(() => ws.terminate(), 2000);
-      await closed;
-      clearTimeout(timeout);
-    }
+    if (this.#ws) await closeLinkSocket(this.#ws, 'gateway stopping');
     this.#teardown();
   }
 
   #connect(): void {
-    const { tls } = this.#o;
-    const ws = new WebSocket(this.#o.endpoint, {
-      headers: { 'x-siem-gateway': this.#o.gateway },
-      handshakeTimeout: 10_000,
-      maxPayload: LINK_MAX_MESSAGE_BYTES,
-      perMessageDeflate: false,
-      // Client frames keep ws's random masking key (RFC 6455 §5.3 MUST): batches carry bytes that
-      // devices chose, which is exactly what masking keeps away from intermediaries (§10.3).
-      ca: tls?.caFile ? readFileSync(tls.caFile) : undefined,
-      cert: tls?.certFile ? readFileSync(tls.certFile) : undefined,
-      key: tls?.keyFile ? readFileSync(tls.keyFile) : undefined,
-    });
-    this.#ws = ws;
-    ws.on('open', () => {
-      this.#lastHeard = Date.now();
-      // Central speaks first (a challenge); no hello, and no secret, until then (SPEC §2).
-    });
-    ws.on('message', (data, isBinary) => {
-      this.#lastHeard = Date.now();
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      const decoded = decodeLinkMessage(isBinary ? bytes : bytes.toString('utf8'));
-      if (!decoded.ok) {
-        this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'receiving', code: decoded.error.code });
-        this.#o.logger.warn(
-          { code: decoded.error.code },
-          'bad message from central: %s',
-          decoded.error.message,
-        );
-        ws.close(1002, 'bad message');
-        return;
-      }
-      void this.#onMessage(decoded.message);
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      this.#o.metrics.errors.inc({
-        component: 'forwarder',
-        stage: 'sending',
-        code: `http_${res.statusCode}`,
-      });
-      this.#lastError = `central refused the WebSocket: HTTP ${res.statusCode}`;
-      this.#o.logger.warn({ status: res.statusCode }, 'central refused the link');
-      ws.terminate();
-    });
-    ws.on('error', (error) => {
-      this.#o.metrics.errors.inc({ component: 'forwarder', stage: 'sending', code: 'socket' });
-      this.#lastError = error.message;
-      this.#o.logger.debug({ err: error.message }, 'link error');
-    });
-    ws.on('close', () => {
-      const wasReady = this.#ready;
-      this.#teardown();
-      if (wasReady) this.emit('disconnected');
-      if (!this.#stopped) this.#scheduleReconnect();
+    this.#ws = openLinkSocket(this.#o, {
+      heard: () => {
+        this.#lastHeard = Date.now();
+      },
+      message: (message) => void this.#onMessage(message),
+      failed: (reason) => {
+        this.#lastError = reason;
+      },
+      closed: () => {
+        const wasReady = this.#ready;
+        this.#teardown();
+        if (wasReady) this.emit('disconnected');
+        if (!this.#stopped) this.#scheduleReconnect();
+      },
     });
   }
 
   #teardown(): void {
-    if (this.#inFlight.size > 0) {
-      this.#scale = Math.max(1 / 64, this.#scale / 2);
-      this.#slowWindow = 1;
-    }
-    this.#generation += 1;
+    // Before the window forgets what was in flight: that is what starts a slow start.
+    this.#window.reset();
+    this.#reader.reset();
     this.#ready = false;
     this.#o.metrics.linkConnected.set(0);
     clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
-    this.#inFlight.clear();
-    this.#cursors = { alert: null, security: null, telemetry: null };
-    this.#o.metrics.inFlightBatches.set(0);
-    this.#centralWindow = Number.POSITIVE_INFINITY;
-    this.#pausedUntil = 0;
-    clearTimeout(this.#pauseTimer);
     this.#connectedSince = undefined;
   }
 
   #scheduleReconnect(): void {
-    const ceiling = Math.min(this.#o.maxBackoffMs, this.#o.initialBackoffMs * 2 ** this.#failures);
+    const delay = reconnectDelayMs(this.#failures, this.#o.initialBackoffMs, this.#o.maxBackoffMs);
     this.#failures += 1;
-    const delay = Math.random() * ceiling; // full jitter, SPEC §6
     this.#o.metrics.reconnects.inc();
     this.#o.logger.info('link down; reconnecting in %d ms', Math.round(delay));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
@@ -250,33 +168,14 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
 
   async #onMessage(message: LinkMessage): Promise<void> {
     switch (message.type) {
-      case 'challenge': {
-        // SPEC §7: the highest version both sides speak; rules_version exists from v2.
-        const v = Math.min(LINK_PROTOCOL_VERSION, message.v);
-        const rulesVersion = v >= 2 ? this.#o.rules?.version() : undefined;
-        this.#send({
-          type: 'hello',
-          v,
-          gateway: this.#o.gateway,
-          sent_at: Date.now(),
-          software: this.#o.software,
-          proof: signLinkProof(this.#o.privateKey, this.#o.gateway, message.nonce),
-          ...(rulesVersion !== undefined && { rules_version: rulesVersion }),
-        });
+      case 'challenge':
+        this.#send(helloFor(message, this.#o));
         return;
-      }
       case 'rules':
-        this.#send(
-          this.#o.rules?.apply(message) ?? {
-            type: 'rules_status',
-            requested: message.version,
-            ok: false,
-            error: 'this gateway runs no detection',
-          },
-        );
+        this.#send(rulesStatusFor(message, this.#o.rules));
         return;
       case 'flow':
-        this.#centralWindow = message.max_in_flight;
+        this.#window.setCentralWindow(message.max_in_flight);
         await this.#pump();
         return;
       case 'welcome': {
@@ -294,7 +193,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         return;
       }
       case 'ack':
-        if (message.delay_ms) this.#pause(message.delay_ms);
+        if (message.delay_ms) this.#window.pause(message.delay_ms, () => void this.#pump());
         await this.#onAck(message.batch_id, message.rejected);
         return;
       case 'heartbeat':
@@ -318,7 +217,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   }
 
   async #onAck(batchId: number, rejected: number): Promise<void> {
-    const batch = this.#inFlight.get(batchId);
+    const batch = this.#window.get(batchId);
     if (!batch) return;
     try {
       await this.#o.queue.remove(batch.records);
@@ -327,51 +226,25 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       this.#o.logger.error({ err: (error as Error).message }, 'could not delete acked records');
       return;
     }
-    this.#inFlight.delete(batchId);
-    this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
+    this.#window.settle(batchId, batch);
     this.#o.metrics.eventsAcked.inc(batch.events - rejected);
-    this.#ackHistory.push({ at: Date.now(), events: batch.events });
-    this.#scale = Math.min(1, this.#scale * 2);
-    this.#slowWindow = this.#scale >= 1 ? Number.POSITIVE_INFINITY : this.#slowWindow + 1;
     if (rejected > 0)
       this.#o.metrics.dropped.inc({ source: 'forwarder', reason: 'rejected_by_central' }, rejected);
     this.emit('acked', batch.events);
     await this.#pump();
   }
 
-  #window(): number {
-    return Math.min(this.#o.maxInFlight, this.#centralWindow, this.#slowWindow);
-  }
-
-  /** SPEC §4.9: central asked us to wait before the next batch. */
-  #pause(delayMs: number): void {
-    this.#o.metrics.throttled.inc();
-    this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + delayMs);
-    clearTimeout(this.#pauseTimer);
-    this.#pauseTimer = setTimeout(() => void this.#pump(), this.#pausedUntil - Date.now());
-  }
-
   #startHeartbeat(): void {
     clearInterval(this.#heartbeatTimer);
-    const interval = this.#o.heartbeatIntervalMs;
-    const beat = () => {
-      if (Date.now() - this.#lastHeard > 3 * interval) {
-        this.#o.logger.warn('no word from central for %d ms; dropping the link', 3 * interval);
-        this.#ws?.terminate();
-        return;
-      }
-      // SPEC §5.5 (v2): the queue as it stands, for central's fleet view.
-      const depth = this.#o.queue.depth;
-      this.#send({
-        type: 'heartbeat',
-        sent_at: Date.now(),
-        ...(this.#linkVersion >= 2 && {
-          queue: { events: depth.events, bytes: depth.bytes, by_lane: { ...depth.byLane } },
-        }),
-      });
-    };
-    beat();
-    this.#heartbeatTimer = setInterval(beat, interval);
+    this.#heartbeatTimer = startHeartbeat({
+      intervalMs: this.#o.heartbeatIntervalMs,
+      linkVersion: this.#linkVersion,
+      lastHeard: () => this.#lastHeard,
+      depth: () => this.#o.queue.depth,
+      send: (message) => this.#send(message),
+      dead: () => this.#ws?.terminate(),
+      logger: this.#o.logger,
+    });
   }
 
   /** Fills the send window with batches, alerts first. Re-entrant calls coalesce into one more pass. */
@@ -384,16 +257,19 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     try {
       do {
         this.#pumpAgain = false;
-        while (this.#ready && this.#inFlight.size < this.#window() && Date.now() >= this.#pausedUntil) {
-          const records = await this.#nextBatchRecords();
+        while (this.#ready && this.#window.open(Date.now())) {
+          const records = await this.#reader.next(() => ({
+            maxEvents: Math.max(1, Math.floor(this.#batchMax * this.#window.scale)),
+            maxBytes: Math.max(1, Math.floor(this.#o.batchMaxBytes * this.#window.scale)),
+          }));
           if (records.length === 0 || !this.#ready) break;
           const events = records.reduce((n, r) => n + r.count, 0);
           const batchId = this.#nextBatchId++;
-          this.#inFlight.set(batchId, { records, events });
-          this.#o.metrics.inFlightBatches.set(this.#inFlight.size);
+          this.#window.add(batchId, { records, events });
           // The stored JSON goes out as it is: no parse, no re-serialisation (queue SPEC §2), and
           // no large string either: the frame is made of the records' bytes.
-          this.#sendFrame(
+          sendTextBytes(
+            this.#ws,
             batchFrame(
               batchId,
               records.map((r) => r.data),
@@ -410,52 +286,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     }
   }
 
-  /**
-   * The next batch: whole records of the highest-priority lane that has unsent data, up to the
-   * batch size. Cursors move only if the connection is still the one the read began on.
-   */
-  async #nextBatchRecords(): Promise<QueueRecord[]> {
-    const generation = this.#generation;
-    for (const lane of LANES) {
-      const out: QueueRecord[] = [];
-      let events = 0;
-      let bytes = 0;
-      let cursor = this.#cursors[lane];
-      const maxEvents = Math.max(1, Math.floor(this.#batchMax * this.#scale));
-      const maxBytes = Math.max(1, Math.floor(this.#o.batchMaxBytes * this.#scale));
-      read: while (events < maxEvents && bytes < maxBytes) {
-        const records = await this.#o.queue.read(lane, cursor, READ_CHUNK_RECORDS);
-        if (generation !== this.#generation) return [];
-        if (records.length === 0) break;
-        for (const record of records) {
-          const tooBig = events + record.count > maxEvents || bytes + record.bytes > maxBytes;
-          if (out.length > 0 && tooBig) break read;
-          out.push(record);
-          events += record.count;
-          bytes += record.bytes;
-          cursor = record.key;
-        }
-      }
-      if (out.length > 0) {
-        this.#cursors[lane] = cursor;
-        return out;
-      }
-    }
-    return [];
-  }
-
   #send(message: LinkMessage): void {
-    this.#sendRaw(encodeLinkMessage(message));
-  }
-
-  #sendRaw(text: string): void {
-    const ws = this.#ws;
-    if (ws?.readyState === WebSocket.OPEN) ws.send(text);
-  }
-
-  /** A text frame (the link is JSON text, SPEC §3) from bytes that are UTF-8 already. */
-  #sendFrame(bytes: Buffer): void {
-    const ws = this.#ws;
-    if (ws?.readyState === WebSocket.OPEN) ws.send(bytes, { binary: false });
+    sendText(this.#ws, encodeLinkMessage(message));
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * Batching for the forwarder: which queued records the next batch carries. Whole records of the
+ * highest-priority lane with unsent data (alert > security > telemetry), up to the batch's event
+ * and byte bounds, read from a per-lane cursor that moves past what was sent on this connection.
+ * A new connection starts again from the oldest record of each lane: whatever was not acked is
+ * sent again (protocols/link/SPEC.md §4; central stores each event once).
+ */
+import { LANES, type Lane, type LevelQueue, type QueueRecord } from '../queue/leveldb-queue.ts';
+
+/** Records read from one lane at a time while filling a batch. */
+const READ_CHUNK_RECORDS = 16;
+
+export interface BatchBounds {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+export class BatchReader {
+  readonly #queue: LevelQueue;
+  #cursors: Record<Lane, string | null> = { alert: null, security: null, telemetry: null };
+  /** Bumped on every reset, so reads begun on an old connection cannot move the cursors. */
+  #generation = 0;
+
+  constructor(queue: LevelQueue) {
+    this.#queue = queue;
+  }
+
+  /** The link went down: the next connection reads every lane from its start. */
+  reset(): void {
+    this.#generation += 1;
+    this.#cursors = { alert: null, security: null, telemetry: null };
+  }
+
+  /**
+   * The next batch's records, or none. `bounds` is asked once per lane, at the start of its read
+   * (a slow start may end while a read waits on the disk). A first record larger than the bounds
+   * still goes, alone. Cursors move only if no reset happened while reading.
+   */
+  async next(bounds: () => BatchBounds): Promise<QueueRecord[]> {
+    const generation = this.#generation;
+    for (const lane of LANES) {
+      const out: QueueRecord[] = [];
+      let events = 0;
+      let bytes = 0;
+      let cursor = this.#cursors[lane];
+      const { maxEvents, maxBytes } = bounds();
+      read: while (events < maxEvents && bytes < maxBytes) {
+        const records = await this.#queue.read(lane, cursor, READ_CHUNK_RECORDS);
+        if (generation !== this.#generation) return [];
+        if (records.length === 0) break;
+        for (const record of records) {
+          const tooBig = events + record.count > maxEvents || bytes + record.bytes > maxBytes;
+          if (out.length > 0 && tooBig) break read;
+          out.push(record);
+          events += record.count;
+          bytes += record.bytes;
+          cursor = record.key;
+        }
+      }
+      if (out.length > 0) {
+        this.#cursors[lane] = cursor;
+        return out;
+      }
+    }
+    return [];
+  }
+}
