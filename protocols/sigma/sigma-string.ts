@@ -3,8 +3,9 @@
  * `windash` character class, turned into a matcher compiled once per rule value. Literal patterns
  * (the common case) become `===`, `includes`, `startsWith` or `endsWith` on a lower-cased copy of
  * the field (computed once per event, see field-access.ts); only patterns with inner wildcards or
- * dash classes become a RegExp.
+ * dash classes become a regex (regex.ts: linear time).
  */
+import { compileLinearRegex } from './regex.ts';
 
 /** One piece of a parsed Sigma string. */
 export type PatternToken =
@@ -161,13 +162,17 @@ export function compilePattern(tokens: PatternToken[], position: Position, cased
   let src = start ? '^' : '';
   for (const tok of toks) {
     if (tok.t === 'lit') src += escapeRegex(tok.s);
-    else if (tok.t === 'star') src += '[^]*';
+    else if (tok.t === 'star') src += '.*';
     else if (tok.t === 'one') src += '.';
     else src += '[-/\u2013\u2014\u2015]';
   }
   if (end) src += '$';
-  // `s`: `?` also matches a line break; `u`: `?` is one code point, not half a surrogate pair.
-  const re = new RegExp(src, cased ? 'su' : 'isu');
+  // `s`: `?` and `*` also match a line break; `u`: `?` is one code point, not half a surrogate
+  // pair. Several `*` around a `?` are polynomial under backtracking: regex.ts picks the engine.
+  const r = compileLinearRegex(src, cased ? 'su' : 'isu');
+  // Escaped literals, `.`, `.*` and one class always compile: a failure is a bug, not bad input.
+  if (!r.ok) throw new Error(`wildcard pattern ${src}: ${r.message}`);
+  const re = r.value;
   return { how: 'regex', cased, test: (v) => re.test(v) };
 }
 

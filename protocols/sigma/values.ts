@@ -16,6 +16,7 @@ import {
   parseSigmaString,
   type StringMatcher,
 } from './sigma-string.ts';
+import { compileLinearRegex } from './regex.ts';
 import { NO_NEED, type Need } from './rule-index.ts';
 import { timePart, toNumber } from './time-parts.ts';
 import { fail, ok, type SigmaResult } from './types.ts';
@@ -204,20 +205,10 @@ function compileOne(
     }
     case 're': {
       if (typeof v !== 'string') return fail('invalid_value', `${path}: 're' needs a string`, where);
-      let src = v;
-      let flags = c.reFlags;
-      // PCRE inline flags at the start, e.g. `(?i)`, are the common way rules ask for them.
-      const inline = /^\(\?([ims]+)\)/.exec(src);
-      if (inline) {
-        flags += inline[1];
-        src = src.slice(inline[0].length);
-      }
-      let re: RegExp;
-      try {
-        re = new RegExp(src, [...new Set(flags)].join(''));
-      } catch (error) {
-        return fail('invalid_regex', `${path}: ${(error as Error).message}`, where);
-      }
+      // Linear time whatever the pattern (regex.ts); refused here, naming the rule and field.
+      const r = compileLinearRegex(v, c.reFlags);
+      if (!r.ok) return fail('invalid_regex', `${path}: ${r.message}`, where);
+      const re = r.value;
       return ok([() => slots.some((s) => table.strings(s).some((x) => re.test(x)))]);
     }
     case 'fieldref': {
