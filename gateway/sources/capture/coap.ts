@@ -21,7 +21,7 @@ import {
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { DecodedPacket } from '../../../protocols/pcap/index.ts';
 import { coapEvent, type Peer } from '../coap/events.ts';
-import type { FrameMeta } from './decoder.ts';
+import type { FrameMeta } from './frame-meta.ts';
 
 export interface CoapCaptureOptions {
   amplificationFactor: number;

@@ -32,13 +32,10 @@ import {
   syslogToEvent,
 } from '../../../protocols/syslog/index.ts';
 import { createCoapCaptureDecoder } from './coap.ts';
+import type { FrameMeta } from './frame-meta.ts';
 import { createMqttCaptureDecoder, type MqttRates } from './mqtt.ts';
 
-export interface FrameMeta {
-  /** 1-based frame number in the capture (as Wireshark counts). */
-  frame: number;
-  ts: Date;
-}
+export type { FrameMeta } from './frame-meta.ts';
 
 export interface CaptureDecoderOptions {
   /** TCP ports of Modbus servers (default 502). */

@@ -7,7 +7,7 @@
  * `mqtt.subscribe_denied`; client-id takeover [MQTT-3.1.4-2]; rates per address, client id and
  * user name; malformed and oversized packets. Only a capture sees `mqtt.publish` (every PUBLISH,
  * both ways), `mqtt.unsubscribe` and `mqtt.connect_unanswered`. Time is the capture's; state is
- * bounded; never throws. Event builders: mqtt-events.ts.
+ * bounded; never throws. Event builders: mqtt-events.ts and mqtt-traffic-events.ts.
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../../protocols/event/evict.ts';
@@ -21,10 +21,11 @@ import {
   readFixedHeader,
 } from '../../../protocols/mqtt/index.ts';
 import type { TcpChunk } from '../../../protocols/pcap/index.ts';
-import { createMqttEvents, type MqttConn, type MqttRates } from './mqtt-events.ts';
-import type { FrameMeta } from './decoder.ts';
+import type { MqttConn, MqttRates } from './mqtt-conn.ts';
+import { createMqttEvents } from './mqtt-events.ts';
+import type { FrameMeta } from './frame-meta.ts';
 
-export type { MqttRates } from './mqtt-events.ts';
+export type { MqttRates } from './mqtt-conn.ts';
 
 export interface MqttCaptureOptions {
   /** TCP ports of brokers: the side listening on one is the server. */
