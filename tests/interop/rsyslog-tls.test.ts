@@ -11,32 +11,19 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { syslogSourceSchema } from '../../gateway/sources/syslog/config.ts';
 import { createSyslogSource } from '../../gateway/sources/syslog/index.ts';
-import { missingPackage, requireTool, skipMissing, waitFor } from '../support/env.ts';
-import { makeTestPki, type TestPki } from '../support/tls.ts';
+import { waitFor } from '../support/env.ts';
+import { makeTestPki, requireRsyslogTls, type TestPki } from '../support/tls.ts';
 import { collectingContext, freePort } from './support/modbus.ts';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 
 /** rsyslogd and its GnuTLS stream driver (a module file, not a command). */
-function requirePeers(t: TestContext): boolean {
-  if (!requireTool(t, RSYSLOGD, 'rsyslog') || !requireTool(t, 'openssl', 'openssl')) return false;
-  const driver = [
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib/arm-linux-gnueabihf',
-    '/usr/lib',
-  ]
-    .map((d) => `${d}/rsyslog/lmnsd_gtls.so`)
-    .find((f) => existsSync(f));
-  if (driver) return true;
-  skipMissing(t, missingPackage('lmnsd_gtls.so (rsyslog TLS driver)', 'rsyslog-gnutls'));
-  return false;
-}
+const requirePeers = (t: TestContext) => requireRsyslogTls(t, RSYSLOGD);
 
 interface Rsyslog {
   udpPort: number;

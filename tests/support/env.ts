@@ -57,6 +57,9 @@ export function parseMissing(reason: string): Missing | undefined {
   };
 }
 
+/** The `what` of a missing third-party data file. */
+export const TEST_DATA = 'third-party test data';
+
 /** The command that installs and starts every peer and service the suite uses. */
 export const SETUP_COMMAND = 'npm run test:setup';
 
@@ -110,7 +113,7 @@ export function sharedData(t: SkipContext, ...parts: string[]): string | undefin
   const file = path.join(SHARED_DATA, ...parts);
   if (existsSync(file)) return file;
   skipMissing(t, {
-    what: 'third-party test data',
+    what: TEST_DATA,
     detail: `${parts.join('/')} not in ${SHARED_DATA} (see tests/README.md; SIEM_SHARED_DATA overrides)`,
     provide: 'npm run test:data',
   });
@@ -130,8 +133,8 @@ export function requireTool(t: SkipContext, tool: string, debianPackage: string)
  */
 export function missingPackage(tool: string, debianPackage: string): Missing {
   return {
-    what: tool,
-    detail: `not found on PATH (Debian package ${debianPackage})`,
+    what: path.basename(tool),
+    detail: `${path.isAbsolute(tool) ? `${tool} not found` : 'not found on PATH'} (Debian package ${debianPackage})`,
     provide: `sudo apt-get install ${debianPackage.split(' ')[0]!}`,
   };
 }

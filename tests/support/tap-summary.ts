@@ -6,7 +6,7 @@
  * tests, or whose runner failed with no failing test counted, counts one failure; under CI=true
  * a skip for something missing counts as a failure, since CI must provide everything.
  */
-import { IN_CI, parseMissing } from './env.ts';
+import { IN_CI, parseMissing, TEST_DATA } from './env.ts';
 
 export interface Summary {
   passed: number;
@@ -79,7 +79,7 @@ export function skipTable(skips: Skip[]): string[] {
   }
   if (rows.size === 0) return [];
   const entries = [...rows].map(([what, r]) => ({
-    what: r.details.size > 1 ? `${what} (${r.details.size} items)` : what,
+    what: what === TEST_DATA ? `${what} (${r.details.size} files)` : what,
     tests: String(r.tests),
     provide: r.provide || '-',
   }));

@@ -1,12 +1,34 @@
 /**
  * Test certificates made with the real `openssl` command: a CA, a server certificate for
  * 127.0.0.1 and localhost, and a client certificate, all signed by that CA; and a second,
- * unrelated CA to prove that pinning refuses what the first did not sign.
+ * unrelated CA to prove that pinning refuses what the first did not sign. Also the check for
+ * rsyslog's GnuTLS stream driver, which the tests that relay syslog over TLS need.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { missingPackage, requireTool, skipMissing } from './env.ts';
+
+/**
+ * rsyslogd, openssl (for the certificates) and rsyslog's gtls stream driver (a module file, not a
+ * command; Debian package rsyslog-gnutls), or a skip naming the one missing (a failure in CI).
+ */
+export function requireRsyslogTls(t: TestContext, rsyslogd = 'rsyslogd'): boolean {
+  if (!requireTool(t, rsyslogd, 'rsyslog') || !requireTool(t, 'openssl', 'openssl')) return false;
+  const driver = [
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib/arm-linux-gnueabihf',
+    '/usr/lib',
+  ]
+    .map((d) => `${d}/rsyslog/lmnsd_gtls.so`)
+    .find((f) => existsSync(f));
+  if (driver) return true;
+  skipMissing(t, missingPackage('lmnsd_gtls.so (rsyslog TLS driver)', 'rsyslog-gnutls'));
+  return false;
+}
 
 export interface TestPki {
   dir: string;

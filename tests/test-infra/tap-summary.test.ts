@@ -69,7 +69,7 @@ test('skips are grouped by what is missing, with the command; a skipped suite co
   assert.equal(s.lines.at(-1), 'tests: 1 passed, 0 failed, 6 skipped');
   const table = s.lines.join('\n');
   assert.match(table, /chromium +2 +sudo apt-get install chromium/);
-  assert.match(table, /third-party test data \(3 items\) +3 +npm run test:data/);
+  assert.match(table, /third-party test data \(3 files\) +3 +npm run test:data/);
   assert.match(table, /\(other\) not reopenable +1 +-/);
 });
 

@@ -16,6 +16,7 @@ import {
 } from '../../protocols/web-auth/api-suite.ts';
 import { capturingLogger, movableClock } from '../../protocols/web-auth/capture.ts';
 import { createClient } from '../../protocols/web-auth/client.ts';
+import { requireTool } from '../../support/env.ts';
 import { makeTestPki } from '../../support/tls.ts';
 
 async function startAuthCentral(
@@ -130,7 +131,8 @@ describe('central routes by role', () => {
 });
 
 describe('central session cookie over TLS', () => {
-  it('is Secure when served over https', async () => {
+  it('is Secure when served over https', async (t) => {
+    if (!requireTool(t, 'openssl', 'openssl')) return;
     const pki = makeTestPki();
     const { central, printed } = await startAuthCentral({
       http: { tls: { cert_file: pki.serverCert, key_file: pki.serverKey } },

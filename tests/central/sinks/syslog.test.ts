@@ -15,7 +15,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { alertCef } from '../../../central/sinks/cef.ts';
 import { createPgliteStore, type EventStore } from '../../../central/store/index.ts';
 import { requireTool, waitFor } from '../../support/env.ts';
-import { makeTestPki, type TestPki } from '../../support/tls.ts';
+import { makeTestPki, requireRsyslogTls, type TestPki } from '../../support/tls.ts';
 import { alertInput, startSinkHarness } from './harness.ts';
 
 interface Rsyslog {
@@ -93,6 +93,7 @@ describe('syslog CEF sink → real rsyslog', () => {
   for (const mode of ['tcp', 'tls'] as const) {
     it(`delivers each alert once over ${mode.toUpperCase()}, CEF escaped per the spec`, async (t: TestContext) => {
       if (!requireTool(t, 'rsyslogd', 'rsyslog')) return;
+      if (mode === 'tls' && !requireRsyslogTls(t)) return;
       const pki = mode === 'tls' ? makeTestPki() : undefined;
       const rsyslog = await startRsyslog(pki);
       const sinkName = `soc-${mode}`;
