@@ -115,13 +115,29 @@ export const mqttBrokerSourceSchema = z
           .number()
           .min(0)
           .max(86_400)
-          .default(0)
+          .default(60)
           .describe(
-            'When > 0, refuse CONNECTs from an address over max_auth_failures for this long, without checking passwords.',
+            'Refuse CONNECTs, without checking passwords, from an address with more than max_auth_failures refused CONNECTs in window_secs, for this long (0: detect only, never block).',
           ),
+        max_block_secs: z
+          .number()
+          .positive()
+          .max(604_800)
+          .default(3600)
+          .describe('Each further block of the same address lasts twice the previous one, up to this.'),
+        block_reset_secs: z
+          .number()
+          .positive()
+          .max(604_800)
+          .default(86_400)
+          .describe('An address with no block for this long starts again at block_secs.'),
       })
       .prefault({})
-      .describe('Brute-force and flood detection thresholds.'),
+      .refine((r) => r.block_secs <= r.max_block_secs, {
+        message: 'block_secs must not exceed max_block_secs',
+        path: ['block_secs'],
+      })
+      .describe('Brute-force and flood detection thresholds, and the blocking of brute-forcing addresses.'),
   })
   .refine((s) => s.listen !== undefined || s.tls !== undefined, {
     message: 'an mqtt_broker needs listen, tls.listen or both',

@@ -5,6 +5,7 @@
  * fields are documented in protocols/event/SPEC.md.
  */
 import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
+import type { Block } from './blocker.ts';
 import type { RateCrossing } from './rates.ts';
 import type { AclCache, Identity } from './auth.ts';
 
@@ -73,6 +74,20 @@ export function rateExceededSpec(c: RateCrossing, blockedSecs?: number): MqttEve
       blocked_secs: blockedSecs,
     },
     tags: ['rate'],
+  };
+}
+
+/**
+ * `mqtt.rate_exceeded` for an address that has just been blocked (blocker.ts): the crossing of
+ * `auth_failures` per `src_ip`, with how long the block lasts, its level and its end.
+ */
+export function blockedSpec(c: RateCrossing, block: Block): MqttEventSpec {
+  const spec = rateExceededSpec(c, block.secs);
+  return {
+    ...spec,
+    message: `${spec.message}: address blocked for ${block.secs} s (block ${block.level})`,
+    fields: { ...spec.fields, block_level: block.level, blocked_until: block.until.toISOString() },
+    tags: ['rate', 'blocked'],
   };
 }
 

@@ -13,7 +13,8 @@ import type { SourceContext } from '../../pipeline/types.ts';
 import type { TelemetrySampler } from '../telemetry/sampler.ts';
 import type { createAuthenticator } from './auth.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
-import { type ConnInfo, type MqttEventSpec, mqttEvent, rateExceededSpec } from './events.ts';
+import { type Block, createBlocker } from './blocker.ts';
+import { blockedSpec, type ConnInfo, type MqttEventSpec, mqttEvent, rateExceededSpec } from './events.ts';
 import { installPublishHooks } from './publish-hooks.ts';
 import type { RateTracker } from './rates.ts';
 
@@ -35,7 +36,13 @@ const hex = (b: Uint8Array, n = 64) => Buffer.from(b.subarray(0, n)).toString('h
 export function createSensor(broker: Aedes, deps: SensorDeps) {
   const { name, config, ctx, infoOf, rates } = deps;
   const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
-  const blockedUntil = new Map<string, number>();
+  const blocker = createBlocker({
+    maxFailures: config.rates.max_auth_failures,
+    windowSecs: config.rates.window_secs,
+    blockSecs: config.rates.block_secs,
+    maxBlockSecs: config.rates.max_block_secs,
+    resetSecs: config.rates.block_reset_secs,
+  });
 
   const emit = (events: PendingEvent[]): Promise<void> => {
     for (const e of events) ctx.metrics.sensorEvents.inc({ source: name, action: e.action });
@@ -49,11 +56,15 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
   };
   const event = (info: ConnInfo, spec: MqttEventSpec) => mqttEvent(info, spec, ctx.now(), name);
 
-  /** Counts one occurrence per address, client id and user name; a first crossing is an event. */
+  /**
+   * Counts one occurrence per address, client id and user name; a first crossing is an event. A
+   * block that this failure started is reported as the address's crossing, with the block.
+   */
   const count = (
     info: ConnInfo,
     counter: 'connections' | 'connects' | 'auth_failures',
     threshold: number,
+    block?: Block,
   ) => {
     const now = ctx.now();
     const keys: Array<[string, string | undefined]> = [
@@ -64,13 +75,17 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
     for (const [keyType, key] of keys) {
       if (key === undefined) continue;
       const c = rates.hit(counter, keyType, key, threshold, now, info.clientId);
-      if (!c) continue;
-      const blocking = counter === 'auth_failures' && keyType === 'src_ip' && config.rates.block_secs > 0;
-      if (blocking) {
-        if (blockedUntil.size > 10_000) blockedUntil.clear();
-        blockedUntil.set(key, now.getTime() + config.rates.block_secs * 1000);
-      }
-      emitLater([event(info, rateExceededSpec(c, blocking ? config.rates.block_secs : undefined))]);
+      if (block && keyType === 'src_ip') {
+        const crossing = c ?? {
+          counter,
+          keyType,
+          key,
+          count: block.failures,
+          threshold,
+          windowSecs: config.rates.window_secs,
+        };
+        emitLater([event(info, blockedSpec(crossing, block))]);
+      } else if (c) emitLater([event(info, rateExceededSpec(c))]);
     }
   };
 
@@ -101,13 +116,14 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
     if (!info) return done(null, false);
     const refuse = (returnCode: 4 | 5, reason: string) => {
       info.authFailure = reason;
-      count(info, 'auth_failures', config.rates.max_auth_failures);
+      // A CONNECT refused for being blocked is counted for detection, not towards the next block.
+      const block = reason === 'blocked' ? undefined : blocker.failure(info.ip, ctx.now());
+      count(info, 'auth_failures', config.rates.max_auth_failures, block);
       const error = new Error(reason) as AuthenticateError;
       error.returnCode = returnCode;
       done(error, null);
     };
-    const until = blockedUntil.get(info.ip);
-    if (until !== undefined && until > ctx.now().getTime()) return refuse(5, 'blocked');
+    if (blocker.blockedUntil(info.ip, ctx.now())) return refuse(5, 'blocked');
     deps.auth.authenticate(username, password, info.certCn).then(
       (result) => {
         if (!result.ok) return refuse(result.returnCode, result.reason);

@@ -2,7 +2,9 @@
  * Counts what one key (a source address, a client id, a user name) does in fixed windows, and
  * says when a count first crosses its threshold in a window, so a brute force shows up whatever
  * client ids it rotates through. Also remembers the distinct client ids an address used. Pure:
- * the clock is passed in; memory is bounded by `maxKeys` (expired windows are swept first).
+ * the clock is passed in. Memory is bounded per key type (`maxKeys` each), and a full table evicts
+ * its least recently counted key: a flood of fresh client ids or user names can neither crowd out
+ * the per-address counts nor stop counting (as one shared, refusing table did).
  */
 
 export interface RateCrossing {
@@ -21,18 +23,27 @@ interface Window {
   clientIds?: Set<string>;
 }
 
+/** Distinct client ids remembered per address and window. */
+const MAX_CLIENT_IDS = 10_000;
+
 export function createRateTracker({
   windowSecs,
   maxKeys = 50_000,
 }: {
   windowSecs: number;
+  /** Keys kept per key type (src_ip, client_id, username). */
   maxKeys?: number;
 }) {
   const windowMs = windowSecs * 1000;
-  const windows = new Map<string, Window>();
+  // One table per key type; a Map keeps insertion order, and a counted key is re-inserted, so
+  // the first entry is always the least recently counted one.
+  const tables = new Map<string, Map<string, Window>>();
+  let evicted = 0;
 
-  const sweep = (t: number) => {
-    for (const [k, w] of windows) if (t - w.start >= windowMs) windows.delete(k);
+  const tableOf = (keyType: string) => {
+    let t = tables.get(keyType);
+    if (!t) tables.set(keyType, (t = new Map()));
+    return t;
   };
 
   return {
@@ -46,18 +57,18 @@ export function createRateTracker({
       clientId?: string,
     ): RateCrossing | null {
       const t = now.getTime();
-      const id = `${counter}\u0000${keyType}\u0000${key}`;
-      let w = windows.get(id);
-      if (!w || t - w.start >= windowMs) {
-        if (!w && windows.size >= maxKeys) {
-          sweep(t);
-          if (windows.size >= maxKeys) return null; // still full: counting stops rather than memory growing
-        }
-        w = { start: t, count: 0 };
-        windows.set(id, w);
+      const table = tableOf(keyType);
+      const id = `${counter}\u0000${key}`;
+      let w = table.get(id);
+      if (w) table.delete(id);
+      if (!w || t - w.start >= windowMs) w = { start: t, count: 0 };
+      table.set(id, w);
+      if (table.size > maxKeys) {
+        table.delete(table.keys().next().value!);
+        evicted++;
       }
       w.count++;
-      if (clientId !== undefined && keyType === 'src_ip' && (w.clientIds?.size ?? 0) < 10_000) {
+      if (clientId !== undefined && keyType === 'src_ip' && (w.clientIds?.size ?? 0) < MAX_CLIENT_IDS) {
         (w.clientIds ??= new Set()).add(clientId);
       }
       if (w.count !== threshold + 1) return null;
@@ -67,8 +78,12 @@ export function createRateTracker({
     },
     /** Current count in the window, 0 when none. */
     count(counter: string, keyType: string, key: string, now: Date): number {
-      const w = windows.get(`${counter}\u0000${keyType}\u0000${key}`);
+      const w = tables.get(keyType)?.get(`${counter}\u0000${key}`);
       return w && now.getTime() - w.start < windowMs ? w.count : 0;
+    },
+    /** Keys held per key type, and how many were evicted to stay within `maxKeys`. */
+    size(): { keys: Record<string, number>; evicted: number } {
+      return { keys: Object.fromEntries([...tables].map(([k, t]) => [k, t.size])), evicted };
     },
   };
 }
