@@ -45,6 +45,12 @@ PACKAGES=(
   fonts-dejavu-core # a font for Chromium's screenshots
   git               # the test that runs part of the suite in a fresh clone
 )
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  echo "» this set-up is for Debian or Ubuntu (apt-get). Elsewhere, install the equivalents of:" >&2
+  echo "  ${PACKAGES[*]}" >&2
+  echo "  then run npm test: whatever is still missing is skipped and named at the end." >&2
+  exit 1
+fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -111,8 +117,10 @@ if [ -n "${SIEM_SHARED_DATA:-}" ]; then
   echo "» test data: SIEM_SHARED_DATA=$SIEM_SHARED_DATA"
 elif [ -d ../shared/data ]; then
   echo "» test data: ../shared/data"
-else
-  npm run --silent test:data
+elif ! npm run --silent test:data; then
+  # A file that cannot be fetched or verified (offline, or another tshark version deriving a
+  # CSV differently) is not accepted: the tests that read it skip and name it; CI fails them.
+  echo "» some test data is missing (above): the tests that read it will be skipped" >&2
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
