@@ -51,7 +51,8 @@ await buildDashboards();
 let files = findTests(path.join(REPO_ROOT, 'tests'));
 if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (files.length === 0) {
-  console.error('no test files found');
+  console.error(`no test files match ${filters.join(' ')}`);
+  console.log('tests: 0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
 
