@@ -20,6 +20,15 @@ export const syslogSourceSchema = z
       .describe('Largest accepted message; longer ones become a counted syslog.parse_error event.'),
     max_connections: z.number().int().positive().default(512).describe('TCP/TLS: concurrent connections.'),
     idle_timeout_secs: z.number().positive().default(300).describe('TCP/TLS: close a silent connection.'),
+    max_parse_error_events_per_sec: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(10)
+      .describe(
+        'TCP/TLS: framing errors (oversized or mis-counted frames) reported as syslog.parse_error events per second for this source; the rest are counted in the next event (fields.suppressed).',
+      ),
     tls: tlsServerSchema.optional().describe('Required when mode is tls.'),
   })
   .refine((s) => s.mode !== 'tls' || s.tls !== undefined, {

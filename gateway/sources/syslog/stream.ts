@@ -2,6 +2,7 @@
  * Syslog over TCP (RFC 6587) and TLS (RFC 5425). Each connection gets its own deframer
  * (octet counting or LF framing, detected per frame); the socket pauses while too many of its
  * events are waiting for the queue, so a fast sender cannot make the gateway buffer without end.
+ * Framing errors become rate-limited `syslog.parse_error` events (framing-errors.ts).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -10,6 +11,7 @@ import { parseListen, tlsServerOptions } from '../../config/common.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
 import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame, normalizeIp } from './decode.ts';
+import { createFramingErrorReporter } from './framing-errors.ts';
 
 /**
  * Emits waiting on the queue per connection before the socket is paused: one being written, one
@@ -29,6 +31,12 @@ export function createSyslogStreamSource(
   const sockets = new Set<net.Socket>();
   const transport = config.mode === 'tls' ? 'tls' : 'tcp';
   const { host, port } = parseListen(config.listen);
+  const framingErrors = createFramingErrorReporter({
+    name,
+    transport,
+    maxPerSec: config.max_parse_error_events_per_sec,
+    ctx,
+  });
 
   const onConnection = (socket: net.Socket) => {
     sockets.add(socket);
@@ -39,9 +47,7 @@ export function createSyslogStreamSource(
     let pending = 0;
 
     const handle = (result: ReturnType<typeof deframer.push>) => {
-      for (const error of result.errors) {
-        ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: error.code });
-      }
+      framingErrors.report(result.errors, peer);
       if (result.frames.length === 0) return;
       const received = ctx.now();
       const events = result.frames.map((frame) =>
@@ -108,6 +114,7 @@ export function createSyslogStreamSource(
       }, 1000);
       await closed;
       clearTimeout(timer);
+      framingErrors.stop(); // after the connections' last errors
     },
     addresses: () => (address ? [address] : []),
   };
