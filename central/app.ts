@@ -1,6 +1,6 @@
 /**
  * Central's HTTP surface as one Hono app: `/healthz`, `/metrics`, the REST API under `/api`
- * (session cookie or bearer token, a declared permission per route: protocols/web-auth) and
+ * (session cookie or bearer token, a declared permission per route: server-shared/web-auth) and
  * the gateway link. One error handler turns thrown errors into JSON responses; handlers throw
  * typed HTTPExceptions.
  */
@@ -27,7 +27,7 @@ import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { rulesApi } from './api/rules.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore, type RulesStore } from './rules/store.ts';
 import { createSqlAuthStore } from './auth/sql-store.ts';
-import { createMetricsGuard, createWebAuth } from '../protocols/web-auth/index.ts';
+import { createMetricsGuard, createWebAuth } from '../server-shared/web-auth/index.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { createCentralEvents } from './events.ts';
 import { createRefusals } from './gateways/refusals.ts';
@@ -151,7 +151,7 @@ export function createCentralApp(deps: AppDeps) {
   app.route('/enroll', enrollApi(gatewayDeps));
 
   app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
-  // Access control (protocols/web-auth/SPEC.md): session cookie or bearer token; every /api route
+  // Access control (server-shared/web-auth/SPEC.md): session cookie or bearer token; every /api route
   // declares its permission with requirePermission(...) and an undeclared one is refused.
   const authStore = createSqlAuthStore(store.sql);
   const auth = createWebAuth({

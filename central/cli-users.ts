@@ -6,8 +6,8 @@
  * it. Every change is written to the audit log with the actor `cli`.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { hashPassword, type AuthStore, type Role, ROLES } from '../protocols/web-auth/index.ts';
-import { MIN_PASSWORD_LENGTH, newUserRecord, randomPassword } from '../protocols/web-auth/password.ts';
+import { hashPassword, type AuthStore, type Role, ROLES } from '../server-shared/web-auth/index.ts';
+import { MIN_PASSWORD_LENGTH, newUserRecord, randomPassword } from '../server-shared/web-auth/password.ts';
 import { createSqlAuthStore } from './auth/sql-store.ts';
 import type { CentralConfig } from './config/schema.ts';
 import { createStore } from './store/index.ts';

@@ -4,7 +4,7 @@
  * Config errors are one line per problem, naming the key, exit status 2, no stack trace.
  */
 import { parseArgs } from 'node:util';
-import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
+import type { ConfigOverride } from '../server-shared/config/yaml-config.ts';
 import { newToken, sha256Hex } from './auth/tokens.ts';
 import { lifecycleCommand, restoreCommand } from './cli-storage.ts';
 import { userCommand } from './cli-users.ts';

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ConfigOverride } from '../protocols/config/yaml-config.ts';
+import type { ConfigOverride } from '../server-shared/config/yaml-config.ts';
 import { credentialsPath, loadGatewayConfig } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { enrollGateway, readCredentials } from './enroll.ts';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { PendingEvent } from '../protocols/event/schema.ts';
-import { createWebAuth, ensureFirstAdmin } from '../protocols/web-auth/index.ts';
+import { createWebAuth, ensureFirstAdmin } from '../server-shared/web-auth/index.ts';
 import { openFileAuthStore } from './auth/file-store.ts';
 import { parseListen } from './config/common.ts';
 import type { GatewayConfig } from './config/schema.ts';

@@ -9,7 +9,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { Alerts } from '../alerts/index.ts';
 import { MAX_ALERT_PAGE } from '../alerts/alert-store.ts';
 import { ALERT_STATUSES, alertInputSchema } from '../alerts/types.ts';

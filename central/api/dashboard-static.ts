@@ -1,6 +1,6 @@
 /**
  * Serves the built SOC dashboard (dashboards/build.ts: index.html, app.js, CSS) at `/` with the
- * Content-Security-Policy of protocols/web-auth/SPEC.md §4, so the page loads nothing from the
+ * Content-Security-Policy of server-shared/web-auth/SPEC.md §4, so the page loads nothing from the
  * internet and cannot be framed. The files are public (the page itself asks for a login); the
  * data is the API's, which checks permissions. Where the files are: `http.dashboard_dir`, else
  * `dist/dashboards/central` of the checkout. Without a built dashboard `/` says how to build it.
@@ -32,7 +32,7 @@ export function registerDashboardStatic(app: Hono, configured: string | undefine
     ![...NOT_PAGES, linkPath].some((prefix) => p === prefix || p.startsWith(`${prefix}/`));
   const serve = serveStatic({ root: dir });
   // Middleware (method ALL), not a GET route: the auth middleware refuses matched routes that
-  // declare no permission (protocols/web-auth/permissions.ts), and these files are not /api.
+  // declare no permission (server-shared/web-auth/permissions.ts), and these files are not /api.
   app.use('*', async (c, next) => {
     if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || !isPage(c.req.path)) return next();
     if (c.req.path === '/' && !existsSync(path.join(dir, 'index.html'))) {

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { Enrichment } from '../enrich/index.ts';
 import { listDevices } from '../inventory/devices.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';

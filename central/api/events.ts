@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { EventStore } from '../store/types.ts';
 import { filterShape, parseQuery, toFilter } from './search-params.ts';
 

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { CentralEvents } from '../events.ts';
 import type { Refusals } from '../gateways/refusals.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';

@@ -10,7 +10,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { GatewayConnection } from '../link/server.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';

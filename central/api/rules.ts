@@ -1,5 +1,5 @@
 /**
- * The rules API (issue 6; permissions per protocols/web-auth/SPEC.md: `read` to list, `rules` to
+ * The rules API (issue 6; permissions per server-shared/web-auth/SPEC.md: `read` to list, `rules` to
  * change): `GET /api/rules` lists every managed Sigma rule with its enabled flag, source, level,
  * ATT&CK techniques and target (edge or central); `GET /api/rules/:id` shows one with its YAML;
  * `PATCH /api/rules/:id {enabled}` turns one on or off; `POST /api/rules` uploads Sigma YAML
@@ -13,7 +13,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import type { RulesMessage } from '../../protocols/link/codec.ts';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { RuleProblem, RulesStore, RuleTarget } from '../rules/store.ts';
 import { jsonBody } from './body.ts';

@@ -11,7 +11,7 @@ import { stream } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Event } from '../../protocols/event/schema.ts';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import { csvRecord } from '../store/archive-csv.ts';
 import { MAX_BUCKETS, MAX_TOP_LIMIT } from '../store/event-aggregate.ts';
 import { type EventStore, TOP_FIELDS } from '../store/types.ts';

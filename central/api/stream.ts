@@ -1,6 +1,6 @@
 /**
  * Live updates for the SOC dashboard, `GET /api/stream` as server-sent events
- * (protocols/web-auth/SPEC.md §5, `read` permission): `alert` with every new or changed alert
+ * (server-shared/web-auth/SPEC.md §5, `read` permission): `alert` with every new or changed alert
  * (from the alerts' change emitter, after commit), `stats` every 2 s (events stored per second,
  * overall and per gateway, and gateways connected), `gateway` when one connects or disconnects,
  * and a `: heartbeat` comment every 15 s so proxies keep the connection open. One hub per
@@ -9,7 +9,7 @@
 import type { EventEmitter } from 'node:events';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayConnection } from '../link/server.ts';
 import type { CentralMetrics } from '../metrics.ts';

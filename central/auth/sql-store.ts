@@ -1,5 +1,5 @@
 /**
- * Central's `AuthStore` (protocols/web-auth/types.ts) on its database, PGlite or PostgreSQL,
+ * Central's `AuthStore` (server-shared/web-auth/types.ts) on its database, PGlite or PostgreSQL,
  * through the shared `SqlExecutor`: tables of migration 008_auth.sql. Every statement is
  * parameterised; the replayed-TOTP check is one conditional UPDATE, so it is atomic across nodes.
  */
@@ -14,7 +14,7 @@ import type {
   SessionRecord,
   UserPatch,
   UserRecord,
-} from '../../protocols/web-auth/types.ts';
+} from '../../server-shared/web-auth/types.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 
 type Row = Record<string, unknown>;

@@ -6,7 +6,7 @@ import {
   type ConfigOverride,
   type ConfigResult,
   loadYamlConfig,
-} from '../../protocols/config/yaml-config.ts';
+} from '../../server-shared/config/yaml-config.ts';
 import { type CentralConfig, centralConfigSchema } from './schema.ts';
 
 export function loadCentralConfig(

@@ -4,11 +4,11 @@
  * by the SHA-256 of their tokens; DATABASE_URL comes from the environment.
  */
 import { z } from 'zod';
-import { listenSchema } from '../../protocols/config/listen.ts';
-import { tlsServerSchema } from '../../protocols/config/tls.ts';
+import { listenSchema } from '../../server-shared/config/listen.ts';
+import { tlsServerSchema } from '../../server-shared/config/tls.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
-import { webAuthConfigSchema } from '../../protocols/web-auth/config.ts';
-import { metricsAccessSchema } from '../../protocols/web-auth/metrics-access.ts';
+import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
+import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -142,7 +142,7 @@ export const centralConfigSchema = z.strictObject({
     })
     .prefault({}),
   auth: webAuthConfigSchema.describe(
-    'Users, sessions, TOTP and the first admin (protocols/web-auth/SPEC.md).',
+    'Users, sessions, TOTP and the first admin (server-shared/web-auth/SPEC.md).',
   ),
   alerts: z
     .strictObject({

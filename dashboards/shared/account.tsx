@@ -1,5 +1,5 @@
 /**
- * "My account", the same on both dashboards (protocols/web-auth/SPEC.md §2): change one's own
+ * "My account", the same on both dashboards (server-shared/web-auth/SPEC.md §2): change one's own
  * password (`POST /api/auth/password {current, new}`; the server ends one's other sessions),
  * set up TOTP when it is not on yet, and one's API tokens for automation: create one with scopes
  * (at most one's own permissions; the value is shown once, the server keeps only its SHA-256),

@@ -1,6 +1,6 @@
 /**
  * The dashboards' one HTTP client: JSON in and out, same-origin cookies, the CSRF header on every
- * state-changing request (protocols/web-auth/SPEC.md §2 "CSRF"), and a 401 turned into "show the
+ * state-changing request (server-shared/web-auth/SPEC.md §2 "CSRF"), and a 401 turned into "show the
  * login form" through `onUnauthorized` listeners, so no page has to handle a lapsed session.
  */
 

@@ -2,7 +2,7 @@
  * Who is logged in, for both dashboards: `SessionGate` asks `GET /api/auth/me` and renders the
  * login form (username, password, then a TOTP code when the server answers `totp_required`) or
  * its children with the session in context; any later 401 returns to the form
- * (protocols/web-auth/SPEC.md §2). A user who must enrol TOTP first (`totp_enrollment_required`:
+ * (server-shared/web-auth/SPEC.md §2). A user who must enrol TOTP first (`totp_enrollment_required`:
  * the server limits such a session to /api/auth/*) gets the enrolment screen instead, and the
  * dashboard once it is enabled. `can(permission)` only hides controls: the server enforces.
  */

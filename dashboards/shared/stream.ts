@@ -1,5 +1,5 @@
 /**
- * Live updates over server-sent events (protocols/web-auth/SPEC.md §5, `GET /api/stream`): one
+ * Live updates over server-sent events (server-shared/web-auth/SPEC.md §5, `GET /api/stream`): one
  * EventSource per page, shared by every component that listens, opened while at least one
  * listens. `useStream('alert', fn)` calls `fn` with each parsed `alert` event; `useStreamState()`
  * says whether the stream is connected. EventSource reconnects by itself after a drop.

@@ -1,5 +1,5 @@
 /**
- * TOTP enrolment (RFC 6238; protocols/web-auth/SPEC.md §2): `POST /api/auth/totp/setup` gives a
+ * TOTP enrolment (RFC 6238; server-shared/web-auth/SPEC.md §2): `POST /api/auth/totp/setup` gives a
  * new secret and its `otpauth://` URL, shown as text to type or paste into an authenticator app
  * (the URL opens one on a phone or tablet; no QR code, so no image library in the page); the
  * user proves it works with a 6-digit code, `POST /api/auth/totp/enable {code}`, and only then is

@@ -1,5 +1,5 @@
 /**
- * The gateway's `AuthStore` (protocols/web-auth/types.ts): users and API tokens as JSON files
+ * The gateway's `AuthStore` (server-shared/web-auth/types.ts): users and API tokens as JSON files
  * (mode 0600) in `<data_dir>/auth/`, held in memory and rewritten atomically (temp file, fsync,
  * rename) on every change; sessions, which change at every login and every use, in an append-only
  * log compacted as it grows (session-log.ts); the audit log as NDJSON, appended, and bounded: past
@@ -18,7 +18,7 @@ import type {
   AuthStore,
   SessionRecord,
   UserRecord,
-} from '../../protocols/web-auth/types.ts';
+} from '../../server-shared/web-auth/types.ts';
 
 export interface FileAuthStoreOptions {
   /** The directory (created 0700): `<data_dir>/auth`. */

@@ -15,7 +15,7 @@
  * (full disk) the next write compacts too: a lost delete must never bring a session back.
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import type { SessionRecord } from '../../protocols/web-auth/types.ts';
+import type { SessionRecord } from '../../server-shared/web-auth/types.ts';
 
 export interface SessionLogOptions {
   /** `<dir>/sessions.log`. */

@@ -8,7 +8,7 @@ import {
   type ConfigOverride,
   type ConfigResult,
   loadYamlConfig,
-} from '../../protocols/config/yaml-config.ts';
+} from '../../server-shared/config/yaml-config.ts';
 import { type GatewayConfig, gatewayConfigSchema } from './schema.ts';
 
 export function loadGatewayConfig(

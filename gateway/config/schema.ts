@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { EVENT_SOURCES, gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { sourceSchema } from '../sources/schema.ts';
 import { listenSchema } from './common.ts';
-import { webAuthConfigSchema } from '../../protocols/web-auth/config.ts';
-import { metricsAccessSchema } from '../../protocols/web-auth/metrics-access.ts';
+import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
+import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { pipelineSchema } from '../pipeline/config.ts';
 
 export const gatewayConfigSchema = z.strictObject({
@@ -168,7 +168,7 @@ export const gatewayConfigSchema = z.strictObject({
     .strictObject({
       listen: listenSchema.default('127.0.0.1:9100').describe('Local HTTP: /healthz and /metrics.'),
       auth: webAuthConfigSchema.describe(
-        'Users, sessions, TOTP and the first admin of the local API (protocols/web-auth/SPEC.md).',
+        'Users, sessions, TOTP and the first admin of the local API (server-shared/web-auth/SPEC.md).',
       ),
       metrics: metricsAccessSchema.describe(
         'Who may read /metrics: a bearer token (its sha256), peer address blocks, or both; open when neither is set.',

@@ -1,6 +1,6 @@
 /**
  * The device dashboard's API on the gateway, every route behind the `read` permission
- * (protocols/web-auth/SPEC.md §1): a device's charted values (`/api/devices/:id/series`), its
+ * (server-shared/web-auth/SPEC.md §1): a device's charted values (`/api/devices/:id/series`), its
  * recent events (`/events`), its learned baseline and what deviated from it since (`/baseline`),
  * the local alerts (`/api/alerts`, kept while the link is down), and the live stream
  * (`/api/stream`, SPEC §5): `status` every 2 s, `device` when a device's values or events change
@@ -9,7 +9,7 @@
  */
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { requirePermission } from '../../protocols/web-auth/permissions.ts';
+import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { DeviceBaseline } from '../baselines/index.ts';
 import type { DeviceRecord, Inventory } from '../inventory/index.ts';
 import type { AlertSummary, DeviceHistory } from './device-series.ts';

@@ -16,7 +16,7 @@ import {
   type MetricsAccessConfig,
   requirePermission,
   type WebAuth,
-} from '../../protocols/web-auth/index.ts';
+} from '../../server-shared/web-auth/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { StageCounts } from '../pipeline/stage.ts';
@@ -70,7 +70,7 @@ export function createGatewayHttp(deps: {
   metrics: GatewayMetrics;
   status: () => Promise<GatewayStatus>;
   inventory: Inventory;
-  /** Access control of /api/* (protocols/web-auth): sessions and tokens over the file store. */
+  /** Access control of /api/* (server-shared/web-auth): sessions and tokens over the file store. */
   auth: WebAuth;
   /** The device dashboard (gateway/http/dashboard-routes.ts): live history, baselines, static dir. */
   dashboard?: Partial<Omit<DashboardDeps, 'inventory' | 'status'>> & { dir?: string };

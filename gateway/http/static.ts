@@ -1,6 +1,6 @@
 /**
  * Serves the built device dashboard (dashboards/build.ts: index.html, app.js, CSS) at `/` with the
- * Content-Security-Policy of protocols/web-auth/SPEC.md §4, so the page loads nothing from the
+ * Content-Security-Policy of server-shared/web-auth/SPEC.md §4, so the page loads nothing from the
  * internet and cannot be framed. The files are public (the page itself asks for a login); the data
  * behind them is the API's, which checks permissions. Where the files are: `http.dashboard_dir`,
  * else `dist/dashboards/gateway` of the checkout, else `dashboards/gateway` beside the bundled

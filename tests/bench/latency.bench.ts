@@ -2,7 +2,7 @@
  * End-to-end latency (issue 8's benchmark, issue 10 §5): the time from an event at a device — a
  * syslog line sent to the gateway over TCP — to its alert stored on central (PostgreSQL), and to
  * the alert's appearance on the SOC dashboard's live stream (`GET /api/stream`, server-sent events,
- * protocols/web-auth/SPEC.md §5), median and p99, with 1,000 events/s of background syslog load.
+ * server-shared/web-auth/SPEC.md §5), median and p99, with 1,000 events/s of background syslog load.
  * The gateway is the shipped bundle in its own process with the shipped rules (rules/ics) and one
  * probe rule; each probe comes from a new host, so each raises a new alert (no grouping).
  * Where central does not serve the stream yet, only "stored" is measured and the report says so.

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadGatewayConfig } from '../../gateway/config/load.ts';
 import { gatewayConfigSchema } from '../../gateway/config/schema.ts';
-import { parseYamlConfig } from '../../protocols/config/yaml-config.ts';
+import { parseYamlConfig } from '../../server-shared/config/yaml-config.ts';
 import { REPO_ROOT } from '../support/env.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  * recent events newest first, local alerts grouped by alert id, the learned baseline and its
  * deviations, the live stream's `status`, `device` and `alert` events, the `read` permission on
  * every route, the cap on concurrent streams, and the page served with the CSP of
- * protocols/web-auth/SPEC.md §4.
+ * server-shared/web-auth/SPEC.md §4.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +19,8 @@ import type { GatewayStatus } from '../../gateway/http/index.ts';
 import { DASHBOARD_CSP, registerDashboardStatic } from '../../gateway/http/static.ts';
 import { Inventory } from '../../gateway/inventory/index.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
-import type { AuthIdentity } from '../../protocols/web-auth/permissions.ts';
-import type { Permission } from '../../protocols/web-auth/types.ts';
+import type { AuthIdentity } from '../../server-shared/web-auth/permissions.ts';
+import type { Permission } from '../../server-shared/web-auth/types.ts';
 import { waitFor } from '../support/env.ts';
 
 const dirs: string[] = [];

@@ -129,7 +129,7 @@ describe('folder rules (eslint.config.js)', () => {
     );
     await assertAllowed('protocols/sigma/__lint_probe.ts', importOf('../event/schema.ts'));
     await assertAllowed('protocols/sigma/__lint_probe.ts', importOf('./matcher.ts'));
-    await assertAllowed('protocols/web-auth/__lint_probe.ts', importOf('hono'));
+    await assertAllowed('protocols/mqtt/__lint_probe.ts', importOf('hono'));
   });
 
   it('keeps server-shared/ to protocols/ and npm', async () => {

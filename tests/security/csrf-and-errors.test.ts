@@ -16,8 +16,8 @@ import { openFileAuthStore } from '../../gateway/auth/file-store.ts';
 import { createGatewayHttp } from '../../gateway/http/index.ts';
 import { Inventory } from '../../gateway/inventory/index.ts';
 import { createGatewayMetrics } from '../../gateway/metrics.ts';
-import { createWebAuth, webAuthConfigSchema } from '../../protocols/web-auth/index.ts';
-import { capturingLogger } from '../protocols/web-auth/capture.ts';
+import { createWebAuth, webAuthConfigSchema } from '../../server-shared/web-auth/index.ts';
+import { capturingLogger } from '../server-shared/web-auth/capture.ts';
 import { TARGETS } from './servers.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();

@@ -12,8 +12,8 @@ import { centralConfigSchema } from '../../central/config/schema.ts';
 import { startCentral } from '../../central/index.ts';
 import { gatewayConfigSchema } from '../../gateway/config/schema.ts';
 import { startGateway } from '../../gateway/index.ts';
-import { capturingLogger, movableClock } from '../protocols/web-auth/capture.ts';
-import { createClient } from '../protocols/web-auth/client.ts';
+import { capturingLogger, movableClock } from '../server-shared/web-auth/capture.ts';
+import { createClient } from '../server-shared/web-auth/client.ts';
 
 export interface TargetServer {
   name: 'central' | 'gateway';

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { totpCode } from '../../protocols/web-auth/totp.ts';
+import { totpCode } from '../../server-shared/web-auth/totp.ts';
 import { TARGETS, type TargetServer } from './servers.ts';
 
 const PASSWORD = 'ops-password-123';

@@ -1,6 +1,6 @@
 /**
  * The shapes of central's API answers the SOC dashboard reads (central/api/*.ts and
- * protocols/web-auth/routes.ts). Declared here because the dashboards import nothing from the
+ * server-shared/web-auth/routes.ts). Declared here because the dashboards import nothing from the
  * servers: they speak HTTP only (DESIGN.md, "Folders").
  */
 

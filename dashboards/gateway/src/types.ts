@@ -1,7 +1,7 @@
 /**
  * The shapes of the gateway API the device dashboard reads (gateway/http: `/api/status`,
  * `/api/devices`, `/api/devices/:id/{series,events,baseline}`, `/api/alerts`, and the `status`,
- * `device` and `alert` events of `GET /api/stream`, protocols/web-auth/SPEC.md §5). Declared here
+ * `device` and `alert` events of `GET /api/stream`, server-shared/web-auth/SPEC.md §5). Declared here
  * because the dashboards import nothing from the servers: they speak HTTP only.
  */
 

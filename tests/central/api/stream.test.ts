@@ -1,5 +1,5 @@
 /**
- * Central's live stream, `GET /api/stream` (central/api/stream.ts; protocols/web-auth/SPEC.md §5):
+ * Central's live stream, `GET /api/stream` (central/api/stream.ts; server-shared/web-auth/SPEC.md §5):
  * in-process, the hub and the route with a test identity: 401 without one, 403 without `read`,
  * server-sent `alert`, `stats` (rates computed from the stored-events counter over the interval,
  * per gateway), `gateway` connects/disconnects, the heartbeat comment when idle, and no listener
@@ -14,8 +14,8 @@ import type { Alert } from '../../../central/alerts/types.ts';
 import { createLiveHub, streamApi } from '../../../central/api/stream.ts';
 import type { GatewayConnection } from '../../../central/link/server.ts';
 import { createCentralMetrics } from '../../../central/metrics.ts';
-import type { AuthIdentity } from '../../../protocols/web-auth/permissions.ts';
-import type { Permission } from '../../../protocols/web-auth/types.ts';
+import type { AuthIdentity } from '../../../server-shared/web-auth/permissions.ts';
+import type { Permission } from '../../../server-shared/web-auth/types.ts';
 import { waitFor } from '../../support/env.ts';
 import { startTestCentral, type TestCentral } from '../../support/stack.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Central's access control over real HTTP: the shared suite (tests/protocols/web-auth/api-suite.ts)
+ * Central's access control over real HTTP: the shared suite (tests/server-shared/web-auth/api-suite.ts)
  * against central on PGlite, then what only central has: alert triage for analysts, gateway
  * enrollment for admins, config API tokens with every permission, and the Secure cookie over TLS.
  */
@@ -13,9 +13,9 @@ import {
   runWebAuthApiSuite,
   type AuthServer,
   type StartOptions,
-} from '../../protocols/web-auth/api-suite.ts';
-import { capturingLogger, movableClock } from '../../protocols/web-auth/capture.ts';
-import { createClient } from '../../protocols/web-auth/client.ts';
+} from '../../server-shared/web-auth/api-suite.ts';
+import { capturingLogger, movableClock } from '../../server-shared/web-auth/capture.ts';
+import { createClient } from '../../server-shared/web-auth/client.ts';
 import { requireTool } from '../../support/env.ts';
 import { makeTestPki } from '../../support/tls.ts';
 

@@ -6,7 +6,7 @@ import { createPgliteStore, createPostgresStore } from '../../../central/store/i
 import { createSqlAuthStore } from '../../../central/auth/sql-store.ts';
 import { createTempDatabase } from '../../support/postgres.ts';
 import { IN_CI } from '../../support/env.ts';
-import { runAuthStoreConformance } from '../../protocols/web-auth/store-conformance.ts';
+import { runAuthStoreConformance } from '../../server-shared/web-auth/store-conformance.ts';
 
 runAuthStoreConformance('central SQL on PGlite', async () => {
   const events = await createPgliteStore();

@@ -1,5 +1,5 @@
 /**
- * The gateway's access control over real HTTP: the shared suite (tests/protocols/web-auth/api-suite.ts)
+ * The gateway's access control over real HTTP: the shared suite (tests/server-shared/web-auth/api-suite.ts)
  * against a real gateway (file store in its data dir), then what only the gateway has: the first
  * admin from `http.auth.first_admin`, a restart that neither prints nor recreates it, and a login
  * lockout that a restart does not lift.
@@ -12,9 +12,9 @@ import { describe, it } from 'node:test';
 import { gatewayConfigSchema } from '../../../gateway/config/schema.ts';
 import { startGateway } from '../../../gateway/index.ts';
 import { generateKeyPairSync } from 'node:crypto';
-import { runWebAuthApiSuite, type AuthServer } from '../../protocols/web-auth/api-suite.ts';
-import { capturingLogger, movableClock } from '../../protocols/web-auth/capture.ts';
-import { createClient } from '../../protocols/web-auth/client.ts';
+import { runWebAuthApiSuite, type AuthServer } from '../../server-shared/web-auth/api-suite.ts';
+import { capturingLogger, movableClock } from '../../server-shared/web-auth/capture.ts';
+import { createClient } from '../../server-shared/web-auth/client.ts';
 
 const privateKey = generateKeyPairSync('ed25519')
   .privateKey.export({ type: 'pkcs8', format: 'pem' })

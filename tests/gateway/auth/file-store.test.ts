@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { openFileAuthStore } from '../../../gateway/auth/file-store.ts';
-import { makeUser, runAuthStoreConformance } from '../../protocols/web-auth/store-conformance.ts';
+import { makeUser, runAuthStoreConformance } from '../../server-shared/web-auth/store-conformance.ts';
 
 runAuthStoreConformance('gateway files', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'siem-auth-'));

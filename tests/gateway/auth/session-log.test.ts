@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openFileAuthStore } from '../../../gateway/auth/file-store.ts';
-import type { SessionRecord } from '../../../protocols/web-auth/types.ts';
-import { makeUser } from '../../protocols/web-auth/store-conformance.ts';
+import type { SessionRecord } from '../../../server-shared/web-auth/types.ts';
+import { makeUser } from '../../server-shared/web-auth/store-conformance.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const session = (n: number, username = 'ops'): SessionRecord => ({

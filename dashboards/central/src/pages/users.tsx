@@ -1,5 +1,5 @@
 /**
- * Users and the audit log (admin; protocols/web-auth/SPEC.md §2–§3): list users, create one
+ * Users and the audit log (admin; server-shared/web-auth/SPEC.md §2–§3): list users, create one
  * (role, initial password, TOTP required), change a role, require TOTP, disable, reset the
  * password or TOTP, delete; the audit log with actor and action filters, paged backwards.
  */

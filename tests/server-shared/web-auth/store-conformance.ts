@@ -1,5 +1,5 @@
 /**
- * The one conformance suite every `AuthStore` passes (protocols/web-auth/types.ts): central's SQL
+ * The one conformance suite every `AuthStore` passes (server-shared/web-auth/types.ts): central's SQL
  * store on PGlite and on PostgreSQL, and the gateway's file store. What the access control relies
  * on: users round-trip and are unique, a TOTP step is accepted once even when two requests race,
  * deleting a user takes their sessions and tokens, tokens are found by digest only, the audit
@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { ApiTokenRecord, AuthStore, UserRecord } from '../../../protocols/web-auth/types.ts';
+import type { ApiTokenRecord, AuthStore, UserRecord } from '../../../server-shared/web-auth/types.ts';
 import { skipUnmet } from '../../support/env.ts';
 
 export interface StoreHandle {

@@ -1,12 +1,12 @@
 /**
- * The access-control behaviour both servers must show over real HTTP (protocols/web-auth/SPEC.md),
+ * The access-control behaviour both servers must show over real HTTP (server-shared/web-auth/SPEC.md),
  * written once and run against central and against the gateway: login and its refusals, lockout,
  * TOTP with replay refusal, cookie flags, session fixation, CSRF, roles, scoped API tokens, the
  * audit log, secrets kept out of the audit log and the logs, the first admin, session expiry.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { totpCode } from '../../../protocols/web-auth/totp.ts';
+import { totpCode } from '../../../server-shared/web-auth/totp.ts';
 import { createClient } from './client.ts';
 
 export interface AuthServer {

@@ -2,7 +2,7 @@
  * The access-control model both servers share (SPEC.md §1–§3): roles and their permissions, the
  * records an `AuthStore` keeps (users, sessions, API tokens, audit entries) and the `AuthStore`
  * contract itself, implemented by central (SQL) and the gateway (files), with one conformance
- * suite (tests/protocols/web-auth/store-conformance.ts).
+ * suite (tests/server-shared/web-auth/store-conformance.ts).
  */
 
 export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin'] as const;

@@ -25,7 +25,7 @@ import {
   requirePermission,
   undeclaredApiRoutes,
   webAuthConfigSchema,
-} from '../../../protocols/web-auth/index.ts';
+} from '../../../server-shared/web-auth/index.ts';
 
 describe('every /api route declares a permission', () => {
   it('on central', async () => {
