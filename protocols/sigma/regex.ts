@@ -15,6 +15,13 @@ import { RE2JS } from 're2js';
  */
 export const MAX_REGEX_INPUT_CHARS = 64 * 1024;
 
+/**
+ * Escapes both engines read alike: ASCII classes and word boundaries, a few control characters,
+ * escaped punctuation. Others (`\s` is Unicode-wide in RegExp, `\Q…\E` and `\z` are RE2's,
+ * `\1` a backreference, `\x`, `\p`...) leave the pattern to RE2.
+ */
+const SAME_ESCAPE = /^[dDwWbBtnrf]$|^[^\p{L}\p{N}\s]$/u;
+
 /** Upper bound on backtracking branches per start position for a pattern to keep native RegExp. */
 const MAX_NATIVE_BRANCHES = 64;
 
@@ -36,8 +43,10 @@ const cap = (s: string) => (s.length > MAX_REGEX_INPUT_CHARS ? s.slice(0, MAX_RE
 
 /**
  * Compiles `source` with flags from `i`, `m`, `s`. RE2 syntax is the reference: a pattern it
- * refuses is refused here, whatever RegExp would say, so the result never depends on which engine
- * runs it. Inline flags such as `(?i)` are RE2 syntax; a leading one is also honoured natively.
+ * refuses is refused here, whatever RegExp would say, and native RegExp only runs patterns both
+ * read alike (nativeIsLinear), so what a rule accepts never depends on the engine. (Left: `.`
+ * without `s` also stops at CR, U+2028 and U+2029 in RegExp, only at LF in RE2.) Inline flags
+ * such as `(?i)` are RE2 syntax.
  */
 export function compileLinearRegex(source: string, flags: string): RegexResult {
   let bits = 0;
@@ -58,17 +67,10 @@ export function compileLinearRegex(source: string, flags: string): RegexResult {
 }
 
 function nativeRegExp(source: string, flags: string): RegExp | undefined {
-  let src = source;
-  let f = flags;
-  const inline = /^\(\?([ims]+)\)/.exec(src);
-  if (inline) {
-    f += inline[1];
-    src = src.slice(inline[0].length);
-  }
   try {
-    return new RegExp(src, [...new Set(f)].join(''));
+    return new RegExp(source, [...new Set(flags)].join(''));
   } catch {
-    return undefined; // RE2 syntax RegExp lacks (e.g. `(?i)` mid-pattern): RE2 runs it
+    return undefined; // RE2 syntax RegExp lacks: RE2 runs it
   }
 }
 
@@ -91,8 +93,7 @@ export function nativeIsLinear(source: string, flags: string): boolean {
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
     if (c === '\\') {
-      const next = source[i + 1];
-      if (next === undefined || /[1-9kpPuxc]/.test(next)) return false; // refs, classes: not ours
+      if (!SAME_ESCAPE.test(source[i + 1] ?? '')) return false;
       i++;
       prevAtom = 'atom';
       continue;
@@ -100,8 +101,12 @@ export function nativeIsLinear(source: string, flags: string): boolean {
     if (c === '[') {
       let j = i + 1;
       if (source[j] === '^') j++;
-      if (source[j] === ']') j++;
-      for (; j < source.length && source[j] !== ']'; j++) if (source[j] === '\\') j++;
+      // `[]`, `[^]` and POSIX `[[:alpha:]]` mean different things to the two engines.
+      if (source[j] === ']' || source[j] === '[') return false;
+      for (; j < source.length && source[j] !== ']'; j++) {
+        if (source[j] === '[') return false;
+        if (source[j] === '\\' && !SAME_ESCAPE.test(source[++j] ?? '')) return false;
+      }
       if (j >= source.length) return false;
       i = j;
       prevAtom = 'atom';

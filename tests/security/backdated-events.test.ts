@@ -16,7 +16,7 @@ import { createCentralMetrics } from '../../central/metrics.ts';
 import { createStore, type EventStore } from '../../central/store/index.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import { iso, makeEvent } from '../central/store/fixtures.ts';
-import { IN_CI } from '../support/env.ts';
+import { IN_CI, skipUnmet } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 
 const MIN = 60_000;
@@ -72,7 +72,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     const lastHour = `from=${NOW - 60 * MIN}&to=${NOW + MIN}&gateway=${GW}`;
 
     it('by ts the backdated event is out of range; by received it is found, flagged', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const byTs = await json<{ events: Event[] }>(`/api/events?${lastHour}`);
       assert.deepEqual(
         byTs.events.map((e) => e.seq),
@@ -95,7 +95,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('tag=clock_skew finds exactly the flagged event, whatever its ts', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const flagged = await json<{ events: Event[] }>(`/api/events?gateway=${GW}&tag=clock_skew`);
       assert.deepEqual(
         flagged.events.map((e) => e.seq),
@@ -106,7 +106,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('histogram, top values and export take time_field too', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       type Histogram = { total: number; buckets: Array<{ start: string; count: number }> };
       const byTs = await json<Histogram>(`/api/events/histogram?gateway=${GW}&interval=1h`);
       assert.equal(byTs.total, 4, 'the default search (last 24 h by ts) misses the backdated event');
@@ -140,14 +140,14 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
     });
 
     it('refuses an unknown time field with a 400 naming it', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const res = await get(`/api/events?time_field=stored_at`);
       assert.equal(res.status, 400);
       assert.match(((await res.json()) as { error: string }).error, /time_field/);
     });
 
     it('has an index on received (migration 011)', async (t) => {
-      if (!store) return t.skip('no store');
+      if (!store) return skipUnmet(t);
       const { rows } = await store.sql.query<{ indexname: string }>(
         `SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND indexname = 'events_received_idx'`,
       );

@@ -57,3 +57,18 @@ describe('compileLinearRegex', () => {
     assert.match(!r.ok ? r.message : '', /backreferences and lookaround/);
   });
 });
+
+describe('native RegExp only where both engines read the pattern alike', () => {
+  const rows = [
+    '^\\Qa.b\\E', // RE2 quoting; RegExp would read `Qa.bE`
+    '^[[:digit:]]x', // POSIX class
+    '^[^]a]', // `[^]` is "anything" to RegExp only
+    '^a\\sb', // `\s` is Unicode-wide in RegExp
+  ];
+  for (const source of rows)
+    test(`${source} runs on RE2`, () => {
+      assert.equal(nativeIsLinear(source, ''), false);
+      const r = compileLinearRegex(source, '');
+      assert.ok(r.ok && r.value.engine === 're2');
+    });
+});
