@@ -192,7 +192,7 @@ export function createCentralApp(deps: AppDeps) {
   app.route('/api', alertsApi(alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));
   // SOC dashboard data: live stream (SSE) and the overview/fleet aggregates.
   const hub = createLiveHub({ changes: alerts.changes, metrics, connections: () => link.connections() });
-  app.route('/api', streamApi(hub));
+  app.route('/api', streamApi(hub, config.api.stream));
   app.route('/api', overviewApi({ store, registry, connections: () => link.connections(), hub }));
   if (deps.enrichment) app.route('/api', enrichApi(deps.enrichment, store.sql));
 

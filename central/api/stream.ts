@@ -5,6 +5,9 @@
  * overall and per gateway, and gateways connected), `gateway` when one connects or disconnects,
  * and a `: heartbeat` comment every 15 s so proxies keep the connection open. One hub per
  * central computes the stats once for every subscriber, and only while someone listens.
+ * Streams are capped in total and per user (429 beyond), each client's queue is bounded (the
+ * oldest messages are dropped and a `dropped` event says how many), and a client that stops
+ * reading is disconnected after `stall_timeout_secs` (stream-limits.ts).
  */
 import type { EventEmitter } from 'node:events';
 import { Hono } from 'hono';
@@ -13,6 +16,13 @@ import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayConnection } from '../link/server.ts';
 import type { CentralMetrics } from '../metrics.ts';
+import {
+  createStreamSlots,
+  DEFAULT_STREAM_CONFIG,
+  type StreamConfig,
+  type StreamSlots,
+  streamOwner,
+} from './stream-limits.ts';
 
 export const STATS_INTERVAL_MS = 2000;
 export const HEARTBEAT_INTERVAL_MS = 15_000;
@@ -137,29 +147,83 @@ export function createLiveHub(deps: LiveHubDeps) {
 
 export type LiveHub = ReturnType<typeof createLiveHub>;
 
-export function streamApi(hub: LiveHub, heartbeatMs = HEARTBEAT_INTERVAL_MS) {
+export interface StreamApiOptions extends Partial<StreamConfig> {
+  heartbeatMs?: number;
+  /** Shared slot counter (tests inspect it); one is made from the limits when absent. */
+  slots?: StreamSlots;
+}
+
+/** Resolves true when `write` finished within `ms`, false when it still hangs (a stalled client). */
+async function within(write: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([write.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function streamApi(hub: LiveHub, options: StreamApiOptions = {}) {
+  const limits = { ...DEFAULT_STREAM_CONFIG, ...options };
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
+  const stallMs = limits.stall_timeout_secs * 1000;
+  const slots = options.slots ?? createStreamSlots(limits);
   const api = new Hono();
   api.get('/stream', requirePermission('read'), (c) => {
+    const acquired = slots.acquire(streamOwner(c.get('auth')));
+    if (!acquired.ok) return c.json({ error: acquired.error }, 429, { 'retry-after': '10' });
+    const { slot } = acquired;
     c.header('cache-control', 'no-store');
     c.header('x-accel-buffering', 'no');
     return streamSSE(c, async (stream) => {
       let closed = false;
+      // Bounded: a client slower than the messages loses the oldest ones (a newer `stats`
+      // supersedes an older one; an alert's later change carries its whole state), and is told.
       const queue: LiveMessage[] = [];
+      let unreported = 0;
       let wake: (() => void) | undefined;
       const unsubscribe = hub.subscribe((m) => {
+        if (queue.length >= limits.max_queued_messages) {
+          queue.shift();
+          unreported += 1;
+          slot.dropped += 1;
+        }
         queue.push(m);
+        slot.queued = queue.length;
         wake?.();
       });
       stream.onAbort(() => {
         closed = true;
         wake?.();
       });
+      // A client that takes nothing for stallMs is cut off: its socket goes (node server), which
+      // also ends the write that hangs on it, and its slot with it.
+      const write = async (text: string) => {
+        if (await within(stream.write(text), stallMs)) return;
+        closed = true;
+        const socket = (c.env as { incoming?: { socket?: { destroy(): void } } } | undefined)?.incoming
+          ?.socket;
+        socket?.destroy();
+        stream.abort();
+      };
+      const sse = (event: string, data: unknown) =>
+        write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       try {
-        await stream.write(': connected\n\n');
+        await write(': connected\n\n');
         while (!closed) {
-          while (queue.length > 0 && !closed) {
+          while ((queue.length > 0 || unreported > 0) && !closed) {
+            if (unreported > 0) {
+              const dropped = unreported;
+              unreported = 0;
+              await sse('dropped', { dropped, dropped_total: slot.dropped });
+              continue;
+            }
             const m = queue.shift()!;
-            await stream.writeSSE({ event: m.event, data: JSON.stringify(m.data) });
+            slot.queued = queue.length;
+            await sse(m.event, m.data);
           }
           if (closed) break;
           const woke = await new Promise<boolean>((resolve) => {
@@ -170,10 +234,11 @@ export function streamApi(hub: LiveHub, heartbeatMs = HEARTBEAT_INTERVAL_MS) {
             };
           });
           wake = undefined;
-          if (!woke && !closed) await stream.write(': heartbeat\n\n');
+          if (!woke && !closed) await write(': heartbeat\n\n');
         }
       } finally {
         unsubscribe();
+        slot.release();
       }
     });
   });

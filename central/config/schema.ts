@@ -10,6 +10,7 @@ import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
 import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
+import { streamConfigSchema } from '../api/stream-limits.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
@@ -139,6 +140,7 @@ export const centralConfigSchema = z.strictObject({
         .array(z.strictObject({ name: z.string().min(1).max(64), token_sha256: sha256Hex }))
         .default([])
         .describe('API bearer tokens (SHA-256); SIEM_API_TOKEN adds one from the environment.'),
+      stream: streamConfigSchema.prefault({}),
     })
     .prefault({}),
   auth: webAuthConfigSchema.describe(

@@ -115,7 +115,7 @@ describe('GET /api/stream in-process', () => {
     c.set('auth', as === undefined ? undefined : identity(as ? (as.split(',') as Permission[]) : []));
     await next();
   });
-  app.route('/api', streamApi(hub, 150));
+  app.route('/api', streamApi(hub, { heartbeatMs: 150 }));
   after(() => hub.stop());
 
   it('refuses 401 without an identity and 403 without the read permission', async () => {
@@ -194,7 +194,7 @@ describe('GET /api/stream in-process', () => {
       c.set('auth', identity(['read']));
       await next();
     });
-    app2.route('/api', streamApi(quiet, 150));
+    app2.route('/api', streamApi(quiet, { heartbeatMs: 150 }));
     const before = changes.listenerCount('alert');
     const sse = collect(await app2.request('/api/stream'));
     await waitFor(() => (sse.messages.some((m) => m.comment === 'heartbeat') ? true : undefined), {
