@@ -10,7 +10,7 @@
  * exactly the check needed; reading frame headers ourselves would duplicate its parser. ws has no
  * public setter, so this touches one private field, checked to exist and be a number (ws 8.x);
  * if a future ws drops it, `raiseMaxPayload` answers false, the gateway's connection is closed
- * with an error that is logged and counted, and tests/central/link/frame-limit.test.ts fails.
+ * with an error that is logged and counted, and tests/security/link-preauth-limits.test.ts fails.
  */
 import type { WebSocket } from 'ws';
 

@@ -102,6 +102,15 @@ export function mountLink(
               remoteIp: remote,
             },
           );
+          // ws closes on a protocol error (1009 for a frame over the limit) but reads, and drops,
+          // whatever the peer still sends until the close handshake ends; a peer that has not
+          // authenticated is cut off at once instead. (Hono's onError cannot fire on Node 20,
+          // which has no global ErrorEvent, so this listens on the ws socket itself.)
+          raw.on('error', () => {
+            if (s.authenticated) return;
+            deps.metrics.errors.inc({ component: 'link', stage: 'receiving', code: 'unauthenticated_frame' });
+            raw.terminate();
+          });
           session = s;
           pending.add(s);
           pendingByAddress.set(remote, (pendingByAddress.get(remote) ?? 0) + 1);
