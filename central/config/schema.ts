@@ -89,7 +89,7 @@ export const centralConfigSchema = z.strictObject({
         .number()
         .positive()
         .max(300)
-        .default(5)
+        .default(10)
         .describe('Time a new link connection has to authenticate before it is closed.'),
       refusal_summary_interval_secs: z
         .number()
