@@ -10,6 +10,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
+import { unmapIpv4 } from '../../protocols/event/address.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { CentralEvents } from '../events.ts';
@@ -122,7 +123,7 @@ export function enrollApi(deps: GatewaysApiDeps) {
             publicKey: request.public_key,
             now: now(),
           });
-    const ip = remote?.replace(/^::ffff:/, '');
+    const ip = remote === undefined ? undefined : unmapIpv4(remote);
     if (!result.ok) {
       deps.metrics.enrollFailures.inc({ reason: result.reason });
       await deps.refusals.refuse(ip, {

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { BlockList, isIP } from 'node:net';
+import { unmapIpv4 } from '../../protocols/event/address.ts';
 
 export type IpScope =
   'private' | 'shared' | 'loopback' | 'link_local' | 'multicast' | 'documentation' | 'reserved' | 'public';
@@ -67,8 +68,7 @@ export function cidrList(cidrs: readonly string[]): BlockList {
 /** `::ffff:1.2.3.4` → `1.2.3.4`; zone ids dropped; undefined when not an IP at all. */
 export function normaliseIp(ip: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
   const bare = ip.replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  const address = mapped ? mapped[1]! : bare;
+  const address = unmapIpv4(bare);
   const family = isIP(address);
   if (!family) return undefined;
   return { address, family: family === 6 ? 'ipv6' : 'ipv4' };

@@ -11,6 +11,7 @@
 import type { NodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
+import { normalizeIp } from '../../protocols/event/address.ts';
 import { LINK_MAX_MESSAGE_BYTES, type RulesMessage } from '../../protocols/link/codec.ts';
 import { raiseMaxPayload } from './frame-limit.ts';
 import { type GatewayQueueReport, LinkSession, type SessionDeps } from './session.ts';
@@ -56,7 +57,7 @@ export function mountLink(
     path,
     upgradeWebSocket((c) => {
       const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } }).incoming;
-      const remote = (incoming?.socket?.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+      const remote = normalizeIp(incoming?.socket?.remoteAddress);
       let session: LinkSession | undefined;
       let timer: NodeJS.Timeout | undefined;
       let helloTimer: NodeJS.Timeout | undefined;

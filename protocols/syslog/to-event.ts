@@ -5,6 +5,7 @@
  * `fields`, with absent values omitted rather than null. Also home of the helpers shared with
  * parse-error-event.ts: the event context and bounded strings.
  */
+import { compact } from '../event/compact.ts';
 import { EVENT_LIMITS, type EventKind, type PendingEvent } from '../event/schema.ts';
 import { applyEnrichment, enrichSyslogMessage } from './enrich.ts';
 import { facilityName, severityName } from './names.ts';
@@ -70,16 +71,6 @@ export function syslogEventKind(facility: number, severity: number): EventKind {
   return SECURITY_FACILITIES.has(facility) || severity <= SECURITY_MAX_SEVERITY ? 'security' : 'telemetry';
 }
 
-/** Drops null and undefined values, so `fields` carries only what the message said. */
-function compact(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key in fields) {
-    const value = fields[key];
-    if (value !== null && value !== undefined) out[key] = value;
-  }
-  return out;
-}
-
 /** The event's host and device: the hostname the device reports, else the sender's address. */
 export function syslogIdentity(
   hostname: string | null,
@@ -106,20 +97,23 @@ export function syslogToEvent(msg: SyslogMessage, ctx: SyslogEventContext): Pend
     severity: msg.severity,
     message,
     ...syslogIdentity(msg.hostname, ctx.peer),
-    fields: compact({
-      facility: msg.facility,
-      facility_name: facilityName(msg.facility),
-      severity_name: severityName(msg.severity),
-      pri_present: msg.priPresent ? null : false,
-      format: msg.format,
-      app_name: msg.appName,
-      proc_id: msg.procId,
-      msg_id: msg.msgId,
-      structured_data: msg.structuredData.length > 0 ? msg.structuredData : null,
-      tag: msg.tag,
-      program: msg.programName,
-      transport: ctx.transport,
-    }),
+    fields: compact(
+      {
+        facility: msg.facility,
+        facility_name: facilityName(msg.facility),
+        severity_name: severityName(msg.severity),
+        pri_present: msg.priPresent ? null : false,
+        format: msg.format,
+        app_name: msg.appName,
+        proc_id: msg.procId,
+        msg_id: msg.msgId,
+        structured_data: msg.structuredData.length > 0 ? msg.structuredData : null,
+        tag: msg.tag,
+        program: msg.programName,
+        transport: ctx.transport,
+      },
+      { dropNull: true },
+    ),
     tags,
   };
   if (ctx.peer) event.src = { ip: clip(ctx.peer.ip, 64), port: ctx.peer.port };

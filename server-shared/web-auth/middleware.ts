@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { getCookie } from 'hono/cookie';
 import { matchedRoutes } from 'hono/route';
+import { unmapIpv4 } from '../../protocols/event/address.ts';
 import { type AuthIdentity, declaredForRequest, refusal } from './permissions.ts';
 import {
   bearerToken,
@@ -34,7 +35,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function clientAddress(c: Context): string | null {
   try {
     const address = getConnInfo(c).remote.address;
-    return address ? address.replace(/^::ffff:/, '') : null;
+    return address ? unmapIpv4(address) : null;
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@
  * method, path, sizes and response code. Actions and fields are documented in protocols/event/SPEC.md.
  */
 import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
-import { compact } from '../mqtt-broker/events.ts';
+import { compact } from '../../../protocols/event/compact.ts';
 
 export interface Peer {
   ip: string;

@@ -13,7 +13,7 @@ import {
   decodeCoapMessage,
   encodeCoapMessage,
 } from '../../../protocols/coap/index.ts';
-import { normalizeIp } from '../syslog/decode.ts';
+import { normalizeIp } from '../../../protocols/event/address.ts';
 
 export interface InboundRequest {
   message: CoapMessage;

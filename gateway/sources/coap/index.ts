@@ -6,11 +6,11 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import coap from 'coap';
+import { normalizeIp } from '../../../protocols/event/address.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { matchTopic } from '../../../protocols/mqtt/topic.ts';
 import { parseListen } from '../../config/common.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
-import { normalizeIp } from '../syslog/decode.ts';
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import type { CoapSourceConfig } from './config.ts';
 import { createEchoGuard } from './echo.ts';

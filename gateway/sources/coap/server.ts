@@ -8,6 +8,7 @@
 import { BlockList, isIPv6 } from 'node:net';
 import type { IncomingMessage, OutgoingMessage } from 'coap';
 import { COAP_OPTION, describeCoapMessage } from '../../../protocols/coap/index.ts';
+import { unmapIpv4 } from '../../../protocols/event/address.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
 import type { TelemetrySampler } from '../telemetry/sampler.ts';
@@ -64,7 +65,7 @@ export function createRequestHandler(deps: HandlerDeps) {
 
   return (req: IncomingMessage, res: OutgoingMessage) => {
     const now = ctx.now();
-    const peer = { ip: req.rsinfo.address.replace(/^::ffff:/, ''), port: req.rsinfo.port };
+    const peer = { ip: unmapIpv4(req.rsinfo.address), port: req.rsinfo.port };
     const inbound = deps.gate()?.request(peer.ip, peer.port, req._packet.messageId ?? -1);
     if (!inbound) {
       res.code = '5.00';

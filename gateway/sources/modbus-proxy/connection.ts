@@ -10,6 +10,7 @@
  * read stays in the inbox (at most one socket read), so nothing is dropped and memory is bounded.
  */
 import net from 'node:net';
+import { normalizeIp } from '../../../protocols/event/address.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
   createMbapDeframer,
@@ -23,7 +24,6 @@ import {
   modbusToEvent,
 } from '../../../protocols/modbus/index.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
-import { normalizeIp } from '../syslog/decode.ts';
 import type { ModbusProxySourceConfig } from './config.ts';
 import { decodedViolation, rawViolation, unreachableEvent, type ViolationInfo } from './events.ts';
 import { checkPolicy } from './policy.ts';

@@ -4,6 +4,7 @@
  * client id, user name, protocol version, transport and both addresses. Actions and their
  * fields are documented in protocols/event/SPEC.md.
  */
+import { compact } from '../../../protocols/event/compact.ts';
 import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
 import type { Block } from './blocker.ts';
 import type { RateCrossing } from './rates.ts';
@@ -37,12 +38,6 @@ export interface ConnInfo {
 }
 
 export const PROTOCOL_VERSIONS: Record<number, string> = { 3: '3.1', 4: '3.1.1', 5: '5.0' };
-
-export function compact(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
-  return out;
-}
 
 export interface MqttEventSpec {
   action: string;

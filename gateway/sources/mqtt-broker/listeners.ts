@@ -9,11 +9,11 @@ import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Aedes } from 'aedes';
+import { normalizeIp } from '../../../protocols/event/address.ts';
 import { createMqttFrameScanner } from '../../../protocols/mqtt/framing.ts';
 import type { MqttError } from '../../../protocols/mqtt/types.ts';
 import { parseListen, tlsServerOptions } from '../../config/common.ts';
 import type { SourceAddress } from '../../pipeline/types.ts';
-import { normalizeIp } from '../syslog/decode.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
 import type { ConnInfo } from './events.ts';
 

@@ -7,10 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { compact } from '../../../protocols/event/compact.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { matchTopic } from '../../../protocols/mqtt/topic.ts';
 import type { Source, SourceContext } from '../../pipeline/types.ts';
-import { compact } from '../mqtt-broker/events.ts';
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import type { MqttClientSourceConfig } from './config.ts';
 

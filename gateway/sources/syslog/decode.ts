@@ -37,9 +37,3 @@ export function decodeFrame(
   ctx.metrics.errors.inc({ component: origin.sourceName, stage: 'processing', code: parsed.error.code });
   return syslogErrorToEvent(parsed.error, frame, eventCtx);
 }
-
-/** `::ffff:10.0.0.1` → `10.0.0.1`: IPv4 peers on a dual-stack socket. */
-export function normalizeIp(address: string | undefined): string {
-  if (!address) return 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}

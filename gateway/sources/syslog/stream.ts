@@ -6,11 +6,12 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { normalizeIp } from '../../../protocols/event/address.ts';
 import { createSyslogDeframer } from '../../../protocols/syslog/index.ts';
 import { parseListen, tlsServerOptions } from '../../config/common.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
 import type { SyslogSourceConfig } from './config.ts';
-import { decodeFrame, normalizeIp } from './decode.ts';
+import { decodeFrame } from './decode.ts';
 import { createFramingErrorReporter } from './framing-errors.ts';
 
 /**

@@ -5,11 +5,12 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { normalizeIp } from '../../../protocols/event/address.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { parseListen } from '../../config/common.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
 import type { SyslogSourceConfig } from './config.ts';
-import { decodeFrame, normalizeIp } from './decode.ts';
+import { decodeFrame } from './decode.ts';
 
 /** Datagrams gathered before a batch goes to the pipeline without waiting for the turn to end. */
 const MAX_BATCH = 256;
