@@ -3,6 +3,8 @@
  * (kept in the URL), the time histogram (drag on it to zoom into a range), top values of a few
  * fields (click one to filter on it), the newest matching events with keyset "load more", and
  * export of everything matching as NDJSON or CSV (streamed by the server, downloaded as a file).
+ * Ranges apply to the event's own time or, with "Time by: arrival time" (`time_field=received`),
+ * to when the gateway received it, which a device cannot backdate.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, withQuery } from '../../../shared/api.ts';
@@ -13,7 +15,17 @@ import { ErrorBanner, SeverityBadge, useApi } from '../../../shared/ui.tsx';
 import type { Bucket, SiemEvent } from '../types.ts';
 import { Bars } from './overview.tsx';
 
-const FIELDS = ['q', 'source', 'host', 'device_id', 'action', 'gateway', 'severity_max'] as const;
+const FIELDS = [
+  'q',
+  'source',
+  'host',
+  'device_id',
+  'action',
+  'gateway',
+  'tag',
+  'severity_max',
+  'time_field',
+] as const;
 const SOURCES = ['syslog', 'mqtt', 'coap', 'modbus', 'gateway', 'central'];
 /** Preset ranges and the histogram interval that keeps them under the server's bucket cap. */
 const RANGES: Record<string, [number, string]> = {
@@ -179,7 +191,7 @@ export function SearchPage({ route }: { route: Route }) {
             ))}
           </select>
         </label>
-        {(['host', 'device_id', 'action', 'gateway'] as const).map((f) => (
+        {(['host', 'device_id', 'action', 'gateway', 'tag'] as const).map((f) => (
           <label key={f}>
             {f.replace('_', ' ')}
             <input
@@ -199,6 +211,22 @@ export function SearchPage({ route }: { route: Route }) {
             value={draft.severity_max ?? ''}
             onInput={(e) => setDraft({ ...draft, severity_max: e.currentTarget.value || undefined })}
           />
+        </label>
+        <label title="A device can backdate its own time; the gateway's arrival time it cannot. Events far from their arrival carry the tag clock_skew.">
+          Time by
+          <select
+            name="time_field"
+            value={draft.time_field ?? 'ts'}
+            onChange={(e) =>
+              setDraft({
+                ...draft,
+                time_field: e.currentTarget.value === 'ts' ? undefined : e.currentTarget.value,
+              })
+            }
+          >
+            <option value="ts">event time</option>
+            <option value="received">arrival time</option>
+          </select>
         </label>
         <label>
           Range
