@@ -37,6 +37,9 @@ export interface PendingLimits {
   helloTimeoutMs: number;
 }
 
+/** How long a connection turned away (1013) has to complete the close handshake. */
+const REFUSED_GRACE_MS = 1000;
+
 export function mountLink(
   app: Hono,
   path: string,
@@ -73,6 +76,9 @@ export function mountLink(
           if (code) {
             deps.metrics.errors.inc({ component: 'link', stage: 'receiving', code });
             raw.close(1013, 'try again later');
+            // A refused peer that never answers the close would hold its socket for ws's 30 s
+            // close timeout, outside every count: cut it off after a short grace instead.
+            setTimeout(() => raw.terminate(), REFUSED_GRACE_MS).unref();
             return;
           }
           const s = new LinkSession(
