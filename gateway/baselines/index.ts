@@ -20,6 +20,11 @@ import { eventValues } from '../../protocols/telemetry/values.ts';
 export interface BaselineOptions {
   /** How long a device is watched before deviations are reported. */
   learningMs: number;
+  /**
+   * Instead of a period per device: learn everything seen before this time, detect after it
+   * (`siem-gateway replay --learn SECS`: the first SECS of the file).
+   */
+  learningUntilMs?: number;
   /** Values beyond the learned range by more than this share of the range are out of range. */
   rangeMargin: number;
   /** A rate this many times the learned one (and at least `minRatePerMin`) is a surge. */
@@ -91,6 +96,9 @@ function marginOf(lo: number, hi: number, share: number): number {
 
 export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTIONS) {
   const devices = new Map<string, DeviceBaseline>();
+  const until = options.learningUntilMs;
+  const isLearning = (since: number, nowMs: number) =>
+    until === undefined ? nowMs - since < options.learningMs : nowMs < until;
   const roles = new Map<string, ModbusRole>();
 
   /** A request from an address known only as a server, after its learning period: a new master. */
@@ -109,7 +117,7 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
       return;
     }
     if (r.master) return;
-    const learning = nowMs - r.since < options.learningMs;
+    const learning = isLearning(r.since, nowMs);
     if (learning || !r.server) {
       r.master = true;
       return;
@@ -172,7 +180,7 @@ export function createBaselines(options: BaselineOptions = DEFAULT_BASELINE_OPTI
         };
         devices.set(id, b);
       }
-      const learning = nowMs - b.since < options.learningMs;
+      const learning = isLearning(b.since, nowMs);
       const out: PendingEvent[] = changed ? [changed] : [];
       const deviation = (kind: string, message: string, fields: Record<string, unknown>) => {
         const at = new Date(nowMs).toISOString();

@@ -6,6 +6,8 @@
  * seconds), and is bounded: past `maxDevices` the device seen least recently is forgotten and
  * counted. A device seen for the first time becomes a `gateway.new_device` event; during the
  * commissioning period after the gateway's first start it is marked as such (no alert).
+ * `Inventory.inMemory` is the same without a database, for `siem-gateway replay`, on the file's
+ * clock.
  */
 import { ClassicLevel } from 'classic-level';
 import { EvictionCursor } from '../../protocols/event/evict.ts';
@@ -45,7 +47,7 @@ const MAX_ADDRESSES = 8;
 const RATE_HALF_LIFE_MS = 5 * 60_000;
 
 export class Inventory {
-  readonly #db: ClassicLevel<string, string>;
+  readonly #db: ClassicLevel<string, string> | undefined;
   readonly #options: InventoryOptions;
   /** In least-recently-seen order: a device that speaks moves to the back. */
   readonly #devices = new Map<string, DeviceRecord>();
@@ -64,9 +66,16 @@ export class Inventory {
   /** New devices before this time are commissioning (ms). */
   #commissioningUntil = Number.NEGATIVE_INFINITY;
 
-  private constructor(db: ClassicLevel<string, string>, options: InventoryOptions) {
+  private constructor(db: ClassicLevel<string, string> | undefined, options: InventoryOptions) {
     this.#db = db;
     this.#options = options;
+  }
+
+  /** Kept in memory only; commissioning (if any) counts from `createdMs`. */
+  static inMemory(options: Omit<InventoryOptions, 'dir' | 'saveIntervalMs'>, createdMs = 0): Inventory {
+    const inventory = new Inventory(undefined, { ...options, dir: '', saveIntervalMs: 0 });
+    if (options.commissioningMs) inventory.#commissioningUntil = createdMs + options.commissioningMs;
+    return inventory;
   }
 
   static async open(options: InventoryOptions): Promise<Inventory> {
@@ -219,12 +228,12 @@ export class Inventory {
     for (const id of this.#removed) ops.push({ type: 'del', key: `d!${id}` });
     this.#dirty.clear();
     this.#removed.clear();
-    await this.#db.batch(ops);
+    await this.#db?.batch(ops);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.save();
-    await this.#db.close();
+    await this.#db?.close();
   }
 }

@@ -35,6 +35,8 @@ export interface StageDeps {
   engine?: () => SigmaEngine | undefined;
   evidence: Evidence;
   alert: (event: PendingEvent) => void;
+  /** A key other than the key file's (replay without the gateway's key file); undefined: the file. */
+  pseudonymKey?: (keyFile: string | undefined) => Buffer | undefined;
 }
 
 export function createStage(config: StageConfig, deps: StageDeps): Stage {
@@ -84,7 +86,9 @@ export function createStage(config: StageConfig, deps: StageDeps): Stage {
       return createPseudonymiseStage({
         name,
         fields: config.fields,
-        key: loadPseudonymKey(config.key_file ?? path.join(deps.dataDir, 'pseudonymise.key')),
+        key:
+          deps.pseudonymKey?.(config.key_file) ??
+          loadPseudonymKey(config.key_file ?? path.join(deps.dataDir, 'pseudonymise.key')),
       });
     case 'route':
       return createRouteStage({ name, lane: config.lane, matches: stageMatch(config) });

@@ -1,23 +1,34 @@
 /**
- * The `siem-gateway replay FILE... [--config FILE] [--rules DIR] [--modbus-port N] [--mqtt-port N]
- * [--coap-port N]` command line:
- * parses its own options (so gateway/cli.ts only dispatches), prints events and alerts as JSON
- * lines on stdout and a summary on stderr. Exit status: 0 done, 1 an unreadable file, 2 bad usage.
+ * The `siem-gateway replay FILE... [--config FILE [--learn SECS]] [--rules DIR] [--modbus-port N]
+ * [--mqtt-port N] [--coap-port N]` command line: parses its own options (so gateway/cli.ts only
+ * dispatches). With `--config`, the gateway's pipeline runs (pipeline.ts) and what it would forward
+ * is printed, with a per-stage summary on stderr; without, every decoded event is printed (the
+ * forensic import) and `--rules` alerts as `{"type":"alert",...}`. Exit status: 0 done, 1 an
+ * unreadable file, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
 import { loadGatewayConfig } from '../config/load.ts';
 import { loadDetection } from '../detection/index.ts';
 import { createReplayDetector } from './detector.ts';
 import { ReplayFileError, replayFiles } from './index.ts';
+import { formatStageCounts, replayPipeline } from './pipeline.ts';
 
 export const REPLAY_HELP = `Usage: siem-gateway replay FILE... [options]
 
-Reads pcap, pcapng or text logs (one syslog message per line) and prints every event as one
-JSON object per line, using the files' own timestamps as the clock. Forwards nothing.
+Reads pcap, pcapng or text logs (one syslog message per line), using the files' own timestamps
+as the clock, and prints one JSON object per line. Forwards nothing, writes nothing.
+
+Without --config: every decoded event, and with --rules the alerts as {"type":"alert",...}.
+With --config: the gateway's own pipeline (its stages, rules and baselines) runs, and what the
+gateway would forward is printed: events, summaries and alerts (kind "alert", with
+fields.evidence naming each triggering event's frame or line); a per-stage summary goes to stderr.
 
 Options:
-  -c, --config FILE      take the gateway id (and nothing else) from this config
-      --rules DIR        Sigma rules (repeatable): alerts are printed as {"type":"alert",...}
+  -c, --config FILE      run this gateway config's pipeline (pipeline:, detection.rules_dirs,
+                         baselines:) as the gateway would
+      --learn SECS       with --config: learn baselines from the first SECS of the file, then
+                         report deviations (default: the config's learning_hours per device)
+      --rules DIR        Sigma rules (repeatable), besides the config's rules_dirs
       --modbus-port N    TCP port of Modbus servers (repeatable; default 502)
       --syslog-port N    UDP port of syslog (repeatable; default 514)
       --mqtt-port N      TCP port of MQTT brokers (repeatable; default 1883; a stream that
@@ -35,6 +46,7 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        learn: { type: 'string' },
         rules: { type: 'string', multiple: true },
         'modbus-port': { type: 'string', multiple: true },
         'syslog-port': { type: 'string', multiple: true },
@@ -69,8 +81,11 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   const mqttPorts = ports(values['mqtt-port'], 'mqtt-port');
   const coapPorts = ports(values['coap-port'], 'coap-port');
   if (modbusPorts === null || syslogUdpPorts === null || mqttPorts === null || coapPorts === null) return 2;
-  let gatewayId = 'replay';
-  let detectionConfig: Omit<Parameters<typeof loadDetection>[0], 'rulesDirs'> | undefined;
+  const learnSecs = values.learn === undefined ? undefined : Number(values.learn);
+  if (learnSecs !== undefined && (!Number.isFinite(learnSecs) || learnSecs < 0 || !values.config)) {
+    process.stderr.write('siem-gateway replay: --learn expects seconds (0 or more) and needs --config\n');
+    return 2;
+  }
   if (values.config) {
     const loaded = loadGatewayConfig(values.config, env);
     if (!loaded.ok) {
@@ -79,16 +94,23 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       );
       return 2;
     }
-    gatewayId = loaded.config.gateway.id;
-    detectionConfig = {
-      fieldMap: loaded.config.detection.field_map,
-      logsources: loaded.config.detection.logsources,
-      alertWindowMs: loaded.config.detection.alert_window_secs * 1000,
-    };
+    if (values.rules?.length && values.rules.every((dir) => !hasRuleFiles(dir))) {
+      process.stderr.write(`siem-gateway replay: no rule files (*.yml) under ${values.rules.join(', ')}\n`);
+      return 2;
+    }
+    return runPipeline(positionals, {
+      config: loaded.config,
+      ...(values.rules && { rulesDirs: values.rules }),
+      ...(learnSecs !== undefined && { learnSecs }),
+      ...(modbusPorts ? { modbusPorts } : {}),
+      ...(syslogUdpPorts ? { syslogUdpPorts } : {}),
+      ...(mqttPorts ? { mqttPorts } : {}),
+      ...(coapPorts ? { coapPorts } : {}),
+    });
   }
   let detection: ReturnType<typeof createReplayDetector> | undefined;
   if (values.rules && values.rules.length > 0) {
-    const loaded = loadDetection({ rulesDirs: values.rules, ...(detectionConfig ?? {}) });
+    const loaded = loadDetection({ rulesDirs: values.rules });
     for (const e of loaded.errors) {
       process.stderr.write(`siem-gateway replay: rule refused: ${e.file ? `${e.file}: ` : ''}${e.message}\n`);
     }
@@ -105,7 +127,6 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   };
   try {
     const summary = await replayFiles(positionals, {
-      gatewayId,
       write: (line) => {
         chunks.push(`${line}\n`);
         if (chunks.length >= 512) flush();
@@ -119,6 +140,43 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
     flush();
     process.stderr.write(
       `replay: ${summary.files} file(s), ${summary.frames} frames, ${summary.lines} lines, ${summary.events} events, ${summary.alerts} alerts\n`,
+    );
+    return 0;
+  } catch (error) {
+    flush();
+    if (error instanceof ReplayFileError) {
+      process.stderr.write(`siem-gateway replay: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function hasRuleFiles(dir: string): boolean {
+  return loadDetection({ rulesDirs: [dir] }).files.length > 0;
+}
+
+async function runPipeline(
+  files: string[],
+  options: Omit<Parameters<typeof replayPipeline>[1], 'write'>,
+): Promise<number> {
+  const chunks: string[] = [];
+  const flush = () => {
+    if (chunks.length > 0) process.stdout.write(chunks.join(''));
+    chunks.length = 0;
+  };
+  try {
+    const s = await replayPipeline(files, {
+      ...options,
+      write: (line) => {
+        chunks.push(`${line}\n`);
+        if (chunks.length >= 512) flush();
+      },
+      onRuleError: (message) => process.stderr.write(`siem-gateway replay: rule refused: ${message}\n`),
+    });
+    flush();
+    process.stderr.write(
+      `replay: ${s.files} file(s), ${s.frames} frames, ${s.lines} lines, ${s.observed} events observed, ${s.events} forwarded (${s.bytes} bytes), ${s.alerts} alerts\n${formatStageCounts(s.stages)}\n`,
     );
     return 0;
   } catch (error) {

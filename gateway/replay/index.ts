@@ -57,7 +57,7 @@ export interface ReplaySummary {
 export class ReplayFileError extends Error {}
 
 /** Reads a file, or throws a ReplayFileError whose message a person can act on. */
-function readInput(file: string): { bytes: Buffer; mtime: Date } {
+export function readInput(file: string): { bytes: Buffer; mtime: Date } {
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new ReplayFileError(`${file}: not a regular file`);
@@ -70,7 +70,7 @@ function readInput(file: string): { bytes: Buffer; mtime: Date } {
 }
 
 /** A text log has no NUL bytes and decodes mostly as text in its first 4 KiB. */
-function looksLikeText(bytes: Uint8Array): boolean {
+export function looksLikeText(bytes: Uint8Array): boolean {
   const head = bytes.subarray(0, 4096);
   let control = 0;
   for (const b of head) {
@@ -80,36 +80,12 @@ function looksLikeText(bytes: Uint8Array): boolean {
   return control <= head.length / 20;
 }
 
-export async function replayFiles(files: string[], options: ReplayOptions): Promise<ReplaySummary> {
-  const gateway = options.gatewayId ?? 'replay';
-  const summary: ReplaySummary = { files: 0, frames: 0, lines: 0, events: 0, alerts: 0 };
-  // Read everything first: an unreadable file fails the run before any output.
-  const inputs = files.map((file) => ({ file, ...readInput(file) }));
-  for (const input of inputs) {
-    const format = detectCaptureFormat(input.bytes);
-    if (!format && !looksLikeText(input.bytes))
-      throw new ReplayFileError(`${input.file}: neither a pcap/pcapng capture nor a text log`);
-  }
-  let seq = 0;
-  const gatewayJson = JSON.stringify(gateway);
-  const publish = (pending: PendingEvent, now: Date) => {
-    seq += 1;
-    summary.events++;
-    if (!options.detector) {
-      // The same JSON as stringifying the whole event, without copying it first (hot path); the
-      // gateway id's syntax (letters, digits, . _ -) needs no escaping.
-      options.write(
-        `{"v":${EVENT_SCHEMA_VERSION},"id":"${gateway}:${seq}","gateway":${gatewayJson},"seq":${seq},${JSON.stringify(pending).slice(1)}`,
-      );
-      return;
-    }
-    const event = { v: EVENT_SCHEMA_VERSION, id: eventId(gateway, seq), gateway, seq, ...pending } as Event;
-    options.write(JSON.stringify(event));
-    for (const alert of options.detector(event, now)) {
-      summary.alerts++;
-      options.write(JSON.stringify({ type: 'alert', ts: now.toISOString(), ...alert }));
-    }
-  };
+/** What the files say, batch by batch (a frame's events, a line's event) with the file's clock. */
+export function* observations(
+  inputs: ReadonlyArray<{ file: string; bytes: Buffer; mtime: Date }>,
+  options: Pick<ReplayOptions, 'modbusPorts' | 'syslogUdpPorts' | 'mqttPorts' | 'coapPorts'>,
+  summary: ReplaySummary,
+): Generator<{ events: PendingEvent[]; now: Date }> {
   const multi = inputs.length > 1;
   for (const input of inputs) {
     summary.files++;
@@ -131,15 +107,59 @@ export async function replayFiles(files: string[], options: ReplayOptions): Prom
         }
         frame++;
         last = item.packet.ts;
-        for (const e of decoder.packet(item.packet.linkType, item.packet.data, { frame, ts: last }))
-          publish(e, last);
+        const events = decoder.packet(item.packet.linkType, item.packet.data, { frame, ts: last });
+        if (events.length > 0) yield { events, now: last };
       }
-      for (const e of decoder.flush()) publish(e, last);
+      const rest = decoder.flush();
+      if (rest.length > 0) yield { events: rest, now: last };
       summary.frames += frame;
     } else {
-      summary.lines += replayLogLines(input.bytes, input.mtime, extraFields, publish);
+      const lines: Array<{ events: PendingEvent[]; now: Date }> = [];
+      summary.lines += replayLogLines(input.bytes, input.mtime, extraFields, (event, now) =>
+        lines.push({ events: [event], now }),
+      );
+      yield* lines;
     }
   }
+}
+
+/** Reads every file first: an unreadable or unknown one fails the run before any output. */
+export function readInputs(files: string[]) {
+  const inputs = files.map((file) => ({ file, ...readInput(file) }));
+  for (const input of inputs) {
+    const format = detectCaptureFormat(input.bytes);
+    if (!format && !looksLikeText(input.bytes))
+      throw new ReplayFileError(`${input.file}: neither a pcap/pcapng capture nor a text log`);
+  }
+  return inputs;
+}
+
+export async function replayFiles(files: string[], options: ReplayOptions): Promise<ReplaySummary> {
+  const gateway = options.gatewayId ?? 'replay';
+  const summary: ReplaySummary = { files: 0, frames: 0, lines: 0, events: 0, alerts: 0 };
+  const inputs = readInputs(files);
+  let seq = 0;
+  const gatewayJson = JSON.stringify(gateway);
+  const publish = (pending: PendingEvent, now: Date) => {
+    seq += 1;
+    summary.events++;
+    if (!options.detector) {
+      // The same JSON as stringifying the whole event, without copying it first (hot path); the
+      // gateway id's syntax (letters, digits, . _ -) needs no escaping.
+      options.write(
+        `{"v":${EVENT_SCHEMA_VERSION},"id":"${gateway}:${seq}","gateway":${gatewayJson},"seq":${seq},${JSON.stringify(pending).slice(1)}`,
+      );
+      return;
+    }
+    const event = { v: EVENT_SCHEMA_VERSION, id: eventId(gateway, seq), gateway, seq, ...pending } as Event;
+    options.write(JSON.stringify(event));
+    for (const alert of options.detector(event, now)) {
+      summary.alerts++;
+      options.write(JSON.stringify({ type: 'alert', ts: now.toISOString(), ...alert }));
+    }
+  };
+  for (const { events, now } of observations(inputs, options, summary))
+    for (const e of events) publish(e, now);
   for (const alert of options.finish?.() ?? []) {
     summary.alerts++;
     options.write(JSON.stringify({ type: 'alert', ...alert }));

@@ -1,7 +1,7 @@
 /**
  * `siem-gateway replay` as a user runs it: a capture and a text log in one run print valid events
  * as JSON lines, numbered in output order, each saying its frame or line; the config's gateway id
- * is used; an unreadable file exits 1 with a message naming it, before any output; `--rules`
+ * is used (its pipeline without stages forwards everything: pipeline.test.ts runs the default); an unreadable file exits 1 with a message naming it, before any output; `--rules`
  * pointing at a directory without rules is refused clearly (rules themselves: tests/rules).
  */
 import assert from 'node:assert/strict';
@@ -36,7 +36,7 @@ test('a capture and a log in one run: valid events in order, with frame and line
   const config = path.join(dir, 'gateway.yaml');
   writeFileSync(
     config,
-    'gateway: { id: plant-gw-7, data_dir: /tmp/x }\nsources: {}\ncentral: { endpoint: "ws://127.0.0.1:1/link" }\n',
+    'gateway: { id: plant-gw-7, data_dir: /tmp/x }\nsources: {}\ncentral: { endpoint: "ws://127.0.0.1:1/link" }\npipeline: { stages: [] }\n',
   );
   const r = await replay([pcap, log, '--config', config]);
   assert.equal(r.code, 0, r.stderr);
