@@ -107,6 +107,9 @@ export async function plantGatewaySources(
         listen: `${host}:${o.ports?.mqtt ?? 0}`,
         users,
         telemetry: [{ match: 'plant/#', payload: 'json' }],
+        // Detect only: the demo's attacker runs every scenario from one address, and blocking it
+        // after the brute force (the default) would refuse the stolen-credential sweep after it.
+        rates: { block_secs: 0 },
       },
       coap: {
         type: 'coap',
