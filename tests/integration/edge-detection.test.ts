@@ -100,6 +100,8 @@ describe('edge detection', () => {
                 subscribe: ['$SYS/#', 'plant/#'],
               },
             ],
+            // Detect only: here the legitimate client shares the guesser's address (127.0.0.1).
+            rates: { block_secs: 0 },
           },
         },
         detection: { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] },
