@@ -128,7 +128,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     stages: (hooks) =>
       createStages(config.pipeline, {
         dataDir: config.gateway.data_dir,
-        sources: config.sources,
         inventory,
         baselines,
         engine: () => detection.engine,

@@ -23,8 +23,7 @@ export const STAGE_TYPES = [
   'route',
 ] as const;
 
-/** `forward` (pipeline.forward) and `telemetry` (the sources' telemetry rules) are implied, never listed. */
-export type StageType = (typeof STAGE_TYPES)[number] | 'forward' | 'telemetry';
+export type StageType = (typeof STAGE_TYPES)[number] | 'forward';
 
 /** Stages that reduce what crosses the WAN: they run after detection, never on alerts. */
 export const REDUCING_STAGES: ReadonlySet<StageType> = new Set([
@@ -34,7 +33,6 @@ export const REDUCING_STAGES: ReadonlySet<StageType> = new Set([
   'modbus_reads',
   'dedupe',
   'forward',
-  'telemetry',
 ]);
 
 /** Stages that must see every observation, before any reduction. */

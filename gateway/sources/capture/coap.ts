@@ -20,7 +20,7 @@ import {
 } from '../../../protocols/coap/index.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { DecodedPacket } from '../../../protocols/pcap/index.ts';
-import { coapEvent, type Peer } from '../coap/events.ts';
+import { coapEvent, type Peer } from '../../../protocols/coap/to-event.ts';
 import type { FrameMeta } from './frame-meta.ts';
 
 export interface CoapCaptureOptions {

@@ -6,7 +6,7 @@
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { MqttPacket } from '../../../protocols/mqtt/index.ts';
-import type { ConnInfo, MqttEventSpec } from '../mqtt-broker/events.ts';
+import type { MqttConnection, MqttEventSpec } from '../../../protocols/mqtt/to-event.ts';
 import type { FrameMeta } from './frame-meta.ts';
 
 export interface MqttRates {
@@ -28,7 +28,7 @@ interface Direction {
 
 export interface MqttConn {
   key: string;
-  info: ConnInfo;
+  info: MqttConnection;
   /** [client → broker, broker → client]. */
   dirs: [Direction, Direction];
   connect?: { frame: number; ts: number };

@@ -1,17 +1,17 @@
 /**
  * The events of an MQTT conversation seen in a capture (capture/mqtt.ts follows the bytes). They
- * are built by the embedded broker's own builder (`mqttEvent`), so a replayed or mirrored
+ * are built by the embedded broker's builder (protocols/mqtt/to-event.ts), so a replayed or mirrored
  * connection gives the same actions and fields as one made to the gateway: the client is `src`,
  * the broker `dst`, whichever way the packet went; each event adds the `frame` that completed it
  * (and `connect_frame` / `subscribe_frame` for the request it answers). Rates use the broker's
- * tracker (per source address, client id and user name) on the capture's clock. This file keeps
+ * tracker (shared-mqtt-rates.ts) (per source address, client id and user name) on the capture's clock. This file keeps
  * the connection's life: CONNECT and CONNACK, client-id takeovers, rates and DISCONNECT; what a
  * connected client does (subscriptions, publishes, bad packets) is mqtt-traffic-events.ts.
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { CONNACK_RETURN_CODES, CONNACK_V5_REASON_CODES } from '../../../protocols/mqtt/index.ts';
-import { mqttEvent, rateExceededSpec } from '../mqtt-broker/events.ts';
-import { createRateTracker } from '../mqtt-broker/rates.ts';
+import { mqttEvent, rateExceededSpec } from '../../../protocols/mqtt/to-event.ts';
+import { createRateTracker } from '../shared-mqtt-rates.ts';
 import type { FrameMeta } from './frame-meta.ts';
 import type { MqttConn, MqttEventOf, MqttRates, Packet } from './mqtt-conn.ts';
 import { createMqttTrafficEvents } from './mqtt-traffic-events.ts';

@@ -89,7 +89,6 @@ export function createMqttCaptureDecoder(options: MqttCaptureOptions) {
         localIp: s.ip,
         localPort: s.port,
         transport: 'tcp',
-        acl: { publish: new Map(), subscribe: new Map() },
       },
       dirs: [
         { buf: EMPTY, skip: 0, dead: false, resync: true },

@@ -14,7 +14,7 @@ import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import type { CoapSourceConfig } from './config.ts';
 import { createEchoGuard } from './echo.ts';
-import { coapEvent, type Peer } from './events.ts';
+import { coapEvent, type Peer } from '../../../protocols/coap/to-event.ts';
 import { CoapGate } from './gate.ts';
 import { startObservations } from './observe.ts';
 import { createRequestHandler } from './server.ts';

@@ -8,7 +8,7 @@ import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
 import type { TelemetrySampler } from '../telemetry/sampler.ts';
 import type { CoapSourceConfig } from './config.ts';
-import { coapEvent } from './events.ts';
+import { coapEvent } from '../../../protocols/coap/to-event.ts';
 
 export function startObservations(
   name: string,

@@ -14,7 +14,7 @@ import type { SourceContext } from '../../pipeline/types.ts';
 import type { TelemetrySampler } from '../telemetry/sampler.ts';
 import type { CoapResource, CoapSourceConfig } from './config.ts';
 import type { EchoGuard } from './echo.ts';
-import { coapEvent, type Peer } from './events.ts';
+import { coapEvent, type Peer } from '../../../protocols/coap/to-event.ts';
 import type { CoapGate } from './gate.ts';
 
 export interface HandlerDeps {

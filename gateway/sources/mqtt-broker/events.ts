@@ -1,33 +1,15 @@
 /**
- * The broker's view of one connection (`ConnInfo`, filled as the CONNECT is read and
- * authenticated) and the builder that turns an observation into an `mqtt.*` event carrying the
- * client id, user name, protocol version, transport and both addresses. Actions and their
- * fields are documented in protocols/event/SPEC.md.
+ * The broker's view of one connection (`ConnInfo`), filled as the CONNECT is read and
+ * authenticated: what every `mqtt.*` event says about the connection (protocols/mqtt/to-event.ts
+ * `MqttConnection`, which builds the events), plus what only the broker keeps (its ACL cache, why
+ * authentication failed, the size guard's view of the stream).
  */
-import { compact } from '../../../protocols/event/compact.ts';
-import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
-import type { Block } from './blocker.ts';
-import type { RateCrossing } from './rates.ts';
+import type { MqttConnection } from '../../../protocols/mqtt/to-event.ts';
 import type { AclCache, Identity } from './auth.ts';
 
-export interface ConnInfo {
-  ip: string;
-  port: number;
-  localIp: string;
-  localPort: number;
-  transport: 'tcp' | 'tls';
-  certCn?: string;
-  clientId?: string;
-  username?: string;
-  protocolLevel?: number;
-  keepalive?: number;
-  cleanSession?: boolean;
-  will?: { topic: string; qos: number; retain: boolean; payload_bytes: number };
+export interface ConnInfo extends MqttConnection {
   identity?: Identity;
   acl: AclCache;
-  connectedAt?: Date;
-  /** Why the connection ended, when known before the close (keepalive, takeover, protocol error...). */
-  closeReason?: string;
   /** Why authentication failed, for the refusal event. */
   authFailure?: string;
   /** The parser refused a packet (message), or the size guard did. */
@@ -35,90 +17,4 @@ export interface ConnInfo {
   oversized?: boolean;
   lastChunk?: Uint8Array;
   chunkAtBoundary?: boolean;
-}
-
-export const PROTOCOL_VERSIONS: Record<number, string> = { 3: '3.1', 4: '3.1.1', 5: '5.0' };
-
-export interface MqttEventSpec {
-  action: string;
-  kind: EventKind;
-  severity: number;
-  message: string;
-  fields?: Record<string, unknown>;
-  tags?: string[];
-}
-
-/**
- * `mqtt.rate_exceeded`: a key (source address, client id, user name) crossed a counter's threshold
- * in its window. One shape for the broker and for passive capture.
- */
-export function rateExceededSpec(c: RateCrossing, blockedSecs?: number): MqttEventSpec {
-  return {
-    action: 'mqtt.rate_exceeded',
-    kind: 'security',
-    severity: 4,
-    message: `${c.count} ${c.counter.replace('_', ' ')} from ${c.keyType} ${c.key} within ${c.windowSecs} s (threshold ${c.threshold})`,
-    fields: {
-      counter: c.counter,
-      key_type: c.keyType,
-      key: c.key,
-      count: c.count,
-      threshold: c.threshold,
-      window_secs: c.windowSecs,
-      distinct_client_ids: c.distinctClientIds,
-      blocked_secs: blockedSecs,
-    },
-    tags: ['rate'],
-  };
-}
-
-/**
- * `mqtt.rate_exceeded` for an address that has just been blocked (blocker.ts): the crossing of
- * `auth_failures` per `src_ip`, with how long the block lasts, its level and its end.
- */
-export function blockedSpec(c: RateCrossing, block: Block): MqttEventSpec {
-  const spec = rateExceededSpec(c, block.secs);
-  return {
-    ...spec,
-    message: `${spec.message}: address blocked for ${block.secs} s (block ${block.level})`,
-    fields: { ...spec.fields, block_level: block.level, blocked_until: block.until.toISOString() },
-    tags: ['rate', 'blocked'],
-  };
-}
-
-export function mqttEvent(info: ConnInfo, spec: MqttEventSpec, now: Date, listener: string): PendingEvent {
-  const received = now.toISOString();
-  const clientId = info.clientId;
-  return {
-    ts: received,
-    received,
-    source: 'mqtt',
-    kind: spec.kind,
-    action: spec.action,
-    severity: spec.severity,
-    message: spec.message,
-    ...(clientId !== undefined && clientId !== ''
-      ? {
-          device: compact({
-            id: `mqtt:${clientId}`.slice(0, 256),
-            protocol_id: clientId.slice(0, 256),
-            name: info.identity?.username,
-          }) as { id: string },
-        }
-      : {}),
-    src: { ip: info.ip, port: info.port },
-    dst: { ip: info.localIp, port: info.localPort },
-    fields: compact({
-      client_id: clientId,
-      username: info.username,
-      protocol_version:
-        info.protocolLevel !== undefined
-          ? (PROTOCOL_VERSIONS[info.protocolLevel] ?? String(info.protocolLevel))
-          : undefined,
-      transport: info.transport,
-      listener,
-      ...spec.fields,
-    }),
-    tags: spec.tags ?? [],
-  };
 }

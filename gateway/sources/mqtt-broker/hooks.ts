@@ -14,9 +14,15 @@ import type { TelemetrySampler } from '../telemetry/sampler.ts';
 import type { createAuthenticator } from './auth.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
 import { type Block, createBlocker } from './blocker.ts';
-import { blockedSpec, type ConnInfo, type MqttEventSpec, mqttEvent, rateExceededSpec } from './events.ts';
+import {
+  blockedSpec,
+  type MqttEventSpec,
+  mqttEvent,
+  rateExceededSpec,
+} from '../../../protocols/mqtt/to-event.ts';
+import type { ConnInfo } from './events.ts';
 import { installPublishHooks } from './publish-hooks.ts';
-import type { RateTracker } from './rates.ts';
+import type { RateTracker } from '../shared-mqtt-rates.ts';
 
 export interface SensorDeps {
   name: string;

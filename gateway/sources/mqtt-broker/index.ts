@@ -10,10 +10,11 @@ import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import { createAuthenticator } from './auth.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
-import { type ConnInfo, mqttEvent } from './events.ts';
+import { mqttEvent } from '../../../protocols/mqtt/to-event.ts';
+import type { ConnInfo } from './events.ts';
 import { createSensor, type Sensor } from './hooks.ts';
 import { startListeners } from './listeners.ts';
-import { createRateTracker } from './rates.ts';
+import { createRateTracker } from '../shared-mqtt-rates.ts';
 
 export function createMqttBrokerSource(
   name: string,

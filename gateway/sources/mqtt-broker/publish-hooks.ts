@@ -8,7 +8,8 @@ import type { Aedes, Client } from 'aedes';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { classifyFilter } from '../../../protocols/mqtt/topic.ts';
 import { mayPublish, maySubscribe } from './auth.ts';
-import type { ConnInfo, MqttEventSpec } from './events.ts';
+import type { MqttEventSpec } from '../../../protocols/mqtt/to-event.ts';
+import type { ConnInfo } from './events.ts';
 import type { SensorDeps } from './hooks.ts';
 
 type Internal = Client & { will?: unknown };

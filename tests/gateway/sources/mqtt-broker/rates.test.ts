@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createBlocker } from '../../../../gateway/sources/mqtt-broker/blocker.ts';
-import { createRateTracker } from '../../../../gateway/sources/mqtt-broker/rates.ts';
+import { createRateTracker } from '../../../../gateway/sources/shared-mqtt-rates.ts';
 
 const at = (ms: number) => new Date(Date.parse('2024-06-01T00:00:00Z') + ms);
 

@@ -4,18 +4,10 @@
  * client ids it rotates through. Also remembers the distinct client ids an address used. Pure:
  * the clock is passed in. Memory is bounded per key type (`maxKeys` each), and a full table evicts
  * its least recently counted key: a flood of fresh client ids or user names can neither crowd out
- * the per-address counts nor stop counting (as one shared, refusing table did).
+ * the per-address counts nor stop counting (as one shared, refusing table did). Shared by the
+ * MQTT broker and MQTT seen in a capture, so both count the same way.
  */
-
-export interface RateCrossing {
-  counter: string;
-  keyType: string;
-  key: string;
-  count: number;
-  threshold: number;
-  windowSecs: number;
-  distinctClientIds?: number;
-}
+import type { RateCrossing } from '../../protocols/mqtt/to-event.ts';
 
 interface Window {
   start: number;

@@ -1,9 +1,11 @@
 /**
- * Builds `coap.*` events: the device is the CoAP endpoint (address and port), fields carry the
- * method, path, sizes and response code. Actions and fields are documented in protocols/event/SPEC.md.
+ * CoAP → `Event`: the `coap.*` events. The device is the CoAP endpoint (address and port), fields
+ * carry the method, path, sizes and response code. One builder for the gateway's CoAP endpoint
+ * (gateway/sources/coap) and for CoAP seen in a capture (gateway/sources/capture). Pure: the time
+ * is passed in. Actions and fields are documented in protocols/event/SPEC.md.
  */
-import type { EventKind, PendingEvent } from '../../../protocols/event/schema.ts';
-import { compact } from '../../../protocols/event/compact.ts';
+import { compact } from '../event/compact.ts';
+import type { EventKind, PendingEvent } from '../event/schema.ts';
 
 export interface Peer {
   ip: string;
