@@ -128,6 +128,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     stages: (hooks) =>
       createStages(config.pipeline, {
         dataDir: config.gateway.data_dir,
+        sources: config.sources,
         inventory,
         baselines,
         engine: () => detection.engine,

@@ -11,7 +11,7 @@ import type { Baselines } from '../baselines/index.ts';
 import type { PipelineConfig, StageConfig } from './config.ts';
 import type { Evidence } from './evidence.ts';
 import { stageMatch } from './match.ts';
-import type { Stage } from './stage.ts';
+import { OBSERVING_STAGES, type Stage } from './stage.ts';
 import { createAggregateStage } from './stages/aggregate.ts';
 import { createDedupeStage } from './stages/dedupe.ts';
 import { createFilterStage } from './stages/filter.ts';
@@ -27,9 +27,14 @@ import {
 import { createPseudonymiseStage, loadPseudonymKey } from './stages/pseudonymise.ts';
 import { createRouteStage } from './stages/route.ts';
 import { createSampleStage } from './stages/sample.ts';
+import { createTelemetryStage } from './stages/telemetry.ts';
+import { matchTopic } from '../../protocols/mqtt/topic.ts';
+import type { SourceConfig } from '../sources/schema.ts';
 
 export interface StageDeps {
   dataDir: string;
+  /** The sources: their telemetry rules that sample or aggregate become stages. */
+  sources?: Record<string, SourceConfig>;
   inventory?: InventoryLike;
   baselines?: Baselines;
   engine?: () => SigmaEngine | undefined;
@@ -95,6 +100,33 @@ export function createStage(config: StageConfig, deps: StageDeps): Stage {
   }
 }
 
+/** One `<source>_telemetry` stage per MQTT or CoAP source whose telemetry rules sample or aggregate. */
+export function telemetryStages(sources: Record<string, SourceConfig> = {}): Stage[] {
+  const out: Stage[] = [];
+  for (const [name, source] of Object.entries(sources)) {
+    if (source.type !== 'mqtt_broker' && source.type !== 'mqtt_client' && source.type !== 'coap') continue;
+    const rules = source.telemetry ?? [];
+    if (!rules.some((r) => r.mode !== 'every')) continue;
+    out.push(
+      createTelemetryStage({
+        name: `${name}_telemetry`,
+        source: name,
+        protocol: source.type === 'coap' ? 'coap' : 'mqtt',
+        rules,
+        matches: matchTopic,
+      }),
+    );
+  }
+  return out;
+}
+
 export function createStages(config: PipelineConfig, deps: StageDeps): Stage[] {
-  return [...config.stages.map((s) => createStage(s, deps)), createForwardStage(config.forward)];
+  const stages = config.stages.map((s) => createStage(s, deps));
+  // The sources' own sampling and aggregation go right after the stages that see everything.
+  let at = 0;
+  stages.forEach((s, i) => {
+    if (OBSERVING_STAGES.has(s.type) || s.type === 'normalise') at = i + 1;
+  });
+  stages.splice(at, 0, ...telemetryStages(deps.sources));
+  return [...stages, createForwardStage(config.forward)];
 }

@@ -23,7 +23,8 @@ export const STAGE_TYPES = [
   'route',
 ] as const;
 
-export type StageType = (typeof STAGE_TYPES)[number] | 'forward';
+/** `forward` (pipeline.forward) and `telemetry` (the sources' telemetry rules) are implied, never listed. */
+export type StageType = (typeof STAGE_TYPES)[number] | 'forward' | 'telemetry';
 
 /** Stages that reduce what crosses the WAN: they run after detection, never on alerts. */
 export const REDUCING_STAGES: ReadonlySet<StageType> = new Set([
@@ -33,6 +34,7 @@ export const REDUCING_STAGES: ReadonlySet<StageType> = new Set([
   'modbus_reads',
   'dedupe',
   'forward',
+  'telemetry',
 ]);
 
 /** Stages that must see every observation, before any reduction. */

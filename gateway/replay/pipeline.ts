@@ -134,6 +134,7 @@ export async function replayPipeline(
     stages: (hooks) =>
       createStages(config.pipeline, {
         dataDir: config.gateway.data_dir,
+        sources: config.sources,
         inventory,
         baselines,
         engine: () => engine,

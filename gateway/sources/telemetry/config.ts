@@ -19,7 +19,7 @@ export const telemetryRuleSchema = z.strictObject({
     .enum(['every', 'sample', 'aggregate'])
     .default('every')
     .describe(
-      'every: one event per message; sample: the first message per device and topic in each interval; aggregate: count/min/max/avg/last per numeric field per interval.',
+      'every: one event per message; sample: the first message per device and topic in each interval; aggregate: count/min/max/avg/last per numeric field per interval. Applied by the pipeline stage <source>_telemetry, after detection has seen every message.',
     ),
   interval_secs: z.number().positive().max(86_400).default(60).describe('Sampling or aggregation interval.'),
 });

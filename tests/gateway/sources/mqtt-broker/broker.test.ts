@@ -310,24 +310,25 @@ describe('telemetry', () => {
     c.end();
   });
 
-  it('aggregates a chatty sensor into one event per interval', async () => {
+  it('hands every reading of an aggregated topic to the pipeline (its telemetry stage aggregates: tests/gateway/pipeline/telemetry.test.ts)', async () => {
     const c = await connect({ clientId: 'vib-1', username: 'sensor-1', password: 'pw1' });
     for (const v of [1, 5, 3]) await c.publishAsync('plant/vib-1/vib', String(v), { qos: 1 });
-    const e = await waitFor(
-      () =>
-        ctx.events.find(
-          (x) => x.action === 'mqtt.telemetry_aggregate' && x.fields.topic === 'plant/vib-1/vib',
-        ),
-      {
-        what: 'aggregate',
-        timeoutMs: 5000,
+    const readings = await waitFor(
+      () => {
+        const r = ctx.events.filter(
+          (x) => x.action === 'mqtt.telemetry' && x.fields.topic === 'plant/vib-1/vib',
+        );
+        return r.length === 3 ? r : undefined;
       },
+      { what: 'three readings', timeoutMs: 5000 },
     );
-    assert.equal(e.fields.messages, 3);
-    assert.deepEqual(e.fields.aggregates, { value: { count: 3, min: 1, max: 5, avg: 3, last: 3 } });
-    assert.equal(
-      ctx.events.filter((x) => x.fields.topic === 'plant/vib-1/vib' && x.action === 'mqtt.telemetry').length,
-      0,
+    assert.deepEqual(
+      readings.map((r) => [r.fields.values, r.fields.listener]),
+      [
+        [{ value: 1 }, 'mqtt_in'],
+        [{ value: 5 }, 'mqtt_in'],
+        [{ value: 3 }, 'mqtt_in'],
+      ],
     );
     c.end();
   });
