@@ -13,6 +13,7 @@ import { Layout } from '../../shared/ui.tsx';
 import { AlertsPage } from './alerts.tsx';
 import { DevicePage } from './device.tsx';
 import { DevicesPage } from './devices.tsx';
+import { PipelinePanel, pipelineOf } from './pipeline.tsx';
 import { LinkPanel, LinkPill, useGatewayStatus } from './status.tsx';
 
 function App() {
@@ -47,7 +48,10 @@ function App() {
         <DevicePage key={route.parts[1]} id={route.parts[1]} />
       ) : page === 'link' ? (
         status ? (
-          <LinkPanel status={status} drain={drain} full />
+          <>
+            <LinkPanel status={status} drain={drain} full />
+            <PipelinePanel pipeline={pipelineOf(status)} />
+          </>
         ) : (
           <p class="loading">Loading…</p>
         )
