@@ -13,6 +13,7 @@
  * unchanged correlations carry over.
  */
 import type { Logger } from 'pino';
+import { decodeAlertEvent } from '../protocols/event/alert.ts';
 import type { Event } from '../protocols/event/schema.ts';
 import type { SigmaAlert } from '../protocols/sigma/index.ts';
 import { buildRuleSet, type LoadedRules, loadRuleDirectories } from '../protocols/sigma/rules-dir.ts';
@@ -65,17 +66,18 @@ export function createCentralDetection(options: CentralDetectionOptions) {
       .raise(input, actor)
       .catch((error: Error) => options.logger.error({ err: error.message }, 'could not raise an alert'));
 
-  /** An alert a gateway raised at the edge. */
+  /** An alert a gateway raised at the edge; a malformed one is logged and not raised. */
   const fromGateway = (event: Event): AlertInput | undefined => {
-    const threat = event.threat;
-    if (!threat) return undefined;
-    const f = event.fields as { count?: unknown; event_ids?: unknown; entity?: unknown };
-    const total = typeof f.count === 'number' ? f.count : 1;
+    const decoded = decodeAlertEvent(event);
+    if (!decoded.ok) {
+      options.logger.warn({ gateway: event.gateway, id: event.id }, 'edge alert refused: %s', decoded.error);
+      return undefined;
+    }
+    const { action, threat, fields } = decoded.alert;
     // `alert.raised` is the first hit; `alert.updated` closes the group with its total count.
-    const count = event.action === 'alert.updated' ? total - 1 : 1;
+    const count = action === 'alert.updated' ? fields.count - 1 : 1;
     if (count < 1) return undefined;
-    const host =
-      event.host ?? (event.device ? undefined : typeof f.entity === 'string' ? f.entity : event.gateway);
+    const host = event.host ?? (event.device ? undefined : (fields.entity ?? event.gateway));
     return {
       rule: {
         id: threat.rule_id,
@@ -88,7 +90,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
         ...(host && { host }),
         gateway: event.gateway,
       },
-      event_ids: Array.isArray(f.event_ids) ? (f.event_ids as string[]).slice(0, 1000) : [],
+      event_ids: fields.event_ids.slice(0, 1000),
       count,
       at: event.ts,
     };
