@@ -131,13 +131,35 @@ export const stageSchema = z.discriminatedUnion('type', [
 
 export type StageConfig = z.output<typeof stageSchema>;
 
-/** The OT-aware default: observe everything, summarise Modbus reads, forward the rest. */
+/**
+ * The OT-aware default: observe everything; then summarise what repeats — Modbus reads and polls
+ * (per master, unit, function and range per minute), sensor readings (MQTT and CoAP telemetry per
+ * device and topic per minute), routine syslog repeated word for word (per minute, with a count;
+ * auth and other security syslog pass at once) — and forward the rest one by one: writes,
+ * diagnostics, exceptions, policy violations, new devices and baseline deviations, alerts.
+ */
 export const DEFAULT_STAGES: StageConfig[] = [
   { type: 'normalise' },
   { type: 'inventory' },
   { type: 'baselines' },
   { type: 'detect' },
   { type: 'modbus_reads', interval_secs: 60 },
+  {
+    type: 'aggregate',
+    name: 'sensor_telemetry',
+    match: { action: ['mqtt.telemetry', 'coap.telemetry'] },
+    key: ['device.id', 'fields.topic', 'fields.path'],
+    interval_secs: 60,
+    numbers: ['fields.values'],
+    distinct: [],
+  },
+  {
+    type: 'dedupe',
+    name: 'routine_syslog',
+    match: { action: 'syslog.message', kind: 'telemetry' },
+    fields: ['host', 'fields.app_name', 'fields.program', 'message'],
+    window_secs: 60,
+  },
 ];
 
 /** Checks names and order; returns problems as (index, message). */
@@ -201,7 +223,9 @@ export const pipelineSchema = z
       )
       .max(64)
       .default(DEFAULT_STAGES)
-      .describe('The ordered stages (default: normalise, inventory, baselines, detect, modbus_reads).'),
+      .describe(
+        'The ordered stages (default: normalise, inventory, baselines, detect, modbus_reads, sensor_telemetry (aggregate), routine_syslog (dedupe)).',
+      ),
   })
   .superRefine((p, ctx) => {
     for (const [i, message] of checkStageOrder(p.stages))

@@ -78,7 +78,17 @@ describe('telemetry stages from the sources config', () => {
     });
     assert.deepEqual(
       pipeline.stages().map((s) => s.name),
-      ['normalise', 'inventory', 'baselines', 'detect', 'mqtt_in_telemetry', 'modbus_reads', 'forward'],
+      [
+        'normalise',
+        'inventory',
+        'baselines',
+        'detect',
+        'mqtt_in_telemetry',
+        'modbus_reads',
+        'sensor_telemetry',
+        'routine_syslog',
+        'forward',
+      ],
     );
     for (const [i, v] of [1, 5, 3, 120].entries()) {
       await pipeline.emit('mqtt_in', [reading(T0 + i * 1000, 'vib-1', 'plant/vib-1/vib', v)], T0 + i * 1000);
@@ -97,11 +107,16 @@ describe('telemetry stages from the sources config', () => {
     });
     assert.equal(agg[0]!.device?.id, 'mqtt:vib-1');
     assert.equal(agg[0]!.src, undefined);
-    // Every temperature reading goes; the spike was seen by detection, its evidence forwarded.
-    assert.equal(
-      sink.events.filter((e) => e.action === 'mqtt.telemetry' && e.fields.topic === 'plant/therm-1/temp')
-        .length,
-      1,
+    // The temperature topic (mode every) passes the source's stage, and the default pipeline's
+    // sensor_telemetry stage summarises it per minute.
+    await pipeline.tick(T0 + 60_000);
+    const temp = sink.events.filter((e) => e.action === 'mqtt.telemetry_summary');
+    assert.deepEqual(
+      temp.map((e) => [
+        (e.fields.aggregate as { key: Record<string, unknown> }).key['fields.topic'],
+        (e.fields.aggregate as { count: number }).count,
+      ]),
+      [['plant/therm-1/temp', 1]],
     );
     const alert = sink.events.find((e) => e.kind === 'alert');
     assert.ok(alert, 'the spike raised its alert');
