@@ -1,9 +1,9 @@
 /**
- * `dedupe`: identical events (same values at `fields` paths) within a window become one: the
- * first is held, repeats are counted, and at the window's end (or on stop) the first goes on with
- * `fields.duplicates` (how many identical events it stands for, itself included) when there were
- * repeats. The hold delays matching events by up to the window; choose the match accordingly.
- * Every event held or folded counts as dropped, and each released one as created.
+ * `dedupe`: identical events (same values at `fields` paths) within a window become one with a
+ * count, the way syslog says "last message repeated N times": the first goes on at once, repeats
+ * within the window are counted, not forwarded, and at the window's end (or on stop) one copy of
+ * the first goes on with `fields.duplicates` (how many repeats it stands for) and
+ * `fields.last_seen`, when there were any. Repeats count as dropped, the count event as created.
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../../protocols/event/evict.ts';
@@ -12,10 +12,10 @@ import type { Stage, StageContext } from '../stage.ts';
 
 export const MAX_HELD = 10_000;
 
-interface Held {
+interface Window {
   event: PendingEvent;
   sinceMs: number;
-  count: number;
+  repeats: number;
   lastTs: string;
 }
 
@@ -25,13 +25,21 @@ export function createDedupeStage(options: {
   fields: readonly string[];
   windowSecs: number;
 }): Stage {
-  const held = new Map<string, Held>();
-  const oldest = new EvictionCursor(held);
+  const windows = new Map<string, Window>();
+  const oldest = new EvictionCursor(windows);
   const windowMs = options.windowSecs * 1000;
-  const release = (h: Held): PendingEvent =>
-    h.count === 1
-      ? h.event
-      : { ...h.event, fields: { ...h.event.fields, duplicates: h.count, last_seen: h.lastTs } };
+  const close = (w: Window, ctx: StageContext) => {
+    if (w.repeats === 0) return;
+    const at = new Date(ctx.nowMs).toISOString();
+    ctx.emit({
+      ...w.event,
+      ts: w.lastTs,
+      received: at,
+      message: `${w.event.message} (repeated ${w.repeats} times)`.slice(0, 65_536),
+      fields: { ...w.event.fields, duplicates: w.repeats, first_seen: w.event.ts, last_seen: w.lastTs },
+      tags: [...w.event.tags.filter((t) => t !== 'repeated'), 'repeated'],
+    });
+  };
   return {
     name: options.name,
     type: 'dedupe',
@@ -39,28 +47,27 @@ export function createDedupeStage(options: {
     process(event, ctx) {
       if (!options.matches(event)) return event;
       const key = keyOf(event, options.fields);
-      const h = held.get(key);
-      if (h && ctx.nowMs - h.sinceMs < windowMs) {
-        h.count++;
-        h.lastTs = event.ts;
+      const w = windows.get(key);
+      if (w && ctx.nowMs - w.sinceMs < windowMs) {
+        w.repeats++;
+        w.lastTs = event.ts;
         return null;
       }
-      if (h) {
-        held.delete(key);
-        ctx.emit(release(h));
-      }
-      if (held.size >= MAX_HELD) {
+      if (w) {
+        windows.delete(key);
+        close(w, ctx);
+      } else if (windows.size >= MAX_HELD) {
         const [, early] = oldest.evict() ?? [];
-        if (early) ctx.emit(release(early));
+        if (early) close(early, ctx);
       }
-      held.set(key, { event, sinceMs: ctx.nowMs, count: 1, lastTs: event.ts });
-      return null;
+      windows.set(key, { event, sinceMs: ctx.nowMs, repeats: 0, lastTs: event.ts });
+      return event;
     },
     flush(ctx: StageContext, final: boolean) {
-      for (const [key, h] of held) {
-        if (!final && ctx.nowMs - h.sinceMs < windowMs) continue;
-        held.delete(key);
-        ctx.emit(release(h));
+      for (const [key, w] of windows) {
+        if (!final && ctx.nowMs - w.sinceMs < windowMs) continue;
+        windows.delete(key);
+        close(w, ctx);
       }
     },
   };

@@ -222,19 +222,28 @@ describe('pipeline stages', () => {
     assert.equal(b.pipeline.counts()[1]!.dropped, 22);
   });
 
-  it('dedupes identical events in a window into one with a count, released at the window end and on stop', async () => {
+  it('dedupes identical events in a window: the first at once, then one with the count of repeats', async () => {
     const { pipeline, sink } = buildPipeline({
       stages: [{ type: 'detect' }, { type: 'dedupe', fields: ['device.id', 'message'], window_secs: 10 }],
     });
     for (let i = 0; i < 5; i++) await pipeline.emit('t', [reading(T0 + i * 1000, 's1', 7)], T0 + i * 1000);
     await pipeline.emit('t', [reading(T0 + 5000, 's1', 8)], T0 + 5000);
-    assert.equal(sink.events.length, 0, 'held within the window');
+    assert.deepEqual(
+      sink.events.map((e) => [e.message, e.fields.duplicates]),
+      [
+        ['reading 7', undefined],
+        ['reading 8', undefined],
+      ],
+      'each first one goes at once',
+    );
     await pipeline.tick(T0 + 10_000);
-    assert.equal(sink.events.length, 1);
-    assert.equal(sink.events[0]!.fields.duplicates, 5);
+    assert.equal(sink.events.length, 3);
+    assert.equal(sink.events[2]!.fields.duplicates, 4);
+    assert.equal(sink.events[2]!.fields.last_seen, new Date(T0 + 4000).toISOString());
     await pipeline.tick(T0 + 11_000, { final: true });
-    assert.equal(sink.events.length, 2);
-    assert.equal(sink.events[1]!.fields.duplicates, undefined, 'a single event goes as it was');
+    assert.equal(sink.events.length, 3, 'no repeats of reading 8: nothing more');
+    const c = pipeline.counts()[1]!;
+    assert.deepEqual([c.in, c.out, c.dropped, c.created], [6, 3, 4, 1]);
   });
 
   it('pseudonymises chosen fields with a keyed HMAC kept on the gateway; detection saw the real values', async () => {
