@@ -17,6 +17,7 @@ import {
 import { SCENARIOS } from '../../demo/scenarios/index.ts';
 import type { PlantTargets } from '../../demo/scenarios/types.ts';
 import { type ModbusPlc, startModbusPlc } from '../../firmware-shims/simulators/modbus-plc.ts';
+import { DEFAULT_STAGES } from '../../gateway/pipeline/config.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import { REPO_ROOT, waitFor } from '../support/env.ts';
 import { startTestCentral, startTestGateway, type TestCentral, type TestGateway } from '../support/stack.ts';
@@ -44,7 +45,21 @@ before(async () => {
   setup = await plantGatewaySources({ host: '127.0.0.1', port: plc.port }, options);
   gateway = await startTestGateway(
     { linkUrl: central.central.linkUrl(), gatewayId: central.gatewayId, privateKey: central.privateKey },
-    { sources: setup.sources, detection: { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] } },
+    {
+      sources: setup.sources,
+      detection: { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] },
+      // The OT-aware default pipeline with 2 s summaries instead of a minute's, so that they reach
+      // central while the test waits.
+      pipeline: {
+        stages: DEFAULT_STAGES.map((s) =>
+          'interval_secs' in s
+            ? { ...s, interval_secs: 2 }
+            : 'window_secs' in s
+              ? { ...s, window_secs: 2 }
+              : s,
+        ),
+      },
+    },
   );
   targets = plantTargets(gateway.gateway, setup, options);
   devices = startPlantDevices(targets, setup, {
@@ -64,38 +79,55 @@ after(async () => {
 });
 
 describe('the plant through a gateway with rules/ics', () => {
-  it('normal traffic: tank polls, MQTT and CoAP telemetry, switch syslog reach central', async () => {
+  it('normal traffic: summaries of tank polls, HMI reads, MQTT and CoAP telemetry, and switch syslog reach central', async () => {
     const seen = await waitFor(
       () => {
         const actions = new Set(stored.map((e) => e.action));
         const hosts = new Set(stored.map((e) => e.host));
-        return ['modbus.poll', 'mqtt.telemetry', 'coap.telemetry'].every((a) => actions.has(a)) &&
-          hosts.has('sw-line2-01')
+        return [
+          'modbus.poll_summary',
+          'modbus.read_summary',
+          'mqtt.telemetry_summary',
+          'coap.telemetry_summary',
+        ].every((a) => actions.has(a)) && hosts.has('sw-line2-01')
           ? stored
           : undefined;
       },
-      { timeoutMs: 20_000, what: 'telemetry from every kind of device' },
+      { timeoutMs: 20_000, what: 'summaries from every kind of device' },
     );
+    const aggregate = (e: Event) =>
+      e.fields.aggregate as {
+        key: Record<string, unknown>;
+        count: number;
+        stats: Record<string, { max: number }>;
+      };
     const sensors = await waitFor(
       () => {
-        const ids = new Set(stored.filter((e) => e.action === 'mqtt.telemetry').map((e) => e.device?.id));
+        const ids = new Set(
+          stored.filter((e) => e.action === 'mqtt.telemetry_summary').map((e) => e.device?.id),
+        );
         return ids.size >= 3 ? ids : undefined;
       },
-      { what: 'a reading from each of the 3 MQTT sensors' },
+      { what: 'a summary from each of the 3 MQTT sensors' },
     );
     assert.deepEqual([...sensors].sort(), ['mqtt:th-01', 'mqtt:th-02', 'mqtt:th-03']);
-    const reading = seen.find((e) => e.action === 'mqtt.telemetry')!;
+    const reading = seen.find((e) => e.action === 'mqtt.telemetry_summary')!;
     assert.equal(
-      typeof (reading.fields.values as Record<string, unknown> | undefined)?.temperature,
+      typeof aggregate(reading).stats['fields.values.temperature']?.max,
       'number',
       JSON.stringify(reading.fields),
     );
-    const coap = seen.find((e) => e.action === 'coap.telemetry')!;
-    assert.match(String(coap.fields.path), /^\/readings\/vib-0[12]$/);
-    const poll = seen.find((e) => e.action === 'modbus.poll')!;
-    const readings = poll.fields.readings as Record<string, number>;
-    assert.ok(readings.level! >= 0 && readings.level! <= 100, JSON.stringify(readings));
-    assert.equal(readings.level_high_sp, 90);
+    const coap = seen.find((e) => e.action === 'coap.telemetry_summary')!;
+    assert.match(String(aggregate(coap).key['fields.path']), /^\/readings\/vib-0[12]$/);
+    const poll = seen.find((e) => e.action === 'modbus.poll_summary')!;
+    const readings = poll.fields.readings as Record<string, { min: number; max: number; last: number }>;
+    assert.ok(readings.level!.min >= 0 && readings.level!.max <= 100, JSON.stringify(readings));
+    assert.equal(readings.level_high_sp!.last, 90);
+    const hmi = seen.find((e) => e.action === 'modbus.read_summary')!;
+    assert.ok(
+      (hmi.fields.requests as number) > 0 && hmi.fields.master === '127.0.0.1',
+      JSON.stringify(hmi.fields),
+    );
     assert.ok(devices.hmi.polls() > 0, 'the HMI polls through the proxy');
     assert.ok(devices.coap.acknowledged() > 0 && devices.fleet.published() > 0);
     // Normal traffic alone raises none of the scenarios' alerts.

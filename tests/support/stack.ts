@@ -142,6 +142,8 @@ export async function startTestGateway(
     tls = undefined as { ca_file?: string; cert_file?: string; key_file?: string } | undefined,
     /** Extra keys of the gateway's `http` block (auth, dashboard_dir, device_history). */
     http = {} as Record<string, unknown>,
+    /** The gateway's `pipeline:` (default: the OT-aware default). */
+    pipeline = undefined as Record<string, unknown> | undefined,
   } = {},
 ): Promise<TestGateway> {
   const printed: string[] = [];
@@ -165,6 +167,7 @@ export async function startTestGateway(
       },
       queue,
       detection,
+      ...(pipeline && { pipeline }),
       http: { listen: '127.0.0.1:0', ...http },
       log: { level: LOG_LEVEL },
     }),
