@@ -1,8 +1,10 @@
 /**
- * Central's HTTP surface as one Hono app: `/healthz`, `/metrics`, the REST API under `/api`
- * (session cookie or bearer token, a declared permission per route: server-shared/web-auth) and
- * the gateway link. One error handler turns thrown errors into JSON responses; handlers throw
- * typed HTTPExceptions.
+ * Central's HTTP surface as one Hono app, wired from the services central/index.ts built:
+ * `/healthz`, `/metrics`, enrollment, the REST API under `/api` (session cookie or bearer token,
+ * a declared permission per route: server-shared/web-auth) and the SOC dashboard. The gateway
+ * link is a WebSocket route on the same app (central/link/server.ts, mounted by index.ts between
+ * `createCentralHttp` and `routeCentralApp`). Nothing here builds a service. One error handler
+ * turns thrown errors into JSON responses; handlers throw typed HTTPExceptions.
  */
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
@@ -10,58 +12,57 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
-import type { Event } from '../protocols/event/schema.ts';
 import { LINK_MAX_HELLO_BYTES } from '../protocols/link/codec.ts';
-import { createAlerts } from './alerts/index.ts';
-import type { Alert } from './alerts/types.ts';
+import { createMetricsGuard, type WebAuth } from '../server-shared/web-auth/index.ts';
+import type { Alerts } from './alerts/index.ts';
 import { alertsApi } from './api/alerts.ts';
 import './api/context.ts';
 import { enrichApi } from './api/enrich.ts';
 import { registerDashboardStatic } from './api/dashboard-static.ts';
 import { overviewApi } from './api/overview.ts';
 import { refuseNulInRequest } from './api/query-guard.ts';
-import { createLiveHub, streamApi } from './api/stream.ts';
+import { type LiveHub, streamApi } from './api/stream.ts';
 import { eventsApi } from './api/events.ts';
 import { searchApi } from './api/search.ts';
 import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { rulesApi } from './api/rules.ts';
-import { BUILTIN_EDGE_RULES, createRulesStore, type RulesStore } from './rules/store.ts';
-import { createSqlAuthStore } from './auth/sql-store.ts';
-import { createMetricsGuard, createWebAuth } from '../server-shared/web-auth/index.ts';
+import type { RulesStore } from './rules/store.ts';
 import type { CentralConfig } from './config/schema.ts';
-import { createCentralEvents } from './events.ts';
-import { createRefusals } from './gateways/refusals.ts';
-import { createGatewayRegistry } from './gateways/registry.ts';
-import { mountLink } from './link/server.ts';
-import { createSkewMonitor } from './link/skew.ts';
+import type { CentralEvents } from './events.ts';
+import type { Refusals } from './gateways/refusals.ts';
+import type { GatewayRegistry } from './gateways/registry.ts';
+import type { mountLink } from './link/server.ts';
 import type { Enrichment } from './enrich/index.ts';
 import type { CentralMetrics } from './metrics.ts';
 import { InvalidQueryError } from './store/errors.ts';
-import type { SqlExecutor } from './store/sql-client.ts';
 import type { EventStore } from './store/types.ts';
 
-export interface AppDeps {
+export type Link = ReturnType<typeof mountLink>;
+
+/** What the routes serve, built by central/index.ts in dependency order. */
+export interface CentralServices {
   config: CentralConfig;
   store: EventStore;
   metrics: CentralMetrics;
   logger: Logger;
-  apiTokens: Array<{ name: string; token_sha256: string }>;
-  onStored?: (events: Event[]) => void;
-  onGatewayConnected?: (gateway: string) => void;
-  /** Runs in the transaction of each new alert (the forwarding sinks' outbox). */
-  onAlertCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
-  /** Called after a new alert committed (wakes the sinks). */
-  onAlertCommitted?: () => void;
-  /** IP lookups and the device inventory API (absent: those routes are not served). */
-  enrichment?: Enrichment;
+  centralEvents: CentralEvents;
+  auth: WebAuth;
+  registry: GatewayRegistry;
+  rules: RulesStore;
+  refusals: Refusals;
+  alerts: Alerts;
+  enrichment: Enrichment;
+  link: Link;
+  hub: LiveHub;
   /** Central's own enabled rules changed through the rules API (its engine reloads them). */
-  onCentralRulesChanged?: (rules: RulesStore) => void;
-  /** The clock of sessions, tokens and the audit log (tests move it). */
-  authNow?: () => Date;
+  onCentralRulesChanged: () => void;
 }
 
-export function createCentralApp(deps: AppDeps) {
-  const { config, store, metrics, logger } = deps;
+/**
+ * The app with what must run before every route, the link's included: security headers, the
+ * request counter, and the WebSocket upgrade (its frames capped until a gateway has proved its key).
+ */
+export function createCentralHttp(metrics: CentralMetrics) {
   const app = new Hono();
   const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app });
   // Link SPEC §3: until a gateway has proved its key its frames are capped at a few KiB by the
@@ -73,6 +74,14 @@ export function createCentralApp(deps: AppDeps) {
     const route = c.req.routePath || 'unmatched';
     metrics.httpRequests.inc({ route, status: String(c.res.status) });
   });
+  return { app, upgradeWebSocket, injectWebSocket };
+}
+
+export type CentralHttp = ReturnType<typeof createCentralHttp>;
+
+/** Wires every HTTP route of central on `app` (from createCentralHttp) over the given services. */
+export function routeCentralApp(app: Hono, services: CentralServices): void {
+  const { config, store, metrics, logger, link, rules, registry } = services;
 
   // Anonymous, so only up or degraded: no gateway names, versions or counts (issue 15 item 13).
   app.get('/healthz', async (c) => {
@@ -84,62 +93,10 @@ export function createCentralApp(deps: AppDeps) {
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
-  const registry = createGatewayRegistry(store.sql);
-  const centralEvents = createCentralEvents({
-    store,
-    centralId: config.central.id,
-    logger: logger.child({ component: 'central-events' }),
-    metrics,
-  });
-  // Managed Sigma rules (issue 6): shipped edge rules and central's rules_dirs, pushed over the link.
-  const rules = createRulesStore({
-    sql: store.sql,
-    builtin: [
-      { dir: BUILTIN_EDGE_RULES, target: 'edge' },
-      ...config.detection.rules_dirs.map((dir) => ({ dir, target: 'central' as const })),
-    ],
-  });
-  // Refused enrollments and link logins: rows bounded per address and interval (issue 15 item 8).
-  const refusals = createRefusals({
-    centralEvents,
-    metrics,
-    logger: logger.child({ component: 'refusals' }),
-    intervalMs: config.link.refusal_summary_interval_secs * 1000,
-    maxAddresses: config.link.refusal_max_tracked_addresses,
-  });
-  const link = mountLink(app, config.link.path, upgradeWebSocket, {
-    rules,
-    refusals,
-    centralId: config.central.id,
-    store,
-    metrics,
-    logger: logger.child({ component: 'link' }),
-    registry,
-    centralEvents,
-    maxBatchEvents: config.link.max_batch_events,
-    heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
-    maxEventsPerSecond: config.link.max_events_per_second_per_gateway,
-    maxQueuedBatches: config.link.max_queued_batches,
-    // PGlite is one single-threaded engine: concurrency there only adds contention.
-    maxConcurrentBatches: store.adapter === 'pglite' ? 1 : config.link.max_concurrent_batches,
-    onStored: deps.onStored,
-    onGatewayConnected: deps.onGatewayConnected,
-    onClockOffset: createSkewMonitor({
-      registry,
-      centralEvents,
-      maxSkewMs: config.link.max_clock_skew_secs * 1000,
-      logger,
-    }),
-    pending: {
-      maxPending: config.link.max_pending_connections,
-      maxPendingPerAddress: config.link.max_pending_connections_per_address,
-      helloTimeoutMs: config.link.hello_timeout_secs * 1000,
-    },
-  });
   const gatewayDeps = {
     registry,
-    centralEvents,
-    refusals,
+    centralEvents: services.centralEvents,
+    refusals: services.refusals,
     centralId: config.central.id,
     metrics,
     defaultTtlSecs: config.enrollment.default_ttl_secs,
@@ -153,23 +110,13 @@ export function createCentralApp(deps: AppDeps) {
   app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
   // Access control (server-shared/web-auth/SPEC.md): session cookie or bearer token; every /api route
   // declares its permission with requirePermission(...) and an undeclared one is refused.
-  const authStore = createSqlAuthStore(store.sql);
-  const auth = createWebAuth({
-    store: authStore,
-    config: config.auth,
-    cookieName: 'siem_session',
-    issuer: `edge-siem ${config.central.id}`,
-    configTokens: deps.apiTokens,
-    now: deps.authNow,
-    onError: (error) => logger.error({ err: error.message }, 'auth storage write failed'),
-  });
   app.use('/api/*', refuseNulInRequest);
-  app.use('/api/*', auth.middleware);
+  app.use('/api/*', services.auth.middleware);
   app.use('/api/*', async (c, next) => {
     c.set('apiUser', c.get('auth')?.actor ?? '-');
     await next();
   });
-  app.route('/api', auth.routes);
+  app.route('/api', services.auth.routes);
   app.route('/api/events', searchApi(store, logger.child({ component: 'search' })));
   app.route('/api/events', eventsApi(store));
   app.route('/api', gatewaysApi(gatewayDeps));
@@ -179,22 +126,17 @@ export function createCentralApp(deps: AppDeps) {
       rules,
       registry,
       push: (gateway, message) => link.pushRules(gateway, message),
-      onCentralRulesChanged: () => deps.onCentralRulesChanged?.(rules),
+      onCentralRulesChanged: services.onCentralRulesChanged,
     }),
   );
-  const alerts = createAlerts({
-    sql: store.sql,
-    metrics,
-    groupWindowSecs: config.alerts.group_window_secs,
-    onCreated: deps.onAlertCreated,
-    onCommitted: deps.onAlertCommitted,
-  });
-  app.route('/api', alertsApi(alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));
+  app.route('/api', alertsApi(services.alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));
   // SOC dashboard data: live stream (SSE) and the overview/fleet aggregates.
-  const hub = createLiveHub({ changes: alerts.changes, metrics, connections: () => link.connections() });
-  app.route('/api', streamApi(hub, config.api.stream));
-  app.route('/api', overviewApi({ store, registry, connections: () => link.connections(), hub }));
-  if (deps.enrichment) app.route('/api', enrichApi(deps.enrichment, store.sql));
+  app.route('/api', streamApi(services.hub, config.api.stream));
+  app.route(
+    '/api',
+    overviewApi({ store, registry, connections: () => link.connections(), hub: services.hub }),
+  );
+  app.route('/api', enrichApi(services.enrichment, store.sql));
 
   registerDashboardStatic(app, config.http.dashboard_dir, config.link.path);
   app.notFound((c) => c.json({ error: 'not found' }, 404));
@@ -211,5 +153,4 @@ export function createCentralApp(deps: AppDeps) {
     logger.error({ err: error.message, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  return { app, link, registry, alerts, injectWebSocket, authStore, auth, rules };
 }

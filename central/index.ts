@@ -1,31 +1,41 @@
 /**
- * Builds a running central server from a validated config: opens the store (PGlite or
- * PostgreSQL), applies migrations and creates partitions, runs the partition lifecycle (partitions
- * ahead, retention, DEFAULT partition watch) at start and hourly,
- * then serves the Hono app with the WebSocket link on HTTP or HTTPS.
+ * The one place central is assembled. `startCentral` opens the store (PGlite or PostgreSQL,
+ * migrations, partitions), builds every service in dependency order (`buildCentral`), starts the
+ * partition lifecycle (partitions ahead, retention, DEFAULT partition watch: at start and hourly),
+ * creates the first admin, then serves the Hono app with the WebSocket link on HTTP or HTTPS.
+ * Every part registers its closer as it is built; `stop()` runs them once, in reverse
+ * (teardown.ts), and a failed start runs the same list.
  */
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { Event } from '../protocols/event/schema.ts';
 import { parseListen } from '../server-shared/config/listen.ts';
 import { tlsServerOptions } from '../server-shared/config/tls.ts';
-import type { Event } from '../protocols/event/schema.ts';
-import type { Alerts } from './alerts/index.ts';
-import { createCentralDetection } from './detection.ts';
-import { createCentralApp } from './app.ts';
-import { ensureFirstAdmin } from '../server-shared/web-auth/index.ts';
+import { createWebAuth, ensureFirstAdmin } from '../server-shared/web-auth/index.ts';
+import { type Alerts, createAlerts } from './alerts/index.ts';
+import { createLiveHub } from './api/stream.ts';
+import { type CentralServices, createCentralHttp, routeCentralApp } from './app.ts';
+import { createSqlAuthStore } from './auth/sql-store.ts';
 import { sha256Hex } from './auth/tokens.ts';
 import type { CentralConfig } from './config/schema.ts';
+import { createCentralDetection } from './detection.ts';
+import { createEnrichment } from './enrich/index.ts';
 import { createCentralEvents } from './events.ts';
+import { createRefusals } from './gateways/refusals.ts';
+import { createGatewayRegistry, type GatewayRegistry } from './gateways/registry.ts';
+import { createIngest } from './ingest.ts';
 import { createLifecycleJob, type LifecycleJob } from './lifecycle.ts';
+import { mountLink } from './link/server.ts';
+import { createSkewMonitor } from './link/skew.ts';
 import { createLogger } from './log.ts';
-import { createSinks, type Sinks } from './sinks/index.ts';
-import { createEnrichment, type Enrichment } from './enrich/index.ts';
-import { createCentralMetrics } from './metrics.ts';
+import { type CentralMetrics, createCentralMetrics } from './metrics.ts';
+import { BUILTIN_EDGE_RULES, createRulesStore } from './rules/store.ts';
+import { createSinks } from './sinks/index.ts';
 import { createStore } from './store/index.ts';
 import type { EventStore } from './store/types.ts';
-import type { GatewayRegistry } from './gateways/registry.ts';
+import { createTeardown, type Teardown } from './teardown.ts';
 
 export interface CentralOptions {
   logger?: Logger;
@@ -54,165 +64,234 @@ export interface Central {
   stop(): Promise<void>;
 }
 
-export async function startCentral(config: CentralConfig, options: CentralOptions = {}): Promise<Central> {
-  const logger = options.logger ?? createLogger(config.log.level);
-  const metrics = createCentralMetrics({ processMetrics: options.processMetrics ?? true });
-  const store = await createStore(config.storage);
-  try {
-    await store.init(new Date());
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  // Partitions ahead, retention (with archive) and the DEFAULT partition watch: now, then hourly.
-  const lifecycle = createLifecycleJob({
+export interface BuildOptions extends Pick<CentralOptions, 'onStored' | 'onGatewayConnected' | 'authNow'> {
+  metrics: CentralMetrics;
+  logger: Logger;
+  /** API tokens from the config and the environment, as name and SHA-256 of the token. */
+  apiTokens: Array<{ name: string; token_sha256: string }>;
+  /** Where each part registers its closer (startCentral's; a new one when absent). */
+  teardown?: Teardown;
+}
+
+/**
+ * Every service of central over an open store, in dependency order, and the HTTP app routed over
+ * them (not listening: startCentral serves it; tests call `app.request`). `stop()` stops them.
+ */
+export async function buildCentral(config: CentralConfig, store: EventStore, options: BuildOptions) {
+  const { metrics, logger } = options;
+  const teardown = options.teardown ?? createTeardown(logger);
+  const child = (component: string) => logger.child({ component });
+  const centralEvents = createCentralEvents({
     store,
-    storage: config.storage,
+    centralId: config.central.id,
+    logger: child('central-events'),
     metrics,
-    logger: logger.child({ component: 'lifecycle' }),
-    centralEvents: createCentralEvents({
-      store,
-      centralId: config.central.id,
-      logger: logger.child({ component: 'central-events' }),
-      metrics,
-    }),
   });
-  lifecycle.start();
-
-  const apiTokens = [...config.api.tokens];
-  if (options.apiToken) apiTokens.push({ name: 'env', token_sha256: sha256Hex(options.apiToken) });
-
-  // Forwarding sinks: built before serving, so a missing secret fails start with its key.
-  let sinks: Sinks;
-  try {
-    sinks = createSinks({
-      config: config.sinks,
-      sql: store.sql,
-      metrics,
-      logger: logger.child({ component: 'sinks' }),
-    });
-  } catch (error) {
-    await lifecycle.stop();
-    await store.close();
-    throw error;
-  }
-
+  // Users, sessions, tokens and the audit log (server-shared/web-auth/SPEC.md).
+  const authStore = createSqlAuthStore(store.sql);
+  const auth = createWebAuth({
+    store: authStore,
+    config: config.auth,
+    cookieName: 'siem_session',
+    issuer: `edge-siem ${config.central.id}`,
+    configTokens: options.apiTokens,
+    now: options.authNow,
+    onError: (error) => logger.error({ err: error.message }, 'auth storage write failed'),
+  });
+  teardown.add('auth', () => auth.close());
+  const registry = createGatewayRegistry(store.sql);
+  // Managed Sigma rules (issue 6): shipped edge rules and central's rules_dirs, pushed over the link.
+  const rules = createRulesStore({
+    sql: store.sql,
+    builtin: [
+      { dir: BUILTIN_EDGE_RULES, target: 'edge' },
+      ...config.detection.rules_dirs.map((dir) => ({ dir, target: 'central' as const })),
+    ],
+  });
+  // Refused enrollments and link logins: rows bounded per address and interval (issue 15 item 8).
+  // Stored at stop by the link (link.stop), while the database is still open.
+  const refusals = createRefusals({
+    centralEvents,
+    metrics,
+    logger: child('refusals'),
+    intervalMs: config.link.refusal_summary_interval_secs * 1000,
+    maxAddresses: config.link.refusal_max_tracked_addresses,
+  });
+  // Forwarding sinks: built before anything raises alerts, so a missing secret fails start with its key.
+  const sinks = createSinks({ config: config.sinks, sql: store.sql, metrics, logger: child('sinks') });
+  teardown.add('sinks', () => sinks.stop());
+  const alerts = createAlerts({
+    sql: store.sql,
+    metrics,
+    groupWindowSecs: config.alerts.group_window_secs,
+    onCreated: (tx, alert) => sinks.onCreated(tx, alert),
+    onCommitted: () => sinks.wake(),
+  });
   // Inventory and threat intel after each stored batch; intel hits raise alerts.
-  const late: { alerts?: Alerts } = {};
-  let enrichment: Enrichment;
-  try {
-    enrichment = await createEnrichment({
-      config: config.enrichment,
-      sql: store.sql,
-      alerts: () => late.alerts!,
-      metrics,
-      logger: logger.child({ component: 'enrichment' }),
-    });
-  } catch (error) {
-    await lifecycle.stop();
-    await store.close();
-    throw error;
-  }
-
-  // Alerts from gateways, and central's own rules across gateways (rules/central).
+  const enrichment = await createEnrichment({
+    config: config.enrichment,
+    sql: store.sql,
+    alerts: () => alerts,
+    metrics,
+    logger: child('enrichment'),
+  });
+  teardown.add('enrichment', () => enrichment.idle());
+  // Central's own rules across gateways (rules/central); windows open before a restart are
+  // rebuilt from stored events. It runs the enabled central rules of the rule store.
   const detection = createCentralDetection({
     rulesDirs: config.detection.rules_dirs,
     alertWindowMs: config.detection.alert_window_secs * 1000,
-    alerts: () => late.alerts!,
-    logger: logger.child({ component: 'detection' }),
-    store, // windows open before a restart are rebuilt from stored events
+    alerts: () => alerts,
+    logger: child('detection'),
+    store,
   });
-  const { app, link, registry, alerts, injectWebSocket, authStore, auth, rules } = createCentralApp({
-    onAlertCreated: (tx, alert) => sinks.onCreated(tx, alert),
-    onAlertCommitted: () => sinks.wake(),
-    enrichment,
-    onStored: (events) => {
-      options.onStored?.(events);
-      enrichment.onStored(events);
-      detection.onStored(events);
-    },
+  teardown.add('detection', () => detection.stop());
+  void detection.reloadFrom(rules);
+  const ingest = createIngest({ subscriber: options.onStored, enrichment, detection });
+
+  const http = createCentralHttp(metrics);
+  // The link's closer is registered by startCentral with the server that carries it.
+  const link = mountLink(http.app, config.link.path, http.upgradeWebSocket, {
+    rules,
+    refusals,
+    centralId: config.central.id,
+    store,
+    metrics,
+    logger: child('link'),
+    registry,
+    centralEvents,
+    maxBatchEvents: config.link.max_batch_events,
+    heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
+    maxEventsPerSecond: config.link.max_events_per_second_per_gateway,
+    maxQueuedBatches: config.link.max_queued_batches,
+    // PGlite is one single-threaded engine: concurrency there only adds contention.
+    maxConcurrentBatches: store.adapter === 'pglite' ? 1 : config.link.max_concurrent_batches,
+    onStored: (events) => ingest.afterCommit(events),
     onGatewayConnected: options.onGatewayConnected,
-    onCentralRulesChanged: (changed) => void detection.reloadFrom(changed),
+    onClockOffset: createSkewMonitor({
+      registry,
+      centralEvents,
+      maxSkewMs: config.link.max_clock_skew_secs * 1000,
+      logger,
+    }),
+    pending: {
+      maxPending: config.link.max_pending_connections,
+      maxPendingPerAddress: config.link.max_pending_connections_per_address,
+      helloTimeoutMs: config.link.hello_timeout_secs * 1000,
+    },
+  });
+  // The SOC dashboard's live stream: alert changes, event rates, gateways coming and going.
+  const hub = createLiveHub({ changes: alerts.changes, metrics, connections: () => link.connections() });
+  teardown.add('live stream', () => hub.stop());
+  const services: CentralServices = {
     config,
     store,
     metrics,
     logger,
-    apiTokens,
-    authNow: options.authNow,
-  });
-  // First start: the first admin, from auth.first_admin.password_file or a random password printed once.
+    centralEvents,
+    auth,
+    registry,
+    rules,
+    refusals,
+    alerts,
+    enrichment,
+    link,
+    hub,
+    onCentralRulesChanged: () => void detection.reloadFrom(rules),
+  };
+  routeCentralApp(http.app, services);
+  return {
+    ...services,
+    authStore,
+    sinks,
+    detection,
+    ingest,
+    app: http.app,
+    injectWebSocket: http.injectWebSocket,
+    teardown,
+    stop: () => teardown.run(),
+  };
+}
+
+export type BuiltCentral = Awaited<ReturnType<typeof buildCentral>>;
+
+export async function startCentral(config: CentralConfig, options: CentralOptions = {}): Promise<Central> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = createCentralMetrics({ processMetrics: options.processMetrics ?? true });
+  const teardown = createTeardown(logger);
   try {
+    const store = await createStore(config.storage);
+    teardown.add('store', () => store.close());
+    await store.init(new Date());
+
+    const apiTokens = [...config.api.tokens];
+    if (options.apiToken) apiTokens.push({ name: 'env', token_sha256: sha256Hex(options.apiToken) });
+    const central = await buildCentral(config, store, { ...options, metrics, logger, apiTokens, teardown });
+
+    // Partitions ahead, retention (with archive) and the DEFAULT partition watch: now, then hourly.
+    const lifecycle = createLifecycleJob({
+      store,
+      storage: config.storage,
+      metrics,
+      logger: logger.child({ component: 'lifecycle' }),
+      centralEvents: central.centralEvents,
+    });
+    lifecycle.start();
+    teardown.add('lifecycle', () => lifecycle.stop());
+
+    // First start: the first admin, from auth.first_admin.password_file or a random password printed once.
     const first = await ensureFirstAdmin(
-      authStore,
+      central.authStore,
       config.auth,
       options.printSecret ?? ((text) => process.stdout.write(text)),
     );
     if (first.created) logger.info({ username: first.username, source: first.from }, 'first admin created');
-  } catch (error) {
-    await detection.stop();
-    await lifecycle.stop();
-    await store.close();
-    throw error;
-  }
 
-  late.alerts = alerts;
-  // Central runs the enabled central rules of the rule store (seeded from detection.rules_dirs).
-  void detection.reloadFrom(rules);
-
-  const { host, port: listenPort } = parseListen(config.http.listen);
-  const tls = config.http.tls;
-  let server: ServerType;
-  try {
-    server = await new Promise<ServerType>((resolve, reject) => {
+    const { host, port: listenPort } = parseListen(config.http.listen);
+    const tls = config.http.tls;
+    const server = await new Promise<ServerType>((resolve, reject) => {
       const s = serve(
         {
-          fetch: app.fetch,
+          fetch: central.app.fetch,
           hostname: host,
           port: listenPort,
-          ...(tls
-            ? {
-                createServer: createHttpsServer,
-                serverOptions: tlsServerOptions(tls),
-              }
-            : {}),
+          ...(tls ? { createServer: createHttpsServer, serverOptions: tlsServerOptions(tls) } : {}),
         },
         () => resolve(s),
       );
       s.once('error', reject);
     });
+    teardown.add('http server', () => closeServer(server));
+    central.injectWebSocket(server);
+    // Before the server closes: gateways are told central is stopping, refusals are stored.
+    teardown.add('link', () => central.link.stop());
+    central.sinks.start();
+
+    const address = server.address() as AddressInfo;
+    const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const base = `${tls ? 'https' : 'http'}://${hostText}:${address.port}`;
+    logger.info({ url: base, storage: store.adapter }, 'central started');
+    return {
+      store,
+      lifecycle,
+      alerts: central.alerts,
+      registry: central.registry,
+      url: () => base,
+      linkUrl: () => `${tls ? 'wss' : 'ws'}://${hostText}:${address.port}${config.link.path}`,
+      async stop() {
+        await teardown.run();
+        logger.info('central stopped');
+      },
+    };
   } catch (error) {
-    await lifecycle.stop();
-    await store.close();
+    await teardown.run();
     throw error;
   }
-  injectWebSocket(server);
-  sinks.start();
-  const address = server.address() as AddressInfo;
-  const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const base = `${tls ? 'https' : 'http'}://${hostText}:${address.port}`;
-  logger.info({ url: base, storage: store.adapter }, 'central started');
+}
 
-  return {
-    store,
-    lifecycle,
-    alerts,
-    registry,
-    url: () => base,
-    linkUrl: () => `${tls ? 'wss' : 'ws'}://${hostText}:${address.port}${config.link.path}`,
-    async stop() {
-      await lifecycle.stop();
-      auth.close();
-      // Closes the link and stores the refusals counted in the current interval (gateways/refusals.ts).
-      await link.stop();
-      await enrichment.idle();
-      await detection.stop();
-      await sinks.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
-      await store.close();
-      logger.info('central stopped');
-    },
-  };
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
 }

@@ -8,11 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Alerts } from '../../central/alerts/index.ts';
-import { createCentralApp } from '../../central/app.ts';
+import { buildCentral } from '../../central/index.ts';
 import { newToken, sha256Hex } from '../../central/auth/tokens.ts';
 import { centralConfigSchema } from '../../central/config/schema.ts';
-import { createEnrichment } from '../../central/enrich/index.ts';
 import { createLogger } from '../../central/log.ts';
 import { createCentralMetrics } from '../../central/metrics.ts';
 import { createPgliteStore, type EventStore } from '../../central/store/index.ts';
@@ -108,23 +106,11 @@ describe('API query parameters (PGlite)', () => {
     const metrics = createCentralMetrics({ processMetrics: false });
     const logger = createLogger('silent');
     const config = centralConfigSchema.parse({ storage: { type: 'pglite' } });
-    const late: { alerts?: Alerts } = {};
-    const enrichment = await createEnrichment({
-      config: config.enrichment,
-      sql: store.sql,
-      alerts: () => late.alerts!,
+    const { app } = await buildCentral(config, store, {
       metrics,
       logger,
-    });
-    const { app, alerts } = createCentralApp({
-      config,
-      store,
-      metrics,
-      logger,
-      enrichment,
       apiTokens: [{ name: 'nul-tester', token_sha256: sha256Hex(token) }],
     });
-    late.alerts = alerts;
     request = async (path) => app.request(path, { headers: { authorization: `Bearer ${token}` } });
   });
   after(() => store?.close());

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createCentralApp } from '../../central/app.ts';
+import { buildCentral } from '../../central/index.ts';
 import { newToken, sha256Hex } from '../../central/auth/tokens.ts';
 import { centralConfigSchema } from '../../central/config/schema.ts';
 import { createLogger } from '../../central/log.ts';
@@ -58,9 +58,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
       assert.deepEqual(await store.insertEvents(EVENTS), { inserted: EVENTS.length, duplicates: 0 });
       // Re-sent: flagged the same way, so still exactly once in storage.
       assert.deepEqual(await store.insertEvents(EVENTS), { inserted: 0, duplicates: EVENTS.length });
-      const { app } = createCentralApp({
-        config: centralConfigSchema.parse({ storage: { type: 'pglite' } }),
-        store,
+      const { app } = await buildCentral(centralConfigSchema.parse({ storage: { type: 'pglite' } }), store, {
         metrics: createCentralMetrics({ processMetrics: false }),
         logger: createLogger('silent'),
         apiTokens: [{ name: 't', token_sha256: sha256Hex(token) }],

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mergeEventIds } from '../../../central/alerts/raise.ts';
 import type { Alert } from '../../../central/alerts/types.ts';
-import { createCentralApp } from '../../../central/app.ts';
+import { buildCentral } from '../../../central/index.ts';
 import { newToken, sha256Hex } from '../../../central/auth/tokens.ts';
 import { centralConfigSchema } from '../../../central/config/schema.ts';
 import { createLogger } from '../../../central/log.ts';
@@ -67,12 +67,11 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
       store = await open();
       if (!store) return;
       await store.init(new Date());
-      const { app } = createCentralApp({
-        config: centralConfigSchema.parse({
-          storage: { type: 'pglite' },
-          alerts: { group_window_secs: 300 },
-        }),
-        store,
+      const config = centralConfigSchema.parse({
+        storage: { type: 'pglite' },
+        alerts: { group_window_secs: 300 },
+      });
+      const { app } = await buildCentral(config, store, {
         metrics,
         logger: createLogger('silent'),
         apiTokens: [{ name: 'soc-alice', token_sha256: sha256Hex(token) }],

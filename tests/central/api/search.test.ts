@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createCentralApp } from '../../../central/app.ts';
+import { buildCentral } from '../../../central/index.ts';
 import { newToken, sha256Hex } from '../../../central/auth/tokens.ts';
 import { CSV_COLUMNS } from '../../../central/api/search.ts';
 import { centralConfigSchema } from '../../../central/config/schema.ts';
@@ -74,9 +74,7 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
       if (!store) return;
       await store.init(new Date());
       await store.insertEvents(EVENTS);
-      const { app } = createCentralApp({
-        config: centralConfigSchema.parse({ storage: { type: 'pglite' } }),
-        store,
+      const { app } = await buildCentral(centralConfigSchema.parse({ storage: { type: 'pglite' } }), store, {
         metrics: createCentralMetrics({ processMetrics: false }),
         logger: createLogger((process.env.SIEM_TEST_LOG ?? 'silent') as 'silent'),
         apiTokens: [{ name: 't', token_sha256: sha256Hex(token) }],

@@ -9,8 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createAlerts } from '../../../central/alerts/index.ts';
-import { createCentralApp } from '../../../central/app.ts';
+import { buildCentral } from '../../../central/index.ts';
 import { newToken, sha256Hex } from '../../../central/auth/tokens.ts';
 import { centralConfigSchema } from '../../../central/config/schema.ts';
 import { createEnrichment, type Enrichment } from '../../../central/enrich/index.ts';
@@ -41,22 +40,13 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
         storage: { type: 'pglite' },
         enrichment: { ot_networks: ['10.20.0.0/16'], intel: [{ name: 'c2', file: csvFile, format: 'csv' }] },
       });
-      const alerts = createAlerts({ sql: store.sql, metrics, groupWindowSecs: 300 });
-      enrichment = await createEnrichment({
-        config: config.enrichment,
-        sql: store.sql,
-        alerts: () => alerts,
+      const central = await buildCentral(config, store, {
         metrics,
         logger,
-      });
-      const { app } = createCentralApp({
-        config,
-        store,
-        metrics,
-        logger,
-        enrichment,
         apiTokens: [{ name: 't', token_sha256: sha256Hex(token) }],
       });
+      enrichment = central.enrichment;
+      const app = central.app;
       request = (p) => Promise.resolve(app.request(p, { headers: { authorization: `Bearer ${token}` } }));
     });
     after(() => store?.close());

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Hono } from 'hono';
-import { createCentralApp } from '../../../central/app.ts';
+import { buildCentral } from '../../../central/index.ts';
 import { centralConfigSchema } from '../../../central/config/schema.ts';
 import { createLogger } from '../../../central/log.ts';
 import { createCentralMetrics } from '../../../central/metrics.ts';
@@ -32,13 +32,10 @@ describe('every /api route declares a permission', () => {
     const store = await createPgliteStore();
     try {
       await store.init(new Date());
-      const { app } = createCentralApp({
-        config: centralConfigSchema.parse({ storage: { type: 'pglite' } }),
-        store,
+      const { app } = await buildCentral(centralConfigSchema.parse({ storage: { type: 'pglite' } }), store, {
         metrics: createCentralMetrics({ processMetrics: false }),
         logger: createLogger('silent'),
         apiTokens: [],
-        enrichment: undefined,
       });
       const api = app.routes.filter((r) => r.path.startsWith('/api/') && r.method !== 'ALL');
       assert.ok(api.length >= 20, `${api.length} /api routes found`);
