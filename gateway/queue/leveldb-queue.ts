@@ -8,34 +8,25 @@
  * security records, never alerts. The records written since the forwarder last caught up stay in
  * memory too (a bounded tail per lane), so a forwarder that keeps up takes them from there instead
  * of reading back from LevelDB what was just written; what is on disk does not change.
+ *
+ * This file is the queue's write chain, reads and deletes; opening and recovery are open-db.ts,
+ * the counters counters.ts, packing appends into records pack.ts, the disk cap evictions.ts, the
+ * record format records.ts and the in-memory tail tail.ts.
  */
 import { EventEmitter } from 'node:events';
-import { renameSync } from 'node:fs';
-import { type BatchOperation, ClassicLevel } from 'classic-level';
-import {
-  EVENT_SCHEMA_VERSION,
-  type Event,
-  eventId,
-  type PendingEvent,
-} from '../../protocols/event/schema.ts';
-import {
-  decodeRecord,
-  describeOpenError,
-  describeWriteError,
-  encodeEvents,
-  firstReceived,
-  keyLane,
-  lanePrefix,
-  makeRecord,
-  RECORD_PREFIX,
-  recordKey,
-} from './records.ts';
+import type { BatchOperation, ClassicLevel } from 'classic-level';
+import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
+import { QueueCounters, SEQ_KEY } from './counters.ts';
 import { type EvictionReport, planEvictions } from './evictions.ts';
+import { openLevelDb, openOrRecover, type QueueRecovery } from './open-db.ts';
+import { AS_BYTES, type AppendStamp, type Op, packAppends, type PendingAppend } from './pack.ts';
+import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
 import { RecordTail } from './tail.ts';
-import { LANES, type Lane, laneOf, type LaneCounts, type QueueDepth, type QueueRecord } from './types.ts';
+import { LANES, type Lane, type QueueDepth, type QueueRecord } from './types.ts';
 
 export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
 export { type EvictionReport, QueueFullError } from './evictions.ts';
+export type { AppendStamp } from './pack.ts';
 
 export interface LevelQueueOptions {
   dir: string;
@@ -49,45 +40,14 @@ export interface LevelQueueOptions {
   maxSizeBytes?: number;
 }
 
-const SEQ_KEY = 'm!next_seq';
-const STATS_KEY = 'm!stats';
 /** Bytes of written records kept in memory for the forwarder (the tail); older ones are read from disk. */
 const TAIL_MAX_BYTES = 4 * 1024 * 1024;
-
-/** Set on every event of one append, as it is written (the pipeline's clock offset). */
-export interface AppendStamp {
-  clockOffsetMs?: number;
-}
-
-type Pending = {
-  events: PendingEvent[];
-  stamp: AppendStamp | undefined;
-  resolve: (events: Event[]) => void;
-  reject: (error: Error) => void;
-};
-type Op =
-  | { type: 'put'; key: string; value: string }
-  // Record values are bytes (records.ts encodeEvents); the counters stay text.
-  | { type: 'put'; key: string; value: Buffer; valueEncoding: 'buffer' }
-  | { type: 'del'; key: string };
-/** Record values are read as bytes: no large strings on the heap (records.ts). */
-const AS_BYTES = { valueEncoding: 'buffer' } as const;
-
-const emptyCounts = (): LaneCounts => ({ records: 0, events: 0, bytes: 0 });
-const emptyDepth = (): QueueDepth => ({
-  records: 0,
-  events: 0,
-  bytes: 0,
-  byLane: { alert: 0, security: 0, telemetry: 0 },
-  bytesByLane: { alert: 0, security: 0, telemetry: 0 },
-  evicted: { security: 0, telemetry: 0 },
-});
 
 export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionReport] }> {
   readonly #db: ClassicLevel<string, string>;
   readonly #options: LevelQueueOptions;
   #nextSeq = 1;
-  #pending: Pending[] = [];
+  #pending: PendingAppend[] = [];
   #pendingCount = 0;
   #timer: NodeJS.Timeout | undefined;
   /** Every mutation runs on this chain, one at a time, so counters and records never disagree. */
@@ -96,12 +56,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   #corrupt = 0;
   /** LevelDB keeps a failed write's error forever; after one, the database is reopened (SPEC §9). */
   #reopenAfter = 0;
-  #lanes: Record<Lane, LaneCounts> = {
-    alert: emptyCounts(),
-    security: emptyCounts(),
-    telemetry: emptyCounts(),
-  };
-  #evicted = { security: 0, telemetry: 0 };
+  readonly #counters = new QueueCounters();
   readonly #tail = new RecordTail(TAIL_MAX_BYTES);
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
@@ -111,79 +66,26 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   }
 
   static async open(options: LevelQueueOptions): Promise<LevelQueue> {
-    const db = new ClassicLevel<string, string>(options.dir, {
-      valueEncoding: 'utf8',
-      // Small caches: a Pi has little RAM, and the queue is read once, in order (SPEC §2).
-      cacheSize: 2 * 1024 * 1024,
-      writeBufferSize: 2 * 1024 * 1024,
-      // LevelDB maps every open table file into memory (up to 1,000 on 64-bit), and the pages a
-      // drain reads stay resident, so RSS grew with the backlog. A small table cache bounds it.
-      maxOpenFiles: 32,
-    });
-    await db.open();
-    const queue = new LevelQueue(db, options);
+    const queue = new LevelQueue(await openLevelDb(options.dir), options);
     await queue.#load();
     return queue;
   }
 
   /**
-   * Opens the queue, recovering from a corrupt database instead of refusing to start (SPEC §8):
-   * first LevelDB's own repair, which keeps every record it can still read; if the database
-   * still does not open, it is moved aside (kept for forensics) and a fresh one is created.
-   * What happened is returned so that the gateway can report it to central.
+   * Opens the queue, recovering from a corrupt database instead of refusing to start (SPEC §8;
+   * open-db.ts). What happened is returned so that the gateway can report it to central.
    */
-  static async openOrRecover(options: LevelQueueOptions): Promise<{
-    queue: LevelQueue;
-    recovery?: { action: 'repaired' | 'moved_aside'; error: string; movedTo?: string };
-  }> {
-    try {
-      return { queue: await LevelQueue.open(options) };
-    } catch (error) {
-      const message = describeOpenError(error);
-      if (/lock|already held|EACCES|EPERM/i.test(message))
-        throw new Error(`cannot open the queue: ${message}`);
-      try {
-        await ClassicLevel.repair(options.dir);
-        return { queue: await LevelQueue.open(options), recovery: { action: 'repaired', error: message } };
-      } catch {
-        const movedTo = `${options.dir}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        renameSync(options.dir, movedTo);
-        return {
-          queue: await LevelQueue.open(options),
-          recovery: { action: 'moved_aside', error: message, movedTo },
-        };
-      }
-    }
+  static async openOrRecover(
+    options: LevelQueueOptions,
+  ): Promise<{ queue: LevelQueue; recovery?: QueueRecovery }> {
+    return openOrRecover(options.dir, () => LevelQueue.open(options));
   }
 
   async #load(): Promise<void> {
     await this.#resetTail();
-    const [seq, stats] = await this.#db.getMany([SEQ_KEY, STATS_KEY]);
-    this.#nextSeq = seq === undefined ? 1 : Number(seq);
-    if (stats !== undefined) {
-      const parsed = JSON.parse(stats) as {
-        lanes: Record<Lane, LaneCounts>;
-        evicted: { security: number; telemetry: number };
-      };
-      this.#lanes = parsed.lanes;
-      this.#evicted = parsed.evicted;
-      return;
-    }
-    // Format-1 databases without stats (or a lost stats key): count once, streaming.
-    for await (const [key, value] of this.#db.iterator<string, Buffer>({
-      gte: RECORD_PREFIX,
-      lt: 'q~',
-      ...AS_BYTES,
-    })) {
-      const record = decodeRecord(key, value);
-      if (!record) {
-        this.#corrupt += 1;
-        continue;
-      }
-      this.#add(record.lane, record.count, record.bytes, +1);
-      const last = record.firstSeq + record.count - 1;
-      if (last >= this.#nextSeq) this.#nextSeq = last + 1;
-    }
+    const { nextSeq, corrupt } = await this.#counters.load(this.#db);
+    this.#nextSeq = nextSeq;
+    this.#corrupt += corrupt;
   }
 
   /** An empty tail that starts after the last record on disk of each lane. */
@@ -198,17 +100,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   }
 
   get depth(): QueueDepth {
-    const depth = emptyDepth();
-    for (const lane of LANES) {
-      const c = this.#lanes[lane];
-      depth.records += c.records;
-      depth.events += c.events;
-      depth.bytes += c.bytes;
-      depth.byLane[lane] = c.events;
-      depth.bytesByLane[lane] = c.bytes;
-    }
-    depth.evicted = { ...this.#evicted };
-    return depth;
+    return this.#counters.depth;
   }
 
   /** Records found unreadable (SPEC §6): skipped, never sent, reported in /metrics. */
@@ -267,61 +159,34 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     this.#pending = [];
     this.#pendingCount = 0;
     if (batch.length === 0) return;
-    let seq = this.#nextSeq;
-    const gateway = this.#options.gateway;
-    const byLane = new Map<Lane, Event[]>();
-    const assigned = batch.map((item) => {
-      const offset = item.stamp?.clockOffsetMs;
-      return item.events.map((pending) => {
-        const id = eventId(gateway, seq);
-        // Literals (not properties added to a clone, which leaves objects V8 stores and
-        // serialises slowly); the offset is stamped here rather than on a copy in the pipeline.
-        const event: Event =
-          offset === undefined
-            ? { v: EVENT_SCHEMA_VERSION, id, gateway, seq, ...pending }
-            : { v: EVENT_SCHEMA_VERSION, id, gateway, seq, ...pending, clock_offset_ms: offset };
-        seq += 1;
-        const lane = laneOf(event);
-        const list = byLane.get(lane);
-        if (list) list.push(event);
-        else byLane.set(lane, [event]);
-        return event;
-      });
-    });
-    const ops: Op[] = [];
-    const added: QueueRecord[] = [];
-    for (const [lane, events] of byLane) {
-      for (let i = 0; i < events.length; i += this.#options.maxRecordEvents) {
-        const chunk =
-          events.length <= this.#options.maxRecordEvents
-            ? events
-            : events.slice(i, i + this.#options.maxRecordEvents);
-        const value = encodeEvents(chunk);
-        const key = recordKey(lane, chunk[0]!.seq, chunk.length);
-        ops.push({ type: 'put', key, value, ...AS_BYTES });
-        added.push(makeRecord(key, lane, chunk[0]!.seq, chunk.length, value));
-      }
-    }
+    const {
+      assigned,
+      added,
+      ops,
+      nextSeq: seq,
+    } = packAppends(batch, this.#nextSeq, this.#options.gateway, this.#options.maxRecordEvents);
     const newBytes = added.reduce((sum, a) => sum + a.bytes, 0);
     let evictions: EvictionReport[] = [];
     try {
-      evictions = await planEvictions(this.#db, this.#lanes, this.#options.maxSizeBytes ?? 0, newBytes, ops);
+      evictions = await planEvictions(
+        this.#db,
+        this.#counters.lanes,
+        this.#options.maxSizeBytes ?? 0,
+        newBytes,
+        ops,
+      );
     } catch (error) {
       for (const item of batch) item.reject(error as Error);
       return;
     }
-    const before = structuredClone({ lanes: this.#lanes, evicted: this.#evicted });
-    for (const a of added) this.#add(a.lane, a.count, a.bytes, +1);
-    for (const e of evictions) {
-      this.#add(e.lane, e.events, e.bytes, -1, e.records);
-      this.#evicted[e.lane] += e.events;
-    }
-    ops.push({ type: 'put', key: SEQ_KEY, value: String(seq) }, this.#statsOp());
+    const before = this.#counters.save();
+    for (const a of added) this.#counters.add(a.lane, a.count, a.bytes, +1);
+    for (const e of evictions) this.#counters.evict(e);
+    ops.push({ type: 'put', key: SEQ_KEY, value: String(seq) }, this.#counters.statsOp());
     try {
       await this.#write(ops);
     } catch (error) {
-      this.#lanes = before.lanes;
-      this.#evicted = before.evicted;
+      this.#counters.restore(before);
       // Schedule a reopen once; frequent failing writes must not keep pushing it back.
       if (this.#reopenAfter === 0) this.#reopenAfter = Date.now() + 1000;
       for (const item of batch) item.reject(describeWriteError(error));
@@ -377,22 +242,22 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       const absent = new Set(unsure.filter((_, i) => found[i] === undefined).map((r) => r.key));
       const ops: Op[] = [];
       const gone: QueueRecord[] = [];
-      const before = structuredClone(this.#lanes);
+      const before = this.#counters.save();
       for (const record of records) {
         if (absent.has(record.key)) continue;
         // The same record twice in one call is deleted and counted once.
         absent.add(record.key);
         ops.push({ type: 'del', key: record.key });
         gone.push(record);
-        this.#add(record.lane, record.count, record.bytes, -1);
+        this.#counters.add(record.lane, record.count, record.bytes, -1);
       }
       if (ops.length === 0) return;
-      ops.push(this.#statsOp());
+      ops.push(this.#counters.statsOp());
       try {
         // SPEC §3: an ack's deletes are not synced; the next synced append makes them durable.
         await this.#write(ops, false);
       } catch (error) {
-        this.#lanes = before;
+        this.#counters.restore(before);
         if (this.#reopenAfter === 0) this.#reopenAfter = Date.now() + 1000;
         throw describeWriteError(error);
       }
@@ -404,21 +269,6 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   #write(ops: Op[], sync = this.#options.sync): Promise<void> {
     type Ops = BatchOperation<ClassicLevel<string, string>, string, string>[];
     return this.#db.batch(ops as unknown as Ops, { sync });
-  }
-
-  #add(lane: Lane, events: number, bytes: number, sign: 1 | -1, records = 1): void {
-    const c = this.#lanes[lane];
-    c.records += sign * records;
-    c.events += sign * events;
-    c.bytes += sign * bytes;
-  }
-
-  #statsOp(): Op {
-    return {
-      type: 'put',
-      key: STATS_KEY,
-      value: JSON.stringify({ lanes: this.#lanes, evicted: this.#evicted }),
-    };
   }
 
   /** Writes what is pending, then closes the database. */
