@@ -45,6 +45,8 @@ const FORWARD_ALL = {
 };
 
 interface Outcome {
+  /** Forwarded events by action (SIEM_BENCH_DEBUG prints them). */
+  actions?: Map<string, number>;
   events: number;
   bytes: number;
   alerts: string[];
@@ -83,7 +85,7 @@ function timed(stage: Stage, acc: Map<string, { ns: number; n: number }>): Stage
 
 /** Runs recorded observations through a pipeline built from `config`, on their own clock. */
 async function runRecording(recording: PendingEvent[], config: GatewayConfig): Promise<Outcome> {
-  const out: Outcome = { events: 0, bytes: 0, alerts: [], stageNs: new Map() };
+  const out: Outcome = { events: 0, bytes: 0, alerts: [], stageNs: new Map(), actions: new Map() };
   const engine = loadDetection({ rulesDirs: [RULES] }).engine;
   const start = Date.parse(recording[0]?.received ?? new Date().toISOString());
   const inventory = Inventory.inMemory({ maxDevices: 10_000 }, start);
@@ -96,6 +98,7 @@ async function runRecording(recording: PendingEvent[], config: GatewayConfig): P
         const e = { v: EVENT_SCHEMA_VERSION, id: `bench:${seq}`, gateway: 'bench', seq, ...p } as Event;
         out.events++;
         out.bytes += Buffer.byteLength(JSON.stringify(e));
+        out.actions?.set(e.action, (out.actions.get(e.action) ?? 0) + 1);
         if (e.kind === 'alert') out.alerts.push(alertKey(e));
         return e;
       });
@@ -126,6 +129,13 @@ async function runRecording(recording: PendingEvent[], config: GatewayConfig): P
   }
   await pipeline.tick(now, { final: true, flushDetection: true });
   out.alerts.sort();
+  if (process.env.SIEM_BENCH_DEBUG)
+    console.error(
+      [...out.actions!.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([a, n]) => `${n} ${a}`)
+        .join('\n'),
+    );
   return out;
 }
 

@@ -6,7 +6,10 @@
  * poller's cycles per device into one `modbus.poll_summary` (readings as count/min/max/avg/last).
  * Everything else — writes, diagnostics, identification, policy violations, malformed frames,
  * reads with anomalies — goes on one by one; an exception to a read is counted in its summary
- * and also goes on. Windows are released on the pipeline's clock and on stop.
+ * and also goes on. A master reading more than `MAX_RANGES` ranges of one device with one
+ * function in an interval (a scan, or a master that walks the map) gets one more summary for all
+ * the others, with the lowest and highest address and how many ranges, so a scan costs one event,
+ * not one per address. Windows are released on the pipeline's clock and on stop.
  * Fields: protocols/event/SPEC.md ("Pipeline summaries").
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
@@ -23,9 +26,15 @@ const READS = new Set([
 const READ_CODES = new Set([1, 2, 3, 4]);
 /** Requests waiting for their response (for response times), bounded. */
 const MAX_PENDING = 4096;
+/** Address ranges summarised one by one per master, device and function; beyond, folded together. */
+export const MAX_RANGES = 16;
 
 interface ReadWindow {
   kind: 'read';
+  /** Master, device and function: what MAX_RANGES counts per. */
+  group: string;
+  /** The window of every range beyond MAX_RANGES: lowest and highest address, ranges seen. */
+  others?: { min: number; max: number; ranges: Set<string> };
   first: PendingEvent;
   master: string | null;
   sinceMs: number;
@@ -64,8 +73,11 @@ export function createModbusReadsStage(options: { name: string; intervalSecs: nu
   const oldestPending = new EvictionCursor(pending);
   const intervalMs = options.intervalSecs * 1000;
 
-  const readKey = (e: PendingEvent, f: F, master: string | null) =>
-    `r\u0000${master ?? ''}\u0000${e.device?.id ?? ''}\u0000${String(f.function_code)}\u0000${String(f.address ?? '')}\u0000${String(f.quantity ?? '')}`;
+  const groupOf = (e: PendingEvent, f: F, master: string | null) =>
+    `r\u0000${master ?? ''}\u0000${e.device?.id ?? ''}\u0000${String(f.function_code)}`;
+  const rangeOf = (f: F) => `${String(f.address ?? '')}\u0000${String(f.quantity ?? '')}`;
+  /** Open range windows per group. */
+  const ranges = new Map<string, number>();
   const pairKey = (peer: { ip?: string; port?: number } | undefined, e: PendingEvent, f: F) =>
     `${peer?.ip ?? ''}:${peer?.port ?? ''}\u0000${e.device?.id ?? ''}\u0000${String(f.transaction_id ?? '')}\u0000${String(f.function_code)}`;
 
@@ -106,8 +118,10 @@ export function createModbusReadsStage(options: { name: string; intervalSecs: nu
     }
     const server = w.first.fields.direction === 'request' ? w.first.dst : w.first.src;
     const rt = w.rt && { count: w.rt.count, min: w.rt.min, max: w.rt.max, avg: w.rt.sum / w.rt.count };
-    const range =
-      typeof f.address === 'number' && typeof f.quantity === 'number'
+    const o = w.others;
+    const range = o
+      ? `${o.min}-${o.max} (${o.ranges.size} ranges)`
+      : typeof f.address === 'number' && typeof f.quantity === 'number'
         ? `${f.address}-${f.address + f.quantity - 1}`
         : '?';
     return {
@@ -121,8 +135,12 @@ export function createModbusReadsStage(options: { name: string; intervalSecs: nu
         function_code: f.function_code,
         function: f.function,
         unit_id: f.unit_id,
-        ...(f.address !== undefined && { address: f.address }),
-        ...(f.quantity !== undefined && { quantity: f.quantity }),
+        ...(o
+          ? { address_min: o.min, address_max: o.max, ranges: o.ranges.size }
+          : {
+              ...(f.address !== undefined && { address: f.address }),
+              ...(f.quantity !== undefined && { quantity: f.quantity }),
+            }),
         ...(f.transport !== undefined && { transport: f.transport }),
         ...(f.proxy !== undefined && { proxy: f.proxy }),
         ...(f.capture !== undefined && { capture: f.capture }),
@@ -141,17 +159,27 @@ export function createModbusReadsStage(options: { name: string; intervalSecs: nu
     };
   };
 
+  /** A window's summary goes on; its range no longer counts against its group. */
+  const release = (w: Window, ctx: StageContext) => {
+    if (w.kind === 'read' && !w.others) {
+      const n = (ranges.get(w.group) ?? 1) - 1;
+      if (n > 0) ranges.set(w.group, n);
+      else ranges.delete(w.group);
+    }
+    ctx.emit(summary(w, ctx.nowMs));
+  };
+
   const open = <W extends Window>(key: string, make: () => W, ctx: StageContext): W => {
     let w = windows.get(key);
     if (w && ctx.nowMs - w.sinceMs >= intervalMs) {
       windows.delete(key);
-      ctx.emit(summary(w, ctx.nowMs));
+      release(w, ctx);
       w = undefined;
     }
     if (!w) {
       if (windows.size >= MAX_WINDOWS) {
         const [, early] = oldest.evict() ?? [];
-        if (early) ctx.emit(summary(early, ctx.nowMs));
+        if (early) release(early, ctx);
       }
       w = make();
       windows.set(key, w);
@@ -219,27 +247,51 @@ export function createModbusReadsStage(options: { name: string; intervalSecs: nu
       if (!isRead && !isException) return event;
       const request = f.direction === 'request';
       const master = (request ? event.src?.ip : event.dst?.ip) ?? null;
-      const key = readKey(event, f, master);
+      const group = groupOf(event, f, master);
+      const range = rangeOf(f);
+      let key = `${group}\u0000${range}`;
+      const folded = !windows.has(key) && (ranges.get(group) ?? 0) >= MAX_RANGES;
+      if (folded) key = `${group}\u0000*`;
       const w = open<ReadWindow>(
         key,
-        () => ({
-          kind: 'read',
-          first: event,
-          master,
-          sinceMs: ctx.nowMs,
-          firstTs: event.ts,
-          lastTs: event.ts,
-          events: 0,
-          requests: 0,
-          responses: 0,
-          exceptions: 0,
-          exceptionCodes: {},
-          rt: undefined,
-          lastValues: undefined,
-        }),
+        () => {
+          if (!folded) ranges.set(group, (ranges.get(group) ?? 0) + 1);
+          return {
+            kind: 'read',
+            group,
+            ...(folded && {
+              others: {
+                min: Number.POSITIVE_INFINITY,
+                max: Number.NEGATIVE_INFINITY,
+                ranges: new Set<string>(),
+              },
+            }),
+            first: event,
+            master,
+            sinceMs: ctx.nowMs,
+            firstTs: event.ts,
+            lastTs: event.ts,
+            events: 0,
+            requests: 0,
+            responses: 0,
+            exceptions: 0,
+            exceptionCodes: {},
+            rt: undefined,
+            lastValues: undefined,
+          };
+        },
         ctx,
       );
       w.lastTs = event.ts;
+      if (w.others) {
+        const a = typeof f.address === 'number' ? f.address : undefined;
+        const q = typeof f.quantity === 'number' ? f.quantity : 1;
+        if (a !== undefined) {
+          w.others.min = Math.min(w.others.min, a);
+          w.others.max = Math.max(w.others.max, a + Math.max(1, q) - 1);
+        }
+        if (w.others.ranges.size < 65_536) w.others.ranges.add(range);
+      }
       if (request) {
         w.events++;
         w.requests++;
@@ -266,7 +318,7 @@ export function createModbusReadsStage(options: { name: string; intervalSecs: nu
       for (const [key, w] of windows) {
         if (!final && ctx.nowMs - w.sinceMs < intervalMs) continue;
         windows.delete(key);
-        ctx.emit(summary(w, ctx.nowMs));
+        release(w, ctx);
       }
     },
   };

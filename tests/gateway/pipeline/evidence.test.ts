@@ -96,8 +96,19 @@ describe('alert evidence across reduction', () => {
         assert.equal(e.src?.ip, '10.0.0.66');
       }
     }
-    // Without the evidence, 600 exchanges would be 600 summaries here (one range each):
-    // what is forwarded one by one is only what an alert names.
+    // The scan is one summary per range for the first 16 ranges, then one for all the others.
+    const summaries = sink.events.filter((e) => e.action === 'modbus.read_summary');
+    assert.equal(summaries.length, 17);
+    const others = summaries.find((e) => e.fields.ranges !== undefined)!;
+    assert.deepEqual(
+      [others.fields.ranges, others.fields.address_min, others.fields.address_max, others.fields.requests],
+      [584, 16, 599, 584],
+    );
+    assert.equal(
+      summaries.reduce((n, e) => n + (e.fields.requests as number), 0),
+      600,
+    );
+    // What is forwarded one by one is only what an alert names.
     const reads = sink.events.filter((e) => e.action === 'modbus.read_holding_registers');
     assert.ok(reads.every((e) => e.tags.includes('evidence')));
     assert.ok(reads.length < 200, `${reads.length} reads forwarded as evidence`);
