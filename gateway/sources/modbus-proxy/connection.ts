@@ -33,7 +33,13 @@ import type { ValueCache } from './values.ts';
 /** Emits waiting on the queue per connection: one being written, one more (as the TCP syslog source). */
 const MAX_PENDING_EMITS = 2;
 /** Events gathered while those emits are in flight, before the proxy stops reading. */
-const MAX_GATHERED_EVENTS = 1024;
+const MAX_GATHERED_EVENTS = 512;
+/**
+ * Bytes of a socket read cut into ADUs at a time. A 64 KiB read holds 5,461 FC 3 requests; made
+ * into objects at once they would outlive a few collections while they wait their turn (and be
+ * promoted to the old generation); the rest waits as bytes.
+ */
+const DEFRAME_SLICE_BYTES = 4096;
 
 export interface ConnectionDeps {
   name: string;
@@ -64,7 +70,10 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
   let closed = false;
   const queued: Uint8Array[] = [];
   let queuedBytes = 0;
-  /** Requests read from the master and not handled yet (views into at most one socket read). */
+  /** Bytes read from the master and not cut into ADUs yet (at most one socket read). */
+  let unread: Buffer | undefined;
+  let unreadAt = 0;
+  /** Requests cut from `unread` and not handled yet. */
   let inbox: InboxItem[] = [];
   let next = 0;
   /** Forwarded requests not answered yet: transaction id → when forwarded (ms), oldest first. */
@@ -211,20 +220,26 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
   function pump(): void {
     if (closed) return;
     if (outstanding.size > 0) expire();
-    while (next < inbox.length && !closed) {
+    // One write (writev) per round instead of one per request: fewer syscalls and native buffers.
+    plc.cork();
+    client.cork();
+    while (!closed) {
+      if (next >= inbox.length && !deframeMore()) break;
       if (gathered.length >= MAX_GATHERED_EVENTS) flush();
       if (readBlocked()) break;
       const item = inbox[next++]!;
       if ('adu' in item) handleRequest(item.adu);
       else handleFramingError(item.error);
     }
+    plc.uncork();
+    client.uncork();
     if (next >= inbox.length) {
       inbox = [];
       next = 0;
     }
     flush();
     if (closed) return;
-    if (next < inbox.length || readBlocked()) {
+    if (next < inbox.length || unread || readBlocked()) {
       client.pause();
       armExpiry();
     } else client.resume();
@@ -233,10 +248,26 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
     else plc.resume();
   }
 
+  /** Cuts the next slice of `unread` into the (empty) inbox; false when nothing is left. */
+  function deframeMore(): boolean {
+    inbox = [];
+    next = 0;
+    while (unread && inbox.length === 0) {
+      const end = Math.min(unread.length, unreadAt + DEFRAME_SLICE_BYTES);
+      const { adus, errors } = requests.push(unread.subarray(unreadAt, end));
+      unreadAt = end;
+      // After a broken header the deframer drops what it holds; the rest of the read goes too,
+      // as when a whole read was deframed at once (nothing in it can be trusted to align).
+      if (end >= unread.length || errors.length > 0) unread = undefined;
+      for (const adu of adus) inbox.push({ adu });
+      for (const error of errors) inbox.push({ error }); // a framing error always follows the ADUs
+    }
+    return inbox.length > 0;
+  }
+
   client.on('data', (chunk: Buffer) => {
-    const { adus, errors } = requests.push(chunk);
-    for (const adu of adus) inbox.push({ adu });
-    for (const error of errors) inbox.push({ error }); // a framing error always follows the ADUs
+    unread = chunk; // the socket is paused until the previous read is used up
+    unreadAt = 0;
     pump();
   });
   client.on('drain', pump);
