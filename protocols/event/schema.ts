@@ -18,7 +18,7 @@ export const EVENT_LIMITS = {
   TAG_CHARS: 128,
 } as const;
 
-export const EVENT_SOURCES = ['syslog', 'mqtt', 'coap', 'modbus', 'gateway', 'central'] as const;
+export const EVENT_SOURCES = ['syslog', 'mqtt', 'coap', 'modbus', 'bacnet', 'gateway', 'central'] as const;
 export const EVENT_KINDS = ['telemetry', 'security', 'audit', 'health', 'alert'] as const;
 
 const gatewayId = z

@@ -49,6 +49,7 @@ export const DEFAULT_LOGSOURCES: Readonly<Record<string, readonly EventSource[]>
   'product:modbus': ['modbus'],
   'product:mqtt': ['mqtt'],
   'product:coap': ['coap'],
+  'product:bacnet': ['bacnet'],
   'product:syslog': ['syslog'],
   'product:linux': ['syslog'],
   'service:syslog': ['syslog'],
