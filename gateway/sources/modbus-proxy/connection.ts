@@ -266,7 +266,8 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
   }
 
   client.on('data', (chunk: Buffer) => {
-    unread = chunk; // the socket is paused until the previous read is used up
+    // The socket is paused until the previous read is used up; should one still come, keep both.
+    unread = unread ? Buffer.concat([unread.subarray(unreadAt), chunk]) : chunk;
     unreadAt = 0;
     pump();
   });
