@@ -18,7 +18,16 @@ export const EVENT_LIMITS = {
   TAG_CHARS: 128,
 } as const;
 
-export const EVENT_SOURCES = ['syslog', 'mqtt', 'coap', 'modbus', 'bacnet', 'gateway', 'central'] as const;
+export const EVENT_SOURCES = [
+  'syslog',
+  'mqtt',
+  'coap',
+  'modbus',
+  'bacnet',
+  'enip',
+  'gateway',
+  'central',
+] as const;
 export const EVENT_KINDS = ['telemetry', 'security', 'audit', 'health', 'alert'] as const;
 
 const gatewayId = z

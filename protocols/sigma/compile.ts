@@ -50,6 +50,7 @@ export const DEFAULT_LOGSOURCES: Readonly<Record<string, readonly EventSource[]>
   'product:mqtt': ['mqtt'],
   'product:coap': ['coap'],
   'product:bacnet': ['bacnet'],
+  'product:enip': ['enip'],
   'product:syslog': ['syslog'],
   'product:linux': ['syslog'],
   'service:syslog': ['syslog'],
