@@ -25,6 +25,7 @@ export const EVENT_SOURCES = [
   'modbus',
   'bacnet',
   'enip',
+  'dnp3',
   'gateway',
   'central',
 ] as const;

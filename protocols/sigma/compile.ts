@@ -51,6 +51,7 @@ export const DEFAULT_LOGSOURCES: Readonly<Record<string, readonly EventSource[]>
   'product:coap': ['coap'],
   'product:bacnet': ['bacnet'],
   'product:enip': ['enip'],
+  'product:dnp3': ['dnp3'],
   'product:syslog': ['syslog'],
   'product:linux': ['syslog'],
   'service:syslog': ['syslog'],
