@@ -4,15 +4,16 @@
  * a declared permission per route: server-shared/web-auth) and the SOC dashboard. The gateway
  * link is a WebSocket route on the same app (central/link/server.ts, mounted by index.ts between
  * `createCentralHttp` and `routeCentralApp`). Nothing here builds a service. One error handler
- * turns thrown errors into JSON responses; handlers throw typed HTTPExceptions.
+ * (server-shared/http-errors.ts) turns thrown errors into the one JSON error shape; handlers
+ * throw `apiError(...)`.
  */
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { LINK_MAX_HELLO_BYTES } from '../protocols/link/codec.ts';
+import { apiError, createErrorHandler, notFound } from '../server-shared/http-errors.ts';
 import { createMetricsGuard, type WebAuth } from '../server-shared/web-auth/index.ts';
 import type { Alerts } from './alerts/index.ts';
 import { alertsApi } from './api/alerts.ts';
@@ -139,18 +140,14 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
   app.route('/api', enrichApi(services.enrichment, store.sql));
 
   registerDashboardStatic(app, config.http.dashboard_dir, config.link.path);
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) {
-      return c.json(
-        { error: error.message },
-        error.status,
-        error.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
-      );
-    }
-    if (error instanceof InvalidQueryError) return c.json({ error: error.message }, 400);
-    metrics.errors.inc({ component: 'api', stage: 'processing', code: 'internal' });
-    logger.error({ err: error.message, path: c.req.path }, 'request failed');
-    return c.json({ error: 'internal error' }, 500);
-  });
+  app.notFound(notFound);
+  app.onError(
+    createErrorHandler({
+      logger,
+      countInternal: () => metrics.errors.inc({ component: 'api', stage: 'processing', code: 'internal' }),
+      // The store refuses a query it cannot run (a bad cursor, a text search it cannot parse).
+      classify: (error) =>
+        error instanceof InvalidQueryError ? apiError(400, 'invalid_query', error.message) : undefined,
+    }),
+  );
 }

@@ -7,9 +7,10 @@
  * windows. The actor of every change is the API token's name.
  */
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
+import type * as Api from '../../protocols/api/central.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import type { Alerts } from '../alerts/index.ts';
 import { MAX_ALERT_PAGE } from '../alerts/alert-store.ts';
 import { ALERT_STATUSES, alertInputSchema } from '../alerts/types.ts';
@@ -48,13 +49,14 @@ const suppressionSchema = z
 
 function id(text: string): number {
   const parsed = idParam.safeParse(text);
-  if (!parsed.success) throw new HTTPException(400, { message: 'the alert id must be a positive integer' });
+  if (!parsed.success)
+    throw apiError(400, 'invalid_path', 'the alert id must be a positive integer', { field: 'id' });
   return parsed.data;
 }
 
 export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }, now = () => new Date()) {
   const api = new Hono();
-  const notFound = () => new HTTPException(404, { message: 'no such alert' });
+  const notFound = () => apiError(404, 'not_found', 'no such alert');
 
   api.post('/alerts', requirePermission('alerts'), async (c) => {
     const input = await jsonBody(c.req, alertInputSchema);
@@ -63,28 +65,27 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
   });
   api.get('/alerts', requirePermission('read'), async (c) => {
     const q = parseQuery(listSchema, c.req.query());
-    return c.json(
-      await alerts.store.list({
-        status: q.status,
-        severityMax: q.severity_max,
-        entity: q.entity,
-        ruleId: q.rule_id,
-        assignee: q.assignee,
-        beforeId: q.before_id,
-        limit: q.limit,
-      }),
-    );
+    const page: Api.AlertsPage = await alerts.store.list({
+      status: q.status,
+      severityMax: q.severity_max,
+      entity: q.entity,
+      ruleId: q.rule_id,
+      assignee: q.assignee,
+      beforeId: q.before_id,
+      limit: q.limit,
+    });
+    return c.json(page);
   });
   api.get('/alerts/:id', requirePermission('read'), async (c) => {
     const alert = await alerts.store.get(id(c.req.param('id')));
     if (!alert) throw notFound();
-    return c.json(alert);
+    return c.json(alert satisfies Api.AlertDetail);
   });
   api.patch('/alerts/:id', requirePermission('alerts'), async (c) => {
     const changes = await jsonBody(c.req, patchSchema);
     const alert = await alerts.store.update(id(c.req.param('id')), changes, c.get('apiUser'));
     if (!alert) throw notFound();
-    return c.json(alert);
+    return c.json(alert satisfies Api.AlertDetail);
   });
   api.post('/alerts/:id/comments', requirePermission('alerts'), async (c) => {
     const { body: text } = await jsonBody(c.req, commentSchema);
@@ -121,7 +122,7 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
   });
   api.delete('/alert-suppressions/:id', requirePermission('alerts'), async (c) => {
     if (!(await alerts.store.unsuppress(id(c.req.param('id'))))) {
-      throw new HTTPException(404, { message: 'no such suppression' });
+      throw apiError(404, 'not_found', 'no such suppression');
     }
     return c.body(null, 204);
   });

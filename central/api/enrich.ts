@@ -4,10 +4,11 @@
  * the central device inventory merged from every gateway (filters `gateway`, `protocol`, `limit`).
  */
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
+import type * as Api from '../../protocols/api/central.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import type { Enrichment } from '../enrich/index.ts';
 import { listDevices } from '../inventory/devices.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
@@ -24,12 +25,12 @@ export function enrichApi(enrichment: Enrichment, sql: SqlExecutor) {
   api.get('/enrich/ip/:ip', requirePermission('read'), (c) => {
     const ip = c.req.param('ip');
     const info = ip.length <= 64 ? enrichment.ipInfo(ip) : undefined;
-    if (!info) throw new HTTPException(400, { message: 'not an IP address' });
+    if (!info) throw apiError(400, 'invalid_path', 'not an IP address', { field: 'ip' });
     return c.json({ ...info, intel: enrichment.intelFor(info.ip) });
   });
   api.get('/devices', requirePermission('read'), async (c) => {
     const q = parseQuery(devicesQuery, c.req.query());
-    return c.json({ devices: await listDevices(sql, q) });
+    return c.json({ devices: await listDevices(sql, q) } satisfies Api.DevicesResponse);
   });
   return api;
 }

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/central.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { EventStore } from '../store/types.ts';
 import { filterShape, parseQuery, toFilter } from './search-params.ts';
@@ -20,7 +21,7 @@ export function eventsApi(store: EventStore) {
   api.get('/', requirePermission('read'), async (c) => {
     const q = parseQuery(querySchema, c.req.query());
     const page = await store.queryEvents({ ...toFilter(q), limit: q.limit, cursor: q.cursor });
-    return c.json({ events: page.events, next_cursor: page.nextCursor });
+    return c.json({ events: page.events, next_cursor: page.nextCursor } satisfies Api.EventsPage);
   });
   return api;
 }

@@ -8,11 +8,13 @@
  * central's own.
  */
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { unmapIpv4 } from '../../protocols/event/address.ts';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
+import type * as Api from '../../protocols/api/central.ts';
+import type { Wire } from '../../protocols/api/wire.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import type { CentralEvents } from '../events.ts';
 import type { Refusals } from '../gateways/refusals.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
@@ -59,7 +61,9 @@ export function gatewaysApi(deps: GatewaysApiDeps) {
   api.post('/enrollment-tokens', requirePermission('admin'), async (c) => {
     const request = await jsonBody(c.req, tokenRequest);
     if (request.gateway_id === deps.centralId) {
-      throw new HTTPException(400, { message: `"${deps.centralId}" is central's own id (central.id)` });
+      throw apiError(400, 'invalid_body', `"${deps.centralId}" is central's own id (central.id)`, {
+        field: 'gateway_id',
+      });
     }
     const created = await deps.registry.createEnrollmentToken({
       gatewayId: request.gateway_id,
@@ -86,12 +90,11 @@ export function gatewaysApi(deps: GatewaysApiDeps) {
         clock_offset_ms: g.clockOffsetMs,
         rules: rules.get(g.id) ?? null,
       })),
-    });
+    } satisfies Wire<Api.GatewaysResponse>);
   });
   api.post('/gateways/:id/revoke', requirePermission('admin'), async (c) => {
     const id = c.req.param('id');
-    if (!(await deps.registry.revoke(id, now())))
-      throw new HTTPException(404, { message: `no gateway ${id}` });
+    if (!(await deps.registry.revoke(id, now()))) throw apiError(404, 'not_found', `no gateway ${id}`);
     deps.disconnect(id);
     await deps.centralEvents.raise({
       kind: 'audit',
@@ -139,7 +142,7 @@ export function enrollApi(deps: GatewaysApiDeps) {
           : result.reason === 'bad_key' || result.reason === 'reserved_id'
             ? 400
             : 401;
-      throw new HTTPException(status, { message: `enrollment refused: ${result.reason}` });
+      throw apiError(status, 'enrollment_refused', `enrollment refused: ${result.reason}`);
     }
     await deps.centralEvents.raise({
       kind: 'audit',

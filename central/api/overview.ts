@@ -10,6 +10,8 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/central.ts';
+import type { Wire } from '../../protocols/api/wire.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { GatewayConnection } from '../link/server.ts';
@@ -137,7 +139,7 @@ export function overviewApi(deps: OverviewDeps) {
         offline: active.filter((g) => !connected.has(g.id)).map((g) => g.id),
         lagging: lagging.map((g) => ({ id: g.id, lag_ms: lags.get(g.id)!.lag_ms })),
       },
-    });
+    } satisfies Api.Overview);
   });
 
   api.get('/fleet', requirePermission('read'), async (c) => {
@@ -177,7 +179,7 @@ export function overviewApi(deps: OverviewDeps) {
             : null,
         };
       }),
-    });
+    } satisfies Wire<Api.Fleet>);
   });
   return api;
 }

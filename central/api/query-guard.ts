@@ -7,7 +7,7 @@
  * central/api, and any parameter a route adds later.
  */
 import type { MiddlewareHandler } from 'hono';
-import { HTTPException } from 'hono/http-exception';
+import { apiError } from '../../server-shared/http-errors.ts';
 
 /** Readable name of a parameter in an error message: bounded, NUL shown as `\0`. */
 function shown(name: string): string {
@@ -17,13 +17,14 @@ function shown(name: string): string {
 
 export const refuseNulInRequest: MiddlewareHandler = async (c, next) => {
   if (c.req.path.includes('\u0000')) {
-    throw new HTTPException(400, { message: 'invalid path: it contains a NUL character' });
+    throw apiError(400, 'invalid_path', 'invalid path: it contains a NUL character');
   }
   const query = c.req.queries();
   for (const [name, values] of Object.entries(query)) {
     if (name.includes('\u0000') || values.some((v) => v.includes('\u0000'))) {
-      throw new HTTPException(400, {
-        message: `invalid query parameter ${shown(name)}: it contains a NUL character`,
+      const field = shown(name);
+      throw apiError(400, 'invalid_query', `invalid query parameter ${field}: it contains a NUL character`, {
+        field,
       });
     }
   }

@@ -9,11 +9,12 @@
  * connected, on reconnect to the others.
  */
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import type { RulesMessage } from '../../protocols/link/codec.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
+import type * as Api from '../../protocols/api/central.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { RuleProblem, RulesStore, RuleTarget } from '../rules/store.ts';
 import { jsonBody } from './body.ts';
@@ -47,13 +48,17 @@ const pushSchema = z.strictObject({
     .default('central-edge'),
 });
 
-const refused = (problems: RuleProblem[]) => ({
-  error: `rule refused: ${problems
-    .slice(0, 5)
-    .map((p) => `${p.rule ?? '(rule)'}${p.field ? ` ${p.field}` : ''}: ${p.why}`)
-    .join('; ')}`,
-  problems,
-});
+/** A refused upload, disable or push: the message names the first few, `problems` lists all. */
+const refused = (status: 400 | 409, problems: RuleProblem[]) =>
+  apiError(
+    status,
+    'rule_refused',
+    `rule refused: ${problems
+      .slice(0, 5)
+      .map((p) => `${p.rule ?? '(rule)'}${p.field ? ` ${p.field}` : ''}: ${p.why}`)
+      .join('; ')}`,
+    { extra: { problems } },
+  );
 
 export function rulesApi(deps: RulesApiDeps) {
   const api = new Hono();
@@ -61,21 +66,23 @@ export function rulesApi(deps: RulesApiDeps) {
   api.get('/rules', requirePermission('read'), async (c) => {
     const t = c.req.query('target');
     if (t !== undefined && !target.safeParse(t).success)
-      throw new HTTPException(400, { message: 'target: expected edge or central' });
-    return c.json({ rules: await deps.rules.list({ target: t as RuleTarget | undefined }) });
+      throw apiError(400, 'invalid_query', 'target: expected edge or central', { field: 'target' });
+    return c.json({
+      rules: await deps.rules.list({ target: t as RuleTarget | undefined }),
+    } satisfies Api.RulesResponse);
   });
 
   api.get('/rules/:id', requirePermission('read'), async (c) => {
     const rule = await deps.rules.get(c.req.param('id'));
-    if (!rule) throw new HTTPException(404, { message: 'no such rule' });
+    if (!rule) throw apiError(404, 'not_found', 'no such rule');
     return c.json(rule);
   });
 
   api.patch('/rules/:id', requirePermission('rules'), async (c) => {
     const { enabled } = await jsonBody(c.req, patchSchema);
     const result = await deps.rules.setEnabled(c.req.param('id'), enabled, c.get('apiUser'));
-    if (!result) throw new HTTPException(404, { message: 'no such rule' });
-    if (!result.ok) return c.json(refused(result.problems), 409);
+    if (!result) throw apiError(404, 'not_found', 'no such rule');
+    if (!result.ok) throw refused(409, result.problems);
     if (result.rule.target === 'central') deps.onCentralRulesChanged?.();
     return c.json(result.rule);
   });
@@ -90,12 +97,13 @@ export function rulesApi(deps: RulesApiDeps) {
       to = body.target;
     } else {
       const t = target.safeParse(c.req.query('target') ?? 'edge');
-      if (!t.success) throw new HTTPException(400, { message: 'target: expected edge or central' });
+      if (!t.success)
+        throw apiError(400, 'invalid_query', 'target: expected edge or central', { field: 'target' });
       to = t.data;
       text = await c.req.text();
     }
     const result = await deps.rules.upload(text, to, c.get('apiUser'));
-    if (!result.ok) return c.json(refused(result.problems), 400);
+    if (!result.ok) throw refused(400, result.problems);
     if (to === 'central') deps.onCentralRulesChanged?.();
     return c.json({ rules: result.rules }, 201);
   });
@@ -106,10 +114,12 @@ export function rulesApi(deps: RulesApiDeps) {
     const active = new Set(known.filter((g) => g.status === 'active').map((g) => g.id));
     const missing = (body.gateways ?? []).filter((g) => !active.has(g));
     if (missing.length > 0)
-      throw new HTTPException(404, { message: `no active gateway ${missing.slice(0, 10).join(', ')}` });
+      throw apiError(404, 'not_found', `no active gateway ${missing.slice(0, 10).join(', ')}`, {
+        field: 'gateways',
+      });
     const targets = body.gateways ?? [...active];
     const set = await deps.rules.edgeSet(body.id);
-    if (!set.ok) return c.json(refused(set.problems), 409);
+    if (!set.ok) throw refused(409, set.problems);
     await deps.rules.assign(targets, set.message, c.get('apiUser'));
     return c.json(
       {

@@ -4,9 +4,9 @@
  * field those ranges apply to (`ts` or `received`) and the tag filter, validated
  * with zod so that a bad parameter is a 400 naming it.
  */
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { EVENT_SOURCES } from '../../protocols/event/schema.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import { type EventFilter, TIME_FIELDS } from '../store/types.ts';
 
 /** Longest time range an aggregate or export may cover. */
@@ -55,7 +55,9 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, string
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue?.path.join('.');
-    throw new HTTPException(400, { message: `invalid query parameter ${name}: ${issue?.message}` });
+    throw apiError(400, 'invalid_query', `invalid query parameter ${name}: ${issue?.message}`, {
+      field: name || undefined,
+    });
   }
   return parsed.data;
 }
@@ -80,9 +82,13 @@ export function toFilter(q: FilterParams): EventFilter {
 export function boundedFilter(q: FilterParams, now: Date): EventFilter & { from: Date; to: Date } {
   const to = q.to ?? now;
   const from = q.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
-  if (from.getTime() >= to.getTime()) throw new HTTPException(400, { message: 'from must be before to' });
+  if (from.getTime() >= to.getTime()) {
+    throw apiError(400, 'invalid_query', 'from must be before to', { field: 'from' });
+  }
   if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
-    throw new HTTPException(400, { message: `the time range may cover at most ${MAX_RANGE_DAYS} days` });
+    throw apiError(400, 'invalid_query', `the time range may cover at most ${MAX_RANGE_DAYS} days`, {
+      field: 'from',
+    });
   }
   return { ...toFilter(q), from, to };
 }

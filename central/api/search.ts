@@ -6,12 +6,13 @@
  * flat whatever its size; it stops at `max_events` and ends early when the client goes away.
  */
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { stream } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Event } from '../../protocols/event/schema.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
+import type * as Api from '../../protocols/api/central.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import { csvRecord } from '../store/archive-csv.ts';
 import { MAX_BUCKETS, MAX_TOP_LIMIT } from '../store/event-aggregate.ts';
 import { type EventStore, TOP_FIELDS } from '../store/types.ts';
@@ -107,7 +108,9 @@ export function searchApi(store: EventStore, logger: Logger, now: () => Date = (
     const width = INTERVALS[q.interval]!;
     const first = Math.floor(filter.from.getTime() / width) * width;
     if ((filter.to.getTime() - first) / width > MAX_BUCKETS) {
-      throw new HTTPException(400, { message: `more than ${MAX_BUCKETS} buckets: use a longer interval` });
+      throw apiError(400, 'invalid_query', `more than ${MAX_BUCKETS} buckets: use a longer interval`, {
+        field: 'interval',
+      });
     }
     const found = new Map((await store.histogram(filter, width)).map((b) => [b.start.getTime(), b.count]));
     // Every bucket of the range, empty ones as 0, so a chart needs no gap filling.
@@ -122,7 +125,7 @@ export function searchApi(store: EventStore, logger: Logger, now: () => Date = (
       interval_ms: width,
       total: buckets.reduce((sum, b) => sum + b.count, 0),
       buckets,
-    });
+    } satisfies Api.Histogram);
   });
 
   api.get('/top', requirePermission('read'), async (c) => {

@@ -12,6 +12,7 @@
 import type { EventEmitter } from 'node:events';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { apiError } from '../../server-shared/http-errors.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayConnection } from '../link/server.ts';
@@ -174,7 +175,9 @@ export function streamApi(hub: LiveHub, options: StreamApiOptions = {}) {
   const api = new Hono();
   api.get('/stream', requirePermission('read'), (c) => {
     const acquired = slots.acquire(streamOwner(c.get('auth')));
-    if (!acquired.ok) return c.json({ error: acquired.error }, 429, { 'retry-after': '10' });
+    if (!acquired.ok) {
+      throw apiError(429, 'too_many_requests', acquired.error, { headers: { 'retry-after': '10' } });
+    }
     const { slot } = acquired;
     c.header('cache-control', 'no-store');
     c.header('x-accel-buffering', 'no');

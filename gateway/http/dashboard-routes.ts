@@ -9,6 +9,8 @@
  */
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type * as Api from '../../protocols/api/gateway.ts';
+import { apiError } from '../../server-shared/http-errors.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { DeviceBaseline } from '../baselines/index.ts';
 import type { DeviceRecord, Inventory } from '../inventory/index.ts';
@@ -81,28 +83,33 @@ export function registerDashboardRoutes(app: Hono, deps: DashboardDeps): void {
     const id = c.req.param('id');
     const since = Number(c.req.query('since') ?? 0);
     const series = deps.history.series(id, Number.isFinite(since) ? since : 0);
-    if (!series)
-      return known(id) ? c.json({ device: id, series: [] }) : c.json({ error: 'no such device' }, 404);
+    if (!series) {
+      if (!known(id)) throw apiError(404, 'not_found', 'no such device');
+      return c.json({ device: id, series: [] } satisfies Api.DeviceSeriesResponse);
+    }
     const field = c.req.query('field');
-    return c.json({ device: id, series: field ? series.filter((s) => s.name === field) : series });
+    return c.json({
+      device: id,
+      series: field ? series.filter((s) => s.name === field) : series,
+    } satisfies Api.DeviceSeriesResponse);
   });
 
   app.get('/api/devices/:id/events', read, (c) => {
     const id = c.req.param('id');
-    if (!known(id)) return c.json({ error: 'no such device' }, 404);
+    if (!known(id)) throw apiError(404, 'not_found', 'no such device');
     const limit = intParam(c.req.query('limit'), 50, 1000);
     return c.json({
       device: id,
       events: deps.history.events(id, limit),
       alerts: deps.history.alerts({ device: id, limit }),
-    });
+    } satisfies Api.DeviceEventsResponse);
   });
 
   app.get('/api/devices/:id/baseline', read, (c) => {
     const id = c.req.param('id');
-    if (!known(id)) return c.json({ error: 'no such device' }, 404);
+    if (!known(id)) throw apiError(404, 'not_found', 'no such device');
     const b = deps.baselines?.get(id);
-    if (!b) return c.json({ device: id, state: deps.baselines ? 'none' : 'disabled' });
+    if (!b) return c.json({ device: id, state: deps.baselines ? 'none' : 'disabled' } satisfies Api.Baseline);
     const learnedAt = b.since + deps.baselines!.learningMs;
     return c.json({
       device: id,
@@ -114,17 +121,20 @@ export function registerDashboardRoutes(app: Hono, deps: DashboardDeps): void {
       ranges: Object.fromEntries(Object.entries(b.ranges).map(([k, [min, max]]) => [k, { min, max }])),
       peak_rate_per_min: b.rate,
       changes: changes(b),
-    });
+    } satisfies Api.Baseline);
   });
 
   app.get('/api/alerts', read, (c) => {
     const limit = intParam(c.req.query('limit'), 100, 1000);
     const device = c.req.query('device') || undefined;
-    return c.json({ alerts: deps.history.alerts({ device, limit }), stats: deps.history.stats() });
+    return c.json({
+      alerts: deps.history.alerts({ device, limit }),
+      stats: deps.history.stats(),
+    } satisfies Api.AlertsResponse);
   });
 
   app.get('/api/stream', read, (c) => {
-    if (streams >= maxStreams) return c.json({ error: 'too many live streams' }, 503);
+    if (streams >= maxStreams) throw apiError(503, 'unavailable', 'too many live streams');
     streams += 1;
     return streamSSE(c, async (stream) => {
       const changed = new Set<string>();

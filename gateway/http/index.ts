@@ -8,9 +8,11 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
+import type * as Api from '../../protocols/api/gateway.ts';
+import type { GatewayStatus } from '../../protocols/api/gateway.ts';
+import { apiError, createErrorHandler, notFound } from '../../server-shared/http-errors.ts';
 import {
   createMetricsGuard,
   type MetricsAccessConfig,
@@ -19,52 +21,12 @@ import {
 } from '../../server-shared/web-auth/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { StageCounts } from '../pipeline/stage.ts';
-import type { QueueDepth } from '../queue/leveldb-queue.ts';
 import { baselineState, type DashboardDeps, registerDashboardRoutes } from './dashboard-routes.ts';
 import { createDeviceHistory } from './device-series.ts';
 import { registerDashboardStatic } from './static.ts';
 
-export interface GatewayStatus {
-  status: 'ok' | 'degraded';
-  gateway: string;
-  link: {
-    connected: boolean;
-    connected_since: string | null;
-    last_error: string | null;
-    in_flight_batches: number;
-    window: number;
-    paused_until: string | null;
-    clock_offset_ms: number | null;
-    /** While the link is down: since when (gateway start, or the last disconnect). */
-    disconnected_since: string | null;
-    ack_rate_per_sec: number;
-  };
-  queue: QueueDepth & {
-    max_size_bytes: number;
-    /** The last failed queue write (full disk, I/O error), until a write succeeds again. */
-    last_write_error: string | null;
-    oldest_unsent_age_secs: number | null;
-    /** Backlog over the recent ack rate; null while nothing is being acked (link down). */
-    expected_drain_secs: number | null;
-  };
-  sources: Array<{
-    name: string;
-    type: string;
-    addresses: Array<{ transport: string; host: string; port: number }>;
-  }>;
-  /** Each pipeline stage's counts since start: why an event is (not) on central. */
-  pipeline?: {
-    forward: string;
-    stages: StageCounts[];
-  };
-  process: {
-    rss_bytes: number;
-    heap_used_bytes: number;
-    external_bytes: number;
-    array_buffers_bytes: number;
-  };
-}
+/** `GET /api/status`: the contract's (protocols/api/gateway.ts); gateway/index.ts builds it. */
+export type { GatewayStatus };
 
 export function createGatewayHttp(deps: {
   metrics: GatewayMetrics;
@@ -96,7 +58,7 @@ export function createGatewayHttp(deps: {
   // Anonymous: no gateway name, version or count (security review, issue 15 item 13).
   app.get('/healthz', async (c) => {
     const s = await deps.status();
-    return c.json({ status: s.status });
+    return c.json({ status: s.status } satisfies Api.GatewayHealth);
   });
   app.get('/api/status', requirePermission('read'), async (c) => c.json(await deps.status()));
   app.get('/api/devices', requirePermission('read'), (c) => {
@@ -108,11 +70,12 @@ export function createGatewayHttp(deps: {
       devices: devices.slice(0, 1000).map((d) => ({ ...d, baseline: baselineState(dashboard, d.id, now) })),
       total: devices.length,
       forgotten: deps.inventory.forgotten,
-    });
+    } satisfies Api.DevicesResponse);
   });
   app.get('/api/devices/:id', requirePermission('read'), (c) => {
     const device = deps.inventory.get(c.req.param('id'));
-    return device ? c.json(device) : c.json({ error: 'no such device' }, 404);
+    if (!device) throw apiError(404, 'not_found', 'no such device');
+    return c.json(device satisfies Api.Device);
   });
   registerDashboardRoutes(app, dashboard);
   registerDashboardStatic(app, deps.dashboard?.dir);
@@ -120,13 +83,15 @@ export function createGatewayHttp(deps: {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
-    // The message may name files, addresses or internals: logged, never sent (issue 15 item 14).
-    deps.metrics.errors.inc({ component: 'http', stage: 'processing', code: 'internal' });
-    deps.logger?.error({ err: error.message, path: c.req.path }, 'request failed');
-    return c.json({ error: 'internal error' }, 500);
-  });
+  app.notFound(notFound);
+  // The message of an unexpected error may name files, addresses or internals: logged, never
+  // sent (issue 15 item 14).
+  app.onError(
+    createErrorHandler({
+      logger: deps.logger,
+      countInternal: () =>
+        deps.metrics.errors.inc({ component: 'http', stage: 'processing', code: 'internal' }),
+    }),
+  );
   return app;
 }

@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import { refuse } from '../http-errors.ts';
 import { clientAddress } from './middleware.ts';
 import { bearerToken } from './session.ts';
 
@@ -61,7 +62,7 @@ export function createMetricsGuard(config: MetricsAccessConfig): MiddlewareHandl
       const address = clientAddress(c);
       const type = address && isIPv4(address) ? 'ipv4' : address && isIPv6(address) ? 'ipv6' : undefined;
       if (!address || !type || !blocks.check(address, type)) {
-        return c.json({ error: 'this address may not read /metrics' }, 403);
+        return refuse(c, 403, 'forbidden', 'this address may not read /metrics');
       }
     }
     if (digest) {
@@ -70,7 +71,7 @@ export function createMetricsGuard(config: MetricsAccessConfig): MiddlewareHandl
         .update(token ?? '', 'utf8')
         .digest();
       if (!token || !timingSafeEqual(presented, digest)) {
-        return c.json({ error: '/metrics requires its bearer token' }, 401, { 'www-authenticate': 'Bearer' });
+        return refuse(c, 401, 'unauthenticated', '/metrics requires its bearer token');
       }
     }
     await next();

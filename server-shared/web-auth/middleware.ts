@@ -9,7 +9,8 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { getCookie } from 'hono/cookie';
 import { matchedRoutes } from 'hono/route';
 import { unmapIpv4 } from '../../protocols/event/address.ts';
-import { type AuthIdentity, declaredForRequest, refusal } from './permissions.ts';
+import { refuse } from '../http-errors.ts';
+import { type AuthIdentity, declaredForRequest, deny, refusal } from './permissions.ts';
 import {
   bearerToken,
   configTokenIdentity,
@@ -127,16 +128,16 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): Middleware
     const unsafe = !SAFE_METHODS.has(c.req.method);
 
     if (found === 'bad_token' && declared !== 'public') {
-      return c.json({ error: 'invalid or expired API token' }, 401, { 'www-authenticate': 'Bearer' });
+      return refuse(c, 401, 'invalid_token', 'invalid or expired API token');
     }
     if (declared === null) {
       // No route matched: not found for a caller, unauthenticated otherwise (no route probing).
-      if (!identity) return c.json({ error: 'authentication required' }, 401);
+      if (!identity) return refuse(c, 401, 'unauthenticated', 'authentication required');
       return next();
     }
     if (declared === undefined) {
       if (unsafe) await audit(c, identity, 'denied');
-      return c.json({ error: 'this route declares no permission and is refused' }, 403);
+      return refuse(c, 403, 'forbidden', 'this route declares no permission and is refused');
     }
     const refused = refusal(identity, declared, c.req.path);
     if (refused) {
@@ -144,16 +145,12 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): Middleware
       // someone holding the password (or a token of such a user) reaching past enrolment.
       if (identity?.totpEnrollmentPending) await auditTotpPending(c, identity);
       else if (unsafe && identity) await audit(c, identity, 'denied');
-      return c.json(
-        { error: refused.error, ...refused.extra },
-        refused.status,
-        refused.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
-      );
+      return deny(c, refused);
     }
     const csrf = csrfRefusal(c, identity, declared);
     if (csrf) {
       await audit(c, identity, 'denied');
-      return c.json({ error: csrf }, 403);
+      return refuse(c, 403, 'csrf', csrf);
     }
     await next();
     if (unsafe && !c.get('audited') && c.get('auth')) await audit(c, c.get('auth'), String(c.res.status));

@@ -11,6 +11,7 @@
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import { type ApiErrorCode, refuse } from '../http-errors.ts';
 import type { Permission, Role, SessionRecord } from './types.ts';
 
 export type Declared = Permission | 'login' | 'public';
@@ -61,8 +62,17 @@ export function declaredBy(handler: unknown): Declared | undefined {
   return undefined;
 }
 
-function deny(c: Context, status: 401 | 403, error: string, extra: Record<string, unknown> = {}) {
-  return c.json({ error, ...extra }, status, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+/** Why a caller is refused: the status, code and message of the answer (server-shared/http-errors.ts). */
+export interface Refusal {
+  status: 401 | 403;
+  code: ApiErrorCode;
+  error: string;
+  extra?: { totp_enrollment_required?: boolean };
+}
+
+/** Answers a refusal (a 401 carries `www-authenticate: Bearer`). */
+export function deny(c: Context, refused: Refusal): Response {
+  return refuse(c, refused.status, refused.code, refused.error, { extra: refused.extra });
 }
 
 /**
@@ -82,12 +92,13 @@ export function refusal(
   identity: AuthIdentity | undefined,
   declared: Declared,
   path: string,
-): { status: 401 | 403; error: string; extra?: Record<string, unknown> } | undefined {
+): Refusal | undefined {
   if (declared === 'public') return undefined;
-  if (!identity) return { status: 401, error: 'authentication required' };
+  if (!identity) return { status: 401, code: 'unauthenticated', error: 'authentication required' };
   if (identity.totpEnrollmentPending && (identity.kind !== 'session' || !TOTP_PENDING_PATHS.has(path))) {
     return {
       status: 403,
+      code: 'forbidden',
       error:
         identity.kind === 'session'
           ? 'a TOTP second factor must be enrolled first (POST /api/auth/totp/setup)'
@@ -97,7 +108,7 @@ export function refusal(
   }
   if (declared === 'login') return undefined;
   if (!identity.permissions.has(declared))
-    return { status: 403, error: `this requires permission ${declared}` };
+    return { status: 403, code: 'forbidden', error: `this requires permission ${declared}` };
   return undefined;
 }
 
@@ -105,7 +116,7 @@ export function refusal(
 export function requirePermission(permission: Permission): MiddlewareHandler {
   return tag(permission, async (c, next) => {
     const refused = refusal(c.get('auth'), permission, c.req.path);
-    if (refused) return deny(c, refused.status, refused.error, refused.extra);
+    if (refused) return deny(c, refused);
     await next();
   });
 }
@@ -114,7 +125,7 @@ export function requirePermission(permission: Permission): MiddlewareHandler {
 export function requireLogin(): MiddlewareHandler {
   return tag('login', async (c, next) => {
     const refused = refusal(c.get('auth'), 'login', c.req.path);
-    if (refused) return deny(c, refused.status, refused.error, refused.extra);
+    if (refused) return deny(c, refused);
     await next();
   });
 }

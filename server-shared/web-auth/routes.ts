@@ -1,13 +1,16 @@
 /**
  * The access-control API both servers mount under `/api` (SPEC.md §2–§3): login, logout, me,
- * own password, TOTP enrolment, API tokens, users (admin) and the audit log (admin). Handlers
- * answer refusals themselves (JSON `{error}`), so they work under either server's error handler,
- * and write their own audit entries, which never hold a password, token or TOTP secret.
+ * own password, TOTP enrolment, API tokens, users (admin) and the audit log (admin). Refusals
+ * have the one error shape of both servers (server-shared/http-errors.ts: `refuse` where the
+ * handler audits first, `apiError` thrown for a bad body to the server's error handler). Handlers
+ * write their own audit entries, which never hold a password, token or TOTP secret.
  */
 import { randomBytes } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/auth.ts';
+import { apiError, refuse } from '../http-errors.ts';
 import { type LoginLimiter, lockKeys } from './limiter.ts';
 import { clientAddress, isTls } from './middleware.ts';
 import {
@@ -91,19 +94,18 @@ const auditQuery = z.strictObject({
   action: z.string().min(1).max(128).optional(),
 });
 
-class BadRequest extends Error {}
-
 async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
   let raw: unknown;
   try {
     raw = await c.req.json();
   } catch {
-    throw new BadRequest('the body must be JSON');
+    throw apiError(400, 'invalid_body', 'the body must be JSON');
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new BadRequest(`${issue.path.join('.') || 'body'}: ${issue.message}`);
+    const field = issue.path.join('.') || undefined;
+    throw apiError(400, 'invalid_body', `${field ?? 'body'}: ${issue.message}`, { field });
   }
   return parsed.data;
 }
@@ -111,10 +113,6 @@ async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.outpu
 export function createAuthRoutes(options: AuthRoutesOptions): Hono {
   const { store, policy, limiter, now } = options;
   const api = new Hono();
-  api.onError((error, c) => {
-    if (error instanceof BadRequest) return c.json({ error: error.message }, 400);
-    throw error;
-  });
 
   // A failed audit write (full disk) is reported, not turned into a failed login.
   const audit = async (c: Context, entry: Omit<AuditInput, 'ts' | 'address'>) => {
@@ -157,7 +155,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
   api.post('/auth/login', allowAnonymous(), async (c) => {
     // A cross-site HTML form cannot send application/json without a CORS preflight (SPEC.md §2).
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
-      return c.json({ error: 'login requires content-type: application/json' }, 415);
+      return refuse(c, 415, 'unsupported_media_type', 'login requires content-type: application/json');
     }
     const input = await body(c, loginSchema);
     const address = clientAddress(c);
@@ -167,8 +165,8 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const wait = Math.max(limiter.retryAfterMs(input.username, address, t), (stored?.getTime() ?? 0) - t);
     if (wait > 0) {
       await audit(c, { actor: '-', action: 'auth.login_locked', target: input.username, outcome: 'denied' });
-      return c.json({ error: 'too many failed logins; try again later' }, 429, {
-        'retry-after': String(Math.ceil(wait / 1000)),
+      return refuse(c, 429, 'too_many_requests', 'too many failed logins; try again later', {
+        headers: { 'retry-after': String(Math.ceil(wait / 1000)) },
       });
     }
     const user = await store.getUser(input.username);
@@ -191,7 +189,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
       if (locked.length > 0) {
         await audit(c, { actor: '-', action: 'auth.lockout', target: input.username, outcome: 'denied' });
       }
-      return c.json({ error: 'invalid credentials' }, 401);
+      return refuse(c, 401, 'invalid_credentials', 'invalid credentials');
     };
     if (!user || !passwordOk || user.disabled) {
       return fail(!user ? 'unknown user' : user.disabled ? 'disabled' : 'bad password');
@@ -207,7 +205,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
           outcome: 'denied',
           detail: { reason: 'totp code required' },
         });
-        return c.json({ error: 'a TOTP code is required', totp_required: true }, 401);
+        return refuse(c, 401, 'totp_required', 'a TOTP code is required', { extra: { totp_required: true } });
       }
       const step = totpStep(user.totp_secret, input.totp.trim(), t);
       if (step === null) return fail('bad totp');
@@ -244,7 +242,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const identity = c.get('auth')!;
     const input = await body(c, passwordChange);
     const user = identity.username ? await store.getUser(identity.username) : undefined;
-    if (!user) return c.json({ error: 'only users have a password' }, 400);
+    if (!user) return refuse(c, 400, 'bad_request', 'only users have a password');
     if (!(await verifyPassword(input.current, user.password_hash))) {
       await audit(c, {
         actor: user.username,
@@ -252,7 +250,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
         target: user.username,
         outcome: 'denied',
       });
-      return c.json({ error: 'the current password is wrong' }, 403);
+      return refuse(c, 403, 'wrong_secret', 'the current password is wrong', { field: 'current' });
     }
     await store.updateUser(user.username, {
       password_hash: await hashPassword(input.new),
@@ -268,8 +266,8 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const identity = c.get('auth')!;
     const user = identity.username ? await store.getUser(identity.username) : undefined;
     if (!user || identity.kind !== 'session')
-      return c.json({ error: 'TOTP is enrolled from a login session' }, 400);
-    if (user.totp_enabled) return c.json({ error: 'TOTP is already enabled; disable it first' }, 409);
+      return refuse(c, 400, 'bad_request', 'TOTP is enrolled from a login session');
+    if (user.totp_enabled) return refuse(c, 409, 'conflict', 'TOTP is already enabled; disable it first');
     const secret = newTotpSecret();
     await store.updateUser(user.username, { totp_secret: secret, updated_at: now() });
     await audit(c, { actor: user.username, action: 'auth.totp_setup', target: user.username, outcome: 'ok' });
@@ -282,15 +280,15 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
     const user = identity.username ? await store.getUser(identity.username) : undefined;
     const action = enable ? 'auth.totp_enable' : 'auth.totp_disable';
     if (!user || !user.totp_secret || user.totp_enabled !== !enable) {
-      return c.json({ error: enable ? 'call /api/auth/totp/setup first' : 'TOTP is not enabled' }, 409);
+      return refuse(c, 409, 'conflict', enable ? 'call /api/auth/totp/setup first' : 'TOTP is not enabled');
     }
     const step = totpStep(user.totp_secret, code.trim(), now().getTime());
     if (step === null || !(await store.useTotpStep(user.username, step))) {
       await audit(c, { actor: user.username, action, target: user.username, outcome: 'denied' });
-      return c.json({ error: 'wrong TOTP code' }, 403);
+      return refuse(c, 403, 'wrong_secret', 'wrong TOTP code', { field: 'code' });
     }
     if (!enable && (policy.requireTotp || user.require_totp)) {
-      return c.json({ error: 'TOTP is required for this user' }, 403);
+      return refuse(c, 403, 'forbidden', 'TOTP is required for this user');
     }
     await store.updateUser(user.username, {
       totp_enabled: enable,
@@ -312,12 +310,14 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
   api.post('/auth/tokens', requireLogin(), async (c) => {
     const identity = c.get('auth')!;
     if (!identity.username || identity.kind !== 'session') {
-      return c.json({ error: 'API tokens are created from a login session' }, 400);
+      return refuse(c, 400, 'bad_request', 'API tokens are created from a login session');
     }
     const input = await body(c, tokenCreate);
     const beyond = input.scopes.filter((s) => !identity.permissions.has(s));
     if (beyond.length > 0)
-      return c.json({ error: `your role does not allow scope ${beyond.join(', ')}` }, 403);
+      return refuse(c, 403, 'forbidden', `your role does not allow scope ${beyond.join(', ')}`, {
+        field: 'scope',
+      });
     const token = newApiToken();
     const created = now();
     const record = {
@@ -352,11 +352,11 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
       target: id,
       outcome: deleted ? 'ok' : 'not found',
     });
-    return deleted ? c.body(null, 204) : c.json({ error: 'no such token' }, 404);
+    return deleted ? c.body(null, 204) : refuse(c, 404, 'not_found', 'no such token');
   });
 
   api.get('/users', requirePermission('admin'), async (c) =>
-    c.json({ users: (await store.listUsers()).map(publicUser) }),
+    c.json({ users: (await store.listUsers()).map(publicUser) } satisfies Api.UsersResponse),
   );
   api.post('/users', requirePermission('admin'), async (c) => {
     const input = await body(c, userCreate);
@@ -371,17 +371,17 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
       outcome: created ? 'ok' : 'exists',
       detail: { role: input.role },
     });
-    if (!created) return c.json({ error: `user ${input.username} exists` }, 409);
-    return c.json(publicUser((await store.getUser(input.username))!), 201);
+    if (!created) return refuse(c, 409, 'conflict', `user ${input.username} exists`, { field: 'username' });
+    return c.json(publicUser((await store.getUser(input.username))!) satisfies Api.User, 201);
   });
   api.patch('/users/:username', requirePermission('admin'), async (c) => {
     const username = c.req.param('username');
     const input = await body(c, userPatch);
     const user = await store.getUser(username);
-    if (!user) return c.json({ error: 'no such user' }, 404);
+    if (!user) return refuse(c, 404, 'not_found', 'no such user');
     const self = c.get('auth')?.username === username;
     if (self && ((input.role && input.role !== 'admin') || input.disabled)) {
-      return c.json({ error: 'an admin cannot demote or disable themselves' }, 409);
+      return refuse(c, 409, 'conflict', 'an admin cannot demote or disable themselves');
     }
     const updated = await store.updateUser(username, {
       ...(input.role && { role: input.role }),
@@ -400,12 +400,12 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
       // Which fields changed, never the new password.
       detail: { changed: Object.keys(input), ...(input.role && { role: input.role }) },
     });
-    return c.json(publicUser(updated!));
+    return c.json(publicUser(updated!) satisfies Api.User);
   });
   api.delete('/users/:username', requirePermission('admin'), async (c) => {
     const username = c.req.param('username');
     if (c.get('auth')?.username === username)
-      return c.json({ error: 'an admin cannot delete themselves' }, 409);
+      return refuse(c, 409, 'conflict', 'an admin cannot delete themselves');
     const deleted = await store.deleteUser(username);
     await audit(c, {
       actor: actor(c),
@@ -413,17 +413,21 @@ export function createAuthRoutes(options: AuthRoutesOptions): Hono {
       target: username,
       outcome: deleted ? 'ok' : 'not found',
     });
-    return deleted ? c.body(null, 204) : c.json({ error: 'no such user' }, 404);
+    return deleted ? c.body(null, 204) : refuse(c, 404, 'not_found', 'no such user');
   });
 
   api.get('/audit', requirePermission('admin'), async (c) => {
     const parsed = auditQuery.safeParse(c.req.query());
-    if (!parsed.success) return c.json({ error: parsed.error.issues[0]!.message }, 400);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.');
+      return refuse(c, 400, 'invalid_query', issue.message, { field: field || undefined });
+    }
     const entries = await store.listAudit(parsed.data);
     return c.json({
       entries: entries.map((e) => ({ ...e, ts: e.ts.toISOString() })),
       next_before: entries.length === parsed.data.limit ? entries.at(-1)!.id : null,
-    });
+    } satisfies Api.AuditPage);
   });
   return api;
 }

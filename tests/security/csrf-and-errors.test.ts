@@ -102,7 +102,7 @@ describe("the gateway's 500 answer", () => {
       const res = await app.request('/healthz');
       assert.equal(res.status, 500);
       const text = await res.text();
-      assert.deepEqual(JSON.parse(text), { error: 'internal error' });
+      assert.deepEqual(JSON.parse(text), { error: 'internal error', code: 'internal' });
       assert.doesNotMatch(text, /secret-internal-path|EACCES/);
       assert.match(log.text(), /secret-internal-path/, 'the detail is in the log');
       assert.match(

@@ -105,7 +105,7 @@ export function runWebAuthApiSuite(name: string, start: (o: StartOptions) => Pro
       const bad = await api.login('viewer', 'wrong-password-x');
       const unknown = await api.login('nobody-here', 'wrong-password-x');
       assert.equal(bad.status, 401);
-      assert.deepEqual(bad.body, { error: 'invalid credentials' });
+      assert.deepEqual(bad.body, { error: 'invalid credentials', code: 'invalid_credentials' });
       assert.equal(unknown.status, bad.status);
       assert.deepEqual(unknown.body, bad.body);
       assert.equal(bad.setCookie, '');
@@ -236,7 +236,7 @@ export function runWebAuthApiSuite(name: string, start: (o: StartOptions) => Pro
       const wrongPassword = await api.login('otp', 'not-the-password');
       assert.deepEqual(
         wrongPassword.body,
-        { error: 'invalid credentials' },
+        { error: 'invalid credentials', code: 'invalid_credentials' },
         'no totp hint without the password',
       );
       const code = totpCode(secret, s.now());
@@ -245,7 +245,7 @@ export function runWebAuthApiSuite(name: string, start: (o: StartOptions) => Pro
       assert.equal((ok.body.user as { totp_enabled: boolean }).totp_enabled, true);
       const replay = await api.login('otp', PASSWORDS.totp, code);
       assert.equal(replay.status, 401, 'a code is accepted once');
-      assert.deepEqual(replay.body, { error: 'invalid credentials' });
+      assert.deepEqual(replay.body, { error: 'invalid credentials', code: 'invalid_credentials' });
       s.advance(30_000);
       assert.equal((await api.login('otp', PASSWORDS.totp, totpCode(secret, s.now()))).status, 200);
     });
