@@ -13,22 +13,17 @@
  */
 import {
   COAP_OPTION,
-  type CoapMessage,
   codeText,
   decodeCoapMessage,
   describeCoapMessage,
 } from '../../../protocols/coap/index.ts';
+import type { Peer } from '../../../protocols/coap/to-event.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { DecodedPacket } from '../../../protocols/pcap/index.ts';
-import { coapEvent, type Peer } from '../../../protocols/coap/to-event.ts';
+import { createCoapCaptureEvents, type CoapEventsOptions, hex, type PendingExchange } from './coap-events.ts';
 import type { FrameMeta } from './frame-meta.ts';
 
-export interface CoapCaptureOptions {
-  amplificationFactor: number;
-  /** How long a client that returned an Echo value counts as verified (RFC 9175 §2.4). */
-  verifiedSecs: number;
-  extra: Record<string, unknown>;
-}
+export type CoapCaptureOptions = CoapEventsOptions;
 
 export interface CoapCaptureStats {
   messages: number;
@@ -40,213 +35,18 @@ export interface CoapCaptureStats {
 const EXCHANGE_LIFETIME_MS = 247_000;
 const MAX_PENDING = 100_000;
 
-interface Pending {
-  message: CoapMessage;
-  bytes: number;
-  frame: number;
-  ts: number;
-  client: Peer;
-  server: Peer;
-  midKey: string;
-  tokenKey: string;
-  /** Answered, and the answer registered an observation: later notifications belong to it. */
-  observing: boolean;
-}
-
-const hex = (b: Uint8Array, n = 64) => Buffer.from(b.subarray(0, n)).toString('hex');
-
 export function createCoapCaptureDecoder(options: CoapCaptureOptions) {
   const stats: CoapCaptureStats = { messages: 0, malformed: 0, retransmissions: 0 };
-  const byMid = new Map<string, Pending>();
-  const byToken = new Map<string, Pending>();
-  /** `client ip|server ip` → verified until (ms). */
-  const verified = new Map<string, number>();
+  const { exchange, unmatched, malformed } = createCoapCaptureEvents(options);
+  const byMid = new Map<string, PendingExchange>();
+  const byToken = new Map<string, PendingExchange>();
   let lastSweep = 0;
 
   const pair = (c: Peer, s: Peer) => `${c.ip}|${c.port}|${s.ip}|${s.port}`;
 
-  const event = (
-    spec: Parameters<typeof coapEvent>[0],
-    client: Peer,
-    server: Peer,
-    m: FrameMeta,
-    more?: Record<string, unknown>,
-  ) => {
-    const e = coapEvent(spec, client, server, m.ts, '');
-    delete e.fields.listener;
-    Object.assign(e.fields, options.extra, more, { frame: m.frame });
-    return e;
-  };
-
-  const requestFields = (p: Pending) => {
-    const m = p.message;
-    const info = describeCoapMessage(m);
-    return {
-      info,
-      base: {
-        method: info.method ?? 'unknown',
-        path: info.path,
-        query: info.query.length > 0 ? info.query : undefined,
-        type: m.type,
-        message_id: m.messageId,
-        token: m.token.length > 0 ? hex(m.token) : undefined,
-        request_bytes: p.bytes,
-        payload_bytes: m.payload.length,
-        content_format: info.contentFormat,
-        observe: info.observe,
-      },
-    };
-  };
-
-  const forget = (p: Pending) => {
+  const forget = (p: PendingExchange) => {
     if (byMid.get(p.midKey) === p) byMid.delete(p.midKey);
     if (byToken.get(p.tokenKey) === p) byToken.delete(p.tokenKey);
-  };
-
-  /** The events of one exchange; `response` absent when none came (or a Reset did). */
-  const exchange = (
-    p: Pending,
-    out: PendingEvent[],
-    m: FrameMeta,
-    response?: { message: CoapMessage; bytes: number },
-    reset = false,
-  ) => {
-    const { info, base } = requestFields(p);
-    const { client, server } = p;
-    const code = response ? response.message.codeText : undefined;
-    const more = { request_frame: p.frame };
-    const vkey = `${client.ip}|${server.ip}`;
-    const now = m.ts.getTime();
-    const echoed = info.echo !== undefined;
-    if (echoed && code?.startsWith('2')) {
-      if (verified.size >= MAX_PENDING) verified.clear();
-      verified.set(vkey, now + options.verifiedSecs * 1000);
-    }
-    const isVerified = echoed || (verified.get(vkey) ?? 0) > now;
-    const echoChallenge =
-      code === '4.01' && response!.message.options.some((o) => o.number === COAP_OPTION.ECHO);
-    if (info.path === '/.well-known/core') {
-      out.push(
-        event(
-          {
-            action: 'coap.discovery',
-            kind: 'security',
-            severity: 5,
-            message: `resource discovery by ${client.ip}`,
-            fields: base,
-            tags: ['discovery'],
-          },
-          client,
-          server,
-          m,
-          more,
-        ),
-      );
-    }
-    if (code === '4.05') {
-      out.push(
-        event(
-          {
-            action: 'coap.method_not_allowed',
-            kind: 'security',
-            severity: 4,
-            message: `${base.method} not allowed on ${info.path} (from ${client.ip})`,
-            fields: base,
-            tags: ['method_not_allowed'],
-          },
-          client,
-          server,
-          m,
-          more,
-        ),
-      );
-    }
-    if (response && !isVerified && response.bytes > options.amplificationFactor * p.bytes) {
-      out.push(
-        event(
-          {
-            action: 'coap.amplification_risk',
-            kind: 'security',
-            severity: 4,
-            message: `${base.method} ${info.path} from unverified ${client.ip}: ${response.bytes} bytes of response for ${p.bytes} of request`,
-            fields: {
-              ...base,
-              response_code: code,
-              response_bytes: response.bytes,
-              factor: Math.round((response.bytes / p.bytes) * 100) / 100,
-              limit_factor: options.amplificationFactor,
-              mitigation: 'none',
-            },
-            tags: ['amplification'],
-          },
-          client,
-          server,
-          m,
-          more,
-        ),
-      );
-    }
-    out.push(
-      event(
-        {
-          action: 'coap.request',
-          kind: 'security',
-          severity: code?.startsWith('2') ? 6 : 5,
-          message: `${base.method} ${info.path} → ${code ?? (reset ? 'reset' : 'no response')} from ${client.ip}`,
-          fields: {
-            ...base,
-            response_code: code,
-            response_bytes: response?.bytes,
-            response_type: response?.message.type,
-            no_response: response ? undefined : !reset,
-            reset: reset || undefined,
-            echo_verified: isVerified || undefined,
-            echo_challenge: echoChallenge || undefined,
-          },
-        },
-        client,
-        server,
-        m,
-        more,
-      ),
-    );
-  };
-
-  const unmatched = (
-    res: CoapMessage,
-    bytes: number,
-    server: Peer,
-    client: Peer,
-    m: FrameMeta,
-    out: PendingEvent[],
-    request?: Pending,
-  ) => {
-    const info = describeCoapMessage(res);
-    out.push(
-      event(
-        {
-          action: 'coap.response',
-          kind: 'security',
-          severity: 6,
-          message: `${res.codeText} ${res.type} to ${client.ip}${request ? ` (notification for ${requestFields(request).info.path})` : ' answering no request seen'}`,
-          fields: {
-            response_code: res.codeText,
-            type: res.type,
-            message_id: res.messageId,
-            token: res.token.length > 0 ? hex(res.token) : undefined,
-            response_bytes: bytes,
-            payload_bytes: res.payload.length,
-            content_format: info.contentFormat,
-            observe: info.observe,
-            path: request ? requestFields(request).info.path : undefined,
-          },
-        },
-        client,
-        server,
-        m,
-        request ? { request_frame: request.frame } : undefined,
-      ),
-    );
   };
 
   const sweep = (t: number, out: PendingEvent[]) => {
@@ -277,26 +77,7 @@ export function createCoapCaptureDecoder(options: CoapCaptureOptions) {
       const r = decodeCoapMessage(bytes);
       if (!r.ok) {
         stats.malformed++;
-        out.push(
-          event(
-            {
-              action: 'coap.malformed',
-              kind: 'security',
-              severity: 4,
-              message: `malformed CoAP datagram from ${sender.ip}: ${r.error.message}`,
-              fields: {
-                code: r.error.code,
-                error: r.error.message,
-                bytes: bytes.length,
-                preview_hex: hex(bytes),
-              },
-              tags: ['malformed'],
-            },
-            sender,
-            receiver,
-            m,
-          ),
-        );
+        malformed(r.error, bytes, sender, receiver, m, out);
         return;
       }
       const msg = r.message;
@@ -324,7 +105,7 @@ export function createCoapCaptureDecoder(options: CoapCaptureOptions) {
           if (!before.observing) exchange(before, out, { frame: before.frame, ts: new Date(before.ts) });
         }
         if (byToken.size >= MAX_PENDING) sweep(Number.POSITIVE_INFINITY, out);
-        const p: Pending = {
+        const p: PendingExchange = {
           message: msg,
           bytes: bytes.length,
           frame: m.frame,
