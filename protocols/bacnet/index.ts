@@ -1,0 +1,26 @@
+/**
+ * The BACnet codec's public API (ANSI/ASHRAE 135-2020): BACnet/IP BVLC (Annex J), NPDU (clause 6),
+ * APDU with its services (clauses 13–21) and segmentation reassembly (clause 5.2), the pairing of
+ * confirmed requests with their answers, and the mapping to the one `Event`. Pure throughout.
+ */
+export * from './types.ts';
+export { readTag, readApplicationValue, type Tag } from './tags.ts';
+export { decodeParams, MAX_DEPTH, MAX_OBJECTS, MAX_VALUES } from './services.ts';
+export {
+  BVLC_TYPE_BIP,
+  decodeApdu,
+  decodeBacnetIp,
+  decodeBacnetLlc,
+  decodeNpduApdu,
+  MAX_BVLC_BYTES,
+} from './decode.ts';
+export {
+  type BacnetMessage,
+  type BacnetSession,
+  createBacnetSession,
+  MAX_OPEN_TRANSACTIONS,
+  MAX_REASSEMBLIES,
+  MAX_REASSEMBLY_BYTES,
+  type OpenRequest,
+  type SessionResult,
+} from './session.ts';
