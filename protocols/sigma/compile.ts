@@ -52,6 +52,7 @@ export const DEFAULT_LOGSOURCES: Readonly<Record<string, readonly EventSource[]>
   'product:bacnet': ['bacnet'],
   'product:enip': ['enip'],
   'product:dnp3': ['dnp3'],
+  'product:opcua': ['opcua'],
   'product:syslog': ['syslog'],
   'product:linux': ['syslog'],
   'service:syslog': ['syslog'],
