@@ -1,0 +1,118 @@
+/**
+ * The stream-level API a passive capture adopts: reassembled TCP chunks (protocols/pcap
+ * `createTcpStreamTracker`) in, events out. It keeps one `OpcuaSession` per connection, decides
+ * which side is the server (a configured server port, else the side that did not send HEL), and
+ * follows streams on other ports once they open with a HEL (`looksLikeOpcuaHello`). Every event
+ * carries the frame that completed it and, for responses, the frame of the request. Pure apart
+ * from its own bounded state; time comes from the chunks' metadata.
+ */
+import type { PendingEvent } from '../event/schema.ts';
+import { createOpcuaSession, type OpcuaSession, type OpcuaSessionOptions } from './session.ts';
+import { opcuaErrorToEvent, opcuaToEvent } from './to-event.ts';
+
+/** The registered OPC UA binary port (IANA "opcua-tcp"); 4843 is opc.tcp over TLS and unreadable. */
+export const OPCUA_DEFAULT_PORTS: readonly number[] = [4840];
+/** Connections followed at once; the oldest is forgotten beyond it. */
+export const MAX_OPCUA_CONNECTIONS = 4096;
+
+export interface OpcuaFrameMeta {
+  /** 1-based frame number in the capture. */
+  frame: number;
+  ts: Date;
+}
+
+/** The parts of protocols/pcap's `TcpChunk` this decoder reads. */
+export interface OpcuaTcpChunk<M extends OpcuaFrameMeta> {
+  flow: { src: string; srcPort: number; dst: string; dstPort: number };
+  data: Uint8Array;
+  gap: boolean;
+  meta: M;
+}
+
+export interface OpcuaFlowOptions extends OpcuaSessionOptions {
+  /** TCP ports of OPC UA servers (default 4840). */
+  ports?: readonly number[];
+  /** Also follow streams on other ports that open with a HEL (default true). */
+  detect?: boolean;
+  /** Added to every event's fields. */
+  extraFields?: Record<string, unknown>;
+}
+
+export interface OpcuaFlowDecoder {
+  /** True when the decoder wants this TCP segment's stream (port, or a HEL seen on it). */
+  wants(p: { src: string; srcPort: number; dst: string; dstPort: number; payload: Uint8Array }): boolean;
+  chunk(chunk: OpcuaTcpChunk<OpcuaFrameMeta>): PendingEvent[];
+  stats: { messages: number; malformed: number; connections: () => number };
+}
+
+/** A HEL chunk header: `HELF` then a MessageSize of 32..4,128 bytes (§7.1.2.3). */
+export function looksLikeOpcuaHello(b: Uint8Array): boolean {
+  if (b.length < 8 || b[0] !== 0x48 || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) return false;
+  const size = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
+  return size >= 32 && size <= 32 + 4096;
+}
+
+interface Conn {
+  session: OpcuaSession<OpcuaFrameMeta>;
+  client: { ip: string; port: number };
+  server: { ip: string; port: number };
+}
+
+export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlowDecoder {
+  const ports = new Set(options.ports ?? OPCUA_DEFAULT_PORTS);
+  const detect = options.detect ?? true;
+  const extra = options.extraFields ?? {};
+  const conns = new Map<string, Conn>();
+  /** `client|cport|server|sport` of connections found by their HEL off the configured ports. */
+  const found = new Set<string>();
+  const stats = { messages: 0, malformed: 0, connections: () => conns.size };
+
+  const sides = (f: OpcuaTcpChunk<OpcuaFrameMeta>['flow']) => {
+    const toServer = ports.has(f.dstPort) || found.has(`${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`);
+    const a = { ip: f.src, port: f.srcPort };
+    const b = { ip: f.dst, port: f.dstPort };
+    return toServer
+      ? { client: a, server: b, direction: 'request' as const }
+      : { client: b, server: a, direction: 'response' as const };
+  };
+
+  return {
+    stats,
+    wants(p) {
+      if (ports.has(p.dstPort) || ports.has(p.srcPort)) return true;
+      const key = `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`;
+      if (found.has(key) || found.has(`${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`)) return true;
+      if (!detect || !looksLikeOpcuaHello(p.payload)) return false;
+      if (found.size >= MAX_OPCUA_CONNECTIONS) found.clear();
+      found.add(key);
+      return true;
+    },
+    chunk(chunk) {
+      const { client, server, direction } = sides(chunk.flow);
+      const key = `${client.ip}|${client.port}|${server.ip}|${server.port}`;
+      let conn = conns.get(key);
+      if (!conn) {
+        if (conns.size >= MAX_OPCUA_CONNECTIONS) {
+          const oldest = conns.keys().next();
+          if (!oldest.done) conns.delete(oldest.value);
+        }
+        conn = { session: createOpcuaSession<OpcuaFrameMeta>(options), client, server };
+        conns.set(key, conn);
+      }
+      const out: PendingEvent[] = [];
+      for (const d of conn.session.push(direction, chunk.data, chunk.meta, chunk.gap)) {
+        const fields: Record<string, unknown> = { ...extra, frame: d.meta.frame };
+        const ctx = { received: d.meta.ts, client, server, extra: fields };
+        if (d.ok) {
+          stats.messages++;
+          if (d.request) fields.request_frame = d.request.meta.frame;
+          out.push(opcuaToEvent(d, ctx));
+        } else {
+          stats.malformed++;
+          out.push(opcuaErrorToEvent(d, ctx));
+        }
+      }
+      return out;
+    },
+  };
+}
