@@ -26,6 +26,7 @@ export const EVENT_SOURCES = [
   'bacnet',
   'enip',
   'dnp3',
+  's7comm',
   'opcua',
   'gateway',
   'central',

@@ -1,0 +1,341 @@
+/**
+ * Maps a decoded S7comm message (session.ts) to the one `Event` (protocols/s7comm/EVENTS.md): one
+ * event per PDU, the action named after what it does (`s7comm.plc_stop`, `s7comm.read_szl`,
+ * `s7comm.start_upload`), answers with the request's action and `direction: response`, error
+ * answers as `s7comm.error`, COTP connects and disconnects as `s7comm.cotp_*`, S7comm-plus as
+ * `s7comm.plus_<function>`, undecodable bytes as `s7comm.malformed`. `kind` and `severity` say
+ * what matters to a SOC: what changes the controller's mode or program is `security` 2–3, writes
+ * and reconnaissance (SZL, block lists) `security` 5, reads and polling `telemetry`.
+ */
+import type { PendingEvent } from '../event/schema.ts';
+import type { S7Message } from './session.ts';
+import type { S7Identity } from './szl.ts';
+import {
+  AREA_NAMES,
+  COTP_TYPES,
+  ERROR_CLASS_NAMES,
+  FUNCTION_NAMES,
+  hexOf,
+  PI_SERVICE_ACTIONS,
+  PLUS_FUNCTIONS,
+  PLUS_OPCODES,
+  RETURN_CODE_NAMES,
+  ROSCTR_NAMES,
+  type S7Direction,
+  type S7Error,
+  type S7Pdu,
+  type S7PlusPdu,
+  USERDATA_GROUPS,
+  USERDATA_SUBFUNCTIONS,
+} from './types.ts';
+
+export interface S7EventContext {
+  received: Date;
+  /** When it happened (capture time); defaults to `received`. */
+  ts?: Date;
+  /** The client (HMI, engineering station) and the server (the controller, TCP 102). */
+  client?: { ip: string; port: number };
+  server?: { ip: string; port: number };
+  /** Extra fields the adapter knows: frame numbers, the file name. */
+  extra?: Record<string, unknown>;
+  tags?: string[];
+}
+
+const CRITICAL = new Set([
+  'plc_stop',
+  'plc_start',
+  'delete_block',
+  'insert_block',
+  'request_download',
+  'erase',
+  'forces',
+]);
+const HIGH = new Set([
+  'download_block',
+  'download_ended',
+  'start_upload',
+  'upload',
+  'end_upload',
+  'copy_ram_to_rom',
+  'compress_memory',
+  'set_clock',
+  'set_clock_2',
+  'plc_password',
+  'clear_password',
+  'pi_service',
+]);
+const RECON = new Set(['read_szl', 'list_blocks', 'list_blocks_of_type', 'get_block_info', 'write_var']);
+const PLUS_WRITES = new Set([0x04ca, 0x04d4, 0x04f2, 0x0542, 0x056b]);
+
+const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
+const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+
+/** The verb of a classic PDU (without the `s7comm.` prefix); answers take their request's. */
+export function s7Verb(pdu: S7Pdu, request?: S7Pdu): string {
+  const u = pdu.userdata;
+  if (u) return USERDATA_SUBFUNCTIONS[u.group]?.[u.subfunction] ?? 'userdata';
+  const fn = pdu.function ?? request?.function;
+  if (fn === undefined) return pdu.rosctr === 2 ? 'ack' : (ROSCTR_NAMES[pdu.rosctr] ?? 'unknown_rosctr');
+  if (fn === 0x28) {
+    const service = pdu.piService ?? request?.piService;
+    return (service !== undefined && PI_SERVICE_ACTIONS[service]) || 'pi_service';
+  }
+  return FUNCTION_NAMES[fn] ?? 'unknown_function';
+}
+
+function failed(pdu: S7Pdu): boolean {
+  if ((pdu.errorClass ?? 0) !== 0) return true;
+  return (pdu.userdata?.errorCode ?? 0) !== 0;
+}
+
+export function s7commAction(pdu: S7Pdu | S7PlusPdu, request?: S7Pdu): string {
+  if (pdu.protocol === 's7comm_plus') {
+    if (pdu.function !== undefined)
+      return `s7comm.plus_${PLUS_FUNCTIONS[pdu.function] ?? 'unknown_function'}`;
+    return pdu.opcode === 0x33 ? 's7comm.plus_notification' : 's7comm.plus_data';
+  }
+  return failed(pdu) ? 's7comm.error' : `s7comm.${s7Verb(pdu, request)}`;
+}
+
+function classify(verb: string, pdu: S7Pdu | S7PlusPdu, direction: S7Direction) {
+  const response = direction === 'response';
+  if (pdu.protocol === 's7comm_plus') {
+    const write = pdu.function !== undefined && PLUS_WRITES.has(pdu.function);
+    return write
+      ? { kind: 'security' as const, severity: response ? 6 : 5 }
+      : { kind: 'telemetry' as const, severity: 6 };
+  }
+  if (failed(pdu)) return { kind: 'security' as const, severity: 4 };
+  if (CRITICAL.has(verb)) return { kind: 'security' as const, severity: response ? 4 : 2 };
+  if (HIGH.has(verb)) return { kind: 'security' as const, severity: response ? 5 : 3 };
+  if (RECON.has(verb)) return { kind: 'security' as const, severity: response ? 6 : 5 };
+  return { kind: 'telemetry' as const, severity: 6 };
+}
+
+/** Identity fields of SZL 0x0011/0x001c, snake_case. */
+export function identityFields(id: S7Identity): Record<string, string> {
+  const f: Record<string, string> = {};
+  if (id.orderNumber !== undefined) f.order_number = id.orderNumber;
+  if (id.firmwareVersion !== undefined) f.firmware_version = id.firmwareVersion;
+  if (id.stationName !== undefined) f.station_name = id.stationName;
+  if (id.moduleName !== undefined) f.module_name = id.moduleName;
+  if (id.plantId !== undefined) f.plant_id = id.plantId;
+  if (id.serialNumber !== undefined) f.serial_number = id.serialNumber;
+  if (id.moduleType !== undefined) f.module_type = id.moduleType;
+  return f;
+}
+
+/** The classic PDU's content as event fields (snake_case, absent values omitted). */
+export function s7PduFields(pdu: S7Pdu, f: Record<string, unknown>): void {
+  f.rosctr = pdu.rosctr;
+  f.rosctr_name = ROSCTR_NAMES[pdu.rosctr] ?? `unknown_${pdu.rosctr}`;
+  f.pdu_ref = pdu.pduRef;
+  if (pdu.function !== undefined) {
+    f.function_code = pdu.function;
+    f.function = FUNCTION_NAMES[pdu.function] ?? `unknown_${hex2(pdu.function)}`;
+  }
+  if (pdu.errorClass !== undefined) {
+    f.error_class = pdu.errorClass;
+    f.error_code = pdu.errorCode;
+    if (pdu.errorClass !== 0)
+      f.error = ERROR_CLASS_NAMES[pdu.errorClass] ?? `unknown_${hex2(pdu.errorClass)}`;
+  }
+  if (pdu.itemCount !== undefined) f.item_count = pdu.itemCount;
+  if (pdu.items) {
+    f.items = pdu.items.map((i) => {
+      const o: Record<string, unknown> = { syntax_id: i.syntaxId };
+      if (i.area !== undefined) {
+        o.area = AREA_NAMES[i.area] ?? `unknown_${hex2(i.area)}`;
+        o.db = i.db;
+        o.byte_address = i.address! >> 3;
+        o.bit_address = i.address! & 7;
+        o.transport_size = i.transportSize;
+        o.length = i.length;
+      }
+      return o;
+    });
+    // Flat lists too, so a rule can match `fields.areas: data_blocks` or `fields.dbs: 1`.
+    f.areas = [
+      ...new Set(pdu.items.map((i) => (i.area === undefined ? 'other' : (AREA_NAMES[i.area] ?? 'unknown')))),
+    ];
+    const dbs = pdu.items.filter((i) => i.area === 0x84).map((i) => i.db!);
+    if (dbs.length > 0) f.dbs = [...new Set(dbs)];
+  }
+  if (pdu.data) {
+    // A write request's items carry data, not outcomes: their return code is always 0.
+    if (pdu.rosctr !== 1)
+      f.return_codes = pdu.data.map((d) => RETURN_CODE_NAMES[d.returnCode] ?? hex2(d.returnCode));
+    if (pdu.data.some((d) => d.bytes > 0)) f.values = pdu.data.map((d) => d.value);
+  }
+  if (pdu.pduLength !== undefined) {
+    f.pdu_length = pdu.pduLength;
+    f.max_amq_calling = pdu.maxAmqCalling;
+    f.max_amq_called = pdu.maxAmqCalled;
+  }
+  if (pdu.status !== undefined) f.status = pdu.status;
+  if (pdu.uploadId !== undefined) f.upload_id = pdu.uploadId;
+  if (pdu.filename !== undefined) f.filename = pdu.filename;
+  if (pdu.blockType !== undefined) f.block_type = pdu.blockType;
+  if (pdu.blockNumber !== undefined) f.block_number = pdu.blockNumber;
+  if (pdu.destinationFilesystem !== undefined) f.destination_filesystem = pdu.destinationFilesystem;
+  if (pdu.blockLength !== undefined) f.block_length = pdu.blockLength;
+  if (pdu.piService !== undefined) f.pi_service = pdu.piService;
+  if (pdu.piArgs !== undefined && pdu.piArgs !== '') f.pi_args = pdu.piArgs;
+  const u = pdu.userdata;
+  if (u) {
+    f.userdata_type =
+      u.type === 4 ? 'request' : u.type === 8 ? 'response' : u.type === 0 ? 'push' : `unknown_${u.type}`;
+    f.group_code = u.group;
+    f.group = USERDATA_GROUPS[u.group] ?? `unknown_${u.group}`;
+    f.subfunction_code = u.subfunction;
+    f.subfunction = USERDATA_SUBFUNCTIONS[u.group]?.[u.subfunction] ?? `unknown_${hex2(u.subfunction)}`;
+    f.sequence = u.sequence;
+    if (u.dataUnitRef !== undefined) {
+      f.data_unit_ref = u.dataUnitRef;
+      f.last_data_unit = u.lastDataUnit;
+      if (u.errorCode) {
+        f.userdata_error_code = hex4(u.errorCode);
+      }
+    }
+    if (u.returnCode !== undefined) f.return_code = RETURN_CODE_NAMES[u.returnCode] ?? hex2(u.returnCode);
+    if (u.szlId !== undefined) {
+      f.szl_id = hex4(u.szlId);
+      f.szl_index = hex4(u.szlIndex ?? 0);
+    }
+    if (u.group === 7 && u.data.length >= 10) f.data = hexOf(u.data, 10);
+  }
+}
+
+function plusFields(pdu: S7PlusPdu, f: Record<string, unknown>): void {
+  f.plus_version = pdu.version;
+  if (pdu.opcode !== undefined) {
+    f.opcode = pdu.opcode;
+    f.opcode_name = PLUS_OPCODES[pdu.opcode] ?? `unknown_${hex2(pdu.opcode)}`;
+  }
+  if (pdu.function !== undefined) {
+    f.function_code = pdu.function;
+    f.function = PLUS_FUNCTIONS[pdu.function] ?? `unknown_${hex4(pdu.function)}`;
+  }
+  if (pdu.sequence !== undefined) f.sequence = pdu.sequence;
+}
+
+function endpoints(ctx: S7EventContext, direction: S7Direction) {
+  const [from, to] = direction === 'request' ? [ctx.client, ctx.server] : [ctx.server, ctx.client];
+  const out: Pick<PendingEvent, 'src' | 'dst'> = {};
+  if (from) out.src = { ip: from.ip, port: from.port };
+  if (to) out.dst = { ip: to.ip, port: to.port };
+  return out;
+}
+
+/** `s7comm:<controller ip>`: one controller per address (rack/slot are in the COTP TSAP). */
+function device(ctx: S7EventContext, identity?: S7Identity): PendingEvent['device'] {
+  const d: NonNullable<PendingEvent['device']> = { id: `s7comm:${ctx.server?.ip ?? 'unknown'}` };
+  if (identity?.serialNumber) d.protocol_id = identity.serialNumber;
+  const name = identity?.stationName || identity?.moduleName;
+  if (name) d.name = name;
+  return d;
+}
+
+function base(ctx: S7EventContext, direction: S7Direction) {
+  const received = ctx.received.toISOString();
+  return {
+    ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received,
+    received,
+    source: 's7comm' as const,
+    ...endpoints(ctx, direction),
+  };
+}
+
+/** One decoded message → one event (CR, CC, DR and DT alike). */
+export function s7commToEvent<M>(msg: S7Message<M>, ctx: S7EventContext): PendingEvent {
+  if (msg.error) return s7commErrorToEvent(msg.error, msg.bytes ?? new Uint8Array(0), msg.direction, ctx);
+  const f: Record<string, unknown> = { direction: msg.direction };
+  const anomalies = [...msg.anomalies];
+  let action: string;
+  let kind: PendingEvent['kind'] = 'telemetry';
+  let severity = 6;
+  let message: string;
+  const pdu = msg.pdu;
+  if (!pdu) {
+    const name = COTP_TYPES[msg.cotp.type] ?? 'unknown';
+    action = `s7comm.cotp_${{ cr: 'connect', cc: 'connect_confirm', dr: 'disconnect', dc: 'disconnect_confirm', er: 'error' }[name] ?? name}`;
+    f.cotp_type = hex2(msg.cotp.type);
+    if (msg.cotp.srcTsap !== undefined) f.src_tsap = msg.cotp.srcTsap;
+    if (msg.cotp.dstTsap !== undefined) f.dst_tsap = msg.cotp.dstTsap;
+    if (msg.cotp.tpduSizeBytes !== undefined) f.tpdu_size_bytes = msg.cotp.tpduSizeBytes;
+    if (msg.cotp.reason !== undefined) f.reason = msg.cotp.reason;
+    if (name === 'er') kind = 'security';
+    message = `COTP ${name.toUpperCase()} ${msg.direction}`;
+  } else {
+    anomalies.unshift(...pdu.anomalies);
+    action = s7commAction(pdu, msg.request?.pdu);
+    const verb = action.slice('s7comm.'.length);
+    ({ kind, severity } = classify(verb, pdu, msg.direction));
+    if (pdu.protocol === 's7comm_plus') {
+      f.protocol = 's7comm_plus';
+      plusFields(pdu, f);
+      message = `S7comm-plus ${String(f.opcode_name ?? 'data')} ${String(f.function ?? '')}`.trimEnd();
+    } else {
+      f.protocol = 's7comm';
+      s7PduFields(pdu, f);
+      if (
+        msg.request &&
+        msg.direction === 'response' &&
+        f.function === undefined &&
+        msg.request.pdu.function !== undefined
+      ) {
+        f.function_code = msg.request.pdu.function;
+        f.function = FUNCTION_NAMES[msg.request.pdu.function] ?? `unknown_${hex2(msg.request.pdu.function)}`;
+      }
+      const what = failed(pdu)
+        ? `error ${String(f.error ?? f.userdata_error_code)} to ${s7Verb(pdu, msg.request?.pdu)}`
+        : verb;
+      message = `S7 ${what.replace(/_/g, ' ')} ${msg.direction} pdu ${pdu.pduRef}`;
+      if (f.szl_id !== undefined) message += ` szl ${String(f.szl_id)}`;
+      if (f.pi_service !== undefined) message += ` ${String(f.pi_service)}`;
+      if (f.filename !== undefined) message += ` ${String(f.filename)}`;
+    }
+  }
+  if (msg.identity) Object.assign(f, identityFields(msg.identity));
+  if (ctx.extra) Object.assign(f, ctx.extra);
+  if (anomalies.length > 0) f.anomalies = anomalies;
+  const tags = ctx.tags ? [...ctx.tags] : [];
+  if (anomalies.length > 0) tags.push('anomaly');
+  return {
+    ...base(ctx, msg.direction),
+    kind,
+    action,
+    severity: anomalies.length > 0 ? Math.min(severity, 4) : severity,
+    message,
+    device: device(ctx, msg.identity),
+    fields: f,
+    tags,
+  };
+}
+
+/** Bytes that are not TPKT, COTP or an S7 PDU: a visible event, never a silent drop. */
+export function s7commErrorToEvent(
+  error: S7Error,
+  bytes: Uint8Array,
+  direction: S7Direction,
+  ctx: S7EventContext,
+): PendingEvent {
+  const fields: Record<string, unknown> = {
+    code: error.code,
+    error: error.message,
+    direction,
+    bytes: bytes.length,
+    preview: hexOf(bytes),
+    ...ctx.extra,
+  };
+  return {
+    ...base(ctx, direction),
+    kind: 'security',
+    action: 's7comm.malformed',
+    severity: 4,
+    message: `malformed S7comm ${direction}: ${error.message}`,
+    device: device(ctx),
+    fields,
+    tags: [...(ctx.tags ?? [])],
+  };
+}
