@@ -34,3 +34,13 @@ export {
   isBroadcast,
   type OpenDnp3Request,
 } from './session.ts';
+export {
+  apduFields,
+  dnp3Action,
+  type Dnp3Endpoint,
+  dnp3ErrorToEvent,
+  type Dnp3EventContext,
+  dnp3ItemToEvent,
+  dnp3ToEvent,
+} from './to-event.ts';
+export { encodeFragment, encodeLinkFrame, type FragmentFraming, MAX_SEGMENT_BYTES } from './encode.ts';

@@ -81,14 +81,24 @@ export function scanLinkFrames(b: Uint8Array, final: boolean): { items: LinkScan
   const items: LinkScanItem[] = [];
   let pos = 0;
   let junk = 0;
+  let badHeaders = 0;
+  // One error per run of skipped octets, however many false starts it held: garbage must not
+  // turn into a flood of events.
   const flushJunk = () => {
     if (junk > 0)
       items.push({
         type: 'error',
-        error: dnp3Error('bad_start', `${junk} octets without the 0x05 0x64 start (IEEE 1815 §9.2.4.1.1)`),
+        error:
+          badHeaders > 0
+            ? dnp3Error(
+                'header_crc',
+                `${junk} octets skipped, ${badHeaders} link headers with a bad CRC (§9.2.5)`,
+              )
+            : dnp3Error('bad_start', `${junk} octets without the 0x05 0x64 start (IEEE 1815 §9.2.4.1.1)`),
         skipped: junk,
       });
     junk = 0;
+    badHeaders = 0;
   };
   while (pos < b.length) {
     if (b[pos] !== 0x05 || (pos + 1 < b.length && b[pos + 1] !== 0x64)) {
@@ -133,18 +143,15 @@ export function scanLinkFrames(b: Uint8Array, final: boolean): { items: LinkScan
     }
     pos += size;
   }
+  flushJunk();
   if (final && pos < b.length) {
-    junk += b.length - pos;
-    if (junk > 0)
-      items.push({
-        type: 'error',
-        error: dnp3Error('truncated', `${junk} octets end before a whole link frame`),
-        skipped: junk,
-      });
-    junk = 0;
+    items.push({
+      type: 'error',
+      error: dnp3Error('truncated', `${b.length - pos} octets end before a whole link frame`),
+      skipped: b.length - pos,
+    });
     pos = b.length;
   }
-  flushJunk();
   return { items, used: pos };
 }
 
