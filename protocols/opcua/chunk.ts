@@ -94,6 +94,12 @@ export function parseChunk(bytes: Uint8Array, header: ChunkHeader): OpcuaResult<
   }
 }
 
+/** `readChunkHeader(...).ok` without building an error: the resynchronisation scan's test. */
+function plausible(b: Uint8Array, at: number, maxChunkBytes: number): boolean {
+  if (!TYPE_CODES.has((b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!)) return false;
+  return readChunkHeader(b, at, maxChunkBytes).ok;
+}
+
 export interface DeframedChunk {
   header: ChunkHeader;
   /** Exactly the chunk's bytes (a view; copy before keeping it past the next push). */
@@ -153,8 +159,7 @@ export function createChunkDeframer(maxChunkBytes: number = OPCUA_LIMITS.MAX_CHU
         if (!h.ok) {
           // Resynchronise: the next offset whose 8 bytes could be a header.
           let next = off + 1;
-          while (next + CHUNK_HEADER_BYTES <= buf.length && !readChunkHeader(buf, next, maxChunkBytes).ok)
-            next++;
+          while (next + CHUNK_HEADER_BYTES <= buf.length && !plausible(buf, next, maxChunkBytes)) next++;
           addJunk(h.error, buf.subarray(off, next));
           off = next;
           continue;
@@ -165,7 +170,8 @@ export function createChunkDeframer(maxChunkBytes: number = OPCUA_LIMITS.MAX_CHU
         off += h.value.size;
       }
       buf = off === buf.length ? new Uint8Array(0) : buf.slice(off);
-      if (junk && buf.length === 0) flushJunk(errors);
+      // Reported at once (a junk run cut across pushes is reported once per push).
+      flushJunk(errors);
       return { chunks, errors };
     },
     reset() {
