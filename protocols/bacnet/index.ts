@@ -24,3 +24,17 @@ export {
   type OpenRequest,
   type SessionResult,
 } from './session.ts';
+export {
+  type BacnetEventContext,
+  bacnetAction,
+  bacnetErrorToEvent,
+  bacnetToEvent,
+  paramFields,
+} from './to-event.ts';
+export {
+  BACNET_IP_PORT,
+  type BacnetDatagram,
+  type BacnetEventStream,
+  createBacnetEventStream,
+  isBacnetPort,
+} from './stream.ts';

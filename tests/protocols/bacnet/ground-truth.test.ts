@@ -17,8 +17,8 @@
  *   readPropertyMultiple-ACK in 2 segments whose results carry property-access errors): compared
  *   with the session's reassembled message there.
  * - error_reject_abort frames 9 and 10 (addListElement, removeListElement) are malformed to tshark
- *   (its CSV flags `_ws.malformed`) and decode here with `invalid_tag`/`unclosed_tag` anomalies;
- *   their header fields agree.
+ *   (its CSV flags `_ws.malformed`), yet well formed by clause 15.1.1 ([0] object, [1] property
+ *   102, [3] one Real): the codec decodes them without an anomaly, and every compared field agrees.
  * - tshark lists every object identifier and property of an APDU; the comparison takes the first
  *   of each, which is what the event's `object` and `property` fields hold.
  * - Not compared: ICSNPP's `bacnet_property.log` (one row per value, vendor names by lookup table)
