@@ -17,6 +17,7 @@ import {
   type OpcuaError,
   type OpcuaMessage,
   SECURITY_POLICY_NONE,
+  SERVICES,
 } from './types.ts';
 
 /** Open requests kept per connection; older ones are forgotten (a server that never answers). */
@@ -228,6 +229,14 @@ export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions =
     }
     const anomalies: string[] = [];
     if (message.service?.bodyError) anomalies.push('body_undecodable');
+    // The service says which way it goes (a ...Response or ServiceFault is a server's answer):
+    // trust it over the ports, and say that the ports disagreed.
+    const kind = message.service ? SERVICES.get(message.service.typeId)?.kind : undefined;
+    const said = kind === undefined ? direction : kind === 'request' ? 'request' : 'response';
+    if (said !== direction) {
+      anomalies.push('direction_mismatch');
+      direction = said;
+    }
     let request: OpenRequest<M> | undefined;
     let session: SessionInfo | undefined;
     const rid = message.requestId;
