@@ -1,0 +1,165 @@
+/**
+ * The OPC UA events a rule or the inventory reads: actions, who (client application URI, identity
+ * token, user name, security policy and mode), what (node ids, attribute ids, values, methods)
+ * and the server's identity (application URI), checked against the values ICSNPP logged for the
+ * same trace (expected/basic/opcua_binary_{create_session,activate_session,write,get_endpoints*}
+ * .log) and on hand-built exchanges (OPC 10000-4 §5.6.2 CreateSession, §5.6.3 ActivateSession,
+ * §5.10.4 Write). Every event is a valid `Event`; the password of a user name token never is in it.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseEvent } from '../../../protocols/event/schema.ts';
+import { createOpcuaFlowDecoder, looksLikeOpcuaHello } from '../../../protocols/opcua/index.ts';
+import { sharedData } from '../../support/env.ts';
+import {
+  ack,
+  activateSessionRequest,
+  createSessionRequest,
+  createSessionResponse,
+  hello,
+  openRequest,
+  writeRequest,
+  writeResponse,
+} from './frames.ts';
+import { decodeTrace } from './trace.ts';
+
+const asEvent = (e: object) => ({ ...e, v: 1, id: 'g:1', gateway: 'g', seq: 1 });
+
+describe('OPC UA events from the ICSNPP basic trace', () => {
+  test('server identity, client application, identity token, writes and calls', (t) => {
+    const file = sharedData(t, 'opcua', 'icsnpp', 'open62541_client-server_mainloop.pcap');
+    if (!file) return;
+    const { events } = decodeTrace(file);
+    for (const e of events) assert.ok(parseEvent(asEvent(e)).ok, e.action);
+    const one = (action: string, direction = 'request') =>
+      events.filter((e) => e.action === action && e.fields.direction === direction);
+    // opcua_binary_get_endpoints_description.log: urn:open62541.server.application, policy None.
+    const endpoints = one('opcua.get_endpoints', 'response')[0]!;
+    assert.equal(endpoints.fields.server_application_uri, 'urn:open62541.server.application');
+    assert.deepEqual(endpoints.fields.offered_security_policies, ['None']);
+    assert.deepEqual(endpoints.fields.offered_identity_tokens, ['anonymous', 'username']);
+    assert.equal(endpoints.device?.protocol_id, 'urn:open62541.server.application');
+    assert.equal(endpoints.device?.id, 'opcua:::1:4840');
+    // opcua_binary_create_session.log: urn:unconfigured:application.
+    const create = one('opcua.create_session')[0]!;
+    assert.equal(create.fields.client_application_uri, 'urn:unconfigured:application');
+    assert.equal(create.fields.endpoint_url, 'opc.tcp://localhost:4840');
+    // opcua_binary_activate_session.log + create_session_user_token.log: user1 with a user name token.
+    const activate = one('opcua.activate_session')[0]!;
+    assert.equal(activate.fields.identity_token, 'username');
+    assert.equal(activate.fields.user_name, 'user1');
+    assert.equal(activate.fields.identity_policy_id, 'open62541-username-policy');
+    assert.ok(!JSON.stringify(events).includes('"password"'), 'the password is never in an event');
+    // opcua_binary_write.log: two writes of ns=1;s=the.answer, attribute 13 (Value).
+    const writes = one('opcua.write');
+    assert.equal(writes.length, 2);
+    for (const w of writes) {
+      assert.deepEqual(w.fields.node_ids, ['ns=1;s=the.answer']);
+      assert.deepEqual(w.fields.attribute_ids, [13]);
+      assert.equal(w.kind, 'security');
+      assert.equal(w.fields.client_application_uri, 'urn:unconfigured:application');
+      assert.equal(w.fields.user_name, 'user1');
+      assert.equal(w.fields.security_policy, 'None');
+      assert.equal(w.fields.security_mode, 'None');
+    }
+    const call = one('opcua.call')[0]!;
+    assert.deepEqual(call.fields.method_ids, ['ns=1;i=62541']);
+    // 10 Publish responses BadNoSubscription (0x80790000), paired with their requests' frames.
+    const bad = one('opcua.publish', 'response').filter((e) => e.fields.status === 'BadNoSubscription');
+    assert.equal(bad.length, 10);
+    assert.ok(
+      bad.every((e) => typeof e.fields.request_frame === 'number' && e.fields.status_code === '0x80790000'),
+    );
+    assert.deepEqual([...new Set(events.map((e) => e.action))].sort(), [
+      'opcua.acknowledge',
+      'opcua.activate_session',
+      'opcua.add_nodes',
+      'opcua.browse',
+      'opcua.call',
+      'opcua.close_secure_channel',
+      'opcua.close_session',
+      'opcua.create_monitored_items',
+      'opcua.create_session',
+      'opcua.create_subscription',
+      'opcua.delete_subscriptions',
+      'opcua.get_endpoints',
+      'opcua.hello',
+      'opcua.open_secure_channel',
+      'opcua.publish',
+      'opcua.read',
+      'opcua.write',
+    ]);
+  });
+
+  test('encrypted channels: the policy is named, bodies are opcua.secured_message', (t) => {
+    const file = sharedData(t, 'opcua', 'icsnpp', 'pcaps', 'open62541_client-server_encrypted.pcap');
+    if (!file) return;
+    const { events } = decodeTrace(file);
+    const opn = events.filter((e) => e.action === 'opcua.open_secure_channel');
+    // GetEndpoints over None first (discovery, OPC 10000-4 §5.4.4), then the session's channel.
+    assert.deepEqual(
+      opn.map((e) => e.fields.security_policy),
+      ['None', 'None', 'Basic128Rsa15', 'Basic128Rsa15'],
+    );
+    assert.ok(opn.slice(2).every((e) => e.fields.encrypted === true));
+    assert.ok(events.some((e) => e.action === 'opcua.secured_message'));
+    assert.ok(!events.some((e) => e.action === 'opcua.write' || e.action === 'opcua.malformed'));
+  });
+});
+
+describe('OPC UA events from hand-built exchanges', () => {
+  const client = { src: '10.0.9.66', srcPort: 50123, dst: '10.0.10.5', dstPort: 4840 };
+  const server = { src: '10.0.10.5', srcPort: 4840, dst: '10.0.9.66', dstPort: 50123 };
+
+  function run(exchange: Array<['c' | 's', Uint8Array]>) {
+    const d = createOpcuaFlowDecoder();
+    return exchange.flatMap(([who, data], i) =>
+      d.chunk({
+        flow: who === 'c' ? client : server,
+        data,
+        gap: false,
+        meta: { frame: i + 1, ts: new Date(1e12 + i) },
+      }),
+    );
+  }
+
+  test('an anonymous session writing a setpoint: each write says who and how', () => {
+    const events = run([
+      ['c', hello()],
+      ['s', ack()],
+      ['c', openRequest()],
+      ['c', createSessionRequest(2, 2, 'urn:rogue:client')],
+      ['s', createSessionResponse(2, 2, 77)],
+      ['c', activateSessionRequest(3, 3, 77)],
+      ['c', writeRequest(4, 4, 'pump.setpoint', 99.5, 77)],
+      ['s', writeResponse(4, 4, 0x803b0000)],
+    ]);
+    for (const e of events) assert.ok(parseEvent(asEvent(e)).ok, e.action);
+    const write = events.find((e) => e.action === 'opcua.write' && e.fields.direction === 'request')!;
+    assert.equal(write.severity, 5);
+    assert.deepEqual(write.src, { ip: '10.0.9.66', port: 50123 });
+    assert.equal(write.device?.id, 'opcua:10.0.10.5:4840');
+    assert.deepEqual(write.fields.values, [99.5]);
+    assert.deepEqual(write.fields.node_ids, ['ns=1;s=pump.setpoint']);
+    assert.equal(write.fields.identity_token, 'anonymous');
+    assert.equal(write.fields.client_application_uri, 'urn:rogue:client');
+    assert.equal(write.fields.security_policy, 'None');
+    const answer = events.find((e) => e.action === 'opcua.write' && e.fields.direction === 'response')!;
+    assert.deepEqual(answer.fields.results, [0x803b0000]);
+    assert.equal(answer.fields.request_frame, 7);
+    const opn = events.find((e) => e.action === 'opcua.open_secure_channel')!;
+    assert.equal(opn.fields.security_mode, 'None');
+  });
+
+  test('a HEL opens a stream on any port; other streams are left alone', () => {
+    const d = createOpcuaFlowDecoder({ ports: [] });
+    const p = { src: '10.0.0.2', srcPort: 40000, dst: '10.0.0.3', dstPort: 48010 };
+    assert.ok(looksLikeOpcuaHello(hello()));
+    assert.equal(d.wants({ ...p, payload: Uint8Array.of(1, 2, 3) }), false);
+    assert.equal(d.wants({ ...p, payload: hello() }), true);
+    assert.equal(
+      d.wants({ src: p.dst, srcPort: p.dstPort, dst: p.src, dstPort: p.srcPort, payload: ack() }),
+      true,
+    );
+  });
+});
