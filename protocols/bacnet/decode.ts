@@ -23,7 +23,13 @@ export const BVLC_TYPE_BIP = 0x81;
 /** Largest BVLC length: a UDP datagram cannot be longer (Annex J.2: the length is 16 bits). */
 export const MAX_BVLC_BYTES = 65_535;
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Hex of a short address (at most 255 octets); a table beats Buffer.from's copy per frame. */
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
 const u16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
 
 /** Decodes a BACnet/IP datagram (UDP payload, port 47808 by default). */

@@ -101,6 +101,13 @@ function decodeUcs2(body: Uint8Array): string {
 
 const hex = (b: Uint8Array) => Buffer.from(b.subarray(0, 64)).toString('hex');
 
+/** IEEE 754 big-endian (clause 20.2.6/20.2.7) through one shared view: no allocation per value. */
+const SCRATCH = new DataView(new ArrayBuffer(8));
+function readFloat(b: Uint8Array, at: number, size: 4 | 8): number {
+  for (let i = 0; i < size; i++) SCRATCH.setUint8(i, b[at + i]!);
+  return size === 4 ? SCRATCH.getFloat32(0) : SCRATCH.getFloat64(0);
+}
+
 /** Decodes an application-tagged primitive (clause 20.2.2–20.2.14). */
 export function readApplicationValue(b: Uint8Array, tag: Tag): BacnetValue {
   switch (tag.number) {
@@ -114,9 +121,9 @@ export function readApplicationValue(b: Uint8Array, tag: Tag): BacnetValue {
     case 3:
       return readSigned(b, tag);
     case 4:
-      return tag.length === 4 ? Buffer.from(b.buffer, b.byteOffset + tag.start, 4).readFloatBE(0) : null;
+      return tag.length === 4 ? readFloat(b, tag.start, 4) : null;
     case 5:
-      return tag.length === 8 ? Buffer.from(b.buffer, b.byteOffset + tag.start, 8).readDoubleBE(0) : null;
+      return tag.length === 8 ? readFloat(b, tag.start, 8) : null;
     case 7:
       return readString(b, tag);
     case 10:
