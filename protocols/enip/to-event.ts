@@ -1,6 +1,6 @@
 /**
- * Maps decoded EtherNet/IP + CIP to the one `Event` (protocols/enip/EVENTS.md): one event per CIP
- * message, the messages inside a Multiple Service Packet or an Unconnected Send included, named
+ * Maps decoded EtherNet/IP + CIP to the one `Event` (protocols/event/SPEC.md, "EtherNet/IP and
+ * CIP"): one event per CIP message, the messages inside a Multiple Service Packet or an Unconnected Send included, named
  * after the service (`cip.set_attribute_single`, `cip.reset`, `cip.forward_open`); one event per
  * encapsulation command that carries no CIP (`enip.list_identity`, `enip.register_session`); one
  * per implicit I/O datagram (`cip.io`); undecodable bytes as `enip.malformed`. Replies carry the
