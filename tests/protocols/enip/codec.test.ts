@@ -22,6 +22,7 @@ import {
   le16,
   le32,
   logicalPath,
+  mspData,
   sendRRData,
   sendUnitData,
 } from './frames.ts';
@@ -205,6 +206,26 @@ describe('CIP messages and the events they map to', () => {
       ['programmable_logic_controller', '1769-L33ER', '0x00c0ffee', '30.11', '10.0.0.5', 44818],
     );
     assert.equal(event!.device?.name, '1769-L33ER');
+  });
+
+  test('attacker-controlled counts are capped: CPF items, services per packet, nesting', () => {
+    const items = Array.from({ length: 17 }, () => [0, 0, 0, 0]).flat();
+    const many = decodeEncap(encap(0x6f, [...le32(0), ...le16(0), ...le16(17), ...items]));
+    assert.ok(!many.ok && many.error.code === 'too_many_items');
+    const get = cipRequest(0x0e, logicalPath(1, 1, 1));
+    const msp = decodeCip(
+      Uint8Array.from(cipRequest(0x0a, logicalPath(2, 1), mspData(Array(300).fill(get)))),
+    );
+    assert.ok(msp.ok);
+    assert.equal(msp.value.embedded?.length, 256);
+    assert.ok(msp.value.anomalies.includes('too_many_services'));
+    let nested = get;
+    for (let i = 0; i < 6; i++) nested = cipRequest(0x0a, logicalPath(2, 1), mspData([nested]));
+    const deep = decodeCip(Uint8Array.from(nested));
+    assert.ok(deep.ok);
+    let depth = 0;
+    for (let m = deep.value; m.embedded?.[0]; m = m.embedded[0]) depth++;
+    assert.equal(depth, 4);
   });
 
   test('damage is a typed error, never a throw', () => {
