@@ -30,7 +30,7 @@ import {
 } from '../../protocols/event/schema.ts';
 
 /** SHA-256 of `JSON.stringify(z.toJSONSchema(eventSchema))` that this fast path was written for. */
-export const EVENT_SCHEMA_FINGERPRINT = '71676627fcffdb7624595ab82508e28726379382db583804f38ec5651d7bd710';
+export const EVENT_SCHEMA_FINGERPRINT = '99860ebb6fd05396e368a85c9d2d30ec6e248ab1ec4e9318a1525e12f2b47aee';
 
 export function eventSchemaFingerprint(): string {
   return createHash('sha256')
