@@ -4,10 +4,12 @@
  * capture source would run it), and Zeek's dnp3.log transactions rebuilt from what we decoded.
  */
 import { readFileSync } from 'node:fs';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
   createDnp3Session,
   type Dnp3Session,
   type Dnp3SessionItem,
+  dnp3ItemToEvent,
   FUNCTION_NAMES,
 } from '../../../protocols/dnp3/index.ts';
 import { createTcpStreamTracker, decodePacket, readCapture } from '../../../protocols/pcap/index.ts';
@@ -23,6 +25,8 @@ export interface DecodedItem {
   /** Source of the direction that carried it. */
   src: string;
   srcPort: number;
+  dst: string;
+  dstPort: number;
   item: Dnp3SessionItem<FrameMeta>;
 }
 
@@ -50,16 +54,31 @@ export function decodeDnp3Capture(file: string, ports: number[] = [20000]): Deco
     if (pk.proto === 'udp') {
       const conn = connKey(pk.src, pk.srcPort, pk.dst, pk.dstPort);
       for (const item of sessionOf(conn).datagram(pk.payload, meta))
-        out.push({ conn, src: pk.src, srcPort: pk.srcPort, item });
+        out.push({ conn, src: pk.src, srcPort: pk.srcPort, dst: pk.dst, dstPort: pk.dstPort, item });
       return;
     }
     for (const chunk of tcp.push(pk, meta)) {
       const f = chunk.flow;
       const conn = connKey(f.src, f.srcPort, f.dst, f.dstPort);
       for (const item of sessionOf(conn).push(chunk.key, chunk.data, chunk.meta, chunk.gap))
-        out.push({ conn, src: f.src, srcPort: f.srcPort, item });
+        out.push({ conn, src: f.src, srcPort: f.srcPort, dst: f.dst, dstPort: f.dstPort, item });
     }
   });
+  return out;
+}
+
+/** Every decoded item as the event a capture source would emit (link-only frames give none). */
+export function captureEvents(items: DecodedItem[], transport: 'tcp' | 'udp' = 'tcp'): PendingEvent[] {
+  const out: PendingEvent[] = [];
+  for (const d of items) {
+    const e = dnp3ItemToEvent(d.item, {
+      received: d.item.meta.ts,
+      transport,
+      src: { ip: d.src, port: d.srcPort },
+      dst: { ip: d.dst, port: d.dstPort },
+    });
+    if (e) out.push(e);
+  }
   return out;
 }
 
