@@ -20,8 +20,6 @@ import {
 
 /** BVLC type octet for BACnet/IP (Annex J.2). */
 export const BVLC_TYPE_BIP = 0x81;
-/** Largest BVLC length: a UDP datagram cannot be longer (Annex J.2: the length is 16 bits). */
-export const MAX_BVLC_BYTES = 65_535;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 /** Hex of a short address (at most 255 octets); a table beats Buffer.from's copy per frame. */

@@ -6,14 +6,7 @@
 export * from './types.ts';
 export { readTag, readApplicationValue, type Tag } from './tags.ts';
 export { decodeParams, MAX_DEPTH, MAX_OBJECTS, MAX_VALUES } from './services.ts';
-export {
-  BVLC_TYPE_BIP,
-  decodeApdu,
-  decodeBacnetIp,
-  decodeBacnetLlc,
-  decodeNpduApdu,
-  MAX_BVLC_BYTES,
-} from './decode.ts';
+export { BVLC_TYPE_BIP, decodeApdu, decodeBacnetIp, decodeBacnetLlc, decodeNpduApdu } from './decode.ts';
 export {
   type BacnetMessage,
   type BacnetSession,

@@ -85,7 +85,9 @@ export function createBacnetSession<M = undefined>(): BacnetSession<M> {
   ): { body: Uint8Array; count: number } | null {
     const seq = apdu.sequenceNumber ?? 0;
     let r = segments.get(key);
-    if (seq === 0) {
+    // Sequence numbers count modulo 256 (clause 20.1.2.7): a 0 that is the expected next segment
+    // continues a long transfer; any other 0 starts a new one.
+    if (seq === 0 && !(r && r.next > 0 && (r.next & 0xff) === 0)) {
       segments.delete(key);
       evictOldest(segments, MAX_REASSEMBLIES);
       r = { next: 0, parts: [], bytes: 0 };

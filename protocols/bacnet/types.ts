@@ -13,8 +13,7 @@ export type BacnetErrorCode =
   | 'unsupported_npdu_version'
   | 'invalid_address'
   | 'invalid_tag'
-  | 'invalid_apdu'
-  | 'too_large';
+  | 'invalid_apdu';
 
 export interface BacnetError {
   code: BacnetErrorCode;

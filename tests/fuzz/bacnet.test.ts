@@ -32,7 +32,6 @@ const CODES = new Set([
   'invalid_address',
   'invalid_tag',
   'invalid_apdu',
-  'too_large',
 ]);
 const CTX = { received: new Date('2026-11-21T10:00:00Z'), src: { ip: '10.0.0.1', port: 47808 } };
 const asEvent = (e: object) => ({ ...e, v: 1, id: 'g:1', gateway: 'g', seq: 1 });
