@@ -1,6 +1,6 @@
 /**
  * Maps a BACnet message (a session's complete APDU, network message or BVLC message) to the one
- * `Event` (protocols/bacnet/EVENTS.md): the action is named after the service
+ * `Event` (protocols/event/SPEC.md, "BACnet"): the action is named after the service
  * (`bacnet.reinitialize_device`, `bacnet.write_property`), the network message
  * (`bacnet.who_is_router_to_network`) or the BVLC function (`bacnet.register_foreign_device`);
  * answers that are not acknowledgements are `bacnet.error`, `bacnet.reject` and `bacnet.abort`;
