@@ -1,5 +1,5 @@
 /**
- * Maps a decoded DNP3 application fragment to the one `Event` (protocols/dnp3/EVENTS.md): one
+ * Maps a decoded DNP3 application fragment to the one `Event` (protocols/event/SPEC.md, DNP3): one
  * event per request and per response, the action named after the function (`dnp3.cold_restart`,
  * `dnp3.direct_operate`, `dnp3.unsolicited_response`), refused bytes as `dnp3.malformed`. `kind`
  * and `severity` say what matters to an OT monitor: restarts, stopping or initialising an

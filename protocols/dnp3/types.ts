@@ -5,7 +5,7 @@
  * make the decoder hold.
  */
 
-/** Caps on attacker-controlled sizes (documented in protocols/dnp3/EVENTS.md, "Limits"). */
+/** Caps on attacker-controlled sizes (documented in protocols/event/SPEC.md, DNP3, "Limits"). */
 export const DNP3_LIMITS = {
   /** A reassembled application fragment larger than this is dropped (IEEE 1815 §8.2.2 suggests 2,048). */
   MAX_FRAGMENT_BYTES: 16_384,
