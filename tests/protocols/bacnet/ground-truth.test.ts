@@ -117,6 +117,30 @@ describe('BACnet against tshark and Zeek (ICSNPP traces)', () => {
     });
   }
 
+  it('every answer pairs with its request, except where the trace has no request to pair', (t) => {
+    // error_reject_abort is synthetic: every frame goes 10.10.10.10:47809 → 192.168.3.100:47808,
+    // so its Error, Reject and Abort (frames 43–45) travel the way requests do and answer nothing.
+    const expected: Record<string, { answers: number; paired: number }> = {
+      bacnet_error_reject_abort: { answers: 3, paired: 0 },
+      bacnet_example: { answers: 1520, paired: 1520 },
+      bacnet_segmented_data: { answers: 2, paired: 2 },
+      bacnet_services: { answers: 3410, paired: 3410 },
+    };
+    for (const [trace, want] of Object.entries(expected)) {
+      const pcap = sharedData(t, 'bacnet', 'icsnpp', `${trace}.pcap`);
+      if (!pcap) return;
+      let answers = 0;
+      let paired = 0;
+      for (const { result } of run(pcap)) {
+        const a = result.ok ? result.message?.frame.apdu : undefined;
+        if (!a || a.type < 2 || a.type === 4) continue;
+        answers++;
+        if (result.ok && result.message?.request) paired++;
+      }
+      assert.deepEqual({ answers, paired }, want, trace);
+    }
+  });
+
   it('bacnet_services: device control requests and answers as ICSNPP logs them', (t) => {
     const pcap = sharedData(t, 'bacnet', 'icsnpp', 'bacnet_services.pcap');
     const log = sharedData(t, 'bacnet', 'icsnpp', 'expected', 'services', 'bacnet_device_control.log');
