@@ -8,7 +8,7 @@
  * sender context. Pure: no sockets, no timers; the caller says which way the bytes travelled.
  */
 import { createEncapDeframer, decodeEncap, type EncapFramingError } from './encap.ts';
-import type { CipMessage, EnipDirection, EnipPdu, EnipResult } from './types.ts';
+import { type CipMessage, type EnipDirection, type EnipPdu, type EnipResult, u32le } from './types.ts';
 
 /** Open requests kept per connection; older ones are forgotten (a target that never answers). */
 export const MAX_OPEN_REQUESTS = 256;
@@ -44,15 +44,54 @@ export interface EnipSession<M> {
   open(): number;
 }
 
-function pairKey(pdu: EnipPdu): string {
+/** Connections opened on this session (Forward_Open replies): O→T id → T→O id, and the T→O ids. */
+interface Connections {
+  otToTo: Map<number, number>;
+  toIds: Set<number>;
+}
+
+/** Connections remembered per session; a client opens a handful (Vol. 1 §3-5.5.2). */
+export const MAX_CONNECTIONS = 64;
+
+/**
+ * The key a request and its reply share. Connected requests travel on the O→T connection id and
+ * replies on the T→O id (Vol. 2 §2-6.3.2), so once a Forward_Open reply told both, the sequence
+ * count is qualified by the T→O id; for connections opened before the capture began, by the
+ * sequence count alone.
+ */
+function pairKey(pdu: EnipPdu, direction: EnipDirection, conns: Connections): string {
   const h = pdu.header!;
-  if (h.command === 0x70 && pdu.sequenceCount !== undefined) return `u${pdu.sequenceCount}`;
+  if (h.command === 0x70 && pdu.sequenceCount !== undefined) {
+    const id = pdu.connectionId;
+    if (id !== undefined) {
+      const to = direction === 'request' ? conns.otToTo.get(id) : conns.toIds.has(id) ? id : undefined;
+      if (to !== undefined) return `u${to}|${pdu.sequenceCount}`;
+    }
+    return `u${pdu.sequenceCount}`;
+  }
   return `${h.command}|${h.senderContext}`;
+}
+
+/** Learns the two ids of a successful (Large_)Forward_Open reply (Vol. 1 §3-5.5.2, Table 3-5.17). */
+function learnConnection(pdu: EnipPdu, request: EnipPdu | undefined, conns: Connections): void {
+  const cip = pdu.cip;
+  const asked = request?.cip?.service === 0x52 ? request.cip.embedded?.[0] : request?.cip;
+  if (!cip || cip.generalStatus !== 0 || (cip.service !== 0x54 && cip.service !== 0x5b)) return;
+  if (asked?.path?.classId !== 0x06 && request) return;
+  if (cip.data.length < 8) return;
+  if (conns.otToTo.size >= MAX_CONNECTIONS) {
+    conns.otToTo.clear();
+    conns.toIds.clear();
+  }
+  const to = u32le(cip.data, 4);
+  conns.otToTo.set(u32le(cip.data, 0), to);
+  conns.toIds.add(to);
 }
 
 export function createEnipSession<M = undefined>(): EnipSession<M> {
   const deframers = { request: createEncapDeframer(), response: createEncapDeframer() };
   const pending = new Map<string, EnipOpenRequest<M>>();
+  const conns: Connections = { otToTo: new Map(), toIds: new Set() };
   return {
     push(chunk, direction, meta, gap = false) {
       const deframer = deframers[direction];
@@ -64,7 +103,7 @@ export function createEnipSession<M = undefined>(): EnipSession<M> {
         const out: EnipSessionDecode<M> = { direction, bytes, result, anomalies: [] };
         decoded.push(out);
         if (!result.ok) continue;
-        const key = pairKey(result.value);
+        const key = pairKey(result.value, direction, conns);
         if (direction === 'request') {
           if (pending.has(key)) {
             out.anomalies.push('duplicate_request');
@@ -81,6 +120,7 @@ export function createEnipSession<M = undefined>(): EnipSession<M> {
             pending.delete(key);
             out.request = request;
           } else if (result.value.cip) out.anomalies.push('unmatched_response');
+          learnConnection(result.value, request?.pdu, conns);
         }
       }
       return { decoded, errors };

@@ -153,6 +153,38 @@ describe('CIP messages and the events they map to', () => {
     );
   });
 
+  test('two connections on one session: replies pair by connection once Forward_Open named both ids', () => {
+    const open = (ot: number, to: number, context: number): Array<[EnipDirection, Uint8Array]> => [
+      [
+        'request',
+        sendRRData(cipRequest(0x54, logicalPath(6, 1), [0x0a, 0xf0, ...le32(0), ...le32(0)]), context),
+      ],
+      [
+        'response',
+        sendRRData(cipResponse(0x54, 0, [...le32(ot), ...le32(to), ...Array(18).fill(0)]), context),
+      ],
+    ];
+    const events = run([
+      ...open(0x1001, 0x2001, 1),
+      ...open(0x1002, 0x2002, 2),
+      // Both connections send sequence count 1 at once; the replies come back in reverse order.
+      ['request', sendUnitData(cipRequest(0x0e, logicalPath(1, 1, 7)), 0x1001, 1)],
+      ['request', sendUnitData(cipRequest(0x0e, logicalPath(0xf5, 1, 5)), 0x1002, 1)],
+      ['response', sendUnitData(cipResponse(0x0e, 0, [4, 0x41, 0x42, 0x43, 0x44]), 0x2002, 1)],
+      ['response', sendUnitData(cipResponse(0x0e, 0, [4, 0x50, 0x4c, 0x43, 0x31]), 0x2001, 1)],
+    ]);
+    const gets = events.filter((e) => e.action === 'cip.get_attribute_single');
+    assert.deepEqual(
+      gets.map((e) => [e.fields.direction, e.fields.connection_id, e.fields.class, e.fields.anomalies ?? []]),
+      [
+        ['request', 0x1001, 'identity', []],
+        ['request', 0x1002, 'tcp_ip_interface', []],
+        ['response', 0x2002, 'tcp_ip_interface', []],
+        ['response', 0x2001, 'identity', []],
+      ],
+    );
+  });
+
   test('a reply nobody asked for is an anomaly; a request reused while open too', () => {
     const events = run([
       ['response', sendUnitData(cipResponse(0x10), 9, 77)],
