@@ -21,10 +21,12 @@ import {
 
 const KEEP = OPCUA_LIMITS.MAX_KEPT_VALUES;
 
+// The headers' timestamps are the peers' clocks, which no event uses: skipped, not converted.
 function requestHeader(r: Reader): RequestHeader {
+  const authenticationToken = r.nodeId();
+  r.skip(8); // timestamp
   const h: RequestHeader = {
-    authenticationToken: r.nodeId(),
-    timestamp: r.dateTime(),
+    authenticationToken,
     requestHandle: r.u32(),
     returnDiagnostics: r.u32(),
     auditEntryId: r.string(),
@@ -35,7 +37,8 @@ function requestHeader(r: Reader): RequestHeader {
 }
 
 function responseHeader(r: Reader): ResponseHeader {
-  const h: ResponseHeader = { timestamp: r.dateTime(), requestHandle: r.u32(), serviceResult: r.u32() };
+  r.skip(8); // timestamp
+  const h: ResponseHeader = { requestHandle: r.u32(), serviceResult: r.u32() };
   r.diagnosticInfo();
   r.array((x) => x.string()); // stringTable
   r.extensionObject(); // additionalHeader

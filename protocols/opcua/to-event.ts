@@ -60,9 +60,11 @@ export function opcuaAction(m: OpcuaMessage): string {
   if (m.chunkType === 'A') return 'opcua.abort';
   if (m.type !== 'MSG') return TRANSPORT_ACTIONS[m.type]!;
   if (m.encrypted) return 'opcua.secured_message';
-  const info = m.service ? SERVICES.get(m.service.typeId) : undefined;
-  return info ? `opcua.${snakeCase(info.service)}` : 'opcua.unknown_service';
+  return (m.service && SERVICE_ACTIONS.get(m.service.typeId)) ?? 'opcua.unknown_service';
 }
+
+/** `opcua.write` for both WriteRequest and WriteResponse, computed once per service. */
+const SERVICE_ACTIONS = new Map([...SERVICES].map(([id, info]) => [id, `opcua.${snakeCase(info.service)}`]));
 
 function classify(
   m: OpcuaMessage,
@@ -93,19 +95,16 @@ function describe(m: OpcuaMessage, direction: string, fields: Record<string, unk
   return text;
 }
 
-function base(
-  ctx: OpcuaEventContext,
-  direction: string,
-): Pick<PendingEvent, 'ts' | 'received' | 'src' | 'dst' | 'device'> {
+/** Time and peers, built by assignment: this runs once per message on a busy segment. */
+function base(ctx: OpcuaEventContext, direction: string, event: PendingEvent): PendingEvent {
   const received = ctx.received.toISOString();
-  const out: Pick<PendingEvent, 'ts' | 'received' | 'src' | 'dst' | 'device'> = {
-    ts: ctx.ts ? ctx.ts.toISOString() : received,
-    received,
-  };
-  const [from, to] = direction === 'response' ? [ctx.server, ctx.client] : [ctx.client, ctx.server];
-  if (from) out.src = { ip: from.ip, port: from.port };
-  if (to) out.dst = { ip: to.ip, port: to.port };
-  return out;
+  event.received = received;
+  event.ts = ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received;
+  const from = direction === 'response' ? ctx.server : ctx.client;
+  const to = direction === 'response' ? ctx.client : ctx.server;
+  if (from) event.src = { ip: from.ip, port: from.port };
+  if (to) event.dst = { ip: to.ip, port: to.port };
+  return event;
 }
 
 function device(ctx: OpcuaEventContext, protocolId?: string): PendingEvent['device'] {
@@ -190,8 +189,9 @@ export function opcuaToEvent(
   const tags = ctx.tags ? [...ctx.tags] : [];
   if (d.anomalies.length > 0) tags.push('anomaly');
   const c = d.connection;
-  return {
-    ...base(ctx, d.direction),
+  const event: PendingEvent = {
+    ts: '',
+    received: '',
     source: 'opcua',
     kind,
     action: opcuaAction(d.message),
@@ -201,6 +201,7 @@ export function opcuaToEvent(
     fields,
     tags,
   };
+  return base(ctx, d.direction, event);
 }
 
 /** Bytes that are not OPC UA: a visible, counted event, never a silent drop. */
@@ -217,8 +218,9 @@ export function opcuaErrorToEvent(
     ...ctx.extra,
   };
   const c = d.connection;
-  return {
-    ...base(ctx, d.direction),
+  const event: PendingEvent = {
+    ts: '',
+    received: '',
     source: 'opcua',
     kind: 'security',
     action: 'opcua.malformed',
@@ -228,4 +230,5 @@ export function opcuaErrorToEvent(
     fields,
     tags: [...(ctx.tags ?? [])],
   };
+  return base(ctx, d.direction, event);
 }

@@ -70,7 +70,6 @@ export interface OpcuaHello {
 
 export interface RequestHeader {
   authenticationToken: string;
-  timestamp: string | null;
   requestHandle: number;
   returnDiagnostics: number;
   auditEntryId: string | null;
@@ -78,7 +77,6 @@ export interface RequestHeader {
 }
 
 export interface ResponseHeader {
-  timestamp: string | null;
   requestHandle: number;
   serviceResult: number;
 }
