@@ -6,17 +6,8 @@
  * a typed error instead of throwing, and reads nothing past the datagram it is given.
  */
 import { decodeParams } from './services.ts';
-import {
-  type Apdu,
-  type BacnetFrame,
-  BVLC_FUNCTIONS,
-  type Bvlc,
-  fail,
-  NETWORK_MESSAGES,
-  type Npdu,
-  PDU_TYPES,
-  type Result,
-} from './types.ts';
+import { BVLC_FUNCTIONS, NETWORK_MESSAGES } from './names.ts';
+import { type Apdu, type BacnetFrame, type Bvlc, fail, type Npdu, PDU_TYPES, type Result } from './types.ts';
 
 /** BVLC type octet for BACnet/IP (Annex J.2). */
 export const BVLC_TYPE_BIP = 0x81;

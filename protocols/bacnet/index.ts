@@ -4,6 +4,7 @@
  * confirmed requests with their answers, and the mapping to the one `Event`. Pure throughout.
  */
 export * from './types.ts';
+export * from './names.ts';
 export { readTag, readApplicationValue, type Tag } from './tags.ts';
 export { decodeParams, MAX_DEPTH, MAX_OBJECTS, MAX_VALUES } from './services.ts';
 export { BVLC_TYPE_BIP, decodeApdu, decodeBacnetIp, decodeBacnetLlc, decodeNpduApdu } from './decode.ts';

@@ -203,7 +203,11 @@ export function decodeParams(type: number, choice: number, b: Uint8Array): Param
   return { params: p, anomalies };
 }
 
-/** Context parameters of the services that are not property references. */
+/**
+ * Context parameters of the services that are not property references. A password is a character
+ * string (one octet of character set, then the characters): one with no characters is no password,
+ * as ICSNPP logs it.
+ */
 function contextParam(type: number, choice: number, tag: Tag, b: Uint8Array, p: ServiceParams): void {
   if (type === 0 && choice === 17) {
     // deviceCommunicationControl (clause 16.1): [0] time duration, [1] enable-disable, [2] password.
@@ -211,8 +215,6 @@ function contextParam(type: number, choice: number, tag: Tag, b: Uint8Array, p: 
     else if (tag.number === 1) p.enableDisable = readUnsigned(b, tag);
     else if (tag.number === 2) p.passwordPresent = tag.length > 1;
   } else if (type === 0 && choice === 20) {
-    // A password is a character string: one octet of character set, then the characters; a
-    // password of no characters is no password (ICSNPP logs it as empty).
     // reinitializeDevice (clause 16.4): [0] state, [1] password.
     if (tag.number === 0) p.reinitializeState = readUnsigned(b, tag);
     else if (tag.number === 1) p.passwordPresent = tag.length > 1;

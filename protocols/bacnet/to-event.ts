@@ -13,9 +13,6 @@ import type { PendingEvent } from '../event/schema.ts';
 import type { BacnetMessage } from './session.ts';
 import {
   ABORT_REASONS,
-  type Apdu,
-  type BacnetError,
-  type BacnetValue,
   ENABLE_DISABLE,
   ERROR_CLASSES,
   ERROR_CODES,
@@ -25,9 +22,9 @@ import {
   REINITIALIZE_STATES,
   REJECT_REASONS,
   SEGMENTATION,
-  type ServiceParams,
   serviceName,
-} from './types.ts';
+} from './names.ts';
+import type { Apdu, BacnetError, BacnetValue, ServiceParams } from './types.ts';
 
 export interface BacnetEventContext {
   received: Date;
