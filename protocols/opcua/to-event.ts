@@ -1,6 +1,6 @@
 /**
- * Maps a decoded OPC UA message to the one `Event` (protocols/opcua/EVENTS.md): one event per
- * request and per response, the action named after the service (`opcua.write`, `opcua.call`,
+ * Maps a decoded OPC UA message to the one `Event` (protocols/event/SPEC.md, "OPC UA"): one
+ * event per request and per response, the action named after the service (`opcua.write`, `opcua.call`,
  * `opcua.activate_session`), UA TCP and secure channel messages after their type
  * (`opcua.hello`, `opcua.open_secure_channel`), bodies on a secured channel as
  * `opcua.secured_message`, undecodable bytes as `opcua.malformed`. `kind` and `severity` say what
