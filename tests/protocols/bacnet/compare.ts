@@ -2,11 +2,11 @@
  * Compares the codec's view of each BACnet frame with tshark's field dump
  * (../shared/data/bacnet/icsnpp/expected-tshark/<trace>.bacnet.csv): the BVLC function, the NPDU
  * control, message type and networks, the APDU type, segmentation flags and sequence number, the
- * invoke id, the service, the first object identifier and property, and error, reject and abort
- * codes. tshark reassembles segmented APDUs and reports their parameters on the last segment; so
+ * invoke id, the service, the first object identifier and property, every object identifier (up
+ * to the codec's cap), and error, reject and abort codes. tshark reassembles segmented APDUs and reports their parameters on the last segment; so
  * does the session, whose complete message is compared there.
  */
-import type { BacnetFrame, BacnetMessage } from '../../../protocols/bacnet/index.ts';
+import { type BacnetFrame, type BacnetMessage, MAX_OBJECTS } from '../../../protocols/bacnet/index.ts';
 
 export const COMPARED = [
   'bvlc.function',
@@ -28,6 +28,9 @@ export const COMPARED = [
   'bacapp.error_code',
   'bacapp.reject_reason',
   'bacapp.abort_reason',
+  // Every object identifier of the APDU in order (tshark's whole objectType/instance_number
+  // lists), up to the codec's cap of MAX_OBJECTS.
+  'objects',
 ] as const;
 
 const hex2 = (n: number | undefined) => (n === undefined ? '' : `0x${n.toString(16).padStart(2, '0')}`);
@@ -60,6 +63,7 @@ export function ourFields(frame: BacnetFrame, message?: BacnetMessage<unknown>):
     'bacapp.error_code': str(p?.errorCode),
     'bacapp.reject_reason': a?.type === 6 ? str(a.reason) : '',
     'bacapp.abort_reason': a?.type === 7 ? str(a.reason) : '',
+    objects: (p?.objects ?? []).map((o) => `${o.type}/${o.instance}`).join(','),
   };
   return out;
 }
@@ -68,6 +72,12 @@ export function ourFields(frame: BacnetFrame, message?: BacnetMessage<unknown>):
 export function theirFields(row: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of COMPARED) out[k] = (row[k] ?? '').split(',')[0]!;
+  const types = (row['bacapp.objectType'] ?? '').split(',').filter(Boolean);
+  const instances = (row['bacapp.instance_number'] ?? '').split(',');
+  out.objects = types
+    .slice(0, MAX_OBJECTS)
+    .map((t, i) => `${t}/${instances[i]}`)
+    .join(',');
   return out;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The BACnet codec against other tools' reading of real captures (../shared/data/bacnet/icsnpp):
  * per frame against tshark 4.0.17's field dump (BVLC function, NPDU control, message type and
- * networks, APDU type, segmentation, sequence number, invoke id, service, first object identifier
- * and property, error, reject and abort codes), per APDU against ICSNPP's Zeek `bacnet.log`
+ * networks, APDU type, segmentation, sequence number, invoke id, service, object identifiers,
+ * first property, error, reject and abort codes), per APDU against ICSNPP's Zeek `bacnet.log`
  * (sender, receiver, BVLC function, PDU type, service, invoke id, result code), and the fields
  * ICSNPP logs for device control and discovery. The counts are the measured agreement, exact, so
  * a regression fails.
@@ -19,8 +19,9 @@
  * - error_reject_abort frames 9 and 10 (addListElement, removeListElement) are malformed to tshark
  *   (its CSV flags `_ws.malformed`), yet well formed by clause 15.1.1 ([0] object, [1] property
  *   102, [3] one Real): the codec decodes them without an anomaly, and every compared field agrees.
- * - tshark lists every object identifier and property of an APDU; the comparison takes the first
- *   of each, which is what the event's `object` and `property` fields hold.
+ * - tshark lists every object identifier and property of an APDU: the first of each is compared
+ *   (the event's `object` and `property`), and so is the whole object list up to the codec's cap of
+ *   16 (segmented_data frame 18 has 427 identifiers, services frames 275 and 281 have 32).
  * - Not compared: ICSNPP's `bacnet_property.log` (one row per value, vendor names by lookup table)
  *   beyond what `bacnet.log` already covers.
  */
