@@ -108,7 +108,8 @@ function classify(
     else if (apdu.type === 4) severity = 7;
     else if (apdu.type > 7 || serviceName(apdu.type, service).startsWith('unknown_')) severity = 4;
     // Writing out-of-service (property 81) detaches an object's value from the process.
-    if (apdu.type === 0 && apdu.params?.property === 81 && (service === 15 || service === 16)) severity = 2;
+    const writesOos = apdu.params?.property === 81 || apdu.params?.properties?.includes(81) === true;
+    if (apdu.type === 0 && writesOos && (service === 15 || service === 16)) severity = 2;
     if (apdu.type === 0 && service === 17 && apdu.params?.enableDisable === 0) severity = 4;
   } else if (npdu?.networkMessage) severity = npdu.messageType === 6 ? 4 : 6;
   else if (bvlc && BVLC_SEVERE.has(bvlc.function)) severity = BVLC_SEVERE.get(bvlc.function)!;

@@ -65,6 +65,18 @@ describe('BACnet events', () => {
     assert.equal(ack.device?.id, 'bacnet:10.0.0.5:47808', 'the same device as its request');
   });
 
+  it('writing out-of-service is severity 2, also as the second property of a writePropertyMultiple', () => {
+    // writePropertyMultiple binary-value 2: present-value := active, out-of-service := TRUE (15.10).
+    const [e] = createBacnetEventStream().datagram(
+      { ...WS, payload: bip('810a0000 0104 0005 2c 10 0c01400002 1e 0955 2e9101 2f 0951 2e11 2f 1f') },
+      T,
+    );
+    assert.equal(e?.action, 'bacnet.write_property_multiple');
+    assert.deepEqual(e?.fields.properties, ['present_value', 'out_of_service']);
+    assert.equal(e?.severity, 2);
+    assert.equal(e?.fields.anomalies, undefined);
+  });
+
   it('an answer nobody asked for is an anomaly', () => {
     const [ack] = createBacnetEventStream().datagram({ ...DEV, payload: bip('810a0000 0100 20 2b 0f') }, T);
     assert.deepEqual(ack?.fields.anomalies, ['unmatched_response']);
