@@ -11,9 +11,12 @@
 import { decodeCip } from './cip.ts';
 import { COMMAND_NAMES, CPF_ITEM } from './names.ts';
 import {
+  CIP_IO_PORT,
   type CpfItem,
   ENCAP_HEADER_BYTES,
   type EncapHeader,
+  ENIP_PORT,
+  type EnipDirection,
   type EnipError,
   type EnipIdentity,
   type EnipPdu,
@@ -221,4 +224,19 @@ export function createEncapDeframer(): EncapDeframer {
     },
     buffered: () => buf.length,
   };
+}
+
+/**
+ * A UDP datagram on the EtherNet/IP ports: implicit I/O when either port is 2222 (CPF only),
+ * else an encapsulation message (List Identity and other UDP 44818 commands, Vol. 2 §2-4).
+ * `request` is a datagram towards port 44818 (or 2222: the consumer); replies come from it.
+ */
+export function decodeEnipDatagram(
+  payload: Uint8Array,
+  ports: { srcPort: number; dstPort: number },
+): { io: boolean; direction: EnipDirection; result: EnipResult<EnipPdu> } {
+  const io = ports.dstPort === CIP_IO_PORT || ports.srcPort === CIP_IO_PORT;
+  const server = io ? CIP_IO_PORT : ENIP_PORT;
+  const direction: EnipDirection = ports.dstPort === server ? 'request' : 'response';
+  return { io, direction, result: io ? decodeIo(payload) : decodeEncap(payload) };
 }

@@ -8,7 +8,8 @@
  * `createEnipSession()`; feed it each direction's reassembled bytes with `push(bytes, direction,
  * meta, gap)`; for each `decoded` entry call `enipToEvents(result.value, direction, ctx,
  * request?.pdu)` or `enipErrorToEvent`; framing `errors` also go to `enipErrorToEvent`. UDP
- * datagrams: `decodeEncap` on port 44818, `decodeIo` on port 2222, then the same mappers.
+ * datagrams on port 44818 or 2222: `decodeEnipDatagram(payload, { srcPort, dstPort })`, then the
+ * same mappers.
  */
 export * from './types.ts';
 export * from './names.ts';
@@ -16,6 +17,7 @@ export { decodeCip, flattenCip, parsePath } from './cip.ts';
 export {
   createEncapDeframer,
   decodeEncap,
+  decodeEnipDatagram,
   decodeIo,
   type EncapDeframer,
   type EncapFramingError,

@@ -9,8 +9,7 @@ import { readFileSync } from 'node:fs';
 import {
   CIP_IO_PORT,
   createEnipSession,
-  decodeEncap,
-  decodeIo,
+  decodeEnipDatagram,
   ENIP_PORT,
   type EnipDirection,
   enipErrorToEvent,
@@ -52,11 +51,9 @@ export function readEnipTrace(file: string, withEvents = true): Trace {
     const p = decoded.packet;
     const meta = { frame, ts: packet.ts };
     if (p.proto === 'udp') {
-      const io = p.dstPort === CIP_IO_PORT || p.srcPort === CIP_IO_PORT;
-      if (!io && p.dstPort !== ENIP_PORT && p.srcPort !== ENIP_PORT) return;
-      const direction: EnipDirection =
-        p.dstPort === ENIP_PORT || (io && p.dstPort === CIP_IO_PORT) ? 'request' : 'response';
-      const result = io ? decodeIo(p.payload) : decodeEncap(p.payload);
+      const ports = [p.srcPort, p.dstPort];
+      if (!ports.includes(CIP_IO_PORT) && !ports.includes(ENIP_PORT)) return;
+      const { direction, result } = decodeEnipDatagram(p.payload, p);
       decodes.push({ frame, transport: 'udp', direction, result, anomalies: [] });
       if (!withEvents) return;
       const ctx = {
@@ -71,7 +68,7 @@ export function readEnipTrace(file: string, withEvents = true): Trace {
         },
         extra: { frame, transport: 'udp' },
       };
-      if (result.ok) events.push(...enipToEvents(result.value, direction, ctx));
+      if (result.ok) for (const e of enipToEvents(result.value, direction, ctx)) events.push(e);
       else events.push(enipErrorToEvent(result.error, p.payload, direction, ctx));
       return;
     }
