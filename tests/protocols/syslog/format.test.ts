@@ -1,6 +1,6 @@
 /**
  * The formatters: exact output for known messages, and parse(format(m)) giving m back. The
- * generated round trips are in tests/fuzz/syslog.test.ts.
+ * generated round trips are in tests/fuzz/syslog-parse.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * RFC 6587 deframer recovery: what happens to bad lengths, oversized frames and streams that end
  * mid-frame. The happy paths (every split of valid streams) are in rfc-examples.test.ts and the
- * property tests in tests/fuzz/syslog.test.ts.
+ * property tests in tests/fuzz/syslog-deframe.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

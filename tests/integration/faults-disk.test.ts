@@ -1,0 +1,141 @@
+/**
+ * Store-and-forward faults of the gateway's own storage, with real servers on real sockets and
+ * central on a real PostgreSQL: a full disk (input refused with a counted error, the gateway keeps
+ * running and recovers) and a corrupt queue database (repaired or moved aside, reported).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
+import { skipMissing, skipUnmet, waitFor } from '../support/env.ts';
+import { pending } from '../support/link-client.ts';
+import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
+import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
+
+describe("store-and-forward faults: the gateway's disk", () => {
+  let db: TempDatabase | undefined;
+  let c: TestCentral;
+
+  before(async (t) => {
+    db = await requirePostgres(t as never);
+    if (db) c = await startTestCentral({ type: 'postgres', url: db.url });
+  });
+  after(async () => {
+    await c?.central.stop();
+    await db?.drop();
+  });
+
+  it(
+    'a full disk: input is refused with a clear, counted error, the gateway keeps running and recovers',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!db) return skipUnmet(t);
+      const mount = mkdtempSync(path.join(tmpdir(), 'siem-fulldisk-'));
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount], { stdio: 'ignore' });
+      } catch {
+        rmSync(mount, { recursive: true, force: true });
+        return skipMissing(t, {
+          what: 'root',
+          detail: 'mounting a small tmpfs needs root',
+          provide: 'run the tests as root (as CI does)',
+        });
+      }
+      const gatewayId = 'gw-full';
+      const privateKey = await c.enroll(gatewayId);
+      const dataDir = path.join(mount, 'gw');
+      mkdirSync(dataDir);
+      const gw = await startTestGateway(
+        { linkUrl: 'ws://127.0.0.1:9/link', gatewayId, privateKey }, // nobody there: the queue must hold everything
+        { syslog: false, dataDir, keepData: true, queue: { max_size_bytes: 0, report_interval_secs: 0.2 } },
+      );
+      const filler = path.join(mount, 'filler');
+      try {
+        writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024));
+        let refused: Error | undefined;
+        for (let i = 0; i < 2000 && !refused; i += 1) {
+          await gw
+            .emit(Array.from({ length: 100 }, (_, j) => pending(`full ${i}-${j} ${'x'.repeat(100)}`)))
+            .catch((e) => {
+              refused = e as Error;
+            });
+        }
+        assert.ok(refused, 'the disk filled up');
+        assert.match(refused.message, /disk full|queue write failed/);
+        const status = (await (await gw.api('/api/status')).json()) as {
+          queue: { last_write_error: string | null };
+        };
+        assert.match(status.queue.last_write_error ?? '', /disk full|queue write failed/);
+        const metrics = await (await fetch(`${gw.gateway.httpUrl()}/metrics`)).text();
+        assert.match(
+          metrics,
+          /siem_gateway_events_dropped_total\{source="test",reason="queue_write_failed",gateway="gw-full"\} [1-9]/,
+        );
+
+        rmSync(filler);
+        await waitFor(
+          () =>
+            gw
+              .emit([pending('after the disk was freed')])
+              .then(() => true)
+              .catch(() => undefined),
+          { timeoutMs: 15_000, what: 'writes to work again', intervalMs: 200 },
+        );
+        const records = await waitFor(
+          async () => {
+            for (const lane of ['alert', 'security', 'telemetry'] as const) {
+              const all = await gw.gateway.queue.read(lane, null, 10_000);
+              const found = all
+                .flatMap((r) => r.events)
+                .filter((e) => e.action === 'gateway.queue_write_error');
+              if (found.length > 0) return found;
+            }
+            return undefined;
+          },
+          { timeoutMs: 10_000, what: 'a queued health event about the failed writes' },
+        );
+        assert.ok(Number(records[0]!.fields.failures) > 0);
+      } finally {
+        await gw.stop();
+        execFileSync('umount', [mount]);
+        rmSync(mount, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('a corrupt queue database: repaired or moved aside, the gateway starts and reports it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-corrupt-'));
+    const queueDir = path.join(dir, 'queue');
+    const first = await LevelQueue.open({
+      dir: queueDir,
+      gateway: 'gw',
+      maxRecordEvents: 10,
+      flushIntervalMs: 0,
+      sync: true,
+    });
+    await first.append(Array.from({ length: 50 }, (_, i) => pending(`corrupt ${i}`)));
+    await first.close();
+    for (const file of readdirSync(queueDir)) {
+      if (/^(CURRENT|MANIFEST)/.test(file)) writeFileSync(path.join(queueDir, file), 'garbage\n');
+    }
+    const { queue, recovery } = await LevelQueue.openOrRecover({
+      dir: queueDir,
+      gateway: 'gw',
+      maxRecordEvents: 10,
+      flushIntervalMs: 0,
+      sync: true,
+    });
+    try {
+      assert.ok(recovery, 'the corruption was noticed');
+      assert.match(recovery.action, /repaired|moved_aside/);
+      const [event] = await queue.append([pending('after recovery')]);
+      assert.ok(event && event.seq >= 1);
+    } finally {
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
