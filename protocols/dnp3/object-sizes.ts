@@ -17,23 +17,29 @@ export interface ObjectSpec {
 type NumType = 'i32' | 'i16' | 'u32' | 'u16' | 'f32' | 'f64' | 'u48';
 const WIDTH: Record<NumType, number> = { i32: 4, i16: 2, u32: 4, u16: 2, f32: 4, f64: 8, u48: 6 };
 
+// Scratch buffers for floats: a DataView per value costs more than the decode itself.
+const F64 = new Float64Array(1);
+const F32 = new Float32Array(F64.buffer, 0, 1);
+const SCRATCH = new Uint8Array(F64.buffer);
+
 function num(b: Uint8Array, at: number, t: NumType): number {
-  const v = new DataView(b.buffer, b.byteOffset + at);
   switch (t) {
-    case 'i32':
-      return v.getInt32(0, true);
     case 'i16':
-      return v.getInt16(0, true);
-    case 'u32':
-      return v.getUint32(0, true);
+      return ((b[at]! | (b[at + 1]! << 8)) << 16) >> 16;
     case 'u16':
-      return v.getUint16(0, true);
-    case 'f32':
-      return v.getFloat32(0, true);
-    case 'f64':
-      return v.getFloat64(0, true);
+      return b[at]! | (b[at + 1]! << 8);
+    case 'i32':
+      return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+    case 'u32':
+      return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
     case 'u48':
-      return v.getUint32(0, true) + v.getUint16(4, true) * 2 ** 32;
+      return num(b, at, 'u32') + num(b, at + 4, 'u16') * 2 ** 32;
+    case 'f32':
+      for (let i = 0; i < 4; i++) SCRATCH[i] = b[at + i]!;
+      return F32[0]!;
+    case 'f64':
+      for (let i = 0; i < 8; i++) SCRATCH[i] = b[at + i]!;
+      return F64[0]!;
   }
 }
 

@@ -188,7 +188,8 @@ export function dnp3ToEvent(link: LinkHeader, apdu: Dnp3Apdu, ctx: Dnp3EventCont
   const tags = ctx.tags ? [...ctx.tags] : [];
   if (anomalies.length > 0) tags.push('anomaly');
   const received = ctx.received.toISOString();
-  return {
+  // Built by assignment, not spreads: this runs once per fragment on a busy segment.
+  const event: PendingEvent = {
     ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received,
     received,
     source: 'dnp3',
@@ -197,10 +198,12 @@ export function dnp3ToEvent(link: LinkHeader, apdu: Dnp3Apdu, ctx: Dnp3EventCont
     severity: anomalies.length > 0 ? Math.min(severity, 4) : severity,
     message: describe(apdu, link),
     device: device(apdu, link, ctx),
-    ...endpoints(ctx),
     fields,
     tags,
   };
+  if (ctx.src) event.src = { ip: ctx.src.ip, port: ctx.src.port };
+  if (ctx.dst) event.dst = { ip: ctx.dst.ip, port: ctx.dst.port };
+  return event;
 }
 
 /** Bytes, frames or fragments the codec refused: a visible, counted event, never a silent drop. */
@@ -248,11 +251,17 @@ export function dnp3ItemToEvent<M extends { frame?: number }>(
   ctx: Omit<Dnp3EventContext, 'segments' | 'requestFunction' | 'anomalies'>,
 ): PendingEvent | null {
   if (item.type === 'link') return null;
-  const extra: Record<string, unknown> = { ...ctx.extra };
+  const extra: Record<string, unknown> = ctx.extra ? Object.assign({}, ctx.extra) : {};
   if (item.meta.frame !== undefined) extra.frame = item.meta.frame;
-  if (item.type === 'error') return dnp3ErrorToEvent(item.error, { ...ctx, extra }, item.link);
+  const full: Dnp3EventContext = { received: ctx.received, transport: ctx.transport, extra };
+  if (ctx.ts) full.ts = ctx.ts;
+  if (ctx.src) full.src = ctx.src;
+  if (ctx.dst) full.dst = ctx.dst;
+  if (ctx.tags) full.tags = ctx.tags;
+  if (item.type === 'error') return dnp3ErrorToEvent(item.error, full, item.link);
   if (item.request?.meta.frame !== undefined) extra.request_frame = item.request.meta.frame;
-  const full: Dnp3EventContext = { ...ctx, extra, segments: item.segments, anomalies: item.anomalies };
+  full.segments = item.segments;
+  full.anomalies = item.anomalies;
   if (item.request) full.requestFunction = item.request.apdu.function;
   return dnp3ToEvent(item.link, item.apdu, full);
 }
