@@ -281,6 +281,34 @@ describe('pipeline stages', () => {
     assert.equal(sink.events.filter((e) => e.kind === 'alert').length, 1, 'the rule matched the real name');
   });
 
+  it('forward profiles for thin links: security drops telemetry; alerts keeps alerts, their evidence and health', async () => {
+    const rule = `title: hot\nid: 44444444-4444-4444-8444-444444444444\nlogsource: { product: mqtt }\ndetection:\n  sel: { fields.values.temp|gte: 100 }\n  condition: sel\nlevel: high\n`;
+    const health: PendingEvent = {
+      ...reading(T0, 'gw', 0),
+      source: 'gateway',
+      kind: 'health',
+      action: 'gateway.queue_write_error',
+    };
+    const run = async (forward: string) => {
+      const { pipeline, sink } = buildPipeline({ forward, stages: [{ type: 'detect' }] }, { rules: [rule] });
+      await pipeline.emit(
+        't',
+        [reading(T0, 's1', 20), reading(T0, 's1', 120, 'security'), reading(T0, 's2', 150), health],
+        T0,
+      );
+      return sink.events.map((e) => `${e.kind}${e.tags.includes('evidence') ? '+evidence' : ''}`);
+    };
+    assert.deepEqual(await run('all'), ['telemetry', 'security', 'telemetry', 'health', 'alert', 'alert']);
+    assert.deepEqual(await run('security'), ['security', 'health', 'telemetry+evidence', 'alert', 'alert']);
+    assert.deepEqual(await run('alerts'), [
+      'health',
+      'security+evidence',
+      'telemetry+evidence',
+      'alert',
+      'alert',
+    ]);
+  });
+
   it('routes matching events to a lane by tag', async () => {
     const { pipeline, sink } = buildPipeline({
       stages: [{ type: 'detect' }, { type: 'route', match: { 'device.id': 's2' }, lane: 'alert' }],
