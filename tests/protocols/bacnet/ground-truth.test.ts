@@ -22,8 +22,8 @@
  * - tshark lists every object identifier and property of an APDU: the first of each is compared
  *   (the event's `object` and `property`), and so is the whole object list up to the codec's cap of
  *   16 (segmented_data frame 18 has 427 identifiers, services frames 275 and 281 have 32).
- * - Not compared: ICSNPP's `bacnet_property.log` (one row per value, vendor names by lookup table)
- *   beyond what `bacnet.log` already covers.
+ * - ICSNPP's `bacnet_property.log` is compared for readProperty requests (object, property, array
+ *   index); its ACK rows (one row per value, in Zeek's own value formatting) are not.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -32,6 +32,8 @@ import {
   createBacnetSession,
   ENABLE_DISABLE,
   nameOf,
+  objectTypeName,
+  propertyName,
   REINITIALIZE_STATES,
 } from '../../../protocols/bacnet/index.ts';
 import { sharedData } from '../../support/env.ts';
@@ -139,6 +141,51 @@ describe('BACnet against tshark and Zeek (ICSNPP traces)', () => {
         if (result.ok && result.message?.request) paired++;
       }
       assert.deepEqual({ answers, paired }, want, trace);
+    }
+  });
+
+  it('readProperty requests as ICSNPP property logs them (invoke id, object, property, index)', (t) => {
+    // Zeek names properties with hyphens, `number-of-APDU-retries` in capitals, proprietary ones
+    // `Vendor Specific (512)`, and property 24 `daylights-savings-status` (sic): the one row of
+    // bacnet_services (invoke id 161) that disagrees, a spelling and not a decoding difference.
+    const expected: Record<string, [string, number, number]> = {
+      bacnet_error_reject_abort: ['error-reject-abort', 1, 1],
+      bacnet_example: ['basic', 1400, 1400],
+      bacnet_segmented_data: ['segmented_data', 2, 2],
+      bacnet_services: ['services', 3265, 3264],
+    };
+    const zname = (s: string) => s.replace(/^Vendor Specific \((\d+)\)$/, 'proprietary-$1').toLowerCase();
+    for (const [trace, [dir, rows, agreeing]] of Object.entries(expected)) {
+      const pcap = sharedData(t, 'bacnet', 'icsnpp', `${trace}.pcap`);
+      const log = sharedData(t, 'bacnet', 'icsnpp', 'expected', dir, 'bacnet_property.log');
+      if (!pcap || !log) return;
+      const zeek = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split('\t').slice(11))
+        .filter((c) => c[1] === 'read-property-request')
+        .map(([id, , type, instance, property, index]) =>
+          [id, type, instance, zname(property!), index].join(' '),
+        );
+      const ours: string[] = [];
+      for (const { result } of run(pcap)) {
+        const a = result.ok ? result.message?.frame.apdu : undefined;
+        const p = a?.params;
+        if (a?.type !== 0 || a.serviceChoice !== 12 || !p?.object || p.property === undefined) continue;
+        const name = (s: string) => s.replaceAll('_', '-');
+        ours.push(
+          [
+            a.invokeId,
+            name(objectTypeName(p.object.type)),
+            p.object.instance,
+            name(propertyName(p.property)),
+            p.arrayIndex ?? '-',
+          ].join(' '),
+        );
+      }
+      assert.equal(zeek.length, rows, trace);
+      const r = agreeMultiset(ours, zeek);
+      assert.equal(r.agree, agreeing, `${trace}: ${r.onlyZeek.slice(0, 3).join('; ')}`);
     }
   });
 
