@@ -6,21 +6,12 @@
  * list them with their last use, revoke one (`GET/POST/DELETE /api/auth/tokens`).
  */
 import { useState } from 'preact/hooks';
+import type { ApiToken, CreatedApiToken, Permission, TokensResponse } from '../../protocols/api/auth.ts';
 import { api } from './api.ts';
 import { ago, dateTime } from './format.ts';
-import { type Permission, useSession } from './session.tsx';
+import { useSession } from './session.tsx';
 import { TotpEnrolment } from './totp.tsx';
 import { ErrorBanner, useApi } from './ui.tsx';
-
-interface ApiToken {
-  id: string;
-  name: string;
-  username: string;
-  scopes: Permission[];
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-}
 
 const MIN_PASSWORD = 10;
 
@@ -93,11 +84,11 @@ function PasswordForm() {
 
 function TokensCard() {
   const { session } = useSession();
-  const tokens = useApi<{ tokens: ApiToken[] }>('/api/auth/tokens');
+  const tokens = useApi<TokensResponse>('/api/auth/tokens');
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Permission[]>(['read']);
   const [days, setDays] = useState('90');
-  const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
+  const [created, setCreated] = useState<CreatedApiToken | null>(null);
   const [error, setError] = useState<Error | undefined>(undefined);
 
   const create = async (e: Event) => {

@@ -9,24 +9,12 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import type { Permission, Session } from '../../protocols/api/auth.ts';
 import { api, ApiError, onUnauthorized, setCsrfToken } from './api.ts';
 import { TotpEnrolment } from './totp.tsx';
 
-export type Permission = 'read' | 'alerts' | 'rules' | 'admin';
-
-export interface SessionUser {
-  username: string;
-  role: string;
-  totp_enabled?: boolean;
-}
-
-export interface Session {
-  user: SessionUser;
-  permissions: Permission[];
-  csrf_token: string;
-  /** SPEC §2: TOTP is required and not enabled yet; only /api/auth/* answers until it is. */
-  totp_enrollment_required?: boolean;
-}
+// The session's shapes are the contract's (protocols/api/auth.ts), imported as types only.
+export type { Permission, Session, SessionUser } from '../../protocols/api/auth.ts';
 
 export interface SessionContextValue {
   session: Session;
@@ -60,7 +48,7 @@ export function LoginForm({ title, onLogin }: { title: string; onLogin: (s: Sess
       const body: Record<string, string> = { username, password };
       if (needTotp && totp) body.totp = totp.trim();
       const s = await api<Session>('/api/auth/login', { method: 'POST', body, quiet401: true });
-      setCsrfToken(s.csrf_token);
+      setCsrfToken(s.csrf_token ?? '');
       onLogin(s);
     } catch (err) {
       if (err instanceof ApiError && err.body.totp_required === true) {
@@ -137,7 +125,7 @@ export function SessionGate({ title, children }: { title: string; children: Comp
     () =>
       api<Session>('/api/auth/me', { quiet401: true })
         .then((s) => {
-          setCsrfToken(s.csrf_token);
+          setCsrfToken(s.csrf_token ?? '');
           setSession(s);
         })
         .catch(() => setSession(null)),

@@ -6,18 +6,14 @@
  * it active. Used by the session gate when an admin requires TOTP and by the account page.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { TotpSetup } from '../../protocols/api/auth.ts';
 import { api } from './api.ts';
-
-interface Setup {
-  secret: string;
-  otpauth_url: string;
-}
 
 /** Base32 in groups of four, easier to type. */
 const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, '$1 ');
 
 export function TotpEnrolment({ onEnabled }: { onEnabled: () => void }) {
-  const [setup, setSetup] = useState<Setup | null>(null);
+  const [setup, setSetup] = useState<TotpSetup | null>(null);
   const [code, setCode] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -25,7 +21,7 @@ export function TotpEnrolment({ onEnabled }: { onEnabled: () => void }) {
   const start = async () => {
     setError('');
     try {
-      setSetup(await api<Setup>('/api/auth/totp/setup', { method: 'POST', body: {} }));
+      setSetup(await api<TotpSetup>('/api/auth/totp/setup', { method: 'POST', body: {} }));
     } catch (e) {
       setError((e as Error).message);
     }

@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/auth.ts';
 import { refuse } from '../http-errors.ts';
 import { lockKeys } from './limiter.ts';
 import { clientAddress, isTls } from './middleware.ts';
@@ -48,9 +49,9 @@ export function routeSession(api: Hono, ctx: AuthRoutesContext): void {
     });
     return session;
   };
-  const me = (user: UserRecord, csrf: string | null) => ({
+  const me = (user: UserRecord, csrf: string | null): Api.Session => ({
     user: { username: user.username, role: user.role, totp_enabled: user.totp_enabled },
-    permissions: totpEnrollmentPending(user, policy) ? [] : ROLE_PERMISSIONS[user.role],
+    permissions: totpEnrollmentPending(user, policy) ? [] : [...ROLE_PERMISSIONS[user.role]],
     totp_enrollment_required: totpEnrollmentPending(user, policy),
     csrf_token: csrf,
   });
@@ -133,10 +134,14 @@ export function routeSession(api: Hono, ctx: AuthRoutesContext): void {
       return c.json({
         user: { username: identity.actor, role: null },
         permissions: [...identity.permissions],
-      });
+      } satisfies Api.ConfigTokenMe);
     }
     const out = me(user, identity.session?.csrf_token ?? null);
-    return c.json(identity.kind === 'token' ? { ...out, permissions: [...identity.permissions] } : out);
+    return c.json(
+      (identity.kind === 'token'
+        ? { ...out, permissions: [...identity.permissions] }
+        : out) satisfies Api.Session,
+    );
   });
 
   api.post('/auth/password', requireLogin(), async (c) => {

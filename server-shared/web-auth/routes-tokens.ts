@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/auth.ts';
 import { refuse } from '../http-errors.ts';
 import { requireLogin } from './permissions.ts';
 import { type AuthRoutesContext, body } from './routes-context.ts';
@@ -30,7 +31,7 @@ export function routeTokens(api: Hono, ctx: AuthRoutesContext): void {
     const identity = c.get('auth')!;
     const all = identity.permissions.has('admin');
     const tokens = await store.listTokens(all ? undefined : (identity.username ?? '\0'));
-    return c.json({ tokens: tokens.map(publicToken) });
+    return c.json({ tokens: tokens.map(publicToken) } satisfies Api.TokensResponse);
   });
   api.post('/auth/tokens', requireLogin(), async (c) => {
     const identity = c.get('auth')!;
@@ -64,7 +65,7 @@ export function routeTokens(api: Hono, ctx: AuthRoutesContext): void {
       detail: { scopes: record.scopes },
     });
     // The only time the token is shown: it is stored as SHA-256.
-    return c.json({ ...publicToken(record), token }, 201);
+    return c.json({ ...publicToken(record), token } satisfies Api.CreatedApiToken, 201);
   });
   api.delete('/auth/tokens/:id', requireLogin(), async (c) => {
     const identity = c.get('auth')!;

@@ -5,6 +5,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/auth.ts';
 import { refuse } from '../http-errors.ts';
 import { requireLogin } from './permissions.ts';
 import { type AuthRoutesContext, body } from './routes-context.ts';
@@ -24,7 +25,10 @@ export function routeTotp(api: Hono, ctx: AuthRoutesContext): void {
     const secret = newTotpSecret();
     await store.updateUser(user.username, { totp_secret: secret, updated_at: now() });
     await audit(c, { actor: user.username, action: 'auth.totp_setup', target: user.username, outcome: 'ok' });
-    return c.json({ secret, otpauth_url: totpUrl(secret, ctx.issuer, user.username) });
+    return c.json({
+      secret,
+      otpauth_url: totpUrl(secret, ctx.issuer, user.username),
+    } satisfies Api.TotpSetup);
   });
 
   const totpChange = (enable: boolean) => async (c: Context) => {
@@ -49,7 +53,7 @@ export function routeTotp(api: Hono, ctx: AuthRoutesContext): void {
       updated_at: now(),
     });
     await audit(c, { actor: user.username, action, target: user.username, outcome: 'ok' });
-    return c.json({ totp_enabled: enable });
+    return c.json({ totp_enabled: enable } satisfies Api.TotpState);
   };
   api.post('/auth/totp/enable', requireLogin(), totpChange(true));
   api.post('/auth/totp/disable', requireLogin(), totpChange(false));
