@@ -44,3 +44,4 @@ export {
   dnp3ToEvent,
 } from './to-event.ts';
 export { encodeFragment, encodeLinkFrame, type FragmentFraming, MAX_SEGMENT_BYTES } from './encode.ts';
+export { dnp3PointValues, looksLikeDnp3, MAX_DNP3_VALUES } from './values.ts';

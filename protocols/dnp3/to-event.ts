@@ -117,8 +117,8 @@ export function apduFields(apdu: Dnp3Apdu, link: LinkHeader): Record<string, unk
     }
     if (o.count !== undefined) out.count = o.count;
     for (const p of o.points) {
-      if (indexes.size < DNP3_LIMITS.MAX_POINTS_PER_HEADER) indexes.add(p.index);
-      if (points.length >= DNP3_LIMITS.MAX_POINTS_PER_HEADER) continue;
+      if (indexes.size < DNP3_LIMITS.MAX_EVENT_POINTS) indexes.add(p.index);
+      if (points.length >= DNP3_LIMITS.MAX_EVENT_POINTS) continue;
       const point: Record<string, unknown> = { object: name, index: p.index };
       if (p.value !== undefined) {
         point.value = typeof p.value === 'boolean' ? Number(p.value) : p.value;

@@ -11,6 +11,8 @@ export const DNP3_LIMITS = {
   MAX_FRAGMENT_BYTES: 16_384,
   /** Points (indexes and values) copied into a decoded object header; the count is still exact. */
   MAX_POINTS_PER_HEADER: 64,
+  /** Points an event lists over all its object headers (each header gives at most the above). */
+  MAX_EVENT_POINTS: 256,
   /** Object headers decoded per fragment; beyond it the rest is reported as `too_many_objects`. */
   MAX_OBJECT_HEADERS: 256,
   /** Half-built fragments kept per session (one per link source/destination pair and direction). */
