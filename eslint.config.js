@@ -153,6 +153,19 @@ export default tseslint.config(
       ),
     },
   },
+  // The dashboards may import types only from protocols/ (the folder rules below). Under
+  // verbatimModuleSyntax `import { type X } from '…'` keeps a side-effect import at run time, which
+  // the folder rules' allowTypeImports lets through: only `import type { X }` is accepted here.
+  {
+    files: ['dashboards/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'separate-type-imports' },
+      ],
+      '@typescript-eslint/no-import-type-side-effects': 'error',
+    },
+  },
   // The folder rules, last so that nothing above overrides them.
   ...FOLDER_RULES.flatMap(folderRuleConfigs),
 );

@@ -169,6 +169,37 @@ describe('folder rules (eslint.config.js)', () => {
     await assertAllowed(file, importOf('preact'));
   });
 
+  it('refuses inline type imports in the dashboards: they keep a side-effect import at run time', async () => {
+    const file = 'dashboards/shared/__lint_probe.ts';
+    const inline = `import { type Event } from '../../protocols/event/schema.ts';\nexport type Probe = Event;\n`;
+    // The folder rule's allowTypeImports lets this through; verbatimModuleSyntax keeps
+    // `import '../../protocols/event/schema.ts'` in the bundle.
+    assert.deepEqual(
+      (await lint(file, inline)).map((m) => [m.ruleId, m.severity]),
+      [['@typescript-eslint/no-import-type-side-effects', 2]],
+    );
+    const [fixed] = await new ESLint({ cwd: REPO_ROOT, fix: true }).lintText(inline, {
+      filePath: path.join(REPO_ROOT, file),
+    });
+    assert.match(
+      fixed?.output ?? '',
+      /^import type \{ Event \} from '\.\.\/\.\.\/protocols\/event\/schema\.ts';/,
+    );
+    // A value import used only as a type: the folder rule refuses it, and the fix is `import type`.
+    const valueAsType = await lint(
+      file,
+      `import { Event } from '../../protocols/event/schema.ts';\nexport type Probe = Event;\n`,
+    );
+    assert.ok(
+      valueAsType.some((m) => m.ruleId === '@typescript-eslint/consistent-type-imports' && m.severity === 2),
+      JSON.stringify(valueAsType),
+    );
+    await assertAllowed(
+      file,
+      `import type { Event } from '../../protocols/event/schema.ts';\nexport type Probe = Event;\n`,
+    );
+  });
+
   it('keeps firmware-shims/ to protocols/, the gateway only for its bundle build script', async () => {
     await assertRefused(
       'firmware-shims/simulators/__lint_probe.ts',
