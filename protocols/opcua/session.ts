@@ -10,6 +10,7 @@
  */
 import { type ChunkDeframer, createChunkDeframer, parseChunk, type ParsedChunk } from './chunk.ts';
 import { Reader, ReadError } from './reader.ts';
+import { createReassembler, type Reassembler } from './reassembly.ts';
 import { decodeService, policyName } from './services.ts';
 import {
   OPCUA_LIMITS,
@@ -84,13 +85,9 @@ export interface OpcuaSession<M> {
   push(direction: OpcuaDirection, data: Uint8Array, meta: M, gap?: boolean): OpcuaDecoded<M>[];
   /** Requests still waiting for a response. */
   open(): number;
+  /** Body bytes held for messages half built (both directions; at most 2 × maxMessageBytes). */
+  held(): number;
   connection: ConnectionInfo;
-}
-
-interface Partial {
-  chunks: Uint8Array[];
-  bytes: number;
-  first: ParsedChunk;
 }
 
 export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions = {}): OpcuaSession<M> {
@@ -100,7 +97,10 @@ export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions =
     request: createChunkDeframer(maxChunk),
     response: createChunkDeframer(maxChunk),
   };
-  const partial: Record<OpcuaDirection, Map<number, Partial>> = { request: new Map(), response: new Map() };
+  const reassembly: Record<OpcuaDirection, Reassembler> = {
+    request: createReassembler(maxMessage),
+    response: createReassembler(maxMessage),
+  };
   const pending = new Map<number, OpenRequest<M> & { session?: SessionInfo }>();
   const sessions = new Map<string, SessionInfo>();
   const connection: ConnectionInfo = {};
@@ -291,62 +291,39 @@ export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions =
       return;
     }
     const p = parsed.value;
-    const key = p.requestId ?? -1;
-    const waiting = partial[direction];
-    if (header.chunkType === 'F' && !waiting.has(key)) {
-      complete(direction, p, bytes.subarray(p.bodyStart), bytes.length, 1, meta, out);
+    if (header.chunkType === 'A') {
+      // §6.7.2.2: an abort chunk carries an error code and reason instead of the rest of the body.
+      reassembly[direction].abort(p);
+      const m: OpcuaMessage = { type: header.type, chunkType: 'A', size: bytes.length, chunks: 1 };
+      if (p.secureChannelId !== undefined) m.secureChannelId = p.secureChannelId;
+      if (!secured) {
+        if (p.requestId !== undefined) m.requestId = p.requestId;
+        if (p.sequenceNumber !== undefined) m.sequenceNumber = p.sequenceNumber;
+        const r = new Reader(bytes, p.bodyStart);
+        try {
+          m.error = { status: r.u32(), reason: r.string(OPCUA_LIMITS.MAX_URL_BYTES) };
+        } catch {
+          // an abort without its reason is still an abort
+        }
+      }
+      out.push({ ok: true, direction, message: m, meta, connection, anomalies: ['aborted'] });
       return;
     }
-    const fail = (code: OpcuaError['code'], message: string) => {
-      waiting.delete(key);
+    const r = reassembly[direction].push(p, secured);
+    if (r === null) return;
+    if ('error' in r) {
       out.push({
         ok: false,
         direction,
-        error: { code, message },
+        error: r.error,
         bytes: bytes.slice(0, 256),
         byteCount: bytes.length,
         meta,
         connection,
       });
-    };
-    if (header.chunkType === 'A') {
-      // §6.7.2.2: an abort chunk carries an error code and reason instead of the rest of the body.
-      waiting.delete(key);
-      const m: OpcuaMessage = { type: header.type, chunkType: 'A', size: bytes.length, chunks: 1 };
-      if (p.secureChannelId !== undefined) m.secureChannelId = p.secureChannelId;
-      if (p.requestId !== undefined) m.requestId = p.requestId;
-      if (p.sequenceNumber !== undefined) m.sequenceNumber = p.sequenceNumber;
-      const r = new Reader(bytes, p.bodyStart);
-      try {
-        if (!secured) m.error = { status: r.u32(), reason: r.string(OPCUA_LIMITS.MAX_URL_BYTES) };
-      } catch {
-        // an abort without its reason is still an abort
-      }
-      out.push({ ok: true, direction, message: m, meta, connection, anomalies: ['aborted'] });
       return;
     }
-    let part = waiting.get(key);
-    if (!part) {
-      if (waiting.size >= MAX_OPEN_REQUESTS) waiting.clear();
-      part = { chunks: [], bytes: 0, first: { ...p, bytes: bytes.slice(0, 256) } };
-      waiting.set(key, part);
-    }
-    const body = bytes.subarray(p.bodyStart);
-    if (part.bytes + bytes.length > maxMessage)
-      return fail('message_too_large', `message over the ${maxMessage}-byte cap`);
-    if (part.chunks.length + 1 > OPCUA_LIMITS.MAX_CHUNKS)
-      return fail('too_many_chunks', `message over ${OPCUA_LIMITS.MAX_CHUNKS} chunks`);
-    part.chunks.push(body.slice());
-    part.bytes += bytes.length;
-    if (header.chunkType !== 'F') return;
-    waiting.delete(key);
-    const whole = new Uint8Array(part.chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of part.chunks) {
-      whole.set(c, at);
-      at += c.length;
-    }
-    complete(direction, part.first, whole, part.bytes, part.chunks.length, meta, out);
+    complete(direction, r.done.first, r.done.body, r.done.size, r.done.chunks, meta, out);
   };
 
   return {
@@ -355,7 +332,7 @@ export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions =
       const out: OpcuaDecoded<M>[] = [];
       if (gap) {
         deframers[direction].reset();
-        partial[direction].clear();
+        reassembly[direction].clear();
       }
       const { chunks, errors } = deframers[direction].push(data);
       for (const e of errors)
@@ -372,5 +349,6 @@ export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions =
       return out;
     },
     open: () => pending.size,
+    held: () => reassembly.request.held() + reassembly.response.held(),
   };
 }

@@ -249,6 +249,28 @@ describe('OPC UA codec properties', () => {
     assert.ok(aborted[0]!.ok && aborted[0]!.message.chunkType === 'A');
   });
 
+  test('half-built messages: held bytes stay under the cap however many request ids a peer opens', () => {
+    const max = 64 * 1024;
+    const s = createOpcuaSession({ maxMessageBytes: max });
+    const body = new Uint8Array(1000).fill(0x41);
+    const intermediate = (rid: number) =>
+      chunk('MSG', concat([new Enc().u32(3).u32(1).u32(rid).u32(rid).bytes(), body]), 'C');
+    let refused = 0;
+    for (let rid = 1; rid <= 2000; rid++) {
+      for (const d of s.push('request', intermediate(rid), undefined)) if (!d.ok) refused++;
+      assert.ok(s.held() <= max, `${s.held()} bytes held after ${rid} request ids`);
+    }
+    assert.ok(refused > 0, 'the peer is told (malformed events), not silently dropped');
+    // On a secured channel the chunks are counted, never kept.
+    const secured = createOpcuaSession({ maxMessageBytes: max });
+    const basic = 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256';
+    secured.push('request', openRequest(basic), undefined);
+    for (let i = 0; i < 200; i++) secured.push('request', intermediate(i), undefined);
+    assert.equal(secured.held(), 0);
+    const end = secured.push('request', chunk('MSG', new Uint8Array(64), 'F'), undefined);
+    assert.ok(end[0]!.ok && end[0]!.message.encrypted && end[0]!.message.chunks === 201);
+  });
+
   test('caps: a huge MessageSize, array length or nesting is a typed error, at once', () => {
     const s = createOpcuaSession({ maxChunkBytes: 65_536 });
     const big = chunk('MSG', new Uint8Array(16));
