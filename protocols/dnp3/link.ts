@@ -109,12 +109,9 @@ export function scanLinkFrames(b: Uint8Array, final: boolean): { items: LinkScan
     if (b.length - pos < LINK_HEADER_BYTES) break;
     const length = b[pos + 2]!;
     if (crcDnp(b, pos, pos + 8) !== crcAt(b, pos + 8)) {
-      flushJunk();
-      items.push({
-        type: 'error',
-        error: dnp3Error('header_crc', 'link header CRC mismatch (§9.2.5)'),
-        skipped: 1,
-      });
+      // A false start (or a damaged header): part of the run of skipped octets.
+      badHeaders++;
+      junk++;
       pos++;
       continue;
     }

@@ -17,7 +17,8 @@ export interface ObjectSpec {
 type NumType = 'i32' | 'i16' | 'u32' | 'u16' | 'f32' | 'f64' | 'u48';
 const WIDTH: Record<NumType, number> = { i32: 4, i16: 2, u32: 4, u16: 2, f32: 4, f64: 8, u48: 6 };
 
-// Scratch buffers for floats: a DataView per value costs more than the decode itself.
+// Scratch buffers for floats: a DataView per value costs more than the decode itself. DNP3 is
+// little-endian (IEEE 1815 §4.3.2.4), and so are the hosts we run on (x86-64, ARM Linux).
 const F64 = new Float64Array(1);
 const F32 = new Float32Array(F64.buffer, 0, 1);
 const SCRATCH = new Uint8Array(F64.buffer);
