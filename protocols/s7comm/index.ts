@@ -2,10 +2,9 @@
  * The S7comm codec's public API: ISO-on-TCP framing (TPKT, RFC 1006; COTP class 0, X.224), the
  * classic S7comm PDU (0x32) with its userdata and SZL answers, the S7comm-plus (0x72) header,
  * one session per TCP connection that rebuilds segmented PDUs and pairs answers with requests,
- * and the mapping to the one `Event`. Pure throughout. A capture adopts it by creating one
- * `createS7commSession()` per TCP connection to port 102 and pushing each direction's in-order
- * bytes (`request` = towards port 102), then mapping each message with `s7commToEvent` and each
- * framing error with `s7commErrorToEvent`.
+ * and the mapping to the one `Event`. Pure throughout. A capture adopts it through
+ * `createS7commStreams()` (stream.ts: in-order TCP bytes of any connection in, events out), or
+ * keeps its own `createS7commSession()` per connection and maps with `s7commToEvent`.
  */
 export * from './types.ts';
 export {
@@ -37,3 +36,10 @@ export {
   s7Verb,
 } from './to-event.ts';
 export { S7COMM_PORT } from './ports.ts';
+export {
+  createS7commStreams,
+  type S7commChunkMeta,
+  type S7commFlow,
+  type S7commStreamOptions,
+  type S7commStreams,
+} from './stream.ts';
