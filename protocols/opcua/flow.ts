@@ -36,13 +36,15 @@ export interface OpcuaFlowOptions extends OpcuaSessionOptions {
   detect?: boolean;
   /** Added to every event's fields. */
   extraFields?: Record<string, unknown>;
+  /** Bytes of half-built messages held across all connections (default 16 MiB). */
+  maxHeldBytes?: number;
 }
 
 export interface OpcuaFlowDecoder {
   /** True when the decoder wants this TCP segment's stream (port, or a HEL seen on it). */
   wants(p: { src: string; srcPort: number; dst: string; dstPort: number; payload: Uint8Array }): boolean;
   chunk(chunk: OpcuaTcpChunk<OpcuaFrameMeta>): PendingEvent[];
-  stats: { messages: number; malformed: number; connections: () => number };
+  stats: { messages: number; malformed: number; connections: () => number; held: () => number };
 }
 
 /** A HEL chunk header: `HELF` then a MessageSize of 32..4,128 bytes (§7.1.2.3). */
@@ -65,7 +67,9 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
   const conns = new Map<string, Conn>();
   /** `client|cport|server|sport` of connections found by their HEL off the configured ports. */
   const found = new Set<string>();
-  const stats = { messages: 0, malformed: 0, connections: () => conns.size };
+  const maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
+  let held = 0;
+  const stats = { messages: 0, malformed: 0, connections: () => conns.size, held: () => held };
 
   const sides = (f: OpcuaTcpChunk<OpcuaFrameMeta>['flow']) => {
     const toServer = ports.has(f.dstPort) || found.has(`${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`);
@@ -94,13 +98,36 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
       if (!conn) {
         if (conns.size >= MAX_OPCUA_CONNECTIONS) {
           const oldest = conns.keys().next();
-          if (!oldest.done) conns.delete(oldest.value);
+          if (!oldest.done) {
+            held -= conns.get(oldest.value)!.session.held();
+            conns.delete(oldest.value);
+          }
         }
         conn = { session: createOpcuaSession<OpcuaFrameMeta>(options), client, server };
         conns.set(key, conn);
       }
       const out: PendingEvent[] = [];
-      for (const d of conn.session.push(direction, chunk.data, chunk.meta, chunk.gap)) {
+      const before = conn.session.held();
+      const decoded = conn.session.push(direction, chunk.data, chunk.meta, chunk.gap);
+      held += conn.session.held() - before;
+      if (held > maxHeld) {
+        // Over the decoder's budget: this connection's half-built messages go, and say so.
+        const freed = conn.session.discard();
+        held -= freed;
+        decoded.push({
+          ok: false,
+          direction,
+          error: {
+            code: 'message_too_large',
+            message: `half-built messages over the decoder's ${maxHeld}-byte budget`,
+          },
+          bytes: new Uint8Array(0),
+          byteCount: freed,
+          meta: chunk.meta,
+          connection: conn.session.connection,
+        });
+      }
+      for (const d of decoded) {
         const fields: Record<string, unknown> = { ...extra, frame: d.meta.frame };
         const ctx = { received: d.meta.ts, client, server, extra: fields };
         if (d.ok) {

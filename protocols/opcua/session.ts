@@ -87,6 +87,8 @@ export interface OpcuaSession<M> {
   open(): number;
   /** Body bytes held for messages half built (both directions; at most 2 × maxMessageBytes). */
   held(): number;
+  /** Drops every half-built message (a caller over its memory budget); returns the bytes freed. */
+  discard(): number;
   connection: ConnectionInfo;
 }
 
@@ -350,5 +352,11 @@ export function createOpcuaSession<M = undefined>(options: OpcuaSessionOptions =
     },
     open: () => pending.size,
     held: () => reassembly.request.held() + reassembly.response.held(),
+    discard() {
+      const freed = reassembly.request.held() + reassembly.response.held();
+      reassembly.request.clear();
+      reassembly.response.clear();
+      return freed;
+    },
   };
 }

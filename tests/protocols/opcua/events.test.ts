@@ -14,8 +14,10 @@ import { sharedData } from '../../support/env.ts';
 import {
   ack,
   activateSessionRequest,
+  chunk,
   createSessionRequest,
   createSessionResponse,
+  Enc,
   hello,
   openRequest,
   writeRequest,
@@ -149,6 +151,25 @@ describe('OPC UA events from hand-built exchanges', () => {
     assert.equal(answer.fields.request_frame, 7);
     const opn = events.find((e) => e.action === 'opcua.open_secure_channel')!;
     assert.equal(opn.fields.security_mode, 'None');
+  });
+
+  test('half-built messages across connections stay within the decoder budget, and say so', () => {
+    const budget = 100_000;
+    const d = createOpcuaFlowDecoder({ maxHeldBytes: budget });
+    const body = new Uint8Array(30_000);
+    const part = chunk(
+      'MSG',
+      Uint8Array.from([...new Enc().u32(3).u32(1).u32(1).u32(1).bytes(), ...body]),
+      'C',
+    );
+    const refused = [];
+    for (let port = 40000; port < 40020; port++) {
+      const flow = { src: '10.0.9.66', srcPort: port, dst: '10.0.10.5', dstPort: 4840 };
+      const events = d.chunk({ flow, data: part, gap: false, meta: { frame: port, ts: new Date(1e12) } });
+      refused.push(...events.filter((e) => e.action === 'opcua.malformed'));
+      assert.ok(d.stats.held() <= budget, `${d.stats.held()} bytes held`);
+    }
+    assert.ok(refused.length > 0 && refused.every((e) => e.fields.code === 'message_too_large'));
   });
 
   test('a HEL opens a stream on any port; other streams are left alone', () => {
