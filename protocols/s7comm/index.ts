@@ -26,15 +26,8 @@ export {
   type S7OpenRequest,
   type S7PushResult,
 } from './session.ts';
-export {
-  identityFields,
-  s7commAction,
-  s7commErrorToEvent,
-  s7commToEvent,
-  type S7EventContext,
-  s7PduFields,
-  s7Verb,
-} from './to-event.ts';
+export { identityFields, plusFields, s7PduFields } from './fields.ts';
+export { s7commAction, s7commErrorToEvent, s7commToEvent, type S7EventContext, s7Verb } from './to-event.ts';
 export { S7COMM_PORT } from './ports.ts';
 export {
   createS7commStreams,
