@@ -19,13 +19,7 @@ import {
   type ModbusPdu,
 } from '../../protocols/modbus/index.ts';
 import { initTank, stepTank, type TankState } from './tank-process.ts';
-
-export interface PlcMemory {
-  holding: Uint16Array;
-  input: Uint16Array;
-  coils: Uint8Array;
-  discrete: Uint8Array;
-}
+import type { PlcMemory } from './types.ts';
 
 export interface ModbusPlcOptions {
   host?: string;

@@ -6,7 +6,7 @@
  * below), so an HMI, the gateway's poller and an attacker all see and change the same values.
  * Pure: `stepTank` takes the elapsed time; the PLC calls it from a timer.
  */
-import type { PlcMemory } from './modbus-plc.ts';
+import type { PlcMemory } from './types.ts';
 
 /** Level and set-points are in 0.1 % of the tank's height (0–1000); rates in 0.1 %/s. */
 export const TANK = {

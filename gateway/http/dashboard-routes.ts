@@ -15,14 +15,13 @@ import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { DeviceBaseline } from '../baselines/index.ts';
 import type { DeviceRecord, Inventory } from '../inventory/index.ts';
 import type { AlertSummary, DeviceHistory } from './device-series.ts';
-import type { GatewayStatus } from './index.ts';
 
 export type BaselineState = 'learning' | 'learned' | 'none';
 
 export interface DashboardDeps {
   history: DeviceHistory;
   inventory: Inventory;
-  status: () => Promise<GatewayStatus>;
+  status: () => Promise<Api.GatewayStatus>;
   /** The learned baselines, when baselines are enabled (gateway/baselines). */
   baselines?: { get(device: string): DeviceBaseline | undefined; learningMs: number };
   now?: () => number;

@@ -6,7 +6,7 @@
  * `meta sequenceId`, the `*`/`.` "clock not authoritative" marks as §7.1 `timeQuality isSynced="0"`.
  * Anything that does not match the whole shape is left to the plain RFC 3164 parser.
  */
-import type { SyslogBody } from './parse.ts';
+import type { SyslogBody } from './types.ts';
 import { programNameOf } from './tag.ts';
 import { parseRfc3164Timestamp, type TimestampContext } from './timestamp.ts';
 

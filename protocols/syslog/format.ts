@@ -6,7 +6,7 @@
  * `includeYear`, a hostname only when a tag with ':' or '[' tells the two apart).
  */
 import { DEFAULT_PRI, MAX_PRI } from './names.ts';
-import type { SyslogMessage, SyslogSdElement } from './parse.ts';
+import type { SyslogMessage, SyslogSdElement } from './types.ts';
 import { MONTHS } from './timestamp.ts';
 
 /** What the formatters read; a parsed `SyslogMessage` is one. */

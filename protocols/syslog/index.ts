@@ -34,18 +34,15 @@ export {
   severityCode,
   severityName,
 } from './names.ts';
-export {
-  parsePri,
-  parseSyslog,
-  SYSLOG_DEFAULT_MAX_BYTES,
-  type SyslogFormat,
-  type SyslogMessage,
-  type SyslogParseError,
-  type SyslogParseErrorCode,
-  type SyslogParseOptions,
-  type SyslogParseResult,
-  type SyslogSdElement,
-} from './parse.ts';
+export { parsePri, parseSyslog, SYSLOG_DEFAULT_MAX_BYTES, type SyslogParseOptions } from './parse.ts';
+export type {
+  SyslogFormat,
+  SyslogMessage,
+  SyslogParseError,
+  SyslogParseErrorCode,
+  SyslogParseResult,
+  SyslogSdElement,
+} from './types.ts';
 export { escapePreview, PREVIEW_CHARS, syslogErrorToEvent } from './parse-error-event.ts';
 export {
   SECURITY_FACILITIES,

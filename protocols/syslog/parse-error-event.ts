@@ -5,7 +5,8 @@
  * never the whole input: a flood of garbage must not become a flood of stored garbage.
  */
 import type { PendingEvent } from '../event/schema.ts';
-import { decodeUtf8, type SyslogParseError, utf8Length } from './parse.ts';
+import { decodeUtf8, utf8Length } from './parse.ts';
+import type { SyslogParseError } from './types.ts';
 import { type SyslogEventContext, syslogIdentity } from './to-event.ts';
 
 /** Characters of the input kept in `fields.preview`. */

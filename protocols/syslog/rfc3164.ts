@@ -8,7 +8,7 @@
  */
 import { emptySyslogBody } from './body.ts';
 import { parseCiscoIos } from './cisco.ts';
-import type { SyslogBody } from './parse.ts';
+import type { SyslogBody } from './types.ts';
 import { procIdOf, programNameOf } from './tag.ts';
 import {
   type ParsedTimestamp,

@@ -5,7 +5,7 @@
  * keep every byte: see SPEC.md.
  */
 import { emptySyslogBody } from './body.ts';
-import type { SyslogBody, SyslogSdElement } from './parse.ts';
+import type { SyslogBody, SyslogSdElement } from './types.ts';
 import { parseRfc3339, type TimestampContext } from './timestamp.ts';
 
 const NIL = '-';

@@ -9,7 +9,7 @@ import { compact } from '../event/compact.ts';
 import { EVENT_LIMITS, type EventKind, type PendingEvent } from '../event/schema.ts';
 import { applyEnrichment, enrichSyslogMessage } from './enrich.ts';
 import { facilityName, severityName } from './names.ts';
-import type { SyslogMessage } from './parse.ts';
+import type { SyslogMessage } from './types.ts';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls' | 'file';
 

@@ -9,10 +9,6 @@ import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { decodeMqttStream } from '../../../protocols/mqtt/decode.ts';
 import type { MqttError } from '../../../protocols/mqtt/types.ts';
 import { CONNACK_RETURN_CODES } from '../../../protocols/mqtt/types.ts';
-import type { SourceContext } from '../../pipeline/types.ts';
-import type { TelemetrySampler } from '../telemetry/sampler.ts';
-import type { createAuthenticator } from './auth.ts';
-import type { MqttBrokerSourceConfig } from './config.ts';
 import { type Block, createBlocker } from './blocker.ts';
 import {
   blockedSpec,
@@ -22,18 +18,7 @@ import {
 } from '../../../protocols/mqtt/to-event.ts';
 import type { ConnInfo } from './events.ts';
 import { installPublishHooks } from './publish-hooks.ts';
-import type { RateTracker } from '../shared-mqtt-rates.ts';
-
-export interface SensorDeps {
-  name: string;
-  config: MqttBrokerSourceConfig;
-  ctx: SourceContext;
-  infoOf: (client: Client | null | undefined) => ConnInfo | undefined;
-  auth: ReturnType<typeof createAuthenticator>;
-  rates: RateTracker;
-  telemetry: TelemetrySampler;
-  isStopping: () => boolean;
-}
+import type { SensorDeps } from './types.ts';
 
 type Internal = Client & { will?: unknown; _disconnected?: boolean };
 

@@ -10,7 +10,7 @@ import { classifyFilter } from '../../../protocols/mqtt/topic.ts';
 import { mayPublish, maySubscribe } from './auth.ts';
 import type { MqttEventSpec } from '../../../protocols/mqtt/to-event.ts';
 import type { ConnInfo } from './events.ts';
-import type { SensorDeps } from './hooks.ts';
+import type { SensorDeps } from './types.ts';
 
 type Internal = Client & { will?: unknown };
 
