@@ -143,4 +143,21 @@ describe('S7comm events', () => {
       ['s7comm.malformed', 'security', 'truncated'],
     );
   });
+
+  test('bounds: 256 open requests per connection, fragmented answers capped at 64 KiB', () => {
+    const s = createS7commSession();
+    for (let ref = 0; ref < 300; ref++) s.push('request', dt(s7(1, ref, hex('04 00'))), undefined);
+    assert.equal(s.open(), 256);
+    // A Read SZL answer in data units of 40,000 bytes (data unit 0x01, more follow).
+    const unit = (last: boolean) => {
+      const data = new Uint8Array(4 + 40_000);
+      data.set([0xff, 0x09, 40_000 >> 8, 40_000 & 0xff]);
+      return dt(s7(7, 9, hex(`000112 08 12 84 01 01 01 ${last ? '00' : '01'} 0000`), data));
+    };
+    const first = s.push('response', unit(false), undefined).messages[0]!;
+    assert.deepEqual(first.pdu?.anomalies, []);
+    const second = s.push('response', unit(true), undefined).messages[0]!;
+    assert.deepEqual(second.pdu?.anomalies, ['fragments_too_large']);
+    assert.equal(second.szl, undefined);
+  });
 });
