@@ -4,7 +4,8 @@
  * TCP incrementally, cut Modbus/TCP streams into ADUs (MBAP) and pair responses with requests per
  * connection, follow MQTT connections (on the broker ports, or wherever a stream opens with an
  * MQTT CONNECT; capture/mqtt.ts), pair CoAP requests and responses (capture/coap.ts), and read
- * syslog over UDP and TCP. Every event carries the frame number that completed it
+ * syslog over UDP and TCP, and the OT protocols (DNP3, S7comm, EtherNet/IP-CIP, BACnet, OPC UA:
+ * capture/ot.ts). Every event carries the frame number that completed it
  * (`fields.frame`), and responses the frame of their request. Pure apart from its own state: time
  * comes from the capture, never from the clock.
  */
@@ -34,10 +35,11 @@ import {
 import { createCoapCaptureDecoder } from './coap.ts';
 import type { FrameMeta } from './frame-meta.ts';
 import { createMqttCaptureDecoder, type MqttRates } from './mqtt.ts';
+import { createOtCapture, type OtCaptureOptions, type OtStats } from './ot.ts';
 
 export type { FrameMeta } from './frame-meta.ts';
 
-export interface CaptureDecoderOptions {
+export interface CaptureDecoderOptions extends OtCaptureOptions {
   /** TCP ports of Modbus servers (default 502). */
   modbusPorts?: number[];
   /** UDP ports of syslog (default 514). */
@@ -70,6 +72,8 @@ export interface CaptureDecoderStats {
   coapMessages: number;
   /** MQTT packets and CoAP datagrams our codecs refused (each also a `*.malformed*` event). */
   malformed: { mqtt: number; coap: number };
+  /** DNP3, S7comm, EtherNet/IP, BACnet and OPC UA messages and refusals. */
+  ot: OtStats;
 }
 
 interface ModbusConn {
@@ -115,8 +119,10 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
   /** Directions (`src|sport|dst|dport`) found to carry MQTT off the broker ports, and those that do not. */
   const mqttFound = new Set<string>();
   const notMqtt = new Set<string>();
+  const ot = createOtCapture(options);
   const stats: CaptureDecoderStats = {
     frames: 0,
+    ot: ot.stats,
     undecodable: {},
     modbusAdus: 0,
     get mqttPackets() {
@@ -253,6 +259,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       const out: PendingEvent[] = [];
       const decoded = decodePacket(linkType, data);
       if (!decoded.ok) {
+        if (decoded.error.code === 'not_ip' && ot.nonIp(linkType, data, meta, out)) return out;
         stats.undecodable[decoded.error.code] = (stats.undecodable[decoded.error.code] ?? 0) + 1;
         return out;
       }
@@ -261,10 +268,12 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
         if (syslogUdp.has(p.dstPort))
           out.push(syslogFrame(p.payload, meta, { ip: p.src, port: p.srcPort }, 'udp'));
         else if (coapPorts.has(p.dstPort) || coapPorts.has(p.srcPort)) coap.datagram(p, meta, out);
+        else ot.packet(p, meta, out);
         return out;
       }
       if (modbusPorts.has(p.dstPort) || modbusPorts.has(p.srcPort)) route(tcpModbus.push(p, meta), out);
       else if (syslogTcp.has(p.dstPort)) route(tcpSyslog.push(p, meta), out);
+      else if (ot.packet(p, meta, out)) return out;
       else if (isMqtt(p)) {
         const flags = p.tcp?.flags ?? 0;
         if (flags & TCP_FLAGS.SYN && !(flags & TCP_FLAGS.ACK)) mqtt.syn(p, meta, out);
@@ -279,6 +288,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       for (const chunk of tcpMqtt.flush()) mqtt.chunk(chunk, out);
       mqtt.flush(out);
       coap.flush(out);
+      ot.flush(out);
       route(tcpModbus.flush(), out);
       route(tcpSyslog.flush(), out);
       for (const [key, s] of syslogStreams) {

@@ -1,0 +1,137 @@
+/**
+ * The OT protocols of a capture in one place, so that decoder.ts only routes to it: DNP3
+ * (ot-dnp3.ts), S7comm on ISO-on-TCP, EtherNet/IP-CIP (ot-enip.ts), BACnet/IP and BACnet/Ethernet,
+ * and OPC UA binary. Each follows its own ports (an empty list turns it off); DNP3 and OPC UA also
+ * follow streams on other ports that open like them. The codecs live in protocols/<proto>; this
+ * file owns the TCP trackers, the per-connection state and its bounds.
+ */
+import { createBacnetEventStream, isBacnetPort } from '../../../protocols/bacnet/index.ts';
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { createOpcuaFlowDecoder } from '../../../protocols/opcua/index.ts';
+import { createTcpStreamTracker, type DecodedPacket, LINKTYPE } from '../../../protocols/pcap/index.ts';
+import { createS7commStreams } from '../../../protocols/s7comm/index.ts';
+import type { FrameMeta } from './frame-meta.ts';
+import { createDnp3Capture } from './ot-dnp3.ts';
+import { createEnipCapture } from './ot-enip.ts';
+
+export interface OtCaptureOptions {
+  /** TCP and UDP ports of DNP3 outstations (default [20000]). */
+  dnp3Ports?: number[];
+  /** TCP ports of S7 controllers (default [102]). */
+  s7commPorts?: number[];
+  /** EtherNet/IP ports, TCP and UDP (default [44818, 2222]; 2222 carries implicit I/O). */
+  enipPorts?: number[];
+  /** UDP ports of BACnet/IP (default 47808–47823); [] also turns BACnet/Ethernet off. */
+  bacnetPorts?: number[];
+  /** TCP ports of OPC UA servers (default [4840]); [] turns OPC UA off, HEL detection included. */
+  opcuaPorts?: number[];
+  /** Connections followed at once per protocol (default 4,096; the oldest is forgotten). */
+  maxOtConnections?: number;
+  extraFields?: Record<string, unknown>;
+}
+
+export interface OtStats {
+  dnp3: { frames: number; fragments: number; malformed: number };
+  s7comm: { messages: number; malformed: number };
+  enip: { messages: number; malformed: number };
+  bacnet: { messages: number; malformed: number };
+  opcua: { messages: number; malformed: number };
+}
+
+export interface OtCapture {
+  /** Handles the packet when it is OT (returns true), leaving it to the other decoders if not. */
+  packet(p: DecodedPacket, meta: FrameMeta, out: PendingEvent[]): boolean;
+  /** A frame that is not IP: BACnet/Ethernet (802.2 LLC with the BACnet SAP) on Ethernet. */
+  nonIp(linkType: number, data: Uint8Array, meta: FrameMeta, out: PendingEvent[]): boolean;
+  flush(out: PendingEvent[]): void;
+  /** Connections held now, per protocol (each is capped). */
+  connections(): { dnp3: number; s7comm: number; enip: number; opcua: number };
+  stats: OtStats;
+}
+
+export const BACNET_PORTS_DEFAULT = Array.from({ length: 16 }, (_, i) => 47808 + i);
+const MAX_CONNECTIONS = 4096;
+
+const mac = (b: Uint8Array, at: number) =>
+  Array.from(b.subarray(at, at + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+
+export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
+  const extra = options.extraFields ?? {};
+  const maxConnections = options.maxOtConnections ?? MAX_CONNECTIONS;
+  const dnp3Ports = options.dnp3Ports ?? [20000];
+  const dnp3 = createDnp3Capture({ ports: dnp3Ports, detect: dnp3Ports.length > 0, maxConnections, extra });
+  const s7 = createS7commStreams({ ports: options.s7commPorts ?? [102], maxConnections, extraFields: extra });
+  // ISO-on-TCP peers send one TPKT per segment (as Modbus): decode after a hole, never wait.
+  const tcpS7 = createTcpStreamTracker<FrameMeta>({ maxPendingBytes: 0 });
+  const enip = createEnipCapture({ ports: options.enipPorts ?? [44818, 2222], maxConnections, extra });
+  const bacnetPorts = new Set(options.bacnetPorts ?? BACNET_PORTS_DEFAULT);
+  const bacnet = createBacnetEventStream();
+  const bacnetStats = { messages: 0, malformed: 0 };
+  const opcuaPorts = options.opcuaPorts ?? [4840];
+  const opcuaOn = opcuaPorts.length > 0;
+  const opcua = createOpcuaFlowDecoder({ ports: opcuaPorts, detect: opcuaOn, extraFields: extra });
+  const tcpOpcua = createTcpStreamTracker<FrameMeta>();
+
+  const bacnetOut = (events: PendingEvent[], out: PendingEvent[]) => {
+    for (const e of events) {
+      if (e.action === 'bacnet.malformed') bacnetStats.malformed++;
+      else bacnetStats.messages++;
+      out.push(e);
+    }
+  };
+
+  return {
+    stats: {
+      dnp3: dnp3.stats,
+      s7comm: s7.stats,
+      enip: enip.stats,
+      bacnet: bacnetStats,
+      get opcua() {
+        return { messages: opcua.stats.messages, malformed: opcua.stats.malformed };
+      },
+    },
+    connections: () => ({
+      dnp3: dnp3.connections(),
+      s7comm: s7.connections(),
+      enip: enip.connections(),
+      opcua: opcua.stats.connections(),
+    }),
+    packet(p, meta, out) {
+      if (p.proto === 'udp') {
+        if (dnp3Ports.includes(p.dstPort) || dnp3Ports.includes(p.srcPort)) dnp3.udp(p, meta, out);
+        else if (enip.wants(p)) enip.udp(p, meta, out);
+        else if (bacnetPorts.has(p.dstPort) || bacnetPorts.has(p.srcPort))
+          bacnetOut(bacnet.datagram(p, meta.ts, meta.ts, { ...extra, frame: meta.frame }), out);
+        else return false;
+        return true;
+      }
+      if (s7.matches(p)) {
+        for (const c of tcpS7.push(p, meta))
+          out.push(...s7.push(c.flow, c.data, c.gap, { ts: c.meta.ts, frame: c.meta.frame }));
+      } else if (enip.wants(p)) enip.tcp(p, meta, out);
+      else if (dnp3.wantsTcp(p)) dnp3.tcp(p, meta, out);
+      else if (opcuaOn && opcua.wants(p)) for (const c of tcpOpcua.push(p, meta)) out.push(...opcua.chunk(c));
+      else return false;
+      return true;
+    },
+    nonIp(linkType, data, meta, out) {
+      // 802.3 length (≤ 1500) then the LLC's DSAP 0x82 (BACnet, clause H.1).
+      if (linkType !== LINKTYPE.ETHERNET || bacnetPorts.size === 0 || data.length < 17) return false;
+      const len = (data[12]! << 8) | data[13]!;
+      if (len > 1500 || data[14] !== 0x82) return false;
+      const llc = data.subarray(14, 14 + len);
+      bacnetOut(
+        bacnet.llc(llc, mac(data, 6), mac(data, 0), meta.ts, meta.ts, { ...extra, frame: meta.frame }),
+        out,
+      );
+      return true;
+    },
+    flush(out) {
+      for (const c of tcpS7.flush())
+        out.push(...s7.push(c.flow, c.data, c.gap, { ts: c.meta.ts, frame: c.meta.frame }));
+      enip.flush(out);
+      dnp3.flush(out);
+      for (const c of tcpOpcua.flush()) out.push(...opcua.chunk(c));
+    },
+  };
+}
