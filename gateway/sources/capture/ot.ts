@@ -5,7 +5,7 @@
  * follow streams on other ports that open like them. The codecs live in protocols/<proto>; this
  * file owns the TCP trackers, the per-connection state and its bounds.
  */
-import { createBacnetEventStream, isBacnetPort } from '../../../protocols/bacnet/index.ts';
+import { createBacnetEventStream } from '../../../protocols/bacnet/index.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { createOpcuaFlowDecoder } from '../../../protocols/opcua/index.ts';
 import { createTcpStreamTracker, type DecodedPacket, LINKTYPE } from '../../../protocols/pcap/index.ts';
