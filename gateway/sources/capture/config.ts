@@ -1,7 +1,8 @@
 /**
  * Config of the passive `capture` source: the gateway listens on a mirror (SPAN) port or a tap
  * by running Debian's `dumpcap` on `interface` with a BPF filter, reads its pcapng stream and
- * decodes Modbus/TCP, MQTT, CoAP and syslog into the same events as the proxy, the broker, the
+ * decodes Modbus/TCP, MQTT, CoAP, syslog and the OT protocols (DNP3, S7comm, EtherNet/IP-CIP,
+ * BACnet, OPC UA) into the same events as the proxy, the broker, the
  * CoAP server and the listeners. Nothing is
  * sent on the wire. Without `filter`, one is built from the port lists, so the kernel drops the
  * traffic the gateway would ignore anyway.
@@ -52,6 +53,23 @@ export const captureSourceSchema = z.strictObject({
     .describe(
       'A CoAP response this many times larger than its request, to an unverified client, is coap.amplification_risk (RFC 9175 §2.4).',
     ),
+  dnp3_ports: ports(
+    'TCP and UDP ports of DNP3 outstations (TCP streams elsewhere that open with a DNP3 link header are followed too, if the filter lets them in)',
+    [20000],
+  ),
+  s7comm_ports: ports('TCP ports of S7 controllers (ISO-on-TCP, S7comm and the S7comm-plus header)', [102]),
+  enip_ports: ports(
+    'TCP and UDP ports of EtherNet/IP: 44818 explicit messaging and List Identity, UDP 2222 implicit I/O (cip.io)',
+    [44818, 2222],
+  ),
+  bacnet_ports: ports(
+    'UDP ports of BACnet/IP (Annex J: 47808-47823); [] also turns BACnet/Ethernet (802.2 LLC) off',
+    Array.from({ length: 16 }, (_, i) => 47_808 + i),
+  ),
+  opcua_ports: ports(
+    'TCP ports of OPC UA binary servers (4843 is TLS and cannot be read; streams elsewhere that open with a HEL are followed too, if the filter lets them in)',
+    [4840],
+  ),
   syslog_udp_ports: ports('UDP ports of syslog', [514]),
   syslog_tcp_ports: ports('TCP ports of plain-text syslog (TLS on 6514 cannot be read)', [601]),
   max_syslog_bytes: z
@@ -99,6 +117,13 @@ export function captureFilter(config: CaptureSourceConfig): string {
     ...config.coap_ports.map((p) => `udp port ${p}`),
     ...config.syslog_udp_ports.map((p) => `udp port ${p}`),
     ...config.syslog_tcp_ports.map((p) => `tcp port ${p}`),
+    ...config.dnp3_ports.map((p) => `port ${p}`),
+    ...config.s7comm_ports.map((p) => `tcp port ${p}`),
+    ...config.enip_ports.map((p) => `port ${p}`),
+    ...config.bacnet_ports.map((p) => `udp port ${p}`),
+    ...config.opcua_ports.map((p) => `tcp port ${p}`),
+    // BACnet/Ethernet: an 802.3 length, then the LLC's DSAP 0x82 (clause H.1).
+    ...(config.bacnet_ports.length > 0 ? ['(ether[12:2] <= 1500 and ether[14] = 0x82)'] : []),
   ];
   return clauses.length > 0 ? clauses.join(' or ') : '';
 }

@@ -74,6 +74,11 @@ export function createCaptureSource(name: string, config: CaptureSourceConfig, c
         syslogUdpPorts: config.syslog_udp_ports,
         syslogTcpPorts: config.syslog_tcp_ports,
         maxSyslogBytes: config.max_syslog_bytes,
+        dnp3Ports: config.dnp3_ports,
+        s7commPorts: config.s7comm_ports,
+        enipPorts: config.enip_ports,
+        bacnetPorts: config.bacnet_ports,
+        opcuaPorts: config.opcua_ports,
         extraFields: { capture: name },
       });
       let capturing = false;
