@@ -120,12 +120,6 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       labelNames: ['source', 'action'],
       registers,
     }),
-    telemetryMessages: new Counter({
-      name: 'siem_gateway_telemetry_messages_total',
-      help: 'Messages on telemetry topics or paths, by source and outcome (emitted, sampled, aggregated).',
-      labelNames: ['source', 'outcome'],
-      registers,
-    }),
     mqttClients: new Gauge({
       name: 'siem_gateway_mqtt_clients',
       help: 'MQTT clients connected to an embedded broker.',

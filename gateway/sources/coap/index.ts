@@ -1,7 +1,7 @@
 /**
  * The `coap` source: a CoAP server (npm coap) behind our socket gate (gate.ts), the request
  * handler with its security checks (server.ts), and observations of device resources
- * (observe.ts). Aggregated telemetry is flushed every second and on stop.
+ * (observe.ts). Readings are handed on one by one: sampling and aggregation are pipeline stages.
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -28,7 +28,6 @@ export function createCoapSource(name: string, config: CoapSourceConfig, ctx: So
   let server: ReturnType<typeof coap.createServer> | undefined;
   let address: SourceAddress | undefined;
   let local: Peer | undefined;
-  let timer: NodeJS.Timeout | undefined;
   let stopObserving: (() => void) | undefined;
   const telemetry = createTelemetrySampler(config.telemetry, matchTopic);
 
@@ -39,33 +38,6 @@ export function createCoapSource(name: string, config: CoapSourceConfig, ctx: So
       ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
       ctx.logger.error({ err: error.message }, 'queue write failed');
     });
-  };
-  const flush = (all: boolean) => {
-    const now = ctx.now();
-    const events = telemetry.flush(now, all).map((a) => {
-      const e = coapEvent(
-        {
-          action: 'coap.telemetry_aggregate',
-          kind: 'telemetry',
-          severity: 6,
-          message: `/${a.topic}: ${a.messages} readings since ${a.since.toISOString()}`,
-          fields: {
-            path: `/${a.topic}`,
-            window_start: a.since.toISOString(),
-            window_secs: a.rule.interval_secs,
-            messages: a.messages,
-            aggregates: a.fields,
-          },
-        },
-        { ip: a.device.replace(/^coap:\/\/\[?([^\]/]*?)\]?(:\d+)?\/.*$/, '$1'), port: 0 },
-        local,
-        now,
-        name,
-      );
-      delete e.src;
-      return e;
-    });
-    if (events.length > 0) emitLater(events);
   };
 
   return {
@@ -135,13 +107,9 @@ export function createCoapSource(name: string, config: CoapSourceConfig, ctx: So
       server = srv;
       await new Promise<void>((resolve) => srv.listen(g as unknown as dgram.Socket, () => resolve()));
       stopObserving = startObservations(name, config, ctx, telemetry, emitLater);
-      timer = setInterval(() => flush(false), 1000);
-      timer.unref();
     },
     async stop() {
-      clearInterval(timer);
       stopObserving?.();
-      flush(true);
       server?.close();
       server = undefined;
       gate = undefined;

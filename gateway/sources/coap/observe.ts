@@ -80,12 +80,6 @@ export function startObservations(
         const onData = (chunk: Buffer) => {
           const now = ctx.now();
           const outcome = telemetry.accept({ topic, device: target.endpoint, payload: chunk }, now);
-          ctx.metrics.telemetryMessages.inc({
-            source: name,
-            outcome:
-              outcome.kind === 'event' ? 'emitted' : outcome.kind === 'none' ? 'emitted' : outcome.kind,
-          });
-          if (outcome.kind === 'sampled' || outcome.kind === 'aggregated') return;
           const fields =
             outcome.kind === 'event'
               ? outcome.fields

@@ -75,7 +75,6 @@ export function createRequestHandler(deps: HandlerDeps) {
     const info = describeCoapMessage(m);
     const method = info.method ?? 'unknown';
     const events: PendingEvent[] = [];
-    let quiet = false;
     const event = (spec: Parameters<typeof coapEvent>[0]) => coapEvent(spec, peer, deps.local(), now, name);
     const base = {
       method,
@@ -150,7 +149,7 @@ export function createRequestHandler(deps: HandlerDeps) {
       };
       const telemetryEvent = events.find((e) => e.action === 'coap.telemetry');
       if (telemetryEvent) Object.assign(telemetryEvent.fields, { response_code: code });
-      else if (!quiet || events.length > 0)
+      else
         events.push(
           event({
             action: 'coap.request',
@@ -218,12 +217,6 @@ export function createRequestHandler(deps: HandlerDeps) {
     const outcome = telemetry.wants(topic)
       ? telemetry.accept({ topic, device: peer.ip, payload }, now)
       : { kind: 'none' as const };
-    if (outcome.kind !== 'none') {
-      ctx.metrics.telemetryMessages.inc({
-        source: name,
-        outcome: outcome.kind === 'event' ? 'emitted' : outcome.kind,
-      });
-    }
     if (outcome.kind === 'event') {
       const text = outcome.parsed.text ?? JSON.stringify(outcome.parsed.values);
       events.push(
@@ -236,8 +229,6 @@ export function createRequestHandler(deps: HandlerDeps) {
         }),
       );
     }
-    // A sampled or aggregated reading is counted, not an event of its own (that is the point).
-    quiet = outcome.kind === 'sampled' || outcome.kind === 'aggregated';
     return answer('2.04');
   };
 }

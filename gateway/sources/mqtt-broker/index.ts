@@ -1,7 +1,7 @@
 /**
  * The `mqtt_broker` source: an embedded aedes broker that the plant's devices connect to, with
  * the sensor hooks (hooks.ts) that turn what they do into events and their readings into
- * telemetry. Aggregated telemetry is flushed every second and on stop.
+ * telemetry. Readings are handed on one by one: sampling and aggregation are pipeline stages.
  */
 import type net from 'node:net';
 import { Aedes, type Client } from 'aedes';
@@ -10,9 +10,8 @@ import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import { createAuthenticator } from './auth.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
-import { mqttEvent } from '../../../protocols/mqtt/to-event.ts';
 import type { ConnInfo } from './events.ts';
-import { createSensor, type Sensor } from './hooks.ts';
+import { createSensor } from './hooks.ts';
 import { startListeners } from './listeners.ts';
 import { createRateTracker } from '../shared-mqtt-rates.ts';
 
@@ -25,49 +24,9 @@ export function createMqttBrokerSource(
   let servers: net.Server[] = [];
   let sockets = new Set<net.Socket>();
   let addresses: SourceAddress[] = [];
-  let timer: NodeJS.Timeout | undefined;
   let stopping = false;
-  let emitLater: Sensor['emitLater'] | undefined;
   const infos = new WeakMap<object, ConnInfo>();
   const telemetry = createTelemetrySampler(config.telemetry, matchTopic);
-
-  const flush = (all: boolean, emitLater: (e: Parameters<SourceContext['emit']>[0]) => void) => {
-    const now = ctx.now();
-    const events = telemetry.flush(now, all).map((a) => {
-      const info: ConnInfo = {
-        ip: '',
-        port: 0,
-        localIp: '',
-        localPort: 0,
-        transport: 'tcp',
-        clientId: a.device,
-        acl: { publish: new Map(), subscribe: new Map() },
-      };
-      const e = mqttEvent(
-        info,
-        {
-          action: 'mqtt.telemetry_aggregate',
-          kind: 'telemetry',
-          severity: 6,
-          message: `${a.topic}: ${a.messages} messages since ${a.since.toISOString()}`,
-          fields: {
-            topic: a.topic,
-            window_start: a.since.toISOString(),
-            window_secs: a.rule.interval_secs,
-            messages: a.messages,
-            aggregates: a.fields,
-          },
-        },
-        now,
-        name,
-      );
-      delete e.src;
-      delete e.dst;
-      delete e.fields.transport;
-      return e;
-    });
-    if (events.length > 0) emitLater(events);
-  };
 
   return {
     name,
@@ -102,17 +61,12 @@ export function createMqttBrokerSource(
         await new Promise<void>((resolve) => b.close(() => resolve()));
         throw error;
       }
-      emitLater = sensor.emitLater;
-      timer = setInterval(() => flush(false, sensor.emitLater), 1000);
-      timer.unref();
     },
     async stop() {
       const b = broker;
       if (!b) return;
       broker = undefined;
       stopping = true;
-      clearInterval(timer);
-      if (emitLater) flush(true, emitLater);
       const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       await new Promise<void>((resolve) => b.close(() => resolve()));
       for (const s of sockets) s.destroy();

@@ -111,10 +111,6 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
     }
     if (telemetry.wants(packet.topic)) {
       const outcome = telemetry.accept({ topic: packet.topic, device: client.id, payload }, ctx.now());
-      ctx.metrics.telemetryMessages.inc({
-        source: name,
-        outcome: outcome.kind === 'event' ? 'emitted' : outcome.kind,
-      });
       if (outcome.kind === 'event') {
         events.push(
           event(info, {

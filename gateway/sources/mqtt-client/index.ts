@@ -1,7 +1,8 @@
 /**
  * The `mqtt_client` source: an mqtt.js client that subscribes to a plant's existing broker.
- * Messages on telemetry topics become `mqtt.telemetry` events (sampled or aggregated as configured),
- * `$SYS` updates become `mqtt.broker_status` health events (one per topic per interval), and the
+ * Messages on telemetry topics become `mqtt.telemetry` events, one per message (the telemetry rules'
+ * sampling and aggregation are a pipeline stage), `$SYS` updates become `mqtt.broker_status` health
+ * events (one per topic per interval; the others counted as dropped, reason `sys_interval`), and the
  * collector's own link to the broker is reported (`mqtt.collector_connected`/`_error`). A QoS 1
  * message is acknowledged to the broker only once its event is durable (mqtt.js handleMessage).
  */
@@ -27,7 +28,6 @@ export function createMqttClientSource(
   const telemetry = createTelemetrySampler(rules, matchTopic);
   const sysSeen = new Map<string, number>();
   let client: MqttClient | undefined;
-  let timer: NodeJS.Timeout | undefined;
 
   const base = (
     action: string,
@@ -70,7 +70,7 @@ export function createMqttClientSource(
     if (topic.startsWith('$SYS/')) {
       const last = sysSeen.get(topic);
       if (last !== undefined && now.getTime() - last < config.sys_interval_secs * 1000) {
-        ctx.metrics.telemetryMessages.inc({ source: name, outcome: 'sampled' });
+        ctx.metrics.dropped.inc({ source: name, reason: 'sys_interval' });
         return [];
       }
       if (sysSeen.size > 10_000) sysSeen.clear();
@@ -85,10 +85,6 @@ export function createMqttClientSource(
     }
     // The device is the topic's first levels (the broker does not tell who published).
     const outcome = telemetry.accept({ topic, device: topic, payload }, now);
-    ctx.metrics.telemetryMessages.inc({
-      source: name,
-      outcome: outcome.kind === 'event' ? 'emitted' : outcome.kind,
-    });
     if (outcome.kind !== 'event') return [];
     const text = outcome.parsed.text ?? JSON.stringify(outcome.parsed.values);
     return [
@@ -100,25 +96,6 @@ export function createMqttClientSource(
         ...outcome.fields,
       }),
     ];
-  };
-
-  const flush = (all: boolean) => {
-    const events = telemetry.flush(ctx.now(), all).map((a) =>
-      base(
-        'mqtt.telemetry_aggregate',
-        'telemetry',
-        6,
-        `${a.topic}: ${a.messages} messages since ${a.since.toISOString()}`,
-        {
-          topic: a.topic,
-          window_start: a.since.toISOString(),
-          window_secs: a.rule.interval_secs,
-          messages: a.messages,
-          aggregates: a.fields,
-        },
-      ),
-    );
-    if (events.length > 0) emitLater(events);
   };
 
   return {
@@ -187,12 +164,8 @@ export function createMqttClientSource(
           }),
         ]);
       });
-      timer = setInterval(() => flush(false), 1000);
-      timer.unref();
     },
     async stop() {
-      clearInterval(timer);
-      flush(true);
       const c = client;
       client = undefined;
       if (c) await c.endAsync();

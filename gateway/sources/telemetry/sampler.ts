@@ -3,7 +3,7 @@
  * (first match wins) and its payload parsed into fields. Every matched message becomes an event:
  * the rules' `mode: sample | aggregate` is applied by the pipeline's `<source>_telemetry` stage
  * (gateway/pipeline/stages/telemetry.ts), after inventory, baselines and detection have seen each
- * reading. `flush` is kept for the sources' timers and returns nothing.
+ * reading.
  */
 import { type ParsedPayload, parsePayload } from '../../../protocols/telemetry/payload.ts';
 import type { TelemetryRule } from './config.ts';
@@ -18,19 +18,7 @@ export interface TelemetryInput {
 
 export type TelemetryOutcome =
   | { kind: 'none' }
-  | { kind: 'event'; rule: TelemetryRule; parsed: ParsedPayload; fields: Record<string, unknown> }
-  | { kind: 'sampled' }
-  | { kind: 'aggregated' };
-
-/** An aggregate a source once made itself; the pipeline's telemetry stage makes them now. */
-export interface Aggregate {
-  rule: TelemetryRule;
-  topic: string;
-  device: string;
-  since: Date;
-  messages: number;
-  fields: Record<string, { count: number; min: number; max: number; avg: number; last: number }>;
-}
+  | { kind: 'event'; rule: TelemetryRule; parsed: ParsedPayload; fields: Record<string, unknown> };
 
 export function payloadFields(parsed: ParsedPayload): Record<string, unknown> {
   const fields: Record<string, unknown> = { payload_format: parsed.format };
@@ -65,11 +53,6 @@ export function createTelemetrySampler(
       if (!rule) return { kind: 'none' };
       const parsed = parsePayload(input.payload, rule.payload);
       return { kind: 'event', rule, parsed, fields: payloadFields(parsed) };
-    },
-
-    /** Nothing: sampling and aggregation happen in the pipeline. */
-    flush(_now: Date, _all = false): Aggregate[] {
-      return [];
     },
   };
 }
