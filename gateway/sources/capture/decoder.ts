@@ -273,7 +273,8 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       }
       if (modbusPorts.has(p.dstPort) || modbusPorts.has(p.srcPort)) route(tcpModbus.push(p, meta), out);
       else if (syslogTcp.has(p.dstPort)) route(tcpSyslog.push(p, meta), out);
-      else if (ot.packet(p, meta, out)) return out;
+      // A broker port wins: an MQTT client's ephemeral port may be an OT server port (20000).
+      else if (!mqttPorts.has(p.dstPort) && !mqttPorts.has(p.srcPort) && ot.packet(p, meta, out)) return out;
       else if (isMqtt(p)) {
         const flags = p.tcp?.flags ?? 0;
         if (flags & TCP_FLAGS.SYN && !(flags & TCP_FLAGS.ACK)) mqtt.syn(p, meta, out);

@@ -51,6 +51,9 @@ export interface OtCapture {
 
 export const BACNET_PORTS_DEFAULT = Array.from({ length: 16 }, (_, i) => 47808 + i);
 const MAX_CONNECTIONS = 4096;
+const MAX_DECIDED = 65_536;
+
+type TcpProto = 's7' | 'enip' | 'dnp3' | 'opcua';
 
 const mac = (b: Uint8Array, at: number) =>
   Array.from(b.subarray(at, at + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
@@ -71,6 +74,27 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
   const opcuaOn = opcuaPorts.length > 0;
   const opcua = createOpcuaFlowDecoder({ ports: opcuaPorts, detect: opcuaOn, extraFields: extra });
   const tcpOpcua = createTcpStreamTracker<FrameMeta>();
+  const s7Ports = new Set(options.s7commPorts ?? [102]);
+  const enipPorts = new Set(options.enipPorts ?? [44818, 2222]);
+  const dnp3Set = new Set(dnp3Ports);
+  const opcuaSet = new Set(opcuaPorts);
+  const owner = (port: number): TcpProto | undefined =>
+    s7Ports.has(port)
+      ? 's7'
+      : enipPorts.has(port)
+        ? 'enip'
+        : dnp3Set.has(port)
+          ? 'dnp3'
+          : opcuaSet.has(port)
+            ? 'opcua'
+            : undefined;
+  /**
+   * The protocol of each TCP connection, decided on its first packet by the port it was sent to
+   * (then the port it came from): a client's ephemeral port can be another protocol's server port
+   * (20000 is DNP3's), and the first packet is usually the SYN to the server. Bounded like the
+   * MQTT detection sets: cleared when full, connections are then decided again.
+   */
+  const decided = new Map<string, TcpProto>();
 
   const bacnetOut = (events: PendingEvent[], out: PendingEvent[]) => {
     for (const e of events) {
@@ -105,13 +129,25 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
         else return false;
         return true;
       }
-      if (s7.matches(p)) {
+      const a = `${p.src}|${p.srcPort}`;
+      const b = `${p.dst}|${p.dstPort}`;
+      const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+      let proto = decided.get(key);
+      if (!proto) {
+        proto = owner(p.dstPort) ?? owner(p.srcPort);
+        // Off the ports: DNP3 and OPC UA streams are found by their first bytes.
+        if (!proto && dnp3.wantsTcp(p)) proto = 'dnp3';
+        else if (!proto && opcuaOn && opcua.wants(p)) proto = 'opcua';
+        if (!proto) return false;
+        if (decided.size >= MAX_DECIDED) decided.clear();
+        decided.set(key, proto);
+      }
+      if (proto === 's7') {
         for (const c of tcpS7.push(p, meta))
           out.push(...s7.push(c.flow, c.data, c.gap, { ts: c.meta.ts, frame: c.meta.frame }));
-      } else if (enip.wants(p)) enip.tcp(p, meta, out);
-      else if (dnp3.wantsTcp(p)) dnp3.tcp(p, meta, out);
-      else if (opcuaOn && opcua.wants(p)) for (const c of tcpOpcua.push(p, meta)) out.push(...opcua.chunk(c));
-      else return false;
+      } else if (proto === 'enip') enip.tcp(p, meta, out);
+      else if (proto === 'dnp3') dnp3.tcp(p, meta, out);
+      else if (opcua.wants(p)) for (const c of tcpOpcua.push(p, meta)) out.push(...opcua.chunk(c));
       return true;
     },
     nonIp(linkType, data, meta, out) {
