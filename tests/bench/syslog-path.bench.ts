@@ -135,6 +135,9 @@ async function ours(): Promise<SystemUnderTest> {
         '  tcp: { type: syslog, mode: tcp, listen: "127.0.0.1:0" }',
         '  udp: { type: syslog, mode: udp, listen: "127.0.0.1:0" }',
         `detection: { rules_dirs: ["${path.join(REPO_ROOT, 'rules', 'ics')}"] }`,
+        // Every line to central, as rsyslog forwards every line: the shipped rules run, but no
+        // reducing stage folds the blaster's repeated lines (the default pipeline would).
+        'pipeline: { stages: [{ type: normalise }, { type: inventory }, { type: baselines }, { type: detect }] }',
       ],
     });
     return {
