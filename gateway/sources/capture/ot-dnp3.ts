@@ -43,7 +43,12 @@ export interface Dnp3Capture {
 
 export function createDnp3Capture(options: Dnp3CaptureOptions): Dnp3Capture {
   const ports = new Set(options.ports);
-  const tracker = createTcpStreamTracker<FrameMeta>();
+  // Two directions a connection; out-of-order bytes held per direction stay below 64 KiB (four
+  // largest fragments' worth of link frames), so the tracker holds at most 2 x maxConnections x 64 KiB.
+  const tracker = createTcpStreamTracker<FrameMeta>({
+    maxFlows: 2 * options.maxConnections,
+    maxPendingBytes: 65_536,
+  });
   const sessions = new Map<string, Dnp3Session<FrameMeta>>();
   /** Directions (`src|sport|dst|dport`) found to carry DNP3 off the ports, and those that do not. */
   const found = new Set<string>();

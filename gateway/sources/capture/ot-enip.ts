@@ -45,7 +45,10 @@ type Endpoint = { ip: string; port: number };
 
 export function createEnipCapture(options: EnipCaptureOptions): EnipCapture {
   const ports = new Set(options.ports);
-  const tracker = createTcpStreamTracker<FrameMeta>({ maxPendingBytes: 0 });
+  const tracker = createTcpStreamTracker<FrameMeta>({
+    maxPendingBytes: 0,
+    maxFlows: 2 * options.maxConnections,
+  });
   const sessions = new Map<string, EnipSession<FrameMeta>>();
   const stats = { messages: 0, malformed: 0 };
 

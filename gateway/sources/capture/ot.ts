@@ -65,7 +65,7 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
   const dnp3 = createDnp3Capture({ ports: dnp3Ports, detect: dnp3Ports.length > 0, maxConnections, extra });
   const s7 = createS7commStreams({ ports: options.s7commPorts ?? [102], maxConnections, extraFields: extra });
   // ISO-on-TCP peers send one TPKT per segment (as Modbus): decode after a hole, never wait.
-  const tcpS7 = createTcpStreamTracker<FrameMeta>({ maxPendingBytes: 0 });
+  const tcpS7 = createTcpStreamTracker<FrameMeta>({ maxPendingBytes: 0, maxFlows: 2 * maxConnections });
   const enip = createEnipCapture({ ports: options.enipPorts ?? [44818, 2222], maxConnections, extra });
   const bacnetPorts = new Set(options.bacnetPorts ?? BACNET_PORTS_DEFAULT);
   const bacnet = createBacnetEventStream();
@@ -73,7 +73,12 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
   const opcuaPorts = options.opcuaPorts ?? [4840];
   const opcuaOn = opcuaPorts.length > 0;
   const opcua = createOpcuaFlowDecoder({ ports: opcuaPorts, detect: opcuaOn, extraFields: extra });
-  const tcpOpcua = createTcpStreamTracker<FrameMeta>();
+  // OPC UA bounds its half-built messages itself (16 MiB in all); out-of-order bytes per direction
+  // stay below 64 KiB.
+  const tcpOpcua = createTcpStreamTracker<FrameMeta>({
+    maxPendingBytes: 65_536,
+    maxFlows: 2 * maxConnections,
+  });
   const s7Ports = new Set(options.s7commPorts ?? [102]);
   const enipPorts = new Set(options.enipPorts ?? [44818, 2222]);
   const dnp3Set = new Set(dnp3Ports);
