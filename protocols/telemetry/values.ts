@@ -4,10 +4,14 @@
  * `readings`, booleans as 0/1, with `units`), register values of Modbus write requests and read
  * responses seen by the proxy or a capture (`values` from `address`), MQTT and CoAP telemetry
  * (`values`, named `<topic or path>/<key>`; a bare number payload is named after its topic) and
- * their aggregates (`avg`). Field meanings are those of protocols/event/SPEC.md. Pure: never
+ * their aggregates (`avg`), DNP3 points (protocols/dnp3/values.ts: readings from responses, set
+ * points from requests), BACnet present values read from a device (named after the object,
+ * `analog_input:1`) and OPC UA values written to the Value attribute (named after the node id).
+ * Field meanings are those of protocols/event/SPEC.md. Pure: never
  * throws, returns only finite numbers, and at most MAX_VALUES_PER_EVENT of them so a hostile
  * payload cannot flood the dashboard's memory.
  */
+import { dnp3PointValues } from '../dnp3/values.ts';
 import type { PendingEvent } from '../event/schema.ts';
 
 export const MAX_VALUES_PER_EVENT = 64;
@@ -36,6 +40,9 @@ const BIT_FUNCTIONS = new Set([1, 2, 5, 15]);
 export function eventValues(event: PendingEvent): EventValue[] {
   const f = event.fields as Fields | undefined;
   if (!isRecord(f)) return [];
+  if (event.source === 'dnp3') return dnp3PointValues(event).slice(0, MAX_VALUES_PER_EVENT);
+  if (event.source === 'bacnet') return bacnetValues(f);
+  if (event.source === 'opcua') return opcuaWrittenValues(event.action, f);
   // Most events (syslog, security events) carry no values: answer before allocating anything.
   const telemetry = event.action.endsWith('.telemetry') || event.action.endsWith('.telemetry_aggregate');
   if (!telemetry && event.source !== 'modbus' && event.action !== 'modbus.poll') return [];
@@ -77,6 +84,31 @@ export function eventValues(event: PendingEvent): EventValue[] {
     if (isRecord(f.aggregates)) {
       for (const [k, a] of Object.entries(f.aggregates)) if (isRecord(a)) push(name(k), a.avg);
     }
+  }
+  return out;
+}
+
+/** The present value of an object as read from the device (a ReadProperty or COV answer). */
+function bacnetValues(f: Fields): EventValue[] {
+  if (f.property !== 'present_value' || f.direction !== 'response' || typeof f.object !== 'string') return [];
+  const value = asNumber(f.value);
+  return value === undefined ? [] : [{ name: f.object.slice(0, MAX_NAME_CHARS), value }];
+}
+
+/** Attribute 13 is Value (OPC 10000-6 A.1): what a Write request sets, one per node. */
+const OPCUA_VALUE_ATTRIBUTE = 13;
+
+function opcuaWrittenValues(action: string, f: Fields): EventValue[] {
+  if (action !== 'opcua.write' || f.direction !== 'request') return [];
+  const { node_ids: nodes, values, attribute_ids: attributes } = f;
+  if (!Array.isArray(nodes) || !Array.isArray(values)) return [];
+  const out: EventValue[] = [];
+  for (let i = 0; i < nodes.length && out.length < MAX_VALUES_PER_EVENT; i++) {
+    const node = nodes[i];
+    const value = asNumber(values[i]);
+    const attribute = Array.isArray(attributes) ? attributes[i] : OPCUA_VALUE_ATTRIBUTE;
+    if (typeof node === 'string' && value !== undefined && attribute === OPCUA_VALUE_ATTRIBUTE)
+      out.push({ name: node.slice(0, MAX_NAME_CHARS), value });
   }
   return out;
 }
