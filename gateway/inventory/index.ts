@@ -1,6 +1,7 @@
 /**
  * The gateway's asset inventory: every device seen in the traffic, by the identity its protocol
- * gives it (syslog host, MQTT client id, Modbus unit, CoAP endpoint), with first and last seen,
+ * gives it (syslog host, MQTT client id, Modbus unit, CoAP endpoint, DNP3 outstation address, S7
+ * controller, CIP target, BACnet device, OPC UA server), with first and last seen,
  * addresses, counts and a message rate. It runs in the pipeline (it enriches nothing yet; the
  * baselines of the detection issue build on it), survives restarts (LevelDB, saved every few
  * seconds), and is bounded: past `maxDevices` the device seen least recently is forgotten and
@@ -17,6 +18,11 @@ export interface DeviceRecord {
   id: string;
   protocol: string;
   protocol_id: string | null;
+  /**
+   * The name the device gives itself when its protocol tells it (S7 station name, CIP product
+   * name); absent until then.
+   */
+  name?: string;
   host: string | null;
   addresses: string[];
   first_seen: string;
@@ -180,6 +186,11 @@ export class Inventory {
     this.#lastSeenMs.set(record.id, nowMs);
     record.last_action = event.action;
     if (event.host) record.host = event.host;
+    // Identity often comes after the first event (an S7 serial from an SZL answer, a BACnet device
+    // instance from I-Am, an OPC UA application URI from the session): the latest one is kept.
+    if (device.protocol_id && device.protocol_id !== record.protocol_id)
+      record.protocol_id = device.protocol_id;
+    if (device.name && device.name !== record.name) record.name = device.name;
     const ip = event.src?.ip;
     if (ip && !record.addresses.includes(ip)) {
       record.addresses.push(ip);
@@ -198,6 +209,7 @@ export class Inventory {
           !q ||
           d.id.toLowerCase().includes(q) ||
           (d.host ?? '').toLowerCase().includes(q) ||
+          (d.name ?? '').toLowerCase().includes(q) ||
           d.addresses.some((a) => a.includes(q)),
       )
       .sort((a, b) => (a.last_seen < b.last_seen ? 1 : -1));
