@@ -198,3 +198,45 @@ test('OPC UA (ICSNPP open62541 mainloop): session over SecurityPolicy None and w
   assert.ok(alertFrames(r.lines, '94fe3a93-7b6f-451a-90fa-0489342c6503').has(49));
   assert.ok(alertFrames(r.lines, '09bb881b-196b-4a3f-8208-2d651734c1f8').has(93));
 });
+
+test('off the standard ports: DNP3 on 20001 found by its link header, OPC UA on 48010 by its HEL', async (t) => {
+  const dnp3 = sharedData(t, 'dnp3', 'zeek', 'dnp3_read_p20001.pcap');
+  const dnp3Csv = sharedData(t, 'dnp3', 'zeek', 'expected-tshark', 'dnp3_read_p20001.dnp3.csv');
+  const opcua = sharedData(
+    t,
+    'opcua',
+    'icsnpp',
+    'open62541_client-server_mainloop-not-localhost-non-standard-port.pcap',
+  );
+  const opcuaCsv = sharedData(
+    t,
+    'opcua',
+    'icsnpp',
+    'expected-tshark',
+    'open62541_client-server_mainloop-not-localhost-non-standard-port.opcua.csv',
+  );
+  if (!dnp3 || !dnp3Csv || !opcua || !opcuaCsv) return;
+  const d = await replay(dnp3);
+  assert.equal(d.code, 0, d.stderr);
+  // Every application fragment tshark reads (READ 1, RESPONSE 129), as one event each.
+  const fragments = tsharkFrames(dnp3Csv, 'dnp3.al.func', ['1', '129']);
+  assert.deepEqual(
+    events(d.lines).map((e) => [e.action, e.fields?.frame]),
+    fragments.map((f, i) => [i === 0 ? 'dnp3.read' : 'dnp3.response', f]),
+  );
+  const o = await replay(opcua);
+  assert.equal(o.code, 0, o.stderr);
+  const ev = events(o.lines);
+  const hello = tsharkFrames(opcuaCsv, 'opcua.transport.type', ['HEL']);
+  const writes = tsharkFrames(opcuaCsv, 'opcua.servicenodeid.numeric', ['673']);
+  assert.deepEqual(
+    framesOf(ev, (e) => e.action === 'opcua.hello'),
+    hello,
+  );
+  assert.deepEqual(
+    framesOf(ev, (e) => e.action === 'opcua.write' && e.fields?.direction === 'request'),
+    writes,
+  );
+  assert.ok(writes.length > 0);
+  assert.equal(ev.find((e) => e.action === 'opcua.hello')?.device?.id, 'opcua:192.168.224.102:48010');
+});
