@@ -4,7 +4,8 @@
  * and forwards to a real central: log in, see the devices, watch a register value change on the
  * PLC show up live on the device page (no reload) beside its learned range, stop central and
  * watch the link go offline, the queue grow and a local alert (a new MQTT device) appear, start
- * central again and watch the backlog drain with a progress bar. Every page is saved as a
+ * central again and watch the backlog drain with a progress bar, and check the pipeline panel
+ * (each stage by name with its counts, as /api/status has them). Every page is saved as a
  * screenshot (tests/support/browser.ts).
  */
 import assert from 'node:assert/strict';
@@ -199,6 +200,73 @@ test(
     await waitForText(page, '[data-testid=queue-depth]', (x) => x.trim() === '0', 60_000);
     await page.waitForSelector('text=central connected');
     await screenshot(page, 'gateway-link-drained');
+
+    // The pipeline panel of the link page: every stage by name, in order, with its counts, the
+    // same as /api/status says. The 8,000 distinct switch lines crossed the routine-syslog dedupe
+    // whole; the PLC's polls were folded by modbus_reads, so the stages after it are quiet and
+    // their row settles on the status's figures (the page refreshes every 2 s).
+    const apiStages = async () => {
+      const s = (await page.evaluate(async () => (await fetch('/api/status')).json())) as {
+        pipeline: {
+          stages: Array<{ name: string; in: number; out: number; dropped: number; created: number }>;
+        };
+      };
+      return s.pipeline.stages;
+    };
+    const panelRow = async (name: string) => {
+      const cells = await page.$$eval(`[data-testid=pipeline] [data-testid="stage-${name}"] td`, (tds) =>
+        tds.map((td) => td.textContent ?? ''),
+      );
+      const n = (i: number) => Number((cells[i] ?? '').replace(/[^0-9]/g, ''));
+      return { name: cells[0] ?? '', in: n(1), out: n(2), dropped: n(3), created: n(4), why: cells[3] ?? '' };
+    };
+    await page.waitForSelector('[data-testid=pipeline]');
+    const names = (await apiStages()).map((s) => s.name);
+    for (const expected of [
+      'normalise',
+      'inventory',
+      'baselines',
+      'detect',
+      'modbus_reads',
+      'sensor_telemetry',
+      'routine_syslog',
+    ])
+      assert.ok(names.includes(expected), `/api/status lists the default stage ${expected}`);
+    const shown = await page.$$eval('[data-testid=pipeline] tbody tr', (trs) =>
+      trs.map((tr) => tr.getAttribute('data-testid')),
+    );
+    assert.deepEqual(
+      shown,
+      names.map((n) => `stage-${n}`),
+      'the panel lists the stages in pipeline order',
+    );
+    const syslogRow = await panelRow('routine_syslog');
+    assert.match(syslogRow.name, /routine_syslog\s*dedupe/);
+    assert.ok(
+      syslogRow.in >= 8000 && syslogRow.out >= 8000,
+      `routine_syslog in/out: ${JSON.stringify(syslogRow)}`,
+    );
+    const reads = await panelRow('modbus_reads');
+    assert.ok(reads.dropped > 0, 'the PLC polls are folded into summaries');
+    assert.match(reads.why, /aggregated/);
+    for (const n of names) {
+      const r = await panelRow(n);
+      assert.equal(r.in + r.created, r.out + r.dropped, `stage ${n}: in + created = out + dropped`);
+    }
+    await waitFor(
+      async () => {
+        const api = (await apiStages()).find((s) => s.name === 'routine_syslog')!;
+        const row = await panelRow('routine_syslog');
+        return row.in === api.in &&
+          row.out === api.out &&
+          row.dropped === api.dropped &&
+          row.created === api.created
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, what: 'the panel agrees with /api/status' },
+    );
+    await screenshot(page, 'gateway-link-pipeline');
     // What was buffered while offline reached central, the alert among it.
     const stored = await c.events(`device_id=${encodeURIComponent('mqtt:laptop-on-line2')}`);
     assert.ok(
