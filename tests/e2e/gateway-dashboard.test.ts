@@ -63,7 +63,7 @@ function switchChatter(count: number, from: number): PendingEvent[] {
 
 test(
   'device dashboard: login, devices, live values, offline buffering and local alerts, drain',
-  { timeout: 180_000 },
+  { timeout: 240_000 },
   async (t) => {
     const browser = await launchBrowser(t);
     if (!browser) return;
@@ -167,11 +167,11 @@ test(
     const before = await numberIn(page, '[data-testid=queue-depth]');
     // More than the gateway keeps in flight (4 batches of 1,000), so the drain below is paced by
     // central's rate limit and shows on the page; the default pipeline summarises the PLC's polls.
-    await gw.emit(switchChatter(8000, 0));
+    await gw.emit(switchChatter(6000, 0));
     await waitForText(
       page,
       '[data-testid=queue-depth]',
-      (x) => Number(x.replace(/[^0-9]/g, '')) >= before + 8000,
+      (x) => Number(x.replace(/[^0-9]/g, '')) >= before + 6000,
     );
     await screenshot(page, 'gateway-link-offline');
 
@@ -197,12 +197,12 @@ test(
     await page.waitForSelector('[data-testid=drain]', { timeout: 30_000 });
     assert.match((await page.textContent('[data-testid=drain]')) ?? '', /Catching up: \d+% of [\d,]+ sent/);
     await screenshot(page, 'gateway-link-draining');
-    await waitForText(page, '[data-testid=queue-depth]', (x) => x.trim() === '0', 60_000);
+    await waitForText(page, '[data-testid=queue-depth]', (x) => x.trim() === '0', 90_000);
     await page.waitForSelector('text=central connected');
     await screenshot(page, 'gateway-link-drained');
 
     // The pipeline panel of the link page: every stage by name, in order, with its counts, the
-    // same as /api/status says. The 8,000 distinct switch lines crossed the routine-syslog dedupe
+    // same as /api/status says. The 6,000 distinct switch lines crossed the routine-syslog dedupe
     // whole; the PLC's polls were folded by modbus_reads, so the stages after it are quiet and
     // their row settles on the status's figures (the page refreshes every 2 s).
     const apiStages = async () => {
@@ -243,7 +243,7 @@ test(
     const syslogRow = await panelRow('routine_syslog');
     assert.match(syslogRow.name, /routine_syslog\s*dedupe/);
     assert.ok(
-      syslogRow.in >= 8000 && syslogRow.out >= 8000,
+      syslogRow.in >= 6000 && syslogRow.out >= 6000,
       `routine_syslog in/out: ${JSON.stringify(syslogRow)}`,
     );
     const reads = await panelRow('modbus_reads');
