@@ -4,6 +4,7 @@
  * onto the syslog severity scale that events use (0 = emergency … 7 = debug).
  */
 import { z } from 'zod';
+import type * as Api from '../../protocols/api/central.ts';
 
 export const ALERT_STATUSES = ['new', 'acknowledged', 'resolved', 'false_positive'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
@@ -57,28 +58,8 @@ export const alertInputSchema = z
 
 export type AlertInput = z.input<typeof alertInputSchema>;
 
-export interface Alert {
-  id: number;
-  rule_id: string;
-  rule_title: string;
-  severity: number;
-  techniques: string[];
-  tags: string[];
-  entity_type: 'device' | 'host';
-  entity: string;
-  device_id: string | null;
-  host: string | null;
-  gateway: string | null;
-  site: string | null;
-  event_ids: string[];
-  count: number;
-  first_seen: string;
-  last_seen: string;
-  status: AlertStatus;
-  assignee: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** An alert row as the API returns it: the contract's (protocols/api/central.ts), defined once there. */
+export type Alert = Api.Alert;
 
 export interface RaiseResult {
   /** `created`: a new alert; `grouped`: folded into an open one; `suppressed`: nothing stored. */

@@ -3,19 +3,12 @@
  * seen, gateways, protocols, the identity the protocol gives it, its host name) in one upsert;
  * `list` serves `GET /api/devices`. Idempotent: re-sent events change nothing.
  */
+import type * as Api from '../../protocols/api/central.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
 
-export interface Device {
-  device_id: string;
-  first_seen: string;
-  last_seen: string;
-  gateways: string[];
-  protocols: string[];
-  protocol_id: string | null;
-  name: string | null;
-  host: string | null;
-}
+/** A device row: the contract's (protocols/api/central.ts), which central/api adds `site` to. */
+export type Device = Omit<Api.Device, 'site'>;
 
 interface Seen {
   first: string;

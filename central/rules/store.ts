@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import type * as Api from '../../protocols/api/central.ts';
 import { type RulesMessage, ruleSetVersion } from '../../protocols/link/codec.ts';
 import {
   createSigmaEngine,
@@ -28,37 +29,14 @@ export type RuleTarget = 'edge' | 'central';
 /** The shipped edge ruleset (ATT&CK for ICS), seeded for pushing to gateways. */
 export const BUILTIN_EDGE_RULES = fileURLToPath(new URL('../../rules/ics/', import.meta.url));
 
-export interface RuleSummary {
-  id: string;
-  title: string;
-  kind: 'detection' | 'correlation' | 'filter';
-  level: string | null;
-  tags: string[];
-  techniques: string[];
-  target: RuleTarget;
-  source: string;
-  enabled: boolean;
-  updated_at: string;
-  updated_by: string | null;
-}
+/** A managed rule as the API lists it: the contract's (protocols/api/central.ts). */
+export type RuleSummary = Api.RuleSummary;
 
-/** A refusal as the API returns it: which rule, which field, why. */
-export interface RuleProblem {
-  rule: string | null;
-  field: string | null;
-  why: string;
-  code: string;
-}
+/** A refusal as the API returns it: which rule, which field, why (the contract's type). */
+export type RuleProblem = Api.RuleProblem;
 
-export interface GatewayRulesState {
-  assigned_version: string | null;
-  assigned_at: string | null;
-  running_set_id: string | null;
-  running_version: string | null;
-  reported_at: string | null;
-  last_error: string | null;
-  last_error_at: string | null;
-}
+/** Per gateway, the rule set assigned and the one it reports running (the contract's type). */
+export type GatewayRulesState = Api.GatewayRulesState;
 
 type Row = Omit<RuleSummary, 'techniques' | 'updated_at'> & { updated_at: Date | string; yaml: string };
 

@@ -12,6 +12,7 @@
  * event, no re-ordering when the same device speaks again, and timestamps parsed only for events
  * that carry values.
  */
+import type { AlertSummary, EventSummary, LatestValue, ValueSeries } from '../../protocols/api/gateway.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../protocols/event/evict.ts';
 import { eventValues } from '../../protocols/telemetry/values.ts';
@@ -34,44 +35,8 @@ export const DEFAULT_DEVICE_HISTORY: DeviceHistoryOptions = {
 
 const MESSAGE_CHARS = 300;
 
-/** An event as the dashboard lists it. */
-export interface EventSummary {
-  id?: string;
-  ts: string;
-  received: string;
-  source: string;
-  kind: string;
-  action: string;
-  severity: number;
-  message: string;
-  device?: string;
-  tags: string[];
-}
-
-/** A local alert (an `alert` event from edge detection) as the dashboard lists it. */
-export interface AlertSummary extends EventSummary {
-  alert_id: string;
-  rule_id?: string;
-  rule_name?: string;
-  techniques: string[];
-  count: number;
-  first_seen?: string;
-  last_seen?: string;
-}
-
-export interface ValueSeries {
-  name: string;
-  unit?: string;
-  /** Times in ms since the epoch, oldest first. */
-  t: number[];
-  v: number[];
-}
-
-export interface LatestValue {
-  value: number;
-  ts: number;
-  unit?: string;
-}
+// What the dashboard lists and charts is the contract's shape (protocols/api/gateway.ts), defined once there.
+export type { AlertSummary, EventSummary, LatestValue, ValueSeries };
 
 class Ring {
   readonly t: Float64Array;

@@ -11,28 +11,12 @@
  * clock.
  */
 import { ClassicLevel } from 'classic-level';
+import type * as Api from '../../protocols/api/gateway.ts';
 import { EvictionCursor } from '../../protocols/event/evict.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 
-export interface DeviceRecord {
-  id: string;
-  protocol: string;
-  protocol_id: string | null;
-  /**
-   * The name the device gives itself when its protocol tells it (S7 station name, CIP product
-   * name); absent until then.
-   */
-  name?: string;
-  host: string | null;
-  addresses: string[];
-  first_seen: string;
-  last_seen: string;
-  events: number;
-  security_events: number;
-  last_action: string;
-  /** Events per minute, exponentially weighted (about a 5-minute memory). */
-  rate_per_min: number;
-}
+/** A device of the inventory: the contract's (protocols/api/gateway.ts); the list adds `baseline`. */
+export type DeviceRecord = Omit<Api.Device, 'baseline'>;
 
 export interface InventoryOptions {
   dir: string;

@@ -51,24 +51,27 @@ export interface GatewayStatus {
     addresses: Array<{ transport: string; host: string; port: number }>;
   }>;
   /** Each pipeline stage's counts since start: why an event is (not) on central. */
-  pipeline?: {
-    forward: string;
-    stages: Array<{
-      name: string;
-      type: string;
-      in: number;
-      out: number;
-      dropped: number;
-      created: number;
-      drop_reason: string;
-    }>;
-  };
+  pipeline?: PipelineCounts;
   process: {
     rss_bytes: number;
     heap_used_bytes: number;
     external_bytes: number;
     array_buffers_bytes: number;
   };
+}
+
+/** `pipeline` of `/api/status`: the forward profile and each stage's counts, in pipeline order. */
+export interface PipelineCounts {
+  forward: string;
+  stages: Array<{
+    name: string;
+    type: string;
+    in: number;
+    out: number;
+    dropped: number;
+    created: number;
+    drop_reason: string;
+  }>;
 }
 
 export type BaselineState = 'learning' | 'learned' | 'none';
@@ -78,6 +81,8 @@ export interface Device {
   id: string;
   protocol: string;
   protocol_id: string | null;
+  /** The name the device gives itself when its protocol tells it (S7 station name, CIP product name). */
+  name?: string;
   host: string | null;
   addresses: string[];
   first_seen: string;

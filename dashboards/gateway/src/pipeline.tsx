@@ -3,19 +3,7 @@
  * on, dropped with the reason, created), so an OT engineer can see why an event is not on central
  * — sampled, aggregated into a summary, deduplicated, filtered, or not forwarded on a thin link.
  */
-/** `pipeline` of `/api/status` (protocols/api/gateway.ts). */
-export interface PipelineCounts {
-  forward: string;
-  stages: Array<{
-    name: string;
-    type: string;
-    in: number;
-    out: number;
-    dropped: number;
-    created: number;
-    drop_reason: string;
-  }>;
-}
+import type { PipelineCounts } from './types.ts';
 
 /** The status's pipeline counts (absent from a gateway older than the pipeline). */
 export const pipelineOf = (status: object): PipelineCounts | undefined =>

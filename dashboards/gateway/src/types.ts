@@ -13,5 +13,6 @@ export type {
   GatewayStatus,
   Lane,
   LatestValue,
+  PipelineCounts,
   ValueSeries,
 } from '../../../protocols/api/gateway.ts';
