@@ -9,6 +9,12 @@
  * `security`; reads, discovery and notifications are `telemetry`. An answer carries its
  * request's service and object, so a rule can match a SimpleACK of a write it did not see.
  */
+import {
+  type Endpoint,
+  type EndpointEventContext,
+  endpointEvent,
+  eventTags,
+} from '../event/endpoint-event.ts';
 import type { PendingEvent } from '../event/schema.ts';
 import type { BacnetMessage } from './session.ts';
 import {
@@ -26,18 +32,12 @@ import {
 } from './names.ts';
 import type { Apdu, BacnetError, BacnetValue, ServiceParams } from './types.ts';
 
-export interface BacnetEventContext {
-  received: Date;
-  /** When it happened (capture time); defaults to `received`. */
-  ts?: Date;
+export interface BacnetEventContext extends EndpointEventContext {
   /** Sender and receiver of the datagram (absent over 802.2 LLC). */
-  src?: { ip: string; port: number };
-  dst?: { ip: string; port: number };
+  src?: Endpoint;
+  dst?: Endpoint;
   /** `ip` for BACnet/IP (UDP), `ethernet` for BACnet over 802.2 LLC. */
   link?: 'ip' | 'ethernet';
-  /** Extra fields the adapter knows (frame numbers). */
-  extra?: Record<string, unknown>;
-  tags?: string[];
 }
 
 /** Confirmed services whose request changes a device: security events. */
@@ -264,23 +264,19 @@ export function bacnetToEvent(m: BacnetMessage<unknown>, ctx: BacnetEventContext
   if (anomalies.length > 0) f.anomalies = anomalies;
   const action = bacnetAction(m);
   const { kind, severity } = classify(m, anomalies.length);
-  const received = ctx.received.toISOString();
-  const event: PendingEvent = {
-    ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received,
-    received,
-    source: 'bacnet',
+  return endpointEvent(
+    ctx,
+    'bacnet',
     kind,
     action,
     severity,
-    message: describe(action, f),
-    fields: f,
-    tags: [...(ctx.tags ?? []), ...(anomalies.length > 0 ? ['anomaly'] : [])],
-  };
-  const device = deviceOf(m, f);
-  if (device) event.device = device;
-  if (ctx.src) event.src = { ip: ctx.src.ip, port: ctx.src.port };
-  if (ctx.dst) event.dst = { ip: ctx.dst.ip, port: ctx.dst.port };
-  return event;
+    describe(action, f),
+    deviceOf(m, f),
+    f,
+    eventTags(ctx.tags, anomalies.length > 0),
+    ctx.src,
+    ctx.dst,
+  );
 }
 
 /** Bytes that are not a BACnet message: a visible, counted event, never a silent drop. */
@@ -289,25 +285,27 @@ export function bacnetErrorToEvent(
   bytes: Uint8Array,
   ctx: BacnetEventContext,
 ): PendingEvent {
-  const event: PendingEvent = {
-    ts: (ctx.ts ?? ctx.received).toISOString(),
-    received: ctx.received.toISOString(),
-    source: 'bacnet',
-    kind: 'security',
-    action: 'bacnet.malformed',
-    severity: 4,
-    message: `malformed BACnet: ${error.message}`,
-    fields: {
-      code: error.code,
-      error: error.message,
-      bytes: bytes.length,
-      preview: Buffer.from(bytes.subarray(0, 64)).toString('hex'),
-      link: ctx.link ?? 'ip',
-      ...ctx.extra,
-    },
-    tags: [...(ctx.tags ?? [])],
+  const fields: Record<string, unknown> = {
+    code: error.code,
+    error: error.message,
+    bytes: bytes.length,
+    preview: Buffer.from(bytes.subarray(0, 64)).toString('hex'),
+    link: ctx.link ?? 'ip',
+    ...ctx.extra,
   };
-  if (ctx.src) event.src = { ip: ctx.src.ip, port: ctx.src.port };
-  if (ctx.dst) event.dst = { ip: ctx.dst.ip, port: ctx.dst.port };
-  return event;
+  const message = `malformed BACnet: ${error.message}`;
+  const tags = eventTags(ctx.tags, false);
+  return endpointEvent(
+    ctx,
+    'bacnet',
+    'security',
+    'bacnet.malformed',
+    4,
+    message,
+    undefined,
+    fields,
+    tags,
+    ctx.src,
+    ctx.dst,
+  );
 }

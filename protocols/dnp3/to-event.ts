@@ -8,6 +8,12 @@
  * device is the outstation (its IP and DNP3 address); flat fields (`object_groups`,
  * `point_indexes`, `values`) let a Sigma rule match any object of the fragment.
  */
+import {
+  type Endpoint,
+  type EndpointEventContext,
+  endpointEvent,
+  eventTags,
+} from '../event/endpoint-event.ts';
 import type { PendingEvent } from '../event/schema.ts';
 import { type Dnp3SessionItem, isBroadcast } from './session.ts';
 import {
@@ -22,15 +28,9 @@ import {
   type LinkHeader,
 } from './types.ts';
 
-export interface Dnp3Endpoint {
-  ip: string;
-  port: number;
-}
+export type Dnp3Endpoint = Endpoint;
 
-export interface Dnp3EventContext {
-  received: Date;
-  /** When it happened (capture time); defaults to `received`. */
-  ts?: Date;
+export interface Dnp3EventContext extends EndpointEventContext {
   /** The packet's sender and receiver (the fragment says which one is the master). */
   src?: Dnp3Endpoint;
   dst?: Dnp3Endpoint;
@@ -39,11 +39,8 @@ export interface Dnp3EventContext {
   segments?: number;
   /** The request a response answers (from the session). */
   requestFunction?: number;
-  /** Extra fields the adapter knows: frame numbers, file names. */
-  extra?: Record<string, unknown>;
   /** Pairing anomalies from the session. */
   anomalies?: string[];
-  tags?: string[];
 }
 
 /** Functions that restart or reconfigure an outstation (IEEE 1815 §4.4.11–4.4.16, §4.4.20). */
@@ -160,13 +157,6 @@ function describe(apdu: Dnp3Apdu, link: LinkHeader): string {
         (apdu.iin ? ` IIN ${iinFlags(apdu.iin).join(',')}` : '');
 }
 
-function endpoints(ctx: Dnp3EventContext): Pick<PendingEvent, 'src' | 'dst'> {
-  const out: Pick<PendingEvent, 'src' | 'dst'> = {};
-  if (ctx.src) out.src = { ip: ctx.src.ip, port: ctx.src.port };
-  if (ctx.dst) out.dst = { ip: ctx.dst.ip, port: ctx.dst.port };
-  return out;
-}
-
 /** The outstation: its IP and DNP3 address (`dnp3:10.0.0.3/4`), the inventory's identity. */
 function device(apdu: Dnp3Apdu, link: LinkHeader, ctx: Dnp3EventContext): PendingEvent['device'] {
   const request = apdu.direction === 'request';
@@ -185,25 +175,19 @@ export function dnp3ToEvent(link: LinkHeader, apdu: Dnp3Apdu, ctx: Dnp3EventCont
   const anomalies = [...(ctx.anomalies ?? [])];
   if (apdu.objectError && MALFORMED_OBJECTS.has(apdu.objectError.code)) anomalies.push('malformed_objects');
   if (anomalies.length > 0) fields.anomalies = anomalies;
-  const tags = ctx.tags ? [...ctx.tags] : [];
-  if (anomalies.length > 0) tags.push('anomaly');
-  const received = ctx.received.toISOString();
-  // Built by assignment, not spreads: this runs once per fragment on a busy segment.
-  const event: PendingEvent = {
-    ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received,
-    received,
-    source: 'dnp3',
+  return endpointEvent(
+    ctx,
+    'dnp3',
     kind,
-    action: dnp3Action(apdu.function),
-    severity: anomalies.length > 0 ? Math.min(severity, 4) : severity,
-    message: describe(apdu, link),
-    device: device(apdu, link, ctx),
+    dnp3Action(apdu.function),
+    anomalies.length > 0 ? Math.min(severity, 4) : severity,
+    describe(apdu, link),
+    device(apdu, link, ctx),
     fields,
-    tags,
-  };
-  if (ctx.src) event.src = { ip: ctx.src.ip, port: ctx.src.port };
-  if (ctx.dst) event.dst = { ip: ctx.dst.ip, port: ctx.dst.port };
-  return event;
+    eventTags(ctx.tags, anomalies.length > 0),
+    ctx.src,
+    ctx.dst,
+  );
 }
 
 /** Bytes, frames or fragments the codec refused: a visible, counted event, never a silent drop. */
@@ -219,26 +203,28 @@ export function dnp3ErrorToEvent(error: Dnp3Error, ctx: Dnp3EventContext, link?:
     fields.link_dir = link.dir;
   }
   if (ctx.extra) Object.assign(fields, ctx.extra);
-  const received = ctx.received.toISOString();
-  const event: PendingEvent = {
-    ts: (ctx.ts ?? ctx.received).toISOString(),
-    received,
-    source: 'dnp3',
-    kind: 'security',
-    action: 'dnp3.malformed',
-    severity: 4,
-    message: `malformed DNP3: ${error.message}`,
-    ...endpoints(ctx),
-    fields,
-    tags: [...(ctx.tags ?? [])],
-  };
+  let outstation: PendingEvent['device'] | undefined;
   if (link) {
     // DIR=1: from the master, so the outstation is the destination.
     const address = link.dir ? link.destination : link.source;
     const ip = (link.dir ? ctx.dst?.ip : ctx.src?.ip) ?? 'serial';
-    event.device = { id: `dnp3:${ip}/${address}`, protocol_id: String(address) };
+    outstation = { id: `dnp3:${ip}/${address}`, protocol_id: String(address) };
   }
-  return event;
+  const message = `malformed DNP3: ${error.message}`;
+  const tags = eventTags(ctx.tags, false);
+  return endpointEvent(
+    ctx,
+    'dnp3',
+    'security',
+    'dnp3.malformed',
+    4,
+    message,
+    outstation,
+    fields,
+    tags,
+    ctx.src,
+    ctx.dst,
+  );
 }
 
 /**

@@ -8,8 +8,13 @@
  * writes, connection set-up, non-volatile storage (firmware) and identity enumeration are
  * `security`; reads and I/O are `telemetry`.
  */
+import {
+  type Endpoint,
+  type EndpointEventContext,
+  endpointEvent,
+  eventTags,
+} from '../event/endpoint-event.ts';
 import type { PendingEvent } from '../event/schema.ts';
-
 import {
   className,
   commandName,
@@ -28,18 +33,12 @@ import {
   hex,
 } from './types.ts';
 
-export interface EnipEventContext {
-  received: Date;
-  /** Capture time; defaults to `received`. */
-  ts?: Date;
+export interface EnipEventContext extends EndpointEventContext {
   /** Originator (client, scanner) and target (the device the event is about). */
-  client?: { ip: string; port: number };
-  server?: { ip: string; port: number };
-  /** Extra fields the adapter knows: frame numbers, file names. */
-  extra?: Record<string, unknown>;
+  client?: Endpoint;
+  server?: Endpoint;
   /** Pairing anomalies from the session. */
   anomalies?: string[];
-  tags?: string[];
 }
 
 /** Services that change a device: writes, resets, mode changes, object life cycle (Vol. 1 App. A). */
@@ -48,10 +47,7 @@ const DISRUPTIVE = new Set([0x05, 0x07]); // reset, stop
 const NON_VOLATILE_STORAGE = 0xa1;
 const IDENTITY = 0x01;
 
-/**
- * A new event, built by assignment rather than object spreads: this runs once per CIP message on
- * a busy segment, and spreads cost several times more under the project's TypeScript loader.
- */
+/** A new event: the originator sends requests, the target answers; the target is the device. */
 function newEvent(
   ctx: EnipEventContext,
   direction: EnipDirection,
@@ -62,26 +58,10 @@ function newEvent(
   fields: Record<string, unknown>,
   tags: string[],
 ): PendingEvent {
-  const received = ctx.received.toISOString();
-  const event: PendingEvent = {
-    ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received,
-    received,
-    source: 'enip',
-    kind,
-    action,
-    severity,
-    message,
-    fields,
-    tags,
-  };
   const [from, to] = direction === 'request' ? [ctx.client, ctx.server] : [ctx.server, ctx.client];
-  if (from) event.src = { ip: from.ip, port: from.port };
-  if (to) event.dst = { ip: to.ip, port: to.port };
-  if (ctx.server) event.device = { id: `enip:${ctx.server.ip}` };
-  return event;
+  const device = ctx.server ? { id: `enip:${ctx.server.ip}` } : undefined;
+  return endpointEvent(ctx, 'enip', kind, action, severity, message, device, fields, tags, from, to);
 }
-
-const tagsOf = (ctx: EnipEventContext): string[] => (ctx.tags ? ctx.tags.slice() : []);
 
 function assign(to: Record<string, unknown>, from: Record<string, unknown> | undefined): void {
   if (from) for (const k in from) to[k] = from[k];
@@ -140,7 +120,7 @@ export function enipToEvents(
     if (pdu.ioData) fields.data = hex(pdu.ioData);
     if (anomalies.length > 0) fields.anomalies = anomalies;
     const text = `CIP I/O connection 0x${(pdu.connectionId ?? 0).toString(16)} sequence ${pdu.ioSequence}`;
-    return [newEvent(ctx, direction, 'telemetry', 'cip.io', 7, text, fields, tagsOf(ctx))];
+    return [newEvent(ctx, direction, 'telemetry', 'cip.io', 7, text, fields, eventTags(ctx.tags, false))];
   }
   const h = pdu.header!;
   const common: Record<string, unknown> = {
@@ -162,7 +142,7 @@ export function enipToEvents(
       6,
       `EtherNet/IP ${commandName(h.command)} ${direction}`,
       fields,
-      tagsOf(ctx),
+      eventTags(ctx.tags, false),
     );
     if (pdu.identities && pdu.identities.length > 0) {
       const id = pdu.identities[0]!;
@@ -259,8 +239,7 @@ function cipEvent(
   const all = msg.anomalies.length > 0 ? anomalies.concat(msg.anomalies) : anomalies;
   if (all.length > 0) fields.anomalies = all;
   const { kind, severity } = classify(msg, req);
-  const tags = tagsOf(ctx);
-  if (all.length > 0) tags.push('anomaly');
+  const tags = eventTags(ctx.tags, all.length > 0);
   const event = newEvent(
     ctx,
     direction,
@@ -297,5 +276,5 @@ export function enipErrorToEvent(
   };
   assign(fields, ctx.extra);
   const text = `malformed EtherNet/IP ${direction}: ${error.message}`;
-  return newEvent(ctx, direction, 'security', 'enip.malformed', 4, text, fields, tagsOf(ctx));
+  return newEvent(ctx, direction, 'security', 'enip.malformed', 4, text, fields, eventTags(ctx.tags, false));
 }

@@ -7,6 +7,12 @@
  * codes are `security`; reads are `telemetry`. The same mapping serves the proxy, the poller and
  * captures, so a rule cannot tell how the gateway saw the traffic.
  */
+import {
+  type Endpoint,
+  type EndpointEventContext,
+  endpointEvent,
+  eventTags,
+} from '../event/endpoint-event.ts';
 import type { PendingEvent } from '../event/schema.ts';
 import {
   DEVICE_ID_OBJECT_NAMES,
@@ -22,19 +28,13 @@ import {
   type ModbusPdu,
 } from './types.ts';
 
-export interface ModbusEventContext {
-  received: Date;
-  /** When it happened (capture time); defaults to `received`. */
-  ts?: Date;
+export interface ModbusEventContext extends EndpointEventContext {
   /** Master and server (server = the device the event is about). */
-  master?: { ip: string; port: number };
-  server?: { ip: string; port: number };
+  master?: Endpoint;
+  server?: Endpoint;
   transport: 'tcp' | 'rtu';
-  /** Extra fields the adapter knows: frame numbers, previous values, policy verdicts. */
-  extra?: Record<string, unknown>;
   /** Pairing anomalies from the session, merged with the PDU's own. */
   anomalies?: string[];
-  tags?: string[];
 }
 
 const WRITES = new Set([5, 6, 15, 16, 21, 22, 23]);
@@ -131,14 +131,6 @@ export function pduFields(pdu: ModbusPdu): Record<string, unknown> {
   return f;
 }
 
-function endpoints(ctx: ModbusEventContext, direction: 'request' | 'response') {
-  const [from, to] = direction === 'request' ? [ctx.master, ctx.server] : [ctx.server, ctx.master];
-  const out: Pick<PendingEvent, 'src' | 'dst'> = {};
-  if (from) out.src = { ip: from.ip, port: from.port };
-  if (to) out.dst = { ip: to.ip, port: to.port };
-  return out;
-}
-
 function device(ctx: ModbusEventContext, unitId: number): PendingEvent['device'] {
   const where = ctx.server?.ip ?? 'serial';
   return { id: `modbus:${where}/${unitId}`, protocol_id: String(unitId) };
@@ -173,25 +165,20 @@ export function modbusToEvent(header: MbapHeader, pdu: ModbusPdu, ctx: ModbusEve
   if (ctx.transport === 'tcp') fields.transaction_id = header.transactionId;
   if (header.protocolId !== 0) fields.protocol_id = header.protocolId;
   if (anomalies.length > 0) fields.anomalies = anomalies;
-  const tags = ctx.tags ? [...ctx.tags] : [];
-  if (anomalies.length > 0) tags.push('anomaly');
-  const received = ctx.received.toISOString();
-  const event: PendingEvent = {
-    ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received,
-    received,
-    source: 'modbus',
-    kind,
-    action: modbusAction(pdu),
-    severity: anomalies.length > 0 ? Math.min(severity, 4) : severity,
-    message: describe(pdu, header.unitId),
-    device: device(ctx, header.unitId),
-    fields,
-    tags,
-  };
   const [from, to] = pdu.direction === 'request' ? [ctx.master, ctx.server] : [ctx.server, ctx.master];
-  if (from) event.src = { ip: from.ip, port: from.port };
-  if (to) event.dst = { ip: to.ip, port: to.port };
-  return event;
+  return endpointEvent(
+    ctx,
+    'modbus',
+    kind,
+    modbusAction(pdu),
+    anomalies.length > 0 ? Math.min(severity, 4) : severity,
+    describe(pdu, header.unitId),
+    device(ctx, header.unitId),
+    fields,
+    eventTags(ctx.tags, anomalies.length > 0),
+    from,
+    to,
+  );
 }
 
 /** Bytes that are not a Modbus ADU or PDU: a visible, counted event, never a silent drop. */
@@ -216,18 +203,20 @@ export function modbusErrorToEvent(
     fields.unit_id = header.unitId;
     if (bytes[0] !== undefined) fields.function_code = bytes[0] & 0x7f;
   }
-  const event: PendingEvent = {
-    ts: (ctx.ts ?? ctx.received).toISOString(),
-    received: ctx.received.toISOString(),
-    source: 'modbus',
-    kind: 'security',
-    action: 'modbus.malformed',
-    severity: 4,
-    message: `malformed Modbus ${direction}: ${error.message}`,
-    ...endpoints(ctx, direction === 'response' ? 'response' : 'request'),
+  const [from, to] = direction === 'response' ? [ctx.server, ctx.master] : [ctx.master, ctx.server];
+  const message = `malformed Modbus ${direction}: ${error.message}`;
+  const unit = header ? device(ctx, header.unitId) : undefined;
+  return endpointEvent(
+    ctx,
+    'modbus',
+    'security',
+    'modbus.malformed',
+    4,
+    message,
+    unit,
     fields,
-    tags: [...(ctx.tags ?? [])],
-  };
-  if (header) event.device = device(ctx, header.unitId);
-  return event;
+    eventTags(ctx.tags, false),
+    from,
+    to,
+  );
 }

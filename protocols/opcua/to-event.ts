@@ -8,20 +8,20 @@
  * HistoryUpdate) and who authenticates how (sessions, channels, rejected identities) are
  * `security`; reads, browsing and subscriptions are `telemetry`.
  */
+import {
+  type Endpoint,
+  type EndpointEventContext,
+  endpointEvent,
+  eventTags,
+} from '../event/endpoint-event.ts';
 import type { PendingEvent } from '../event/schema.ts';
 import type { OpcuaDecoded } from './session.ts';
 import { snakeCase, SERVICES, STATUS_NAMES, statusHex, statusSeverity, type OpcuaMessage } from './types.ts';
 
-export interface OpcuaEventContext {
-  received: Date;
-  /** When it happened (capture time); defaults to `received`. */
-  ts?: Date;
+export interface OpcuaEventContext extends EndpointEventContext {
   /** The client and the server of the connection (the server is the device the event is about). */
-  client?: { ip: string; port: number };
-  server?: { ip: string; port: number };
-  /** Extra fields the adapter knows: frame numbers, the file replayed. */
-  extra?: Record<string, unknown>;
-  tags?: string[];
+  client?: Endpoint;
+  server?: Endpoint;
 }
 
 /** Services that change the process or the server's address space. */
@@ -95,16 +95,9 @@ function describe(m: OpcuaMessage, direction: string, fields: Record<string, unk
   return text;
 }
 
-/** Time and peers, built by assignment: this runs once per message on a busy segment. */
-function base(ctx: OpcuaEventContext, direction: string, event: PendingEvent): PendingEvent {
-  const received = ctx.received.toISOString();
-  event.received = received;
-  event.ts = ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received;
-  const from = direction === 'response' ? ctx.server : ctx.client;
-  const to = direction === 'response' ? ctx.client : ctx.server;
-  if (from) event.src = { ip: from.ip, port: from.port };
-  if (to) event.dst = { ip: to.ip, port: to.port };
-  return event;
+/** Sender and receiver: the client sends requests, the server answers. */
+function peers(ctx: OpcuaEventContext, direction: string): [Endpoint | undefined, Endpoint | undefined] {
+  return direction === 'response' ? [ctx.server, ctx.client] : [ctx.client, ctx.server];
 }
 
 function device(ctx: OpcuaEventContext, protocolId?: string): PendingEvent['device'] {
@@ -186,22 +179,21 @@ export function opcuaToEvent(
     fields.anomalies = [...d.anomalies];
     severity = Math.min(severity, 4);
   }
-  const tags = ctx.tags ? [...ctx.tags] : [];
-  if (d.anomalies.length > 0) tags.push('anomaly');
   const c = d.connection;
-  const event: PendingEvent = {
-    ts: '',
-    received: '',
-    source: 'opcua',
+  const [from, to] = peers(ctx, d.direction);
+  return endpointEvent(
+    ctx,
+    'opcua',
     kind,
-    action: opcuaAction(d.message),
+    opcuaAction(d.message),
     severity,
-    message: describe(d.message, d.direction, fields),
-    device: device(ctx, c.serverApplicationUri ?? c.endpointUrl),
+    describe(d.message, d.direction, fields),
+    device(ctx, c.serverApplicationUri ?? c.endpointUrl),
     fields,
-    tags,
-  };
-  return base(ctx, d.direction, event);
+    eventTags(ctx.tags, d.anomalies.length > 0),
+    from,
+    to,
+  );
 }
 
 /** Bytes that are not OPC UA: a visible, counted event, never a silent drop. */
@@ -218,17 +210,20 @@ export function opcuaErrorToEvent(
     ...ctx.extra,
   };
   const c = d.connection;
-  const event: PendingEvent = {
-    ts: '',
-    received: '',
-    source: 'opcua',
-    kind: 'security',
-    action: 'opcua.malformed',
-    severity: 4,
-    message: `malformed OPC UA ${d.direction}: ${d.error.message}`,
-    device: device(ctx, c.serverApplicationUri ?? c.endpointUrl),
+  const message = `malformed OPC UA ${d.direction}: ${d.error.message}`;
+  const [from, to] = peers(ctx, d.direction);
+  const server = device(ctx, c.serverApplicationUri ?? c.endpointUrl);
+  return endpointEvent(
+    ctx,
+    'opcua',
+    'security',
+    'opcua.malformed',
+    4,
+    message,
+    server,
     fields,
-    tags: [...(ctx.tags ?? [])],
-  };
-  return base(ctx, d.direction, event);
+    eventTags(ctx.tags, false),
+    from,
+    to,
+  );
 }

@@ -7,6 +7,12 @@
  * what matters to a SOC: what changes the controller's mode or program is `security` 2–3, writes
  * and reconnaissance (SZL, block lists) `security` 5, reads and polling `telemetry`.
  */
+import {
+  type Endpoint,
+  type EndpointEventContext,
+  endpointEvent,
+  eventTags,
+} from '../event/endpoint-event.ts';
 import type { PendingEvent } from '../event/schema.ts';
 import { hex2, identityFields, plusFields, s7PduFields } from './fields.ts';
 import type { S7Message } from './session.ts';
@@ -25,16 +31,10 @@ import {
   USERDATA_SUBFUNCTIONS,
 } from './types.ts';
 
-export interface S7EventContext {
-  received: Date;
-  /** When it happened (capture time); defaults to `received`. */
-  ts?: Date;
+export interface S7EventContext extends EndpointEventContext {
   /** The client (HMI, engineering station) and the server (the controller, TCP 102). */
-  client?: { ip: string; port: number };
-  server?: { ip: string; port: number };
-  /** Extra fields the adapter knows: frame numbers, the file name. */
-  extra?: Record<string, unknown>;
-  tags?: string[];
+  client?: Endpoint;
+  server?: Endpoint;
 }
 
 const CRITICAL = new Set([
@@ -105,12 +105,9 @@ function classify(verb: string, pdu: S7Pdu | S7PlusPdu, direction: S7Direction) 
   return { kind: 'telemetry' as const, severity: 6 };
 }
 
-/** Sets `src`/`dst`: the client sends requests, the controller answers. */
-function setEndpoints(event: PendingEvent, ctx: S7EventContext, direction: S7Direction): PendingEvent {
-  const [from, to] = direction === 'request' ? [ctx.client, ctx.server] : [ctx.server, ctx.client];
-  if (from) event.src = { ip: from.ip, port: from.port };
-  if (to) event.dst = { ip: to.ip, port: to.port };
-  return event;
+/** Sender and receiver: the client sends requests, the controller answers. */
+function peers(ctx: S7EventContext, direction: S7Direction): [Endpoint | undefined, Endpoint | undefined] {
+  return direction === 'request' ? [ctx.client, ctx.server] : [ctx.server, ctx.client];
 }
 
 /** `s7comm:<controller ip>`: one controller per address (rack/slot are in the COTP TSAP). */
@@ -120,13 +117,6 @@ function device(ctx: S7EventContext, identity?: S7Identity): PendingEvent['devic
   const name = identity?.stationName || identity?.moduleName;
   if (name) d.name = name;
   return d;
-}
-
-/** Capture time, or the gateway's. Events are built by assignment, not spreads: this runs once
- * per frame on a busy segment, and spreading nested objects cost ten times the rest. */
-function times(ctx: S7EventContext): { ts: string; received: string } {
-  const received = ctx.received.toISOString();
-  return { ts: ctx.ts && ctx.ts !== ctx.received ? ctx.ts.toISOString() : received, received };
 }
 
 /** One decoded message → one event (CR, CC, DR and DT alike). */
@@ -182,22 +172,20 @@ export function s7commToEvent<M>(msg: S7Message<M>, ctx: S7EventContext): Pendin
   if (msg.identity) Object.assign(f, identityFields(msg.identity));
   if (ctx.extra) Object.assign(f, ctx.extra);
   if (anomalies.length > 0) f.anomalies = anomalies;
-  const tags = ctx.tags ? [...ctx.tags] : [];
-  if (anomalies.length > 0) tags.push('anomaly');
-  const { ts, received } = times(ctx);
-  const event: PendingEvent = {
-    ts,
-    received,
-    source: 's7comm',
+  const [from, to] = peers(ctx, msg.direction);
+  return endpointEvent(
+    ctx,
+    's7comm',
     kind,
     action,
-    severity: anomalies.length > 0 ? Math.min(severity, 4) : severity,
+    anomalies.length > 0 ? Math.min(severity, 4) : severity,
     message,
-    device: device(ctx, msg.identity),
-    fields: f,
-    tags,
-  };
-  return setEndpoints(event, ctx, msg.direction);
+    device(ctx, msg.identity),
+    f,
+    eventTags(ctx.tags, anomalies.length > 0),
+    from,
+    to,
+  );
 }
 
 /** Bytes that are not TPKT, COTP or an S7 PDU: a visible event, never a silent drop. */
@@ -215,18 +203,19 @@ export function s7commErrorToEvent(
     preview: hexOf(bytes),
     ...ctx.extra,
   };
-  const { ts, received } = times(ctx);
-  const event: PendingEvent = {
-    ts,
-    received,
-    source: 's7comm',
-    kind: 'security',
-    action: 's7comm.malformed',
-    severity: 4,
-    message: `malformed S7comm ${direction}: ${error.message}`,
-    device: device(ctx),
+  const message = `malformed S7comm ${direction}: ${error.message}`;
+  const [from, to] = peers(ctx, direction);
+  return endpointEvent(
+    ctx,
+    's7comm',
+    'security',
+    's7comm.malformed',
+    4,
+    message,
+    device(ctx),
     fields,
-    tags: [...(ctx.tags ?? [])],
-  };
-  return setEndpoints(event, ctx, direction);
+    eventTags(ctx.tags, false),
+    from,
+    to,
+  );
 }
