@@ -11,30 +11,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import pg from 'pg';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import { freePort, REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
-import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
-import { startTestCentral, type TestCentral } from '../support/stack.ts';
+import { centralOnPostgres } from '../support/central-on-postgres.ts';
 
-let db: TempDatabase | undefined;
-let c: TestCentral | undefined;
-before(async (t) => {
-  db = await requirePostgres(t as never);
-  if (db) c = await startTestCentral({ type: 'postgres', url: db.url });
-});
-after(async () => {
-  await c?.central.stop();
-  await db?.drop();
-});
+const setup = centralOnPostgres();
 
 it(
   '(b) SIGKILL five times during a 100,000-event TCP stream: every accepted event arrives exactly once',
   { timeout: 180_000 },
   async (t) => {
-    if (!db || !c) return skipUnmet(t);
+    const { db } = setup;
+    if (!db) return skipUnmet(t);
+    const { c } = setup;
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-crash-'));
     const gatewayId = 'gw-crash';
     await c.enroll(gatewayId, path.join(dir, 'credentials.json'));

@@ -7,27 +7,19 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Event } from '../../protocols/event/schema.ts';
 import { REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
-import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
-import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
+import { centralOnPostgres } from '../support/central-on-postgres.ts';
+import { startTestGateway } from '../support/stack.ts';
 
 describe('edge detection', () => {
-  let db: TempDatabase | undefined;
-  let c: TestCentral;
-  before(async (t) => {
-    db = await requirePostgres(t as never);
-    if (db) c = await startTestCentral({ type: 'postgres', url: db.url });
-  });
-  after(async () => {
-    await c?.central.stop();
-    await db?.drop();
-  });
+  const setup = centralOnPostgres();
 
   it('raises SSH brute-force alerts at the gateway, offline too, and central stores them', async (t) => {
+    const { db } = setup;
     if (!db) return skipUnmet(t);
-    const port = new URL(c.central.url()).port;
+    let { c } = setup;
     const gw = await startTestGateway(
       { linkUrl: c.central.linkUrl(), gatewayId: c.gatewayId, privateKey: c.privateKey },
       { detection: { rules_dirs: [path.join(REPO_ROOT, 'rules', 'ics')] } },
@@ -35,7 +27,7 @@ describe('edge detection', () => {
     const socket = dgram.createSocket('udp4');
     try {
       await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
-      await c.central.stop(); // the WAN link is down: detection must not care
+      await setup.stop(); // the WAN link is down: detection must not care
       const now = Date.now();
       for (let i = 0; i < 6; i += 1) {
         const ts = new Date(now + i * 1000).toISOString();
@@ -48,10 +40,7 @@ describe('edge detection', () => {
       await waitFor(() => (gw.gateway.queue.depth.byLane.alert > 0 ? true : undefined), {
         what: 'an alert queued while central is down',
       });
-      c = await startTestCentral(
-        { type: 'postgres', url: db.url },
-        { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
-      );
+      c = await setup.restart();
       const alert = await waitFor(
         async () => {
           const found = (await c.events('source=gateway')).filter((e: Event) => e.kind === 'alert');
@@ -82,7 +71,9 @@ describe('edge detection', () => {
   });
 
   it('an MQTT brute force with rotating client ids and a $SYS sweep against the embedded broker become alerts', async (t) => {
+    const { db } = setup;
     if (!db) return skipUnmet(t);
+    const { c } = setup;
     const { hashPassword } = await import('../../gateway/sources/mqtt-broker/password.ts');
     const mqtt = (await import('mqtt')).default;
     const gw = await startTestGateway(

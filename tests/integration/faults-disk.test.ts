@@ -8,31 +8,23 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import { skipMissing, skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
-import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
-import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
+import { centralOnPostgres } from '../support/central-on-postgres.ts';
+import { startTestGateway } from '../support/stack.ts';
 
 describe("store-and-forward faults: the gateway's disk", () => {
-  let db: TempDatabase | undefined;
-  let c: TestCentral;
-
-  before(async (t) => {
-    db = await requirePostgres(t as never);
-    if (db) c = await startTestCentral({ type: 'postgres', url: db.url });
-  });
-  after(async () => {
-    await c?.central.stop();
-    await db?.drop();
-  });
+  const setup = centralOnPostgres();
 
   it(
     'a full disk: input is refused with a clear, counted error, the gateway keeps running and recovers',
     { timeout: 60_000 },
     async (t) => {
+      const { db } = setup;
       if (!db) return skipUnmet(t);
+      const { c } = setup;
       const mount = mkdtempSync(path.join(tmpdir(), 'siem-fulldisk-'));
       try {
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount], { stdio: 'ignore' });

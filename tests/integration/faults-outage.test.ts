@@ -8,33 +8,25 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
-import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
-import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
+import { centralOnPostgres } from '../support/central-on-postgres.ts';
+import { startTestGateway } from '../support/stack.ts';
 import { sendTcpSyslog, stored } from './faults-support.ts';
 
 describe('store-and-forward faults: central away, link cut', () => {
-  let db: TempDatabase | undefined;
-  let c: TestCentral;
-
-  before(async (t) => {
-    db = await requirePostgres(t as never);
-    if (db) c = await startTestCentral({ type: 'postgres', url: db.url });
-  });
-  after(async () => {
-    await c?.central.stop();
-    await db?.drop();
-  });
+  const setup = centralOnPostgres();
 
   it(
     '(a) central stopped for 30 s while 50,000 events arrive: afterwards all are stored exactly once',
     { timeout: 120_000 },
     async (t) => {
+      const { db } = setup;
       if (!db) return skipUnmet(t);
+      let { c } = setup;
       const gw = await startTestGateway({
         linkUrl: c.central.linkUrl(),
         gatewayId: c.gatewayId,
@@ -42,18 +34,14 @@ describe('store-and-forward faults: central away, link cut', () => {
       });
       try {
         await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
-        const port = new URL(c.central.url()).port;
-        await c.central.stop();
+        await setup.stop();
         const stoppedAt = Date.now();
         await sendTcpSyslog(gw.port('tcp'), 'outage-a', 50_000);
         await waitFor(() => (gw.gateway.queue.depth.events >= 50_000 ? true : undefined), {
           timeoutMs: 60_000,
         });
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, 30_000 - (Date.now() - stoppedAt))));
-        c = await startTestCentral(
-          { type: 'postgres', url: db.url },
-          { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
-        );
+        c = await setup.restart();
         await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
           timeoutMs: 60_000,
           what: 'drain',
@@ -73,7 +61,9 @@ describe('store-and-forward faults: central away, link cut', () => {
     'graceful stop: with the link up it forwards what is queued first; with central away it stops at once, keeping it',
     { timeout: 120_000 },
     async (t) => {
+      const { db } = setup;
       if (!db) return skipUnmet(t);
+      const { c } = setup;
       const remaining = async (dir: string) => {
         const queue = await LevelQueue.open({
           dir: path.join(dir, 'queue'),
@@ -99,8 +89,7 @@ describe('store-and-forward faults: central away, link cut', () => {
       assert.equal((await stored(db.url, c.gatewayId, 'stop-drain %')).total, 20_000);
 
       // Central away: the stop does not wait for the link; everything stays on disk.
-      const port = new URL(c.central.url()).port;
-      await c.central.stop();
+      await setup.stop();
       try {
         const down = await startTestGateway(link, { keepData: true });
         t.after(() => rmSync(down.dataDir, { recursive: true, force: true }));
@@ -110,10 +99,7 @@ describe('store-and-forward faults: central away, link cut', () => {
         assert.ok(Date.now() - started < 30_000, 'did not wait out the drain time for a link that is down');
         assert.equal(await remaining(down.dataDir), 20_000, 'all kept for the next start');
       } finally {
-        c = await startTestCentral(
-          { type: 'postgres', url: db.url },
-          { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
-        );
+        await setup.restart();
       }
     },
   );
@@ -122,7 +108,9 @@ describe('store-and-forward faults: central away, link cut', () => {
     '(c) a proxy cutting the link mid-batch at random: no loss, no duplicates',
     { timeout: 120_000 },
     async (t) => {
+      const { db } = setup;
       if (!db) return skipUnmet(t);
+      const { c } = setup;
       const target = new URL(c.central.url());
       let cuts = 0;
       const proxy = net.createServer((client) => {
@@ -180,10 +168,11 @@ describe('store-and-forward faults: central away, link cut', () => {
     '(d) disk cap reached during an outage: every alert kept, evictions counted and reported',
     { timeout: 60_000 },
     async (t) => {
+      const { db } = setup;
       if (!db) return skipUnmet(t);
+      let { c } = setup;
       const gatewayId = 'gw-cap';
       const privateKey = await c.enroll(gatewayId);
-      const port = new URL(c.central.url()).port;
       const gw = await startTestGateway(
         { linkUrl: c.central.linkUrl(), gatewayId, privateKey },
         {
@@ -193,7 +182,7 @@ describe('store-and-forward faults: central away, link cut', () => {
       );
       try {
         await waitFor(() => (gw.gateway.forwarder.connected ? true : undefined));
-        await c.central.stop();
+        await setup.stop();
         const emit = (events: PendingEvent[]) => gw.emit(events);
         for (let round = 0; round < 10; round += 1) {
           await emit(Array.from({ length: 20 }, (_, i) => pending(`cap alert ${round}-${i}`, 'alert')));
@@ -209,10 +198,7 @@ describe('store-and-forward faults: central away, link cut', () => {
         assert.ok(depth.evicted.telemetry > 0, 'telemetry was evicted');
         assert.equal(depth.byLane.alert >= 200, true, 'all 200 alerts are still queued');
 
-        c = await startTestCentral(
-          { type: 'postgres', url: db.url },
-          { listen: `127.0.0.1:${port}`, privateKey: c.privateKey },
-        );
+        c = await setup.restart();
         await waitFor(() => (gw.gateway.queue.depth.events === 0 ? true : undefined), {
           timeoutMs: 30_000,
           what: 'drain',
