@@ -2,6 +2,7 @@
  * The queue's lanes and the shapes it reports. Lanes carry events by priority: alerts first,
  * then security events (and the gateway's own health reports), then telemetry.
  */
+import type * as Api from '../../protocols/api/gateway.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 
 export const LANES = ['alert', 'security', 'telemetry'] as const;
@@ -43,12 +44,5 @@ export interface LaneCounts {
   bytes: number;
 }
 
-export interface QueueDepth {
-  records: number;
-  events: number;
-  bytes: number;
-  byLane: Record<Lane, number>;
-  bytesByLane: Record<Lane, number>;
-  /** Events evicted since the queue was created, by lane (alerts are never evicted). */
-  evicted: { security: number; telemetry: number };
-}
+/** What `depth` answers: the contract's (protocols/api/gateway.ts), since `/api/status` shows it as is. */
+export type QueueDepth = Api.QueueDepth;

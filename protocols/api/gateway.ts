@@ -30,14 +30,7 @@ export interface GatewayStatus {
     disconnected_since: string | null;
     ack_rate_per_sec: number;
   };
-  queue: {
-    records: number;
-    events: number;
-    bytes: number;
-    byLane: Record<Lane, number>;
-    bytesByLane: Record<Lane, number>;
-    /** Events evicted since the queue was created, by lane (alerts are never evicted). */
-    evicted: { security: number; telemetry: number };
+  queue: QueueDepth & {
     max_size_bytes: number;
     /** The last failed queue write (full disk, I/O error), until a write succeeds again. */
     last_write_error: string | null;
@@ -72,6 +65,17 @@ export interface PipelineCounts {
     created: number;
     drop_reason: string;
   }>;
+}
+
+/** The queue's depth (gateway/queue): records, events and bytes, by lane, and what was evicted. */
+export interface QueueDepth {
+  records: number;
+  events: number;
+  bytes: number;
+  byLane: Record<Lane, number>;
+  bytesByLane: Record<Lane, number>;
+  /** Events evicted since the queue was created, by lane (alerts are never evicted). */
+  evicted: { security: number; telemetry: number };
 }
 
 export type BaselineState = 'learning' | 'learned' | 'none';

@@ -20,6 +20,7 @@ import { createGatewayRegistry } from '../../../central/gateways/registry.ts';
 import type { GatewayConnection } from '../../../central/link/server.ts';
 import { createCentralMetrics } from '../../../central/metrics.ts';
 import { createPgliteStore, type EventStore } from '../../../central/store/index.ts';
+import type { Overview } from '../../../protocols/api/central.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
 import { generateGatewayKeys } from '../../../protocols/link/auth.ts';
 import type { AuthIdentity } from '../../../server-shared/web-auth/permissions.ts';
@@ -36,26 +37,6 @@ const identity = (permissions: Permission[]): AuthIdentity => ({
   permissions: new Set(permissions),
   totpEnrollmentPending: false,
 });
-
-interface Overview {
-  from: string;
-  to: string;
-  interval_ms: number;
-  events: { total: number; buckets: Array<{ start: string; count: number }> };
-  alerts: {
-    by_severity: Array<{ severity: number; count: number }>;
-    by_technique: Array<{ technique: string; count: number }>;
-    by_status: Record<string, number>;
-  };
-  top_devices: Array<{ value: string; count: number }>;
-  top_hosts: Array<{ value: string; count: number }>;
-  gateways: {
-    enrolled: number;
-    online: number;
-    offline: string[];
-    lagging: Array<{ id: string; lag_ms: number }>;
-  };
-}
 
 /** Counts per key, most first then by key (the API's order), the top `n`. */
 function top(values: Array<string | undefined>, n: number) {
