@@ -1,7 +1,7 @@
 /**
  * Reads a capture from ../shared/data through the project's pcap reader, TCP reassembly and the
  * OPC UA stream decoder, the way a passive capture would: the helper the ground-truth tests, the
- * rule checks and the throughput figure share.
+ * rule checks share (the OT decode bench has its own copy in tests/bench/support/ot-decode.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
