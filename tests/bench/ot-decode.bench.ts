@@ -1,7 +1,7 @@
 /**
  * OT decode throughput (issue 19): for DNP3, S7comm, EtherNet/IP, BACnet and OPC UA, the protocol
  * frames per second decoded end to end to `Event` on the protocol's largest trace in
- * ../shared/data (file read, pcap reader, TCP reassembly or UDP, session, mapping to `Event`;
+ * ../shared/data (file read, pcap reader, then the gateway's own capture decoder: TCP reassembly or UDP, session, mapping to `Event`;
  * tests/bench/support/ot-decode.ts), target ≥ 100,000 frames/s each, as for Modbus. The peer is
  * Modbus measured the same way in the same run: `replay`'s own decoder over modbusBig.pcap
  * (Modbus ADUs as frames, as tests/bench/modbus.bench.ts counts them). The note adds the rate
