@@ -186,7 +186,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
   const replace = (documents: string[]): LoadedRules['errors'] => {
     const next = buildRuleSet(documents, { alertWindowMs: options.alertWindowMs });
     for (const e of next.errors) options.logger.warn({ file: e.file }, 'rule refused: %s', e.message);
-    if (loaded) next.engine.restore(loaded.engine.snapshot(Number.MAX_SAFE_INTEGER));
+    if (loaded) next.engine.carryOver(loaded.engine);
     loaded = next;
     return next.errors;
   };

@@ -149,6 +149,7 @@ export function createManagedDetection(options: ManagedDetectionOptions) {
     flush: () => current.engine.flush(),
     snapshot: (max) => current.engine.snapshot(max),
     restore: (snapshot) => current.engine.restore(snapshot),
+    carryOver: (previous) => current.engine.carryOver(previous),
     stats: () => current.engine.stats(),
   };
 
@@ -190,7 +191,7 @@ export function createManagedDetection(options: ManagedDetectionOptions) {
         return refuse(`cannot save the rule set: ${(error as Error).message}`);
       }
       // Open windows of unchanged correlations carry over to the new set.
-      const carried = next.engine.restore(current.engine.snapshot(Number.MAX_SAFE_INTEGER));
+      const carried = next.engine.carryOver(current.engine);
       current = next;
       logger.info(
         { set: next.id, version: next.version, rules: next.rules, windows: carried.restored },

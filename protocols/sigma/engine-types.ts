@@ -88,5 +88,10 @@ export interface SigmaEngine {
    * are skipped, as is anything malformed); never throws.
    */
   restore(snapshot: unknown): { restored: number; skipped: number };
+  /**
+   * Takes over every open window of `previous` (the engine of the rule set this one replaces) for
+   * the correlations both define alike: a rule set swapped in keeps what it was counting.
+   */
+  carryOver(previous: SigmaEngine): { restored: number; skipped: number };
   stats(): SigmaEngineStats;
 }

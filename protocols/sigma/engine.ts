@@ -332,6 +332,9 @@ export function createSigmaEngine(
       if (typeof s.clock === 'number' && Number.isFinite(s.clock)) clock = Math.max(clock, s.clock);
       return { restored, skipped };
     },
+    carryOver(previous) {
+      return this.restore(previous.snapshot(Number.MAX_SAFE_INTEGER));
+    },
     stats: () => ({
       ...stats,
       correlationGroups: plans.reduce((n, p) => n + p.state.size, 0),
