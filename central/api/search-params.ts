@@ -14,14 +14,24 @@ export const MAX_RANGE_DAYS = 31;
 /** Range used when `from` is not given: the last 24 hours before `to`. */
 export const DEFAULT_RANGE_MS = 24 * 3_600_000;
 const DAY_MS = 86_400_000;
+/**
+ * Times outside years 0000–9999 are refused: JavaScript's dates reach year 275760, PostgreSQL
+ * parses neither that nor the `+275760-…` form `toISOString` prints for it (a 500 before).
+ */
+const MIN_TIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
-/** An ISO 8601 time or milliseconds since the epoch. */
+/** An ISO 8601 time or milliseconds since the epoch, in years 0000–9999. */
 export const time = z
   .string()
   .transform((s, ctx) => {
     const date = /^\d+$/.test(s) ? new Date(Number(s)) : new Date(s);
-    if (Number.isNaN(date.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds' });
+    const ms = date.getTime();
+    if (Number.isNaN(ms) || ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected an ISO 8601 time or epoch milliseconds in years 0000-9999',
+      });
       return z.NEVER;
     }
     return date;
