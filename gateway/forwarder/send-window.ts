@@ -87,8 +87,23 @@ export class SendWindow {
   pause(delayMs: number, resume: () => void): void {
     this.#metrics.throttled.inc();
     this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + delayMs);
+    this.#armResume(resume);
+  }
+
+  /**
+   * A timer counts from the event loop's cached time, which lags `Date.now()` after a busy tick,
+   * so it can fire a few milliseconds before `pausedUntil`: `open()` would then refuse and
+   * nothing would pump again (a stalled link). Early, it waits out the rest.
+   */
+  #armResume(resume: () => void): void {
     clearTimeout(this.#pauseTimer);
-    this.#pauseTimer = setTimeout(resume, this.#pausedUntil - Date.now());
+    const wait = this.#pausedUntil - Date.now();
+    if (wait <= 0) {
+      this.#pauseTimer = undefined;
+      resume();
+      return;
+    }
+    this.#pauseTimer = setTimeout(() => this.#armResume(resume), wait);
   }
 
   /** The link went down: what was in flight stays queued (and starts a slow start); central's limits lapse. */
