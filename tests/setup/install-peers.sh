@@ -38,6 +38,7 @@ PACKAGES=(
   libcap2-bin       # setcap, to let dumpcap capture on lo without root
   rsyslog           # rsyslogd: a real syslog relay forwarding to the gateway's TLS listener; central's CEF sink receiver
   rsyslog-gnutls    # rsyslog's gtls stream driver (RFC 5425 over GnuTLS)
+  rsyslog-relp      # omrelp/imrelp (librelp): a real RELP sender for the gateway's RELP source, and the RELP bench's peer
   openssl           # openssl s_client: a real TLS client for the syslog TLS listener (and its test certificates)
   mosquitto         # the real broker: the MQTT collector's plant broker (and the broker benchmark's peer)
   systemd           # systemd-analyze verify for the gateway's unit
