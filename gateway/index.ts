@@ -324,7 +324,15 @@ function createStatus(
         expected_drain_secs:
           depth.events === 0 ? 0 : link.ack_rate_per_sec > 0 ? depth.events / link.ack_rate_per_sec : null,
       },
-      sources: sources.map((s) => ({ name: s.name, type: s.type, addresses: s.addresses() })),
+      sources: sources.map((s) => {
+        const notes = s.notes?.() ?? [];
+        return {
+          name: s.name,
+          type: s.type,
+          addresses: s.addresses(),
+          ...(notes.length > 0 ? { notes } : {}),
+        };
+      }),
       pipeline: { forward: config.pipeline.forward, stages: pipeline.counts() },
       process: processMemory(),
     };

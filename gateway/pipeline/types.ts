@@ -31,6 +31,8 @@ export interface Source {
   stop(): Promise<void>;
   /** Where the source listens, once started (the real port when the config said 0). */
   addresses(): SourceAddress[];
+  /** Short notes for /api/status and the dashboard (e.g. clients refused for their protocol version). */
+  notes?(): string[];
 }
 
 /** A pure, stateless transform; returning null drops the event (and the pipeline counts it). */

@@ -42,6 +42,8 @@ export interface GatewayStatus {
     name: string;
     type: string;
     addresses: Array<{ transport: string; host: string; port: number }>;
+    /** What the source wants a person to know (e.g. MQTT 5 clients refused); absent when nothing. */
+    notes?: string[];
   }>;
   /** Each pipeline stage's counts since start: why an event is (not) on central. */
   pipeline?: PipelineCounts;

@@ -135,6 +135,11 @@ export function LinkPanel({ status, drain, full }: { status: GatewayStatus; drai
                   <div key={s.name}>
                     <b>{s.name}</b> <span class="muted">{s.type}</span>{' '}
                     {s.addresses.map((a) => `${a.transport} ${a.host}:${a.port}`).join(', ')}
+                    {s.notes?.map((n) => (
+                      <div key={n} class="muted source-note">
+                        {n}
+                      </div>
+                    ))}
                   </div>
                 ))}
               </td>
