@@ -181,6 +181,7 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
       ]);
       return;
     }
+    if (code === 1) return; // unacceptable protocol version (MQTT 5): protocol-refusal.ts reports it
     const reason = CONNACK_RETURN_CODES[code] ?? `return_code_${code}`;
     const auth = code === 4 || code === 5;
     emitLater([

@@ -13,6 +13,7 @@ import type { MqttBrokerSourceConfig } from './config.ts';
 import type { ConnInfo } from './events.ts';
 import { createSensor } from './hooks.ts';
 import { startListeners } from './listeners.ts';
+import { installProtocolRefusal, type ProtocolRefusals } from './protocol-refusal.ts';
 import { createRateTracker } from '../shared-mqtt-rates.ts';
 
 export function createMqttBrokerSource(
@@ -27,6 +28,7 @@ export function createMqttBrokerSource(
   let stopping = false;
   const infos = new WeakMap<object, ConnInfo>();
   const telemetry = createTelemetrySampler(config.telemetry, matchTopic);
+  let refusals: ProtocolRefusals | undefined;
 
   return {
     name,
@@ -49,6 +51,12 @@ export function createMqttBrokerSource(
         rates: createRateTracker({ windowSecs: config.rates.window_secs }),
         telemetry,
         isStopping: () => stopping,
+      });
+      refusals = installProtocolRefusal(b, {
+        name,
+        ctx,
+        infoOf: (client) => (client ? infos.get(client.conn) : undefined),
+        emitLater: sensor.emitLater,
       });
       try {
         const started = await startListeners(b, config, {
@@ -73,5 +81,6 @@ export function createMqttBrokerSource(
       await Promise.all(closed);
     },
     addresses: () => addresses,
+    notes: () => refusals?.notes() ?? [],
   };
 }

@@ -135,11 +135,11 @@ describe('authentication', () => {
     assert.equal(d.fields.reason, 'client_disconnect');
   });
 
-  it('refuses MQTT 5 (not supported by the embedded broker) as connect_refused with return code 1', async () => {
+  it('refuses MQTT 5 (not supported by the embedded broker) as protocol_refused with return code 1', async () => {
     await assert.rejects(
       connect({ clientId: 'v5', username: 'sensor-1', password: 'pw1', protocolVersion: 5 }),
     );
-    const e = await ctx.waitEvent((x) => x.action === 'mqtt.connect_refused' && x.fields.client_id === 'v5');
+    const e = await ctx.waitEvent((x) => x.action === 'mqtt.protocol_refused' && x.fields.client_id === 'v5');
     assert.equal(e.fields.return_code, 1);
     assert.equal(e.fields.protocol_version, '5.0');
   });
