@@ -19,7 +19,14 @@ import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 import { QueueCounters, SEQ_KEY } from './counters.ts';
 import { type EvictionReport, planEvictions } from './evictions.ts';
 import { openLevelDb, openOrRecover, type QueueRecovery } from './open-db.ts';
-import { AS_BYTES, type AppendStamp, type Op, packAppends, type PendingAppend } from './pack.ts';
+import {
+  AS_BYTES,
+  type AppendStamp,
+  type Op,
+  packAppends,
+  type PendingAppend,
+  STATE_PREFIX,
+} from './pack.ts';
 import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
 import { RecordTail } from './tail.ts';
 import { LANES, type Lane, type QueueDepth, type QueueRecord } from './types.ts';
@@ -116,7 +123,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   /** Makes events durable and gives them their identity; resolves after the write is on disk. */
   append(events: PendingEvent[], stamp?: AppendStamp): Promise<Event[]> {
     if (this.#closed) return Promise.reject(new Error('queue is closed'));
-    if (events.length === 0) return Promise.resolve([]);
+    if (events.length === 0 && !stamp?.state) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.#pending.push({ events, stamp, resolve, reject });
       this.#pendingCount += events.length;
@@ -199,6 +206,15 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     batch.forEach((item, i) => item.resolve(assigned[i]!));
     for (const e of evictions) this.emit('evicted', e);
     this.emit('append');
+  }
+
+  /** The sources' state whose key starts with `prefix` (SPEC §10), as `append` last wrote it. */
+  async readState(prefix: string): Promise<Map<string, string>> {
+    const from = STATE_PREFIX + prefix;
+    const out = new Map<string, string>();
+    for await (const [key, value] of this.#db.iterator({ gte: from, lt: `${from}\uffff` }))
+      out.set(key.slice(STATE_PREFIX.length), value);
+    return out;
   }
 
   /** Up to `limit` records of one lane whose key is after `afterKey`, oldest first. */

@@ -16,7 +16,16 @@ import { type Lane, laneOf, type QueueRecord } from './types.ts';
 /** Set on every event of one append, as it is written (the pipeline's clock offset). */
 export interface AppendStamp {
   clockOffsetMs?: number;
+  /**
+   * A source's own state (a file source's read offsets), written in the same atomic batch as the
+   * events (`s!<key>`; null deletes the key), so that what a source has read and what the queue
+   * holds never disagree after a crash (SPEC §10).
+   */
+  state?: Record<string, string | null>;
 }
+
+/** Key prefix of sources' state (SPEC §10). */
+export const STATE_PREFIX = 's!';
 
 /** One `append` call waiting for the next write. */
 export type PendingAppend = {
@@ -73,6 +82,14 @@ export function packAppends(
   });
   const ops: Op[] = [];
   const added: QueueRecord[] = [];
+  // In append order, so that a later append's state for a key wins.
+  for (const item of appends)
+    for (const [key, value] of Object.entries(item.stamp?.state ?? {}))
+      ops.push(
+        value === null
+          ? { type: 'del', key: STATE_PREFIX + key }
+          : { type: 'put', key: STATE_PREFIX + key, value },
+      );
   for (const [lane, events] of byLane) {
     for (let i = 0; i < events.length; i += maxRecordEvents) {
       const chunk = events.length <= maxRecordEvents ? events : events.slice(i, i + maxRecordEvents);

@@ -28,6 +28,8 @@ export const EVENT_SOURCES = [
   'dnp3',
   's7comm',
   'opcua',
+  'file',
+  'http',
   'gateway',
   'central',
 ] as const;
