@@ -19,6 +19,7 @@ import {
   type DecodedPacket,
   TCP_FLAGS,
   type TcpChunk,
+  type TcpFlow,
 } from '../../../protocols/pcap/index.ts';
 import type { FrameMeta } from './frame-meta.ts';
 
@@ -36,6 +37,10 @@ export interface Dnp3Capture {
   tcp(p: DecodedPacket, meta: FrameMeta, out: PendingEvent[]): void;
   udp(p: DecodedPacket, meta: FrameMeta, out: PendingEvent[]): void;
   flush(out: PendingEvent[]): void;
+  /** In-order bytes of one direction (after reassembly, or read by an inline proxy). */
+  chunk(c: TcpChunk<FrameMeta>, out: PendingEvent[]): void;
+  /** The connection ended: its session (half-built fragments, open requests) goes. */
+  close(flow: TcpFlow): void;
   /** Sessions held now (TCP connections and UDP endpoint pairs). */
   connections(): number;
   stats: { frames: number; fragments: number; malformed: number };
@@ -108,6 +113,8 @@ export function createDnp3Capture(options: Dnp3CaptureOptions): Dnp3Capture {
 
   return {
     stats,
+    chunk,
+    close: (flow) => void sessions.delete(pairKey(flow.src, flow.srcPort, flow.dst, flow.dstPort)),
     connections: () => sessions.size,
     wantsTcp(p) {
       if (ports.has(p.dstPort) || ports.has(p.srcPort)) return true;

@@ -22,6 +22,7 @@ import {
   type DecodedPacket,
   TCP_FLAGS,
   type TcpChunk,
+  type TcpFlow,
 } from '../../../protocols/pcap/index.ts';
 import type { FrameMeta } from './frame-meta.ts';
 
@@ -37,6 +38,10 @@ export interface EnipCapture {
   tcp(p: DecodedPacket, meta: FrameMeta, out: PendingEvent[]): void;
   udp(p: DecodedPacket, meta: FrameMeta, out: PendingEvent[]): void;
   flush(out: PendingEvent[]): void;
+  /** In-order bytes of one TCP direction (after reassembly, or read by an inline proxy). */
+  chunk(c: TcpChunk<FrameMeta>, out: PendingEvent[]): void;
+  /** The connection ended: its open requests and Forward_Open connections go. */
+  close(flow: TcpFlow): void;
   connections(): number;
   stats: { messages: number; malformed: number };
 }
@@ -106,6 +111,8 @@ export function createEnipCapture(options: EnipCaptureOptions): EnipCapture {
 
   return {
     stats,
+    chunk,
+    close: (flow) => void sessions.delete(sides(flow).key),
     connections: () => sessions.size,
     wants: (p) => ports.has(p.dstPort) || ports.has(p.srcPort),
     tcp(p, meta, out) {

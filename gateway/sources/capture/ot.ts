@@ -8,7 +8,13 @@
 import { createBacnetEventStream } from '../../../protocols/bacnet/index.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { createOpcuaFlowDecoder } from '../../../protocols/opcua/index.ts';
-import { createTcpStreamTracker, type DecodedPacket, LINKTYPE } from '../../../protocols/pcap/index.ts';
+import {
+  createTcpStreamTracker,
+  type DecodedPacket,
+  LINKTYPE,
+  type TcpChunk,
+  type TcpFlow,
+} from '../../../protocols/pcap/index.ts';
 import { createS7commStreams } from '../../../protocols/s7comm/index.ts';
 import type { FrameMeta } from './frame-meta.ts';
 import { createDnp3Capture } from './ot-dnp3.ts';
@@ -44,6 +50,14 @@ export interface OtCapture {
   /** A frame that is not IP: BACnet/Ethernet (802.2 LLC with the BACnet SAP) on Ethernet. */
   nonIp(linkType: number, data: Uint8Array, meta: FrameMeta, out: PendingEvent[]): boolean;
   flush(out: PendingEvent[]): void;
+  /**
+   * In-order bytes of one direction of a TCP connection of `proto`, handed to the same follower
+   * packets reach after reassembly: an inline proxy (gateway/sources/ot-proxy) reads its sockets'
+   * bytes already in order and gets the events a capture of the same traffic gives.
+   */
+  stream(proto: OtTcpProtocol, chunk: TcpChunk<FrameMeta>, out: PendingEvent[]): void;
+  /** The connection ended: the follower forgets it (DNP3 and EtherNet/IP; S7 and OPC UA age out). */
+  closeStream(proto: OtTcpProtocol, flow: TcpFlow): void;
   /** Connections held now, per protocol (each is capped). */
   connections(): { dnp3: number; s7comm: number; enip: number; opcua: number };
   stats: OtStats;
@@ -54,6 +68,8 @@ const MAX_CONNECTIONS = 4096;
 const MAX_DECIDED = 65_536;
 
 type TcpProto = 's7' | 'enip' | 'dnp3' | 'opcua';
+/** The TCP OT protocols a stream can be handed to (`stream`). */
+export type OtTcpProtocol = 'dnp3' | 's7comm' | 'enip' | 'opcua';
 
 const mac = (b: Uint8Array, at: number) =>
   Array.from(b.subarray(at, at + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
@@ -109,7 +125,24 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
     }
   };
 
+  const s7Chunk = (c: TcpChunk<FrameMeta>, out: PendingEvent[]) => {
+    for (const e of s7.push(c.flow, c.data, c.gap, { ts: c.meta.ts, frame: c.meta.frame })) out.push(e);
+  };
+  const opcuaChunk = (c: TcpChunk<FrameMeta>, out: PendingEvent[]) => {
+    for (const e of opcua.chunk(c)) out.push(e);
+  };
+
   return {
+    stream(proto, c, out) {
+      if (proto === 'dnp3') dnp3.chunk(c, out);
+      else if (proto === 's7comm') s7Chunk(c, out);
+      else if (proto === 'enip') enip.chunk(c, out);
+      else opcuaChunk(c, out);
+    },
+    closeStream(proto, flow) {
+      if (proto === 'dnp3') dnp3.close(flow);
+      else if (proto === 'enip') enip.close(flow);
+    },
     stats: {
       dnp3: dnp3.stats,
       s7comm: s7.stats,
@@ -147,12 +180,10 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
         if (decided.size >= MAX_DECIDED) decided.clear();
         decided.set(key, proto);
       }
-      if (proto === 's7') {
-        for (const c of tcpS7.push(p, meta))
-          out.push(...s7.push(c.flow, c.data, c.gap, { ts: c.meta.ts, frame: c.meta.frame }));
-      } else if (proto === 'enip') enip.tcp(p, meta, out);
+      if (proto === 's7') for (const c of tcpS7.push(p, meta)) s7Chunk(c, out);
+      else if (proto === 'enip') enip.tcp(p, meta, out);
       else if (proto === 'dnp3') dnp3.tcp(p, meta, out);
-      else if (opcua.wants(p)) for (const c of tcpOpcua.push(p, meta)) out.push(...opcua.chunk(c));
+      else if (opcua.wants(p)) for (const c of tcpOpcua.push(p, meta)) opcuaChunk(c, out);
       return true;
     },
     nonIp(linkType, data, meta, out) {
@@ -168,11 +199,10 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
       return true;
     },
     flush(out) {
-      for (const c of tcpS7.flush())
-        out.push(...s7.push(c.flow, c.data, c.gap, { ts: c.meta.ts, frame: c.meta.frame }));
+      for (const c of tcpS7.flush()) s7Chunk(c, out);
       enip.flush(out);
       dnp3.flush(out);
-      for (const c of tcpOpcua.flush()) out.push(...opcua.chunk(c));
+      for (const c of tcpOpcua.flush()) opcuaChunk(c, out);
     },
   };
 }
