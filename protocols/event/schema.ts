@@ -30,6 +30,7 @@ export const EVENT_SOURCES = [
   'opcua',
   'file',
   'http',
+  'windows',
   'gateway',
   'central',
 ] as const;

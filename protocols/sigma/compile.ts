@@ -53,6 +53,7 @@ export const DEFAULT_LOGSOURCES: Readonly<Record<string, readonly EventSource[]>
   'product:enip': ['enip'],
   'product:dnp3': ['dnp3'],
   'product:opcua': ['opcua'],
+  'product:windows': ['windows'],
   'product:s7comm': ['s7comm'],
   'product:syslog': ['syslog'],
   'product:linux': ['syslog'],
