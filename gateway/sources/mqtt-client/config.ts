@@ -40,6 +40,21 @@ export const mqttClientSourceSchema = z.strictObject({
     'Topics whose messages become telemetry events; default: every subscribed message, one event each.',
   ),
   reconnect_secs: z.number().positive().max(3600).default(5).describe('Delay before reconnecting.'),
+  protocol_version: z
+    .union([z.literal(3), z.literal(4), z.literal(5)])
+    .default(4)
+    .describe(
+      'MQTT protocol level: 3 (3.1), 4 (3.1.1) or 5 (5.0); with 5, user properties, message expiry and content type are kept in the event.',
+    ),
+  shared_group: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^/+#]+$/, 'a share name has no /, + or #')
+    .optional()
+    .describe(
+      'Subscribe to the topics as shared subscriptions $share/<group>/<filter> (MQTT 5 §4.8.2), so several gateways split one stream; $SYS is never shared.',
+    ),
   tls: z
     .strictObject({
       ca_file: z.string().optional().describe('CA bundle to verify the broker (default: system CAs).'),

@@ -5,6 +5,9 @@
  * events (one per topic per interval; the others counted as dropped, reason `sys_interval`), and the
  * collector's own link to the broker is reported (`mqtt.collector_connected`/`_error`). A QoS 1
  * message is acknowledged to the broker only once its event is durable (mqtt.js handleMessage).
+ * With `protocol_version: 5` the MQTT 5 properties of a message (user properties, message expiry,
+ * content type, response topic) are kept in the event (properties.ts), topics may be shared
+ * subscriptions, and a broker's DISCONNECT reason code is reported.
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -14,6 +17,7 @@ import { matchTopic } from '../../../protocols/mqtt/topic.ts';
 import type { Source, SourceContext } from '../../pipeline/types.ts';
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import type { MqttClientSourceConfig } from './config.ts';
+import { propertyFields, reasonName, subscriptionFilters } from './properties.ts';
 
 export function createMqttClientSource(
   name: string,
@@ -65,7 +69,13 @@ export function createMqttClientSource(
       ctx.logger.error({ err: error.message }, 'queue write failed');
     });
 
-  const handle = (topic: string, payload: Buffer, qos: number, retain: boolean): PendingEvent[] => {
+  const handle = (
+    topic: string,
+    payload: Buffer,
+    qos: number,
+    retain: boolean,
+    properties: Record<string, unknown>,
+  ): PendingEvent[] => {
     const now = ctx.now();
     if (topic.startsWith('$SYS/')) {
       const last = sysSeen.get(topic);
@@ -93,6 +103,7 @@ export function createMqttClientSource(
         qos,
         retain,
         payload_bytes: payload.length,
+        ...properties,
         ...outcome.fields,
       }),
     ];
@@ -114,6 +125,7 @@ export function createMqttClientSource(
         password,
         reconnectPeriod: config.reconnect_secs * 1000,
         clean: true,
+        protocolVersion: config.protocol_version,
         ca: t?.ca_file ? readFileSync(t.ca_file) : undefined,
         cert: t?.cert_file ? readFileSync(t.cert_file) : undefined,
         key: t?.key_file ? readFileSync(t.key_file) : undefined,
@@ -123,7 +135,13 @@ export function createMqttClientSource(
       // that is after the event is durable (DESIGN: delivery contract). QoS 0 is not held up.
       c.handleMessage = (packet, done) => {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        const events = handle(packet.topic, payload, packet.qos, packet.retain);
+        const events = handle(
+          packet.topic,
+          payload,
+          packet.qos,
+          packet.retain,
+          propertyFields(packet.properties),
+        );
         if (events.length === 0) return done();
         if (packet.qos === 0) {
           emitLater(events);
@@ -138,23 +156,44 @@ export function createMqttClientSource(
         );
       };
       c.on('connect', () => {
-        const topics = [...config.topics, ...(config.sys_topics ? ['$SYS/#'] : [])];
+        const topics = subscriptionFilters(config);
         c.subscribe(topics, { qos: config.qos }, (error, granted) => {
-          const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+          // A SUBACK code of 0x80 or more refuses the filter (MQTT 3.1.1 §3.9.3; MQTT 5 §3.9.3).
+          const refused = (granted ?? []).filter((g) => g.qos >= 0x80);
           emitLater([
             base(
               'mqtt.collector_connected',
               'health',
               refused.length > 0 || error ? 4 : 6,
-              `subscribed to ${config.endpoint}${refused.length > 0 ? `; refused: ${refused.join(', ')}` : ''}`,
+              `subscribed to ${config.endpoint}${refused.length > 0 ? `; refused: ${refused.map((g) => `${g.topic} (${reasonName(g.qos)})`).join(', ')}` : ''}`,
               {
                 topics,
-                refused_topics: refused.length > 0 ? refused : undefined,
+                protocol_version: config.protocol_version,
+                refused_topics: refused.length > 0 ? refused.map((g) => g.topic) : undefined,
+                refused_reasons: refused.length > 0 ? refused.map((g) => reasonName(g.qos)) : undefined,
                 error: error?.message,
               },
             ),
           ]);
         });
+      });
+      // MQTT 5 §3.14: a broker may say why it closes the connection.
+      c.on('disconnect', (packet) => {
+        const code = packet.reasonCode ?? 0;
+        ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'mqtt_server_disconnect' });
+        emitLater([
+          base(
+            'mqtt.collector_error',
+            'health',
+            4,
+            `${config.endpoint} disconnected the collector: ${reasonName(code)}${packet.properties?.reasonString ? ` (${packet.properties.reasonString})` : ''}`,
+            {
+              reason_code: code,
+              reason: reasonName(code),
+              reason_string: packet.properties?.reasonString,
+            },
+          ),
+        ]);
       });
       c.on('error', (error) => {
         ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'mqtt_client' });
