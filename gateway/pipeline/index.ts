@@ -21,7 +21,10 @@ import { OBSERVING_STAGES, type Stage, type StageContext, type StageCounts } fro
 
 /** Where events go once through the stages: the durable queue live, the output in replay. */
 export interface PipelineSink {
-  append(events: PendingEvent[], stamp?: { clockOffsetMs: number }): Promise<Event[]>;
+  append(
+    events: PendingEvent[],
+    stamp?: { clockOffsetMs?: number; state?: Record<string, string | null> },
+  ): Promise<Event[]>;
 }
 
 export interface PipelineOptions {
@@ -159,10 +162,15 @@ export function createPipeline(options: PipelineOptions) {
     return e;
   };
 
-  async function write(events: PendingEvent[], component: string): Promise<Event[]> {
+  async function write(
+    events: PendingEvent[],
+    component: string,
+    state?: Record<string, string | null>,
+  ): Promise<Event[]> {
     const offset = options.clockOffsetMs?.();
+    const stamp = offset === undefined ? state && { state } : { clockOffsetMs: offset, state };
     try {
-      const queued = await sink.append(events, offset === undefined ? undefined : { clockOffsetMs: offset });
+      const queued = await sink.append(events, stamp);
       metrics?.queued.inc(queued.length);
       health?.writeSucceeded();
       return queued;
@@ -218,11 +226,16 @@ export function createPipeline(options: PipelineOptions) {
     }
   }
 
-  async function commit(component: string, batch: ReturnType<typeof take>): Promise<void> {
+  async function commit(
+    component: string,
+    batch: ReturnType<typeof take>,
+    state?: Record<string, string | null>,
+  ): Promise<void> {
     let failure: unknown;
-    if (batch.out.length > 0) {
+    // A source's state (a file's offset) goes with its batch, even when every event was dropped.
+    if (batch.out.length > 0 || state) {
       try {
-        const queued = await write(batch.out, component);
+        const queued = await write(batch.out, component, state);
         for (let k = 0; k < queued.length; k++) evidence.queued(batch.out[k]!, queued[k]!.id);
       } catch (error) {
         for (const e of batch.out) evidence.heldBack(e);
@@ -239,12 +252,20 @@ export function createPipeline(options: PipelineOptions) {
     reportTo(reporter: HealthReporter): void {
       health = reporter;
     },
-    /** Runs a source's batch through the stages; resolves once what was handed on is durable. */
-    async emit(sourceName: string, events: PendingEvent[], nowMs = Date.now()): Promise<void> {
+    /**
+     * Runs a source's batch through the stages; resolves once what was handed on is durable.
+     * `state` (the source's own, e.g. file offsets) is written in the same atomic batch.
+     */
+    async emit(
+      sourceName: string,
+      events: PendingEvent[],
+      nowMs = Date.now(),
+      state?: Record<string, string | null>,
+    ): Promise<void> {
       metrics?.received.inc({ source: sourceName }, events.length);
       setClock(nowMs);
       for (const event of events) runFrom(0, event);
-      await commit(sourceName, take());
+      await commit(sourceName, take(), state);
     },
     /**
      * Moves the clock: stages release what is due (all of it with `final`), correlation windows
