@@ -38,12 +38,19 @@ export interface OpcuaFlowOptions extends OpcuaSessionOptions {
   extraFields?: Record<string, unknown>;
   /** Bytes of half-built messages held across all connections (default 16 MiB). */
   maxHeldBytes?: number;
+  /** Connections followed at once; the oldest is forgotten beyond it (default 4,096). */
+  maxConnections?: number;
 }
 
 export interface OpcuaFlowDecoder {
   /** True when the decoder wants this TCP segment's stream (port, or a HEL seen on it). */
   wants(p: { src: string; srcPort: number; dst: string; dstPort: number; payload: Uint8Array }): boolean;
   chunk(chunk: OpcuaTcpChunk<OpcuaFrameMeta>): PendingEvent[];
+  /**
+   * The connection of `flow` (either direction) is over, by FIN or RST: its session, its
+   * half-built messages (returned to the budget) and its HEL detection go.
+   */
+  close(flow: { src: string; srcPort: number; dst: string; dstPort: number }): void;
   stats: { messages: number; malformed: number; connections: () => number; held: () => number };
 }
 
@@ -68,6 +75,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
   /** `client|cport|server|sport` of connections found by their HEL off the configured ports. */
   const found = new Set<string>();
   const maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
+  const maxConnections = options.maxConnections ?? MAX_OPCUA_CONNECTIONS;
   let held = 0;
   const stats = { messages: 0, malformed: 0, connections: () => conns.size, held: () => held };
 
@@ -87,7 +95,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
       const key = `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`;
       if (found.has(key) || found.has(`${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`)) return true;
       if (!detect || !looksLikeOpcuaHello(p.payload)) return false;
-      if (found.size >= MAX_OPCUA_CONNECTIONS) found.clear();
+      if (found.size >= maxConnections) found.clear();
       found.add(key);
       return true;
     },
@@ -96,7 +104,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
       const key = `${client.ip}|${client.port}|${server.ip}|${server.port}`;
       let conn = conns.get(key);
       if (!conn) {
-        if (conns.size >= MAX_OPCUA_CONNECTIONS) {
+        if (conns.size >= maxConnections) {
           const oldest = conns.keys().next();
           if (!oldest.done) {
             held -= conns.get(oldest.value)!.session.held();
@@ -140,6 +148,18 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
         }
       }
       return out;
+    },
+    close(flow) {
+      const forward = `${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`;
+      const backward = `${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`;
+      for (const key of [forward, backward]) {
+        const conn = conns.get(key);
+        if (conn) {
+          held -= conn.session.held();
+          conns.delete(key);
+        }
+        found.delete(key);
+      }
     },
   };
 }

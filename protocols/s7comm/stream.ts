@@ -39,6 +39,11 @@ export interface S7commStreams {
   matches(flow: S7commFlow): boolean;
   /** The next in-order bytes of one direction; `gap` when bytes were missed before them. */
   push(flow: S7commFlow, data: Uint8Array, gap: boolean, meta: S7commChunkMeta): PendingEvent[];
+  /**
+   * The connection of `flow` (either direction) is over, by FIN or RST: its session, with its
+   * half-built fragments and open requests, goes. Bytes on the same four-tuple later start afresh.
+   */
+  close(flow: S7commFlow): void;
   /** Connections followed now. */
   connections(): number;
   stats: { messages: number; malformed: number };
@@ -50,13 +55,18 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
   const extra = options.extraFields ?? {};
   const sessions = new Map<string, S7commSession<S7commChunkMeta>>();
   const stats = { messages: 0, malformed: 0 };
+  /** `client|cport|server|sport`, the same for both directions of a connection. */
+  const keyOf = (flow: S7commFlow) =>
+    ports.has(flow.dstPort)
+      ? `${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`
+      : `${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`;
   return {
     matches: (flow) => ports.has(flow.dstPort) || ports.has(flow.srcPort),
     push(flow, data, gap, meta) {
       const request = ports.has(flow.dstPort);
       const client = request ? { ip: flow.src, port: flow.srcPort } : { ip: flow.dst, port: flow.dstPort };
       const server = request ? { ip: flow.dst, port: flow.dstPort } : { ip: flow.src, port: flow.srcPort };
-      const key = `${client.ip}|${client.port}|${server.ip}|${server.port}`;
+      const key = keyOf(flow);
       let session = sessions.get(key);
       if (!session) {
         if (sessions.size >= maxConnections) {
@@ -90,6 +100,9 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
         out.push(s7commToEvent(m, { received: meta.ts, client, server, extra: fields }));
       }
       return out;
+    },
+    close(flow) {
+      sessions.delete(keyOf(flow));
     },
     connections: () => sessions.size,
     stats,

@@ -183,4 +183,51 @@ describe('OPC UA events from hand-built exchanges', () => {
       true,
     );
   });
+
+  test('close() frees a connection from either side, its held bytes and its HEL detection with it', () => {
+    const d = createOpcuaFlowDecoder({ ports: [], maxConnections: 32 });
+    // Half a message (the first chunk 'C' of a MSG): the session holds its body until the end.
+    const part = chunk(
+      'MSG',
+      Uint8Array.from([...new Enc().u32(3).u32(1).u32(1).u32(1).bytes(), 1, 2, 3]),
+      'C',
+    );
+    const toServer = (n: number) => ({
+      src: `10.2.${n >> 8}.${n & 255}`,
+      srcPort: 41000,
+      dst: '10.0.10.5',
+      dstPort: 48010,
+    });
+    const back = (f: ReturnType<typeof toServer>) => ({
+      src: f.dst,
+      srcPort: f.dstPort,
+      dst: f.src,
+      dstPort: f.srcPort,
+    });
+    const meta = { frame: 1, ts: new Date(1e12) };
+    for (let n = 0; n < 3000; n++) {
+      const f = toServer(n);
+      assert.ok(d.wants({ ...f, payload: hello() }));
+      for (const [flow, data] of [
+        [f, hello()],
+        [back(f), ack()],
+        [f, openRequest()],
+        [f, part],
+      ] as const)
+        d.chunk({ flow, data, gap: false, meta });
+      assert.equal(d.stats.connections(), 1);
+      assert.ok(d.stats.held() > 0);
+      d.close(n % 2 === 0 ? f : back(f));
+      assert.deepEqual([d.stats.connections(), d.stats.held()], [0, 0]);
+      // Off the ports, a closed stream is no longer followed until a new HEL opens it.
+      assert.equal(d.wants({ ...f, payload: part }), false);
+    }
+    // Never closed: an attacker's connections stay at the cap.
+    for (let n = 0; n < 3000; n++) {
+      const f = toServer(n);
+      d.wants({ ...f, payload: hello() });
+      d.chunk({ flow: f, data: hello(), gap: false, meta });
+    }
+    assert.equal(d.stats.connections(), 32);
+  });
 });

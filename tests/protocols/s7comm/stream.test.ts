@@ -12,7 +12,7 @@ import { type PendingEvent, parseEvent } from '../../../protocols/event/schema.t
 import { createTcpStreamTracker, decodePacket, readCapture } from '../../../protocols/pcap/index.ts';
 import { createS7commStreams, type S7commStreamOptions } from '../../../protocols/s7comm/index.ts';
 import { sharedData } from '../../support/env.ts';
-import { dt, PLC_STOP } from './frames.ts';
+import { dt, PLC_STOP, READ_DB, READ_DB_ACK } from './frames.ts';
 
 function replay(file: string, options: S7commStreamOptions = {}): PendingEvent[] {
   const streams = createS7commStreams(options);
@@ -64,5 +64,38 @@ describe('createS7commStreams', () => {
     assert.deepEqual(streams.stats, { messages: 3, malformed: 0 });
     const [bad] = streams.push(flow(5), Uint8Array.from([9, 9, 9, 9, 9, 9]), false, { ts });
     assert.deepEqual([bad!.action, streams.stats.malformed], ['s7comm.malformed', 1]);
+  });
+
+  test('close() frees a connection from either side: open requests and half-built fragments go', () => {
+    const streams = createS7commStreams({ maxConnections: 64 });
+    const ts = new Date('2024-01-01T00:00:00Z');
+    const toPlc = (n: number) => ({
+      src: `10.1.${n >> 8}.${n & 255}`,
+      srcPort: 40000,
+      dst: '10.0.0.1',
+      dstPort: 102,
+    });
+    const fromPlc = (n: number) => {
+      const f = toPlc(n);
+      return { src: f.dst, srcPort: f.dstPort, dst: f.src, dstPort: f.srcPort };
+    };
+    // 5,000 connections opened and closed: each leaves a request open and a fragment half built.
+    for (let n = 0; n < 5000; n++) {
+      streams.push(toPlc(n), dt(READ_DB), false, { ts, frame: 1 });
+      streams.push(toPlc(n), dt(PLC_STOP, false), false, { ts, frame: 2 });
+      assert.equal(streams.connections(), 1);
+      streams.close(n % 2 === 0 ? toPlc(n) : fromPlc(n));
+      assert.equal(streams.connections(), 0);
+    }
+    // The same four-tuple again: the answer finds no request of the closed connection.
+    const [answer] = streams.push(fromPlc(7), dt(READ_DB_ACK), false, { ts, frame: 3 });
+    assert.equal(answer!.fields.request_frame, undefined);
+    // Not closed: the answer pairs with its request (so the check above can fail).
+    streams.push(toPlc(8), dt(READ_DB), false, { ts, frame: 4 });
+    const [paired] = streams.push(fromPlc(8), dt(READ_DB_ACK), false, { ts, frame: 5 });
+    assert.equal(paired!.fields.request_frame, 4);
+    // Never closed: an attacker's connections stay at the cap.
+    for (let n = 0; n < 5000; n++) streams.push(toPlc(n), dt(READ_DB), false, { ts, frame: 6 });
+    assert.equal(streams.connections(), 64);
   });
 });
