@@ -12,10 +12,23 @@ export interface SourceContext {
    * Hands events to the pipeline. Resolves once they are durable on disk: only then may a source
    * acknowledge them to the device (MQTT PUBACK, CoAP ACK). Rejects when the queue cannot write.
    */
-  emit(events: PendingEvent[]): Promise<void>;
+  emit(events: PendingEvent[], options?: EmitOptions): Promise<void>;
+  /**
+   * The source state it stored with earlier emits (`EmitOptions.state`) whose key starts with
+   * `prefix`: what a file source had read when the gateway stopped or was killed.
+   */
+  readState?(prefix: string): Promise<Map<string, string>>;
   metrics: GatewayMetrics;
   logger: Logger;
   now(): Date;
+}
+
+export interface EmitOptions {
+  /**
+   * The source's own state (a file's read offset), written in the same atomic batch as these
+   * events (gateway/queue/SPEC.md §10); null deletes a key. Sent even when every event is dropped.
+   */
+  state?: Record<string, string | null>;
 }
 
 export interface SourceAddress {
