@@ -7,6 +7,7 @@
  */
 import { compact } from '../event/compact.ts';
 import { EVENT_LIMITS, type EventKind, type PendingEvent } from '../event/schema.ts';
+import { applyWindowsRecord, parseSyslogWindows } from '../windows/index.ts';
 import { applyEnrichment, enrichSyslogMessage } from './enrich.ts';
 import { facilityName, severityName } from './names.ts';
 import type { SyslogMessage } from './types.ts';
@@ -117,6 +118,9 @@ export function syslogToEvent(msg: SyslogMessage, ctx: SyslogEventContext): Pend
     tags,
   };
   if (ctx.peer) event.src = { ip: clip(ctx.peer.ip, 64), port: ctx.peer.port };
+  // A Windows event (Snare, NXLog, WEF XML) is recognised by its first bytes: protocols/windows.
+  const windows = parseSyslogWindows(msg.tag, message);
+  if (windows?.ok) return applyWindowsRecord(event, windows.record);
   // What the text says (sshd, sudo, firewalls, Cisco, CEF...): see enrich.ts and SPEC.md.
   const found = enrichSyslogMessage({ program: msg.programName, tag: msg.tag, msg: message });
   if (found) applyEnrichment(event, found);
