@@ -85,6 +85,8 @@ export interface CaptureDecoder {
   packet(linkType: number, data: Uint8Array, meta: FrameMeta): PendingEvent[];
   /** End of input: what still waits behind holes in TCP streams. */
   flush(): PendingEvent[];
+  /** Connections whose state is held now: Modbus and the OT protocols (each capped, freed at FIN/RST). */
+  connections(): { modbus: number; dnp3: number; s7comm: number; enip: number; opcua: number };
   stats: CaptureDecoderStats;
 }
 
@@ -99,7 +101,9 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
   // once (as Wireshark does) rather than wait for bytes the capture may never hold.
   const tcpModbus = createTcpStreamTracker<FrameMeta>({ maxPendingBytes: 0 });
   const tcpSyslog = createTcpStreamTracker<FrameMeta>();
+  /** Per connection (`master|mport|server|sport`): capped like the OT followers, freed at FIN/RST. */
   const modbus = new Map<string, ModbusConn>();
+  const maxModbus = options.maxOtConnections ?? 4096;
   const syslogStreams = new Map<string, { deframer: SyslogDeframer; last: FrameMeta }>();
   const mqttPorts = new Set(options.mqttPorts ?? [1883]);
   const detectMqtt = options.detectMqtt ?? true;
@@ -157,6 +161,10 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
     const connKey = `${master.ip}|${master.port}|${server.ip}|${server.port}`;
     let conn = modbus.get(connKey);
     if (!conn) {
+      if (modbus.size >= maxModbus) {
+        const oldest = modbus.keys().next();
+        if (!oldest.done) modbus.delete(oldest.value);
+      }
       conn = { session: createModbusSession<FrameMeta>(), deframers: new Map() };
       modbus.set(connKey, conn);
     }
@@ -254,6 +262,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
 
   return {
     stats,
+    connections: () => ({ modbus: modbus.size, ...ot.connections() }),
     packet(linkType, data, meta) {
       stats.frames++;
       const out: PendingEvent[] = [];
@@ -271,8 +280,16 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
         else ot.packet(p, meta, out);
         return out;
       }
-      if (modbusPorts.has(p.dstPort) || modbusPorts.has(p.srcPort)) route(tcpModbus.push(p, meta), out);
-      else if (syslogTcp.has(p.dstPort)) route(tcpSyslog.push(p, meta), out);
+      if (modbusPorts.has(p.dstPort) || modbusPorts.has(p.srcPort)) {
+        route(tcpModbus.push(p, meta), out);
+        // The connection is over: its open transactions and half-read ADUs can never complete.
+        if ((p.tcp?.flags ?? 0) & (TCP_FLAGS.FIN | TCP_FLAGS.RST))
+          modbus.delete(
+            modbusPorts.has(p.dstPort)
+              ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`
+              : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`,
+          );
+      } else if (syslogTcp.has(p.dstPort)) route(tcpSyslog.push(p, meta), out);
       // A broker port wins: an MQTT client's ephemeral port may be an OT server port (20000).
       else if (!mqttPorts.has(p.dstPort) && !mqttPorts.has(p.srcPort) && ot.packet(p, meta, out)) return out;
       else if (isMqtt(p)) {

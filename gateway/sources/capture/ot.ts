@@ -12,6 +12,7 @@ import {
   createTcpStreamTracker,
   type DecodedPacket,
   LINKTYPE,
+  TCP_FLAGS,
   type TcpChunk,
   type TcpFlow,
 } from '../../../protocols/pcap/index.ts';
@@ -56,7 +57,7 @@ export interface OtCapture {
    * bytes already in order and gets the events a capture of the same traffic gives.
    */
   stream(proto: OtTcpProtocol, chunk: TcpChunk<FrameMeta>, out: PendingEvent[]): void;
-  /** The connection ended: the follower forgets it (DNP3 and EtherNet/IP; S7 and OPC UA age out). */
+  /** The connection ended: the follower forgets it (its session, open requests, half-built messages). */
   closeStream(proto: OtTcpProtocol, flow: TcpFlow): void;
   /** Connections held now, per protocol (each is capped). */
   connections(): { dnp3: number; s7comm: number; enip: number; opcua: number };
@@ -88,7 +89,12 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
   const bacnetStats = { messages: 0, malformed: 0 };
   const opcuaPorts = options.opcuaPorts ?? [4840];
   const opcuaOn = opcuaPorts.length > 0;
-  const opcua = createOpcuaFlowDecoder({ ports: opcuaPorts, detect: opcuaOn, extraFields: extra });
+  const opcua = createOpcuaFlowDecoder({
+    ports: opcuaPorts,
+    detect: opcuaOn,
+    extraFields: extra,
+    maxConnections,
+  });
   // OPC UA bounds its half-built messages itself (16 MiB in all); out-of-order bytes per direction
   // stay below 64 KiB.
   const tcpOpcua = createTcpStreamTracker<FrameMeta>({
@@ -141,7 +147,9 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
     },
     closeStream(proto, flow) {
       if (proto === 'dnp3') dnp3.close(flow);
+      else if (proto === 's7comm') s7.close(flow);
       else if (proto === 'enip') enip.close(flow);
+      else opcua.close(flow);
     },
     stats: {
       dnp3: dnp3.stats,
@@ -184,6 +192,13 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
       else if (proto === 'enip') enip.tcp(p, meta, out);
       else if (proto === 'dnp3') dnp3.tcp(p, meta, out);
       else if (opcua.wants(p)) for (const c of tcpOpcua.push(p, meta)) opcuaChunk(c, out);
+      // The connection is over (either side's FIN, or a RST): what it held goes, after the bytes
+      // this segment carried. DNP3 and EtherNet/IP free their sessions in tcp() themselves.
+      if ((p.tcp?.flags ?? 0) & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) {
+        if (proto === 's7') s7.close(p);
+        else if (proto === 'opcua') opcua.close(p);
+        decided.delete(key);
+      }
       return true;
     },
     nonIp(linkType, data, meta, out) {

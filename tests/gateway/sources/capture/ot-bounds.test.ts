@@ -1,17 +1,19 @@
 /**
  * The OT followers of the capture decoder (gateway/sources/capture/ot.ts) hold per-connection
  * state, so a mirror port full of short or hostile connections must not grow it: DNP3,
- * EtherNet/IP and S7comm sessions are capped (the oldest goes), and DNP3 and EtherNet/IP
- * sessions are freed when their connection ends with FIN or RST, half-built fragments included.
+ * EtherNet/IP, S7comm, OPC UA and Modbus sessions are capped (the oldest goes), and freed when
+ * their connection ends with FIN or RST from either side, half-built fragments included.
  * Also: a client whose ephemeral port is another protocol's server port is read as the protocol
  * of the port it connects to.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createCaptureDecoder } from '../../../../gateway/sources/capture/decoder.ts';
 import { createOtCapture } from '../../../../gateway/sources/capture/ot.ts';
 import { encodeFragment } from '../../../../protocols/dnp3/index.ts';
 import type { PendingEvent } from '../../../../protocols/event/schema.ts';
 import { decodePacket, LINKTYPE } from '../../../../protocols/pcap/index.ts';
+import { ack, chunk, Enc, hello, openRequest } from '../../../protocols/opcua/frames.ts';
 import { concat, ipv4, TCP, tcp } from '../../../protocols/pcap/builders.ts';
 
 const OUTSTATION = '10.0.0.3';
@@ -98,4 +100,79 @@ test('a client port that is another protocol server port: the port connected to 
     send('10.0.5.2', 40_000, '10.0.0.70', 8080, TCP.ACK | TCP.PSH, Uint8Array.from([1, 2, 3])),
     false,
   );
+});
+
+test('S7comm: FIN or RST from either side frees a connection, open requests and fragments included', () => {
+  const { ot, events, send } = harness(16);
+  // A read var request (TPKT, COTP DT, S7 job 0x04) the PLC never answers: an open request.
+  const readVar = Uint8Array.from([
+    3, 0, 0, 31, 2, 0xf0, 0x80, 0x32, 1, 0, 0, 0, 2, 0, 14, 0, 0, 4, 1, 0x12, 0x0a, 0x10, 2, 0, 4, 0, 1, 0x84,
+    0, 0, 0x10,
+  ]);
+  for (let i = 0; i < 2000; i++) {
+    const client = `10.1.${i >> 8}.${i & 255}`;
+    send(client, 50_000, '10.0.0.60', 102, TCP.ACK | TCP.PSH, cotpCr);
+    send(client, 50_000, '10.0.0.60', 102, TCP.ACK | TCP.PSH, readVar);
+    assert.equal(ot.connections().s7comm, 1);
+    if (i % 3 === 0) send(client, 50_000, '10.0.0.60', 102, TCP.ACK | TCP.RST, new Uint8Array(0));
+    else if (i % 3 === 1) send('10.0.0.60', 102, client, 50_000, TCP.ACK | TCP.FIN, new Uint8Array(0));
+    else send(client, 50_000, '10.0.0.60', 102, TCP.ACK | TCP.FIN | TCP.PSH, new Uint8Array(0));
+    assert.equal(ot.connections().s7comm, 0, `connection ${i}`);
+  }
+  assert.equal(events.filter((e) => e.action === 's7comm.read_var').length, 2000);
+});
+
+test('OPC UA: FIN or RST frees a connection and its half-built message; the count stays capped', () => {
+  const { ot, send } = harness(16);
+  const part = chunk(
+    'MSG',
+    Uint8Array.from([...new Enc().u32(3).u32(1).u32(1).u32(1).bytes(), 1, 2, 3]),
+    'C',
+  );
+  for (let i = 0; i < 2000; i++) {
+    const client = `10.2.${i >> 8}.${i & 255}`;
+    send(client, 50_000, '10.0.0.80', 4840, TCP.ACK | TCP.PSH, hello());
+    send('10.0.0.80', 4840, client, 50_000, TCP.ACK | TCP.PSH, ack());
+    send(client, 50_000, '10.0.0.80', 4840, TCP.ACK | TCP.PSH, openRequest());
+    send(client, 50_000, '10.0.0.80', 4840, TCP.ACK | TCP.PSH, part);
+    assert.equal(ot.connections().opcua, 1);
+    if (i % 2 === 0) send(client, 50_000, '10.0.0.80', 4840, TCP.ACK | TCP.FIN, new Uint8Array(0));
+    else send('10.0.0.80', 4840, client, 50_000, TCP.ACK | TCP.RST, new Uint8Array(0));
+    assert.equal(ot.connections().opcua, 0, `connection ${i}`);
+  }
+  for (let i = 0; i < 100; i++) send(`10.3.0.${i}`, 50_000, '10.0.0.80', 4840, TCP.ACK | TCP.PSH, hello());
+  assert.equal(ot.connections().opcua, 16);
+});
+
+test('Modbus: connections are capped, and FIN or RST frees one, its open transactions with it', () => {
+  const decoder = createCaptureDecoder({ maxOtConnections: 8 });
+  const seqs = new Map<string, number>();
+  let frame = 0;
+  const send = (src: string, sport: number, dst: string, dport: number, flags: number, data: Uint8Array) => {
+    const key = `${src}:${sport}>${dst}:${dport}`;
+    const seq = seqs.get(key) ?? 1000;
+    seqs.set(key, (seq + data.length + (flags & TCP.FIN ? 1 : 0)) >>> 0);
+    frame++;
+    return decoder.packet(LINKTYPE.RAW, ipv4(src, dst, 6, tcp(sport, dport, seq, flags, data)), {
+      frame,
+      ts: new Date(Date.UTC(2024, 0, 1) + frame),
+    });
+  };
+  // FC 3, read 10 holding registers from address 0 (MBAP transaction 1, unit 1).
+  const read = Uint8Array.from([0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10]);
+  const answer = Uint8Array.from([0, 1, 0, 0, 0, 5, 1, 3, 2, 0, 7]);
+  for (let i = 0; i < 2000; i++) {
+    const master = `10.4.${i >> 8}.${i & 255}`;
+    send(master, 40_000, '10.0.0.90', 502, TCP.ACK | TCP.PSH, read);
+    assert.equal(decoder.connections().modbus, 1);
+    if (i % 2 === 0) send(master, 40_000, '10.0.0.90', 502, TCP.ACK | TCP.FIN, new Uint8Array(0));
+    else send('10.0.0.90', 502, master, 40_000, TCP.ACK | TCP.RST, new Uint8Array(0));
+    assert.equal(decoder.connections().modbus, 0, `connection ${i}`);
+  }
+  // A request then its answer on an open connection pairs; never closed, connections stay capped.
+  send('10.5.0.1', 40_000, '10.0.0.90', 502, TCP.ACK | TCP.PSH, read);
+  const [paired] = send('10.0.0.90', 502, '10.5.0.1', 40_000, TCP.ACK | TCP.PSH, answer);
+  assert.equal(paired!.fields.request_frame, frame - 1);
+  for (let i = 0; i < 100; i++) send(`10.6.0.${i}`, 40_000, '10.0.0.90', 502, TCP.ACK | TCP.PSH, read);
+  assert.equal(decoder.connections().modbus, 8);
 });
