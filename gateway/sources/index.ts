@@ -10,6 +10,7 @@ import { createModbusProxy } from './modbus-proxy/index.ts';
 import { createCoapSource } from './coap/index.ts';
 import { createMqttBrokerSource } from './mqtt-broker/index.ts';
 import { createMqttClientSource } from './mqtt-client/index.ts';
+import { createOtProxy } from './ot-proxy/index.ts';
 import { createSyslogSource } from './syslog/index.ts';
 
 export function createSource(name: string, config: SourceConfig, ctx: SourceContext): Source {
@@ -28,5 +29,7 @@ export function createSource(name: string, config: SourceConfig, ctx: SourceCont
       return createModbusPoller(name, config, ctx);
     case 'capture':
       return createCaptureSource(name, config, ctx);
+    case 'ot_proxy':
+      return createOtProxy(name, config, ctx);
   }
 }

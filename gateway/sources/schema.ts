@@ -9,6 +9,7 @@ import { modbusProxySourceSchema } from './modbus-proxy/config.ts';
 import { coapSourceSchema } from './coap/config.ts';
 import { mqttBrokerSourceSchema } from './mqtt-broker/config.ts';
 import { mqttClientSourceSchema } from './mqtt-client/config.ts';
+import { otProxySourceSchema } from './ot-proxy/config.ts';
 import { syslogSourceSchema } from './syslog/config.ts';
 
 export const sourceSchema = z.discriminatedUnion('type', [
@@ -19,6 +20,7 @@ export const sourceSchema = z.discriminatedUnion('type', [
   mqttBrokerSourceSchema,
   mqttClientSourceSchema,
   coapSourceSchema,
+  otProxySourceSchema,
 ]);
 
 export type SourceConfig = z.output<typeof sourceSchema>;
