@@ -134,8 +134,10 @@ export type StageConfig = z.output<typeof stageSchema>;
 /**
  * The OT-aware default: observe everything; then summarise what repeats — Modbus reads and polls
  * (per master, unit, function and range per minute), sensor readings (MQTT and CoAP telemetry per
- * device and topic per minute), routine syslog repeated word for word (per minute, with a count;
- * auth and other security syslog pass at once) — and forward the rest one by one: writes,
+ * device and topic per minute), EtherNet/IP implicit I/O (`cip.io`, one event per datagram, 100
+ * a second per connection at a 10 ms RPI: per device, sender and connection per minute), routine
+ * syslog repeated word for word (per minute, with a count; auth and other security syslog pass at
+ * once) — and forward the rest one by one: writes,
  * diagnostics, exceptions, policy violations, new devices and baseline deviations, alerts.
  */
 export const DEFAULT_STAGES: StageConfig[] = [
@@ -151,6 +153,15 @@ export const DEFAULT_STAGES: StageConfig[] = [
     key: ['device.id', 'fields.topic', 'fields.path'],
     interval_secs: 60,
     numbers: ['fields.values'],
+    distinct: [],
+  },
+  {
+    type: 'aggregate',
+    name: 'cip_io',
+    match: { action: 'cip.io' },
+    key: ['device.id', 'src.ip', 'fields.connection_id'],
+    interval_secs: 60,
+    numbers: ['fields.data_bytes', 'fields.sequence'],
     distinct: [],
   },
   {
@@ -224,7 +235,7 @@ export const pipelineSchema = z
       .max(64)
       .default(DEFAULT_STAGES)
       .describe(
-        'The ordered stages (default: normalise, inventory, baselines, detect, modbus_reads, sensor_telemetry (aggregate), routine_syslog (dedupe)).',
+        'The ordered stages (default: normalise, inventory, baselines, detect, modbus_reads, sensor_telemetry (aggregate), cip_io (aggregate), routine_syslog (dedupe)).',
       ),
   })
   .superRefine((p, ctx) => {

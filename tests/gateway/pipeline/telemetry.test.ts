@@ -86,6 +86,7 @@ describe('telemetry stages from the sources config', () => {
         'mqtt_in_telemetry',
         'modbus_reads',
         'sensor_telemetry',
+        'cip_io',
         'routine_syslog',
         'forward',
       ],
