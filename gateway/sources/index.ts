@@ -8,6 +8,7 @@ import { createCaptureSource } from './capture/index.ts';
 import { createModbusPoller } from './modbus-poller/index.ts';
 import { createModbusProxy } from './modbus-proxy/index.ts';
 import { createCoapSource } from './coap/index.ts';
+import { createFileSource } from './file/index.ts';
 import { createMqttBrokerSource } from './mqtt-broker/index.ts';
 import { createMqttClientSource } from './mqtt-client/index.ts';
 import { createOtProxy } from './ot-proxy/index.ts';
@@ -31,5 +32,7 @@ export function createSource(name: string, config: SourceConfig, ctx: SourceCont
       return createCaptureSource(name, config, ctx);
     case 'ot_proxy':
       return createOtProxy(name, config, ctx);
+    case 'file':
+      return createFileSource(name, config, ctx);
   }
 }

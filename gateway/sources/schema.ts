@@ -7,6 +7,7 @@ import { captureSourceSchema } from './capture/config.ts';
 import { modbusPollerSourceSchema } from './modbus-poller/config.ts';
 import { modbusProxySourceSchema } from './modbus-proxy/config.ts';
 import { coapSourceSchema } from './coap/config.ts';
+import { fileSourceSchema } from './file/config.ts';
 import { mqttBrokerSourceSchema } from './mqtt-broker/config.ts';
 import { mqttClientSourceSchema } from './mqtt-client/config.ts';
 import { otProxySourceSchema } from './ot-proxy/config.ts';
@@ -21,6 +22,7 @@ export const sourceSchema = z.discriminatedUnion('type', [
   mqttClientSourceSchema,
   coapSourceSchema,
   otProxySourceSchema,
+  fileSourceSchema,
 ]);
 
 export type SourceConfig = z.output<typeof sourceSchema>;
