@@ -5,10 +5,19 @@
  * embedded MQTT broker with one user and ACL per sensor, the CoAP server with its reading
  * resources and known sources), the attack targets read back from the running gateway, and the
  * devices (HMI, MQTT fleet, CoAP sensors, switches) pointed at it. Counts and rates are options.
+ * The OT part of the plant (startOtDevices): a DNP3 outstation (a substation RTU) and an S7
+ * controller (a pumping station), each behind the gateway's ot_proxy source, with a master and
+ * an HMI polling them through it.
  */
 import { hashPassword } from '../gateway/sources/mqtt-broker/password.ts';
 import { type CoapSensorsOptions, startCoapSensors } from '../firmware-shims/simulators/coap-sensors.ts';
+import {
+  type Dnp3Outstation,
+  startDnp3Outstation,
+  startDnp3Poller,
+} from '../firmware-shims/simulators/dnp3-outstation.ts';
 import { startHmi } from '../firmware-shims/simulators/modbus-master.ts';
+import { type S7Plc, startS7Hmi, startS7Plc } from '../firmware-shims/simulators/s7-plc.ts';
 import { type MqttSensor, mqttSensors, startMqttFleet } from '../firmware-shims/simulators/mqtt-fleet.ts';
 import { startSyslogSwitch } from '../firmware-shims/simulators/syslog-switch.ts';
 import { TANK, TANK_SETPOINT_RANGES } from '../firmware-shims/simulators/tank-process.ts';
@@ -17,7 +26,14 @@ import type { PlantTargets } from './scenarios/types.ts';
 export interface PlantOptions {
   host: string;
   /** Preferred listening ports of the gateway's sources (0: any free port). */
-  ports?: { syslog?: number; modbusProxy?: number; mqtt?: number; coap?: number };
+  ports?: {
+    syslog?: number;
+    modbusProxy?: number;
+    mqtt?: number;
+    coap?: number;
+    dnp3Proxy?: number;
+    s7Proxy?: number;
+  };
   hmiAddress?: string;
   attackerAddress?: string;
   /** `monitor` (default: report, forward everything) or `enforce` (block what the policy denies). */
@@ -32,6 +48,31 @@ export interface PlantOptions {
 export interface PlantGatewaySetup {
   sources: Record<string, unknown>;
   sensors: MqttSensor[];
+  /** The OT devices behind the ot_proxy source, when the plant has them. */
+  ot?: { dnp3Address: number };
+}
+
+export interface OtDevices {
+  outstation: Dnp3Outstation;
+  s7: S7Plc;
+  stop(): Promise<void>;
+}
+
+/** The OT devices the gateway's ot_proxy fronts: a DNP3 outstation and an S7 controller. */
+export async function startOtDevices(
+  o: { host?: string; stepMs?: number; s7RecoverMs?: number } = {},
+): Promise<OtDevices> {
+  const host = o.host ?? '127.0.0.1';
+  const outstation = await startDnp3Outstation({ host, stepMs: o.stepMs ?? 1000 });
+  const s7 = await startS7Plc({ host, stepMs: o.stepMs ?? 1000, recoverMs: o.s7RecoverMs ?? 15_000 });
+  return {
+    outstation,
+    s7,
+    async stop() {
+      await outstation.stop();
+      await s7.stop();
+    },
+  };
 }
 
 /** Poller points for the tank: values with their ranges, set-points flagged, pump/valve/alarms. */
@@ -59,6 +100,7 @@ export function tankPoints(): Array<Record<string, unknown>> {
 export async function plantGatewaySources(
   plc: { host: string; port: number },
   o: PlantOptions,
+  ot?: { host: string; dnp3Port: number; dnp3Address: number; s7Port: number },
 ): Promise<PlantGatewaySetup> {
   const host = o.host;
   const hmi = o.hmiAddress ?? '127.0.0.1';
@@ -73,9 +115,30 @@ export async function plantGatewaySources(
     })),
   );
   const syslogListen = `${host}:${o.ports?.syslog ?? 0}`;
+  const otSources = ot && {
+    ot_proxy: {
+      type: 'ot_proxy',
+      proxies: [
+        {
+          protocol: 'dnp3',
+          listen: `${host}:${o.ports?.dnp3Proxy ?? 0}`,
+          upstream: `${ot.host}:${ot.dnp3Port}`,
+          device_name: 'substation-rtu',
+        },
+        {
+          protocol: 's7comm',
+          listen: `${host}:${o.ports?.s7Proxy ?? 0}`,
+          upstream: `${ot.host}:${ot.s7Port}`,
+          device_name: 'pump-station-s7',
+        },
+      ],
+    },
+  };
   return {
     sensors,
+    ...(ot && { ot: { dnp3Address: ot.dnp3Address } }),
     sources: {
+      ...otSources,
       syslog_udp: { type: 'syslog', mode: 'udp', listen: syslogListen },
       syslog_tcp: { type: 'syslog', mode: 'tcp', listen: syslogListen },
       modbus_proxy: {
@@ -147,6 +210,18 @@ export function plantTargets(
     mqtt: { ...at('mqtt_broker'), stolen: setup.sensors[0]! },
     coap: at('coap'),
     syslog: { ...at('syslog_tcp'), udpPort: at('syslog_udp').port, hostname: switchHostname },
+    ...(setup.ot && otTargets(gateway, setup.ot.dnp3Address)),
+  };
+}
+
+/** The ot_proxy's two listeners: the DNP3 outstation's first, the S7 controller's second. */
+function otTargets(gateway: { sources(): SourceView[] }, dnp3Address: number) {
+  const proxy = gateway.sources().find((s) => s.name === 'ot_proxy');
+  const [dnp3, s7] = proxy?.addresses() ?? [];
+  if (!dnp3 || !s7) throw new Error('the gateway has no listening ot_proxy');
+  return {
+    dnp3: { host: dnp3.host, port: dnp3.port, outstation: dnp3Address },
+    s7: { host: s7.host, port: s7.port },
   };
 }
 
@@ -155,6 +230,8 @@ export interface PlantDevicesOptions {
   mqttIntervalMs?: number;
   coapIntervalMs?: number;
   syslogIntervalMs?: number;
+  /** The DNP3 master's integrity polls and the S7 HMI's reads (default 2000 ms). */
+  otIntervalMs?: number;
   coapSensors?: number;
   switches?: number;
   coap?: Partial<CoapSensorsOptions>;
@@ -192,11 +269,24 @@ export function startPlantDevices(
       intervalMs: o.syslogIntervalMs ?? 2000,
     }),
   );
+  const otMs = o.otIntervalMs ?? 2000;
+  const from = targets.hmiAddress;
+  const dnp3Master =
+    targets.dnp3 &&
+    startDnp3Poller({
+      ...targets.dnp3,
+      localAddress: from,
+      intervalMs: otMs,
+      outstation: targets.dnp3.outstation,
+    });
+  const s7Hmi = targets.s7 && startS7Hmi({ ...targets.s7, localAddress: from, intervalMs: otMs });
   return {
     hmi,
     fleet,
     coap,
     async stop(): Promise<void> {
+      dnp3Master?.stop();
+      s7Hmi?.stop();
       hmi.stop();
       coap.stop();
       for (const s of switches) s.stop();

@@ -4,11 +4,11 @@
  * a tank process behind the gateway's Modbus proxy and poller, an HMI polling it, an MQTT sensor
  * fleet on the gateway's broker, CoAP sensors, and a switch sending syslog. The attack scenarios
  * (demo/scenarios) run one after another every DEMO_ATTACK_INTERVAL_SECS (20 s; 0 turns
- * them off), on a key press (1–8) or from another terminal (`npm run attack -- <name>`), so a
+ * them off), on a key press (1–9, 0 for the tenth) or from another terminal (`npm run attack -- <name>`), so a
  * newcomer sees alerts within a minute. Prints the two dashboard URLs and the demo login (a
  * password kept in the data dir, given to both servers as their first admin's password file);
  * Ctrl-C stops all. Preferred ports: DEMO_CENTRAL_PORT, DEMO_GATEWAY_HTTP_PORT, DEMO_SYSLOG_PORT,
- * DEMO_MODBUS_PORT, DEMO_MQTT_PORT, DEMO_COAP_PORT; a taken port is replaced by a free one.
+ * DEMO_MODBUS_PORT, DEMO_MQTT_PORT, DEMO_COAP_PORT, DEMO_DNP3_PORT, DEMO_S7_PORT; a taken port is replaced by a free one.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { startGateway } from '../gateway/index.ts';
 import { createLogger as gatewayLogger } from '../gateway/log.ts';
 import { SCENARIOS, type Scenario } from './scenarios/index.ts';
 import { startModbusPlc } from '../firmware-shims/simulators/modbus-plc.ts';
-import { plantGatewaySources, plantTargets, startPlantDevices } from './plant.ts';
+import { plantGatewaySources, plantTargets, startOtDevices, startPlantDevices } from './plant.ts';
 import { buildDashboards } from '../dashboards/build.ts';
 import { pickPort } from './ports.ts';
 
@@ -43,6 +43,8 @@ const gatewayHttpPort = await pickPort(HOST, env('DEMO_GATEWAY_HTTP_PORT', 9100)
 const modbusPort = await pickPort(HOST, env('DEMO_MODBUS_PORT', 5020));
 const mqttPort = await pickPort(HOST, env('DEMO_MQTT_PORT', 1883));
 const coapPort = await pickPort(HOST, env('DEMO_COAP_PORT', 5683), { udp: true });
+const dnp3Port = await pickPort(HOST, env('DEMO_DNP3_PORT', 20000));
+const s7Port = await pickPort(HOST, env('DEMO_S7_PORT', 10102));
 const attackIntervalSecs = env('DEMO_ATTACK_INTERVAL_SECS', 20);
 
 // A fresh API token each run; only its digest goes into central's config.
@@ -86,13 +88,27 @@ const credentials = await enrollGateway({
 
 // The PLC first: the gateway's proxy and poller are configured with its address.
 const plc = await startModbusPlc({ tank: { stepMs: 500 }, listenOnlyRecoveryMs: 15_000 });
+// The OT devices too: the gateway's ot_proxy relays to them.
+const ot = await startOtDevices({ host: HOST });
 const plantOptions = {
   host: HOST,
-  ports: { syslog: syslogPort, modbusProxy: modbusPort, mqtt: mqttPort, coap: coapPort },
+  ports: {
+    syslog: syslogPort,
+    modbusProxy: modbusPort,
+    mqtt: mqttPort,
+    coap: coapPort,
+    dnp3Proxy: dnp3Port,
+    s7Proxy: s7Port,
+  },
   attackerAddress: process.env.DEMO_ATTACKER_ADDRESS ?? '127.0.0.66',
   mqttSensors: env('DEMO_MQTT_SENSORS', 5),
 };
-const setup = await plantGatewaySources({ host: HOST, port: plc.port }, plantOptions);
+const setup = await plantGatewaySources({ host: HOST, port: plc.port }, plantOptions, {
+  host: HOST,
+  dnp3Port: ot.outstation.port,
+  dnp3Address: ot.outstation.address,
+  s7Port: ot.s7.port,
+});
 
 const gateway = await startGateway(
   gatewayConfigSchema.parse({
@@ -134,13 +150,15 @@ Edge SIEM demo is running (data in ${path.relative(process.cwd(), dataDir) || da
   modbus      proxy ${HOST}:${targets.modbusProxy.port} → PLC "tank-plc" ${HOST}:${plc.port} (the gateway also polls it)
   mqtt        broker ${HOST}:${targets.mqtt.port}, ${setup.sensors.length} sensors publishing plant/line2/<id>/telemetry
   coap        ${HOST}:${targets.coap.port}, sensors POSTing /readings/<id>
+  dnp3        proxy ${HOST}:${targets.dnp3?.port} → outstation "substation-rtu" (address ${ot.outstation.address}) ${HOST}:${ot.outstation.port}, polled by a master
+  s7comm      proxy ${HOST}:${targets.s7?.port} → S7 CPU "pump-station-s7" ${HOST}:${ot.s7.port}, DB1 read by an HMI
   device      simulated switch "sw-line2-01" sending syslog every 2 s
 
 Attacks (from ${targets.attackerAddress}): ${
   attackIntervalSecs > 0 ? `one every ${attackIntervalSecs} s, in turn` : 'automatic runs off'
-}; press 1–${SCENARIOS.length} to run one now,
+}; press 1–${Math.min(SCENARIOS.length, 9)}${SCENARIOS.length > 9 ? ' or 0' : ''} to run one now,
 'a' to pause/resume the automatic runs, or from another terminal: npm run attack -- <name>|all|list
-${SCENARIOS.map((s, i) => `  ${i + 1} ${s.name.padEnd(23)}${s.description}`).join('\n')}
+${SCENARIOS.map((s, i) => `  ${(i + 1) % 10} ${s.name.padEnd(23)}${s.description}`).join('\n')}
 
 Send your own message and find it:
   logger -n ${HOST} -P ${syslogPort} -d "hello"
@@ -192,6 +210,7 @@ const stop = async () => {
   await devices.stop();
   await gateway.stop();
   await plc.stop();
+  await ot.stop();
   await central.stop();
   console.log('Stopped.');
   process.exit(0);
@@ -209,7 +228,7 @@ if (process.stdin.isTTY) {
       console.log(`automatic attacks ${automatic ? 'resumed' : 'paused'}`);
       return;
     }
-    const scenario = SCENARIOS[Number(key) - 1];
+    const scenario = SCENARIOS[key === '0' ? 9 : Number(key) - 1];
     if (scenario) void runScenario(scenario);
   });
 }

@@ -5,6 +5,7 @@
 import { coapDiscovery } from './coap.ts';
 import { forceListenOnly, registerScan, rogueWrite, setpointOutOfRange } from './modbus.ts';
 import { mqttBruteForce, mqttSysSweep } from './mqtt.ts';
+import { dnp3ColdRestart, s7PlcStop } from './ot.ts';
 import { sshBruteForce } from './ssh.ts';
 import type { Scenario } from './types.ts';
 
@@ -19,6 +20,8 @@ export const SCENARIOS: readonly Scenario[] = [
   mqttBruteForce,
   mqttSysSweep,
   coapDiscovery,
+  dnp3ColdRestart,
+  s7PlcStop,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -25,6 +25,10 @@ export interface PlantTargets {
   coap: Endpoint;
   /** The gateway's syslog TCP listener (and UDP port), and the switch that reports to it. */
   syslog: Endpoint & { udpPort: number; hostname: string };
+  /** The gateway's ot_proxy in front of the DNP3 outstation (its link address), when the plant has one. */
+  dnp3?: Endpoint & { outstation: number };
+  /** The gateway's ot_proxy in front of the S7 controller, when the plant has one. */
+  s7?: Endpoint;
 }
 
 export interface ScenarioOptions {

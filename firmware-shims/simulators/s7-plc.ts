@@ -40,6 +40,8 @@ export interface S7PlcOptions {
   port?: number;
   /** How often the process moves while in RUN (default 1000 ms; 0: never). */
   stepMs?: number;
+  /** After a PLC STOP, back to RUN after this long, as if an operator restarted it (default: never). */
+  recoverMs?: number;
 }
 
 export interface S7Plc {
@@ -117,6 +119,7 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
   const dbs = new Map<number, Buffer>([[STATION_DB.db, Buffer.alloc(16)]]);
   let mode: 'run' | 'stop' = 'run';
   let stops = 0;
+  let recovery: NodeJS.Timeout | undefined;
   let t = 0;
   const sockets = new Set<net.Socket>();
   const step = () => {
@@ -184,6 +187,11 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
       case 0x29:
         mode = 'stop';
         stops += 1;
+        if (o.recoverMs) {
+          clearTimeout(recovery);
+          recovery = setTimeout(() => void (mode = 'run'), o.recoverMs);
+          recovery.unref();
+        }
         return s7Frame(3, ref, [0x29]);
       default:
         return s7Frame(3, ref, [], [], [0x81, 0x04]); // function not implemented
@@ -227,6 +235,7 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
     db: (n) => dbs.get(n),
     async stop() {
       if (timer) clearInterval(timer);
+      clearTimeout(recovery);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;

@@ -37,6 +37,8 @@ it(
         DEMO_MODBUS_PORT: '0',
         DEMO_MQTT_PORT: '0',
         DEMO_COAP_PORT: '0',
+        DEMO_DNP3_PORT: '0',
+        DEMO_S7_PORT: '0',
         DEMO_ATTACK_INTERVAL_SECS: '3',
         DEMO_SENSOR_INTERVAL_MS: '1000',
       },

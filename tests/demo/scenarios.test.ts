@@ -1,7 +1,8 @@
 /**
  * The simulated plant through a real gateway running rules/ics, forwarding to a real central
  * (PGlite): the PLC's tank behind the gateway's Modbus proxy and poller, the MQTT sensor fleet on
- * the embedded broker, CoAP sensors on the CoAP server and a switch sending syslog. The devices'
+ * the embedded broker, CoAP sensors on the CoAP server, a switch sending syslog, and a DNP3
+ * outstation and an S7 controller behind the gateway's ot_proxy, polled through it. The devices'
  * telemetry reaches central, and every attack scenario of the registry raises each alert it
  * promises (read from the alert events central stored), while normal traffic raises none of them.
  */
@@ -9,9 +10,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  type OtDevices,
   plantGatewaySources,
   type PlantGatewaySetup,
   plantTargets,
+  startOtDevices,
   startPlantDevices,
 } from '../../demo/plant.ts';
 import { SCENARIOS } from '../../demo/scenarios/index.ts';
@@ -26,6 +29,7 @@ const stored: Event[] = [];
 let central: TestCentral;
 let gateway: TestGateway;
 let plc: ModbusPlc;
+let ot: OtDevices;
 let setup: PlantGatewaySetup;
 let targets: PlantTargets;
 let devices: ReturnType<typeof startPlantDevices>;
@@ -42,7 +46,13 @@ before(async () => {
   central = await startTestCentral({ type: 'pglite' }, { onStored: (events) => stored.push(...events) });
   plc = await startModbusPlc({ tank: { stepMs: 100, speed: 5 }, listenOnlyRecoveryMs: 1500 });
   const options = { host: '127.0.0.1', pollIntervalMs: 200, mqttSensors: 3, scryptN: 1024 };
-  setup = await plantGatewaySources({ host: '127.0.0.1', port: plc.port }, options);
+  ot = await startOtDevices({ stepMs: 200, s7RecoverMs: 1500 });
+  setup = await plantGatewaySources({ host: '127.0.0.1', port: plc.port }, options, {
+    host: '127.0.0.1',
+    dnp3Port: ot.outstation.port,
+    dnp3Address: ot.outstation.address,
+    s7Port: ot.s7.port,
+  });
   gateway = await startTestGateway(
     { linkUrl: central.central.linkUrl(), gatewayId: central.gatewayId, privateKey: central.privateKey },
     {
@@ -67,6 +77,7 @@ before(async () => {
     mqttIntervalMs: 300,
     coapIntervalMs: 300,
     syslogIntervalMs: 300,
+    otIntervalMs: 300,
     coapSensors: 2,
   });
 });
@@ -75,6 +86,7 @@ after(async () => {
   await devices?.stop();
   await gateway?.stop();
   await plc?.stop();
+  await ot?.stop();
   await central?.central.stop();
 });
 
@@ -150,4 +162,18 @@ describe('the plant through a gateway with rules/ics', () => {
       });
     });
   }
+});
+
+describe('the OT devices behind the ot_proxy', () => {
+  it('were polled through the proxy and took the attacks: the outstation restarted, the CPU stopped', async () => {
+    assert.ok(ot.outstation.restarts.cold >= 1, 'the cold restart reached the outstation');
+    assert.ok(ot.s7.stops >= 1, 'the PLC STOP reached the CPU');
+    const actions = new Set(stored.map((e) => e.action));
+    for (const a of ['dnp3.cold_restart', 's7comm.plc_stop'])
+      assert.ok(actions.has(a), `${a} stored on central; actions: ${[...actions].join(' ')}`);
+    assert.ok(
+      stored.some((e) => e.source === 'dnp3' && e.fields.proxy === 'ot_proxy'),
+      'DNP3 events carry the proxy that saw them',
+    );
+  });
 });
