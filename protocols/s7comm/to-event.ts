@@ -160,6 +160,13 @@ export function s7commToEvent<M>(msg: S7Message<M>, ctx: S7EventContext): Pendin
         f.function_code = msg.request.pdu.function;
         f.function = FUNCTION_NAMES[msg.request.pdu.function] ?? `unknown_${hex2(msg.request.pdu.function)}`;
       }
+      // A read answer's data items are only values: what they are (area, DB, offset, type) is in
+      // the request, copied as `request_items` so the values can be named (DB1.DBW0).
+      if (msg.request && msg.direction === 'response' && pdu.function === 0x04 && msg.request.pdu.items) {
+        const asked: Record<string, unknown> = {};
+        s7PduFields(msg.request.pdu, asked);
+        f.request_items = asked.items;
+      }
       const what = failed(pdu)
         ? `error ${String(f.error ?? f.userdata_error_code)} to ${s7Verb(pdu, msg.request?.pdu)}`
         : verb;
