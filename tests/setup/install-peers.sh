@@ -45,6 +45,7 @@ PACKAGES=(
   chromium          # the real browser the dashboard end-to-end tests drive (playwright-core, never a downloaded one)
   fonts-dejavu-core # a font for Chromium's screenshots
   git               # the test that runs part of the suite in a fresh clone
+  python3-evtx      # evtx_dump.py: derives the Windows test XML from the .evtx samples the replay reader is checked against
 )
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   echo "» this set-up is for Debian or Ubuntu (apt-get). Elsewhere, install the equivalents of:" >&2
