@@ -1,0 +1,104 @@
+/**
+ * The soak's server processes, each a real child: central (`siem-central run`) and the gateway
+ * (`siem-gateway run`, from the sources through tsx, or the bundle `npm run build:gateway` makes,
+ * with the Node flags and environment it ships with). Each is started from a config file the soak
+ * writes, on ports fixed for the whole run so that a restarted process is found where the old one
+ * was; `startX` resolves once the process printed its addresses.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../firmware-shims/build/runtime.ts';
+import { buildGatewayBundle } from '../bench/support/gateway-process.ts';
+import { stopChild, track } from '../bench/support/procs.ts';
+import { REPO_ROOT, waitFor } from '../support/env.ts';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Everything it printed (stdout and stderr), for the report when it fails. */
+  output(): string;
+  /** SIGTERM, SIGKILL after `graceMs`; resolves once it exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL; resolves once it exited. */
+  kill(): Promise<void>;
+}
+
+function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what: string) {
+  const child = track(
+    spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  let out = '';
+  // Keep the start and the last 64 KiB: a day-long run must not grow this without bound.
+  const add = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 128 * 1024) out = `${out.slice(0, 32 * 1024)}\n[...]\n${out.slice(-64 * 1024)}`;
+  };
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  const proc: ServerProcess = {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    stop: (graceMs = 30_000) => stopChild(child, graceMs),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  const match = waitFor(
+    () => {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}): ${out.slice(-2000)}`);
+      return ready.exec(out) ?? undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 50, what },
+  ).catch(async (error: Error) => {
+    await proc.kill();
+    throw new Error(`${error.message}\n${out.slice(-2000)}`);
+  });
+  return { proc, match };
+}
+
+export async function startCentralProcess(
+  configFile: string,
+): Promise<ServerProcess & { url: string; linkUrl: string }> {
+  const { proc, match } = spawnServer(
+    [process.execPath, path.join(REPO_ROOT, 'bin', 'siem-central.js'), 'run', '--config', configFile],
+    process.env,
+    /central: (http:\/\/\S+)\s+link: (\S+)/,
+    'central to start',
+  );
+  const m = await match;
+  return { ...proc, url: m[1]!, linkUrl: m[2]! };
+}
+
+export interface GatewayServer extends ServerProcess {
+  httpUrl: string;
+}
+
+export async function startGatewayProcess(configFile: string, bundle: boolean): Promise<GatewayServer> {
+  if (bundle) buildGatewayBundle();
+  const entry = bundle
+    ? [...GATEWAY_NODE_FLAGS, path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs')]
+    : [path.join(REPO_ROOT, 'bin', 'siem-gateway.js')];
+  const { proc, match } = spawnServer(
+    [process.execPath, ...entry, 'run', '--config', configFile],
+    { ...process.env, ...GATEWAY_ENV },
+    /http: (http:\/\/\S+)\/healthz/,
+    'the gateway to start',
+  );
+  const m = await match;
+  return { ...proc, httpUrl: m[1]! };
+}
+
+/** A Prometheus counter or gauge of a gateway, summed over the label sets that match `labels`. */
+export async function gatewayMetric(httpUrl: string, name: string, labels = ''): Promise<number> {
+  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? ([\\d.e+-]+)$`, 'gm')))
+    if (!labels || (m[1] ?? '').includes(labels)) sum += Number(m[2]);
+  return sum;
+}
