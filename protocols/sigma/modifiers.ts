@@ -3,7 +3,7 @@
  * Modifiers", modifiers appendix v2.1.0). The chain is read left to right into one `ModifierChain`
  * describing what the values are (plain Sigma strings, a regex, CIDR ranges, numbers, a field
  * reference, an existence flag) and how they are transformed and combined. Combinations the
- * appendix does not define (`re|contains`, `cidr|base64`, `contains` before `base64`...) are
+ * appendix does not define (`contains|re`, `cidr|base64`, `contains` before `base64`...) are
  * refused with a message naming the modifier, so a rule is never half-applied.
  */
 import type { Utf16Mode } from './encodings.ts';
@@ -114,16 +114,17 @@ export function parseModifierChain(key: string): SigmaResult<ModifierChain> {
     else if (mod === 'neq') c.neq = true;
     else if (mod === 'startswith' || mod === 'endswith' || mod === 'contains') {
       if (c.position !== 'exact') problem = `'${mod}' cannot follow '${c.position}'`;
-      else if (c.kind !== 'string' && c.kind !== 'fieldref')
+      else if (c.kind !== 'string' && c.kind !== 'fieldref' && c.kind !== 're')
         problem = `'${mod}' cannot be applied to '${c.kind}'`;
       else c.position = mod;
     } else if (mod === 'windash') {
-      if (c.position !== 'exact') problem = `'windash' must come before '${c.position}'`;
-      else if (c.base64) problem = "'windash' must come before the encoding modifiers";
+      // pySigma applies it to the value as it stands: after `contains` (SigmaHQ writes
+      // `CommandLine|contains|windash`) as well as before; not to encoded text.
+      if (c.base64 || c.utf16) problem = "'windash' must come before the encoding modifiers";
       c.windash = true;
     } else if (mod === 'expand') {
-      if (c.position !== 'exact' || c.base64 || c.utf16 || c.windash)
-        problem = "'expand' must come before the other string modifiers";
+      // Placeholders are replaced in the plain value, so any order before an encoding is the same.
+      if (c.base64 || c.utf16) problem = "'expand' must come before the encoding modifiers";
       c.expand = true;
     } else if (mod === 'utf16le' || mod === 'wide' || mod === 'utf16be' || mod === 'utf16') {
       if (c.utf16) problem = 'only one UTF-16 modifier may be given';
@@ -135,12 +136,14 @@ export function parseModifierChain(key: string): SigmaResult<ModifierChain> {
       else if (c.position !== 'exact') problem = `'${mod}' must come before '${c.position}'`;
       else if (c.kind !== 'string') problem = `'${mod}' cannot be combined with '${c.kind}'`;
       c.base64 = mod === 'base64' ? 'plain' : 'offset';
-    } else if (mod === 're') problem = setKind('re', mod);
-    else if (mod in RE_FLAGS) {
+    } else if (mod === 're' || mod === 'cidr') {
+      // pySigma: "only applicable to unmodified values" (`re|contains` anchors; `contains|re` no).
+      if (seen.size > 1) problem = `'${mod}' must be the first modifier`;
+      else problem = setKind(mod, mod);
+    } else if (mod in RE_FLAGS) {
       if (c.kind !== 're') problem = `'${mod}' is a sub-modifier of 're' and must follow it`;
       else c.reFlags += RE_FLAGS[mod];
-    } else if (mod === 'cidr') problem = setKind('cidr', mod);
-    else if (mod === 'exists') problem = setKind('exists', mod);
+    } else if (mod === 'exists') problem = setKind('exists', mod);
     else if (mod === 'fieldref') problem = setKind('fieldref', mod);
     else if (mod === 'lt' || mod === 'lte' || mod === 'gt' || mod === 'gte') {
       if (c.compare) problem = `'${mod}' cannot follow '${c.compare}'`;
@@ -173,8 +176,9 @@ export function parseModifierChain(key: string): SigmaResult<ModifierChain> {
     return bad(`'${c.kind === 'compare' ? 'lt/gt' : c.kind}' cannot be combined with string transformations`);
   if ((c.kind === 'cidr' || c.kind === 'exists') && (c.cased || c.neq || c.all))
     return bad(`'${c.kind}' cannot be combined with 'cased', 'neq' or 'all'`);
-  if (c.kind === 're' && (c.position !== 'exact' || c.base64 || c.neq))
-    return bad("'re' cannot be combined with position, encoding or 'neq' modifiers");
+  // `re|startswith` and `re|endswith` anchor the expression (pySigma); `re|contains` is `re`.
+  if (c.kind === 're' && (c.base64 || c.neq))
+    return bad("'re' cannot be combined with encoding or 'neq' modifiers");
   if (c.kind === 'compare' && c.neq && c.compare) return bad("'neq' cannot be combined with 'lt/lte/gt/gte'");
   return ok(c);
 }

@@ -74,6 +74,29 @@ export function applyWindash(tokens: PatternToken[]): PatternToken[] {
 }
 
 /**
+ * Every spelling of `value` with each windash character replaced by each of WINDASH_CHARS, for
+ * values that are encoded (base64, UTF-16) and so cannot use the dash class; undefined when there
+ * would be more than `limit`. Only dashes that start a flag (after a non-word character or at the
+ * start, before a word character: pySigma's `\B[-/]\b`) vary, so `C:/Program-Files` stays one.
+ */
+export function windashVariants(value: string, limit: number): string[] | undefined {
+  let out = [''];
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!;
+    const prev = i > 0 ? value[i - 1]! : '';
+    const next = value[i + 1] ?? '';
+    const flag = WINDASH_CHARS.includes(ch) && !/\w/.test(prev) && /\w/.test(next);
+    if (!flag) {
+      out = out.map((o) => o + ch);
+      continue;
+    }
+    if (out.length * WINDASH_CHARS.length > limit) return undefined;
+    out = out.flatMap((o) => WINDASH_CHARS.map((d) => o + d));
+  }
+  return out.length > limit ? undefined : out;
+}
+
+/**
  * Rules specification "Placeholders": with `expand`, `%name%` is replaced by each of the values the
  * configuration gives for `name` (OR-linked; several placeholders give their cartesian product);
  * `\%` is a plain percent sign. Returns the expanded raw strings (still Sigma strings, with their

@@ -10,6 +10,7 @@ import { cidrContains, parseCidr } from './ip.ts';
 import type { ModifierChain } from './modifiers.ts';
 import {
   applyWindash,
+  windashVariants,
   compilePattern,
   expandPlaceholders,
   literalOf,
@@ -206,7 +207,9 @@ function compileOne(
     case 're': {
       if (typeof v !== 'string') return fail('invalid_value', `${path}: 're' needs a string`, where);
       // Linear time whatever the pattern (regex.ts); refused here, naming the rule and field.
-      const r = compileLinearRegex(v, c.reFlags);
+      // The search is unanchored: `re|startswith` / `re|endswith` anchor it, `re|contains` is as is.
+      const source = c.position === 'startswith' ? `^(?:${v})` : c.position === 'endswith' ? `(?:${v})$` : v;
+      const r = compileLinearRegex(source, c.reFlags);
       if (!r.ok) return fail('invalid_regex', `${path}: ${r.message}`, where);
       const re = r.value;
       return ok([() => slots.some((s) => table.strings(s).some((x) => re.test(x)))]);
@@ -260,6 +263,17 @@ function compileStrings(
       return fail('limit', `${path}: expands into more than ${options.maxExpansions} values`, where);
     raws = x.values;
   }
+  if (c.windash && (c.base64 || c.utf16)) {
+    // Encoded text has no dash class: each spelling is encoded on its own (as pySigma does).
+    const variants: string[] = [];
+    for (const raw of raws) {
+      const more = windashVariants(raw, options.maxExpansions - variants.length);
+      if (!more)
+        return fail('limit', `${path}: expands into more than ${options.maxExpansions} values`, where);
+      variants.push(...more);
+    }
+    raws = variants;
+  }
   const matchers: StringMatcher[] = [];
   for (const raw of raws) {
     let tokens = parseSigmaString(raw);
@@ -271,8 +285,6 @@ function compileStrings(
           `${path}: wildcards cannot be encoded; use '${c.base64 ? 'base64offset|contains' : 'contains'}'`,
           where,
         );
-      if (c.windash)
-        return fail('unsupported', `${path}: 'windash' together with an encoding modifier`, where);
       const bytes = encodeBytes(lit, c.utf16);
       const encoded =
         c.base64 === 'offset'

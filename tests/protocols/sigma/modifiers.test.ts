@@ -315,7 +315,7 @@ describe('refusals: clear, typed, never half-applied', () => {
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ sel: { 'f|nope': 'x' } }, 'unknown_modifier'],
     [{ sel: { 'f|all': 'x' } }, 'invalid_modifier'],
-    [{ sel: { 'f|re|contains': 'x' } }, 'invalid_modifier'],
+    [{ sel: { 'f|contains|re': 'x' } }, 'invalid_modifier'],
     [{ sel: { 'f|contains|base64': 'x' } }, 'invalid_modifier'],
     [{ sel: { 'f|i': 'x' } }, 'invalid_modifier'],
     [{ sel: { 'f|cidr|lt': 'x' } }, 'invalid_modifier'],
