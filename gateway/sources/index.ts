@@ -11,6 +11,7 @@ import { createCoapSource } from './coap/index.ts';
 import { createFileSource } from './file/index.ts';
 import { createMqttBrokerSource } from './mqtt-broker/index.ts';
 import { createMqttClientSource } from './mqtt-client/index.ts';
+import { createRelpSource } from './relp/index.ts';
 import { createOtProxy } from './ot-proxy/index.ts';
 import { createSyslogSource } from './syslog/index.ts';
 
@@ -34,5 +35,7 @@ export function createSource(name: string, config: SourceConfig, ctx: SourceCont
       return createOtProxy(name, config, ctx);
     case 'file':
       return createFileSource(name, config, ctx);
+    case 'relp':
+      return createRelpSource(name, config, ctx);
   }
 }

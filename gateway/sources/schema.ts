@@ -10,6 +10,7 @@ import { coapSourceSchema } from './coap/config.ts';
 import { fileSourceSchema } from './file/config.ts';
 import { mqttBrokerSourceSchema } from './mqtt-broker/config.ts';
 import { mqttClientSourceSchema } from './mqtt-client/config.ts';
+import { relpSourceSchema } from './relp/config.ts';
 import { otProxySourceSchema } from './ot-proxy/config.ts';
 import { syslogSourceSchema } from './syslog/config.ts';
 
@@ -23,6 +24,7 @@ export const sourceSchema = z.discriminatedUnion('type', [
   coapSourceSchema,
   otProxySourceSchema,
   fileSourceSchema,
+  relpSourceSchema,
 ]);
 
 export type SourceConfig = z.output<typeof sourceSchema>;
