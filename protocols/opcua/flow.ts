@@ -78,6 +78,11 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
   const maxConnections = options.maxConnections ?? MAX_OPCUA_CONNECTIONS;
   let held = 0;
   const stats = { messages: 0, malformed: 0, connections: () => conns.size, held: () => held };
+  /**
+   * Each server's application URI (`ip|port` → URI), as its last connection named it: the
+   * identity of its events on later connections before they name it again. Bounded like `conns`.
+   */
+  const serverUris = new Map<string, string>();
 
   const sides = (f: OpcuaTcpChunk<OpcuaFrameMeta>['flow']) => {
     const toServer = ports.has(f.dstPort) || found.has(`${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`);
@@ -135,9 +140,25 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
           connection: conn.session.connection,
         });
       }
+      const serverKey = `${server.ip}|${server.port}`;
       for (const d of decoded) {
+        const uri = d.connection.serverApplicationUri;
+        if (uri !== undefined && serverUris.get(serverKey) !== uri) {
+          serverUris.delete(serverKey);
+          if (serverUris.size >= maxConnections) {
+            const oldest = serverUris.keys().next();
+            if (!oldest.done) serverUris.delete(oldest.value);
+          }
+          serverUris.set(serverKey, uri);
+        }
         const fields: Record<string, unknown> = { ...extra, frame: d.meta.frame };
-        const ctx = { received: d.meta.ts, client, server, extra: fields };
+        const ctx = {
+          received: d.meta.ts,
+          client,
+          server,
+          extra: fields,
+          serverApplicationUri: serverUris.get(serverKey),
+        };
         if (d.ok) {
           stats.messages++;
           if (d.request) fields.request_frame = d.request.meta.frame;

@@ -19,6 +19,11 @@ import type { OpcuaDecoded } from './session.ts';
 import { snakeCase, SERVICES, STATUS_NAMES, statusHex, statusSeverity, type OpcuaMessage } from './types.ts';
 
 export interface OpcuaEventContext extends EndpointEventContext {
+  /**
+   * The server's application URI learnt on an earlier connection to the same address and port:
+   * the device's identity until this connection names one itself.
+   */
+  serverApplicationUri?: string;
   /** The client and the server of the connection (the server is the device the event is about). */
   client?: Endpoint;
   server?: Endpoint;
@@ -100,6 +105,12 @@ function peers(ctx: OpcuaEventContext, direction: string): [Endpoint | undefined
   return direction === 'response' ? [ctx.server, ctx.client] : [ctx.client, ctx.server];
 }
 
+/**
+ * The server as a device. Its `protocol_id` is its application URI and nothing else (OPC 10000-4
+ * §7.2: unique to the application instance): never the endpoint URL of a HEL, which each client
+ * spells its own way (host name, address, `localhost`), so the identity cannot flip between
+ * connections. Absent until a GetEndpoints or CreateSession response names the URI.
+ */
 function device(ctx: OpcuaEventContext, protocolId?: string): PendingEvent['device'] {
   const where = ctx.server ? `${ctx.server.ip}:${ctx.server.port}` : 'unknown';
   return protocolId ? { id: `opcua:${where}`, protocol_id: protocolId } : { id: `opcua:${where}` };
@@ -188,7 +199,7 @@ export function opcuaToEvent(
     opcuaAction(d.message),
     severity,
     describe(d.message, d.direction, fields),
-    device(ctx, c.serverApplicationUri ?? c.endpointUrl),
+    device(ctx, c.serverApplicationUri ?? ctx.serverApplicationUri),
     fields,
     eventTags(ctx.tags, d.anomalies.length > 0),
     from,
@@ -212,7 +223,7 @@ export function opcuaErrorToEvent(
   const c = d.connection;
   const message = `malformed OPC UA ${d.direction}: ${d.error.message}`;
   const [from, to] = peers(ctx, d.direction);
-  const server = device(ctx, c.serverApplicationUri ?? c.endpointUrl);
+  const server = device(ctx, c.serverApplicationUri ?? ctx.serverApplicationUri);
   return endpointEvent(
     ctx,
     'opcua',

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseEvent } from '../../../protocols/event/schema.ts';
+import { Inventory } from '../../../gateway/inventory/index.ts';
+import { type Event, parseEvent } from '../../../protocols/event/schema.ts';
 import { createOpcuaFlowDecoder, looksLikeOpcuaHello } from '../../../protocols/opcua/index.ts';
 import { sharedData } from '../../support/env.ts';
 import {
@@ -106,6 +107,52 @@ describe('OPC UA events from the ICSNPP basic trace', () => {
     assert.ok(opn.slice(2).every((e) => e.fields.encrypted === true));
     assert.ok(events.some((e) => e.action === 'opcua.secured_message'));
     assert.ok(!events.some((e) => e.action === 'opcua.write' || e.action === 'opcua.malformed'));
+  });
+});
+
+describe('OPC UA server identity', () => {
+  test('protocol_id is the application URI only, and stays it on later connections', (t) => {
+    const file = sharedData(t, 'opcua', 'icsnpp', 'open62541_client-server_mainloop.pcap');
+    if (!file) return;
+    const APP = 'urn:open62541.server.application';
+    const decoder = createOpcuaFlowDecoder();
+    const { events } = decodeTrace(file, {}, decoder);
+    // The HELs name the endpoint URL opc.tcp://localhost:4840: a field, never the identity.
+    assert.ok(events.some((e) => e.fields.endpoint_url === 'opc.tcp://localhost:4840'));
+    assert.deepEqual([...new Set(events.map((e) => e.device?.protocol_id))].sort(), [APP, undefined].sort());
+    // A later connection to the same server that never asks for its endpoints (HEL, ACK, CLO):
+    // its events carry the URI learnt before, whatever URL this client spells.
+    const flow = { src: '::1', srcPort: 61_000, dst: '::1', dstPort: 4840 };
+    const back = { src: '::1', srcPort: 4840, dst: '::1', dstPort: 61_000 };
+    const later = [
+      decoder.chunk({
+        flow,
+        data: hello('opc.tcp://[::1]:4840'),
+        gap: false,
+        meta: { frame: 1000, ts: new Date(2e12) },
+      }),
+      decoder.chunk({ flow: back, data: ack(), gap: false, meta: { frame: 1001, ts: new Date(2e12 + 1) } }),
+    ].flat();
+    assert.deepEqual(
+      later.map((e) => [e.action, e.device?.id, e.device?.protocol_id]),
+      [
+        ['opcua.hello', 'opcua:::1:4840', APP],
+        ['opcua.acknowledge', 'opcua:::1:4840', APP],
+      ],
+    );
+    // The inventory keeps one identity from the first URI on.
+    const inventory = Inventory.inMemory({ maxDevices: 100 });
+    const seen: Array<string | null | undefined> = [];
+    for (const e of [...events, ...later]) {
+      inventory.observe(asEvent(e) as Event, new Date(e.ts));
+      seen.push(inventory.get('opcua:::1:4840')?.protocol_id);
+    }
+    const first = seen.indexOf(APP);
+    assert.ok(first >= 0);
+    assert.ok(
+      seen.slice(first).every((id) => id === APP),
+      JSON.stringify([...new Set(seen)]),
+    );
   });
 });
 

@@ -5,7 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
-import { createOpcuaFlowDecoder, type OpcuaFlowOptions } from '../../../protocols/opcua/index.ts';
+import {
+  createOpcuaFlowDecoder,
+  type OpcuaFlowDecoder,
+  type OpcuaFlowOptions,
+} from '../../../protocols/opcua/index.ts';
 import { createTcpStreamTracker, decodePacket, readCapture } from '../../../protocols/pcap/index.ts';
 
 export interface TraceResult {
@@ -13,9 +17,13 @@ export interface TraceResult {
   frames: number;
 }
 
-export function decodeTrace(file: string, options: OpcuaFlowOptions = {}): TraceResult {
+/** Decodes `file` (with `decoder` when given, to go on with it afterwards). */
+export function decodeTrace(
+  file: string,
+  options: OpcuaFlowOptions = {},
+  decoder: OpcuaFlowDecoder = createOpcuaFlowDecoder(options),
+): TraceResult {
   const capture = readCapture(readFileSync(file));
-  const decoder = createOpcuaFlowDecoder(options);
   const tcp = createTcpStreamTracker<{ frame: number; ts: Date }>();
   const events: PendingEvent[] = [];
   let frame = 0;
