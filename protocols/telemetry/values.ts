@@ -6,7 +6,8 @@
  * (`values`, named `<topic or path>/<key>`; a bare number payload is named after its topic) and
  * their aggregates (`avg`), DNP3 points (protocols/dnp3/values.ts: readings from responses, set
  * points from requests), BACnet present values read from a device (named after the object,
- * `analog_input:1`) and OPC UA values written to the Value attribute (named after the node id).
+ * `analog_input:1`), OPC UA values written to the Value attribute (named after the node id) and
+ * S7 read answers (named in S7 notation from their request's items, `DB1.DBW0`, `MW10`, `DB1.DBX8.0`).
  * Field meanings are those of protocols/event/SPEC.md. Pure: never
  * throws, returns only finite numbers, and at most MAX_VALUES_PER_EVENT of them so a hostile
  * payload cannot flood the dashboard's memory.
@@ -43,6 +44,7 @@ export function eventValues(event: PendingEvent): EventValue[] {
   if (event.source === 'dnp3') return dnp3PointValues(event).slice(0, MAX_VALUES_PER_EVENT);
   if (event.source === 'bacnet') return bacnetValues(f);
   if (event.source === 'opcua') return opcuaWrittenValues(event.action, f);
+  if (event.source === 's7comm') return s7ReadValues(event.action, f);
   // Most events (syslog, security events) carry no values: answer before allocating anything.
   const telemetry = event.action.endsWith('.telemetry') || event.action.endsWith('.telemetry_aggregate');
   if (!telemetry && event.source !== 'modbus' && event.action !== 'modbus.poll') return [];
@@ -109,6 +111,58 @@ function opcuaWrittenValues(action: string, f: Fields): EventValue[] {
     const attribute = Array.isArray(attributes) ? attributes[i] : OPCUA_VALUE_ATTRIBUTE;
     if (typeof node === 'string' && value !== undefined && attribute === OPCUA_VALUE_ATTRIBUTE)
       out.push({ name: node.slice(0, MAX_NAME_CHARS), value });
+  }
+  return out;
+}
+
+/** S7ANY areas by their event names, as S7 addresses write them (inputs I, outputs Q, flags M). */
+const S7_AREAS: Readonly<Record<string, string>> = {
+  data_blocks: 'DB',
+  inputs: 'I',
+  outputs: 'Q',
+  flags: 'M',
+};
+/** Transport sizes of S7ANY items: octets per element and how to read one. */
+const S7_SIZES: Readonly<Record<number, { bytes: number; letter: string; read: (b: Buffer) => number }>> = {
+  2: { bytes: 1, letter: 'B', read: (b) => b.readUInt8(0) },
+  3: { bytes: 1, letter: 'B', read: (b) => b.readUInt8(0) },
+  4: { bytes: 2, letter: 'W', read: (b) => b.readUInt16BE(0) },
+  5: { bytes: 2, letter: 'W', read: (b) => b.readInt16BE(0) },
+  6: { bytes: 4, letter: 'D', read: (b) => b.readUInt32BE(0) },
+  7: { bytes: 4, letter: 'D', read: (b) => b.readInt32BE(0) },
+  8: { bytes: 4, letter: 'D', read: (b) => Number(b.readFloatBE(0).toPrecision(7)) },
+};
+
+/** The values of an S7 read answer, named after the items of its request (`request_items`). */
+function s7ReadValues(action: string, f: Fields): EventValue[] {
+  if (action !== 's7comm.read_var' || f.direction !== 'response') return [];
+  const { request_items: items, values } = f;
+  if (!Array.isArray(items) || !Array.isArray(values)) return [];
+  const out: EventValue[] = [];
+  for (let i = 0; i < items.length && i < values.length && out.length < MAX_VALUES_PER_EVENT; i++) {
+    const item = items[i] as Fields;
+    const hex = values[i];
+    const area = S7_AREAS[String(item?.area)];
+    if (!isRecord(item) || !area || typeof hex !== 'string' || hex === '' || !/^[0-9a-f]+$/i.test(hex))
+      continue;
+    const bytes = Buffer.from(hex, 'hex');
+    const byte = Number(item.byte_address);
+    const prefix = area === 'DB' ? `DB${Number(item.db)}.DB` : area;
+    if (!Number.isInteger(byte)) continue;
+    if (item.transport_size === 1) {
+      out.push({
+        name: `${prefix}${area === 'DB' ? 'X' : ''}${byte}.${Number(item.bit_address)}`,
+        value: bytes[0]! & 1,
+      });
+      continue;
+    }
+    const size = S7_SIZES[Number(item.transport_size)];
+    if (!size) continue;
+    for (let k = 0; (k + 1) * size.bytes <= bytes.length && out.length < MAX_VALUES_PER_EVENT; k++) {
+      const value = size.read(bytes.subarray(k * size.bytes, (k + 1) * size.bytes));
+      if (Number.isFinite(value))
+        out.push({ name: `${prefix}${size.letter}${byte + k * size.bytes}`, value });
+    }
   }
   return out;
 }
