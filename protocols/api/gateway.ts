@@ -89,6 +89,12 @@ export interface Device {
   protocol_id: string | null;
   /** The name the device gives itself when its protocol tells it (S7 station name, CIP product name). */
   name?: string;
+  /**
+   * What the device's protocol says it is, latest first seen (gateway/inventory `IDENTITY_FIELDS`):
+   * DNP3 outstation address, S7 module, order number, firmware and serial, CIP vendor, product
+   * and serial, BACnet vendor, OPC UA application URI; absent when nothing was said.
+   */
+  identity?: Record<string, string>;
   host: string | null;
   addresses: string[];
   first_seen: string;
