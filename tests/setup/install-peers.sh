@@ -53,9 +53,17 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   echo "  then run npm test: whatever is still missing is skipped and named at the end." >&2
   exit 1
 fi
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# rsyslog conflicts with another system log daemon (syslog-ng-core, which other tests drive):
+# installing one removes the other. When syslog-ng is there, rsyslog's packages are unpacked
+# into .data/peers/rsyslog instead (tests/support/rsyslog.ts finds rsyslogd and its modules there).
+SYSLOG_NG_PRESENT=0
+if installed syslog-ng-core || [[ " ${PACKAGES[*]} " == *" syslog-ng-core "* ]]; then SYSLOG_NG_PRESENT=1; fi
 missing=()
+unpack=()
 for pkg in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  installed "$pkg" && continue
+  if [ "$SYSLOG_NG_PRESENT" = 1 ] && [[ "$pkg" == rsyslog* ]]; then unpack+=("$pkg"); else missing+=("$pkg"); fi
 done
 fresh_postgres=0
 if [ ${#missing[@]} -gt 0 ]; then
@@ -65,6 +73,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
   as_root apt-get update
   as_root apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+if [ ${#unpack[@]} -gt 0 ] && [ ! -x .data/peers/rsyslog/usr/sbin/rsyslogd ]; then
+  echo "» unpacking ${unpack[*]} into .data/peers/rsyslog (syslog-ng is installed, and conflicts)"
+  # Their shared libraries are ordinary packages that do not conflict.
+  as_root apt-get install -y --no-install-recommends libestr0 libfastjson4 liblognorm5 librelp0 libgnutls30
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && chmod 777 . && apt-get download "${unpack[@]}")
+  mkdir -p .data/peers/rsyslog
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" .data/peers/rsyslog; done
+  rm -rf "$tmp"
 fi
 
 # PostgreSQL on 127.0.0.1:5432. Containers have no systemd: start the cluster directly.
