@@ -6,29 +6,25 @@
  * listening instead (the benchmark's peer: omrelp → imrelp → a file).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { missingPackage, requireTool, skipMissing } from '../../support/env.ts';
+import { missingPackage, skipMissing } from '../../support/env.ts';
+import { findRsyslog, rsyslogArgs, type RsyslogInstall } from '../../support/rsyslog.ts';
 import { freePort } from './modbus.ts';
 
-export const RSYSLOGD = '/usr/sbin/rsyslogd';
-
-/** rsyslogd with omrelp and imrelp (rsyslog-relp), or a skip naming what is missing. */
-export function requireRsyslogRelp(t: Pick<TestContext, 'skip'> & Partial<TestContext>): boolean {
-  if (!requireTool(t as TestContext, RSYSLOGD, 'rsyslog')) return false;
-  const found = [
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib/arm-linux-gnueabihf',
-    '/usr/lib',
-  ]
-    .map((d) => `${d}/rsyslog/omrelp.so`)
-    .find((f) => existsSync(f));
-  if (found) return true;
-  skipMissing(t as TestContext, missingPackage('omrelp.so (rsyslog RELP output)', 'rsyslog-relp'));
+/** rsyslogd with omrelp, imrelp and the gtls driver (rsyslog, rsyslog-relp, rsyslog-gnutls), or a skip. */
+export function requireRsyslogRelp(t: TestContext): boolean {
+  if (findRsyslog(['omrelp.so', 'imrelp.so'])) return true;
+  skipMissing(
+    t,
+    missingPackage(
+      'rsyslogd with omrelp.so (rsyslog RELP)',
+      'rsyslog-relp (with rsyslog; npm run test:setup unpacks them when syslog-ng is installed)',
+    ),
+  );
   return false;
 }
 
@@ -59,9 +55,15 @@ export interface RelayOptions {
 }
 
 function spawnRsyslog(dir: string, conf: string) {
-  const child: ChildProcess = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const install: RsyslogInstall | undefined = findRsyslog(['omrelp.so', 'imrelp.so']);
+  if (!install) throw new Error('rsyslogd with omrelp not found (requireRsyslogRelp first)');
+  const child: ChildProcess = spawn(
+    install.rsyslogd,
+    rsyslogArgs(install, conf, path.join(dir, 'rsyslogd.pid')),
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
