@@ -5,7 +5,8 @@
  * addresses, counts and a message rate. It runs in the pipeline (it enriches nothing yet; the
  * baselines of the detection issue build on it), survives restarts (LevelDB, saved every few
  * seconds), and is bounded: past `maxDevices` the device seen least recently is forgotten and
- * counted. A device seen for the first time becomes a `gateway.new_device` event; during the
+ * counted. Each device keeps what its protocol says it is (`identity`: the OT identity fields of
+ * `IDENTITY_FIELDS`, latest value kept, bounded). A device seen for the first time becomes a `gateway.new_device` event; during the
  * commissioning period after the gateway's first start it is marked as such (no alert).
  * `Inventory.inMemory` is the same without a database, for `siem-gateway replay`, on the file's
  * clock.
@@ -34,6 +35,55 @@ export interface InventoryOptions {
 const CREATED_KEY = 'm!created';
 
 const MAX_ADDRESSES = 8;
+const MAX_IDENTITY_FIELDS = 16;
+const MAX_IDENTITY_CHARS = 128;
+
+/**
+ * Per protocol, the event fields that say what the device is (protocols/event/SPEC.md): `from`
+ * names a nested object holding them, `when` the events that speak about the device itself.
+ * Read on every event of these protocols, so a short list of property reads.
+ */
+export const IDENTITY_FIELDS: Readonly<
+  Record<string, { keys: readonly string[]; from?: string; when?: (e: PendingEvent) => boolean }>
+> = {
+  dnp3: { keys: ['outstation_address'] },
+  s7comm: {
+    keys: [
+      'station_name',
+      'module_name',
+      'module_type',
+      'order_number',
+      'firmware_version',
+      'serial_number',
+      'plant_id',
+    ],
+  },
+  enip: {
+    from: 'identity',
+    keys: ['vendor', 'product_name', 'device_type_name', 'product_code', 'revision', 'serial_number'],
+  },
+  bacnet: { keys: ['device_instance', 'vendor_id'], when: (e) => e.action === 'bacnet.i_am' },
+  opcua: { keys: ['server_application_uri', 'endpoint_url'] },
+};
+
+/** Notes the identity fields an event carries on its device's record. */
+function noteIdentity(record: DeviceRecord, event: PendingEvent): void {
+  const spec = IDENTITY_FIELDS[event.source];
+  if (!spec || (spec.when && !spec.when(event))) return;
+  let f = event.fields as Record<string, unknown> | undefined;
+  if (spec.from) f = f?.[spec.from] as Record<string, unknown> | undefined;
+  if (!f || typeof f !== 'object') return;
+  for (const key of spec.keys) {
+    const v = f[key];
+    if (typeof v !== 'string' && typeof v !== 'number') continue;
+    const text = String(v).slice(0, MAX_IDENTITY_CHARS);
+    if (text === '') continue;
+    const identity = (record.identity ??= {});
+    if (identity[key] === text || (!(key in identity) && Object.keys(identity).length >= MAX_IDENTITY_FIELDS))
+      continue;
+    identity[key] = text;
+  }
+}
 const RATE_HALF_LIFE_MS = 5 * 60_000;
 
 export class Inventory {
@@ -175,6 +225,7 @@ export class Inventory {
     if (device.protocol_id && device.protocol_id !== record.protocol_id)
       record.protocol_id = device.protocol_id;
     if (device.name && device.name !== record.name) record.name = device.name;
+    if (event.source in IDENTITY_FIELDS) noteIdentity(record, event);
     const ip = event.src?.ip;
     if (ip && !record.addresses.includes(ip)) {
       record.addresses.push(ip);
