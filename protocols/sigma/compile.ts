@@ -18,6 +18,7 @@ import {
   type SigmaRule,
 } from './types.ts';
 import type { Test, ValueCompileOptions } from './values.ts';
+import { type WindowsGuardReaders, windowsLogsourceGuard } from './windows.ts';
 
 export interface SigmaCompileOptions {
   /** Rule field name → Event path, e.g. `{ ClientId: 'fields.client_id', DestinationPort: 'dst.port' }`. */
@@ -58,6 +59,16 @@ export const DEFAULT_LOGSOURCES: Readonly<Record<string, readonly EventSource[]>
   'product:syslog': ['syslog'],
   'product:linux': ['syslog'],
   'service:syslog': ['syslog'],
+};
+
+/**
+ * Placeholders the shipped rules use (`%engineering_stations%` in rules/ics/s7comm-recon.yml),
+ * empty until a site configures them (gateway `detection.placeholders`): a rule excluding the
+ * engineering stations then excludes nobody rather than being refused. Configured values replace
+ * these; any other placeholder must be configured or its rule is refused (`unknown_placeholder`).
+ */
+export const DEFAULT_PLACEHOLDERS: Readonly<Record<string, readonly string[]>> = {
+  engineering_stations: [],
 };
 
 export interface CompiledRule {
@@ -114,7 +125,7 @@ export function compileRuleSet(
 ): SigmaRuleSet {
   const table = new FieldTable(options.fieldMap ?? {});
   const opts: ValueCompileOptions = {
-    placeholders: options.placeholders ?? {},
+    placeholders: { ...DEFAULT_PLACEHOLDERS, ...options.placeholders },
     keywordFields: options.keywordFields ?? ['message'],
     maxExpansions: options.maxExpansions ?? 4096,
   };
@@ -133,6 +144,20 @@ export function compileRuleSet(
       filterTests.set(ref, list);
     }
   }
+  let windows: WindowsGuardReaders | undefined;
+  // Slots for the Windows guard, allocated only when a rule has `product: windows`.
+  const windowsReaders = (): WindowsGuardReaders => {
+    if (windows) return windows;
+    const source = table.slot('source');
+    const channel = table.slot('fields.winlog.channel');
+    const eventId = table.slot('fields.winlog.event_id');
+    windows = {
+      source: () => table.raw(source),
+      channel: () => table.raw(channel),
+      eventId: () => table.raw(eventId),
+    };
+    return windows;
+  };
   const compiled: Array<{
     rule: CompiledRule;
     test: Test;
@@ -150,9 +175,18 @@ export function compileRuleSet(
       ...(rule.id ? (filterTests.get(rule.id) ?? []) : []),
       ...(rule.name ? (filterTests.get(rule.name) ?? []) : []),
     ];
-    const base = t.value.test;
-    const test: Test = applied.length === 0 ? base : () => base() && !applied.some((f) => f.test());
-    const sources = logsourceSources(rule.logsource, logsources);
+    const filtered = t.value.test;
+    const base: Test = applied.length === 0 ? filtered : () => filtered() && !applied.some((f) => f.test());
+    let sources = logsourceSources(rule.logsource, logsources);
+    // product: windows narrows by service (channel) and category (channel, event ids): windows.ts.
+    const guard =
+      rule.logsource.product?.toLowerCase() === 'windows'
+        ? windowsLogsourceGuard(rule.logsource, windowsReaders())
+        : undefined;
+    if (guard?.inactive && sources !== null && [...sources].every((x) => x === 'windows'))
+      sources = new Set<string>();
+    const only = guard?.test;
+    const test: Test = only ? () => only() && base() : base;
     const cr: CompiledRule = { rule, key: label, sources, filters: applied.map((f) => f.label) };
     // A filter only narrows its rule (AND NOT), so the rule's own need stands.
     compiled.push({ rule: cr, test, sources, need: t.value.need });

@@ -10,6 +10,7 @@
  * one scan of the message rather than hundreds of substring searches.
  */
 import type { Event } from '../event/schema.ts';
+import { windowsFieldValue } from './windows.ts';
 
 /** The attributes of `Event` (protocols/event/schema.ts) that a dotted path may start with. */
 export const EVENT_ATTRIBUTES: ReadonlySet<string> = new Set([
@@ -94,7 +95,13 @@ export function resolveField(
   if (EVENT_ATTRIBUTES.has(head) && (parts.length === 1 || OBJECT_ATTRIBUTES.has(head))) {
     return { path: mapped, get: pathGetter(parts) };
   }
-  return { path: `fields.${mapped}`, get: fieldsGetter(mapped) };
+  // SigmaHQ's Windows names (EventData `TargetUserName`, System `EventID`): windows.ts.
+  const inFields = fieldsGetter(mapped);
+  const get: Getter = (event) => {
+    const v = inFields(event);
+    return v === undefined && event.source === 'windows' ? windowsFieldValue(event.fields, mapped) : v;
+  };
+  return { path: `fields.${mapped}`, get };
 }
 
 /** The scalar text forms of a value: strings as is, numbers and booleans printed, arrays flattened. */

@@ -16,6 +16,8 @@ export interface RuleDirectoryOptions {
   fieldMap?: Record<string, string>;
   logsources?: Record<string, EventSource[]>;
   alertWindowMs?: number;
+  /** Values of `expand` placeholders (`%engineering_stations%`), from the site's configuration. */
+  placeholders?: Record<string, string[]>;
 }
 
 export interface LoadedRules {
@@ -94,6 +96,7 @@ export function buildRuleSet(
     fieldMap: options.fieldMap,
     logsources: { ...RULE_SET_LOGSOURCES, ...options.logsources },
     alertWindowMs: options.alertWindowMs,
+    placeholders: options.placeholders,
   });
   const describe = (e: SigmaError) => ({
     file: e.document !== undefined ? String(e.document) : undefined,

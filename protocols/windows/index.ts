@@ -7,6 +7,6 @@ export { detectWindowsBody, parseSyslogWindows, parseWindowsBody, type WindowsCa
 export { readEvtx, type EvtxFile, type EvtxRecord } from './evtx.ts';
 export { parseNxlogJson, parseNxlogKv } from './nxlog.ts';
 export { parseSnare } from './snare.ts';
-export { applyWindowsRecord, windowsAction, windowsEventParts } from './to-event.ts';
+export { applyWindowsRecord, windowsAction, windowsEventParts, windowsRecordToEvent } from './to-event.ts';
 export * from './types.ts';
 export { parseWindowsXml, systemTimeToIso } from './xml.ts';

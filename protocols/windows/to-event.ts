@@ -230,3 +230,27 @@ export function applyWindowsRecord(event: PendingEvent, r: WindowsRecord): Pendi
   if (!event.message && r.message) event.message = r.message;
   return event;
 }
+
+/**
+ * A record read on its own (an `.evtx` file in `replay`) → a pending Event: its time is the
+ * record's (else `received`), its message the rendered one or a short summary.
+ */
+export function windowsRecordToEvent(r: WindowsRecord, received: Date, transport = 'file'): PendingEvent {
+  const at = received.toISOString();
+  const event: PendingEvent = {
+    ts: at,
+    received: at,
+    time_source: 'gateway',
+    source: 'windows',
+    kind: 'telemetry',
+    action: 'windows.event',
+    severity: 6,
+    message: '',
+    fields: { transport },
+    tags: [],
+  };
+  applyWindowsRecord(event, r);
+  if (!event.message)
+    event.message = `${r.channel ?? 'Windows'} event ${r.eventId}${r.provider ? ` from ${r.provider}` : ''}`;
+  return event;
+}
