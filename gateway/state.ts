@@ -61,6 +61,7 @@ export async function openGatewayState(config: GatewayConfig, logger: Logger, me
     rulesDirs: config.detection.rules_dirs,
     fieldMap: config.detection.field_map,
     logsources: config.detection.logsources,
+    placeholders: config.detection.placeholders,
     alertWindowMs: config.detection.alert_window_secs * 1000,
     logger: logger.child({ component: 'detection' }),
     onChange: (set) => {

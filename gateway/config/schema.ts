@@ -117,6 +117,17 @@ export const gatewayConfigSchema = z.strictObject({
         .record(z.string(), z.array(z.enum(EVENT_SOURCES)))
         .default({})
         .describe("Extra logsource mappings, e.g. { 'product:cisco': [syslog] }."),
+      placeholders: z
+        .record(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a placeholder name is letters, digits, _ . - (at most 64)'),
+          z.array(z.string().min(1).max(256)).max(4096),
+        )
+        .default({})
+        .describe(
+          "Values of Sigma `|expand` placeholders, e.g. { engineering_stations: ['10.0.5.20', '10.0.5.21'] } for %engineering_stations%.",
+        ),
       alert_window_secs: z
         .number()
         .min(0)

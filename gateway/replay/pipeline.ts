@@ -72,6 +72,7 @@ export async function replayPipeline(
           rulesDirs,
           fieldMap: config.detection.field_map,
           logsources: config.detection.logsources,
+          placeholders: config.detection.placeholders,
           alertWindowMs: config.detection.alert_window_secs * 1000,
         })
       : undefined;
