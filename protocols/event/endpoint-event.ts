@@ -4,7 +4,9 @@
  * device, its fields and tags, and `src`/`dst` from the two peers of the message. One place, so
  * the six cannot drift in how they fill the common keys. Built by assignment, never by object
  * spreads: it runs once per frame on a busy segment, and spreads measured about ten times slower
- * under the project's TypeScript loader.
+ * under the project's TypeScript loader. Times are formatted by `isoTime`, which reuses the
+ * formatted minute of the previous call: `toISOString` was the largest single cost of a decoded
+ * frame (an eighth of EtherNet/IP's, profiled with `node --cpu-prof`).
  */
 import type { PendingEvent } from './schema.ts';
 
@@ -29,6 +31,32 @@ export interface EndpointEventContext extends EventTimes {
   tags?: string[];
 }
 
+/** Start (epoch ms) of the minute `isoPrefix` formats, e.g. `2024-01-01T10:20:`. */
+let isoMinuteMs = Number.NaN;
+let isoPrefix = '';
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `d.toISOString()`, cheaper for a run of times within the same minute (a capture, a live
+ * segment): the `YYYY-MM-DDTHH:MM:` part of the last minute formatted is kept and only seconds
+ * and milliseconds are added. UTC minutes are whole multiples of 60,000 ms since the epoch (no
+ * leap seconds in ECMAScript time, §21.4.1.1), and every `toISOString` result, six-digit years
+ * included, ends with `SS.sssZ`. Throws on an invalid date, as `toISOString` does.
+ */
+export function isoTime(d: Date): string {
+  const t = d.getTime();
+  const into = t - isoMinuteMs;
+  if (into >= 0 && into < 60_000) {
+    const secs = Math.floor(into / 1000);
+    return `${isoPrefix}${pad2(secs)}.${pad3(into - secs * 1000)}Z`;
+  }
+  const full = d.toISOString();
+  isoMinuteMs = t - (((t % 60_000) + 60_000) % 60_000);
+  isoPrefix = full.slice(0, -7);
+  return full;
+}
+
 /**
  * A new event with its common keys set. `from` sent the message and `to` received it (the
  * caller decides which peer is which from the message's direction); the device is left out when
@@ -47,9 +75,9 @@ export function endpointEvent(
   from: Endpoint | undefined,
   to: Endpoint | undefined,
 ): PendingEvent {
-  const received = times.received.toISOString();
+  const received = isoTime(times.received);
   const event: PendingEvent = {
-    ts: times.ts && times.ts !== times.received ? times.ts.toISOString() : received,
+    ts: times.ts && times.ts !== times.received ? isoTime(times.ts) : received,
     received,
     source,
     kind,
