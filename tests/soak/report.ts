@@ -33,6 +33,7 @@ function sections(r: SoakReport) {
       return p ? `${p.rssMb.toFixed(0)} MB ${p.cpuPct.toFixed(0)}%` : 'down';
     }),
     s.queued === undefined ? '-' : n(s.queued),
+    s.linkConnected === undefined ? '-' : s.linkConnected ? 'up' : 'down',
     s.sent === undefined ? '-' : n(s.sent),
   ]);
   const streamRows = r.streams.map((s) => [
@@ -48,7 +49,8 @@ function sections(r: SoakReport) {
   const attackRows = r.attacks.map((a) => [
     fmt(a.atSecs),
     a.name,
-    a.error ? `failed: ${a.error}` : a.expects.map((t) => `${t}: ${a.alerts[t] ?? 0}`).join('; '),
+    (a.error ? `failed: ${a.error}` : a.expects.map((t) => `${t}: ${a.alerts[t] ?? 0}`).join('; ')) +
+      (a.retried ? ` (first attempt failed: ${a.retried})` : ''),
     !a.error && a.expects.every((t) => a.alerts[t]) ? 'alerted' : 'NO ALERT',
   ]);
   return { names, procRows, streamRows, attackRows };
@@ -83,7 +85,7 @@ export function renderText(r: SoakReport): string {
     `Restarts and events: ${r.markers.map((m) => `${fmt(m.atSecs)} ${m.what}`).join(' | ')}`,
     '',
     'RSS and CPU (share of one core since the previous sample) per process:',
-    table(['time', ...names, 'queued', 'sent'], procRows),
+    table(['time', ...names, 'queued', 'link', 'sent'], procRows),
     '',
     'Events sent versus stored at central:',
     table(
@@ -198,7 +200,7 @@ ${htmlTable(['stream', 'conns', 'sent', 'stored', 'twice', 'lost', 'at kill / ud
 <h2>Attacks</h2>
 ${htmlTable(['time', 'attack', 'expected alerts (alert events)', 'result'], attackRows)}
 <h2>Samples</h2>
-${htmlTable(['time', ...names, 'queued', 'sent'], procRows)}
+${htmlTable(['time', ...names, 'queued', 'link', 'sent'], procRows)}
 <h2>Everything</h2><pre>${esc(renderText(r))}</pre>
 </body></html>
 `;

@@ -26,13 +26,15 @@ export interface Sample {
   queued?: number;
   /** Messages the load generator sent so far. */
   sent?: number;
+  /** 1 when the gateway's link to central was up at the sample. */
+  linkConnected?: number;
 }
 
 export interface SamplerOptions {
   t0: number;
   pids: () => Record<string, number | undefined>;
   postgres?: { adminUrl: string; database: string };
-  extra: () => Promise<{ queued?: number; sent?: number }>;
+  extra: () => Promise<{ queued?: number; sent?: number; linkConnected?: number }>;
 }
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat). */
