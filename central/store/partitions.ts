@@ -3,6 +3,9 @@
  * ready around "today", listing, and creation. Creating a day's partition while events_default
  * already holds rows of that day would fail (PostgreSQL checks the default partition's new
  * constraint), so those rows are moved out and back in within the same transaction.
+ * Days from today on are themselves split into 24 hourly partitions (`events_pYYYYMMDD_hHH`), so
+ * that the indexes too costly to keep up at ingest can be built on each hour once it has closed
+ * (closed-indexes.ts); a day created after it has passed (late events, a restore) stays one table.
  */
 import { lockDdl, quoteIdent, type SqlClient, type SqlExecutor } from './sql-client.ts';
 import type { PartitionInfo, PartitionPolicy } from './types.ts';
@@ -11,6 +14,7 @@ export const DEFAULT_PARTITION_POLICY: PartitionPolicy = { pastDays: 7, aheadDay
 export const DEFAULT_PARTITION = 'events_default';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 const NAME = /^events_p(\d{4})(\d{2})(\d{2})$/;
 /** What a bound literal spliced into DDL may look like (it comes from Date#toISOString, never from input). */
 const BOUND = /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/;
@@ -43,6 +47,11 @@ export function partitionBounds(name: string): { from: Date; to: Date } | null {
   const from = Date.parse(`${match[1]}-${match[2]}-${match[3]}T00:00:00.000Z`);
   if (Number.isNaN(from)) return null;
   return { from: new Date(from), to: new Date(from + DAY_MS) };
+}
+
+/** The hourly partition of a daily one holding `hourStart`: `events_pYYYYMMDD_hHH`. */
+export function hourlyPartitionName(hourStart: number): string {
+  return `${partitionName(utcDayStart(hourStart))}_h${new Date(hourStart).toISOString().slice(11, 13)}`;
 }
 
 /** Day starts of [today - pastDays, today + aheadDays], oldest first. */
@@ -83,6 +92,7 @@ export async function listPartitions(db: SqlExecutor): Promise<PartitionInfo[]> 
 export async function createDailyPartitions(
   client: SqlClient,
   days: readonly number[],
+  { hourlyFrom = Infinity }: { hourlyFrom?: number } = {},
 ): Promise<PartitionInfo[]> {
   if (days.length === 0) return [];
   return client.transaction(async (tx) => {
@@ -118,10 +128,21 @@ export async function createDailyPartitions(
           [from, to],
         );
       }
-      // DDL takes no parameters; both bounds were checked against BOUND above.
+      // DDL takes no parameters; both bounds were checked against BOUND above, and hour bounds
+      // are whole hours of that day.
+      const hourly = day >= hourlyFrom;
       await tx.query(
-        `CREATE TABLE ${quoteIdent(name)} PARTITION OF events FOR VALUES FROM ('${from}') TO ('${to}')`,
+        `CREATE TABLE ${quoteIdent(name)} PARTITION OF events FOR VALUES FROM ('${from}') TO ('${to}')${
+          hourly ? ' PARTITION BY RANGE (ts)' : ''
+        }`,
       );
+      for (let hour = day; hourly && hour < day + DAY_MS; hour += HOUR_MS) {
+        await tx.query(
+          `CREATE TABLE ${quoteIdent(hourlyPartitionName(hour))} PARTITION OF ${quoteIdent(name)} FOR VALUES FROM ('${new Date(
+            hour,
+          ).toISOString()}') TO ('${new Date(hour + HOUR_MS).toISOString()}')`,
+        );
+      }
       if (move) {
         await tx.query('INSERT INTO events SELECT * FROM events_moving');
         await tx.query('DELETE FROM events_moving');

@@ -7,6 +7,7 @@
 import type { Event } from '../../protocols/event/schema.ts';
 import { flagClockSkew } from './clock-skew.ts';
 import { histogram, topValues } from './event-aggregate.ts';
+import { indexClosedPartitions } from './closed-indexes.ts';
 import { copyEvents } from './event-copy.ts';
 import { buildEventQuery, buildNarrowProbe, encodeCursor, NARROW_ROWS } from './event-query.ts';
 import {
@@ -52,6 +53,13 @@ export interface SqlStoreOptions {
    * 0 or absent: no flagging. createStore sets it from `storage.flag_clock_skew_secs`.
    */
   clockSkewMs?: number;
+  /**
+   * How often the store builds the indexes of closed partitions (closed-indexes.ts); default one
+   * minute, 0 never (the caller runs `indexClosedPartitions`).
+   */
+  indexIntervalMs?: number;
+  /** Told when building those indexes failed (it is retried at the next interval). */
+  onIndexError?: (error: Error) => void;
 }
 
 function byIdentity(a: StorageRow, b: StorageRow): number {
@@ -68,6 +76,17 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
   /** Daily partitions known to exist; a miss is checked again under the DDL lock. */
   const known = new Set<string>();
   let closed = false;
+  let indexTimer: NodeJS.Timeout | undefined;
+  let indexing: Promise<unknown> = Promise.resolve();
+
+  /** One run at a time; a failure is reported, never thrown into the timer. */
+  function indexClosed(now: Date): Promise<string[]> {
+    const run = indexing.then(() => (closed ? [] : indexClosedPartitions(client, now)));
+    indexing = run.catch((error: Error) => {
+      if (!closed) options.onIndexError?.(error);
+    });
+    return run;
+  }
 
   async function refreshKnown(): Promise<void> {
     known.clear();
@@ -76,7 +95,10 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
 
   async function ensureDays(days: readonly number[]) {
     const missing = days.filter((day) => !known.has(partitionName(day)));
-    const created = await createDailyPartitions(client, missing);
+    // Today and the days ahead are split by hour, so each hour is indexed once it closes.
+    const created = await createDailyPartitions(client, missing, {
+      hourlyFrom: utcDayStart(clock().getTime()),
+    });
     for (const day of missing) known.add(partitionName(day));
     return created;
   }
@@ -89,6 +111,11 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       await migrate(client);
       await refreshKnown();
       await ensureDays(windowDays(now, policy));
+      const every = options.indexIntervalMs ?? 60_000;
+      if (every > 0 && indexTimer === undefined) {
+        indexTimer = setInterval(() => void indexClosed(clock()).catch(() => {}), every);
+        indexTimer.unref();
+      }
     },
 
     async ensurePartitions(now) {
@@ -145,6 +172,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
     histogram: (filter, intervalMs) => histogram(client, filter, intervalMs),
     topValues: (filter, field, limit) => topValues(client, filter, field, limit),
     listPartitions: () => listPartitions(client),
+    indexClosedPartitions: (now) => indexClosed(now),
 
     async countDefaultPartition() {
       const { rows } = await client.query<{ n: string | number }>(
@@ -172,6 +200,8 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(indexTimer);
+      await indexing;
       await client.close();
     },
   };

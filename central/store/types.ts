@@ -21,7 +21,11 @@ export interface EventQuery {
   host?: string;
   /** Only events at least this severe: severity <= severityMax (0 = emergency). */
   severityMax?: number;
-  /** Case-insensitive substring of the message. */
+  /**
+   * Text in the message, case-insensitive: the message contains it, and each of its words is a
+   * whole word of the message (`event-query.ts` textWords). Text without words (`%`, `->`) is a
+   * plain substring.
+   */
   text?: string;
   gateway?: string;
   /** Exact `device.id`. */
@@ -114,6 +118,11 @@ export interface EventStore {
   /** The `limit` most frequent non-NULL values of `field`, count descending, ties by value. */
   topValues(filter: EventFilter, field: TopField, limit: number): Promise<TopValue[]>;
   listPartitions(): Promise<PartitionInfo[]>;
+  /**
+   * Builds the indexes of partitions whose time has passed (closed-indexes.ts); returns those
+   * created. The store runs it by itself every minute; tests and benchmarks call it to be sure.
+   */
+  indexClosedPartitions(now: Date): Promise<string[]>;
   /** Rows in the DEFAULT partition (timestamps outside every daily partition). */
   countDefaultPartition(): Promise<number>;
   health(): Promise<StoreHealth>;

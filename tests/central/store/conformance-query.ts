@@ -77,7 +77,7 @@ export function queryCases(ctx: SuiteContext): void {
     assert.deepEqual(await seqs({ gateway, severityMax: 1e9 }), [1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it('text filter: case-insensitive substring, with % _ and \\ taken literally', async () => {
+  it('text filter: case-insensitive, whole words, with % _ and \\ taken literally', async () => {
     const gateway = uniqueGateway('text');
     const t = timeSlice();
     const messages = [
@@ -93,16 +93,22 @@ export function queryCases(ctx: SuiteContext): void {
     await ctx.store.insertEvents(
       messages.map((message, i) => makeEvent(gateway, i + 1, iso(t + i), { message })),
     );
+    // Text without words is a plain substring.
     assert.deepEqual(await seqs({ gateway, text: '%' }), [1]);
-    assert.deepEqual(await seqs({ gateway, text: '0% d' }), [1]);
-    assert.deepEqual(await seqs({ gateway, text: '_' }), [3]);
-    assert.deepEqual(await seqs({ gateway, text: 'A_B' }), [3]);
     assert.deepEqual(await seqs({ gateway, text: '\\' }), [5]);
-    assert.deepEqual(await seqs({ gateway, text: 'error' }), [7]);
     assert.deepEqual(await seqs({ gateway, text: "'" }), [8]);
+    // Words are whole words: `0` is not a word of "100% done", `_` not one of "a_b".
+    assert.deepEqual(await seqs({ gateway, text: '0% d' }), []);
+    assert.deepEqual(await seqs({ gateway, text: '100% done' }), [1]);
+    assert.deepEqual(await seqs({ gateway, text: '% done' }), [1]);
+    assert.deepEqual(await seqs({ gateway, text: '_' }), []);
+    assert.deepEqual(await seqs({ gateway, text: 'A_B' }), [3]);
+    assert.deepEqual(await seqs({ gateway, text: 'back\\slash' }), [5]);
+    assert.deepEqual(await seqs({ gateway, text: 'error' }), [7]);
     assert.deepEqual(await seqs({ gateway, text: 'done' }), [1, 2]);
-    // The store runs a narrow text search without the trigram index: both forms find the same rows.
-    for (const text of ['%', '0% d', '_', 'A_B', '\\', 'error', "'", 'done', 'zzz']) {
+    assert.deepEqual(await seqs({ gateway, text: 'don' }), []);
+    // The store runs a narrow text search without the word index: both forms find the same rows.
+    for (const text of ['%', '0% d', '_', 'A_B', '\\', 'error', "'", 'done', 'zzz', '100% done']) {
       const rows = async (textIndex: boolean) => {
         const built = buildEventQuery({ gateway, text, limit: 1000 }, { textIndex });
         return (await ctx.store.sql.query<{ seq: string }>(built.text, built.params)).rows.map((r) =>

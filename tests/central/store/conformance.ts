@@ -11,6 +11,7 @@ import { lifecycleCases } from './conformance-lifecycle.ts';
 import { pageCases } from './conformance-pages.ts';
 import { partitionCases } from './conformance-partitions.ts';
 import { queryCases } from './conformance-query.ts';
+import { wordCases } from './conformance-words.ts';
 import { writeCases } from './conformance-write.ts';
 import { makeEvent, timeSlice, uniqueGateway } from './fixtures.ts';
 
@@ -70,6 +71,7 @@ export function runStoreConformance(name: string, makeStore: MakeStore): void {
     describe('writes', () => writeCases(ctx));
     describe('partitions', () => partitionCases(ctx));
     describe('queries', () => queryCases(ctx));
+    describe('text search by words', () => wordCases(ctx));
     describe('pagination', () => pageCases(ctx));
     describe('lifecycle: retention, archive, restore', () => lifecycleCases(ctx));
   });
