@@ -51,7 +51,12 @@ export function parseSyslogWindows(tag: string | null, msg: string): WindowsPars
       body = `${tag} ${msg}`;
       carrier = detectWindowsBody(body);
     }
-  } else carrier = detectWindowsBody(msg);
+  }
+  // RFC 5424 (and a 3164 tag that is a program name): the body is the message itself.
+  if (!carrier) {
+    body = msg;
+    carrier = detectWindowsBody(msg);
+  }
   return carrier ? parseWindowsBody(body, carrier) : undefined;
 }
 
