@@ -13,7 +13,7 @@ import { it } from 'node:test';
 import { loadRuleDirectories } from '../../protocols/sigma/rules-dir.ts';
 import { REPO_ROOT, sharedData } from '../support/env.ts';
 
-const SETS = ['ics', 'central'];
+const SETS = ['ics', 'central', 'windows'];
 
 function ruleTags() {
   const out: Array<{ where: string; level: string; tags: string[] }> = [];

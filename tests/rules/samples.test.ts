@@ -16,7 +16,7 @@ import { REPO_ROOT } from '../support/env.ts';
 import { readSamples, type RuleSamples, type SampleCase, sampleFiles } from './samples.ts';
 
 const SAMPLES = path.join(REPO_ROOT, 'tests', 'rules', 'samples');
-const SETS = ['ics', 'central'] as const;
+const SETS = ['ics', 'central', 'windows'] as const;
 
 interface RuleInfo {
   id: string;
