@@ -1,8 +1,11 @@
 /**
- * One device: its identity and counters, a live time-series chart per value it reports (Modbus
- * poller readings and register writes, MQTT/CoAP telemetry), its recent events and alerts, the
- * baseline learned for it and what deviated from that baseline since. The charts load the
- * gateway's recent history once and then grow from the stream's `device` events.
+ * One device: its identity (what its protocol says it is: DNP3 address, S7 module and serial, CIP
+ * Identity object, BACnet vendor, OPC UA application URI) and counters, its points with their
+ * latest values and a live time-series chart per value it reports (Modbus poller readings and
+ * registers, DNP3 binary and analog points, S7 data block reads, BACnet present values, OPC UA
+ * writes, MQTT/CoAP telemetry), its recent events and alerts, the baseline learned for it and what
+ * deviated from that baseline since. The charts load the gateway's recent history once and then
+ * grow from the stream's `device` events.
  */
 import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { Chart } from '../../shared/chart.tsx';
@@ -10,7 +13,7 @@ import { ago, dateTime, rate } from '../../shared/format.ts';
 import { useStream } from '../../shared/stream.ts';
 import { ErrorBanner, SeverityBadge, Tags, useApi } from '../../shared/ui.tsx';
 import { AlertTable, upsertAlert } from './alerts.tsx';
-import { BaselinePill } from './devices.tsx';
+import { BaselinePill, PROTOCOL_ID_LABELS } from './devices.tsx';
 import type { AlertSummary, Baseline, Device, DeviceUpdate, EventSummary, ValueSeries } from './types.ts';
 
 const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#4b5563', '#db2777'];
@@ -33,7 +36,7 @@ function ValueChart({
       <div class="value-head">
         <span class="mono">{s.name}</span>
         <span class="current" data-testid="current">
-          {last === undefined ? '—' : Number.isInteger(last) ? last : last.toFixed(2)}
+          {last === undefined ? '—' : formatValue(last)}
           {s.unit && <span class="muted"> {s.unit}</span>}
         </span>
       </div>
@@ -48,6 +51,72 @@ function ValueChart({
         height={140}
       />
     </div>
+  );
+}
+
+const formatValue = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+
+/** What the device's protocol says it is, one row a field. */
+function IdentityPanel({ device }: { device: Device }) {
+  const rows: Array<[string, string]> = [];
+  if (device.protocol_id)
+    rows.push([PROTOCOL_ID_LABELS[device.protocol] ?? 'protocol id', device.protocol_id]);
+  if (device.name) rows.push(['name', device.name]);
+  // What the protocol id or the name already say is not repeated.
+  for (const [k, v] of Object.entries(device.identity ?? {}))
+    if (v !== device.protocol_id && v !== device.name) rows.push([k.replace(/_/g, ' '), v]);
+  if (rows.length === 0) return null;
+  return (
+    <section class="card" aria-label="identity">
+      <h2>Identity</h2>
+      <table data-testid="identity">
+        <tbody>
+          {rows.map(([k, v]) => (
+            <tr key={k}>
+              <th>{k}</th>
+              <td class="mono">{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Every point the device reports with its latest value, as a table (the charts show history). */
+function PointsTable({ series }: { series: ValueSeries[] }) {
+  if (series.length === 0) return null;
+  return (
+    <section class="card" aria-label="points">
+      <h2>Points</h2>
+      <div class="table-wrap">
+        <table data-testid="points">
+          <thead>
+            <tr>
+              <th>Point</th>
+              <th class="num">Latest value</th>
+              <th>Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {series.map((s) => {
+              const last = s.v[s.v.length - 1];
+              const at = s.t[s.t.length - 1];
+              return (
+                <tr key={s.name} data-point={s.name}>
+                  <td class="mono">{s.name}</td>
+                  <td class="num" data-testid="point-value">
+                    {last === undefined ? '—' : formatValue(last)}
+                    {s.unit && <span class="muted"> {s.unit}</span>}
+                  </td>
+                  <td>{at === undefined ? '—' : ago(new Date(at).toISOString())}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
@@ -161,17 +230,21 @@ export function DevicePage({ id }: { id: string }) {
   });
 
   const d = device.data;
-  const charts = (series.data?.series ?? []).slice(0, MAX_CHARTS);
+  const all = series.data?.series ?? [];
+  const charts = all.slice(0, MAX_CHARTS);
   return (
     <>
       <section class="card">
         <h1 class="mono">{id}</h1>
+        {d?.name && <p class="muted">{d.name}</p>}
         <ErrorBanner error={device.error} />
         {d && (
           <div class="stats">
             <div class="stat">
               <div class="value">{d.protocol}</div>
-              <div class="label">protocol {d.protocol_id ? `(id ${d.protocol_id})` : ''}</div>
+              <div class="label">
+                protocol {d.protocol_id ? `(${PROTOCOL_ID_LABELS[d.protocol] ?? 'id'} ${d.protocol_id})` : ''}
+              </div>
             </div>
             <div class="stat">
               <div class="value" title={d.last_seen}>
@@ -194,6 +267,8 @@ export function DevicePage({ id }: { id: string }) {
           </div>
         )}
       </section>
+      {d && <IdentityPanel device={d} />}
+      <PointsTable series={all} />
       <h2>Live values</h2>
       {series.data && charts.length === 0 && <p class="muted card">This device reports no numeric value.</p>}
       <div class="grid charts">

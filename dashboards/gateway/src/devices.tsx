@@ -1,7 +1,8 @@
 /**
- * The device list: every device the gateway has seen, grouped by protocol, with when it was last
- * seen, its message rate and its baseline state; a search box (id, host, address) and a protocol
- * filter kept in the URL. Rows update live from the stream's `device` events.
+ * The device list: every device the gateway has seen, grouped by protocol, with the name and
+ * identity its protocol gives it (DNP3 address, S7 module and serial, CIP product...), when it was
+ * last seen, its message rate and its baseline state; a search box (id, name, host, address) and a
+ * protocol filter kept in the URL. Rows update live from the stream's `device` events.
  */
 import { useState } from 'preact/hooks';
 import { ago, rate } from '../../shared/format.ts';
@@ -10,7 +11,38 @@ import { useStream } from '../../shared/stream.ts';
 import { ErrorBanner, Pill, useApi } from '../../shared/ui.tsx';
 import type { BaselineState, Device, DeviceUpdate } from './types.ts';
 
-const PROTOCOLS = ['modbus', 'mqtt', 'coap', 'syslog'];
+const PROTOCOLS = ['modbus', 'dnp3', 's7comm', 'enip', 'bacnet', 'opcua', 'mqtt', 'coap', 'syslog'];
+
+/** What each protocol's `protocol_id` is, for people. */
+export const PROTOCOL_ID_LABELS: Record<string, string> = {
+  modbus: 'unit id',
+  dnp3: 'DNP3 address',
+  s7comm: 'serial number',
+  enip: 'CIP serial',
+  bacnet: 'device instance',
+  opcua: 'application URI',
+  mqtt: 'client id',
+  coap: 'endpoint',
+  syslog: 'host',
+};
+
+/** The identity fields shown first in the list (the rest are on the device page). */
+const SUMMARY_KEYS = [
+  'module_type',
+  'product_name',
+  'order_number',
+  'vendor',
+  'firmware_version',
+  'revision',
+];
+
+/** One line saying what a device is: its protocol id and the main identity fields. */
+export function identityLine(d: Device): string {
+  const parts: string[] = [];
+  if (d.protocol_id) parts.push(`${PROTOCOL_ID_LABELS[d.protocol] ?? 'id'} ${d.protocol_id}`);
+  for (const k of SUMMARY_KEYS) if (d.identity?.[k]) parts.push(d.identity[k]);
+  return parts.join(' · ');
+}
 
 export function BaselinePill({ state }: { state: BaselineState | 'disabled' | undefined }) {
   if (state === 'learned') return <Pill tone="ok">learned</Pill>;
@@ -24,6 +56,7 @@ function matches(d: Device, q: string, protocol: string): boolean {
   const needle = q.toLowerCase();
   return (
     d.id.toLowerCase().includes(needle) ||
+    (d.name ?? '').toLowerCase().includes(needle) ||
     (d.host ?? '').toLowerCase().includes(needle) ||
     d.addresses.some((a) => a.includes(needle))
   );
@@ -70,7 +103,7 @@ export function DevicesPage() {
           <input
             name="q"
             type="search"
-            placeholder="id, host or address"
+            placeholder="id, name, host or address"
             value={text}
             onInput={(e) => {
               setText(e.currentTarget.value);
@@ -109,6 +142,7 @@ export function DevicesPage() {
             <thead>
               <tr>
                 <th>Device</th>
+                <th>Identity</th>
                 <th>Host / address</th>
                 <th>Last seen</th>
                 <th class="num">Msgs/min</th>
@@ -122,6 +156,10 @@ export function DevicesPage() {
                 <tr key={`${d.id}:${fresh[d.id] ?? 0}`} class={fresh[d.id] ? 'fresh' : ''} data-device={d.id}>
                   <td>
                     <a href={href(`device/${encodeURIComponent(d.id)}`)}>{d.id}</a>
+                    {d.name && <div class="muted small">{d.name}</div>}
+                  </td>
+                  <td class="small" data-testid="identity">
+                    {identityLine(d) || '—'}
                   </td>
                   <td class="muted">{[d.host, ...d.addresses].filter(Boolean).join(' · ') || '—'}</td>
                   <td title={d.last_seen}>{ago(d.last_seen)}</td>

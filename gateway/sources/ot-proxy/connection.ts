@@ -111,7 +111,8 @@ export function relayConnection(client: net.Socket, deps: RelayDeps): void {
       const e = gathered[i]!;
       if (route.device_name && e.device && !e.device.name) e.device.name = route.device_name;
     }
-    if (gathered.length >= MAX_GATHERED_EVENTS) flush();
+    // Handed on at once unless two emits are in flight; then they wait (bounded) for the next.
+    flush();
   };
 
   client.on('data', (chunk: Buffer) => {
