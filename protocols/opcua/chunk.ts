@@ -24,6 +24,8 @@ import {
 const TYPE_CODES = new Map<number, OpcuaMessageType>(
   MESSAGE_TYPES.map((t) => [(t.charCodeAt(0) << 16) | (t.charCodeAt(1) << 8) | t.charCodeAt(2), t]),
 );
+/** Shared by every deframer with nothing held (never written to). */
+const EMPTY = new Uint8Array(0);
 const F = 0x46;
 const C = 0x43;
 const A = 0x41;
@@ -125,7 +127,7 @@ export interface ChunkDeframer {
  * keeping at most 7 bytes that might be the start of one; so memory stays under one chunk cap.
  */
 export function createChunkDeframer(maxChunkBytes: number = OPCUA_LIMITS.MAX_CHUNK_BYTES): ChunkDeframer {
-  let buf: Uint8Array = new Uint8Array(0);
+  let buf: Uint8Array = EMPTY;
   let junk: { error: OpcuaError; start: Uint8Array; bytes: number } | null = null;
   const flushJunk = (errors: DeframeError[]) => {
     if (!junk) return;
@@ -169,13 +171,13 @@ export function createChunkDeframer(maxChunkBytes: number = OPCUA_LIMITS.MAX_CHU
         chunks.push({ header: h.value, bytes: buf.subarray(off, off + h.value.size) });
         off += h.value.size;
       }
-      buf = off === buf.length ? new Uint8Array(0) : buf.slice(off);
+      buf = off === buf.length ? EMPTY : buf.slice(off);
       // Reported at once (a junk run cut across pushes is reported once per push).
       flushJunk(errors);
       return { chunks, errors };
     },
     reset() {
-      buf = new Uint8Array(0);
+      buf = EMPTY;
       junk = null;
     },
     buffered: () => buf.length,

@@ -71,6 +71,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
   const ports = new Set(options.ports ?? OPCUA_DEFAULT_PORTS);
   const detect = options.detect ?? true;
   const extra = options.extraFields ?? {};
+  const hasExtra = Object.keys(extra).length > 0;
   const conns = new Map<string, Conn>();
   /** `client|cport|server|sport` of connections found by their HEL off the configured ports. */
   const found = new Set<string>();
@@ -151,7 +152,10 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
           }
           serverUris.set(serverKey, uri);
         }
-        const fields: Record<string, unknown> = { ...extra, frame: d.meta.frame };
+        // No spread when there is nothing to add (the usual case): it ran once per message.
+        const fields: Record<string, unknown> = hasExtra
+          ? { ...extra, frame: d.meta.frame }
+          : { frame: d.meta.frame };
         const ctx = {
           received: d.meta.ts,
           client,

@@ -55,6 +55,13 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
   const extra = options.extraFields ?? {};
   const sessions = new Map<string, S7commSession<S7commChunkMeta>>();
   const stats = { messages: 0, malformed: 0 };
+  const hasExtra = Object.keys(extra).length > 0;
+  /** Fields every event of a chunk starts from: the extra fields and the frame number. */
+  const framed = (m: S7commChunkMeta): Record<string, unknown> => {
+    const f: Record<string, unknown> = hasExtra ? { ...extra } : {};
+    if (m.frame !== undefined) f.frame = m.frame;
+    return f;
+  };
   /** `client|cport|server|sport`, the same for both directions of a connection. */
   const keyOf = (flow: S7commFlow) =>
     ports.has(flow.dstPort)
@@ -79,8 +86,6 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
       const direction = request ? 'request' : 'response';
       const { messages, errors } = session.push(direction, data, meta, gap);
       const out: PendingEvent[] = [];
-      const framed = (m: S7commChunkMeta): Record<string, unknown> =>
-        m.frame === undefined ? { ...extra } : { ...extra, frame: m.frame };
       for (const e of errors) {
         stats.malformed++;
         out.push(

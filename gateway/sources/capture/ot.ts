@@ -175,10 +175,25 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
         else return false;
         return true;
       }
-      const a = `${p.src}|${p.srcPort}`;
-      const b = `${p.dst}|${p.dstPort}`;
-      const key = a < b ? `${a}|${b}` : `${b}|${a}`;
-      let proto = decided.get(key);
+      const toOwner = owner(p.dstPort);
+      const fromOwner = owner(p.srcPort);
+      // One end on an OT port (or both on the same protocol's): the decision is the port's, in
+      // either direction, and needs no entry (building and hashing the key was a tenth of a
+      // frame's cost). Both ends on different protocols' ports, or neither: decided once.
+      const byPort =
+        toOwner === undefined
+          ? fromOwner
+          : fromOwner === undefined || fromOwner === toOwner
+            ? toOwner
+            : undefined;
+      let key = '';
+      let proto = byPort;
+      if (!proto) {
+        const a = `${p.src}|${p.srcPort}`;
+        const b = `${p.dst}|${p.dstPort}`;
+        key = a < b ? `${a}|${b}` : `${b}|${a}`;
+        proto = decided.get(key);
+      }
       if (!proto) {
         proto = owner(p.dstPort) ?? owner(p.srcPort);
         // Off the ports: DNP3 and OPC UA streams are found by their first bytes.
@@ -197,7 +212,7 @@ export function createOtCapture(options: OtCaptureOptions = {}): OtCapture {
       if ((p.tcp?.flags ?? 0) & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) {
         if (proto === 's7') s7.close(p);
         else if (proto === 'opcua') opcua.close(p);
-        decided.delete(key);
+        if (key) decided.delete(key);
       }
       return true;
     },
