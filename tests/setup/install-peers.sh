@@ -45,6 +45,9 @@ PACKAGES=(
   chromium          # the real browser the dashboard end-to-end tests drive (playwright-core, never a downloaded one)
   fonts-dejavu-core # a font for Chromium's screenshots
   git               # the test that runs part of the suite in a fresh clone
+  logrotate         # rotates a log (rename and copytruncate) under the file source while a writer appends
+  syslog-ng-core    # syslog-ng: a real shipper for the HTTP ingest endpoint (its http() destination)
+  syslog-ng-mod-http # syslog-ng's http() destination module
   python3-evtx      # evtx_dump.py: derives the Windows test XML from the .evtx samples the replay reader is checked against
 )
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
