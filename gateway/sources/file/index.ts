@@ -31,6 +31,27 @@ import {
 
 /** A new file whose start is a prefix of a followed file's head may be its copy still being written. */
 const UNDECIDED_MS = 1500;
+/** How long a truncated file's former content is looked for in new files. */
+const FORMER_MS = 60_000;
+
+/** The path in `dir` of the file whose `dev:ino` is `key`, if any. */
+function findInode(dir: string, key: string): string | undefined {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    try {
+      const st = statSync(path.join(dir, n));
+      if (st.isFile() && `${st.dev}:${st.ino}` === key) return path.join(dir, n);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
 
 export function createFileSource(name: string, config: FileSourceConfig, ctx: SourceContext): Source {
   const prefix = `file/${name}/`;
@@ -38,7 +59,17 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
   const tracked = new Map<string, Tracked>();
   /** States read at start and not yet matched to a file. */
   let saved = new Map<string, SavedFile>();
-  const undecidedSince = new Map<string, number>();
+  /** Files truncated lately, as they were: their copy (copytruncate) may show up after. */
+  const formers: Array<{ head: Buffer; offset: number; at: number }> = [];
+  /** Files let go lately, as they ended (bounded): found again, they go on from there. */
+  const retired = new Map<string, { head: Buffer; offset: number }>();
+  const remember = (key: string, r: { head: Buffer; offset: number }) => {
+    retired.delete(key);
+    retired.set(key, r);
+    if (retired.size > 1000) retired.delete(retired.keys().next().value!);
+  };
+  /** Files renamed away in this look. */
+  const siblings = new Set<Tracked>();
   /** State keys to delete with the next write (files let go). */
   const deletes = new Set<string>();
   const excludeBase = config.exclude.filter((p) => !p.includes('/')).map(segmentRegExp);
@@ -100,6 +131,16 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
   /** Reads what is new in `t`, handing it on in batches; false when a write failed. */
   const readNew = async (t: Tracked): Promise<boolean> => {
     if (Date.now() < t.retryAt) return true;
+    if (t.undecidedSince !== undefined) {
+      await decide(t);
+      if (t.undecidedSince !== undefined) {
+        if (t.orphan && Date.now() - t.undecidedSince > config.rotate_wait_secs * 1000) {
+          tracked.delete(t.key); // gone before it held anything
+          await t.fd.close().catch(() => undefined);
+        }
+        return true;
+      }
+    }
     let size: number;
     try {
       size = (await t.fd.stat()).size;
@@ -109,6 +150,7 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     if (size < t.readPos) {
       // Truncated (copytruncate, or `> file`): what was after the offset in the old content is gone.
       count('file_truncated');
+      formers.push({ head: t.head, offset: t.offset, at: Date.now() });
       t.size = size;
       await restartAt(t, 0);
     } else if (size !== t.size && t.head.length > 0) {
@@ -116,6 +158,7 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
       if (!now.equals(t.head)) {
         // Rewritten in place since the last look (truncated and grown past the offset).
         count('file_truncated');
+        formers.push({ head: t.head, offset: t.offset, at: Date.now() });
         t.size = size;
         await restartAt(t, 0);
       }
@@ -150,7 +193,12 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
       if (t.splitter.heldBytes === 0) records.push(t.multiline.flush()!);
     }
     if (records.length > 0 && !(await commit(t, records, records.at(-1)!.end))) return false;
-    if (t.orphan && idle >= config.rotate_wait_secs * 1000) {
+    const wait = config.rotate_wait_secs * 1000;
+    if (
+      t.orphan &&
+      idle >= wait &&
+      Date.now() - t.orphanSince >= Math.max(wait, 2 * config.poll_interval_ms)
+    ) {
       // Renamed away or deleted and quiet: the last partial line and record go, then the file.
       const last: FileRecord[] = [];
       const partial = t.splitter.finish();
@@ -162,13 +210,14 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
       if (rest) last.push(rest);
       if (!(await commit(t, last, t.readPos, true))) return false;
       tracked.delete(t.key);
+      remember(t.key, { head: t.head, offset: t.readPos });
       await t.fd.close().catch(() => undefined);
     }
     return true;
   };
 
-  /** Starts following a file not followed yet (or leaves it for the next look). */
-  const discover = async (key: string, file: string, size: number): Promise<void> => {
+  /** Starts following a file not followed yet: open at once (a rename must not lose it), then decide. */
+  const discover = async (key: string, file: string): Promise<void> => {
     if (tracked.size >= config.max_open_files) return count('too_many_files');
     let fd;
     try {
@@ -176,23 +225,70 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     } catch {
       return count('file_open');
     }
-    const st = await fd.stat();
+    let st = await fd.stat();
+    let orphan = false;
     if (`${st.dev}:${st.ino}` !== key) {
+      // Rotated between the look and the open: the file is beside its old path, under another name.
       await fd.close();
-      return; // replaced between the look and the open: next time
+      const moved = findInode(path.dirname(file), key);
+      if (!moved) return count('file_vanished');
+      try {
+        fd = await open(moved, 'r');
+      } catch {
+        return count('file_open');
+      }
+      st = await fd.stat();
+      if (`${st.dev}:${st.ino}` !== key) {
+        await fd.close();
+        return count('file_vanished');
+      }
+      file = moved;
+      orphan = true;
     }
-    size = st.size;
-    const head = await readHead(fd, size);
+    const r = readersAt(config, 0);
+    const t: Tracked = {
+      key,
+      path: file,
+      fd,
+      offset: 0,
+      readPos: 0,
+      head: Buffer.alloc(0),
+      splitter: r.splitter,
+      multiline: r.multiline,
+      size: st.size,
+      activeAt: Date.now(),
+      orphan,
+      orphanSince: Date.now(),
+      seenAt: orphan ? 0 : Date.now(),
+      retryAt: 0,
+      undecidedSince: Date.now(),
+      fromEnd: firstScan && config.start_at === 'end',
+    };
+    tracked.set(key, t);
+    await decide(t);
+  };
+
+  /**
+   * Where to start in a new file: its own saved offset when its start is what was read, the
+   * offset of the file it is a copy of (copytruncate), else 0. A file that is empty, or whose
+   * bytes so far are the start of a followed file's head (a copy being written), waits.
+   */
+  const decide = async (t: Tracked): Promise<void> => {
+    const size = (await t.fd.stat()).size;
+    const head = await readHead(t.fd, size);
     let offset: number | undefined;
-    const own = saved.get(key);
+    const own = saved.get(t.key);
     if (own) {
-      saved.delete(key);
+      saved.delete(t.key);
       if (sameStart(head, own) && own.offset <= size) offset = own.offset;
     }
+    // A file let go and found again (its name came back into the globs): on from where it was.
+    const before = retired.get(t.key);
+    if (offset === undefined && before && head.subarray(0, before.head.length).equals(before.head))
+      offset = Math.min(before.offset, size);
+    let undecided = size === 0;
     if (offset === undefined) {
-      // A copy of a file already read (copytruncate's rotated file): on from that file's offset.
-      let undecided = size === 0;
-      for (const o of others()) {
+      for (const o of others(t.key)) {
         if (o.head) {
           if (o.head.length === 0) continue;
           if (head.length >= o.head.length && head.subarray(0, o.head.length).equals(o.head)) {
@@ -208,65 +304,73 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
           if (head.length < o.saved.fpLen) undecided = true;
         }
       }
-      if (offset === undefined && undecided) {
-        const since = undecidedSince.get(key) ?? Date.now();
-        undecidedSince.set(key, since);
-        if (size === 0 || Date.now() - since < Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms)) {
-          await fd.close();
-          return;
-        }
-      }
-      undecidedSince.delete(key);
-      offset ??= firstScan && config.start_at === 'end' ? size : 0;
     }
-    const r = readersAt(config, offset);
-    tracked.set(key, {
-      key,
-      path: file,
-      fd,
-      offset,
-      readPos: offset,
-      head,
-      splitter: r.splitter,
-      multiline: r.multiline,
-      size,
-      activeAt: Date.now(),
-      orphan: false,
-      retryAt: 0,
-    });
+    const waited = Date.now() - t.undecidedSince!;
+    if (offset === undefined && undecided) {
+      if (size === 0 || waited < Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms)) return;
+    }
+    offset ??= t.fromEnd ? size : 0;
+    t.undecidedSince = undefined;
+    t.size = size;
+    await restartAt(t, Math.min(offset, size));
   };
 
-  /** What a new file may be a copy of: the files followed (their heads) and the states not matched. */
-  const others = (): Array<{ head?: Buffer; saved?: SavedFile; offset: number }> => [
-    ...[...tracked.values()].map((t) => ({ head: t.head, offset: t.offset })),
-    ...[...saved.values()].map((s) => ({ saved: s, offset: s.offset })),
-  ];
+  /** What a new file may be a copy of: the files followed, files just truncated, states not matched. */
+  const others = (except: string): Array<{ head?: Buffer; saved?: SavedFile; offset: number }> => {
+    const now = Date.now();
+    while (formers.length > 0 && now - formers[0]!.at > FORMER_MS) formers.shift();
+    return [
+      ...[...tracked.values()]
+        .filter((t) => t.key !== except && t.undecidedSince === undefined)
+        .map((t) => ({ head: t.head, offset: t.offset })),
+      ...formers,
+      ...[...saved.values()].map((s) => ({ saved: s, offset: s.offset })),
+    ];
+  };
 
-  /** A file read before the stop and renamed away since: found by its inode beside its old path. */
-  const findRenamed = async (key: string, s: SavedFile): Promise<void> => {
-    const dir = path.dirname(s.path);
+  /**
+   * The files a rotation renamed past a followed path between two looks: beside `t` (renamed
+   * away), named like it (`app.log.1`, `app.log-20261205`), created after `t` was last seen at
+   * its path, and not followed. They are followed as renamed files.
+   */
+  const findMissed = async (t: Tracked): Promise<void> => {
+    const dir = path.dirname(t.path);
+    const base = path.basename(t.path);
     let names: string[] = [];
     try {
       names = readdirSync(dir);
     } catch {
-      // The directory is gone too.
-    }
-    for (const n of names) {
-      const p = path.join(dir, n);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (`${st.dev}:${st.ino}` !== key || !st.isFile()) continue;
-      await discover(key, p, st.size);
-      const t = tracked.get(key);
-      if (t) t.orphan = true;
       return;
     }
-    saved.delete(key);
-    deletes.add(prefix + key);
+    for (const n of names) {
+      if (!n.startsWith(base)) continue;
+      const p = path.join(dir, n);
+      if (excluded(p, excludeBase, excludePath)) continue;
+      try {
+        const st = statSync(p);
+        const key = `${st.dev}:${st.ino}`;
+        // Created after `t` was last seen at its path (birth time; where the file system has none, no guess).
+        const born = st.birthtimeMs > 0 ? st.birthtimeMs : Number.NEGATIVE_INFINITY;
+        if (!st.isFile() || tracked.has(key) || retired.has(key) || born < t.seenAt - 1000) continue;
+        await discover(key, p);
+        const m = tracked.get(key);
+        if (m) m.orphan = true;
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  };
+
+  /** A file read before the stop and renamed away since: found by its inode beside its old path. */
+  const findRenamed = async (key: string, s: SavedFile): Promise<void> => {
+    const moved = findInode(path.dirname(s.path), key);
+    if (moved) await discover(key, moved);
+    const t = tracked.get(key);
+    if (t) t.orphan = true;
+    else {
+      saved.delete(key);
+      deletes.add(prefix + key);
+    }
   };
 
   const cycle = async (): Promise<void> => {
@@ -282,12 +386,23 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
         }
       }
     }
+    const now = Date.now();
     for (const t of tracked.values()) {
       const f = found.get(t.key);
+      if (!f && !t.orphan) {
+        t.orphanSince = now;
+        // Renamed away: a rotation faster than the look may have renamed a newer file past its path.
+        if (!t.undecidedSince) siblings.add(t);
+      }
       t.orphan = !f;
-      if (f) t.path = f.file;
+      if (f) {
+        t.path = f.file;
+        t.seenAt = now;
+      }
     }
-    for (const [key, f] of found) if (!tracked.has(key)) await discover(key, f.file, f.size);
+    for (const [key, f] of found) if (!tracked.has(key)) await discover(key, f.file);
+    for (const t of siblings) await findMissed(t);
+    siblings.clear();
     if (firstScan) {
       for (const [key, s] of [...saved]) if (!tracked.has(key)) await findRenamed(key, s);
       firstScan = false;

@@ -41,8 +41,16 @@ export interface Tracked {
   activeAt: number;
   /** Not at any matched path any more (renamed away or deleted): read until idle, then let go. */
   orphan: boolean;
+  /** Since when it has been an orphan without a break (a listing racing a rename misses a file once). */
+  orphanSince: number;
+  /** When it was last seen at a followed path. */
+  seenAt: number;
   /** After a failed write: no reading before this time. */
   retryAt: number;
+  /** Not decided yet where to start (empty, or maybe a copy still being written): since when. */
+  undecidedSince: number | undefined;
+  /** Found at the first start with `start_at: end`: starts at its end. */
+  fromEnd: boolean;
 }
 
 export function fingerprint(head: Buffer): string {
