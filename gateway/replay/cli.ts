@@ -15,8 +15,8 @@ import { formatStageCounts, replayPipeline } from './pipeline.ts';
 
 export const REPLAY_HELP = `Usage: siem-gateway replay FILE... [options]
 
-Reads pcap, pcapng or text logs (one syslog message per line), using the files' own timestamps
-as the clock, and prints one JSON object per line. Forwards nothing, writes nothing.
+Reads pcap, pcapng, Windows .evtx event logs or text logs (one syslog message per line), using
+the files' own timestamps as the clock, and prints one JSON object per line. Forwards nothing, writes nothing.
 
 Without --config: every decoded event, and with --rules the alerts as {"type":"alert",...}.
 With --config: the gateway's own pipeline (its stages, rules and baselines) runs, and what the
@@ -139,7 +139,7 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
     });
     flush();
     process.stderr.write(
-      `replay: ${summary.files} file(s), ${summary.frames} frames, ${summary.lines} lines, ${summary.events} events, ${summary.alerts} alerts\n`,
+      `replay: ${summary.files} file(s), ${summary.frames} frames, ${summary.lines} lines, ${summary.records ?? 0} records${summary.badRecords ? ` (${summary.badRecords} unreadable)` : ''}, ${summary.events} events, ${summary.alerts} alerts\n`,
     );
     return 0;
   } catch (error) {
@@ -176,7 +176,7 @@ async function runPipeline(
     });
     flush();
     process.stderr.write(
-      `replay: ${s.files} file(s), ${s.frames} frames, ${s.lines} lines, ${s.observed} events observed, ${s.events} forwarded (${s.bytes} bytes), ${s.alerts} alerts\n${formatStageCounts(s.stages)}\n`,
+      `replay: ${s.files} file(s), ${s.frames} frames, ${s.lines} lines, ${s.records ?? 0} records${s.badRecords ? ` (${s.badRecords} unreadable)` : ''}, ${s.observed} events observed, ${s.events} forwarded (${s.bytes} bytes), ${s.alerts} alerts\n${formatStageCounts(s.stages)}\n`,
     );
     return 0;
   } catch (error) {

@@ -1,6 +1,7 @@
 /**
  * `siem-gateway replay FILE...`: forensic import. Runs the gateway's decoders over pcap/pcapng
- * captures and text logs (one syslog message per line: RFC 5424, RFC 3164 or the BSD file format)
+ * captures, Windows `.evtx` event logs (one event per record, protocols/windows) and text logs
+ * (one syslog message per line: RFC 5424, RFC 3164 or the BSD file format)
  * with the file's own clock (capture time; for logs the message time, else the last one seen,
  * else the file's mtime), and writes one JSON object per line: every event (a valid `Event`,
  * with `fields.frame` or `fields.line`), and every alert a detector raises (`"type":"alert"`).
@@ -16,6 +17,7 @@ import {
   type PendingEvent,
 } from '../../protocols/event/schema.ts';
 import { detectCaptureFormat, iterateCapture } from '../../protocols/pcap/index.ts';
+import { readEvtx, windowsRecordToEvent } from '../../protocols/windows/index.ts';
 import { createCaptureDecoder } from '../sources/capture/decoder.ts';
 import { replayLogLines } from './log.ts';
 
@@ -50,6 +52,9 @@ export interface ReplaySummary {
   files: number;
   frames: number;
   lines: number;
+  /** Records read from `.evtx` files, and those that could not be read (each told on stderr). */
+  records?: number;
+  badRecords?: number;
   events: number;
   alerts: number;
 }
@@ -78,6 +83,11 @@ export function looksLikeText(bytes: Uint8Array): boolean {
     if (b < 9 || (b > 13 && b < 32)) control++;
   }
   return control <= head.length / 20;
+}
+
+/** A Windows event log file (EVTX: `ElfFile\0`). */
+export function isEvtx(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && Buffer.from(bytes.subarray(0, 8)).toString('latin1') === 'ElfFile\0';
 }
 
 /** What the files say, batch by batch (a frame's events, a line's event) with the file's clock. */
@@ -113,6 +123,23 @@ export function* observations(
       const rest = decoder.flush();
       if (rest.length > 0) yield { events: rest, now: last };
       summary.frames += frame;
+    } else if (isEvtx(input.bytes)) {
+      // Windows event log: one event per record, at the event's own time (protocols/windows).
+      const file = readEvtx(input.bytes);
+      let last = input.mtime;
+      for (const r of file.records) {
+        summary.records = (summary.records ?? 0) + 1;
+        if (!r.record) {
+          summary.badRecords = (summary.badRecords ?? 0) + 1;
+          process.stderr.write(`${input.file}: record ${r.number} at byte ${r.offset}: ${r.error}\n`);
+          continue;
+        }
+        const at = r.record.time ?? r.written;
+        if (at) last = new Date(at);
+        const event = windowsRecordToEvent(r.record, last);
+        event.fields = { ...event.fields, ...extraFields, record: r.number };
+        yield { events: [event], now: last };
+      }
     } else {
       const lines: Array<{ events: PendingEvent[]; now: Date }> = [];
       summary.lines += replayLogLines(input.bytes, input.mtime, extraFields, (event, now) =>
@@ -128,15 +155,25 @@ export function readInputs(files: string[]) {
   const inputs = files.map((file) => ({ file, ...readInput(file) }));
   for (const input of inputs) {
     const format = detectCaptureFormat(input.bytes);
-    if (!format && !looksLikeText(input.bytes))
-      throw new ReplayFileError(`${input.file}: neither a pcap/pcapng capture nor a text log`);
+    if (!format && !isEvtx(input.bytes) && !looksLikeText(input.bytes))
+      throw new ReplayFileError(
+        `${input.file}: neither a pcap/pcapng capture, a Windows .evtx log nor a text log`,
+      );
   }
   return inputs;
 }
 
 export async function replayFiles(files: string[], options: ReplayOptions): Promise<ReplaySummary> {
   const gateway = options.gatewayId ?? 'replay';
-  const summary: ReplaySummary = { files: 0, frames: 0, lines: 0, events: 0, alerts: 0 };
+  const summary: ReplaySummary = {
+    files: 0,
+    frames: 0,
+    lines: 0,
+    records: 0,
+    badRecords: 0,
+    events: 0,
+    alerts: 0,
+  };
   const inputs = readInputs(files);
   let seq = 0;
   const gatewayJson = JSON.stringify(gateway);

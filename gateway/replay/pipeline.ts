@@ -59,6 +59,8 @@ export async function replayPipeline(
     files: 0,
     frames: 0,
     lines: 0,
+    records: 0,
+    badRecords: 0,
     events: 0,
     alerts: 0,
     observed: 0,
