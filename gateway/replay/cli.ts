@@ -37,6 +37,12 @@ Options:
   -h, --help             show this text
 `;
 
+/** `N records (M unreadable), ` for runs that read .evtx files; nothing otherwise. */
+function recordsText(s: { records?: number; badRecords?: number }): string {
+  if (!s.records) return '';
+  return `${s.records} records${s.badRecords ? ` (${s.badRecords} unreadable)` : ''}, `;
+}
+
 export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values;
   let positionals: string[];
@@ -139,7 +145,7 @@ export async function replayCommand(argv: string[], env: NodeJS.ProcessEnv = pro
     });
     flush();
     process.stderr.write(
-      `replay: ${summary.files} file(s), ${summary.frames} frames, ${summary.lines} lines, ${summary.records ?? 0} records${summary.badRecords ? ` (${summary.badRecords} unreadable)` : ''}, ${summary.events} events, ${summary.alerts} alerts\n`,
+      `replay: ${summary.files} file(s), ${summary.frames} frames, ${summary.lines} lines, ${recordsText(summary)}${summary.events} events, ${summary.alerts} alerts\n`,
     );
     return 0;
   } catch (error) {
@@ -176,7 +182,7 @@ async function runPipeline(
     });
     flush();
     process.stderr.write(
-      `replay: ${s.files} file(s), ${s.frames} frames, ${s.lines} lines, ${s.records ?? 0} records${s.badRecords ? ` (${s.badRecords} unreadable)` : ''}, ${s.observed} events observed, ${s.events} forwarded (${s.bytes} bytes), ${s.alerts} alerts\n${formatStageCounts(s.stages)}\n`,
+      `replay: ${s.files} file(s), ${s.frames} frames, ${s.lines} lines, ${recordsText(s)}${s.observed} events observed, ${s.events} forwarded (${s.bytes} bytes), ${s.alerts} alerts\n${formatStageCounts(s.stages)}\n`,
     );
     return 0;
   } catch (error) {
