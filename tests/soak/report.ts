@@ -61,7 +61,7 @@ function note(s: SoakReport['streams'][number], r: SoakReport): string {
     case 'tcp':
       return 'no ack: only a tail of a connection the SIGKILL cut may be missing';
     case 'udp':
-      return `no guarantee; ${n(s.udpSentWhileDown ?? 0)} sent from the kill notice to the restart; the gateway counted ${n(r.udpReceived)} received, ${n(r.udpReceivedAfterRestart)} after the restart, of which all must be stored (${n(s.udpStoredAfterKill ?? 0)} sent after the kill notice are)`;
+      return `no guarantee; ${n(s.udpSentWhileDown ?? 0)} sent from the kill notice to the restart; the gateway counted ${n(r.udpReceived)} received, ${n(r.udpReceivedAfterRestart)} after the restart, all of which must be stored (${n(s.udpStoredAfterKill ?? 0)} of the load's sent after the kill notice and ${n(r.udpPlantAfterRestart)} of the switch's are)`;
     case 'mqtt':
       return `QoS 1: acknowledged = durable; ${n(s.unacked ?? 0)} never acknowledged (${n(s.unackedStored ?? 0)} of them stored)`;
     default:

@@ -108,7 +108,7 @@ export function createSampler(o: SamplerOptions) {
         procs[name] = r && {
           pid,
           rssMb: round(r.rssMb),
-          cpuPct: round((100 * r.dCpu) / dt),
+          cpuPct: round((100 * r.dCpu) / r.dt),
           cpuSecs: round(r.cpu),
         };
       }

@@ -205,3 +205,16 @@ export async function alertQueue(q: Query): Promise<Array<{ title: string; alert
   );
   return rows.map((r) => ({ title: r.title, alerts: Number(r.alerts), hits: Number(r.hits) }));
 }
+
+/**
+ * Syslog datagrams that are not the load's (the plant's switch also sends over UDP) received since
+ * `sinceMs`: the gateway's received counter counts them too.
+ */
+export async function otherUdpSyslog(q: Query, gatewayId: string, sinceMs: number): Promise<number> {
+  const [r] = await q<{ n: string }>(
+    `SELECT count(*)::text AS n FROM events
+      WHERE gateway = ${lit(gatewayId)} AND source = 'syslog' AND fields->>'transport' = 'udp'
+        AND received >= to_timestamp(${sinceMs / 1000}) AND regexp_match(message, 'soak=[TU]\\d') IS NULL`,
+  );
+  return Number(r?.n ?? 0);
+}
