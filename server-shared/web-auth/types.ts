@@ -5,7 +5,8 @@
  * suite (tests/server-shared/web-auth/store-conformance.ts).
  */
 
-export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin'] as const;
+/** `ingest`: POST events to `/api/ingest` (and `_bulk`); a scope for shippers' tokens, held by admins. */
+export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin', 'ingest'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['admin', 'analyst', 'viewer'] as const;
