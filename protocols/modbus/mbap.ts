@@ -84,6 +84,8 @@ export interface MbapDeframer {
 }
 
 const EMPTY: MbapDeframeResult = { adus: [], errors: [] };
+/** Shared by every deframer with nothing held (never written to). */
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * A deframer for one direction of one connection. ADUs are views into the pushed chunk (or a
@@ -91,7 +93,7 @@ const EMPTY: MbapDeframeResult = { adus: [], errors: [] };
  * gives no way to find the next header inside garbage, and Modbus peers send one ADU per segment.
  */
 export function createMbapDeframer(): MbapDeframer {
-  let buf: Uint8Array = new Uint8Array(0);
+  let buf: Uint8Array = NO_BYTES;
   return {
     push(chunk) {
       if (chunk.length === 0) return EMPTY;
@@ -120,11 +122,11 @@ export function createMbapDeframer(): MbapDeframer {
         off = end;
       }
       // Keep a copy of a partial ADU: the caller may reuse its chunk once it has been handled.
-      buf = off === buf.length ? new Uint8Array(0) : buf.slice(off);
+      buf = off === buf.length ? NO_BYTES : buf.slice(off);
       return adus.length === 0 && errors.length === 0 ? EMPTY : { adus, errors };
     },
     reset() {
-      buf = new Uint8Array(0);
+      buf = NO_BYTES;
     },
     buffered: () => buf.length,
   };

@@ -67,30 +67,34 @@ function classify(pdu: ModbusPdu): { kind: PendingEvent['kind']; severity: numbe
   return { kind: 'telemetry', severity: pdu.anomalies.length > 0 ? 5 : 6 };
 }
 
-/** PDU fields copied as they are, with their event field names. */
-const COPIED: ReadonlyArray<readonly [keyof ModbusPdu, string]> = [
-  ['address', 'address'],
-  ['quantity', 'quantity'],
-  ['values', 'values'],
-  ['byteCount', 'byte_count'],
-  ['readAddress', 'read_address'],
-  ['readQuantity', 'read_quantity'],
-  ['writeAddress', 'write_address'],
-  ['writeQuantity', 'write_quantity'],
-  ['andMask', 'and_mask'],
-  ['orMask', 'or_mask'],
-  ['meiType', 'mei_type'],
-  ['readDeviceIdCode', 'read_device_id_code'],
-  ['objectId', 'object_id'],
-  ['conformityLevel', 'conformity_level'],
-  ['moreFollows', 'more_follows'],
-  ['nextObjectId', 'next_object_id'],
-  ['status', 'status'],
-  ['eventCount', 'event_count'],
-  ['messageCount', 'message_count'],
-  ['fifoCount', 'fifo_count'],
-  ['runIndicator', 'run_indicator'],
-];
+/**
+ * PDU fields copied as they are, under their event field names (absent ones omitted). Written out
+ * property by property: a loop over a [from, to] table made every read a megamorphic keyed load,
+ * a tenth of the mapping's cost (node --cpu-prof on modbusBig.pcap).
+ */
+function copyPduFields(pdu: ModbusPdu, f: Record<string, unknown>): void {
+  if (pdu.address !== undefined) f.address = pdu.address;
+  if (pdu.quantity !== undefined) f.quantity = pdu.quantity;
+  if (pdu.values !== undefined) f.values = pdu.values;
+  if (pdu.byteCount !== undefined) f.byte_count = pdu.byteCount;
+  if (pdu.readAddress !== undefined) f.read_address = pdu.readAddress;
+  if (pdu.readQuantity !== undefined) f.read_quantity = pdu.readQuantity;
+  if (pdu.writeAddress !== undefined) f.write_address = pdu.writeAddress;
+  if (pdu.writeQuantity !== undefined) f.write_quantity = pdu.writeQuantity;
+  if (pdu.andMask !== undefined) f.and_mask = pdu.andMask;
+  if (pdu.orMask !== undefined) f.or_mask = pdu.orMask;
+  if (pdu.meiType !== undefined) f.mei_type = pdu.meiType;
+  if (pdu.readDeviceIdCode !== undefined) f.read_device_id_code = pdu.readDeviceIdCode;
+  if (pdu.objectId !== undefined) f.object_id = pdu.objectId;
+  if (pdu.conformityLevel !== undefined) f.conformity_level = pdu.conformityLevel;
+  if (pdu.moreFollows !== undefined) f.more_follows = pdu.moreFollows;
+  if (pdu.nextObjectId !== undefined) f.next_object_id = pdu.nextObjectId;
+  if (pdu.status !== undefined) f.status = pdu.status;
+  if (pdu.eventCount !== undefined) f.event_count = pdu.eventCount;
+  if (pdu.messageCount !== undefined) f.message_count = pdu.messageCount;
+  if (pdu.fifoCount !== undefined) f.fifo_count = pdu.fifoCount;
+  if (pdu.runIndicator !== undefined) f.run_indicator = pdu.runIndicator;
+}
 
 /** The PDU's decoded content as event fields (snake_case, absent values omitted). */
 export function pduFields(pdu: ModbusPdu): Record<string, unknown> {
@@ -103,7 +107,7 @@ export function pduFields(pdu: ModbusPdu): Record<string, unknown> {
     f.exception_code = pdu.exceptionCode;
     f.exception = EXCEPTION_NAMES[pdu.exceptionCode ?? -1] ?? `unknown_${pdu.exceptionCode}`;
   }
-  for (const [from, to] of COPIED) if (pdu[from] !== undefined) f[to] = pdu[from];
+  copyPduFields(pdu, f);
   if (pdu.subFunction !== undefined) {
     f.sub_function = pdu.subFunction;
     f.sub_function_name = DIAGNOSTIC_NAMES[pdu.subFunction] ?? `unknown_${pdu.subFunction}`;
