@@ -87,6 +87,15 @@ if [ ${#unpack[@]} -gt 0 ] && [ ! -x .data/peers/rsyslog/usr/sbin/rsyslogd ]; th
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" .data/peers/rsyslog; done
   rm -rf "$tmp"
 fi
+# The tests that run `rsyslogd` from PATH get the unpacked one, with its own module directory.
+if [ -x .data/peers/rsyslog/usr/sbin/rsyslogd ] && ! command -v rsyslogd >/dev/null; then
+  peers="$(pwd)/.data/peers/rsyslog"
+  moddir="$(dirname "$(ls "$peers"/usr/lib/*/rsyslog/lmnet.so | head -n1)")"
+  echo "» /usr/local/sbin/rsyslogd: runs $peers/usr/sbin/rsyslogd -M $moddir"
+  printf '#!/bin/sh\n# rsyslogd unpacked by tests/setup/install-peers.sh beside syslog-ng (the packages conflict)\nexec "%s" -M "%s" "$@"\n' \
+    "$peers/usr/sbin/rsyslogd" "$moddir" | as_root tee /usr/local/sbin/rsyslogd >/dev/null
+  as_root chmod 755 /usr/local/sbin/rsyslogd
+fi
 
 # PostgreSQL on 127.0.0.1:5432. Containers have no systemd: start the cluster directly.
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
