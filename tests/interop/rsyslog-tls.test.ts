@@ -16,11 +16,12 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { syslogSourceSchema } from '../../gateway/sources/syslog/config.ts';
 import { createSyslogSource } from '../../gateway/sources/syslog/index.ts';
-import { waitFor } from '../support/env.ts';
+import { waitFor, whichTool } from '../support/env.ts';
 import { makeTestPki, requireRsyslogTls, type TestPki } from '../support/tls.ts';
 import { collectingContext, freePort } from './support/modbus.ts';
 
-const RSYSLOGD = '/usr/sbin/rsyslogd';
+// Debian's, or the copy unpacked beside syslog-ng (tests/setup/install-peers.sh), run through PATH.
+const RSYSLOGD = whichTool('rsyslogd') ?? '/usr/sbin/rsyslogd';
 
 /** rsyslogd and its GnuTLS stream driver (a module file, not a command). */
 const requirePeers = (t: TestContext) => requireRsyslogTls(t, RSYSLOGD);
