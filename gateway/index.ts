@@ -163,7 +163,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   const sources: Source[] = Object.entries(config.sources).map(([name, sourceConfig]) => {
     const ctx: SourceContext = {
-      emit: (events: PendingEvent[], opts) => pipeline.emit(name, events, Date.now(), opts?.state),
+      emit: (events: PendingEvent[], opts) =>
+        pipeline.emit(name, events, Date.now(), opts?.state, opts?.ack === true),
       readState: (prefix) => queue.readState(prefix),
       metrics,
       logger: logger.child({ component: name }),

@@ -23,7 +23,7 @@ import { OBSERVING_STAGES, type Stage, type StageContext, type StageCounts } fro
 export interface PipelineSink {
   append(
     events: PendingEvent[],
-    stamp?: { clockOffsetMs?: number; state?: Record<string, string | null> },
+    stamp?: { clockOffsetMs?: number; state?: Record<string, string | null>; urgent?: boolean },
   ): Promise<Event[]>;
 }
 
@@ -166,9 +166,15 @@ export function createPipeline(options: PipelineOptions) {
     events: PendingEvent[],
     component: string,
     state?: Record<string, string | null>,
+    urgent = false,
   ): Promise<Event[]> {
     const offset = options.clockOffsetMs?.();
-    const stamp = offset === undefined ? state && { state } : { clockOffsetMs: offset, state };
+    const stamp =
+      offset === undefined
+        ? state || urgent
+          ? { state, urgent }
+          : undefined
+        : { clockOffsetMs: offset, state, urgent };
     try {
       const queued = await sink.append(events, stamp);
       metrics?.queued.inc(queued.length);
@@ -230,12 +236,13 @@ export function createPipeline(options: PipelineOptions) {
     component: string,
     batch: ReturnType<typeof take>,
     state?: Record<string, string | null>,
+    urgent = false,
   ): Promise<void> {
     let failure: unknown;
     // A source's state (a file's offset) goes with its batch, even when every event was dropped.
     if (batch.out.length > 0 || state) {
       try {
-        const queued = await write(batch.out, component, state);
+        const queued = await write(batch.out, component, state, urgent);
         for (let k = 0; k < queued.length; k++) evidence.queued(batch.out[k]!, queued[k]!.id);
       } catch (error) {
         for (const e of batch.out) evidence.heldBack(e);
@@ -254,18 +261,20 @@ export function createPipeline(options: PipelineOptions) {
     },
     /**
      * Runs a source's batch through the stages; resolves once what was handed on is durable.
-     * `state` (the source's own, e.g. file offsets) is written in the same atomic batch.
+     * `state` (the source's own, e.g. file offsets) is written in the same atomic batch; `urgent`
+     * (a device waits for its acknowledgement) writes without waiting for the group-commit window.
      */
     async emit(
       sourceName: string,
       events: PendingEvent[],
       nowMs = Date.now(),
       state?: Record<string, string | null>,
+      urgent = false,
     ): Promise<void> {
       metrics?.received.inc({ source: sourceName }, events.length);
       setClock(nowMs);
       for (const event of events) runFrom(0, event);
-      await commit(sourceName, take(), state);
+      await commit(sourceName, take(), state, urgent);
     },
     /**
      * Moves the clock: stages release what is due (all of it with `final`), correlation windows

@@ -29,6 +29,11 @@ export interface EmitOptions {
    * events (gateway/queue/SPEC.md §10); null deletes a key. Sent even when every event is dropped.
    */
   state?: Record<string, string | null>;
+  /**
+   * The source acknowledges these events to a device once they are durable (MQTT PUBACK): they
+   * are written at once instead of after the queue's group-commit window (`queue.flush_interval_ms`).
+   */
+  ack?: boolean;
 }
 
 export interface SourceAddress {

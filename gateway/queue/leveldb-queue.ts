@@ -57,6 +57,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   #pending: PendingAppend[] = [];
   #pendingCount = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** A write asked for at the end of this turn of the event loop (an urgent append, a full record). */
+  #immediate: NodeJS.Immediate | undefined;
   /** Every mutation runs on this chain, one at a time, so counters and records never disagree. */
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -120,25 +122,46 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     return this.#nextSeq;
   }
 
-  /** Makes events durable and gives them their identity; resolves after the write is on disk. */
+  /**
+   * Makes events durable and gives them their identity; resolves after the write is on disk.
+   * Appends wait up to `flushIntervalMs` to share one write; an `urgent` one (a device waits for
+   * its acknowledgement) is written at the end of this turn of the event loop with whatever else
+   * arrived in it, or right after the write in progress with everything that arrived meanwhile.
+   */
   append(events: PendingEvent[], stamp?: AppendStamp): Promise<Event[]> {
     if (this.#closed) return Promise.reject(new Error('queue is closed'));
     if (events.length === 0 && !stamp?.state) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.#pending.push({ events, stamp, resolve, reject });
       this.#pendingCount += events.length;
-      const now = this.#pendingCount >= this.#options.maxRecordEvents || this.#options.flushIntervalMs === 0;
-      this.#flushSoon(now ? 0 : this.#options.flushIntervalMs);
+      const now =
+        stamp?.urgent === true ||
+        this.#pendingCount >= this.#options.maxRecordEvents ||
+        this.#options.flushIntervalMs === 0;
+      if (now) this.#flushNow();
+      else this.#flushSoon(this.#options.flushIntervalMs);
     });
   }
 
   #flushSoon(delayMs: number): void {
-    if (this.#timer && delayMs > 0) return;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer || this.#immediate) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#serial(() => this.#flush());
     }, delayMs);
+  }
+
+  /** Group commit without a window: each write on the chain takes all that is pending when it starts. */
+  #flushNow(): void {
+    if (this.#immediate) return;
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      void this.#serial(() => this.#flush());
+    });
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -294,6 +317,10 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+    }
+    if (this.#immediate) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
     }
     await this.#serial(() => this.#flush());
     await this.#db.close();

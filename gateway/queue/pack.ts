@@ -22,6 +22,11 @@ export interface AppendStamp {
    * holds never disagree after a crash (SPEC §10).
    */
   state?: Record<string, string | null>;
+  /**
+   * A device waits for these events to be durable before it is acknowledged (MQTT PUBACK): write
+   * them now, not after the group-commit window (leveldb-queue.ts `append`).
+   */
+  urgent?: boolean;
 }
 
 /** Key prefix of sources' state (SPEC §10). */

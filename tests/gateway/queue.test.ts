@@ -103,6 +103,37 @@ describe('LevelDB queue', () => {
     await queue.close();
   });
 
+  it('writes an urgent append (a device waits for its ack) at once, with what is pending, in one write', async () => {
+    // A group-commit window far longer than the test's timeout: only `urgent` can make it quick.
+    const queue = await LevelQueue.open({
+      dir: tempDir(),
+      gateway: 'gw-test',
+      maxRecordEvents: 100,
+      flushIntervalMs: 600_000,
+      sync: true,
+    });
+    const early = queue.append([pending('not urgent')]);
+    const urgent = Array.from({ length: 5 }, (_, i) => queue.append([pending(`u${i}`)], { urgent: true }));
+    const timeout = new Promise<'window'>((resolve) => setTimeout(resolve, 30_000, 'window').unref());
+    const first = await Promise.race([Promise.all([early, ...urgent]), timeout]);
+    assert.notEqual(first, 'window', 'the urgent appends waited for the group-commit window');
+    // The six appends of one turn of the event loop share one record, so one write.
+    const records = await queue.read('telemetry', null, 10);
+    assert.deepEqual(
+      records.map((r) => r.events.map((e) => e.message)),
+      [['not urgent', 'u0', 'u1', 'u2', 'u3', 'u4']],
+    );
+    // Appends arriving while a write is in progress go together in the next one.
+    const during = Array.from({ length: 4 }, (_, i) => queue.append([pending(`d${i}`)], { urgent: true }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = Array.from({ length: 4 }, (_, i) => queue.append([pending(`l${i}`)], { urgent: true }));
+    await Promise.all([...during, ...later]);
+    const after = await queue.read('telemetry', records[0]!.key, 10);
+    assert.equal(after.flatMap((r) => r.events).length, 8);
+    assert.ok(after.length <= 2, `expected at most 2 records, got ${after.length}`);
+    await queue.close();
+  });
+
   it('puts security and alert events in their own lanes', async () => {
     const queue = await open(tempDir());
     await queue.append([

@@ -35,9 +35,10 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
     resetSecs: config.rates.block_reset_secs,
   });
 
-  const emit = (events: PendingEvent[]): Promise<void> => {
+  /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
+  const emit = (events: PendingEvent[], ack = false): Promise<void> => {
     for (const e of events) ctx.metrics.sensorEvents.inc({ source: name, action: e.action });
-    return ctx.emit(events);
+    return ctx.emit(events, ack ? { ack } : undefined);
   };
   const emitLater = (events: PendingEvent[]) => {
     emit(events).catch((error: Error) => {

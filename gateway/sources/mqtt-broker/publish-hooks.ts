@@ -15,7 +15,7 @@ import type { SensorDeps } from './types.ts';
 type Internal = Client & { will?: unknown };
 
 export interface PublishHookDeps extends SensorDeps {
-  emit: (events: PendingEvent[]) => Promise<void>;
+  emit: (events: PendingEvent[], ack?: boolean) => Promise<void>;
   emitLater: (events: PendingEvent[]) => void;
   event: (info: ConnInfo, spec: MqttEventSpec) => PendingEvent;
 }
@@ -132,7 +132,9 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
       return done(null);
     }
     // QoS 1/2: aedes writes PUBACK/PUBREC after this callback; the events must be durable first.
-    emit(events).then(
+    // The client waits, so they are written at once (with whatever else is pending), not after
+    // the queue's group-commit window.
+    emit(events, true).then(
       () => done(null),
       (error: Error) => {
         ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);

@@ -51,7 +51,7 @@ if (mode === 'plain') {
       rates: { window_secs: 60, max_connections: 1000, max_connects: 1000, max_auth_failures: 100 },
     }),
     {
-      emit: (events) => pipeline.emit('broker', events),
+      emit: (events, opts) => pipeline.emit('broker', events, Date.now(), opts?.state, opts?.ack === true),
       metrics,
       logger: pino({ level: 'silent' }),
       now: () => new Date(),
