@@ -235,11 +235,16 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
         },
       });
     }
+    const rsyslogA = results.find((r) => r.name.startsWith('rsyslog (a)'));
     for (const r of results) {
       figures.push({
         name: `${label} syslog: CPU per million events, ${r.name}`,
         value: r[transport].cpuPerMillion,
         unit: 'CPU s',
+        // Issue 18: at most 15 CPU s per million TCP events end to end, beside rsyslog (a).
+        ...(r === us &&
+          rsyslogA && { peer: { name: rsyslogA.name, value: rsyslogA[transport].cpuPerMillion } }),
+        ...(r === us && transport === 'tcp' && { target: { value: 15, better: 'lower', issue: 18 } }),
         chart: {
           id: `syslog-${transport}-cpu`,
           title: `${label} syslog: CPU seconds per million events`,
