@@ -28,6 +28,15 @@ export const relpSourceSchema = z.strictObject({
     .describe(
       'Transactions of one session received and not yet acknowledged before the gateway stops reading it (the sender waits on its own window; omrelp windowSize is 128 unless set).',
     ),
+  max_window_bytes: z
+    .number()
+    .int()
+    .min(65_536)
+    .max(268_435_456)
+    .default(4_194_304)
+    .describe(
+      'Bytes of syslog data of one session received and not yet acknowledged before the gateway stops reading it (with max_connections, what bounds memory).',
+    ),
   dedupe_window: z
     .number()
     .int()

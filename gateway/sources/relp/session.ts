@@ -2,8 +2,9 @@
  * One RELP session on one connection (librelp's server side): `open` with its offers first, then
  * `syslog` transactions, each answered `200 OK` only after its event is durable (ledger.ts), in
  * the order they came; `close` is answered once everything before it is, then the connection
- * ends. The window: with `max_window` transactions unanswered the socket stops being read, so a
- * sender with a larger window waits in TCP. A framing or protocol error ends the session with a
+ * ends. The window: with `max_window` transactions (or `max_window_bytes` of data) unanswered the
+ * socket stops being read, so a sender with a larger window waits in TCP, and the memory a session
+ * holds is bounded. A framing or protocol error ends the session with a
  * `500` where a transaction number is known; a failed queue write ends it without any answer, so
  * that the sender keeps those frames and sends them again.
  */
@@ -41,6 +42,7 @@ export function runSession(socket: net.Socket, deps: SessionDeps): void {
   let open = false;
   let expected: number | undefined;
   let unacked = 0;
+  let unackedBytes = 0;
   let dead = false;
   /** Answers go out in transaction order: each step waits for the one before. */
   let order: Promise<void> = Promise.resolve();
@@ -59,26 +61,30 @@ export function runSession(socket: net.Socket, deps: SessionDeps): void {
       setTimeout(() => socket.destroy(), 1000).unref();
     });
   };
-  const settle = (n: number) => {
+  const full = () => unacked >= config.max_window || unackedBytes >= config.max_window_bytes;
+  const settle = (n: number, bytes: number) => {
     unacked -= n;
-    if (unacked < config.max_window && socket.isPaused() && !dead) socket.resume();
+    unackedBytes -= bytes;
+    if (!full() && socket.isPaused() && !dead) socket.resume();
   };
 
   /** Commits a run of syslog frames and answers them, after everything before them. */
   const commitRun = (frames: RelpFrame[]) => {
+    const bytes = frames.reduce((sum, f) => sum + f.data.length, 0);
     unacked += frames.length;
-    if (unacked >= config.max_window) socket.pause();
+    unackedBytes += bytes;
+    if (full()) socket.pause();
     const committed = deps.ledger.commit(ledgerSession, frames, deps.decode);
     order = order.then(() =>
       committed.then(
         () => {
           const parts = frames.map((f) => encodeRelpResponse(f.txnr, 200, 'OK'));
           write(Buffer.concat(parts));
-          settle(frames.length);
+          settle(frames.length, bytes);
         },
         (error: Error) => {
           // No answer: the sender keeps the frames and sends them again on its next session.
-          settle(frames.length);
+          settle(frames.length, bytes);
           if (!dead) deps.onError('queue_write_failed', `queue write failed: ${error.message}`);
           dead = true;
           socket.destroy();

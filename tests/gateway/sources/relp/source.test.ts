@@ -207,21 +207,28 @@ describe('RELP source', () => {
     assert.equal(lines(ctx).length, 0);
   });
 
-  it('stops reading a session with max_window transactions unanswered', async () => {
-    const ctx = recordingContext();
-    const source = await start(ctx, { max_window: 4 });
-    const c = await RelpClient.connect(portOf(source));
-    c.send(1, 'open', OPEN);
-    await c.rsp(1);
-    ctx.hold = true;
-    for (let i = 0; i < 4; i++) c.send(2 + i, 'syslog', line(600 + i));
-    await new Promise((r) => setTimeout(r, 300));
-    for (let i = 4; i < 8; i++) c.send(2 + i, 'syslog', line(600 + i));
-    await new Promise((r) => setTimeout(r, 300));
-    // The first four are waiting on the queue; the next four stay unread in the socket.
-    assert.equal(ctx.events.length, 0);
-    ctx.release();
-    await c.rsp(9);
-    assert.equal(lines(ctx).length, 8);
-  });
+  for (const [what, extra] of [
+    ['max_window transactions', { max_window: 4 }],
+    ['max_window_bytes of data', { max_window_bytes: 65_536 }],
+  ] as const)
+    it(`stops reading a session with ${what} unanswered (the sender's data waits in TCP)`, async () => {
+      const ctx = recordingContext();
+      const source = await start(ctx, { max_message_bytes: 65_536, ...extra });
+      const c = await RelpClient.connect(portOf(source));
+      c.send(1, 'open', OPEN);
+      await c.rsp(1);
+      ctx.hold = true;
+      const body = `<13>Dec  5 12:00:00 plc-1 app: ${'y'.repeat(50_000)}`;
+      const n = 400; // 20 MB: far more than the kernel's socket buffers hold
+      for (let i = 0; i < n; i++) c.send(2 + i, 'syslog', body);
+      await new Promise((r) => setTimeout(r, 1500));
+      // Were the session read regardless, the client's buffer would have drained into the gateway.
+      assert.ok(
+        c.socket.writableLength > 8_000_000,
+        `still waiting in the sender: ${c.socket.writableLength} bytes`,
+      );
+      ctx.release();
+      await c.rsp(1 + n, 60_000);
+      assert.equal(ctx.events.length, n);
+    });
 });
