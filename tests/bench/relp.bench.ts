@@ -68,8 +68,12 @@ async function measureOurs(n: number): Promise<Measured> {
     ].join('\n'),
   );
   const bundle = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
+  // BENCH_CPU_PROF=<dir>: write the gateway's CPU profile there (as gateway-process.ts does).
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const child: ChildProcess = track(
-    spawn(process.execPath, [...GATEWAY_NODE_FLAGS, bundle, 'run', '--config', file], {
+    spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profile, bundle, 'run', '--config', file], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...GATEWAY_ENV },
     }),
