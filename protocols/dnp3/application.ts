@@ -47,6 +47,10 @@ type HeaderResult =
   /** `header`: what was read of a header whose qualifier is reserved (as tshark lists it). */
   | { ok: false; error: Dnp3Error; header?: Dnp3ObjectHeader };
 
+/** The object header as errors name it; formatted only when one is raised. */
+const where = (group: number, variation: number, qualifier: number) =>
+  `g${group}v${variation} qualifier 0x${qualifier.toString(16).padStart(2, '0')}`;
+
 function readHeader(b: Uint8Array, at: number, withData: boolean): HeaderResult {
   if (b.length - at < 3) return { ok: false, error: dnp3Error('truncated', 'object header cut short') };
   const group = b[at]!;
@@ -56,16 +60,21 @@ function readHeader(b: Uint8Array, at: number, withData: boolean): HeaderResult 
   const rangeCode = qualifier & 0x0f;
   const rangeBytes = RANGE_BYTES[rangeCode]!;
   const prefixBytes = PREFIX_BYTES[prefixCode]!;
-  const where = `g${group}v${variation} qualifier 0x${qualifier.toString(16).padStart(2, '0')}`;
   if (rangeBytes < 0 || prefixBytes < 0 || qualifier & 0x80)
     return {
       ok: false,
-      error: dnp3Error('bad_qualifier', `${where}: reserved qualifier (§4.3.1.3)`),
+      error: dnp3Error(
+        'bad_qualifier',
+        `${where(group, variation, qualifier)}: reserved qualifier (§4.3.1.3)`,
+      ),
       header: { group, variation, qualifier, prefixCode, rangeCode, points: [] },
     };
   let off = at + 3;
   if (b.length - off < rangeBytes)
-    return { ok: false, error: dnp3Error('truncated', `${where}: range field cut short`) };
+    return {
+      ok: false,
+      error: dnp3Error('truncated', `${where(group, variation, qualifier)}: range field cut short`),
+    };
   const header: Dnp3ObjectHeader = { group, variation, qualifier, prefixCode, rangeCode, points: [] };
   let count = 0;
   if (rangeCode <= 5) {
@@ -75,7 +84,10 @@ function readHeader(b: Uint8Array, at: number, withData: boolean): HeaderResult 
     if (header.stop < header.start)
       return {
         ok: false,
-        error: dnp3Error('bad_range', `${where}: stop ${header.stop} < start ${header.start}`),
+        error: dnp3Error(
+          'bad_range',
+          `${where(group, variation, qualifier)}: stop ${header.stop} < start ${header.start}`,
+        ),
       };
     count = header.stop - header.start + 1;
     header.count = count;
@@ -85,17 +97,20 @@ function readHeader(b: Uint8Array, at: number, withData: boolean): HeaderResult 
   }
   off += rangeBytes;
   const max = DNP3_LIMITS.MAX_POINTS_PER_HEADER;
-  const indexOf = (i: number) => (header.start ?? 0) + i;
+  const first = header.start ?? 0; // index of object i is first + i (range qualifiers)
   // A size prefix means data follows even in a READ (e.g. g70v5 file transport, qualifier 0x5B).
   if ((!withData && prefixCode < 4) || rangeCode === 6 || NO_DATA_GROUPS.has(group)) {
     // Only index prefixes follow a header without data (e.g. READ of points 0x17/0x28).
     if (prefixCode >= 1 && prefixCode <= 3 && rangeCode !== 6) {
       if ((b.length - off) / prefixBytes < count)
-        return { ok: false, error: dnp3Error('truncated', `${where}: ${count} indexes do not fit`) };
+        return {
+          ok: false,
+          error: dnp3Error('truncated', `${where(group, variation, qualifier)}: ${count} indexes do not fit`),
+        };
       for (let i = 0; i < count; i++, off += prefixBytes)
         if (i < max) header.points.push({ index: uint(b, off, prefixBytes) });
     } else {
-      for (let i = 0; i < Math.min(count, max); i++) header.points.push({ index: indexOf(i) });
+      for (let i = 0; i < Math.min(count, max); i++) header.points.push({ index: first + i });
     }
     return { ok: true, header, next: off };
   }
@@ -104,40 +119,64 @@ function readHeader(b: Uint8Array, at: number, withData: boolean): HeaderResult 
   if (!spec && !sized)
     return {
       ok: false,
-      error: dnp3Error('unknown_object_size', `${where}: object size unknown, objects after it not read`),
+      error: dnp3Error(
+        'unknown_object_size',
+        `${where(group, variation, qualifier)}: object size unknown, objects after it not read`,
+      ),
     };
   if (spec?.bits && prefixCode === 0) {
     const bytes = Math.ceil((count * spec.size) / 8);
     if (b.length - off < bytes)
-      return { ok: false, error: dnp3Error('truncated', `${where}: ${count} packed objects do not fit`) };
+      return {
+        ok: false,
+        error: dnp3Error(
+          'truncated',
+          `${where(group, variation, qualifier)}: ${count} packed objects do not fit`,
+        ),
+      };
     for (let i = 0; i < Math.min(count, max); i++) {
       const bit = i * spec.size;
       const v = (b[off + (bit >> 3)]! >> (bit & 7)) & (spec.size === 2 ? 3 : 1);
-      header.points.push({ index: indexOf(i), value: v });
+      header.points.push({ index: first + i, value: v });
     }
     return { ok: true, header, next: off + bytes };
   }
   if (spec?.bits)
-    return { ok: false, error: dnp3Error('bad_qualifier', `${where}: packed objects with a prefix`) };
+    return {
+      ok: false,
+      error: dnp3Error(
+        'bad_qualifier',
+        `${where(group, variation, qualifier)}: packed objects with a prefix`,
+      ),
+    };
   // A lower bound on what `count` objects need: reject impossible counts before any loop.
   const least = prefixBytes + (sized ? 0 : spec!.size);
   if (least > 0 && (b.length - off) / least < count)
-    return { ok: false, error: dnp3Error('truncated', `${where}: ${count} objects do not fit`) };
+    return {
+      ok: false,
+      error: dnp3Error('truncated', `${where(group, variation, qualifier)}: ${count} objects do not fit`),
+    };
   if (least === 0 && count > 0)
-    return { ok: false, error: dnp3Error('unknown_object_size', `${where}: zero-size objects`) };
+    return {
+      ok: false,
+      error: dnp3Error('unknown_object_size', `${where(group, variation, qualifier)}: zero-size objects`),
+    };
   for (let i = 0; i < count; i++) {
-    let index = indexOf(i);
+    let index = first + i;
     let size = spec?.size ?? 0;
     if (prefixBytes > 0) {
       if (b.length - off < prefixBytes)
-        return { ok: false, error: dnp3Error('truncated', `${where}: prefix`) };
+        return { ok: false, error: dnp3Error('truncated', `${where(group, variation, qualifier)}: prefix`) };
       const prefix = uint(b, off, prefixBytes);
       off += prefixBytes;
       if (sized) size = prefix;
       else index = prefix;
     }
     if (b.length - off < size)
-      return { ok: false, error: dnp3Error('truncated', `${where}: object ${i} cut short`) };
+      return {
+        ok: false,
+        error: dnp3Error('truncated', `${where(group, variation, qualifier)}: object ${i} cut short`),
+      };
     if (i < max) {
       const point: Dnp3Point = { index };
       if (spec?.read && size === spec.size) spec.read(b, off, point);
