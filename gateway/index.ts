@@ -21,6 +21,7 @@ import { Forwarder } from './forwarder/index.ts';
 import { createHealthReporter } from './health/reporter.ts';
 import { createDeviceHistory } from './http/device-series.ts';
 import { createGatewayHttp, type GatewayStatus } from './http/index.ts';
+import { gatewayIngest, INGEST_SOURCE } from './http/ingest.ts';
 import type { Inventory } from './inventory/index.ts';
 import { createLogger } from './log.ts';
 import { createGatewayMetrics } from './metrics.ts';
@@ -213,6 +214,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics,
     metricsAccess: config.http.metrics,
     logger: logger.child({ component: 'http' }),
+    ingest: gatewayIngest(config.http.ingest, (events) => pipeline.emit(INGEST_SOURCE, events), metrics),
     status,
     inventory,
     dashboard: {

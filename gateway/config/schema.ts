@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { EVENT_SOURCES, gatewayIdSchema } from '../../protocols/event/schema.ts';
+import { ingestConfigSchema } from '../../server-shared/ingest-body.ts';
 import { sourceSchema } from '../sources/schema.ts';
 import { listenSchema } from './common.ts';
 import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
@@ -191,6 +192,9 @@ export const gatewayConfigSchema = z.strictObject({
         .describe(
           'The built device dashboard served at / (default: dist/dashboards/gateway of this install).',
         ),
+      ingest: ingestConfigSchema.describe(
+        'HTTP ingest: POST /api/ingest and POST /_bulk with a token of the ingest scope (docs/sources.md).',
+      ),
       device_history: z
         .strictObject({
           points_per_value: z

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type * as Api from '../../protocols/api/gateway.ts';
 import type { GatewayStatus } from '../../protocols/api/gateway.ts';
 import { apiError, createErrorHandler, notFound } from '../../server-shared/http-errors.ts';
+import { type IngestRouteDeps, registerIngestRoutes } from '../../server-shared/ingest-route.ts';
 import {
   createMetricsGuard,
   type MetricsAccessConfig,
@@ -40,14 +41,19 @@ export function createGatewayHttp(deps: {
   metricsAccess?: MetricsAccessConfig;
   /** Where a failed request's detail goes (never to the client). */
   logger?: Logger;
+  /** HTTP ingest (POST /api/ingest, /_bulk): gateway/http/ingest.ts. */
+  ingest?: IngestRouteDeps;
 }) {
   const app = new Hono();
   app.use('*', secureHeaders());
   // /healthz stays open (and says nothing but up or degraded); /metrics is open unless
   // http.metrics asks for a token or an allow-list; every /api route declares its permission.
-  app.use('/api/*', bodyLimit({ maxSize: 256 * 1024 }));
+  const limit = bodyLimit({ maxSize: 256 * 1024 });
+  // Ingest bounds its own body (http.ingest.max_body_bytes), refusing it while it is read.
+  app.use('/api/*', (c, next) => (c.req.path.startsWith('/api/ingest') ? next() : limit(c, next)));
   app.use('/api/*', deps.auth.middleware);
   app.route('/api', deps.auth.routes);
+  if (deps.ingest) registerIngestRoutes(app, deps.ingest, deps.auth.middleware);
   const dashboard: DashboardDeps = {
     history: createDeviceHistory(),
     ...deps.dashboard,
