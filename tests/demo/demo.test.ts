@@ -20,7 +20,7 @@ const run = promisify(execFile);
 it(
   'npm start: logger → printed port → GET /api/events within 2 s; Ctrl-C stops cleanly',
   {
-    timeout: 180_000,
+    timeout: 360_000,
   },
   async (t) => {
     if (!requireTool(t, 'logger', 'bsdutils (util-linux)')) return;
@@ -53,9 +53,11 @@ it(
       err += d;
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let failed = false;
     try {
+      // Central on PGlite, the gateway and the plant take well over a minute on a loaded 2-core box.
       await waitFor(() => (out.includes('Press Ctrl-C') ? true : undefined), {
-        timeoutMs: 60_000,
+        timeoutMs: 180_000,
         what: `the demo banner; stderr: ${err}`,
       });
       const port = Number(/logger -n 127\.0\.0\.1 -P (\d+) -d/.exec(out)?.[1]);
@@ -141,7 +143,10 @@ it(
         return body.alerts.find((a) => a.rule_title === 'SSH brute force against a plant host');
       });
       assert.equal(queued.status, 'new');
-      // The scenarios that follow, one every 3 s here: Modbus, MQTT and CoAP attacks reach the queue.
+      // The OT devices behind the gateway's ot_proxy are in the banner.
+      assert.match(out, /dnp3 +proxy 127\.0\.0\.1:\d+ → outstation "substation-rtu"/);
+      assert.match(out, /s7comm +proxy 127\.0\.0\.1:\d+ → S7 CPU "pump-station-s7"/);
+      // The scenarios that follow, one every 3 s here: Modbus, MQTT, CoAP, DNP3 and S7 attacks reach the queue.
       const titles = await waitFor(
         async () => {
           const res = await fetch(`${queue}?limit=200`, { headers: { authorization: `Bearer ${token}` } });
@@ -151,20 +156,33 @@ it(
             'Modbus diagnostics that silence or restart a device',
             "MQTT subscription to every topic or to the broker's $SYS tree",
             'CoAP resource discovery',
+            'DNP3 cold or warm restart of an outstation',
+            'Siemens S7 CPU stopped over the network (S7comm PLC stop)',
           ].every((t) => seen.has(t))
             ? seen
             : undefined;
         },
-        { what: 'alerts of the Modbus, MQTT and CoAP scenarios', timeoutMs: 60_000, intervalMs: 500 },
+        {
+          what: 'alerts of the Modbus, MQTT, CoAP, DNP3 and S7 scenarios',
+          timeoutMs: 120_000,
+          intervalMs: 500,
+        },
       );
       assert.ok(titles.has("Modbus request outside the PLC's policy (rogue master or unauthorised command)"));
       assert.match(out, /attack force-listen-only: /);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
       child.kill('SIGINT');
       const code = await exited;
       rmSync(dataDir, { recursive: true, force: true });
-      assert.equal(code, 0, `exit code; stderr: ${err}`);
-      assert.match(out, /Stopped\./);
+      // After an earlier failure the SIGINT may land before the demo handles it: that failure is
+      // the one to report, not the exit code.
+      if (!failed) {
+        assert.equal(code, 0, `exit code; stderr: ${err}`);
+        assert.match(out, /Stopped\./);
+      }
     }
   },
 );
