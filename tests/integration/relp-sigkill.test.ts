@@ -32,7 +32,7 @@ async function metric(httpUrl: string, re: RegExp): Promise<number> {
 
 it(
   `rsyslog omrelp → gateway, SIGKILL ${KILLS} times during ${TOTAL} lines: every line stored exactly once`,
-  { timeout: 300_000 },
+  { timeout: 900_000 },
   async (t) => {
     if (!requireRsyslogRelp(t)) return;
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-relp-kill-'));
@@ -99,7 +99,7 @@ it(
       for (let kill = 1; kill <= KILLS; kill++) {
         const target = (kill * TOTAL) / (KILLS + 1);
         await waitFor(async () => ((await queuedEvents(httpUrl)) >= target ? true : undefined), {
-          timeoutMs: 120_000,
+          timeoutMs: 300_000,
           intervalMs: 50,
           what: `${target} events queued before kill ${kill}; rsyslog said: ${rsyslog.stderr()}`,
         });
@@ -115,7 +115,7 @@ it(
       }
       // /metrics refreshes its queue gauges once a second; the last run is never killed.
       await waitFor(async () => ((await queuedEvents(httpUrl)) >= TOTAL ? true : undefined), {
-        timeoutMs: 120_000,
+        timeoutMs: 300_000,
         intervalMs: 200,
         what: `all ${TOTAL} lines queued; rsyslog said: ${rsyslog.stderr()}`,
       });
