@@ -12,10 +12,12 @@ import { compileError, detects } from './helpers.ts';
 
 type Row = [key: string, value: unknown, field: unknown, expected: boolean];
 
+const clip = (s: string) => (s.length > 60 ? `${s.slice(0, 40)}… (${s.length} chars)` : s);
+
 function table(name: string, rows: Row[], placeholders: Record<string, string[]> = {}) {
   describe(name, () => {
     for (const [key, value, field, expected] of rows)
-      test(`${key}: ${JSON.stringify(value)} vs ${JSON.stringify(field)} → ${expected}`, () => {
+      test(`${key}: ${JSON.stringify(value)} vs ${clip(JSON.stringify(field))} → ${expected}`, () => {
         const fields = field === undefined ? {} : { f: field };
         assert.equal(detects({ sel: { [key]: value } }, { fields }, { placeholders }), expected);
       });
@@ -76,6 +78,10 @@ table('re with flags and positions', [
   ['f|re|startswith', 'mimi|kiwi', 'x kiwi.exe', false],
   ['f|re|endswith', '\\.(ps1|bat)', 'run.bat', true],
   ['f|re|endswith', '\\.(ps1|bat)', 'run.bat.txt', false],
+  // Anchoring keeps the linear-time guarantee: `(?:(a+)+)$` on 'aaa…!' is exponential for a
+  // backtracking engine (this row would not finish), linear for RE2.
+  ['f|re|endswith', '(a+)+', `${'a'.repeat(30_000)}!`, false],
+  ['f|re|startswith|i', '(x+x+)+y', `${'x'.repeat(30_000)}`, false],
 ]);
 
 table('cidr, all, cased, exists, fieldref', [
