@@ -96,7 +96,7 @@ function fromObject(o: Record<string, unknown>, format: 'nxlog_json' | 'nxlog_kv
     )
       continue;
     const s = str(v);
-    if (s === undefined) continue;
+    if (s === undefined || k === '__proto__') continue; // a key, not the prototype
     record.data[k] = s.slice(0, WINDOWS_LIMITS.VALUE_CHARS);
     values++;
   }
@@ -160,7 +160,7 @@ export function parseKvPairs(text: string): Record<string, string> {
       value = text.slice(i, end).trim();
       i = end;
     }
-    if (!Object.hasOwn(out, m[1]!)) out[m[1]!] = value;
+    if (!Object.hasOwn(out, m[1]!) && m[1] !== '__proto__') out[m[1]!] = value;
     pairs++;
   }
   return out;

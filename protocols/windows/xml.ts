@@ -214,7 +214,13 @@ export function recordFromEventElement(event: XmlElement, format: 'xml' | 'evtx'
   if (sid) record.userSid = sid;
   let values = 0;
   const put = (name: string, value: string) => {
-    if (values >= WINDOWS_LIMITS.DATA_VALUES || name === '' || Object.hasOwn(record.data, name)) return;
+    if (
+      values >= WINDOWS_LIMITS.DATA_VALUES ||
+      name === '' ||
+      name === '__proto__' ||
+      Object.hasOwn(record.data, name)
+    )
+      return;
     values++;
     record.data[name] = clip(value);
   };
