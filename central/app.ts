@@ -12,11 +12,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
+import type { Event } from '../protocols/event/schema.ts';
 import { LINK_MAX_HELLO_BYTES } from '../protocols/link/codec.ts';
+import { registerIngestRoutes } from '../server-shared/ingest-route.ts';
 import { apiError, createErrorHandler, notFound } from '../server-shared/http-errors.ts';
 import { createMetricsGuard, type WebAuth } from '../server-shared/web-auth/index.ts';
 import type { Alerts } from './alerts/index.ts';
 import { alertsApi } from './api/alerts.ts';
+import { centralIngest } from './api/ingest.ts';
 import './api/context.ts';
 import { enrichApi } from './api/enrich.ts';
 import { registerDashboardStatic } from './api/dashboard-static.ts';
@@ -57,6 +60,8 @@ export interface CentralServices {
   hub: LiveHub;
   /** Central's own enabled rules changed through the rules API (its engine reloads them). */
   onCentralRulesChanged: () => void;
+  /** Events stored through HTTP ingest, after their commit (enrichment, detection). */
+  afterIngest?: (events: Event[]) => void;
 }
 
 /**
@@ -108,7 +113,9 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
   app.use('/enroll', bodyLimit({ maxSize: 16 * 1024 }));
   app.route('/enroll', enrollApi(gatewayDeps));
 
-  app.use('/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
+  const limit = bodyLimit({ maxSize: 1024 * 1024 });
+  // Ingest bounds its own body (api.ingest.max_body_bytes), refusing it while it is read.
+  app.use('/api/*', (c, next) => (c.req.path.startsWith('/api/ingest') ? next() : limit(c, next)));
   // Access control (server-shared/web-auth/SPEC.md): session cookie or bearer token; every /api route
   // declares its permission with requirePermission(...) and an undeclared one is refused.
   app.use('/api/*', refuseNulInRequest);
@@ -118,6 +125,17 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
     await next();
   });
   app.route('/api', services.auth.routes);
+  registerIngestRoutes(
+    app,
+    centralIngest({
+      config: config.api.ingest,
+      store,
+      centralId: config.central.id,
+      metrics,
+      afterCommit: services.afterIngest,
+    }),
+    services.auth.middleware,
+  );
   app.route('/api/events', searchApi(store, logger.child({ component: 'search' })));
   app.route('/api/events', eventsApi(store));
   app.route('/api', gatewaysApi(gatewayDeps));

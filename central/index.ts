@@ -198,6 +198,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     link,
     hub,
     onCentralRulesChanged: () => void detection.reloadFrom(rules),
+    afterIngest: (events) => ingest.afterCommit(events),
   };
   routeCentralApp(http.app, services);
   return {

@@ -3,6 +3,7 @@
  * errors naming their path). Secrets are never stored here: gateways and API clients are known
  * by the SHA-256 of their tokens; DATABASE_URL comes from the environment.
  */
+import { ingestConfigSchema } from '../../server-shared/ingest-body.ts';
 import { z } from 'zod';
 import { listenSchema } from '../../server-shared/config/listen.ts';
 import { tlsServerSchema } from '../../server-shared/config/tls.ts';
@@ -141,6 +142,9 @@ export const centralConfigSchema = z.strictObject({
         .default([])
         .describe('API bearer tokens (SHA-256); SIEM_API_TOKEN adds one from the environment.'),
       stream: streamConfigSchema.prefault({}),
+      ingest: ingestConfigSchema.describe(
+        'HTTP ingest: POST /api/ingest and POST /_bulk with a token of the ingest scope (docs/central.md).',
+      ),
     })
     .prefault({}),
   auth: webAuthConfigSchema.describe(
