@@ -7,8 +7,9 @@
  * (Modbus ADUs as frames, as tests/bench/modbus.bench.ts counts them). The note adds the rate
  * with every event also written as the JSON line `replay` writes (what modbus.bench.ts times).
  * Each codec runs whole passes over its trace for a fixed time budget, in rounds that interleave
- * the codecs so all see the same machine load. The figure is by wall clock, as the other
- * benchmarks report; the note gives the rate by this process's CPU time too.
+ * the codecs so all see the same machine load. The figure, and the target's verdict, are frames
+ * per second of this process's CPU time (process.cpuUsage, user + system): on a shared 2-core
+ * machine the wall clock mostly measures the other processes. The note gives the wall-clock rate.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +22,7 @@ import type { BenchFigure, BenchOptions } from './types.ts';
 export const title = 'OT decode';
 
 const TARGET = 100_000;
-const CHART = { id: 'ot-decode-rate', title: 'Frames decoded to events per second, largest trace' };
+const CHART = { id: 'ot-decode-rate', title: 'Frames decoded to events per CPU second, largest trace' };
 
 /** One pass over a trace, to `Event`s or on to `replay`'s JSON lines: the frames and events it gave. */
 type Pass = (json: boolean) => Promise<{ frames: number; events: number }>;
@@ -135,12 +136,12 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
     const j = toJson[i]!;
     const note =
       `${e.unit}; ${round(t.frames / t.passes)} a pass giving ${round(t.events / t.passes)} events, ` +
-      `${round(rate(t.events, t.wallMs))} events/s; by CPU time ${round(rate(t.frames, t.cpuMs))} frames/s; ` +
+      `${round(rate(t.events, t.cpuMs))} events per CPU second; by wall clock ${round(rate(t.frames, t.wallMs))} frames/s; ` +
       `with replay's JSON lines ${round(rate(j.frames, j.wallMs))} frames/s ` +
       `(CPU time ${round(rate(j.frames, j.cpuMs))}); ${t.passes} + ${j.passes} passes`;
     const base = {
-      value: rate(t.frames, t.wallMs),
-      unit: 'frames/s',
+      value: rate(t.frames, t.cpuMs),
+      unit: 'frames/CPU-s',
       note,
       chart: { ...CHART, series: e.label },
     };
@@ -153,7 +154,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
       figures.push({
         name: `${e.label}, ${path.basename(e.file)}: frames decoded to events`,
         ...base,
-        peer: { name: 'Modbus, modbusBig.pcap, same run', value: rate(modbus.frames, modbus.wallMs) },
+        peer: { name: 'Modbus, modbusBig.pcap, same run', value: rate(modbus.frames, modbus.cpuMs) },
         target: { value: TARGET, better: 'higher', issue: 19 },
       });
   }
