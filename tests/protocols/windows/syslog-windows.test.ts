@@ -149,3 +149,46 @@ test('other syslog messages are untouched', () => {
     assert.equal(e.source, 'syslog', line);
   }
 });
+
+test('each security event the brief names gets its action (WEF XML over syslog)', () => {
+  const xml = (channel: string, provider: string, id: number, data: Record<string, string>) =>
+    `<13>1 2026-11-21T10:00:00Z wec01 - - - - <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="${provider}"/><EventID>${id}</EventID><Channel>${channel}</Channel><Computer>HMI-1</Computer></System><EventData>${Object.entries(
+      data,
+    )
+      .map(([k, v]) => `<Data Name="${k}">${v}</Data>`)
+      .join('')}</EventData></Event>`;
+  const sec = 'Microsoft-Windows-Security-Auditing';
+  const sysmon = 'Microsoft-Windows-Sysmon/Operational';
+  const cases: Array<[string, string, number, Record<string, string>, string]> = [
+    ['Security', sec, 4624, { LogonType: '10' }, 'windows.logon_success'],
+    ['Security', sec, 4625, {}, 'windows.logon_failed'],
+    ['Security', sec, 4648, {}, 'windows.explicit_credentials'],
+    ['Security', sec, 4672, {}, 'windows.special_privileges'],
+    ['Security', sec, 4688, {}, 'windows.process_created'],
+    ['Security', sec, 4697, { ServiceName: 'x', ServiceFileName: 'C:\\x.exe' }, 'windows.service_installed'],
+    ['Security', sec, 4698, {}, 'windows.scheduled_task_created'],
+    ['Security', sec, 4720, {}, 'windows.user_created'],
+    ['Security', sec, 4732, {}, 'windows.group_member_added'],
+    ['Security', sec, 4771, {}, 'windows.kerberos_preauth_failed'],
+    ['Security', sec, 4776, { Status: '0x0' }, 'windows.ntlm_auth'],
+    ['Security', sec, 4776, { Status: '0xc000006a' }, 'windows.ntlm_auth_failed'],
+    ['Security', 'Microsoft-Windows-Eventlog', 1102, {}, 'windows.log_cleared'],
+    ['System', 'Microsoft-Windows-Eventlog', 104, {}, 'windows.log_cleared'],
+    ['System', 'Service Control Manager', 7045, {}, 'windows.service_installed'],
+    [sysmon, 'Microsoft-Windows-Sysmon', 1, {}, 'windows.sysmon.process_created'],
+    [sysmon, 'Microsoft-Windows-Sysmon', 3, {}, 'windows.sysmon.network_connection'],
+    [sysmon, 'Microsoft-Windows-Sysmon', 10, {}, 'windows.sysmon.process_access'],
+    [
+      'Microsoft-Windows-PowerShell/Operational',
+      'Microsoft-Windows-PowerShell',
+      4104,
+      {},
+      'windows.powershell.script_block',
+    ],
+    ['Application', 'MsiInstaller', 1033, {}, 'windows.event'],
+  ];
+  for (const [channel, provider, id, data, action] of cases)
+    assert.equal(event(xml(channel, provider, id, data)).action, action, `${channel} ${id}`);
+  const svc = event(xml('Security', sec, 4697, { ServiceName: 'evil', ServiceFileName: 'C:\\evil.exe' }));
+  assert.deepEqual([svc.fields['service.name'], svc.fields['service.image_path']], ['evil', 'C:\\evil.exe']);
+});
