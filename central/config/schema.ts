@@ -170,6 +170,21 @@ export const centralConfigSchema = z.strictObject({
         .describe(
           "Related events of an alert: its entity's events this long before its first and after its last hit.",
         ),
+      incident_window_secs: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400)
+        .default(900)
+        .describe(
+          'Alerts of one attacker (source address, else user) within this many seconds of an open incident fold into it (0: no incidents).',
+        ),
+      incident_notify: z
+        .enum(['alert', 'incident'])
+        .default('alert')
+        .describe(
+          "Sinks: 'alert' forwards every new alert; 'incident' forwards only the alert that opens an incident (and alerts without an attacker).",
+        ),
     })
     .prefault({}),
   sinks: sinksConfigSchema,
