@@ -59,7 +59,9 @@ fi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # rsyslog conflicts with another system log daemon (syslog-ng-core, which other tests drive):
 # installing one removes the other. When syslog-ng is there, rsyslog's packages are unpacked
-# into .data/peers/rsyslog instead (tests/support/rsyslog.ts finds rsyslogd and its modules there).
+# into /opt/edge-siem-peers/rsyslog instead, one place for every clone on the machine
+# (tests/support/rsyslog.ts finds rsyslogd and its modules there).
+PEERS_DIR=/opt/edge-siem-peers
 SYSLOG_NG_PRESENT=0
 if installed syslog-ng-core || [[ " ${PACKAGES[*]} " == *" syslog-ng-core "* ]]; then SYSLOG_NG_PRESENT=1; fi
 missing=()
@@ -77,24 +79,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-if [ ${#unpack[@]} -gt 0 ] && [ ! -x .data/peers/rsyslog/usr/sbin/rsyslogd ]; then
-  echo "» unpacking ${unpack[*]} into .data/peers/rsyslog (syslog-ng is installed, and conflicts)"
+if [ ${#unpack[@]} -gt 0 ] && [ ! -x "$PEERS_DIR/rsyslog/usr/sbin/rsyslogd" ]; then
+  echo "» unpacking ${unpack[*]} into $PEERS_DIR/rsyslog (syslog-ng is installed, and conflicts)"
   # Their shared libraries are ordinary packages that do not conflict.
   as_root apt-get install -y --no-install-recommends libestr0 libfastjson4 liblognorm5 librelp0 libgnutls30
   tmp="$(mktemp -d)"
   (cd "$tmp" && chmod 777 . && apt-get download "${unpack[@]}")
-  mkdir -p .data/peers/rsyslog
-  for deb in "$tmp"/*.deb; do dpkg -x "$deb" .data/peers/rsyslog; done
+  as_root mkdir -p "$PEERS_DIR/rsyslog"
+  for deb in "$tmp"/*.deb; do as_root dpkg -x "$deb" "$PEERS_DIR/rsyslog"; done
   rm -rf "$tmp"
 fi
-# The tests that run `rsyslogd` from PATH get the unpacked one, with its own module directory.
-if [ -x .data/peers/rsyslog/usr/sbin/rsyslogd ] && ! command -v rsyslogd >/dev/null; then
-  peers="$(pwd)/.data/peers/rsyslog"
+# The tests that run `rsyslogd` from PATH get the unpacked one, with its own module directory
+# (the wrapper is rewritten each time, so it never points at a copy that has gone).
+wrapper=/usr/local/sbin/rsyslogd
+if [ -x "$PEERS_DIR/rsyslog/usr/sbin/rsyslogd" ] && { ! command -v rsyslogd >/dev/null || grep -qs 'install-peers.sh' "$wrapper"; }; then
+  peers="$PEERS_DIR/rsyslog"
   moddir="$(dirname "$(ls "$peers"/usr/lib/*/rsyslog/lmnet.so | head -n1)")"
   echo "» /usr/local/sbin/rsyslogd: runs $peers/usr/sbin/rsyslogd -M $moddir"
   printf '#!/bin/sh\n# rsyslogd unpacked by tests/setup/install-peers.sh beside syslog-ng (the packages conflict)\nexec "%s" -M "%s" "$@"\n' \
-    "$peers/usr/sbin/rsyslogd" "$moddir" | as_root tee /usr/local/sbin/rsyslogd >/dev/null
-  as_root chmod 755 /usr/local/sbin/rsyslogd
+    "$peers/usr/sbin/rsyslogd" "$moddir" | as_root tee "$wrapper" >/dev/null
+  as_root chmod 755 "$wrapper"
 fi
 
 # PostgreSQL on 127.0.0.1:5432. Containers have no systemd: start the cluster directly.

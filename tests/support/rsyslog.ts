@@ -1,12 +1,11 @@
 /**
  * Where rsyslogd is: Debian's /usr/sbin/rsyslogd, or, when a conflicting system log daemon
  * (syslog-ng, which other tests drive) is installed, the copy tests/setup/install-peers.sh unpacks
- * into .data/peers/rsyslog. Either way rsyslogd is started with `-M` naming the module directory
+ * into /opt/edge-siem-peers/rsyslog. Either way rsyslogd is started with `-M` naming the module directory
  * next to it, so omrelp, imrelp and the gtls driver load from the same install.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './env.ts';
 
 const LIB_DIRS = ['lib/x86_64-linux-gnu', 'lib/aarch64-linux-gnu', 'lib/arm-linux-gnueabihf', 'lib'];
 
@@ -17,7 +16,7 @@ export interface RsyslogInstall {
 
 /** The first install found with rsyslogd and every module in `modules` (e.g. omrelp.so). */
 export function findRsyslog(modules: readonly string[] = []): RsyslogInstall | undefined {
-  for (const root of ['/usr', path.join(REPO_ROOT, '.data', 'peers', 'rsyslog', 'usr')]) {
+  for (const root of ['/usr', '/opt/edge-siem-peers/rsyslog/usr']) {
     const rsyslogd = path.join(root, 'sbin', 'rsyslogd');
     if (!existsSync(rsyslogd)) continue;
     const moduleDir = LIB_DIRS.map((d) => path.join(root, d, 'rsyslog')).find((d) =>
