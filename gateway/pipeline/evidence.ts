@@ -20,29 +20,43 @@ export function createEvidence({
   maxHeld = EVIDENCE_HELD,
   prefix = `obs-${Date.now().toString(36)}-`,
 } = {}) {
-  const ids = new WeakMap<object, string>();
-  /** Observation id → the real id once queued. */
-  const known = new Map<string, string>();
-  const oldest = new EvictionCursor(known);
+  /** Event → its observation number (the id is `<prefix><number>`). */
+  const ids = new WeakMap<object, number>();
+  /**
+   * Observation number → the real id once queued, in a ring indexed by number: slot `n % max`
+   * holds observation `n` until observation `n + max` is queued. No map entry and no eviction
+   * per event: this runs for every event the gateway sees.
+   */
+  const knownN = new Float64Array(max);
+  const knownReal: Array<string | undefined> = new Array<string | undefined>(max);
+  const numberOf = (id: string): number => {
+    if (!id.startsWith(prefix)) return 0;
+    const n = Number(id.slice(prefix.length));
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  };
+  const knownFor = (n: number): string | undefined =>
+    n > 0 && knownN[n % max] === n ? knownReal[n % max] : undefined;
   /** Observation id → the event a reduction stage held back. */
   const held = new Map<string, PendingEvent>();
   const oldestHeld = new EvictionCursor(held);
   let next = 0;
   let missing = 0;
-  const remember = (id: string, realId: string) => {
-    held.delete(id);
-    if (!known.has(id) && known.size >= max) oldest.evict();
-    known.set(id, realId);
+  const remember = (n: number, id: string, realId: string) => {
+    if (held.size > 0) held.delete(id);
+    // An old observation settled late never takes the slot of a newer one.
+    if (n === 0 || knownN[n % max]! > n) return;
+    knownN[n % max] = n;
+    knownReal[n % max] = realId;
   };
   return {
     /** The observation id of an event (given on first sight). */
     idFor(event: PendingEvent): string {
-      let id = ids.get(event);
-      if (id === undefined) {
-        id = `${prefix}${++next}`;
-        ids.set(event, id);
+      let n = ids.get(event);
+      if (n === undefined) {
+        n = ++next;
+        ids.set(event, n);
       }
-      return id;
+      return `${prefix}${n}`;
     },
     /** A stage handed on a changed copy: it is the same observation. */
     carry(from: PendingEvent, to: PendingEvent): void {
@@ -51,19 +65,20 @@ export function createEvidence({
     },
     /** A reduction stage did not hand the event on: keep it in case an alert names it. */
     heldBack(event: PendingEvent): void {
-      const id = ids.get(event);
-      if (id === undefined || known.has(id)) return;
+      const n = ids.get(event);
+      if (n === undefined || knownFor(n) !== undefined) return;
+      const id = `${prefix}${n}`;
       if (!held.has(id) && held.size >= maxHeld) oldestHeld.evict();
       held.set(id, event);
     },
     /** The event is durable under `realId`. */
     queued(event: PendingEvent, realId: string): void {
-      const id = ids.get(event);
-      if (id !== undefined) remember(id, realId);
+      const n = ids.get(event);
+      if (n !== undefined) remember(n, held.size > 0 ? `${prefix}${n}` : '', realId);
     },
     /** Held-back evidence is durable under `realId` now. */
     settle(observationId: string, realId: string): void {
-      remember(observationId, realId);
+      remember(numberOf(observationId), observationId, realId);
     },
     /**
      * An alert's event ids: real ids where known, and the held-back events to forward with it
@@ -76,7 +91,7 @@ export function createEvidence({
       const out: string[] = [];
       const forward: Array<{ id: string; event: PendingEvent }> = [];
       for (const id of eventIds) {
-        const real = known.get(id);
+        const real = knownFor(numberOf(id));
         const event = real === undefined ? held.get(id) : undefined;
         if (real !== undefined) out.push(real);
         else if (event) forward.push({ id, event });

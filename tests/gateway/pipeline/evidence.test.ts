@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseEvent } from '../../../protocols/event/schema.ts';
+import { createEvidence } from '../../../gateway/pipeline/evidence.ts';
 import { laneOf } from '../../../gateway/queue/types.ts';
 import { REPO_ROOT } from '../../support/env.ts';
 import { buildPipeline, countsAddUp, modbus, T0 } from './support.ts';
@@ -197,5 +198,38 @@ describe('OT default: Modbus reads', () => {
     const alert = sink.events.find((e) => e.kind === 'alert' && e.threat?.techniques.includes('T0848'));
     assert.ok(alert, 'the role change raised an alert');
     assert.ok(alert.threat!.techniques.includes('T0855'));
+  });
+});
+
+describe('evidence ids', () => {
+  const event = (i: number) => modbus(T0 + i, { tid: i });
+  it('resolves the real ids of the last `max` observations; older ones are missing, named by observation id', () => {
+    const evidence = createEvidence({ max: 10, prefix: 'obs-t-' });
+    const events = Array.from({ length: 25 }, (_, i) => event(i));
+    const ids = events.map((e) => evidence.idFor(e));
+    assert.equal(new Set(ids).size, 25);
+    assert.equal(evidence.idFor(events[3]!), ids[3], 'an event keeps its observation id');
+    events.forEach((e, i) => evidence.queued(e, `gw:${i + 1}`));
+    const { ids: resolved, forward } = evidence.resolve([ids[24]!, ids[15]!, ids[14]!, 'gw:7', 'obs-t-x']);
+    assert.deepEqual(resolved, ['gw:25', 'gw:16', ids[14], 'gw:7', 'obs-t-x']);
+    assert.deepEqual(forward, []);
+    assert.equal(evidence.missing, 2);
+  });
+
+  it('forwards a held-back event once; settling an old one never displaces a newer real id', () => {
+    const evidence = createEvidence({ max: 4, prefix: 'obs-u-' });
+    const old = event(0);
+    const oldId = evidence.idFor(old);
+    evidence.heldBack(old);
+    const newer = Array.from({ length: 6 }, (_, i) => event(i + 1));
+    newer.forEach((e, i) => {
+      evidence.idFor(e);
+      evidence.queued(e, `gw:${i + 10}`);
+    });
+    const first = evidence.resolve([oldId]);
+    assert.equal(first.forward[0]?.event, old);
+    evidence.settle(oldId, 'gw:99');
+    // Observation 5 shares the ring slot of observation 1 (max 4) and keeps its real id.
+    assert.deepEqual(evidence.resolve([evidence.idFor(newer[3]!)]).ids, ['gw:13']);
   });
 });
