@@ -72,7 +72,14 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, string
   return parsed.data;
 }
 
+/** `geo.country:RU`, `intel.feed:abuse`, `asset.site:north`: the enrichment tags (enrich/annotate.ts). */
+const ENRICHMENT_TERM = /^(?:geo|intel|asset)\.[a-z_]+:\S+$/;
+
 export function toFilter(q: FilterParams): EventFilter {
+  // A `q` that is one enrichment term searches its tag (when no other tag is asked for).
+  if (q.q !== undefined && q.tag === undefined && ENRICHMENT_TERM.test(q.q)) {
+    q = { ...q, tag: q.q, q: undefined };
+  }
   return {
     from: q.from,
     to: q.to,
