@@ -28,6 +28,7 @@ function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what
     spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let out = '';
+  // (A start may take minutes on a saturated machine: the limit is generous.)
   // Keep the start and the last 64 KiB: a day-long run must not grow this without bound.
   const add = (d: Buffer) => {
     out += d.toString();
@@ -53,7 +54,7 @@ function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what
         throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}): ${out.slice(-2000)}`);
       return ready.exec(out) ?? undefined;
     },
-    { timeoutMs: 120_000, intervalMs: 50, what },
+    { timeoutMs: 300_000, intervalMs: 50, what },
   ).catch(async (error: Error) => {
     await proc.kill();
     throw new Error(`${error.message}\n${out.slice(-2000)}`);

@@ -339,12 +339,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }),
     });
     const sampleTimer = setInterval(() => void sampler.sample(), o.sampleSecs * 1000);
+    cleanups.push(async () => {
+      clearInterval(sampleTimer);
+      await sampler.close();
+    });
     await sampler.sample();
 
     // Attacks in turn every attackEverySecs, never in the 20 s before the gateway kill nor while
     // it is down (an attack on a dead gateway is not an attack the soak can count).
     const attacks: AttackRun[] = [];
     let stopAttacks = false;
+    // On a failure too: a pending attack loop would keep the process (or the test file) alive.
+    cleanups.push(() => void (stopAttacks = true));
     const attacker = (async () => {
       let n = 0;
       let next = Math.min(15_000, o.attackEverySecs * 1000);
