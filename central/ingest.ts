@@ -1,5 +1,7 @@
 /**
- * The ingest step: what runs after each batch a gateway sent is committed to the store (the link
+ * The ingest step. Before each insert, `enrichOnInsert` has the enrichment annotate the batch in
+ * place from memory (GeoIP, cached reverse DNS, asset, threat-intel hits under `fields`; see
+ * enrich/annotate.ts), so they are stored with the event. Then, what runs after each batch a gateway sent is committed to the store (the link
  * acks only then, DESIGN.md "Delivery contract"). In this order, once per committed batch:
  *   1. subscriber: whoever started central asked to see committed events (benchmarks, tests);
  *   2. enrichment: the central device inventory and threat-intel hits (a hit raises an alert);
@@ -9,6 +11,19 @@
  * link, and a failure in one is logged and counted by that step, never thrown back to the link.
  */
 import type { Event } from '../protocols/event/schema.ts';
+import type { EventStore } from './store/types.ts';
+
+/**
+ * Wraps `store.insertEvents` so every batch stored through it (the link, HTTP ingest, central's
+ * own events) is enriched first. `annotate` runs synchronously and never throws back to ingest.
+ */
+export function enrichOnInsert(store: EventStore, annotate: (events: readonly Event[]) => void): void {
+  const insert = store.insertEvents.bind(store);
+  store.insertEvents = (events) => {
+    annotate(events);
+    return insert(events);
+  };
+}
 
 /** One thing that runs after each commit. */
 export interface IngestStep {

@@ -24,6 +24,47 @@ export const enrichmentConfigSchema = z
       .boolean()
       .default(true)
       .describe('Country and city of public addresses (geoip-lite, ~150 MB when used).'),
+    reverse_dns: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        timeout_ms: z.number().int().min(50).max(30_000).default(1_000),
+        concurrency: z.number().int().min(1).max(64).default(4),
+        cache_entries: z.number().int().min(1).max(1_000_000).default(10_000),
+        ttl_secs: z.number().int().min(1).default(3_600),
+        servers: z.array(z.string().min(1)).optional().describe('DNS servers; the system ones when absent.'),
+      })
+      .prefault({})
+      .describe('Host names of event addresses from a bounded cache; lookups never hold up ingest.'),
+    assets: z
+      .array(
+        z
+          .strictObject({
+            device_id: z.string().min(1).max(256).optional(),
+            ip: z.string().min(1).max(64).optional().describe('An address or a CIDR.'),
+            name: z.string().min(1).max(128).optional(),
+            role: z.string().min(1).max(64).optional(),
+            site: z.string().min(1).max(64).optional(),
+          })
+          .refine((a) => a.device_id !== undefined || a.ip !== undefined, 'device_id or ip is required')
+          .refine((a) => {
+            if (a.ip === undefined) return true;
+            try {
+              cidrList([a.ip]);
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'ip is not an address or a CIDR'),
+      )
+      .max(100_000)
+      .default([])
+      .describe('Name, role and site of devices (by device id) or addresses, stored with their events.'),
+    inventory_refresh_secs: z
+      .number()
+      .int()
+      .min(1)
+      .default(60)
+      .describe("How often device names are re-read from central's inventory for enrichment."),
     intel: z
       .array(
         z.strictObject({

@@ -13,7 +13,9 @@ import { recordDevices } from '../inventory/devices.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
 import type { EnrichmentConfig } from './config.ts';
+import { annotateEvent, createAssets, ENRICH_TAG } from './annotate.ts';
 import { cidrList, ipInfo } from './ip.ts';
+import { createRdns } from './rdns.ts';
 import {
   createIndicatorSet,
   type Indicator,
@@ -59,10 +61,35 @@ export async function createEnrichment(options: {
   logger: Logger;
 }) {
   const { config, metrics, logger } = options;
-  const lists = await loadIntel(config);
+  let lists = await loadIntel(config);
   for (const l of lists)
     logger.info({ list: l.name, indicators: l.set.size, skipped: l.skipped }, 'intel loaded');
   const ot = cidrList(config.ot_networks);
+  const rd = config.reverse_dns;
+  const rdns = rd.enabled
+    ? createRdns({
+        timeoutMs: rd.timeout_ms,
+        concurrency: rd.concurrency,
+        maxEntries: rd.cache_entries,
+        ttlMs: rd.ttl_secs * 1000,
+        ...(rd.servers && { servers: rd.servers }),
+      })
+    : undefined;
+  const assets = createAssets(config.assets);
+  const annotator = { ot, geo: config.geoip, rdns, assets, feeds: () => lists };
+  async function refreshInventory(): Promise<void> {
+    try {
+      const { rows } = await options.sql.query<{ device_id: string; name: string }>(
+        'SELECT device_id, name FROM devices WHERE name IS NOT NULL ORDER BY last_seen DESC LIMIT 100000',
+      );
+      assets.setInventory(new Map(rows.map((r) => [r.device_id, r.name])));
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'could not read device names for enrichment');
+    }
+  }
+  await refreshInventory();
+  const inventoryTimer = setInterval(() => void refreshInventory(), config.inventory_refresh_secs * 1000);
+  inventoryTimer.unref();
   let chain: Promise<void> = Promise.resolve();
   let pending = 0;
 
@@ -89,7 +116,11 @@ export async function createEnrichment(options: {
                     hit.indicator.description ? ` — ${hit.indicator.description}` : ''
                   }`.slice(0, 256),
                 level: hit.indicator.level ?? list.level,
-                tags: ['intel', `intel.${list.name}`],
+                // The event's enrichment (geo, asset, intel tags) is stored with the alert too.
+                tags: ['intel', `intel.${list.name}`, ...event.tags.filter((t) => ENRICH_TAG.test(t))].slice(
+                  0,
+                  64,
+                ),
               },
               entity: { ...entity, gateway: event.gateway },
               event_ids: [event.id],
@@ -105,6 +136,31 @@ export async function createEnrichment(options: {
   }
 
   return {
+    /**
+     * Enriches a batch in place just before it is inserted (annotate.ts): memory only, never waits.
+     * A failure leaves the events as they came and is counted.
+     */
+    annotate(events: readonly Event[]): void {
+      for (const event of events) {
+        try {
+          annotateEvent(event, annotator);
+        } catch (error) {
+          metrics.errors.inc({ component: 'enrichment', stage: 'processing', code: 'annotate' });
+          logger.warn({ err: (error as Error).message }, 'could not enrich an event');
+        }
+      }
+    },
+    /** Replaces the threat-intel lists (feeds.ts reloads). */
+    setLists(next: typeof lists) {
+      lists = next;
+    },
+    lists: () => lists,
+    rdns,
+    refreshInventory,
+    stop() {
+      clearInterval(inventoryTimer);
+      rdns?.cancel();
+    },
     ipInfo: (ip: string) => ipInfo(ip, ot, { geo: config.geoip }),
     /** Intel hits of one IP address, for the lookup API. */
     intelFor(ip: string) {

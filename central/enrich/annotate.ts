@@ -1,0 +1,146 @@
+/**
+ * Enrichment stored with the event: run on each batch just before it is inserted, synchronously
+ * and from memory only, so it never holds up ingest. It adds, under the event's `fields`:
+ *   - `geo`: country and city (and `ip`) of the first public address of src, dst (GeoIP);
+ *   - `rdns`: `{ src, dst }` host names from the reverse-DNS cache (rdns.ts); an address not cached
+ *     yet is looked up in the background and named on later events;
+ *   - `asset`: `{ name, role, site }` of the event's device or address, from the configured assets
+ *     (enrichment.assets) and the name central's inventory knows for the device id;
+ *   - `intel`: up to MAX_INTEL threat-intel hits, `{ feed, type, indicator, field }`;
+ * and tags `geo.country:<CC>`, `intel.feed:<feed>`, `asset.site:<site>`, `asset.role:<role>`,
+ * which the search's tag filter finds (and `q=geo.country:RU`, search-params.ts). A sender cannot
+ * forge them: incoming tags with these prefixes and incoming `fields.geo|rdns|asset|intel` are
+ * dropped first.
+ */
+import type { BlockList } from 'node:net';
+import type { Event } from '../../protocols/event/schema.ts';
+import { EVENT_LIMITS } from '../../protocols/event/schema.ts';
+import type { Indicator, IndicatorSet } from './intel.ts';
+import { cidrList, ipInfo } from './ip.ts';
+import type { Rdns } from './rdns.ts';
+
+export const MAX_INTEL = 8;
+export const ENRICH_FIELDS = ['geo', 'rdns', 'asset', 'intel'] as const;
+export const ENRICH_TAG = /^(?:geo|intel|asset|rdns)\./;
+
+export interface Asset {
+  name?: string;
+  role?: string;
+  site?: string;
+}
+export interface AssetRule extends Asset {
+  device_id?: string;
+  /** An address or a CIDR. */
+  ip?: string;
+}
+export interface IntelFeed {
+  name: string;
+  set: IndicatorSet;
+}
+export interface IntelEnrichment {
+  feed: string;
+  type: Indicator['type'];
+  indicator: string;
+  field: string;
+}
+
+export function createAssets(rules: readonly AssetRule[]) {
+  const byDevice = new Map<string, Asset>();
+  const byIp: Array<{ list: BlockList; asset: Asset }> = [];
+  for (const r of rules) {
+    const asset: Asset = {
+      ...(r.name && { name: r.name }),
+      ...(r.role && { role: r.role }),
+      ...(r.site && { site: r.site }),
+    };
+    if (r.device_id) byDevice.set(r.device_id, asset);
+    if (r.ip) byIp.push({ list: cidrList([r.ip]), asset });
+  }
+  /** Device id → name, refreshed from central's inventory. */
+  let inventory = new Map<string, string>();
+  return {
+    setInventory(names: Map<string, string>) {
+      inventory = names;
+    },
+    of(event: Event): Asset | undefined {
+      const id = event.device?.id;
+      let asset = id ? byDevice.get(id) : undefined;
+      if (!asset && byIp.length > 0) {
+        for (const ip of [event.src?.ip, event.dst?.ip]) {
+          const info = ip ? ipInfo(ip, undefined, { geo: false }) : undefined;
+          if (!info) continue;
+          const family = info.ip.includes(':') ? 'ipv6' : 'ipv4';
+          asset = byIp.find((r) => r.list.check(info.ip, family))?.asset;
+          if (asset) break;
+        }
+      }
+      const name = asset?.name ?? event.device?.name ?? (id ? inventory.get(id) : undefined);
+      if (!asset && !name) return undefined;
+      return { ...asset, ...(name && { name }) };
+    },
+  };
+}
+export type Assets = ReturnType<typeof createAssets>;
+
+export interface AnnotatorDeps {
+  ot: BlockList;
+  geo: boolean;
+  rdns?: Rdns;
+  assets: Assets;
+  feeds: () => readonly IntelFeed[];
+}
+
+function addTag(event: Event, tag: string): void {
+  const t = tag.slice(0, EVENT_LIMITS.TAG_CHARS);
+  if (event.tags.length < EVENT_LIMITS.TAGS && !event.tags.includes(t)) event.tags.push(t);
+}
+
+/** Enriches `event` in place from memory; returns it. */
+export function annotateEvent(event: Event, deps: AnnotatorDeps): Event {
+  event.fields ??= {};
+  event.tags ??= [];
+  for (const key of ENRICH_FIELDS) delete event.fields[key];
+  if (event.tags.some((t) => ENRICH_TAG.test(t))) event.tags = event.tags.filter((t) => !ENRICH_TAG.test(t));
+
+  if (deps.geo) {
+    for (const ip of [event.src?.ip, event.dst?.ip]) {
+      const info = ip ? ipInfo(ip, deps.ot, { geo: true }) : undefined;
+      if (info?.geo) {
+        event.fields.geo = { ip: info.ip, ...info.geo };
+        addTag(event, `geo.country:${info.geo.country}`);
+        break;
+      }
+    }
+  }
+  if (deps.rdns) {
+    const rdns: Record<string, string> = {};
+    for (const side of ['src', 'dst'] as const) {
+      const ip = event[side]?.ip;
+      if (!ip) continue;
+      const name = deps.rdns.peek(ip);
+      if (name) rdns[side] = name;
+    }
+    if (rdns.src || rdns.dst) event.fields.rdns = rdns;
+  }
+  const asset = deps.assets.of(event);
+  if (asset) {
+    event.fields.asset = asset;
+    if (asset.site) addTag(event, `asset.site:${asset.site}`);
+    if (asset.role) addTag(event, `asset.role:${asset.role}`);
+  }
+  const intel: IntelEnrichment[] = [];
+  for (const feed of deps.feeds()) {
+    for (const hit of feed.set.match(event)) {
+      if (intel.length >= MAX_INTEL) break;
+      intel.push({
+        feed: feed.name,
+        type: hit.indicator.type,
+        indicator: hit.indicator.value,
+        field: hit.field,
+      });
+      addTag(event, `intel.feed:${feed.name}`);
+    }
+  }
+  if (intel.length > 0) event.fields.intel = intel;
+  return event;
+}
