@@ -25,7 +25,8 @@ import { createEnrichment } from './enrich/index.ts';
 import { createCentralEvents } from './events.ts';
 import { createRefusals } from './gateways/refusals.ts';
 import { createGatewayRegistry, type GatewayRegistry } from './gateways/registry.ts';
-import { createIngest } from './ingest.ts';
+import { createIncidents } from './incidents/index.ts';
+import { createIngest, enrichOnInsert } from './ingest.ts';
 import { createLifecycleJob, type LifecycleJob } from './lifecycle.ts';
 import { mountLink } from './link/server.ts';
 import { createSkewMonitor } from './link/skew.ts';
@@ -120,11 +121,19 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
   // Forwarding sinks: built before anything raises alerts, so a missing secret fails start with its key.
   const sinks = createSinks({ config: config.sinks, sql: store.sql, metrics, logger: child('sinks') });
   teardown.add('sinks', () => sinks.stop());
+  // Incidents: each new alert folds into its attacker's incident in its own transaction.
+  const incidents = createIncidents({
+    sql: store.sql,
+    windowSecs: config.alerts.incident_window_secs,
+    notify: config.alerts.incident_notify,
+  });
   const alerts = createAlerts({
     sql: store.sql,
     metrics,
     groupWindowSecs: config.alerts.group_window_secs,
-    onCreated: (tx, alert) => sinks.onCreated(tx, alert),
+    onCreated: async (tx, alert) => {
+      if ((await incidents.onAlertCreated(tx, alert)).forward) await sinks.onCreated(tx, alert);
+    },
     onCommitted: () => sinks.wake(),
   });
   // Inventory and threat intel after each stored batch; intel hits raise alerts.
@@ -135,7 +144,11 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     metrics,
     logger: child('enrichment'),
   });
-  teardown.add('enrichment', () => enrichment.idle());
+  teardown.add('enrichment', async () => {
+    enrichment.stop();
+    await enrichment.idle();
+  });
+  enrichOnInsert(store, (events) => enrichment.annotate(events));
   // Central's own rules across gateways (rules/central); windows open before a restart are
   // rebuilt from stored events. It runs the enabled central rules of the rule store.
   const detection = createCentralDetection({
@@ -194,6 +207,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     rules,
     refusals,
     alerts,
+    incidents,
     enrichment,
     link,
     hub,
