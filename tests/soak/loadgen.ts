@@ -340,10 +340,12 @@ async function run(c: LoadConfig): Promise<void> {
       }
       let want = Math.floor(tokens[stream]);
       const list = senders[stream];
-      // Round robin over the connections, each taking its share; a full one passes its turn.
+      // Round robin over the connections, each taking at most its share: a full or closed one
+      // passes its turn, and its share is not piled onto another (one MQTT client back first after
+      // a restart would otherwise publish the whole stream from one address: a publish flood).
+      const share = Math.max(1, Math.ceil(want / list.length));
       for (let tries = 0; want > 0 && tries < list.length; tries += 1) {
         const s = list[cursor[stream]++ % list.length]!;
-        const share = Math.max(1, Math.ceil(want / (list.length - tries)));
         const went = s.push(Math.min(share, want));
         want -= went;
         tokens[stream] -= went;
