@@ -8,7 +8,7 @@
  * same thing. The hour holding `end` is left open (not yet indexed), as on a live central.
  */
 import pg from 'pg';
-import { loadMigrations } from '../../../central/store/migrate.ts';
+import { loadMigrations, migrate } from '../../../central/store/migrate.ts';
 import { createPostgresStore } from '../../../central/store/postgres.ts';
 import type { EventStore } from '../../../central/store/types.ts';
 
@@ -54,6 +54,8 @@ export async function openSearchData(
   { temporary = false, log = (_: string) => {} } = {},
 ): Promise<SearchData> {
   const schema = Math.max(...(await loadMigrations()).map((m) => m.version));
+  /** The last migration that changed `events`: a set built at or after it is still valid (later ones are applied). */
+  const EVENTS_SCHEMA = 12;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   const exists =
@@ -75,7 +77,7 @@ export async function openSearchData(
     }
   }
   let buildSecs = 0;
-  if (!meta || meta.rows !== rows || meta.schema !== schema) {
+  if (!meta || meta.rows !== rows || meta.schema < EVENTS_SCHEMA) {
     const started = performance.now();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${database}`);
@@ -111,6 +113,8 @@ export async function openSearchData(
   }
   await admin.end();
   const store = await createPostgresStore({ connectionString: url(database), indexIntervalMs: 0 });
+  // Migrations added since the set was built (none of them touches events).
+  if (buildSecs === 0) await migrate(store.sql);
   return {
     store,
     end: meta.end,
