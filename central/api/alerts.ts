@@ -21,7 +21,7 @@ import { jsonBody } from './body.ts';
 const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const MAX_SUPPRESSION_SECS = 366 * 86_400;
 
-const listSchema = z.strictObject({
+export const listSchema = z.strictObject({
   status: z.enum(ALERT_STATUSES).optional(),
   severity_max: z.coerce.number().int().min(0).max(7).optional(),
   entity: z.string().min(1).max(256).optional(),
@@ -30,14 +30,14 @@ const listSchema = z.strictObject({
   before_id: idParam.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_ALERT_PAGE).default(100),
 });
-const patchSchema = z
+export const patchSchema = z
   .strictObject({
     status: z.enum(ALERT_STATUSES).optional(),
     assignee: z.string().min(1).max(128).nullable().optional(),
   })
   .refine((b) => b.status !== undefined || b.assignee !== undefined, 'status or assignee is required');
-const commentSchema = z.strictObject({ body: z.string().min(1).max(16_384) });
-const suppressionSchema = z
+export const commentSchema = z.strictObject({ body: z.string().min(1).max(16_384) });
+export const suppressionSchema = z
   .strictObject({
     rule_id: z.string().min(1).max(128).optional(),
     entity: z.string().min(1).max(256).optional(),

@@ -12,9 +12,10 @@ import { apiError } from '../../server-shared/http-errors.ts';
 import type { Enrichment } from '../enrich/index.ts';
 import { listDevices } from '../inventory/devices.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
+import { intelApi } from './intel.ts';
 import { parseQuery } from './search-params.ts';
 
-const devicesQuery = z.strictObject({
+export const devicesQuery = z.strictObject({
   gateway: z.string().min(1).max(64).optional(),
   protocol: z.enum(EVENT_SOURCES).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
@@ -28,6 +29,8 @@ export function enrichApi(enrichment: Enrichment, sql: SqlExecutor) {
     if (!info) throw apiError(400, 'invalid_path', 'not an IP address', { field: 'ip' });
     return c.json({ ...info, intel: enrichment.intelFor(info.ip) });
   });
+  // Threat-intel feed status (intel.ts), mounted with the enrichment routes.
+  api.route('/', intelApi(enrichment));
   api.get('/devices', requirePermission('read'), async (c) => {
     const q = parseQuery(devicesQuery, c.req.query());
     return c.json({ devices: await listDevices(sql, q) } satisfies Api.DevicesResponse);

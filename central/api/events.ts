@@ -10,7 +10,7 @@ import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import type { EventStore } from '../store/types.ts';
 import { filterShape, parseQuery, toFilter } from './search-params.ts';
 
-const querySchema = z.strictObject({
+export const querySchema = z.strictObject({
   ...filterShape,
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(512).optional(),

@@ -38,7 +38,7 @@ export interface GatewaysApiDeps {
   rulesStates?: () => Promise<Map<string, GatewayRulesState>>;
 }
 
-const tokenRequest = z.strictObject({
+export const tokenRequest = z.strictObject({
   gateway_id: gatewayIdSchema.optional(),
   ttl_secs: z
     .number()

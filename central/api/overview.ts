@@ -32,7 +32,7 @@ export const LAGGING_MS = 60_000;
 /** Events stored in this window count towards the delivery lag. */
 const LAG_WINDOW_MS = 5 * 60_000;
 
-const overviewQuery = z.strictObject({
+export const overviewQuery = z.strictObject({
   range: z.enum(Object.keys(OVERVIEW_RANGES) as [string, ...string[]]).default('24h'),
 });
 

@@ -30,15 +30,15 @@ export interface RulesApiDeps {
 }
 
 const target = z.enum(['edge', 'central']);
-const patchSchema = z.strictObject({ enabled: z.boolean() });
-const uploadSchema = z.strictObject({
+export const patchSchema = z.strictObject({ enabled: z.boolean() });
+export const uploadSchema = z.strictObject({
   yaml: z
     .string()
     .min(1)
     .max(1024 * 1024),
   target: target.default('edge'),
 });
-const pushSchema = z.strictObject({
+export const pushSchema = z.strictObject({
   gateways: z.array(gatewayIdSchema).min(1).max(10_000).optional(),
   id: z
     .string()

@@ -84,16 +84,16 @@ export function eventCsv(e: Event): string {
   ]);
 }
 
-const histogramSchema = z.strictObject({
+export const histogramSchema = z.strictObject({
   ...filterShape,
   interval: z.enum(Object.keys(INTERVALS) as [string, ...string[]]).default('1h'),
 });
-const topSchema = z.strictObject({
+export const topSchema = z.strictObject({
   ...filterShape,
   field: z.enum(TOP_FIELDS),
   limit: z.coerce.number().int().min(1).max(MAX_TOP_LIMIT).default(10),
 });
-const exportSchema = z.strictObject({
+export const exportSchema = z.strictObject({
   ...filterShape,
   format: z.enum(['ndjson', 'csv']).default('ndjson'),
   max_events: z.coerce.number().int().min(1).max(EXPORT_MAX).default(EXPORT_DEFAULT_MAX),

@@ -9,7 +9,7 @@ import { refuse } from '../http-errors.ts';
 import { requirePermission } from './permissions.ts';
 import type { AuthRoutesContext } from './routes-context.ts';
 
-const auditQuery = z.strictObject({
+export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().positive().optional(),
   actor: z.string().min(1).max(128).optional(),

@@ -17,12 +17,12 @@ import { openSession, pruneSessions, sha256Hex, totpEnrollmentPending } from './
 import { totpStep } from './totp.ts';
 import { ROLE_PERMISSIONS, type UserRecord } from './types.ts';
 
-const loginSchema = z.strictObject({
+export const loginSchema = z.strictObject({
   username: z.string().min(1).max(256),
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
   totp: z.string().max(16).optional(),
 });
-const passwordChange = z.strictObject({ current: z.string().max(MAX_PASSWORD_LENGTH), new: passwordSchema });
+export const passwordChange = z.strictObject({ current: z.string().max(MAX_PASSWORD_LENGTH), new: passwordSchema });
 
 export function routeSession(api: Hono, ctx: AuthRoutesContext): void {
   const { store, policy, limiter, now, audit } = ctx;

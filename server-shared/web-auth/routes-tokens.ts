@@ -13,7 +13,7 @@ import { type AuthRoutesContext, body } from './routes-context.ts';
 import { newApiToken, publicToken, sha256Hex } from './session.ts';
 import { PERMISSIONS } from './types.ts';
 
-const tokenCreate = z.strictObject({
+export const tokenCreate = z.strictObject({
   name: z.string().min(1).max(64),
   scopes: z.array(z.enum(PERMISSIONS)).min(1),
   expires_in_secs: z

@@ -11,7 +11,7 @@ import { requireLogin } from './permissions.ts';
 import { type AuthRoutesContext, body } from './routes-context.ts';
 import { newTotpSecret, totpStep, totpUrl } from './totp.ts';
 
-const codeSchema = z.strictObject({ code: z.string().min(1).max(16) });
+export const codeSchema = z.strictObject({ code: z.string().min(1).max(16) });
 
 export function routeTotp(api: Hono, ctx: AuthRoutesContext): void {
   const { store, policy, now, audit } = ctx;

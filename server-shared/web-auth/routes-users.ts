@@ -13,13 +13,13 @@ import { type AuthRoutesContext, body, passwordSchema, usernameSchema } from './
 import { publicUser } from './session.ts';
 import { ROLES } from './types.ts';
 
-const userCreate = z.strictObject({
+export const userCreate = z.strictObject({
   username: usernameSchema,
   password: passwordSchema,
   role: z.enum(ROLES).default('viewer'),
   require_totp: z.boolean().default(false),
 });
-const userPatch = z.strictObject({
+export const userPatch = z.strictObject({
   role: z.enum(ROLES).optional(),
   password: passwordSchema.optional(),
   require_totp: z.boolean().optional(),

@@ -1,0 +1,54 @@
+/**
+ * The gateway's OpenAPI route table (server-shared/openapi): each /api route of gateway/http with
+ * the schema of its answer (protocols/api/gateway-schemas.ts). These routes read their few query
+ * parameters by hand (no zod schema to share), so the queries here describe what they read.
+ * A route added without a line here is named by tests/api/openapi.test.ts.
+ */
+import { z } from 'zod';
+import * as G from '../../protocols/api/gateway-schemas.ts';
+import type { RouteDocs } from '../../server-shared/openapi/index.ts';
+import { AUTH_ROUTE_DOCS } from '../../server-shared/openapi/auth-routes.ts';
+import { SHARED_ROUTE_DOCS } from '../../server-shared/openapi/shared-routes.ts';
+
+const ok = (description: string, schema: z.ZodType) => ({ 200: { description, schema } });
+
+export const GATEWAY_ROUTE_DOCS: RouteDocs = {
+  ...AUTH_ROUTE_DOCS,
+  ...SHARED_ROUTE_DOCS,
+  'GET /api/status': {
+    summary: 'Link, queue, sources, pipeline counts and memory',
+    responses: ok('The status', G.gatewayStatusSchema),
+  },
+  'GET /api/devices': {
+    summary: 'Devices of the inventory (at most 1,000; `total` counts all that matched)',
+    query: z.object({ protocol: z.string().optional(), q: z.string().max(128).optional() }),
+    responses: ok('The devices', G.gatewayDevicesResponseSchema),
+  },
+  'GET /api/devices/:id': {
+    summary: 'One device',
+    responses: ok('The device', G.gatewayDeviceSchema),
+  },
+  'GET /api/devices/:id/series': {
+    summary: "A device's value series (registers, telemetry)",
+    query: z.object({ since: z.string().optional(), field: z.string().optional() }),
+    responses: ok('The series', G.deviceSeriesResponseSchema),
+  },
+  'GET /api/devices/:id/events': {
+    summary: "A device's recent events and local alerts",
+    query: z.object({ limit: z.string().optional() }),
+    responses: ok('Events and alerts', G.deviceEventsResponseSchema),
+  },
+  'GET /api/devices/:id/baseline': {
+    summary: "A device's learned baseline and what changed since",
+    responses: ok('The baseline', G.baselineSchema),
+  },
+  'GET /api/alerts': {
+    summary: 'Local alerts, newest first',
+    query: z.object({ device: z.string().optional(), limit: z.string().optional() }),
+    responses: ok('The alerts', G.gatewayAlertsResponseSchema),
+  },
+  'GET /api/stream': {
+    summary: 'Live server-sent events: status, device, alert',
+    responses: { 200: { description: 'An SSE stream', contentType: 'text/event-stream' } },
+  },
+};
