@@ -15,10 +15,13 @@ import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
 import { LINK_MAX_HELLO_BYTES } from '../protocols/link/codec.ts';
 import { registerIngestRoutes } from '../server-shared/ingest-route.ts';
+import { mountOpenApi } from '../server-shared/openapi/index.ts';
 import { apiError, createErrorHandler, notFound } from '../server-shared/http-errors.ts';
 import { createMetricsGuard, type WebAuth } from '../server-shared/web-auth/index.ts';
 import type { Alerts } from './alerts/index.ts';
+import type { Incidents } from './incidents/index.ts';
 import { alertsApi } from './api/alerts.ts';
+import { incidentsApi } from './api/incidents.ts';
 import { centralIngest } from './api/ingest.ts';
 import './api/context.ts';
 import { enrichApi } from './api/enrich.ts';
@@ -30,6 +33,7 @@ import { eventsApi } from './api/events.ts';
 import { searchApi } from './api/search.ts';
 import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { rulesApi } from './api/rules.ts';
+import { CENTRAL_ROUTE_DOCS } from './api/openapi.ts';
 import type { RulesStore } from './rules/store.ts';
 import type { CentralConfig } from './config/schema.ts';
 import type { CentralEvents } from './events.ts';
@@ -55,6 +59,8 @@ export interface CentralServices {
   rules: RulesStore;
   refusals: Refusals;
   alerts: Alerts;
+  /** Alerts folded by attacker (central/incidents); absent, no incident routes. */
+  incidents?: Incidents;
   enrichment: Enrichment;
   link: Link;
   hub: LiveHub;
@@ -149,6 +155,7 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
     }),
   );
   app.route('/api', alertsApi(services.alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));
+  if (services.incidents) app.route('/api', incidentsApi(services.incidents));
   // SOC dashboard data: live stream (SSE) and the overview/fleet aggregates.
   app.route('/api', streamApi(services.hub, config.api.stream));
   app.route(
@@ -156,6 +163,14 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
     overviewApi({ store, registry, connections: () => link.connections(), hub: services.hub }),
   );
   app.route('/api', enrichApi(services.enrichment, store.sql));
+
+  mountOpenApi(app, {
+    title: 'edge-siem central',
+    version: '1',
+    description: "Central's REST API (docs/api.md). Errors: the ApiError shape.",
+    cookieName: 'siem_session',
+    docs: CENTRAL_ROUTE_DOCS,
+  });
 
   registerDashboardStatic(app, config.http.dashboard_dir, config.link.path);
   app.notFound(notFound);
