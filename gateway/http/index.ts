@@ -14,6 +14,7 @@ import type * as Api from '../../protocols/api/gateway.ts';
 import type { GatewayStatus } from '../../protocols/api/gateway.ts';
 import { apiError, createErrorHandler, notFound } from '../../server-shared/http-errors.ts';
 import { type IngestRouteDeps, registerIngestRoutes } from '../../server-shared/ingest-route.ts';
+import { mountOpenApi } from '../../server-shared/openapi/index.ts';
 import {
   createMetricsGuard,
   type MetricsAccessConfig,
@@ -23,6 +24,7 @@ import {
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { baselineState, type DashboardDeps, registerDashboardRoutes } from './dashboard-routes.ts';
+import { GATEWAY_ROUTE_DOCS } from './openapi.ts';
 import { createDeviceHistory } from './device-series.ts';
 import { registerDashboardStatic } from './static.ts';
 
@@ -84,6 +86,13 @@ export function createGatewayHttp(deps: {
     return c.json(device satisfies Api.Device);
   });
   registerDashboardRoutes(app, dashboard);
+  mountOpenApi(app, {
+    title: 'edge-siem gateway',
+    version: '1',
+    description: "The gateway's local REST API (docs/api.md). Errors: the ApiError shape.",
+    cookieName: 'siem_gw_session',
+    docs: GATEWAY_ROUTE_DOCS,
+  });
   registerDashboardStatic(app, deps.dashboard?.dir);
   app.get('/metrics', createMetricsGuard(deps.metricsAccess ?? { allow: [] }), async (c) => {
     const body = await deps.metrics.registry.metrics();
