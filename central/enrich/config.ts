@@ -67,18 +67,55 @@ export const enrichmentConfigSchema = z
       .describe("How often device names are re-read from central's inventory for enrichment."),
     intel: z
       .array(
-        z.strictObject({
-          name: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and -'),
-          file: z.string().min(1).describe('CSV (type,value,description,level) or STIX 2.1 bundle (JSON).'),
-          format: z.enum(['csv', 'stix']),
-          level: z
-            .enum(['informational', 'low', 'medium', 'high', 'critical'])
-            .default('high')
-            .describe('Sigma level of the alerts its hits raise, unless an indicator says otherwise.'),
-        }),
+        z
+          .strictObject({
+            name: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and -'),
+            file: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('CSV (type,value,description,level), a plain list or a STIX 2.1 bundle (JSON).'),
+            url: z.url().optional().describe('An HTTP(S) feed, polled with ETag / If-Modified-Since.'),
+            taxii_collection: z
+              .url()
+              .optional()
+              .describe('A TAXII 2.1 collection URL (…/collections/<id>/), polled with added_after.'),
+            taxii_token: z.string().min(1).optional().describe('Bearer token of the TAXII server.'),
+            format: z.enum(['csv', 'list', 'stix']).default('stix'),
+            poll_secs: z
+              .number()
+              .int()
+              .min(5)
+              .default(300)
+              .describe('How often URL and TAXII feeds are polled.'),
+            max_age_days: z
+              .number()
+              .min(0)
+              .optional()
+              .describe('Indicators not seen again in a fetch for this long expire (URL and TAXII feeds).'),
+            max_bytes: z.number().int().min(1024).max(1_073_741_824).default(16_777_216),
+            max_indicators: z.number().int().min(1).max(10_000_000).default(1_000_000),
+            timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+            level: z
+              .enum(['informational', 'low', 'medium', 'high', 'critical'])
+              .default('high')
+              .describe('Sigma level of the alerts its hits raise, unless an indicator says otherwise.'),
+          })
+          .refine(
+            (f) => [f.file, f.url, f.taxii_collection].filter((x) => x !== undefined).length === 1,
+            'exactly one of file, url and taxii_collection',
+          ),
       )
       .default([])
       .describe('Threat-intelligence indicator lists; a stored event matching one raises an alert.'),
+    retro_hunt_hours: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 31)
+      .default(24)
+      .describe('New indicators are matched against the stored events of this many hours (0: off).'),
+    retro_hunt_max_events: z.number().int().min(1).default(200_000),
   })
   .prefault({});
 

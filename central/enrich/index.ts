@@ -15,7 +15,9 @@ import type { SqlExecutor } from '../store/sql-client.ts';
 import type { EnrichmentConfig } from './config.ts';
 import { annotateEvent, createAssets, ENRICH_TAG } from './annotate.ts';
 import { cidrList, ipInfo } from './ip.ts';
+import { createFeeds, type LoadedFeed } from './feeds.ts';
 import { createRdns } from './rdns.ts';
+import { rowToEvent, type EventRow, SELECT_COLUMNS } from '../store/event-rows.ts';
 import {
   createIndicatorSet,
   type Indicator,
@@ -36,6 +38,7 @@ export async function loadIntel(config: EnrichmentConfig): Promise<
 > {
   const lists = [];
   for (const list of config.intel) {
+    if (list.file === undefined) continue;
     let parsed: { indicators: Indicator[]; skipped: number };
     try {
       const text = await readFile(list.file, 'utf8');
@@ -61,7 +64,16 @@ export async function createEnrichment(options: {
   logger: Logger;
 }) {
   const { config, metrics, logger } = options;
-  let lists = await loadIntel(config);
+  let lists: LoadedFeed[] = [];
+  const feeds = createFeeds({
+    config,
+    logger,
+    onChange: (next) => {
+      lists = next;
+    },
+    onNew: (feed, added) => retroHunt(feed, added),
+  });
+  await feeds.start();
   for (const l of lists)
     logger.info({ list: l.name, indicators: l.set.size, skipped: l.skipped }, 'intel loaded');
   const ot = cidrList(config.ot_networks);
@@ -100,39 +112,84 @@ export async function createEnrichment(options: {
       metrics.errors.inc({ component: 'inventory', stage: 'processing', code: 'store' });
       logger.error({ err: (error as Error).message }, 'could not update the device inventory');
     }
-    for (const event of events) {
-      for (const list of lists) {
-        for (const hit of list.set.match(event)) {
-          metrics.intelHits.inc({ list: list.name, type: hit.indicator.type });
-          const entity = event.device
-            ? { device_id: event.device.id }
-            : { host: event.host ?? event.src?.ip ?? event.gateway };
-          try {
-            await options.alerts().raise({
-              rule: {
-                id: `intel:${list.name}:${hit.indicator.value}`.slice(0, 128),
-                title:
-                  `Threat-intel match (${list.name}): ${hit.indicator.type} ${hit.indicator.value} in ${hit.field}${
-                    hit.indicator.description ? ` — ${hit.indicator.description}` : ''
-                  }`.slice(0, 256),
-                level: hit.indicator.level ?? list.level,
-                // The event's enrichment (geo, asset, intel tags) is stored with the alert too.
-                tags: ['intel', `intel.${list.name}`, ...event.tags.filter((t) => ENRICH_TAG.test(t))].slice(
-                  0,
-                  64,
-                ),
-              },
-              entity: { ...entity, gateway: event.gateway },
-              event_ids: [event.id],
-              at: event.ts,
-            });
-          } catch (error) {
-            metrics.errors.inc({ component: 'intel', stage: 'processing', code: 'raise' });
-            logger.error({ err: (error as Error).message }, 'could not raise an intel alert');
-          }
+    for (const event of events) await raiseHits(event, lists);
+  }
+
+  async function raiseHits(event: Event, feeds: readonly LoadedFeed[], retro = false): Promise<void> {
+    for (const list of feeds) {
+      for (const hit of list.set.match(event)) {
+        metrics.intelHits.inc({ list: list.name, type: hit.indicator.type });
+        const entity = event.device
+          ? { device_id: event.device.id }
+          : { host: event.host ?? event.src?.ip ?? event.gateway };
+        try {
+          await options.alerts().raise({
+            rule: {
+              id: `intel:${list.name}:${hit.indicator.value}`.slice(0, 128),
+              title:
+                `Threat-intel match (${list.name}): ${hit.indicator.type} ${hit.indicator.value} in ${hit.field}${
+                  hit.indicator.description ? ` — ${hit.indicator.description}` : ''
+                }`.slice(0, 256),
+              level: hit.indicator.level ?? list.level,
+              // The event's enrichment (geo, asset, intel tags) is stored with the alert too.
+              tags: [
+                'intel',
+                `intel.${list.name}`,
+                ...(retro ? ['intel.retro_hunt'] : []),
+                ...event.tags.filter((t) => ENRICH_TAG.test(t)),
+              ].slice(0, 64),
+            },
+            entity: { ...entity, gateway: event.gateway },
+            event_ids: [event.id],
+            at: event.ts,
+          });
+        } catch (error) {
+          metrics.errors.inc({ component: 'intel', stage: 'processing', code: 'raise' });
+          logger.error({ err: (error as Error).message }, 'could not raise an intel alert');
         }
       }
     }
+  }
+
+  const RETRO_PAGE = 1000;
+  /**
+   * Retro-hunt: the indicators a feed just added, matched against the stored events of the last
+   * `retro_hunt_hours`, newest first, a page of RETRO_PAGE at a time (keyset on ts, gateway, seq),
+   * at most `retro_hunt_max_events`; hits raise alerts tagged `intel.retro_hunt`. Queued behind
+   * ingest's enrichment work, one hunt at a time.
+   */
+  function retroHunt(feed: LoadedFeed, added: Indicator[]): void {
+    if (config.retro_hunt_hours === 0) return;
+    const only = [{ ...feed, set: createIndicatorSet(added) }];
+    chain = chain.then(async () => {
+      const from = new Date(Date.now() - config.retro_hunt_hours * 3_600_000).toISOString();
+      let key: [string, string, number] | undefined;
+      let seen = 0;
+      try {
+        while (seen < config.retro_hunt_max_events) {
+          const params: unknown[] = [from];
+          let where = 'ts >= $1::timestamptz';
+          if (key) {
+            params.push(...key);
+            where += ' AND (ts, gateway, seq) < ($2::timestamptz, $3, $4::bigint)';
+          }
+          params.push(Math.min(RETRO_PAGE, config.retro_hunt_max_events - seen));
+          const { rows } = await options.sql.query<EventRow>(
+            `SELECT ${SELECT_COLUMNS} FROM events WHERE ${where} ORDER BY ts DESC, gateway DESC, seq DESC LIMIT $${params.length}`,
+            params,
+          );
+          for (const row of rows) await raiseHits(rowToEvent(row), only, true);
+          seen += rows.length;
+          if (rows.length === 0 || rows.length < RETRO_PAGE) break;
+          const last = rows[rows.length - 1]!;
+          key = [last.ts_text, last.gateway, Number(last.seq)];
+        }
+        logger.info({ feed: feed.name, indicators: added.length, events: seen }, 'retro-hunt done');
+      } catch (error) {
+        metrics.errors.inc({ component: 'intel', stage: 'processing', code: 'retro_hunt' });
+        logger.error({ err: (error as Error).message }, 'retro-hunt failed');
+      }
+    });
   }
 
   return {
@@ -157,7 +214,9 @@ export async function createEnrichment(options: {
     lists: () => lists,
     rdns,
     refreshInventory,
+    feeds,
     stop() {
+      feeds.stop();
       clearInterval(inventoryTimer);
       rdns?.cancel();
     },

@@ -20,6 +20,8 @@ export interface Indicator {
   value: string;
   description?: string;
   level?: SigmaLevel;
+  /** STIX `valid_until`, ms since the epoch: the indicator expires then. */
+  valid_until?: number;
 }
 export interface IntelHit {
   indicator: Indicator;
@@ -87,6 +89,34 @@ export async function parseIndicatorCsv(text: string): Promise<{ indicators: Ind
   return { indicators, skipped };
 }
 
+/**
+ * A plain list: one indicator a line, its type guessed (an address, a CIDR, a hash, else a domain);
+ * `#` and `;` start comments; anything else on the line after whitespace or a comma is ignored.
+ */
+export function parseIndicatorList(text: string): { indicators: Indicator[]; skipped: number } {
+  const indicators: Indicator[] = [];
+  let skipped = 0;
+  for (const raw of text.split(/\r?\n/)) {
+    const value =
+      raw
+        .replace(/[#;].*$/, '')
+        .trim()
+        .split(/[\s,]/)[0] ?? '';
+    if (value === '') continue;
+    const type = normaliseIp(value)
+      ? 'ip'
+      : value.includes('/')
+        ? 'cidr'
+        : HASH.test(value.toLowerCase())
+          ? 'hash'
+          : 'domain';
+    const ind = indicatorOf(type, value);
+    if (ind) indicators.push(ind);
+    else skipped += 1;
+  }
+  return { indicators, skipped };
+}
+
 const COMPARISON =
   /(ipv4-addr|ipv6-addr|domain-name):value\s*=\s*'((?:[^'\\]|\\.)*)'|file:hashes\.(?:'(MD5|SHA-1|SHA-256)'|(MD5|SHA1|SHA256))\s*=\s*'([0-9A-Fa-f]+)'/g;
 
@@ -113,13 +143,14 @@ export function parseStixBundle(
       continue;
     }
     const description = typeof o.name === 'string' ? o.name : undefined;
+    const until = typeof o.valid_until === 'string' ? Date.parse(o.valid_until) : NaN;
     let found = 0;
     for (const m of o.pattern.matchAll(COMPARISON)) {
       const ind = m[1]
         ? indicatorOf(m[1] === 'domain-name' ? 'domain' : 'ip', m[2]!.replace(/\\(.)/g, '$1'), description)
         : indicatorOf('hash', m[5]!, description);
       if (ind) {
-        indicators.push(ind);
+        indicators.push(Number.isFinite(until) ? { ...ind, valid_until: until } : ind);
         found += 1;
       }
     }
