@@ -14,6 +14,7 @@ import { Layout } from '../../shared/ui.tsx';
 import { AlertDetailPage } from './pages/alert-detail.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
 import { DevicesPage } from './pages/devices.tsx';
+import { IncidentDetailPage, IncidentsPage } from './incidents.tsx';
 import { GatewaysPage } from './pages/gateways.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { RulesPage } from './pages/rules.tsx';
@@ -30,6 +31,7 @@ function App() {
   const pages: Array<[string, string, boolean]> = [
     ['overview', 'Overview', true],
     ['alerts', 'Alerts', true],
+    ['incidents', 'Incidents', true],
     ['search', 'Search', true],
     ['gateways', 'Gateways', true],
     ['devices', 'Devices', true],
@@ -44,6 +46,13 @@ function App() {
         <AlertDetailPage key={route.parts[1]} id={route.parts[1]} />
       ) : (
         <AlertsPage route={route} />
+      );
+      break;
+    case 'incidents':
+      body = route.parts[1] ? (
+        <IncidentDetailPage key={route.parts[1]} id={route.parts[1]} />
+      ) : (
+        <IncidentsPage route={route} />
       );
       break;
     case 'search':
