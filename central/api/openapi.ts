@@ -151,6 +151,28 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
     summary: 'GeoIP and threat-intel for an address',
     responses: ok('What is known (loose)', loose({ ip: z.string() })),
   },
+  // Incidents and intel feeds (issue 21 asks 2-3, being built): described loosely until their answers get contract types.
+  'GET /api/incidents': {
+    summary: 'Incidents (alerts grouped by attacker)',
+    responses: ok('Incidents (loose)', loose()),
+  },
+  'GET /api/incidents/:id': { summary: 'One incident', responses: ok('The incident (loose)', loose()) },
+  'GET /api/incidents/:id/timeline': {
+    summary: "An incident's timeline",
+    responses: ok('The timeline (loose)', loose()),
+  },
+  'PATCH /api/incidents/:id': {
+    summary: 'Change an incident',
+    responses: ok('The incident (loose)', loose()),
+  },
+  'POST /api/incidents/:id/comments': {
+    summary: 'Comment on an incident',
+    responses: ok('The comment (loose)', loose(), 201),
+  },
+  'GET /api/intel/feeds': {
+    summary: 'Threat-intel feed status',
+    responses: ok('The feeds (loose)', loose()),
+  },
   'GET /api/devices': {
     summary: 'Devices across gateways',
     query: devicesQuery,
