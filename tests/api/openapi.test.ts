@@ -85,15 +85,16 @@ function validator(doc: Json) {
     /** Every schema of the document compiles (ajv checks each against the 2020-12 meta-schema). */
     compileAll() {
       let n = 0;
-      for (const [p, item] of Object.entries<Json>(doc.paths)) {
-        for (const [method, op] of Object.entries<Json>(item)) {
-          for (const status of Object.keys(op.responses)) {
-            const s = op.responses[status].content?.['application/json']?.schema;
-            if (s) (ajv.compile({ ...s, components: doc.components }), n++);
-          }
-          const b = op.requestBody?.content?.['application/json']?.schema;
-          if (b) (ajv.compile({ ...b, components: doc.components }), n++);
-          for (const x of op.parameters ?? []) (ajv.compile(x.schema), n++);
+      const compile = (schema: Json | undefined) => {
+        if (!schema) return;
+        ajv.compile({ ...schema, components: doc.components });
+        n++;
+      };
+      for (const item of Object.values<Json>(doc.paths)) {
+        for (const op of Object.values<Json>(item)) {
+          for (const r of Object.values<Json>(op.responses)) compile(r.content?.['application/json']?.schema);
+          compile(op.requestBody?.content?.['application/json']?.schema);
+          for (const x of op.parameters ?? []) compile(x.schema);
         }
       }
       return n;
