@@ -55,10 +55,16 @@ async function boundedText(res: Response, max: number): Promise<string> {
   if (declared > max) throw new Error(`feed body of ${declared} bytes is over max_bytes ${max}`);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += (chunk as Uint8Array).byteLength;
-    if (size > max) throw new Error(`feed body over max_bytes ${max}`);
-    chunks.push(chunk as Uint8Array);
+  const reader = res.body?.getReader();
+  for (;;) {
+    const next = await reader?.read();
+    if (!next || next.done) break;
+    size += next.value.byteLength;
+    if (size > max) {
+      await reader!.cancel();
+      throw new Error(`feed body over max_bytes ${max}`);
+    }
+    chunks.push(next.value);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

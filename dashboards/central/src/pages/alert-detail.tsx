@@ -11,6 +11,7 @@ import { useSession } from '../../../shared/session.tsx';
 import { useStream } from '../../../shared/stream.ts';
 import { ErrorBanner, SeverityBadge, Tags, useApi } from '../../../shared/ui.tsx';
 import { StatusPill } from './alerts.tsx';
+import { EnrichmentCard } from './enrichment.tsx';
 import { EventTable } from './search.tsx';
 import type { Alert, AlertDetail, SiemEvent } from '../types.ts';
 
@@ -129,6 +130,7 @@ export function AlertDetailPage({ id }: { id: string }) {
               </tbody>
             </table>
           </div>
+          <EnrichmentCard events={events.filter((e) => triggering.has(e.id))} />
           <div class="card">
             <h2>Triggering events ({a.event_ids.length})</h2>
             <EventTable events={events.filter((e) => triggering.has(e.id))} />

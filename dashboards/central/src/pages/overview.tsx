@@ -11,6 +11,7 @@ import { href } from '../../../shared/router.ts';
 import { useStream } from '../../../shared/stream.ts';
 import { ErrorBanner, useApi } from '../../../shared/ui.tsx';
 import type { LiveStats, Overview } from '../types.ts';
+import { FeedStatusPanel } from './enrichment.tsx';
 
 const RANGES = ['1h', '6h', '24h', '7d'];
 
@@ -156,6 +157,7 @@ export function OverviewPage() {
           />
         </div>
       </div>
+      <FeedStatusPanel />
     </section>
   );
 }
