@@ -9,7 +9,7 @@ import { flagClockSkew } from './clock-skew.ts';
 import { histogram, topValues } from './event-aggregate.ts';
 import { indexClosedPartitions } from './closed-indexes.ts';
 import { copyEvents } from './event-copy.ts';
-import { buildEventQuery, buildNarrowProbe, encodeCursor, NARROW_ROWS } from './event-query.ts';
+import { buildEventQuery, buildNarrowProbe, encodeCursor, NARROW_ROWS, timeColumn } from './event-query.ts';
 import {
   type EventRow,
   INSERT_SQL,
@@ -42,6 +42,8 @@ import type {
 
 /** Rows per INSERT statement: bounds statement size (a message may be 64 KiB) without costing round trips. */
 export const INSERT_CHUNK_ROWS = 1000;
+/** The first window of a long newest-first search (queryEvents). */
+const WINDOW_MS = 3_600_000;
 
 export interface SqlStoreOptions {
   /** Daily partitions kept ready around today; defaults to 7 days back, 3 ahead. */
@@ -163,8 +165,28 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
         const narrow =
           probe !== undefined &&
           ((await tx.query<{ n: number }>(probe.text, probe.params)).rows[0]?.n ?? Infinity) <= NARROW_ROWS;
-        const built = buildEventQuery(query, { textIndex: !narrow });
-        return { rows: (await tx.query<EventRow>(built.text, built.params)).rows, built };
+        // Newest first over a long range: ask the newest hour, then twice as far back each time,
+        // until the page is full. Many matches are then found in the first window instead of all
+        // being fetched and sorted; few cost a handful of index probes. Same rows, same order:
+        // the windows are disjoint and taken newest first (by ts, the listing's order).
+        const windowed = query.from && query.to && timeColumn(query.timeField) === 'ts';
+        let to = query.to;
+        let span = WINDOW_MS;
+        const found: EventRow[] = [];
+        let built = buildEventQuery(query, { textIndex: !narrow });
+        for (;;) {
+          const from =
+            windowed && to!.getTime() - span > query.from!.getTime()
+              ? new Date(to!.getTime() - span)
+              : query.from;
+          built = buildEventQuery({ ...query, from, to, limit: query.limit }, { textIndex: !narrow });
+          const { rows: got } = await tx.query<EventRow>(built.text, built.params);
+          found.push(...got.slice(0, built.limit + 1 - found.length));
+          if (found.length > built.limit || from === query.from) break;
+          to = from;
+          span *= 2;
+        }
+        return { rows: found, built };
       });
       const page = rows.slice(0, built.limit);
       const last = page[page.length - 1];

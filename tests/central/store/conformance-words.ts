@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { buildEventQuery, textWords } from '../../../central/store/event-query.ts';
 import type { EventQuery } from '../../../central/store/index.ts';
 import type { SuiteContext } from './conformance.ts';
-import { iso, makeEvent, timeSlice, uniqueGateway } from './fixtures.ts';
+import { iso, makeEvent, startOfUtcDay, timeSlice, uniqueGateway } from './fixtures.ts';
 
 const lowerAscii = (text: string) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
@@ -139,5 +139,35 @@ export function wordCases(ctx: SuiteContext): void {
       }),
       { numRuns: 60, seed: 18 },
     );
+  });
+
+  it('a long range is searched newest hour first, with the same events in the same order as one query', async () => {
+    const gateway = uniqueGateway('windows');
+    // Over the two days after tomorrow (hourly partitions created ahead), where no other test
+    // looks: the range spans many hours, which the other tests' 20-minute slices cannot.
+    const base = startOfUtcDay(new Date()) + 2 * 86_400_000;
+    const times = Array.from({ length: 30 }, (_, i) => base + i * 5_300_000);
+    await ctx.store.insertEvents(
+      times.map((ms, i) => makeEvent(gateway, i + 1, iso(ms), { message: i % 3 ? 'link up' : 'link down' })),
+    );
+    const range = { from: new Date(times[0]!), to: new Date(times.at(-1)! + 1) };
+    for (const text of [undefined, 'link down']) {
+      const all = (await ctx.store.queryEvents({ gateway, ...range, text, limit: 1000 })).events.map(
+        (e) => e.seq,
+      );
+      const expected = times
+        .map((_, i) => i + 1)
+        .filter((seq) => text === undefined || (seq - 1) % 3 === 0)
+        .reverse();
+      assert.deepEqual(all, expected);
+      const paged: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.store.queryEvents({ gateway, ...range, text, limit: 4, cursor });
+        paged.push(...page.events.map((e) => e.seq));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(paged, expected);
+    }
   });
 }
