@@ -74,7 +74,7 @@ describe('incidents: the rotating-id MQTT brute force is one incident', () => {
     await c?.central.stop();
   });
 
-  it('folds every alert of the attack into one incident of the address', async () => {
+  it('folds every alert of the attack into one incident of the address', async (t) => {
     const incident = await waitFor(
       async () => {
         const list = await admin('GET', `/api/incidents?attacker=${ATTACKER}`);
@@ -93,6 +93,11 @@ describe('incidents: the rotating-id MQTT brute force is one incident', () => {
     const rules = new Set(detail.alerts.map((a: any) => a.rule_title));
     assert.ok(rules.size >= 2, `children of different rules: ${[...rules].join(', ')}`);
     assert.equal(detail.alert_count, detail.alerts.length);
+    // Nothing else happens on this gateway: every alert raised is a child of that incident.
+    assert.equal(detail.alerts.length, alerts.length);
+    t.diagnostic(
+      `${alerts.length} alerts; ${detail.alerts.length} in the attacker's one incident (${[...rules].join(', ')})`,
+    );
   });
 
   it('shows the incident list and its timeline in the browser, and an analyst acknowledges it', async (t) => {
