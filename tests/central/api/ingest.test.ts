@@ -62,7 +62,8 @@ describe('central HTTP ingest', () => {
     const bulk = await post('/_bulk', '{"index":{}}\n{"message":"central-bulk-marker"}\n');
     assert.equal(bulk.status, 200);
     assert.equal(((await bulk.json()) as { errors: boolean }).errors, false);
-    assert.equal((await c.api('/api/events?q=central-bulk-marker')).body.events.length, 1);
+    const bulkFound = (await c.api('/api/events?q=central-bulk-marker')).body as { events: unknown[] };
+    assert.equal(bulkFound.events.length, 1);
     assert.equal((await post('/api/ingest', 'x', readToken)).status, 403);
     const audit = await c.api('/api/audit?action=POST%20/api/ingest');
     const entries = (audit.body as { entries: Array<{ outcome: string; actor: string }> }).entries;
