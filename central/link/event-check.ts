@@ -30,7 +30,7 @@ import {
 } from '../../protocols/event/schema.ts';
 
 /** SHA-256 of `JSON.stringify(z.toJSONSchema(eventSchema))` that this fast path was written for. */
-export const EVENT_SCHEMA_FINGERPRINT = '99860ebb6fd05396e368a85c9d2d30ec6e248ab1ec4e9318a1525e12f2b47aee';
+export const EVENT_SCHEMA_FINGERPRINT = 'a9eb978d64c0eb938dc11743c779a7823d02f5485772476121a7cd854f183795';
 
 export function eventSchemaFingerprint(): string {
   return createHash('sha256')
