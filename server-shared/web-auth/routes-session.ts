@@ -22,7 +22,10 @@ export const loginSchema = z.strictObject({
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
   totp: z.string().max(16).optional(),
 });
-export const passwordChange = z.strictObject({ current: z.string().max(MAX_PASSWORD_LENGTH), new: passwordSchema });
+export const passwordChange = z.strictObject({
+  current: z.string().max(MAX_PASSWORD_LENGTH),
+  new: passwordSchema,
+});
 
 export function routeSession(api: Hono, ctx: AuthRoutesContext): void {
   const { store, policy, limiter, now, audit } = ctx;
