@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { missingPackage, REPO_ROOT, requireTool, skipMissing } from './env.ts';
+import { missingPackage, requireTool, skipMissing } from './env.ts';
 
 /**
  * rsyslogd, openssl (for the certificates) and rsyslog's gtls stream driver (a module file, not a
@@ -24,7 +24,7 @@ export function requireRsyslogTls(t: TestContext, rsyslogd = 'rsyslogd'): boolea
     '/usr/lib',
     // Unpacked beside syslog-ng, with which the package conflicts (tests/setup/install-peers.sh).
     ...['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf'].map((a) =>
-      path.join(REPO_ROOT, '.data', 'peers', 'rsyslog', 'usr', 'lib', a),
+      path.join('/opt/edge-siem-peers/rsyslog/usr/lib', a),
     ),
   ]
     .map((d) => `${d}/rsyslog/lmnsd_gtls.so`)
