@@ -461,6 +461,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await gateway.stop();
     await central.stop();
     await plc.stop();
+    // The DNP3 outstation and S7 controller too: left running, they kept the test file alive
+    // past the runner's 600 s limit after the soak itself had passed.
+    await ot.stop();
     cleanups.length = 0;
     if (load.connected) load.disconnect();
 
