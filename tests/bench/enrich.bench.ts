@@ -108,7 +108,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
       unit: '×',
       // Issue 21 asks for the two rates side by side and sets no number: enrichment may cost
       // at most half of ingest, our own bound.
-      target: { value: 0.5, better: 'higher' },
+      target: { value: 0.5, better: 'higher', issue: 21 },
       note: 'our own bound: issue 21 asks for the rates side by side, without a figure',
     },
     {
