@@ -271,7 +271,8 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
   /**
    * Where to start in a new file: its own saved offset when its start is what was read, the
    * offset of the file it is a copy of (copytruncate), else 0. A file that is empty, or whose
-   * bytes so far are the start of a followed file's head (a copy being written), waits.
+   * bytes so far are the start of a followed file's head (a copy being written), waits; so
+   * does a copy shorter than its original's offset while it grows.
    */
   const decide = async (t: Tracked): Promise<void> => {
     const size = (await t.fd.stat()).size;
@@ -306,8 +307,17 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
       }
     }
     const waited = Date.now() - t.undecidedSince!;
+    const patience = Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms);
     if (offset === undefined && undecided) {
-      if (size === 0 || waited < Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms)) return;
+      if (size === 0 || waited < patience) return;
+    }
+    if (offset !== undefined && offset > size) {
+      // A copy still being written (logrotate copies while we look): starting at its size now
+      // would read again what the original gave. Wait until it reaches the offset, or stops
+      // growing short of it (the original was read past the copy's end).
+      const grew = size !== t.size;
+      t.size = size;
+      if (grew || waited < patience) return;
     }
     offset ??= t.fromEnd ? size : 0;
     t.undecidedSince = undefined;

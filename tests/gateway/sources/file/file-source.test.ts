@@ -7,7 +7,7 @@
  * latin1 files; a line over the cap cut, tagged and counted; `format: syslog`.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { parseEvent } from '../../../../protocols/event/schema.ts';
@@ -91,6 +91,26 @@ describe('file source', () => {
     assert.deepEqual([...all].sort(), numbered(0, 160).trimEnd().split('\n').sort());
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await h.events()).length, 160);
+  });
+
+  it('copytruncate: a copy still being written waits to reach the offset, and no line is read twice', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 1000));
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 20 });
+    await messagesWhen(h, 1000);
+    // logrotate copies in chunks while the source looks: a copy past the head but short of the offset.
+    const content = readFileSync(file);
+    writeFileSync(`${file}.1`, content.subarray(0, 3000));
+    await new Promise((r) => setTimeout(r, 200));
+    appendFileSync(`${file}.1`, content.subarray(3000));
+    truncateSync(file, 0);
+    appendFileSync(file, numbered(1000, 1010));
+    const all = await messagesWhen(h, 1010);
+    await new Promise((r) => setTimeout(r, 2000));
+    const final = (await h.events()).map((e) => e.message);
+    assert.equal(final.length, 1010, `no line twice (${final.length - new Set(final).size} duplicates)`);
+    assert.deepEqual([...all].sort(), numbered(0, 1010).trimEnd().split('\n').sort());
   });
 
   it('multi-line records by a start pattern, the last one handed on after the flush timeout', async () => {
