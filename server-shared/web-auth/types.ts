@@ -5,17 +5,20 @@
  * suite (tests/server-shared/web-auth/store-conformance.ts).
  */
 
-/** `ingest`: POST events to `/api/ingest` (and `_bulk`); a scope for shippers' tokens, held by admins. */
-export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin', 'ingest'] as const;
+/**
+ * `ingest`: POST events to `/api/ingest` (and `_bulk`); a scope for shippers' tokens, held by admins.
+ * `reports`: list, download and generate periodic reports (central/reports), held by analysts.
+ */
+export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin', 'ingest', 'reports'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['admin', 'analyst', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** SPEC.md §1: viewer = {read}; analyst = {read, alerts, rules}; admin = every permission. */
+/** SPEC.md §1: viewer = {read}; analyst = {read, alerts, rules, reports}; admin = every permission. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  analyst: ['read', 'alerts', 'rules'],
+  analyst: ['read', 'alerts', 'rules', 'reports'],
   viewer: ['read'],
 };
 
