@@ -77,7 +77,8 @@ function* readPcap(bytes: Uint8Array): Generator<CaptureItem> {
       return;
     }
     const tsNanos = BigInt(sec) * 1_000_000_000n + BigInt(nanos ? frac : frac * 1000);
-    yield packetItem(tsNanos, linkType, bytes.subarray(start, start + captured), original, 0, off);
+    const ms = sec * 1000 + Math.floor(nanos ? frac / 1_000_000 : frac / 1000);
+    yield packetItem(tsNanos, linkType, bytes.subarray(start, start + captured), original, 0, off, ms);
     off = start + captured;
   }
 }

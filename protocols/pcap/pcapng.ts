@@ -72,13 +72,14 @@ export type PcapngStep =
   | { kind: 'block'; len: number; item?: CaptureItem }
   | { kind: 'fatal'; item: CaptureItem };
 
+const fatal = (item: CaptureItem): PcapngStep => ({ kind: 'fatal', item });
+
 export function readPcapngBlock(
   bytes: Uint8Array,
   off: number,
   state: PcapngState,
   view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
 ): PcapngStep {
-  const fatal = (item: CaptureItem): PcapngStep => ({ kind: 'fatal', item });
   if (bytes.length - off < 12) return { kind: 'need' };
   const type = view.getUint32(off, state.little);
   if (type === SHB) {
@@ -182,12 +183,21 @@ function packetBlock(
   const iface = interfaces[ifaceId];
   if (!iface)
     return captureError('unknown_interface', `packet names interface ${ifaceId}, not described`, off);
-  const units = (BigInt(view.getUint32(off + 12, little)) << 32n) | BigInt(view.getUint32(off + 16, little));
+  const high = view.getUint32(off + 12, little);
+  const low = view.getUint32(off + 16, little);
   const captured = view.getUint32(off + 20, little);
   const original = view.getUint32(off + 24, little);
   if (off + 28 + captured > bodyEnd) {
     return captureError('invalid_block', `packet claims ${captured} bytes, more than its block holds`, off);
   }
   const data = bytes.subarray(off + 28, off + 28 + captured);
+  if (iface.tsResol === 6 && iface.tsOffset === 0n && high < 0x200000) {
+    // The usual case, microseconds with no offset, in plain numbers: exact below 2^53 µs (year
+    // 2255), and a third of a packet's cost was BigInt arithmetic (profiled with `--cpu-prof`).
+    const micros = high * 0x1_0000_0000 + low;
+    const ms = Math.floor(micros / 1000);
+    return packetItem(BigInt(micros) * 1000n, iface.linkType, data, original, ifaceId, off, ms);
+  }
+  const units = (BigInt(high) << 32n) | BigInt(low);
   return packetItem(toNanos(units, iface), iface.linkType, data, original, ifaceId, off);
 }

@@ -57,8 +57,10 @@ export function packetItem(
   originalLength: number,
   interfaceId: number,
   offset: number,
+  /** `tsNanos` in whole milliseconds when the reader has it as a number already (no BigInt division). */
+  tsMs?: number,
 ): CaptureItem {
-  const ts = new Date(Number(tsNanos / 1_000_000n));
+  const ts = new Date(tsMs ?? Number(tsNanos / 1_000_000n));
   if (!Number.isFinite(ts.getTime())) {
     return captureError('invalid_timestamp', `timestamp ${tsNanos} ns is out of range`, offset);
   }

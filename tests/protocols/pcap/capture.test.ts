@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { detectCaptureFormat, iterateCapture, readCapture } from '../../../protocols/pcap/index.ts';
 import { sharedData } from '../../support/env.ts';
 import { concat, pcapFile, pcapngSection } from './builders.ts';
@@ -199,5 +200,37 @@ describe('real captures', () => {
       'chronological',
     );
     assert.equal(r.packets[0]!.ts.getUTCFullYear(), 2022);
+  });
+});
+
+describe('timestamps: the plain-number fast paths agree with BigInt arithmetic', () => {
+  test('pcapng microseconds and classic pcap, any time: ts is tsNanos in whole milliseconds', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.boolean(),
+        (units, sec, frac, nanos) => {
+          const files = [
+            pcapngSection([{ linkType: 1 }], [{ kind: 'epb', iface: 0, units, data: A }]),
+            pcapFile([{ sec, frac, data: A }], { linkType: 101, nanos }),
+          ];
+          for (const file of files) {
+            for (const item of iterateCapture(file)) {
+              if (item.type !== 'packet') {
+                assert.equal(item.error.code, 'invalid_timestamp');
+                continue;
+              }
+              const p = item.packet;
+              assert.equal(p.ts.getTime(), Number(p.tsNanos / 1_000_000n));
+            }
+          }
+          const [first] = [...iterateCapture(files[0]!)];
+          if (first?.type === 'packet') assert.equal(first.packet.tsNanos, units * 1000n);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
