@@ -98,6 +98,8 @@ export class Inventory {
   readonly #removed = new Set<string>();
   #forgotten = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** A save soon after a new device, so a crash right after cannot announce it twice. */
+  #soon: NodeJS.Immediate | undefined;
   /** `last_seen` of each device in ms, so that an event needs no date parsing. */
   readonly #lastSeenMs = new Map<string, number>();
   /** The last `now` seen and its ISO text: a batch of events shares one `now`. */
@@ -188,6 +190,14 @@ export class Inventory {
         rate_per_min: 0,
       };
       this.#devices.set(device.id, record);
+      // New devices are written at once (one batch per burst of them), not at the next
+      // interval: after a SIGKILL a device the inventory forgot would be announced again, and
+      // alerted on (18 repeated "new device" alerts in a 5-minute soak with a gateway kill).
+      if (this.#db && !this.#soon)
+        this.#soon = setImmediate(() => {
+          this.#soon = undefined;
+          void this.save().catch(() => undefined);
+        });
       const commissioning = nowMs < this.#commissioningUntil;
       created = {
         ts: at,
@@ -280,6 +290,8 @@ export class Inventory {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    if (this.#soon) clearImmediate(this.#soon);
+    this.#soon = undefined;
     await this.save();
     await this.#db?.close();
   }

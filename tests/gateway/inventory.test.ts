@@ -3,6 +3,8 @@
  * event, remembered across restarts, and the inventory stays bounded.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +74,29 @@ describe('asset inventory', () => {
     const again = await Inventory.open({ dir, maxDevices: 100, saveIntervalMs: 60_000 });
     assert.equal(again.get('syslog:hmi-1')?.events, 1);
     assert.equal(again.observe(from('hmi-1', '10.0.0.20'), new Date()), undefined, 'not new after a restart');
+    await again.close();
+  });
+
+  it('a new device survives a SIGKILL right after it was seen (not announced twice)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-inv-'));
+    dirs.push(dir);
+    const module = new URL('../../gateway/inventory/index.ts', import.meta.url).href;
+    // A gateway process that sees a device, then dies by SIGKILL long before the 60 s save.
+    const script = `
+      const { Inventory } = await import(${JSON.stringify(module)});
+      const inventory = await Inventory.open({ dir: ${JSON.stringify(dir)}, maxDevices: 100, saveIntervalMs: 60_000 });
+      const now = new Date().toISOString();
+      inventory.observe({ ts: now, received: now, source: 'syslog', kind: 'telemetry', action: 'syslog.message',
+        severity: 6, message: 'x', host: 'plc-9', device: { id: 'syslog:plc-9' }, fields: {}, tags: [] }, new Date());
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: 'inherit',
+    });
+    const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    assert.equal(signal, 'SIGKILL');
+    const again = await Inventory.open({ dir, maxDevices: 100, saveIntervalMs: 60_000 });
+    assert.equal(again.get('syslog:plc-9')?.events, 1, 'the device was written before the kill');
+    assert.equal(again.observe(from('plc-9', '10.0.0.9'), new Date()), undefined, 'not announced again');
     await again.close();
   });
 
