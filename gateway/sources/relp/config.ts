@@ -46,6 +46,15 @@ export const relpSourceSchema = z.strictObject({
     .describe(
       'Retransmissions dropped after a crash: the first N frames of a new session from an address are compared with the last N committed from it (set it to at least omrelp windowSize; 0 turns it off).',
     ),
+  dedupe_peers: z
+    .number()
+    .int()
+    .min(1)
+    .max(65_536)
+    .default(256)
+    .describe(
+      'Sender addresses whose last dedupe_window digests are kept; beyond it the one heard from least recently is forgotten (bounds memory and stored state against senders from ever new addresses).',
+    ),
   max_error_events_per_sec: z
     .number()
     .int()

@@ -24,7 +24,7 @@ export function createRelpSource(name: string, config: RelpSourceConfig, ctx: So
   const sockets = new Set<net.Socket>();
   const transport = config.tls ? 'tls' : 'tcp';
   const { host, port } = parseListen(config.listen);
-  const ledgers = createLedgers({ name, window: config.dedupe_window, ctx });
+  const ledgers = createLedgers({ name, window: config.dedupe_window, ctx, maxPeers: config.dedupe_peers });
   let errorWindow = 0;
   let errorsInWindow = 0;
 

@@ -54,16 +54,40 @@ export interface LedgerOptions {
   name: string;
   window: number;
   ctx: SourceContext;
+  /**
+   * Addresses whose digests are kept (default 256): beyond it the address committed to least
+   * recently, and idle, is forgotten, in memory and in the stored state. An attacker who
+   * connects from ever new addresses cannot grow either.
+   */
+  maxPeers?: number;
 }
 
 /** The state key of an address's digests. */
 export const stateKey = (name: string, ip: string) => `relp/${name}/${ip}`;
 
-export function createLedgers({ name, window, ctx }: LedgerOptions) {
+export function createLedgers({ name, window, ctx, maxPeers = 256 }: LedgerOptions) {
+  /** Each address's digests, the address committed to least recently first. */
   const rings = new Map<string, string[]>();
-  const ledgers = new Map<string, PeerLedger>();
+  const ledgers = new Map<string, PeerLedger & { idle(): boolean }>();
+  /** State keys of forgotten addresses, deleted with the next write. */
+  const forgotten = new Set<string>();
 
-  const ledger = (ip: string): PeerLedger => {
+  /** Keeps `rings` and `ledgers` within `maxPeers`, forgetting idle addresses, oldest first. */
+  const bound = () => {
+    for (const [ip] of rings) {
+      if (rings.size <= maxPeers) break;
+      if (ledgers.get(ip)?.idle() === false) continue;
+      rings.delete(ip);
+      ledgers.delete(ip);
+      forgotten.add(stateKey(name, ip));
+    }
+    for (const [ip, l] of ledgers) {
+      if (ledgers.size <= maxPeers) break;
+      if (l.idle() && !rings.has(ip)) ledgers.delete(ip);
+    }
+  };
+
+  const ledger = (ip: string): PeerLedger & { idle(): boolean } => {
     let queue: Pending[] = [];
     let running = false;
     const key = stateKey(name, ip);
@@ -105,9 +129,17 @@ export function createLedgers({ name, window, ctx }: LedgerOptions) {
         }
         const next = window > 0 ? [...ring, ...added].slice(-window) : ring;
         try {
-          const state = window > 0 ? { [key]: next.join('') } : undefined;
+          let state: Record<string, string | null> | undefined;
+          if (window > 0) {
+            state = {};
+            for (const k of forgotten) state[k] = null;
+            state[key] = next.join('');
+          }
           if (events.length > 0 || state) await ctx.emit(events, state ? { state } : undefined);
+          if (state) for (const k of Object.keys(state)) if (state[k] === null) forgotten.delete(k);
+          rings.delete(ip); // to the most recent end
           rings.set(ip, next);
+          bound();
           const total = dups.reduce((a, b) => a + b, 0);
           if (total > 0) ctx.metrics.dropped.inc({ source: name, reason: 'relp_retransmission' }, total);
           items.forEach((item, i) => item.resolve(dups[i]!));
@@ -119,6 +151,7 @@ export function createLedgers({ name, window, ctx }: LedgerOptions) {
     };
 
     return {
+      idle: () => !running && queue.length === 0,
       commit(session, frames, decode) {
         return new Promise<number>((resolve, reject) => {
           queue.push({ session, frames, decode, resolve, reject });
@@ -140,12 +173,14 @@ export function createLedgers({ name, window, ctx }: LedgerOptions) {
           ring.push(v.slice(i, i + DIGEST_CHARS));
         rings.set(k.slice(prefix.length), ring.slice(-window));
       }
+      bound();
     },
     for(ip: string): PeerLedger {
       let l = ledgers.get(ip);
       if (!l) {
         l = ledger(ip);
         ledgers.set(ip, l);
+        bound();
       }
       return l;
     },
