@@ -35,7 +35,7 @@ Options:
 
 Environment:
   SIEM_GATEWAY_ID         overrides gateway.id
-  SIEM_CENTRAL_ENDPOINT   overrides central.endpoint
+  SIEM_CENTRAL_ENDPOINT   overrides central.endpoint (a comma-separated list: central.endpoints)
   SIEM_GATEWAY_DATA_DIR   overrides gateway.data_dir
   SIEM_ENROLL_TOKEN       the enrollment token, instead of --token
 `;
@@ -109,13 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     config.central.enrollment_token_file ?? path.join(config.gateway.data_dir, 'enrollment-token');
   if (command === 'run' && !existsSync(credentialsFile) && existsSync(tokenFile)) {
     try {
-      await enrollGateway({
-        central: centralBaseUrl(config.central.endpoint),
-        token: readFileSync(tokenFile, 'utf8').trim(),
-        gatewayId: config.gateway.id,
-        credentialsFile,
-        ...tlsMaterial(config),
-      });
+      await enrollAnyNode(config, readFileSync(tokenFile, 'utf8').trim(), credentialsFile);
       rmSync(tokenFile, { force: true }); // spent: central accepts a token once
       process.stdout.write(`enrolled as "${config.gateway.id}" with ${tokenFile}\n`);
     } catch (error) {
@@ -197,6 +191,32 @@ async function runGateway(
   await reloading;
   await gateway.stop({ drainMs: gateway.config.central.stop_drain_secs * 1000 });
   return 0;
+}
+
+/**
+ * First-boot enrollment against the first node of `central.endpoints` that answers: every node
+ * shares one PostgreSQL, so any of them spends the token and knows the key. A node that answers
+ * with a refusal (token spent or unknown) ends it: another would say the same.
+ */
+async function enrollAnyNode(config: GatewayConfig, token: string, credentialsFile: string): Promise<void> {
+  const unreachable: string[] = [];
+  for (const endpoint of config.central.endpoints) {
+    try {
+      await enrollGateway({
+        central: centralBaseUrl(endpoint),
+        token,
+        gatewayId: config.gateway.id,
+        credentialsFile,
+        ...tlsMaterial(config),
+      });
+      return;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!message.startsWith('cannot reach central')) throw error;
+      unreachable.push(message);
+    }
+  }
+  throw new Error(unreachable.join('; '));
 }
 
 /** Central's HTTP(S) base URL from the link endpoint: wss://host:port/link → https://host:port. */

@@ -97,7 +97,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   // 4. The forwarder: queue → link → central (started last); central may push rule sets back.
   const c = config.central;
   const forwarder = new Forwarder({
-    endpoint: c.endpoint,
+    endpoints: c.endpoints,
+    failback: {
+      intervalMs: c.failback.check_interval_secs * 1000,
+      healthyChecks: c.failback.healthy_checks,
+    },
     privateKey: options.privateKey,
     gateway: config.gateway.id,
     batchMaxEvents: c.batch_max_events,

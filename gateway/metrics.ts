@@ -71,6 +71,18 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       help: '1 when the link to central is up.',
       registers,
     }),
+    linkEndpoint: new Gauge({
+      name: 'siem_gateway_link_endpoint',
+      help: 'Per configured central endpoint (position 0 is preferred): 1 for the one the link uses or tries now, 0 for the others.',
+      labelNames: ['endpoint', 'position'] as const,
+      registers,
+    }),
+    failovers: new Counter({
+      name: 'siem_gateway_link_failovers_total',
+      help: 'Switches of the link from one central endpoint to another, by why: failover (link lost or handshake failed) or failback (back to the preferred one).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     inFlightBatches: new Gauge({
       name: 'siem_gateway_link_in_flight_batches',
       help: 'Batches sent and not yet acked.',

@@ -12,6 +12,8 @@ import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
 import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { pipelineSchema } from '../pipeline/config.ts';
 
+const linkUrlSchema = z.url({ protocol: /^wss?$/ });
+
 export const gatewayConfigSchema = z.strictObject({
   gateway: z.strictObject({
     id: gatewayIdSchema.describe('This gateway’s id, unique in the deployment (letters, digits, . _ -).'),
@@ -54,56 +56,100 @@ export const gatewayConfigSchema = z.strictObject({
         .describe('How often evictions and refused input are reported to central as one health event.'),
     })
     .prefault({}),
-  central: z.strictObject({
-    endpoint: z
-      .url({ protocol: /^wss?$/ })
-      .describe('Central’s link URL, e.g. wss://central.example:8443/link.'),
-    credentials_file: z
-      .string()
-      .optional()
-      .describe(
-        'Where `siem-gateway enroll` keeps the gateway key (default: <data_dir>/credentials.json, mode 0600).',
-      ),
-    enrollment_token_file: z
-      .string()
-      .optional()
-      .describe(
-        'A one-time enrollment token; without credentials, `run` enrolls with it first, then deletes it (default: <data_dir>/enrollment-token).',
-      ),
-    batch_max_events: z
-      .number()
-      .int()
-      .positive()
-      .max(10_000)
-      .default(1000)
-      .describe('Events per link batch.'),
-    batch_max_bytes: z
-      .number()
-      .int()
-      .min(65_536)
-      .max(8 * 1024 * 1024)
-      .default(4 * 1024 * 1024)
-      .describe('Bytes per link batch (the link refuses frames over 16 MiB).'),
-    max_in_flight_batches: z.number().int().min(1).max(64).default(4).describe('Unacked batches at once.'),
-    heartbeat_interval_secs: z.number().positive().default(10).describe('Heartbeat period; dead after 3.'),
-    stop_drain_secs: z
-      .number()
-      .min(0)
-      .max(300)
-      .default(5)
-      .describe(
-        'On SIGTERM/SIGINT, with inputs closed, keep forwarding for at most this long while the link is up; what is left stays queued on disk.',
-      ),
-    initial_backoff_secs: z.number().positive().default(0.5).describe('First reconnect delay.'),
-    max_backoff_secs: z.number().positive().default(30).describe('Longest reconnect delay.'),
-    tls: z
-      .strictObject({
-        ca_file: z.string().optional().describe('CA bundle to verify central (default: system CAs).'),
-        cert_file: z.string().optional().describe('Client certificate, when central requires one.'),
-        key_file: z.string().optional().describe('Client key.'),
-      })
-      .optional(),
-  }),
+  central: z
+    .strictObject({
+      endpoint: linkUrlSchema
+        .optional()
+        .describe('Central’s link URL, e.g. wss://central.example:8443/link (one node; or use `endpoints`).'),
+      endpoints: z
+        .array(linkUrlSchema)
+        .min(1)
+        .max(16)
+        .optional()
+        .describe(
+          'Link URLs of several central nodes sharing one PostgreSQL, most preferred first: on link loss or a failed handshake the gateway tries the next one; it returns to the first once that is healthy again (see `failback`).',
+        ),
+      failback: z
+        .strictObject({
+          check_interval_secs: z
+            .number()
+            .positive()
+            .max(3600)
+            .default(10)
+            .describe('While on a fallback node, how often the first endpoint’s /healthz is asked.'),
+          healthy_checks: z
+            .number()
+            .int()
+            .min(1)
+            .max(100)
+            .default(3)
+            .describe(
+              'Consecutive healthy answers before the gateway moves back to the first endpoint (no flapping: one failure starts the count again).',
+            ),
+        })
+        .prefault({})
+        .describe('Return to the first of `endpoints` after a failover.'),
+      credentials_file: z
+        .string()
+        .optional()
+        .describe(
+          'Where `siem-gateway enroll` keeps the gateway key (default: <data_dir>/credentials.json, mode 0600).',
+        ),
+      enrollment_token_file: z
+        .string()
+        .optional()
+        .describe(
+          'A one-time enrollment token; without credentials, `run` enrolls with it first, then deletes it (default: <data_dir>/enrollment-token).',
+        ),
+      batch_max_events: z
+        .number()
+        .int()
+        .positive()
+        .max(10_000)
+        .default(1000)
+        .describe('Events per link batch.'),
+      batch_max_bytes: z
+        .number()
+        .int()
+        .min(65_536)
+        .max(8 * 1024 * 1024)
+        .default(4 * 1024 * 1024)
+        .describe('Bytes per link batch (the link refuses frames over 16 MiB).'),
+      max_in_flight_batches: z.number().int().min(1).max(64).default(4).describe('Unacked batches at once.'),
+      heartbeat_interval_secs: z.number().positive().default(10).describe('Heartbeat period; dead after 3.'),
+      stop_drain_secs: z
+        .number()
+        .min(0)
+        .max(300)
+        .default(5)
+        .describe(
+          'On SIGTERM/SIGINT, with inputs closed, keep forwarding for at most this long while the link is up; what is left stays queued on disk.',
+        ),
+      initial_backoff_secs: z.number().positive().default(0.5).describe('First reconnect delay.'),
+      max_backoff_secs: z.number().positive().default(30).describe('Longest reconnect delay.'),
+      tls: z
+        .strictObject({
+          ca_file: z.string().optional().describe('CA bundle to verify central (default: system CAs).'),
+          cert_file: z.string().optional().describe('Client certificate, when central requires one.'),
+          key_file: z.string().optional().describe('Client key.'),
+        })
+        .optional(),
+    })
+    .superRefine((c, ctx) => {
+      if ((c.endpoint === undefined) === (c.endpoints === undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoint'],
+          message: 'give central.endpoint or central.endpoints (a list), exactly one of them',
+        });
+      if (c.endpoints && new Set(c.endpoints).size !== c.endpoints.length)
+        ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'an endpoint is listed twice' });
+    })
+    // One shape downstream: `endpoints` always set, `endpoint` the preferred (first) of them.
+    .transform((c) => {
+      const endpoints = c.endpoints ?? [c.endpoint!];
+      return { ...c, endpoint: endpoints[0]!, endpoints };
+    }),
   detection: z
     .strictObject({
       rules_dirs: z

@@ -10,10 +10,17 @@ import WebSocket from 'ws';
 import { decodeLinkMessage, LINK_MAX_MESSAGE_BYTES, type LinkMessage } from '../../protocols/link/codec.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 
+/** The link's TLS files: CA that central's certificate must chain to, client certificate and key. */
+export interface LinkTlsFiles {
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
 export interface LinkSocketOptions {
   endpoint: string;
   gateway: string;
-  tls?: { caFile?: string; certFile?: string; keyFile?: string } | undefined;
+  tls?: LinkTlsFiles | undefined;
   metrics: GatewayMetrics;
   logger: Logger;
 }

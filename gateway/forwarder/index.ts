@@ -3,8 +3,9 @@
  * central's challenge with a signature by the gateway's enrolled key, reads queued records in
  * lane priority order, sends them as batches bounded by events and bytes over one WebSocket,
  * deletes a record only when central has acked its batch, obeys central's flow control, and
- * reconnects with exponential backoff and full jitter. Unacked batches stay in the queue and
- * are sent again on the next connection. On a v2 link it reports the rule set it runs and hands
+ * reconnects with exponential backoff and full jitter. With several central endpoints it fails over
+ * to the next one and returns to the first when that is healthy again (endpoints.ts). Unacked
+ * batches stay in the queue and are sent again on the next connection, to whichever node. On a v2 link it reports the rule set it runs and hands
  * the sets central pushes to detection, answering each with its outcome (SPEC §8).
  *
  * This file is the state machine and the send loop; the socket is connection.ts, the window of
@@ -19,12 +20,23 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { LevelQueue } from '../queue/leveldb-queue.ts';
 import { batchFrame } from './batch-frame.ts';
 import { BatchReader } from './batch-reader.ts';
-import { closeLinkSocket, openLinkSocket, reconnectDelayMs, sendText, sendTextBytes } from './connection.ts';
+import {
+  closeLinkSocket,
+  type LinkTlsFiles,
+  openLinkSocket,
+  reconnectDelayMs,
+  sendText,
+  sendTextBytes,
+} from './connection.ts';
 import { type ForwarderRules, helloFor, rulesStatusFor, startHeartbeat } from './control.ts';
+import { EndpointRing, probeHealth, startFailbackCheck } from './endpoints.ts';
 import { SendWindow } from './send-window.ts';
 
 export interface ForwarderOptions {
-  endpoint: string;
+  /** Central's link URLs, most preferred first (one for a single node). */
+  endpoints: readonly string[];
+  /** Back to the first endpoint after it answered /healthz healthy `healthyChecks` times in a row. */
+  failback: { intervalMs: number; healthyChecks: number };
   /** The gateway's enrolled Ed25519 private key (PKCS#8 PEM). */
   privateKey: string;
   gateway: string;
@@ -34,7 +46,7 @@ export interface ForwarderOptions {
   heartbeatIntervalMs: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
-  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  tls?: LinkTlsFiles;
   queue: LevelQueue;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -50,7 +62,11 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #ws: WebSocket | undefined;
   #ready = false;
   #stopped = true;
-  #failures = 0;
+  readonly #ring: EndpointRing;
+  #switches = 0;
+  /** Failback decided: in-flight batches settle, then the link closes and reopens to endpoint 0. */
+  #failingBack = false;
+  #stopFailback: (() => void) | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   /** The link version central's welcome settled on (SPEC §7). */
@@ -71,6 +87,8 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#batchMax = options.batchMaxEvents;
     this.#window = new SendWindow(options.maxInFlight, options.metrics);
     this.#reader = new BatchReader(options.queue);
+    this.#ring = new EndpointRing(options.endpoints);
+    this.#showEndpoint();
   }
 
   get connected(): boolean {
@@ -91,6 +109,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       clock_offset_ms: this.#clockOffsetMs ?? null,
       /** Events acked per second over the last minute (0 when nothing was acked). */
       ack_rate_per_sec: ackRate,
+      endpoint: this.#ring.current,
+      endpoint_index: this.#ring.index,
+      endpoints: [...this.#ring.urls],
+      endpoint_switches: this.#switches,
     };
   }
 
@@ -117,6 +139,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#failingBack = false;
     this.#o.queue.on('append', this.#onAppend);
     this.#connect();
   }
@@ -125,26 +148,30 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#stopped = true;
     this.#o.queue.off('append', this.#onAppend);
     clearTimeout(this.#reconnectTimer);
+    this.#stopFailback?.();
     if (this.#ws) await closeLinkSocket(this.#ws, 'gateway stopping');
     this.#teardown();
   }
 
   #connect(): void {
-    this.#ws = openLinkSocket(this.#o, {
-      heard: () => {
-        this.#lastHeard = Date.now();
+    this.#ws = openLinkSocket(
+      { ...this.#o, endpoint: this.#ring.current },
+      {
+        heard: () => {
+          this.#lastHeard = Date.now();
+        },
+        message: (message) => void this.#onMessage(message),
+        failed: (reason) => {
+          this.#lastError = reason;
+        },
+        closed: () => {
+          const wasReady = this.#ready;
+          this.#teardown();
+          if (wasReady) this.emit('disconnected');
+          if (!this.#stopped) this.#scheduleReconnect();
+        },
       },
-      message: (message) => void this.#onMessage(message),
-      failed: (reason) => {
-        this.#lastError = reason;
-      },
-      closed: () => {
-        const wasReady = this.#ready;
-        this.#teardown();
-        if (wasReady) this.emit('disconnected');
-        if (!this.#stopped) this.#scheduleReconnect();
-      },
-    });
+    );
   }
 
   #teardown(): void {
@@ -156,14 +183,66 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
     this.#connectedSince = undefined;
+    this.#stopFailback?.();
+    this.#stopFailback = undefined;
   }
 
   #scheduleReconnect(): void {
-    const delay = reconnectDelayMs(this.#failures, this.#o.initialBackoffMs, this.#o.maxBackoffMs);
-    this.#failures += 1;
+    const from = this.#ring.index;
+    const reason = this.#failingBack ? 'failback' : 'failover';
+    let delay = 0;
+    if (this.#failingBack) {
+      // Not a failure: the link was closed on purpose, to reopen at once to the preferred node.
+      this.#failingBack = false;
+      this.#ring.toPreferred();
+    } else {
+      const rounds = this.#ring.failed();
+      delay = reconnectDelayMs(rounds, this.#o.initialBackoffMs, this.#o.maxBackoffMs);
+    }
+    if (this.#ring.index !== from) {
+      this.#switches += 1;
+      this.#o.metrics.failovers.inc({ reason });
+      this.#showEndpoint();
+    }
     this.#o.metrics.reconnects.inc();
-    this.#o.logger.info('link down; reconnecting in %d ms', Math.round(delay));
+    this.#o.logger.info('link down; connecting to %s in %d ms', this.#ring.current, Math.round(delay));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** The endpoint gauge: 1 for the endpoint in use (or tried next), 0 for the others. */
+  #showEndpoint(): void {
+    this.#ring.urls.forEach((endpoint, position) =>
+      this.#o.metrics.linkEndpoint.set(
+        { endpoint, position: String(position) },
+        position === this.#ring.index ? 1 : 0,
+      ),
+    );
+  }
+
+  /** On a fallback node: ask the preferred one's /healthz until it is healthy enough to go back. */
+  #watchPreferred(): void {
+    if (!this.#ring.onFallback) return;
+    this.#stopFailback = startFailbackCheck({
+      intervalMs: this.#o.failback.intervalMs,
+      healthyChecks: this.#o.failback.healthyChecks,
+      probe: () => probeHealth(this.#ring.urls[0]!, this.#o.tls),
+      ready: () => void this.#failBack(),
+    });
+  }
+
+  /**
+   * Back to the preferred node: no new batch is sent, the ones in flight get their acks (at most
+   * a few seconds), then the link closes and reopens to endpoint 0. Whatever is still unacked
+   * then is sent again there; central's dedup makes that harmless.
+   */
+  async #failBack(): Promise<void> {
+    if (this.#stopped || !this.#ready) return;
+    this.#failingBack = true;
+    this.#o.logger.info('%s is healthy again; moving the link back to it', this.#ring.urls[0]);
+    const until = Date.now() + 5000;
+    while (this.#window.size > 0 && this.#ready && Date.now() < until)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.#ws && !this.#stopped) await closeLinkSocket(this.#ws, 'moving to the preferred central');
   }
 
   async #onMessage(message: LinkMessage): Promise<void> {
@@ -181,13 +260,14 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       case 'welcome': {
         this.#ready = true;
         this.#linkVersion = message.v;
-        this.#failures = 0;
+        this.#ring.connected();
         this.#batchMax = Math.min(this.#o.batchMaxEvents, message.max_batch_events);
         this.#o.metrics.linkConnected.set(1);
         this.#connectedSince = new Date();
         this.#lastError = undefined;
         this.#startHeartbeat();
-        this.#o.logger.info('link up to %s', this.#o.endpoint);
+        this.#o.logger.info('link up to %s', this.#ring.current);
+        this.#watchPreferred();
         this.emit('connected');
         await this.#pump();
         return;
@@ -257,7 +337,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     try {
       do {
         this.#pumpAgain = false;
-        while (this.#ready && this.#window.open(Date.now())) {
+        while (this.#ready && !this.#failingBack && this.#window.open(Date.now())) {
           const records = await this.#reader.next(() => ({
             maxEvents: Math.max(1, Math.floor(this.#batchMax * this.#window.scale)),
             maxBytes: Math.max(1, Math.floor(this.#o.batchMaxBytes * this.#window.scale)),

@@ -25,6 +25,10 @@ export const gatewayStatusSchema = z
       clock_offset_ms: z.number().nullable(),
       disconnected_since: time.nullable(),
       ack_rate_per_sec: z.number(),
+      endpoint: z.string(),
+      endpoint_index: count,
+      endpoints: z.array(z.string()),
+      endpoint_switches: count,
     }),
     queue: z.object({
       records: count,

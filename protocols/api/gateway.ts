@@ -29,6 +29,14 @@ export interface GatewayStatus {
     /** While the link is down: since when (gateway start, or the last disconnect). */
     disconnected_since: string | null;
     ack_rate_per_sec: number;
+    /** The central endpoint the link uses now, or tries next while it is down. */
+    endpoint: string;
+    /** Its position in `central.endpoints` (0: the preferred one; more: failed over). */
+    endpoint_index: number;
+    /** Every configured endpoint, most preferred first. */
+    endpoints: string[];
+    /** Switches from one endpoint to another since start (failovers and failbacks). */
+    endpoint_switches: number;
   };
   queue: QueueDepth & {
     max_size_bytes: number;

@@ -268,6 +268,10 @@ describe('OpenAPI of the gateway', () => {
             clock_offset_ms: null,
             disconnected_since: new Date(0).toISOString(),
             ack_rate_per_sec: 0,
+            endpoint: 'wss://central.example:8443/link',
+            endpoint_index: 0,
+            endpoints: ['wss://central.example:8443/link'],
+            endpoint_switches: 0,
           },
           queue: {
             records: 0,

@@ -58,6 +58,14 @@ export function LinkPanel({ status, drain, full }: { status: GatewayStatus; drai
       <div class="link-head">
         <h2>
           Link to central <LinkPill status={status} />
+          {l.endpoint_index > 0 && (
+            <span data-testid="link-fallback">
+              {' '}
+              <Pill tone="warn">
+                on fallback node {l.endpoint_index + 1} of {l.endpoints.length}
+              </Pill>
+            </span>
+          )}
         </h2>
         <span class="muted" data-testid="link-since">
           {l.connected
@@ -118,6 +126,20 @@ export function LinkPanel({ status, drain, full }: { status: GatewayStatus; drai
                     <div style={{ width: `${Math.min(100, (100 * q.bytes) / q.max_size_bytes)}%` }} />
                   </div>
                 )}
+              </td>
+            </tr>
+            <tr>
+              <th>Central node</th>
+              <td data-testid="link-endpoint">
+                {l.endpoint}{' '}
+                <span class="muted">
+                  {l.endpoints.length === 1
+                    ? '(the only endpoint)'
+                    : l.endpoint_index === 0
+                      ? `(preferred, 1 of ${l.endpoints.length})`
+                      : `(fallback ${l.endpoint_index + 1} of ${l.endpoints.length}; back to ${l.endpoints[0]} once it is healthy)`}
+                  {l.endpoint_switches > 0 && ` · ${l.endpoint_switches} switches since start`}
+                </span>
               </td>
             </tr>
             <tr>
