@@ -33,6 +33,8 @@ import { eventsApi } from './api/events.ts';
 import { searchApi } from './api/search.ts';
 import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { rulesApi } from './api/rules.ts';
+import { reportsApi } from './api/reports.ts';
+import type { Reports } from './reports/index.ts';
 import { CENTRAL_ROUTE_DOCS } from './api/openapi.ts';
 import type { RulesStore } from './rules/store.ts';
 import type { CentralConfig } from './config/schema.ts';
@@ -62,6 +64,8 @@ export interface CentralServices {
   /** Alerts folded by attacker (central/incidents); absent, no incident routes. */
   incidents?: Incidents;
   enrichment: Enrichment;
+  /** Periodic and on-demand reports (central/reports); absent, no report routes. */
+  reports?: Reports;
   link: Link;
   hub: LiveHub;
   /** Central's own enabled rules changed through the rules API (its engine reloads them). */
@@ -163,6 +167,7 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
     overviewApi({ store, registry, connections: () => link.connections(), hub: services.hub }),
   );
   app.route('/api', enrichApi(services.enrichment, store.sql));
+  if (services.reports) app.route('/api', reportsApi(services.reports, config.reports.time_zone));
 
   mountOpenApi(app, {
     title: 'edge-siem central',

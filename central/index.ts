@@ -8,6 +8,7 @@
  */
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
@@ -33,6 +34,7 @@ import { createSkewMonitor } from './link/skew.ts';
 import { createLogger } from './log.ts';
 import { type CentralMetrics, createCentralMetrics } from './metrics.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore } from './rules/store.ts';
+import { createReports } from './reports/index.ts';
 import { createSinks } from './sinks/index.ts';
 import { createStore } from './store/index.ts';
 import type { EventStore } from './store/types.ts';
@@ -161,6 +163,15 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
   teardown.add('detection', () => detection.stop());
   void detection.reloadFrom(rules);
   const ingest = createIngest({ subscriber: options.onStored, enrichment, detection });
+  // Reports (issue 21 ask 5): on demand through the API; schedules start with the server.
+  const reports = createReports({
+    config: config.reports,
+    sql: store.sql,
+    node: `${config.central.id}/${hostname()}/${process.pid}`,
+    centralId: config.central.id,
+    logger: child('reports'),
+  });
+  teardown.add('reports', () => reports.stop());
 
   const http = createCentralHttp(metrics);
   // The link's closer is registered by startCentral with the server that carries it.
@@ -209,6 +220,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     alerts,
     incidents,
     enrichment,
+    reports,
     link,
     hub,
     onCentralRulesChanged: () => void detection.reloadFrom(rules),
@@ -281,6 +293,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     // Before the server closes: gateways are told central is stopping, refusals are stored.
     teardown.add('link', () => central.link.stop());
     central.sinks.start();
+    central.reports?.start();
 
     const address = server.address() as AddressInfo;
     const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -11,6 +11,7 @@ import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
 import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
+import { reportsConfigSchema } from '../reports/config.ts';
 import { streamConfigSchema } from '../api/stream-limits.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -189,6 +190,7 @@ export const centralConfigSchema = z.strictObject({
     .prefault({}),
   sinks: sinksConfigSchema,
   enrichment: enrichmentConfigSchema,
+  reports: reportsConfigSchema,
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
