@@ -12,7 +12,12 @@ import type { NodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
 import { normalizeIp } from '../../protocols/event/address.ts';
-import { LINK_MAX_MESSAGE_BYTES, type RulesMessage } from '../../protocols/link/codec.ts';
+import {
+  type CommandMessage,
+  LINK_MAX_MESSAGE_BYTES,
+  type PlaybooksMessage,
+  type RulesMessage,
+} from '../../protocols/link/codec.ts';
 import { raiseMaxPayload } from './frame-limit.ts';
 import { type GatewayQueueReport, LinkSession, type SessionDeps } from './session.ts';
 
@@ -173,6 +178,10 @@ export function mountLink(
     /** Sends a rule set to a connected gateway (link SPEC §8.2); false when it is not connected on v2. */
     pushRules(gateway: string, message: RulesMessage): boolean {
       return live.get(gateway)?.session.sendRules(message) ?? false;
+    },
+    /** Sends a playbook set or a command to a connected v3 gateway (link SPEC §9); false otherwise. */
+    sendPlaybooks(gateway: string, message: PlaybooksMessage | CommandMessage): boolean {
+      return live.get(gateway)?.session.sendPlaybooks(message) ?? false;
     },
     /** Closes the live connection of a revoked gateway. */
     disconnect(gateway: string): void {

@@ -15,12 +15,16 @@ import type { Event } from '../../protocols/event/schema.ts';
 import { newLinkNonce, verifyLinkProof } from '../../protocols/link/auth.ts';
 import {
   type BatchMessage,
+  type CommandMessage,
+  type CommandResultMessage,
   decodeLinkMessage,
   encodeLinkMessage,
   type ErrorMessage,
   LINK_MIN_PROTOCOL_VERSION,
   LINK_PROTOCOL_VERSION,
   type LinkMessage,
+  type PlaybooksMessage,
+  type PlaybooksStatusMessage,
   type RulesMessage,
 } from '../../protocols/link/codec.ts';
 import type { CentralEvents } from '../events.ts';
@@ -62,6 +66,18 @@ export interface SessionDeps {
   onClockOffset?: (gateway: string, offsetMs: number) => void;
   /** Rule sets (SPEC §8): the set assigned to a gateway, and what the gateway reports running. */
   rules?: LinkRules;
+  /** Playbooks (SPEC §9): the set for a gateway, its answers, and the commands waiting for it. */
+  playbooks?: LinkPlaybooks;
+}
+
+/** SPEC §9 on central (central/playbooks): what a v3 connection offers and hears. */
+export interface LinkPlaybooks {
+  /** The set a gateway should run, when it differs from `running` (sent after welcome). */
+  offer(gateway: string, running: string | undefined): Promise<PlaybooksMessage | undefined>;
+  status(gateway: string, message: PlaybooksStatusMessage): void;
+  commandResult(gateway: string, message: CommandResultMessage): void;
+  /** The gateway is connected on v3: commands that waited for it may go now. */
+  ready(gateway: string): void;
 }
 
 /** A gateway's queue depth by lane from its heartbeat (SPEC §5.5), and when central heard it. */
@@ -159,6 +175,12 @@ export class LinkSession {
       this.#report({ id, version, ok, requested, error });
       return;
     }
+    if ((message.type === 'playbooks_status' || message.type === 'command_result') && this.#version >= 3) {
+      const gateway = this.gateway!;
+      if (message.type === 'playbooks_status') this.#deps.playbooks?.status(gateway, message);
+      else this.#deps.playbooks?.commandResult(gateway, message);
+      return;
+    }
     if (message.type === 'batch') {
       this.#queued += 1;
       this.#flow();
@@ -176,6 +198,13 @@ export class LinkSession {
   /** SPEC §8.2: sends a rule set; false when this connection cannot take one (v1, not ready). */
   sendRules(message: RulesMessage): boolean {
     if (this.#closed || this.#state !== 'ready' || this.#version < 2) return false;
+    this.#send(message);
+    return true;
+  }
+
+  /** SPEC §9.2–9.3: sends a playbook set or a command; false when this connection cannot take one. */
+  sendPlaybooks(message: PlaybooksMessage | CommandMessage): boolean {
+    if (this.#closed || this.#state !== 'ready' || this.#version < 3) return false;
     this.#send(message);
     return true;
   }
@@ -245,6 +274,20 @@ export class LinkSession {
       heartbeat_interval_ms: this.#deps.heartbeatIntervalMs,
     });
     if (this.#version >= 2) void this.#offerRules(message.gateway, message.rules_version);
+    if (this.#version >= 3) void this.#offerPlaybooks(message.gateway, message.playbooks_version);
+  }
+
+  /** SPEC §9.1–9.2: sends the gateway's playbook set when it runs another, then waiting commands. */
+  async #offerPlaybooks(gateway: string, running: string | undefined): Promise<void> {
+    const playbooks = this.#deps.playbooks;
+    if (!playbooks) return;
+    try {
+      const offered = await playbooks.offer(gateway, running);
+      if (offered) this.sendPlaybooks(offered);
+      playbooks.ready(gateway);
+    } catch (error) {
+      this.#deps.logger.error({ err: (error as Error).message, gateway }, 'could not read the playbook set');
+    }
   }
 
   /** SPEC §8.1–8.2: records what the gateway runs; sends its assigned set when that differs. */

@@ -8,9 +8,13 @@ import type { Logger } from 'pino';
 import { signLinkProof } from '../../protocols/link/auth.ts';
 import {
   type ChallengeMessage,
+  type CommandMessage,
+  type CommandResultMessage,
   type HeartbeatMessage,
   type HelloMessage,
   LINK_PROTOCOL_VERSION,
+  type PlaybooksMessage,
+  type PlaybooksStatusMessage,
   type RulesMessage,
   type RulesStatusMessage,
 } from '../../protocols/link/codec.ts';
@@ -22,12 +26,20 @@ export interface ForwarderRules {
   apply(message: RulesMessage): RulesStatusMessage;
 }
 
+/** Playbooks (SPEC §9): the set running, applying a pushed set, and central's commands. */
+export interface ForwarderPlaybooks {
+  version(): string | undefined;
+  apply(message: PlaybooksMessage): PlaybooksStatusMessage;
+  command(message: CommandMessage): CommandResultMessage;
+}
+
 export interface HelloOptions {
   gateway: string;
   /** The gateway's enrolled Ed25519 private key (PKCS#8 PEM). */
   privateKey: string;
   software: string;
   rules?: ForwarderRules | undefined;
+  playbooks?: ForwarderPlaybooks | undefined;
 }
 
 /** SPEC §7: the hello for a challenge, at the highest version both sides speak. */
@@ -35,6 +47,8 @@ export function helloFor(challenge: ChallengeMessage, o: HelloOptions): HelloMes
   const v = Math.min(LINK_PROTOCOL_VERSION, challenge.v);
   // rules_version exists from v2.
   const rulesVersion = v >= 2 ? o.rules?.version() : undefined;
+  // playbooks_version exists from v3.
+  const playbooksVersion = v >= 3 ? o.playbooks?.version() : undefined;
   return {
     type: 'hello',
     v,
@@ -43,6 +57,7 @@ export function helloFor(challenge: ChallengeMessage, o: HelloOptions): HelloMes
     software: o.software,
     proof: signLinkProof(o.privateKey, o.gateway, challenge.nonce),
     ...(rulesVersion !== undefined && { rules_version: rulesVersion }),
+    ...(playbooksVersion !== undefined && { playbooks_version: playbooksVersion }),
   };
 }
 
@@ -54,6 +69,30 @@ export function rulesStatusFor(message: RulesMessage, rules: ForwarderRules | un
       requested: message.version,
       ok: false,
       error: 'this gateway runs no detection',
+    }
+  );
+}
+
+/** SPEC §9.2–9.3: the answer to a pushed playbook set or a command; a gateway without playbooks refuses. */
+export function playbooksReply(
+  message: PlaybooksMessage | CommandMessage,
+  playbooks: ForwarderPlaybooks | undefined,
+): PlaybooksStatusMessage | CommandResultMessage {
+  if (message.type === 'playbooks')
+    return (
+      playbooks?.apply(message) ?? {
+        type: 'playbooks_status',
+        requested: message.version,
+        ok: false,
+        error: 'this gateway runs no playbooks',
+      }
+    );
+  return (
+    playbooks?.command(message) ?? {
+      type: 'command_result',
+      command_id: message.command_id,
+      ok: false,
+      error: 'this gateway runs no playbooks',
     }
   );
 }

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { ResponseView } from '../playbooks/controls.ts';
 
 export interface SourceContext {
   /**
@@ -21,6 +22,8 @@ export interface SourceContext {
   metrics: GatewayMetrics;
   logger: Logger;
   now(): Date;
+  /** The response controls playbooks set (blocked MQTT clients, denied Modbus masters), if any. */
+  response?: ResponseView;
 }
 
 export interface EmitOptions {

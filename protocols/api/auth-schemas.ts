@@ -10,7 +10,7 @@ import { sameShape } from './schema-check.ts';
 const time = z.string().describe('ISO 8601, UTC');
 
 export const permissionSchema = z
-  .enum(['read', 'alerts', 'rules', 'admin', 'ingest', 'reports'])
+  .enum(['read', 'alerts', 'rules', 'admin', 'ingest', 'reports', 'playbooks'])
   .meta({ id: 'Permission' });
 
 export const sessionSchema = z

@@ -6,7 +6,7 @@
  */
 
 /** What a role or an API token may do (SPEC.md §1). */
-export type Permission = 'read' | 'alerts' | 'rules' | 'admin' | 'ingest' | 'reports';
+export type Permission = 'read' | 'alerts' | 'rules' | 'admin' | 'ingest' | 'reports' | 'playbooks';
 
 /** The logged-in user as `me` shows it. */
 export interface SessionUser {

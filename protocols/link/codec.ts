@@ -1,6 +1,6 @@
 /**
- * The gateway↔central link codec, versions 1 and 2 (spec: protocols/link/SPEC.md; v2 adds rule
- * set push, §8). Messages are JSON
+ * The gateway↔central link codec, versions 1 to 3 (spec: protocols/link/SPEC.md; v2 adds rule
+ * set push, §8; v3 response playbooks and gateway commands, §9). Messages are JSON
  * objects carried one per WebSocket text frame. This module only turns messages into text and
  * text back into messages: it never throws on bad input, touches no socket and keeps no state.
  * Events inside a batch are left unvalidated here so that central can store the good events of
@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { gatewayIdSchema } from '../event/schema.ts';
+import { blockRequestSchema, edgePlaybookSchema, PLAYBOOK_LIMITS } from '../playbook/schema.ts';
 
-/** The newest link version spoken here (SPEC §7: v2 adds rule set push, §8). */
-export const LINK_PROTOCOL_VERSION = 2;
+/** The newest link version spoken here (SPEC §7: v2 adds rule set push, §8; v3 playbooks, §9). */
+export const LINK_PROTOCOL_VERSION = 3;
 /** The oldest version still spoken (SPEC §7: the previous one, during an upgrade window). */
 export const LINK_MIN_PROTOCOL_VERSION = 1;
 /** SPEC §3: the largest frame either side must accept; larger frames are a protocol error. */
@@ -59,6 +60,8 @@ const helloSchema = z.strictObject({
   proof: base64url.max(200),
   /** v2, SPEC §8.1: the version of the rule set the gateway runs (absent: it runs none). */
   rules_version: z.string().regex(RULES_VERSION).optional(),
+  /** v3, SPEC §9.1: the version of the playbook set the gateway runs (absent: it runs none). */
+  playbooks_version: z.string().regex(RULES_VERSION).optional(),
 });
 
 const welcomeSchema = z.strictObject({
@@ -138,6 +141,61 @@ const rulesStatusSchema = z.strictObject({
   error: z.string().max(4096).optional(),
 });
 
+/** v3, SPEC §9.2: central → gateway, the playbooks the gateway runs for its own alerts. */
+const playbooksSchema = z.strictObject({
+  type: z.literal('playbooks'),
+  version: rulesVersion,
+  playbooks: z.array(edgePlaybookSchema).max(PLAYBOOK_LIMITS.PLAYBOOKS),
+});
+
+/** v3, SPEC §9.2: gateway → central, the outcome of a `playbooks` message. */
+const playbooksStatusSchema = z.strictObject({
+  type: z.literal('playbooks_status'),
+  requested: rulesVersion,
+  ok: z.boolean(),
+  /** The set the gateway runs after this message. */
+  version: rulesVersion.optional(),
+  error: z.string().max(4096).optional(),
+});
+
+const commandId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/);
+/** A gateway's block entry id (SPEC §9.3). */
+const entryId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/);
+
+/** v3, SPEC §9.3: central → gateway, apply a block (a central-triggered run) or undo one. */
+const commandSchema = z.discriminatedUnion('op', [
+  z.strictObject({
+    type: z.literal('command'),
+    command_id: commandId,
+    op: z.literal('apply'),
+    request: blockRequestSchema,
+  }),
+  z.strictObject({
+    type: z.literal('command'),
+    command_id: commandId,
+    op: z.literal('undo'),
+    entry: entryId,
+  }),
+]);
+
+/** v3, SPEC §9.3: gateway → central, the outcome of a command. */
+const commandResultSchema = z.strictObject({
+  type: z.literal('command_result'),
+  command_id: commandId,
+  ok: z.boolean(),
+  /** The entry an `apply` created (the id an undo names). */
+  entry: entryId.optional(),
+  error: z.string().max(1024).optional(),
+});
+
 const errorSchema = z.strictObject({
   type: z.literal('error'),
   code: z.enum(['unsupported_version', 'unauthorized', 'bad_message', 'too_large', 'internal']),
@@ -154,6 +212,10 @@ const linkMessageSchema = z.discriminatedUnion('type', [
   heartbeatSchema,
   rulesSchema,
   rulesStatusSchema,
+  playbooksSchema,
+  playbooksStatusSchema,
+  commandSchema,
+  commandResultSchema,
   errorSchema,
 ]);
 
@@ -168,6 +230,10 @@ export type HeartbeatMessage = z.output<typeof heartbeatSchema>;
 export type ErrorMessage = z.output<typeof errorSchema>;
 export type RulesMessage = z.output<typeof rulesSchema>;
 export type RulesStatusMessage = z.output<typeof rulesStatusSchema>;
+export type PlaybooksMessage = z.output<typeof playbooksSchema>;
+export type PlaybooksStatusMessage = z.output<typeof playbooksStatusSchema>;
+export type CommandMessage = z.output<typeof commandSchema>;
+export type CommandResultMessage = z.output<typeof commandResultSchema>;
 export type LinkErrorCode = 'too_large' | 'invalid_utf8' | 'invalid_json' | 'invalid_message';
 
 export type LinkDecodeResult =
@@ -234,4 +300,9 @@ export function ruleSetVersion(documents: readonly string[]): string {
  */
 export function estimateClockOffset(sentAt: number, centralTime: number, receivedAt: number): number {
   return Math.round((sentAt + receivedAt) / 2 - centralTime);
+}
+
+/** SPEC §9.2: a playbook set's version, `sha256:` and the hex SHA-256 of its JSON text. */
+export function playbookSetVersion(playbooks: readonly unknown[]): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(playbooks), 'utf8').digest('hex')}`;
 }

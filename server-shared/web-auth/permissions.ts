@@ -1,6 +1,6 @@
 /**
  * Declaring what each API route needs (SPEC.md §1). A route declares its permission by putting
- * `requirePermission('read' | 'alerts' | 'rules' | 'admin' | 'ingest' | 'reports')`, `requireLogin()` (any authenticated
+ * `requirePermission('read' | 'alerts' | 'rules' | 'admin' | 'ingest' | 'reports' | 'playbooks')`, `requireLogin()` (any authenticated
  * caller) or `allowAnonymous()` in front of its handler:
  *
  *   api.get('/alerts', requirePermission('read'), handler)

@@ -8,8 +8,10 @@
 /**
  * `ingest`: POST events to `/api/ingest` (and `_bulk`); a scope for shippers' tokens, held by admins.
  * `reports`: list, download and generate periodic reports (central/reports), held by analysts.
+ * `playbooks`: create, change and delete response playbooks (central/playbooks), held by admins only:
+ * a playbook can disable users and block devices (analysts approve, reject and undo runs with `alerts`).
  */
-export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin', 'ingest', 'reports'] as const;
+export const PERMISSIONS = ['read', 'alerts', 'rules', 'admin', 'ingest', 'reports', 'playbooks'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['admin', 'analyst', 'viewer'] as const;

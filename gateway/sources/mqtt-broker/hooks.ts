@@ -116,6 +116,9 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
       done(error, null);
     };
     if (blocker.blockedUntil(info.ip, ctx.now())) return refuse(5, 'blocked');
+    // A response playbook's block (gateway/playbooks): refused before any password is checked.
+    if (ctx.response?.mqttRefused(name, info.clientId || undefined, info.ip))
+      return refuse(5, 'blocked_by_playbook');
     deps.auth.authenticate(username, password, info.certCn).then(
       (result) => {
         if (!result.ok) return refuse(result.returnCode, result.reason);
@@ -295,7 +298,19 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
 
   installPublishHooks(broker, { ...deps, emit, emitLater, event });
 
+  // A new block also ends the connections it names (a client that got in before the alert).
+  const onResponseChange = () => {
+    for (const client of Object.values(clients)) {
+      const info = infoOf(client);
+      if (!info || client.closed || !ctx.response?.mqttRefused(name, client.id, info.ip)) continue;
+      info.closeReason = 'blocked_by_playbook';
+      client.close();
+    }
+  };
+  ctx.response?.on('changed', onResponseChange);
+
   return {
+    detach: () => ctx.response?.off('changed', onResponseChange),
     countConnection: (info: ConnInfo) => count(info, 'connections', config.rates.max_connections),
     guardError: (info: ConnInfo, error: MqttError) => {
       if (error.code !== 'too_large') return malformed(info, error);

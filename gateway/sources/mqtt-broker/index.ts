@@ -29,6 +29,7 @@ export function createMqttBrokerSource(
   const infos = new WeakMap<object, ConnInfo>();
   const telemetry = createTelemetrySampler(config.telemetry, matchTopic);
   let refusals: ProtocolRefusals | undefined;
+  let sensor: ReturnType<typeof createSensor> | undefined;
 
   return {
     name,
@@ -42,7 +43,8 @@ export function createMqttBrokerSource(
         drainTimeout: 30_000,
       });
       broker = b;
-      const sensor = createSensor(b, {
+      sensor?.detach();
+      sensor = createSensor(b, {
         name,
         config,
         ctx,
@@ -75,6 +77,8 @@ export function createMqttBrokerSource(
       if (!b) return;
       broker = undefined;
       stopping = true;
+      sensor?.detach();
+      sensor = undefined;
       const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       await new Promise<void>((resolve) => b.close(() => resolve()));
       for (const s of sockets) s.destroy();
