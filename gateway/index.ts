@@ -26,6 +26,8 @@ import type { Inventory } from './inventory/index.ts';
 import { createLogger } from './log.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createStages } from './pipeline/build.ts';
+import { createResponseControls } from './playbooks/controls.ts';
+import { createGatewayPlaybooks, type GatewayPlaybooks } from './playbooks/index.ts';
 import { createPipeline, type Pipeline } from './pipeline/index.ts';
 import type { Source, SourceContext } from './pipeline/types.ts';
 import { LANES, LevelQueue } from './queue/leveldb-queue.ts';
@@ -53,6 +55,9 @@ export interface Gateway {
   readonly metrics: ReturnType<typeof createGatewayMetrics>;
   readonly inventory: Inventory;
   readonly pipeline: Pipeline;
+  /** Response playbooks pushed by central and the blocks they keep (gateway/playbooks). */
+  readonly playbooks: GatewayPlaybooks;
+  readonly controls: ReturnType<typeof createResponseControls>;
   sources(): Source[];
   /** Hands events to the pipeline as the named source would (resolves once durable). */
   ingest(sourceName: string, events: PendingEvent[]): Promise<void>;
@@ -94,6 +99,22 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const state = await openGatewayState(config, logger, metrics);
   const { inventory, baselines, detection } = state;
 
+  // 3b. Response controls (what playbooks block), persisted, and the playbooks central pushed.
+  const controls = createResponseControls({
+    dataDir: config.gateway.data_dir,
+    maxEntries: config.playbooks.max_entries,
+  });
+  // The pipeline is built after the playbooks (it feeds them): they reach it through this.
+  const late: { pipeline?: Pipeline } = {};
+  const playbooks = createGatewayPlaybooks({
+    dataDir: config.gateway.data_dir,
+    gateway: config.gateway.id,
+    controls,
+    idFor: (event) => late.pipeline!.evidence.idFor(event),
+    emit: (events) => late.pipeline!.emit('gateway', events),
+    logger: logger.child({ component: 'playbooks' }),
+  });
+
   // 4. The forwarder: queue → link → central (started last); central may push rule sets back.
   const c = config.central;
   const forwarder = new Forwarder({
@@ -116,6 +137,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: logger.child({ component: 'forwarder' }),
     software: GATEWAY_SOFTWARE,
     rules: { version: () => detection.running().version, apply: (m) => detection.apply(m) },
+    playbooks,
   });
 
   // 5. The pipeline: every observation through the configured stages into the queue; the device
@@ -142,8 +164,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics,
     engine: () => detection.engine,
     clockOffsetMs: () => forwarder.clockOffsetMs,
-    onObserved: (events) => history.observe(events),
+    onObserved: (events) => {
+      history.observe(events);
+      playbooks.observe(events);
+    },
   });
+  late.pipeline = pipeline;
 
   // 6. The health reporter (evictions, refused input, queue recovery) and the sources, both
   // feeding the pipeline.
@@ -174,6 +200,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       metrics,
       logger: logger.child({ component: name }),
       now: () => new Date(),
+      response: controls.view,
     };
     return createSource(name, sourceConfig, ctx);
   });
@@ -198,6 +225,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const gaugeTimer = setInterval(() => {
     refreshQueueGauges();
     if (++ticks % 30 === 0) state.saveBaselines();
+    if (ticks % 60 === 0) controls.prune();
     // Windows that are due close, and a quiet network still closes correlation windows.
     pipeline.tick(Date.now()).catch(() => undefined);
   }, 1000);
@@ -265,6 +293,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics,
     inventory,
     pipeline,
+    playbooks,
+    controls,
     sources: () => sources,
     ingest: (sourceName, events) => pipeline.emit(sourceName, events),
     httpUrl: () =>

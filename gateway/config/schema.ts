@@ -183,6 +183,22 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .prefault({}),
   pipeline: pipelineSchema,
+  playbooks: z
+    .strictObject({
+      max_entries: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(1000)
+        .describe(
+          'Response entries (blocked MQTT client ids and addresses, denied Modbus masters, enforced proxies) kept at most; a block beyond is refused and reported.',
+        ),
+    })
+    .prefault({})
+    .describe(
+      'Response playbooks pushed by central, run on local alerts (docs/central.md "Response playbooks").',
+    ),
   baselines: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Learn per-device behaviour and report deviations.'),

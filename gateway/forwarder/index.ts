@@ -28,7 +28,14 @@ import {
   sendText,
   sendTextBytes,
 } from './connection.ts';
-import { type ForwarderRules, helloFor, rulesStatusFor, startHeartbeat } from './control.ts';
+import {
+  type ForwarderPlaybooks,
+  type ForwarderRules,
+  helloFor,
+  playbooksReply,
+  rulesStatusFor,
+  startHeartbeat,
+} from './control.ts';
 import { EndpointRing, probeHealth, startFailbackCheck } from './endpoints.ts';
 import { SendWindow } from './send-window.ts';
 
@@ -53,6 +60,8 @@ export interface ForwarderOptions {
   software: string;
   /** Rule sets (SPEC §8): the version running, and applying a pushed set. */
   rules?: ForwarderRules;
+  /** Playbooks (SPEC §9): the set running, a pushed set, central's commands. */
+  playbooks?: ForwarderPlaybooks;
 }
 
 export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; acked: [number] }> {
@@ -252,6 +261,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         return;
       case 'rules':
         this.#send(rulesStatusFor(message, this.#o.rules));
+        return;
+      case 'playbooks':
+      case 'command':
+        this.#send(playbooksReply(message, this.#o.playbooks));
         return;
       case 'flow':
         this.#window.setCentralWindow(message.max_in_flight);
