@@ -9,6 +9,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { apiError } from '../../server-shared/http-errors.ts';
+import type { RouteDocs } from '../../server-shared/openapi/index.ts';
 import { requirePermission } from '../../server-shared/web-auth/permissions.ts';
 import { timeZoneSchema } from '../reports/config.ts';
 import { MAX_ON_DEMAND, type Reports } from '../reports/index.ts';
@@ -139,3 +140,62 @@ export function reportsApi(reports: Reports, defaultTimeZone: string, now: () =>
 
   return api;
 }
+
+const reportRowSchema = z.object({
+  id: z.number().int(),
+  schedule: z.string().nullable(),
+  period: z.enum(['daily', 'weekly', 'custom']),
+  scope: z.string(),
+  time_zone: z.string(),
+  period_start: z.string(),
+  period_end: z.string(),
+  status: z.enum(['running', 'done', 'failed']),
+  title: z.string(),
+  claimed_by: z.string(),
+  requested_by: z.string().nullable(),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  formats: z.object({ html: z.boolean(), csv: z.boolean(), pdf: z.boolean() }),
+  pdf_error: z.string().nullable(),
+  summary: z.looseObject({}),
+  delivery: z.record(z.string(), z.looseObject({ ok: z.boolean(), at: z.string() })),
+  error: z.string().nullable(),
+});
+
+/** The OpenAPI description of these routes (central/api/openapi.ts spreads it in). */
+export const REPORTS_ROUTE_DOCS: RouteDocs = {
+  'GET /api/reports': {
+    summary: 'Past reports, newest first, with the sites and whether PDFs can be printed',
+    query: reportsListQuery,
+    responses: {
+      200: {
+        description: 'The reports',
+        schema: z.object({
+          reports: z.array(reportRowSchema),
+          next_before_id: z.number().int().nullable(),
+          sites: z.array(z.object({ name: z.string(), title: z.string(), gateways: z.array(z.string()) })),
+          time_zone: z.string(),
+          pdf_unavailable: z.string().nullable(),
+        }),
+      },
+    },
+  },
+  'POST /api/reports': {
+    summary: 'Make a report now for a day, a week or a range (made in the background)',
+    body: reportRequestSchema,
+    responses: { 202: { description: 'Started: poll GET /api/reports/:id', schema: reportRowSchema } },
+  },
+  'GET /api/reports/:id': {
+    summary: 'One report: status, summary, formats, deliveries',
+    responses: { 200: { description: 'The report', schema: reportRowSchema } },
+  },
+  'GET /api/reports/:id/:file': {
+    summary: 'Download a report: report.html, report.pdf or report.csv',
+    responses: {
+      200: {
+        description: 'The file (text/html, application/pdf or text/csv)',
+        contentType: 'application/octet-stream',
+      },
+    },
+  },
+};
