@@ -18,10 +18,60 @@ import { tokenRequest } from './gateways.ts';
 import { overviewQuery } from './overview.ts';
 import { patchSchema as rulePatch, pushSchema, uploadSchema } from './rules.ts';
 import { REPORTS_ROUTE_DOCS } from './reports.ts';
+import { auditQuery as playbookAuditQuery, playbookBody, rejectSchema, runsQuery } from './playbooks.ts';
 import { exportSchema, histogramSchema, topSchema } from './search.ts';
 
 const loose = (shape: z.ZodRawShape = {}) => z.looseObject(shape);
 const ok = (description: string, schema?: z.ZodType, status = 200) => ({ [status]: { description, schema } });
+
+const playbookOut = playbookBody.extend({
+  created_at: z.string(),
+  created_by: z.string(),
+  updated_at: z.string(),
+  updated_by: z.string(),
+});
+const actionOut = z.object({
+  id: z.number().int(),
+  run_id: z.number().int(),
+  idx: z.number().int(),
+  type: z.string(),
+  params: loose(),
+  gateway: z.string().nullable(),
+  status: z.string(),
+  error: z.string().nullable(),
+  undo: loose().nullable(),
+  executed_at: z.string().nullable(),
+  undone_at: z.string().nullable(),
+  undone_by: z.string().nullable(),
+});
+const runOut = z.object({
+  id: z.number().int(),
+  playbook_id: z.string(),
+  playbook_name: z.string(),
+  trigger: z.enum(['central', 'gateway']),
+  alert_id: z.number().int().nullable(),
+  gateway: z.string().nullable(),
+  gateway_alert: z.string().nullable(),
+  rule_id: z.string().nullable(),
+  status: z.enum(['pending', 'rejected', 'running', 'done', 'failed']),
+  decided_by: z.string().nullable(),
+  decided_at: z.string().nullable(),
+  reason: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  actions: z.array(actionOut),
+});
+const auditOut = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  actor: z.string(),
+  playbook_id: z.string().nullable(),
+  run_id: z.number().int().nullable(),
+  action_id: z.number().int().nullable(),
+  what: z.string(),
+  outcome: z.string(),
+  detail: loose().nullable(),
+});
 
 export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   ...AUTH_ROUTE_DOCS,
@@ -174,6 +224,79 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   'GET /api/intel/feeds': {
     summary: 'Threat-intel feed status',
     responses: ok('The feeds (loose)', loose()),
+  },
+  // Response playbooks (issue 21 ask 4, central/api/playbooks.ts).
+  'GET /api/playbooks': {
+    summary: 'Response playbooks',
+    responses: ok('The playbooks', z.object({ playbooks: z.array(playbookOut) })),
+  },
+  'POST /api/playbooks': {
+    summary: 'Create a playbook (permission playbooks); the gateways get their new set',
+    body: playbookBody,
+    responses: ok('The playbook', playbookOut, 201),
+  },
+  'GET /api/playbooks/:id': { summary: 'One playbook', responses: ok('The playbook', playbookOut) },
+  'PUT /api/playbooks/:id': {
+    summary: 'Replace a playbook (permission playbooks)',
+    body: playbookBody,
+    responses: ok('The playbook', playbookOut),
+  },
+  'DELETE /api/playbooks/:id': {
+    summary: 'Delete a playbook (permission playbooks); its runs stay',
+    responses: { 204: { description: 'Deleted' } },
+  },
+  'POST /api/playbook-push': {
+    summary: 'Push each active gateway its playbook set now (link SPEC §9.2)',
+    responses: ok(
+      'Per gateway, the version and whether it was connected',
+      z.object({ gateways: z.array(z.object({ id: z.string(), version: z.string(), sent: z.boolean() })) }),
+      202,
+    ),
+  },
+  'GET /api/playbook-gateways': {
+    summary: 'Per gateway, the playbook set assigned and the one it reports running',
+    responses: ok(
+      'The gateways',
+      z.object({
+        gateways: z.array(
+          z.object({
+            gateway: z.string(),
+            assigned_version: z.string(),
+            running_version: z.string().nullable(),
+            ok: z.boolean().nullable(),
+            error: z.string().nullable(),
+            reported_at: z.string().nullable(),
+          }),
+        ),
+      }),
+    ),
+  },
+  'GET /api/playbook-runs': {
+    summary: 'Playbook runs, newest first, each with its actions and their outcome',
+    query: runsQuery,
+    responses: ok('The runs', z.object({ runs: z.array(runOut) })),
+  },
+  'GET /api/playbook-runs/:id': {
+    summary: 'One run with its actions and its audit trail',
+    responses: ok('The run', runOut.extend({ audit: z.array(auditOut) })),
+  },
+  'POST /api/playbook-runs/:id/approve': {
+    summary: 'Approve a pending run (permission alerts): its actions are carried out',
+    responses: ok('The run', runOut),
+  },
+  'POST /api/playbook-runs/:id/reject': {
+    summary: 'Reject a pending run (permission alerts): nothing is done',
+    body: rejectSchema,
+    responses: ok('The run', runOut),
+  },
+  'POST /api/playbook-actions/:id/undo': {
+    summary: 'Undo an action (permission alerts): unblock, re-enable, restore',
+    responses: ok('The action', actionOut),
+  },
+  'GET /api/playbook-audit': {
+    summary: 'The playbook audit trail, newest first',
+    query: playbookAuditQuery,
+    responses: ok('The entries', z.object({ audit: z.array(auditOut) })),
   },
   'GET /api/devices': {
     summary: 'Devices across gateways',
