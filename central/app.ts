@@ -33,6 +33,8 @@ import { eventsApi } from './api/events.ts';
 import { searchApi } from './api/search.ts';
 import { enrollApi, gatewaysApi } from './api/gateways.ts';
 import { rulesApi } from './api/rules.ts';
+import { playbooksApi } from './api/playbooks.ts';
+import type { Playbooks } from './playbooks/index.ts';
 import { reportsApi } from './api/reports.ts';
 import type { Reports } from './reports/index.ts';
 import { CENTRAL_ROUTE_DOCS } from './api/openapi.ts';
@@ -64,6 +66,8 @@ export interface CentralServices {
   /** Alerts folded by attacker (central/incidents); absent, no incident routes. */
   incidents?: Incidents;
   enrichment: Enrichment;
+  /** Response playbooks (central/playbooks); absent, no playbook routes. */
+  playbooks?: Playbooks;
   /** Periodic and on-demand reports (central/reports); absent, no report routes. */
   reports?: Reports;
   link: Link;
@@ -167,6 +171,7 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
     overviewApi({ store, registry, connections: () => link.connections(), hub: services.hub }),
   );
   app.route('/api', enrichApi(services.enrichment, store.sql));
+  if (services.playbooks) app.route('/api', playbooksApi(services.playbooks));
   if (services.reports) app.route('/api', reportsApi(services.reports, config.reports.time_zone));
 
   mountOpenApi(app, {

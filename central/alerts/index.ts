@@ -23,6 +23,8 @@ export interface AlertsOptions {
   onCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
   /** Called after a new alert committed (wakes the sinks). */
   onCommitted?: () => void;
+  /** Called after a new alert committed, with who raised it (response playbooks). */
+  onRaised?: (alert: Alert, actor: string) => void;
 }
 
 export function createAlerts(options: AlertsOptions) {
@@ -56,7 +58,10 @@ export function createAlerts(options: AlertsOptions) {
           onCreated: options.onCreated,
         });
         options.metrics.alerts.inc({ outcome: result.outcome });
-        if (result.outcome === 'created') options.onCommitted?.();
+        if (result.outcome === 'created') {
+          options.onCommitted?.();
+          if (result.alert) options.onRaised?.(result.alert, actor);
+        }
         emit(result.alert);
         return result;
       } catch (error) {

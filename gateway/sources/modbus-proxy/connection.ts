@@ -53,7 +53,8 @@ type InboxItem = { adu: ModbusAdu } | { error: MbapFramingError };
 
 export function handleConnection(client: net.Socket, deps: ConnectionDeps): void {
   const { name, config, ctx, values, upstream } = deps;
-  const enforce = config.mode === 'enforce';
+  // A response playbook may switch the proxy to enforce mode while it runs (gateway/playbooks).
+  const enforcing = () => config.mode === 'enforce' || ctx.response?.modbusEnforced(name) === true;
   client.setNoDelay(true);
   const master = { ip: normalizeIp(client.remoteAddress), port: client.remotePort ?? 0 };
   const server = { ip: upstream.host, port: upstream.port };
@@ -155,6 +156,10 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
 
   const handleRequest = (adu: ModbusAdu) => {
     const decoded = session.decode(adu, 'request', undefined);
+    const enforce = enforcing();
+    // A master a playbook denied gets an exception 01 to everything, in either mode.
+    if (ctx.response?.modbusDenied(name, master.ip))
+      return refuse(adu, decoded, { reason: 'denied_by_playbook', exceptionCode: 0x01 });
     if (enforce) {
       const refusal = screenRequest(config, master.ip, adu.header.unitId, adu.pdu, decoded.result);
       if (refusal) return refuse(adu, decoded, refusal);
@@ -184,7 +189,7 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
   const handleFramingError = (error: MbapFramingError) => {
     ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: error.code });
     gathered.push(modbusErrorToEvent(error, error.skipped, 'request', base()));
-    if (!enforce) return toPlc(error.skipped); // not Modbus: forwarded unchanged in monitor mode
+    if (!enforcing()) return toPlc(error.skipped); // not Modbus: forwarded unchanged in monitor mode
     const v = {
       proxy: name,
       mode: 'enforce',

@@ -18,7 +18,9 @@ export type RefusalReason =
   | 'unknown_master'
   | 'function_not_allowed'
   | 'malformed_request'
-  | 'address_not_allowed';
+  | 'address_not_allowed'
+  /** A response playbook denied this master (gateway/playbooks). */
+  | 'denied_by_playbook';
 
 export interface Refusal {
   reason: RefusalReason;
