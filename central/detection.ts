@@ -35,6 +35,11 @@ export interface CentralDetectionOptions {
   rebuildMaxEvents?: number;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * Rebuild open windows from stored events at start (default true). Several central nodes
+   * (central/cluster) turn it off: there the leader rebuilds from the event feed when it takes over.
+   */
+  rebuildAtStart?: boolean;
 }
 
 export function createCentralDetection(options: CentralDetectionOptions) {
@@ -108,13 +113,18 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     at: new Date(alert.last_ms).toISOString(),
   });
 
-  const handle = async (events: Event[]) => {
+  /** Handles a batch; resolves with how many alerts it raised (or grouped). */
+  const handle = async (events: Event[]): Promise<number> => {
+    let raised = 0;
     for (const event of events) {
       if (seen.has(event.id)) continue;
       remember(event.id);
       if (event.kind === 'alert') {
         const input = event.source === 'gateway' ? fromGateway(event) : undefined;
-        if (input) await raise(input, `gateway:${event.gateway}`);
+        if (input) {
+          await raise(input, `gateway:${event.gateway}`);
+          raised += 1;
+        }
         continue;
       }
       if (!loaded || event.source === 'central') continue;
@@ -122,12 +132,17 @@ export function createCentralDetection(options: CentralDetectionOptions) {
       for (const alert of loaded.engine.process(event, Number.isFinite(at) ? at : now())) {
         if (alert.kind === 'update' && alert.count <= 1) continue;
         await raise(fromEngine(alert), 'central:detection');
+        raised += 1;
       }
     }
+    return raised;
   };
 
+  // Off on a central node that is not the cluster's leader: its engine sees no events then, and
+  // windows it held as a former leader must not close into alerts the new leader raises too.
+  let active = true;
   const timer = setInterval(() => {
-    if (!loaded) return;
+    if (!loaded || !active) return;
     chain = chain.then(async () => {
       if (!loaded) return;
       for (const alert of loaded.engine.advance(now())) {
@@ -172,19 +187,22 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     }
     return { events: replay.length, windows: engine.stats().correlationGroups };
   };
-  chain = chain.then(async () => {
-    try {
-      const { events, windows } = await rebuild();
-      if (windows > 0) options.logger.info({ events, windows }, 'correlation windows rebuilt from storage');
-    } catch (error) {
-      options.logger.error({ err: (error as Error).message }, 'could not rebuild correlation windows');
-    }
-  });
+  if (options.rebuildAtStart !== false)
+    chain = chain.then(async () => {
+      try {
+        const { events, windows } = await rebuild();
+        if (windows > 0) options.logger.info({ events, windows }, 'correlation windows rebuilt from storage');
+      } catch (error) {
+        options.logger.error({ err: (error as Error).message }, 'could not rebuild correlation windows');
+      }
+    });
   const rebuilt = chain;
 
+  let documents: string[] | undefined;
   /** Runs `documents` instead of the current set; open windows of unchanged correlations carry over. */
-  const replace = (documents: string[]): LoadedRules['errors'] => {
-    const next = buildRuleSet(documents, { alertWindowMs: options.alertWindowMs });
+  const replace = (nextDocuments: string[]): LoadedRules['errors'] => {
+    documents = nextDocuments;
+    const next = buildRuleSet(nextDocuments, { alertWindowMs: options.alertWindowMs });
     for (const e of next.errors) options.logger.warn({ file: e.file }, 'rule refused: %s', e.message);
     if (loaded) next.engine.carryOver(loaded.engine);
     loaded = next;
@@ -215,7 +233,58 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     stats: () => loaded?.engine.stats(),
     /** Called with every committed batch; work is queued so batches are handled in order. */
     onStored(events: Event[]): void {
-      chain = chain.then(() => handle(events));
+      chain = chain.then(async () => {
+        await handle(events);
+      });
+    },
+    /**
+     * `onStored` that resolves once the batch is handled and its alerts raised (the cluster leader
+     * moves its feed cursor only then).
+     */
+    consume(events: Event[]): Promise<number> {
+      let raised = 0;
+      chain = chain.then(async () => {
+        raised = await handle(events);
+      });
+      return chain.then(() => raised);
+    },
+    /**
+     * Feeds events to the engine without raising anything: a new cluster leader replays what the
+     * previous one had already handled, so that its windows are where the previous one left them.
+     */
+    replay(events: readonly Event[]): Promise<void> {
+      chain = chain.then(() => {
+        for (const event of events) {
+          if (seen.has(event.id)) continue;
+          remember(event.id);
+          if (!loaded || event.kind === 'alert' || event.source === 'central') continue;
+          const at = Date.parse(event.ts);
+          loaded.engine.process(event, Number.isFinite(at) ? at : now());
+        }
+      });
+      return chain;
+    },
+    /** Forgets every window and every id seen (a node that stops or starts leading the cluster). */
+    reset(): Promise<void> {
+      chain = chain.then(() => {
+        seenNew = new Set();
+        seenOld = new Set();
+        if (documents) loaded = buildRuleSet(documents, { alertWindowMs: options.alertWindowMs });
+        else if (options.rulesDirs.length > 0)
+          loaded = loadRuleDirectories({
+            rulesDirs: options.rulesDirs,
+            alertWindowMs: options.alertWindowMs,
+          });
+      });
+      return chain;
+    },
+    /** Whether the timer closes windows (false on a cluster node that is not the leader). */
+    setActive(value: boolean): void {
+      active = value;
+    },
+    /** The longest correlation timespan of the running rules (how far back a new leader replays). */
+    maxTimespanMs(): number {
+      return Math.max(0, ...(loaded?.engine.correlations.map((c) => c.timespanMs) ?? []));
     },
     async stop(): Promise<void> {
       clearInterval(timer);

@@ -31,13 +31,15 @@ import { createIngest, enrichOnInsert } from './ingest.ts';
 import { createLifecycleJob, type LifecycleJob } from './lifecycle.ts';
 import { mountLink } from './link/server.ts';
 import { createSkewMonitor } from './link/skew.ts';
+import { clusterNodeId, createCluster, recordFeed } from './cluster/index.ts';
 import { createLogger } from './log.ts';
-import { createPlaybooks, type Playbooks } from './playbooks/index.ts';
 import { type CentralMetrics, createCentralMetrics } from './metrics.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore } from './rules/store.ts';
 import { createReports } from './reports/index.ts';
 import { createSinks } from './sinks/index.ts';
 import { createStore } from './store/index.ts';
+import type { StorageRow } from './store/event-rows.ts';
+import type { SqlExecutor } from './store/sql-client.ts';
 import type { EventStore } from './store/types.ts';
 import { createTeardown, type Teardown } from './teardown.ts';
 
@@ -130,8 +132,6 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     windowSecs: config.alerts.incident_window_secs,
     notify: config.alerts.incident_notify,
   });
-  // Built after the link it sends commands over; the alerts and the link reach it through this.
-  const late: { playbooks?: Playbooks } = {};
   const alerts = createAlerts({
     sql: store.sql,
     metrics,
@@ -140,8 +140,6 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       if ((await incidents.onAlertCreated(tx, alert)).forward) await sinks.onCreated(tx, alert);
     },
     onCommitted: () => sinks.wake(),
-    // Response playbooks (built after the link they send commands over) match each new alert.
-    onRaised: (alert, actor) => void late.playbooks?.onAlert(alert, actor),
   });
   // Inventory and threat intel after each stored batch; intel hits raise alerts.
   const enrichment = await createEnrichment({
@@ -164,10 +162,16 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     alerts: () => alerts,
     logger: child('detection'),
     store,
+    // Several nodes: the cluster's leader runs detection over the event feed (central/cluster).
+    rebuildAtStart: !config.cluster.enabled,
   });
   teardown.add('detection', () => detection.stop());
   void detection.reloadFrom(rules);
-  const ingest = createIngest({ subscriber: options.onStored, enrichment, detection });
+  const ingest = createIngest({
+    subscriber: options.onStored,
+    enrichment,
+    detection: config.cluster.enabled ? { onStored: () => undefined } : detection,
+  });
   // Reports (issue 21 ask 5): on demand through the API; schedules start with the server.
   const reports = createReports({
     config: config.reports,
@@ -195,16 +199,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     maxQueuedBatches: config.link.max_queued_batches,
     // PGlite is one single-threaded engine: concurrency there only adds contention.
     maxConcurrentBatches: store.adapter === 'pglite' ? 1 : config.link.max_concurrent_batches,
-    onStored: (events) => {
-      ingest.afterCommit(events);
-      late.playbooks?.onEvents(events);
-    },
-    playbooks: {
-      offer: (gateway, running) => late.playbooks!.link.offer(gateway, running),
-      status: (gateway, message) => late.playbooks?.link.status(gateway, message),
-      commandResult: (gateway, message) => late.playbooks?.link.commandResult(gateway, message),
-      ready: (gateway) => late.playbooks?.link.ready(gateway),
-    },
+    onStored: (events) => ingest.afterCommit(events),
     onGatewayConnected: options.onGatewayConnected,
     onClockOffset: createSkewMonitor({
       registry,
@@ -218,17 +213,38 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       helloTimeoutMs: config.link.hello_timeout_secs * 1000,
     },
   });
-  const playbooks = createPlaybooks({
-    sql: store.sql,
-    auth: authStore,
-    sinks: config.sinks,
-    registry,
-    send: (gateway, message) => link.sendPlaybooks(gateway, message),
-    logger: child('playbooks'),
-  });
-  late.playbooks = playbooks;
   // The SOC dashboard's live stream: alert changes, event rates, gateways coming and going.
-  const hub = createLiveHub({ changes: alerts.changes, metrics, connections: () => link.connections() });
+  // Several nodes (issue 22): the gateways, alert changes and rule pushes of every node.
+  const cluster = config.cluster.enabled
+    ? createCluster({
+        config: config.cluster,
+        url: postgresUrl(config),
+        sql: store.sql,
+        logger: child('cluster'),
+        detection,
+        alerts,
+        rules,
+        link,
+        reloadCentralRules: () => void detection.reloadFrom(rules),
+      })
+    : undefined;
+  if (cluster) {
+    teardown.add('cluster', () => cluster.stop());
+    await cluster.start();
+  }
+  const nodeLink: typeof link = cluster
+    ? {
+        ...link,
+        connections: () => cluster.connections(),
+        pushRules: (gateway, message) => cluster.pushRules(gateway, message),
+        disconnect: (gateway) => cluster.disconnect(gateway),
+      }
+    : link;
+  const hub = createLiveHub({
+    changes: cluster?.changes ?? alerts.changes,
+    metrics,
+    connections: () => nodeLink.connections(),
+  });
   teardown.add('live stream', () => hub.stop());
   const services: CentralServices = {
     config,
@@ -243,11 +259,13 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     alerts,
     incidents,
     enrichment,
-    playbooks,
     reports,
-    link,
+    link: nodeLink,
     hub,
-    onCentralRulesChanged: () => void detection.reloadFrom(rules),
+    onCentralRulesChanged: () => {
+      void detection.reloadFrom(rules);
+      cluster?.announceCentralRules();
+    },
     afterIngest: (events) => ingest.afterCommit(events),
   };
   routeCentralApp(http.app, services);
@@ -266,12 +284,31 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
 
 export type BuiltCentral = Awaited<ReturnType<typeof buildCentral>>;
 
+/** The PostgreSQL a cluster of central nodes shares; a clear start error on PGlite. */
+function postgresUrl(config: CentralConfig): string {
+  if (config.storage.type !== 'postgres')
+    throw new Error(
+      'cluster.enabled: several central nodes share one PostgreSQL; set storage.type: postgres',
+    );
+  return config.storage.url;
+}
+
+/** The store's `onInserted` of a cluster node: the event feed row of each insert (cluster/feed.ts). */
+function feedWriter(config: CentralConfig) {
+  postgresUrl(config);
+  const node = clusterNodeId(config.cluster);
+  return (tx: SqlExecutor, rows: readonly StorageRow[]) => recordFeed(tx, node, rows);
+}
+
 export async function startCentral(config: CentralConfig, options: CentralOptions = {}): Promise<Central> {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createCentralMetrics({ processMetrics: options.processMetrics ?? true });
   const teardown = createTeardown(logger);
   try {
-    const store = await createStore(config.storage);
+    const store = await createStore(
+      config.storage,
+      config.cluster.enabled ? { onInserted: feedWriter(config) } : {},
+    );
     teardown.add('store', () => store.close());
     await store.init(new Date());
 

@@ -13,6 +13,7 @@ import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access
 import { enrichmentConfigSchema } from '../enrich/config.ts';
 import { reportsConfigSchema } from '../reports/config.ts';
 import { streamConfigSchema } from '../api/stream-limits.ts';
+import { clusterConfigSchema } from '../cluster/config.ts';
 import { sinksConfigSchema } from '../sinks/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
@@ -191,6 +192,7 @@ export const centralConfigSchema = z.strictObject({
   sinks: sinksConfigSchema,
   enrichment: enrichmentConfigSchema,
   reports: reportsConfigSchema,
+  cluster: clusterConfigSchema,
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -22,7 +22,7 @@ export { TOP_FIELDS } from './types.ts';
 /** Opens the configured store; call `init(now)` on it before use. */
 export async function createStore(
   config: StoreConfig,
-  options: Pick<SqlStoreOptions, 'clock'> = {},
+  options: Pick<SqlStoreOptions, 'clock' | 'onInserted'> = {},
 ): Promise<EventStore> {
   const parsed = storeConfigSchema.parse(config);
   const partitions: PartitionPolicy | undefined = parsed.partitions && {

@@ -30,7 +30,7 @@ import {
   validatePolicy,
   windowDays,
 } from './partitions.ts';
-import type { SqlClient } from './sql-client.ts';
+import type { SqlClient, SqlExecutor } from './sql-client.ts';
 import type {
   EventPage,
   EventQuery,
@@ -62,6 +62,12 @@ export interface SqlStoreOptions {
   indexIntervalMs?: number;
   /** Told when building those indexes failed (it is retried at the next interval). */
   onIndexError?: (error: Error) => void;
+  /**
+   * Runs inside the insert's transaction after rows were stored (`inserted` > 0), with the batch's
+   * rows (those already stored included: COPY's exact path cannot say which were new). Several
+   * central nodes record the event feed here (central/cluster/feed.ts); absent, nothing runs.
+   */
+  onInserted?: (tx: SqlExecutor, rows: readonly StorageRow[], inserted: number) => Promise<void>;
 }
 
 function byIdentity(a: StorageRow, b: StorageRow): number {
@@ -142,14 +148,18 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
         if (inWindow(day, now, policy)) days.add(day);
       }
       await ensureDays([...days]);
+      const { onInserted } = options;
       const inserted = await client.transaction(async (tx) => {
         // PostgreSQL: COPY through a staging table; PGlite (no COPY FROM STDIN): batched unnest.
-        if (tx.copyFrom) return copyEvents(tx, rows);
         let count = 0;
-        for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
-          const result = await tx.query(INSERT_SQL, insertParams(rows.slice(i, i + INSERT_CHUNK_ROWS)));
-          count += result.rowCount;
+        if (tx.copyFrom) count = await copyEvents(tx, rows);
+        else {
+          for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+            const result = await tx.query(INSERT_SQL, insertParams(rows.slice(i, i + INSERT_CHUNK_ROWS)));
+            count += result.rowCount;
+          }
         }
+        if (onInserted && count > 0) await onInserted(tx, rows, count);
         return count;
       });
       return { inserted, duplicates: events.length - inserted };

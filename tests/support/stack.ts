@@ -53,6 +53,8 @@ export async function startTestCentral(
     onStored = undefined as ((events: Event[]) => void) | undefined,
     onGatewayConnected = undefined as ((gateway: string) => void) | undefined,
     detection = {} as Record<string, unknown>,
+    /** The `cluster:` block (several nodes on one PostgreSQL, issue 22). */
+    cluster = undefined as Record<string, unknown> | undefined,
   } = {},
 ): Promise<TestCentral> {
   const apiToken = newToken();
@@ -63,6 +65,7 @@ export async function startTestCentral(
       storage: store,
       link: { heartbeat_interval_secs: heartbeatSecs, ...link },
       detection,
+      ...(cluster && { cluster }),
       api: { tokens: [{ name: 'test', token_sha256: sha256Hex(apiToken) }] },
       log: { level: LOG_LEVEL },
     }),
