@@ -1,22 +1,30 @@
 /**
  * The server adapter: a `pg` connection pool to PostgreSQL (`DATABASE_URL`). Several central
- * nodes may share one database; DDL is serialised by an advisory lock (sql-client.ts).
+ * nodes may share one database; DDL is serialised by an advisory lock (sql-client.ts). A
+ * connection string with several hosts and `target_session_attrs=read-write` follows the primary
+ * through a failover (pg-failover.ts).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { createFailoverPool, planConnections, type PgTarget } from './pg-failover.ts';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
 import { createSqlStore, type SqlStoreOptions } from './sql-store.ts';
 import type { EventStore } from './types.ts';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
-  /** `postgres://user:password@host:port/database`. */
+  /**
+   * `postgres://user:password@host:port/database`; several hosts (`host1:5432,host2:5432`, or
+   * libpq's `host=a,b port=x,y …`) with `target_session_attrs=read-write` for a primary and standbys.
+   */
   connectionString: string;
   /** Connections in the pool; default 10. */
   poolMax?: number;
   /** Told about errors of idle pooled connections (the server restarted, a network cut), for logs and metrics. */
   onError?: (error: Error) => void;
+  /** New connections went to another host (a failover of the database), for logs. */
+  onHostSwitch?: (to: PgTarget, why: string) => void;
 }
 
 function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
@@ -39,22 +47,34 @@ function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
   };
 }
 
-export function createPostgresClient(pool: pg.Pool): SqlClient {
+export function createPostgresClient(pool: pg.Pool, onError?: (error: Error) => void): SqlClient {
   let ended = false;
   return {
     adapter: 'postgres',
     ...executor(pool),
     async transaction(fn) {
       const conn = await pool.connect();
+      // A checked-out client has no error listener of the pool's: a connection that dies under a
+      // transaction (server crash, failover) would emit 'error' with nobody listening, which
+      // kills the process. The statement in progress fails on its own; this only takes the event.
+      let lost: Error | undefined;
+      const onLost = (error: Error) => {
+        lost = error;
+        onError?.(error);
+      };
+      conn.on('error', onLost);
       try {
         await conn.query('BEGIN');
         const result = await fn(executor(conn));
         await conn.query('COMMIT');
+        conn.off('error', onLost);
         conn.release();
         return result;
       } catch (error) {
         try {
+          if (lost) throw lost;
           await conn.query('ROLLBACK');
+          conn.off('error', onLost);
           conn.release();
         } catch (rollbackError) {
           // The connection is in an unknown state: destroy it rather than return it to the pool.
@@ -74,8 +94,9 @@ export function createPostgresClient(pool: pg.Pool): SqlClient {
 /** Where a connection string points, without its password, for error messages. */
 function describeTarget(connectionString: string): string {
   try {
-    const url = new URL(connectionString);
-    return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+    const plan = planConnections(connectionString);
+    const path = new URL(plan.urls[0]!).pathname;
+    return `${plan.targets.map((t) => `${t.host}:${t.port}`).join(',')}${path}`;
   } catch {
     return 'the configured server';
   }
@@ -83,7 +104,16 @@ function describeTarget(connectionString: string): string {
 
 /** Connects (failing fast when the server is unreachable); call `init(now)` on the store before using it. */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<EventStore> {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolMax ?? 10 });
+  let pool: pg.Pool;
+  try {
+    pool = createFailoverPool({
+      connectionString: options.connectionString,
+      max: options.poolMax ?? 10,
+      onSwitch: options.onHostSwitch,
+    });
+  } catch (error) {
+    throw new Error(`storage.url: ${(error as Error).message}`);
+  }
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
   pool.on('error', (error) => options.onError?.(error));
   try {
@@ -94,5 +124,5 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       `cannot connect to PostgreSQL at ${describeTarget(options.connectionString)}: ${(error as Error).message}`,
     );
   }
-  return createSqlStore(createPostgresClient(pool), options);
+  return createSqlStore(createPostgresClient(pool, options.onError), options);
 }

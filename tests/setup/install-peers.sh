@@ -28,7 +28,8 @@ PACKAGES=(
   util-linux        # taskset: the benchmark smoke test pins processes to cores
   mosquitto-clients # mosquitto_pub/sub
   libcoap3-bin      # coap-client-notls / coap-server-notls (libcoap): real CoAP client and observable device
-  postgresql        # the database central's storage tests run against (127.0.0.1:5432)
+  postgresql        # the database central's storage tests run against (127.0.0.1:5432); its initdb, pg_basebackup
+                    # and pg_ctl make the failover test's own primary + streaming replica (tests/support/pg-cluster.ts)
   postgresql-client # pg_isready, psql
   mbpoll            # Modbus master (TCP and RTU): drives the Modbus proxy and reads the PLC directly
   python3-pymodbus  # pymodbus: a real Modbus/TCP server (the PLC behind the proxy) and RTU server (poller tests)
