@@ -1,6 +1,7 @@
 /**
  * The SOC dashboard served by central at `/`: the session gate (login with TOTP), hash routes
- * to its pages (overview, alerts, search, gateways, devices, rules, reports, users and audit log, and the
+ * to its pages (overview, alerts, search, gateways, devices, rules, response playbooks, reports, users and
+ * audit log, and the
  * user's own account: password, two-factor, API tokens) and the
  * live-stream indicator. Pages talk to central's REST API and `GET /api/stream` only; the admin
  * pages are hidden from non-admins, and the server refuses them anyway (SPEC §1).
@@ -17,6 +18,7 @@ import { DevicesPage } from './pages/devices.tsx';
 import { IncidentDetailPage, IncidentsPage } from './incidents.tsx';
 import { GatewaysPage } from './pages/gateways.tsx';
 import { OverviewPage } from './pages/overview.tsx';
+import { PlaybooksPage } from './pages/playbooks.tsx';
 import { ReportsPage } from './pages/reports.tsx';
 import { RulesPage } from './pages/rules.tsx';
 import { SearchPage } from './pages/search.tsx';
@@ -37,6 +39,7 @@ function App() {
     ['gateways', 'Gateways', true],
     ['devices', 'Devices', true],
     ['rules', 'Rules', true],
+    ['playbooks', 'Playbooks', true],
     ['reports', 'Reports', can('reports')],
     ['users', 'Users', can('admin')],
     ['audit', 'Audit log', can('admin')],
@@ -68,6 +71,9 @@ function App() {
       break;
     case 'rules':
       body = <RulesPage />;
+      break;
+    case 'playbooks':
+      body = <PlaybooksPage />;
       break;
     case 'reports':
       body = <ReportsPage />;
