@@ -8,10 +8,9 @@
  * behind (events gathered and emits in flight), while bytes wait to be written to the PLC or to
  * the master, and while max_outstanding_requests requests wait for the PLC's answer. What was
  * read stays in the inbox (at most one socket read), so nothing is dropped and memory is bounded.
+ * The socket plumbing is shared with the OT proxy (shared/tcp-relay.ts, shared/emit-gate.ts).
  */
-import net from 'node:net';
-import { normalizeIp } from '../../../protocols/event/address.ts';
-import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import type net from 'node:net';
 import {
   createMbapDeframer,
   createModbusSession,
@@ -24,16 +23,14 @@ import {
   modbusToEvent,
 } from '../../../protocols/modbus/index.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
+import { createEmitGate } from '../shared/emit-gate.ts';
+import { openTcpRelay } from '../shared/tcp-relay.ts';
 import type { ModbusProxySourceConfig } from './config.ts';
 import { decodedViolation, rawViolation, unreachableEvent, type ViolationInfo } from './events.ts';
 import { checkPolicy } from './policy.ts';
 import { type Refusal, screenRequest } from './screen.ts';
 import type { ValueCache } from './values.ts';
 
-/** Emits waiting on the queue per connection: one being written, one more (as the TCP syslog source). */
-const MAX_PENDING_EMITS = 2;
-/** Events gathered while those emits are in flight, before the proxy stops reading. */
-const MAX_GATHERED_EVENTS = 512;
 /**
  * Bytes of a socket read cut into ADUs at a time. A 64 KiB read holds 5,461 FC 3 requests; made
  * into objects at once they would outlive a few collections while they wait their turn (and be
@@ -55,22 +52,11 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
   const { name, config, ctx, values, upstream } = deps;
   // A response playbook may switch the proxy to enforce mode while it runs (gateway/playbooks).
   const enforcing = () => config.mode === 'enforce' || ctx.response?.modbusEnforced(name) === true;
-  client.setNoDelay(true);
-  const master = { ip: normalizeIp(client.remoteAddress), port: client.remotePort ?? 0 };
   const server = { ip: upstream.host, port: upstream.port };
-  const plc = net.connect({
-    host: upstream.host,
-    port: upstream.port,
-    timeout: config.connect_timeout_secs * 1000,
-  });
-  plc.setNoDelay(true);
   const session = createModbusSession<undefined>();
   const requests = createMbapDeframer();
   const responses = createMbapDeframer();
-  let connected = false;
   let closed = false;
-  const queued: Uint8Array[] = [];
-  let queuedBytes = 0;
   /** Bytes read from the master and not cut into ADUs yet (at most one socket read). */
   let unread: Buffer | undefined;
   let unreadAt = 0;
@@ -80,8 +66,43 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
   /** Forwarded requests not answered yet: transaction id → when forwarded (ms), oldest first. */
   const outstanding = new Map<number, number>();
   let expiry: NodeJS.Timeout | undefined;
-  let gathered: PendingEvent[] = [];
-  let pendingEmits = 0;
+  const gate = createEmitGate(ctx, { onSettled: () => pump() });
+
+  const relay = openTcpRelay(client, deps, {
+    // One session: a PLC that closes ends the master's connection, and the other way round.
+    halfClose: false,
+    onClientData(chunk) {
+      // The socket is paused until the previous read is used up; should one still come, keep both.
+      unread = unread ? Buffer.concat([unread.subarray(unreadAt), chunk]) : chunk;
+      unreadAt = 0;
+      pump();
+    },
+    onUpstreamData: (chunk) => handleResponses(chunk),
+    onWritable: () => pump(),
+    onUpstreamError(error) {
+      ctx.metrics.errors.inc({ component: name, stage: 'sending', code: 'upstream' });
+      ctx.logger.warn({ err: error.message, endpoint: config.endpoint }, 'PLC connection failed');
+      gate.events.push(
+        unreachableEvent(
+          ctx.now(),
+          name,
+          config.endpoint,
+          upstream,
+          master,
+          config.device_name,
+          error.message,
+        ),
+      );
+      gate.flush(true);
+    },
+    onClientClose() {
+      closed = true;
+      if (expiry) clearTimeout(expiry);
+      gate.flush(true);
+    },
+  });
+  const plc = relay.upstream;
+  const master = relay.peer;
 
   const base = (): ModbusEventContext => ({
     received: ctx.now(),
@@ -90,41 +111,17 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
     transport: 'tcp',
     extra: { proxy: name },
   });
-  const buffered = () => queuedBytes + plc.writableLength + client.writableLength;
-  const eventsBehind = () => pendingEmits >= MAX_PENDING_EMITS && gathered.length >= MAX_GATHERED_EVENTS;
+  const buffered = () => relay.upstreamBacklog() + client.writableLength;
   const readBlocked = () =>
-    eventsBehind() ||
+    gate.behind() ||
     buffered() >= config.max_buffered_bytes ||
     outstanding.size >= config.max_outstanding_requests;
 
-  const flush = (force = false) => {
-    if (gathered.length === 0 || (!force && pendingEmits >= MAX_PENDING_EMITS)) return;
-    const events = gathered;
-    gathered = [];
-    pendingEmits += 1;
-    ctx
-      .emit(events)
-      // The pipeline counts what it could not queue (queue_full, queue_write_failed).
-      .catch((error: Error) => ctx.logger.debug({ err: error.message }, 'events not queued'))
-      .finally(() => {
-        pendingEmits -= 1;
-        flush();
-        pump();
-      });
-  };
-
-  const toPlc = (bytes: Uint8Array) => {
-    if (connected) plc.write(bytes);
-    else {
-      queued.push(bytes);
-      queuedBytes += bytes.length;
-    }
-  };
   const forward = (adu: ModbusAdu) => {
     const tid = adu.header.transactionId;
     outstanding.delete(tid); // a reused id moves to the back
     outstanding.set(tid, Date.now());
-    toPlc(encodeMbap(adu.header, adu.pdu));
+    relay.send(encodeMbap(adu.header, adu.pdu));
   };
 
   const refuse = (adu: ModbusAdu, decoded: ReturnType<typeof session.decode>, refusal: Refusal) => {
@@ -143,13 +140,13 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
       const extra: Record<string, unknown> = { proxy: name, policy: 'blocked' };
       const previous = values.previous(adu.header.unitId, pdu);
       if (previous) extra.previous_values = previous;
-      gathered.push(modbusToEvent(adu.header, pdu, { ...ectx, extra, anomalies: decoded.anomalies }));
-      gathered.push(decodedViolation(adu.header, pdu, ectx, v, master.ip));
+      gate.events.push(modbusToEvent(adu.header, pdu, { ...ectx, extra, anomalies: decoded.anomalies }));
+      gate.events.push(decodedViolation(adu.header, pdu, ectx, v, master.ip));
       // Closes the pairing the session opened: the PLC will never answer this one.
       session.decode({ header: adu.header, pdu: answer }, 'response', undefined);
     } else {
-      gathered.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'request', ectx, adu.header));
-      gathered.push(rawViolation(adu.pdu, adu.header, ectx, v, master.ip));
+      gate.events.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'request', ectx, adu.header));
+      gate.events.push(rawViolation(adu.pdu, adu.header, ectx, v, master.ip));
     }
     client.write(encodeMbap(adu.header, answer));
   };
@@ -167,7 +164,7 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
     const ectx = base();
     if (!decoded.result.ok) {
       // Monitor mode: reported, and forwarded (the proxy must not break the plant).
-      gathered.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'request', ectx, adu.header));
+      gate.events.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'request', ectx, adu.header));
       return forward(adu);
     }
     const pdu = decoded.result.pdu;
@@ -178,18 +175,18 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
     const previous = values.previous(adu.header.unitId, pdu);
     if (previous) extra.previous_values = previous;
     if (!verdict.allowed) extra.policy = 'violation';
-    gathered.push(modbusToEvent(adu.header, pdu, { ...ectx, extra, anomalies: decoded.anomalies }));
+    gate.events.push(modbusToEvent(adu.header, pdu, { ...ectx, extra, anomalies: decoded.anomalies }));
     if (!verdict.allowed) {
       const v = { proxy: name, mode: 'monitor', reason: verdict.reason, blocked: false } as const;
-      gathered.push(decodedViolation(adu.header, pdu, ectx, v, master.ip));
+      gate.events.push(decodedViolation(adu.header, pdu, ectx, v, master.ip));
     }
     forward(adu);
   };
 
   const handleFramingError = (error: MbapFramingError) => {
     ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: error.code });
-    gathered.push(modbusErrorToEvent(error, error.skipped, 'request', base()));
-    if (!enforcing()) return toPlc(error.skipped); // not Modbus: forwarded unchanged in monitor mode
+    gate.events.push(modbusErrorToEvent(error, error.skipped, 'request', base()));
+    if (!enforcing()) return relay.send(error.skipped); // not Modbus: forwarded unchanged in monitor mode
     const v = {
       proxy: name,
       mode: 'enforce',
@@ -197,7 +194,7 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
       blocked: true,
       detail: error.code,
     } as const;
-    gathered.push(rawViolation(error.skipped, undefined, base(), v, master.ip));
+    gate.events.push(rawViolation(error.skipped, undefined, base(), v, master.ip));
     closed = true;
     client.destroy(); // MBAP gives no way to find the next frame: nothing after this is trusted
   };
@@ -230,7 +227,7 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
     client.cork();
     while (!closed) {
       if (next >= inbox.length && !deframeMore()) break;
-      if (gathered.length >= MAX_GATHERED_EVENTS) flush();
+      if (gate.full()) gate.flush();
       if (readBlocked()) break;
       const item = inbox[next++]!;
       if ('adu' in item) handleRequest(item.adu);
@@ -242,14 +239,14 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
       inbox = [];
       next = 0;
     }
-    flush();
+    gate.flush();
     if (closed) return;
     if (next < inbox.length || unread || readBlocked()) {
       client.pause();
       armExpiry();
     } else client.resume();
     // Responses wait in the PLC's socket while the master does not read them or events are behind.
-    if (client.writableLength >= config.max_buffered_bytes || eventsBehind()) plc.pause();
+    if (client.writableLength >= config.max_buffered_bytes || gate.behind()) plc.pause();
     else plc.resume();
   }
 
@@ -270,55 +267,24 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
     return inbox.length > 0;
   }
 
-  client.on('data', (chunk: Buffer) => {
-    // The socket is paused until the previous read is used up; should one still come, keep both.
-    unread = unread ? Buffer.concat([unread.subarray(unreadAt), chunk]) : chunk;
-    unreadAt = 0;
-    pump();
-  });
-  client.on('drain', pump);
-
-  plc.on('connect', () => {
-    connected = true;
-    plc.setTimeout(0);
-    for (const b of queued.splice(0)) plc.write(b);
-    queuedBytes = 0;
-    pump();
-  });
-  plc.on('drain', pump);
-  plc.on('data', (chunk: Buffer) => {
+  function handleResponses(chunk: Buffer): void {
     client.write(chunk);
     const { adus, errors } = responses.push(chunk);
-    for (const error of errors) gathered.push(modbusErrorToEvent(error, error.skipped, 'response', base()));
+    for (const error of errors)
+      gate.events.push(modbusErrorToEvent(error, error.skipped, 'response', base()));
     for (const adu of adus) {
       outstanding.delete(adu.header.transactionId);
       const decoded = session.decode(adu, 'response', undefined);
       const ectx = base();
       if (!decoded.result.ok) {
-        gathered.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'response', ectx, adu.header));
+        gate.events.push(modbusErrorToEvent(decoded.result.error, adu.pdu, 'response', ectx, adu.header));
         continue;
       }
       if (decoded.request) values.learn(adu.header.unitId, decoded.request.pdu, decoded.result.pdu);
-      gathered.push(modbusToEvent(adu.header, decoded.result.pdu, { ...ectx, anomalies: decoded.anomalies }));
+      gate.events.push(
+        modbusToEvent(adu.header, decoded.result.pdu, { ...ectx, anomalies: decoded.anomalies }),
+      );
     }
     pump();
-  });
-  plc.on('timeout', () => plc.destroy(new Error('connect timeout')));
-  plc.on('error', (error) => {
-    ctx.metrics.errors.inc({ component: name, stage: 'sending', code: 'upstream' });
-    ctx.logger.warn({ err: error.message, endpoint: config.endpoint }, 'PLC connection failed');
-    gathered.push(
-      unreachableEvent(ctx.now(), name, config.endpoint, upstream, master, config.device_name, error.message),
-    );
-    flush(true);
-  });
-  plc.on('close', () => client.destroy());
-  client.setTimeout(config.idle_timeout_secs * 1000, () => client.destroy());
-  client.on('error', () => ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'socket' }));
-  client.on('close', () => {
-    closed = true;
-    if (expiry) clearTimeout(expiry);
-    plc.destroy();
-    flush(true);
-  });
+  }
 }

@@ -6,21 +6,18 @@
  * an error or reset on one side resets the other. Flow control: the proxy stops reading a side
  * while more than `max_buffered_bytes` wait to be written to the other, and stops reading both
  * while the pipeline is behind (events gathered and emits in flight), so memory stays bounded and
- * nothing read is dropped. A connection silent both ways for `idle_timeout_secs` is closed.
+ * nothing read is dropped. A connection silent both ways for `idle_timeout_secs` is closed. The
+ * socket plumbing is shared with the Modbus proxy (shared/tcp-relay.ts, shared/emit-gate.ts).
  */
-import net from 'node:net';
-import { normalizeIp } from '../../../protocols/event/address.ts';
+import type net from 'node:net';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { TcpChunk, TcpFlow } from '../../../protocols/pcap/index.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
 import type { FrameMeta } from '../capture/frame-meta.ts';
 import type { OtCapture } from '../capture/ot.ts';
+import { createEmitGate } from '../shared/emit-gate.ts';
+import { openTcpRelay } from '../shared/tcp-relay.ts';
 import type { OtProxyRoute, OtProxySourceConfig } from './config.ts';
-
-/** Emits waiting on the queue per connection: one being written, one more (as the Modbus proxy). */
-const MAX_PENDING_EMITS = 2;
-/** Events gathered while those emits are in flight, before the proxy stops reading. */
-const MAX_GATHERED_EVENTS = 512;
 
 export interface RelayDeps {
   name: string;
@@ -41,50 +38,51 @@ const flowKey = (f: TcpFlow) => `${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`;
 export function relayConnection(client: net.Socket, deps: RelayDeps): void {
   const { name, route, config, ctx, upstream, decoder } = deps;
   const limit = config.max_buffered_bytes;
-  client.setNoDelay(true);
-  const peer = { ip: normalizeIp(client.remoteAddress), port: client.remotePort ?? 0 };
+  let finished = false;
+  const count = (stage: string, code: string) => ctx.metrics.errors.inc({ component: name, stage, code });
+  const gate = createEmitGate(ctx, { onSettled: () => pump() });
+
+  const relay = openTcpRelay(client, deps, {
+    halfClose: true,
+    onClientData(chunk) {
+      if (device.destroyed) return void client.destroy();
+      relay.send(chunk);
+      decode('request', chunk);
+      pump();
+    },
+    onUpstreamData(chunk) {
+      if (client.destroyed) return void device.destroy();
+      client.write(chunk);
+      decode('response', chunk);
+      pump();
+    },
+    onWritable: () => pump(),
+    onUpstreamError(error, connected) {
+      if (!connected) {
+        count('sending', 'upstream');
+        ctx.logger.warn({ err: error.message, upstream: route.upstream }, 'OT device unreachable');
+        gate.events.push(unreachableEvent(ctx.now(), name, route, upstream, relay.peer, error.message));
+      } else count('sending', 'socket');
+    },
+    onIdle: () => count('receiving', 'idle_timeout'),
+    onEnd() {
+      finished = true;
+      decoder.closeStream(route.protocol, toDevice);
+      gate.flush(true);
+      deps.onEnd?.();
+    },
+  });
+  const device = relay.upstream;
+  const { peer } = relay;
   const toDevice: TcpFlow = { src: peer.ip, srcPort: peer.port, dst: upstream.host, dstPort: upstream.port };
   const toClient: TcpFlow = { src: upstream.host, srcPort: upstream.port, dst: peer.ip, dstPort: peer.port };
   const keys = { toDevice: flowKey(toDevice), toClient: flowKey(toClient) };
-  const device = net.connect({
-    host: upstream.host,
-    port: upstream.port,
-    timeout: config.connect_timeout_secs * 1000,
-    allowHalfOpen: true,
-  });
-  device.setNoDelay(true);
-  let connected = false;
-  let clientEnded = false;
-  let finished = false;
-  const queued: Buffer[] = [];
-  let queuedBytes = 0;
-  let gathered: PendingEvent[] = [];
-  let pendingEmits = 0;
-
-  const count = (stage: string, code: string) => ctx.metrics.errors.inc({ component: name, stage, code });
-  const eventsBehind = () => pendingEmits >= MAX_PENDING_EMITS && gathered.length >= MAX_GATHERED_EVENTS;
-
-  const flush = (force = false) => {
-    if (gathered.length === 0 || (!force && pendingEmits >= MAX_PENDING_EMITS)) return;
-    const events = gathered;
-    gathered = [];
-    pendingEmits += 1;
-    ctx
-      .emit(events)
-      // The pipeline counts what it could not queue (queue_full, queue_write_failed).
-      .catch((error: Error) => ctx.logger.debug({ err: error.message }, 'events not queued'))
-      .finally(() => {
-        pendingEmits -= 1;
-        flush();
-        pump();
-      });
-  };
 
   /** Pauses a side while the other has too much to write, or both while events are behind. */
   function pump(): void {
     if (finished) return;
-    const behind = eventsBehind();
-    if (behind || queuedBytes + device.writableLength >= limit) client.pause();
+    const behind = gate.behind();
+    if (behind || relay.upstreamBacklog() >= limit) client.pause();
     else client.resume();
     if (behind || client.writableLength >= limit) device.pause();
     else device.resume();
@@ -99,6 +97,7 @@ export function relayConnection(client: net.Socket, deps: RelayDeps): void {
       gap: false,
       meta: { frame: deps.nextRead(), ts: ctx.now() },
     };
+    const gathered = gate.events;
     const before = gathered.length;
     try {
       decoder.stream(route.protocol, chunk, gathered);
@@ -112,76 +111,8 @@ export function relayConnection(client: net.Socket, deps: RelayDeps): void {
       if (route.device_name && e.device && !e.device.name) e.device.name = route.device_name;
     }
     // Handed on at once unless two emits are in flight; then they wait (bounded) for the next.
-    flush();
+    gate.flush();
   };
-
-  client.on('data', (chunk: Buffer) => {
-    if (device.destroyed) return void client.destroy();
-    if (connected) device.write(chunk);
-    else {
-      queued.push(chunk);
-      queuedBytes += chunk.length;
-    }
-    decode('request', chunk);
-    pump();
-  });
-  client.on('end', () => {
-    clientEnded = true;
-    if (connected) device.end();
-  });
-  client.on('drain', pump);
-
-  device.on('connect', () => {
-    connected = true;
-    device.setTimeout(0);
-    for (const b of queued.splice(0)) device.write(b);
-    queuedBytes = 0;
-    if (clientEnded) device.end();
-    pump();
-  });
-  device.on('data', (chunk: Buffer) => {
-    if (client.destroyed) return void device.destroy();
-    client.write(chunk);
-    decode('response', chunk);
-    pump();
-  });
-  device.on('end', () => client.end());
-  device.on('drain', pump);
-  device.on('timeout', () => device.destroy(new Error('connect timeout')));
-  device.on('error', (error) => {
-    if (!connected) {
-      count('sending', 'upstream');
-      ctx.logger.warn({ err: error.message, upstream: route.upstream }, 'OT device unreachable');
-      gathered.push(unreachableEvent(ctx.now(), name, route, upstream, peer, error.message));
-    } else count('sending', 'socket');
-  });
-  client.on('error', () => count('receiving', 'socket'));
-  // A reset or an error on one side resets the other; a clean close lets the other side drain.
-  device.on('close', (hadError) => {
-    if (hadError || !connected) client.destroy();
-    else client.end();
-    done();
-  });
-  client.on('close', (hadError) => {
-    if (hadError) device.destroy();
-    else device.end();
-    done();
-  });
-  // Node refreshes the timer on reads and on writes: relayed bytes either way keep it alive.
-  client.setTimeout(config.idle_timeout_secs * 1000, () => {
-    count('receiving', 'idle_timeout');
-    client.destroy();
-    device.destroy();
-  });
-
-  let sides = 2;
-  function done(): void {
-    if (--sides > 0) return;
-    finished = true;
-    decoder.closeStream(route.protocol, toDevice);
-    flush(true);
-    deps.onEnd?.();
-  }
 }
 
 /** The device did not accept the proxy's connection: the client was refused on its behalf. */
