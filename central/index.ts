@@ -179,6 +179,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     node: `${config.central.id}/${hostname()}/${process.pid}`,
     centralId: config.central.id,
     logger: child('reports'),
+    registry: metrics.registry,
   });
   teardown.add('reports', () => reports.stop());
 

@@ -131,6 +131,13 @@ export const reportsConfigSchema = z
       .max(86_400)
       .default(1800)
       .describe('A report still running after this long is taken over (its node died); it is retried.'),
+    delivery_retry_secs: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .default(300)
+      .describe('A failed delivery is tried again after this long, three tries in all.'),
     buffered_after_secs: z
       .number()
       .int()

@@ -9,7 +9,7 @@
  *     is checked when the socket connects (so a DNS answer cannot swap in an internal address);
  *     link-local and cloud metadata addresses are always refused, loopback and private ones
  *     unless `allow_private_addresses`.
- * Secrets come from the environment or a file (sinks/secret.ts), read when the report is sent.
+ * Secrets come from the environment or a file, checked at start and read again when a report is sent.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,6 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import nodemailer from 'nodemailer';
-import { readSecret } from '../sinks/secret.ts';
 import { webhookSignature } from '../sinks/webhook.ts';
 import type { ReportDestination } from './config.ts';
 
@@ -35,6 +34,32 @@ export interface ReportFiles {
 }
 
 export type DeliveryOutcome = { ok: true } | { ok: false; error: string };
+
+/**
+ * The secret of a destination (SMTP password, webhook HMAC key) from its environment variable or
+ * file; throws naming the key to fix. Called at start (a missing secret fails start) and per send.
+ */
+export function destinationSecret(
+  name: string,
+  destination: ReportDestination,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const key = `reports.destinations.${name}`;
+  if (destination.secret_env) {
+    const value = env[destination.secret_env];
+    if (!value)
+      throw new Error(`${key}.secret_env: environment variable ${destination.secret_env} is not set`);
+    return value;
+  }
+  if (destination.secret_file) {
+    try {
+      return readFileSync(destination.secret_file, 'utf8').trim();
+    } catch (error) {
+      throw new Error(`${key}.secret_file: ${(error as Error).message}`);
+    }
+  }
+  return undefined;
+}
 
 const ALWAYS_BLOCKED = new BlockList();
 ALWAYS_BLOCKED.addSubnet('0.0.0.0', 8, 'ipv4');
@@ -138,7 +163,7 @@ async function sendWebhook(
   files: ReportFiles,
   env: NodeJS.ProcessEnv,
 ): Promise<DeliveryOutcome> {
-  const secret = readSecret(`reports.destinations.${name}`, destination, env);
+  const secret = destinationSecret(name, destination, env);
   if (!secret) return { ok: false, error: 'no secret (secret_env or secret_file)' };
   const key = `report-${files.id}`;
   const body = JSON.stringify({
@@ -164,7 +189,7 @@ async function sendEmail(
   files: ReportFiles,
   env: NodeJS.ProcessEnv,
 ): Promise<DeliveryOutcome> {
-  const password = readSecret(`reports.destinations.${name}`, destination, env);
+  const password = destinationSecret(name, destination, env);
   const idx = destination.endpoint.lastIndexOf(':');
   const transport = nodemailer.createTransport({
     host: destination.endpoint.slice(0, idx).replace(/^\[(.*)\]$/, '$1'),

@@ -10,15 +10,18 @@
  * failures are logged, counted and kept with the report.
  */
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { ReportSchedule, ReportsConfig } from './config.ts';
 import { collectReportData, type ReportScope } from './data.ts';
-import { deliverReport } from './deliver.ts';
+import { deliverReport, destinationSecret, type ReportFiles } from './deliver.ts';
 import { createPdfPrinter, type PdfPrinter } from './pdf.ts';
 import { duePeriods, type Period, periodLabel } from './period.ts';
 import { renderCsv, renderHtml, reportTitle } from './render.ts';
 
 const MAX_ATTEMPTS = 3;
+/** Tries of one delivery (the first included). */
+const MAX_DELIVERY_TRIES = 3;
 /** On-demand reports being made at once on one node; more are refused (429). */
 export const MAX_ON_DEMAND = 2;
 
@@ -39,7 +42,7 @@ export interface ReportRow {
   formats: { html: boolean; csv: boolean; pdf: boolean };
   pdf_error: string | null;
   summary: Record<string, unknown>;
-  delivery: Record<string, { ok: boolean; at: string; error?: string }>;
+  delivery: Record<string, { ok: boolean; at: string; tries: number; error?: string }>;
   error: string | null;
 }
 
@@ -53,8 +56,8 @@ export interface ReportsOptions {
   now?: () => Date;
   env?: NodeJS.ProcessEnv;
   printer?: PdfPrinter;
-  /** Counts made and failed reports (central metrics). */
-  count?: (outcome: 'done' | 'failed' | 'delivery_failed') => void;
+  /** Central's metrics registry: `siem_central_reports_total{outcome}` is registered on it. */
+  registry?: Registry;
 }
 
 const ROW_COLUMNS = `id::int AS id, schedule, period, scope, time_zone,
@@ -90,11 +93,25 @@ function toRow(r: RawRow): ReportRow {
   };
 }
 
+function basename(scope: string, kind: string, label: string): string {
+  return `report-${scope}-${kind}-${label.replace(/[^0-9A-Za-z-]+/g, '_')}`;
+}
+
 export function createReports(options: ReportsOptions) {
   const { config, sql, logger } = options;
   const now = options.now ?? (() => new Date());
   const printer = options.printer ?? createPdfPrinter(config.chromium_path);
   const env = options.env ?? process.env;
+  // A destination whose secret is missing fails start, naming its key (as sinks do).
+  for (const [name, destination] of Object.entries(config.destinations))
+    destinationSecret(name, destination, env);
+  const counter = new Counter({
+    name: 'siem_central_reports_total',
+    help: 'Reports made (done), failed, and deliveries that failed.',
+    labelNames: ['outcome'],
+    registers: options.registry ? [options.registry] : [],
+  });
+  const count = (outcome: 'done' | 'failed' | 'delivery_failed') => counter.inc({ outcome });
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let onDemand = 0;
@@ -107,7 +124,7 @@ export function createReports(options: ReportsOptions) {
   }
 
   /** Makes the report of row `id` and stores it; returns its formats for delivery. */
-  async function make(id: number, period: Period, scope: ReportScope) {
+  async function make(id: number, period: Period, scope: ReportScope): Promise<ReportFiles> {
     const label = periodLabel(period);
     const data = await collectReportData({
       sql,
@@ -136,11 +153,12 @@ export function createReports(options: ReportsOptions) {
       ],
     );
     if (!printed.ok) logger.warn({ report: id, err: printed.error }, 'report without PDF');
-    options.count?.('done');
+    count('done');
     return {
       id,
       title,
-      basename: `report-${scope.name}-${period.kind}-${label.replace(/[^0-9A-Za-z-]+/g, '_')}`,
+      basename: basename(scope.name, period.kind, label),
+      formats: ['html', 'pdf', 'csv'],
       html,
       csv,
       pdf: printed.ok ? printed.pdf : null,
@@ -159,7 +177,7 @@ export function createReports(options: ReportsOptions) {
 
   async function fail(id: number, error: Error): Promise<void> {
     logger.error({ report: id, err: error.message }, 'report failed');
-    options.count?.('failed');
+    count('failed');
     await sql
       .query(`UPDATE reports SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [
         id,
@@ -226,28 +244,102 @@ export function createReports(options: ReportsOptions) {
         await fail(id, error as Error);
         continue;
       }
-      const delivery: ReportRow['delivery'] = {};
-      for (const name of schedule.deliver_to) {
-        const destination = config.destinations[name];
-        if (!destination) continue;
-        const outcome = await deliverReport(name, destination, { ...files, formats: schedule.formats }, env);
-        delivery[name] = {
-          ok: outcome.ok,
-          at: new Date().toISOString(),
-          ...(!outcome.ok && { error: outcome.error }),
-        };
-        if (!outcome.ok) {
-          options.count?.('delivery_failed');
-          logger.warn({ report: id, destination: name, err: outcome.error }, 'report delivery failed');
-        }
-      }
-      await sql.query(`UPDATE reports SET delivery = $2::jsonb WHERE id = $1`, [
-        id,
-        JSON.stringify(delivery),
-      ]);
+      await deliver(id, files, schedule, {});
       logger.info({ report: id, schedule: schedule.name, period: periodLabel(period) }, 'report made');
     }
     return made;
+  }
+
+  /**
+   * Sends the report to the schedule's destinations not yet reached (all of them the first
+   * time), records each outcome with its try count, and renews the row's lease.
+   */
+  async function deliver(
+    id: number,
+    files: ReportFiles,
+    schedule: ReportSchedule,
+    before: ReportRow['delivery'],
+  ): Promise<void> {
+    const delivery: ReportRow['delivery'] = { ...before };
+    for (const name of schedule.deliver_to) {
+      const destination = config.destinations[name];
+      const previous = delivery[name];
+      if (!destination || previous?.ok || (previous && previous.tries >= MAX_DELIVERY_TRIES)) continue;
+      const outcome = await deliverReport(name, destination, { ...files, formats: schedule.formats }, env);
+      delivery[name] = {
+        ok: outcome.ok,
+        at: new Date().toISOString(),
+        tries: (previous?.tries ?? 0) + 1,
+        ...(!outcome.ok && { error: outcome.error }),
+      };
+      if (!outcome.ok) {
+        count('delivery_failed');
+        logger.warn({ report: id, destination: name, err: outcome.error }, 'report delivery failed');
+      }
+    }
+    await sql.query(`UPDATE reports SET delivery = $2::jsonb, claimed_at = now() WHERE id = $1`, [
+      id,
+      JSON.stringify(delivery),
+    ]);
+  }
+
+  /** The stored files of a finished report, for a delivery tried again. */
+  async function storedFiles(id: number): Promise<ReportFiles | undefined> {
+    const { rows } = await sql.query<RawRow & { html: string; csv: string; pdf: Uint8Array | null }>(
+      `SELECT ${ROW_COLUMNS}, html, csv, pdf FROM reports WHERE id = $1 AND status = 'done'`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    const row = toRow(r);
+    const label = typeof row.summary.label === 'string' ? row.summary.label : row.period_start.slice(0, 10);
+    return {
+      id,
+      title: row.title,
+      basename: basename(row.scope, row.period, label),
+      formats: ['html', 'pdf', 'csv'],
+      html: r.html,
+      csv: r.csv,
+      pdf: r.pdf ? Buffer.from(r.pdf) : null,
+      pdfError: row.pdf_error,
+      meta: {
+        period: row.period,
+        scope: row.scope,
+        time_zone: row.time_zone,
+        period_start: row.period_start,
+        period_end: row.period_end,
+        label,
+        totals: row.summary,
+      },
+    };
+  }
+
+  /** Tries failed deliveries of finished scheduled reports again, leasing each row first. */
+  async function retryDeliveries(): Promise<void> {
+    const { rows } = await sql.query<{ id: number; schedule: string }>(
+      `UPDATE reports SET claimed_by = $1, claimed_at = now()
+        WHERE id IN (
+          SELECT id FROM reports
+           WHERE schedule IS NOT NULL AND status = 'done'
+             AND claimed_at < now() - make_interval(secs => $2::float8)
+             AND EXISTS (SELECT 1 FROM jsonb_each(delivery) d
+                          WHERE d.value->>'ok' = 'false' AND coalesce((d.value->>'tries')::int, 1) < $3)
+           ORDER BY id LIMIT 10 FOR UPDATE SKIP LOCKED)
+        RETURNING id::int AS id, schedule`,
+      [options.node, config.delivery_retry_secs, MAX_DELIVERY_TRIES],
+    );
+    for (const r of rows) {
+      const schedule = config.schedules.find((s) => s.name === r.schedule);
+      const files = await storedFiles(Number(r.id));
+      const row = await get(Number(r.id));
+      if (!schedule || !files || !row) continue;
+      await deliver(Number(r.id), files, schedule, row.delivery);
+    }
+  }
+
+  async function get(id: number): Promise<ReportRow | undefined> {
+    const { rows } = await sql.query<RawRow>(`SELECT ${ROW_COLUMNS} FROM reports WHERE id = $1`, [id]);
+    return rows[0] && toRow(rows[0]);
   }
 
   /** One pass over every schedule at `at` (default: now); returns the ids this node made. */
@@ -260,6 +352,9 @@ export function createReports(options: ReportsOptions) {
         logger.error({ schedule: schedule.name, err: (error as Error).message }, 'report schedule failed');
       }
     }
+    await retryDeliveries().catch((error: Error) =>
+      logger.error({ err: error.message }, 'report delivery retry failed'),
+    );
     await sql
       .query(`DELETE FROM reports WHERE claimed_at < now() - make_interval(days => $1::int)`, [
         config.keep_days,
@@ -322,10 +417,7 @@ export function createReports(options: ReportsOptions) {
       return rows.map(toRow);
     },
 
-    async get(id: number): Promise<ReportRow | undefined> {
-      const { rows } = await sql.query<RawRow>(`SELECT ${ROW_COLUMNS} FROM reports WHERE id = $1`, [id]);
-      return rows[0] && toRow(rows[0]);
-    },
+    get,
 
     async file(
       id: number,

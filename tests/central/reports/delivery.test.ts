@@ -71,6 +71,8 @@ describe('report delivery: e-mail over STARTTLS, signed HTTPS webhook (PGlite)',
   const mails: Mail[] = [];
   const posts: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
   let ready = false;
+  /** Replies 451 (try again later) to the next message when set. */
+  let refuseNext = false;
 
   before(async (t) => {
     if (!requireTool(t, 'openssl', 'openssl')) return;
@@ -90,6 +92,10 @@ describe('report delivery: e-mail over STARTTLS, signed HTTPS webhook (PGlite)',
         stream.setEncoding('utf8');
         stream.on('data', (d: string) => (data += d));
         stream.on('end', () => {
+          if (refuseNext) {
+            refuseNext = false;
+            return callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
+          }
           mails.push({
             secure: session.secure,
             user: session.user as string | undefined,
@@ -223,6 +229,92 @@ describe('report delivery: e-mail over STARTTLS, signed HTTPS webhook (PGlite)',
     assert.equal(row.delivery.guarded?.ok, false);
     assert.match(row.delivery.guarded?.error ?? '', /loopback or private/);
     await reports.stop();
+  });
+
+  it('tries a failed delivery again on a later pass, and stops once delivered', async (t) => {
+    if (!ready) return skipUnmet(t);
+    const env = { REPORT_SMTP_PASS: 'smtp-secret' };
+    const config = centralConfigSchema.parse({
+      storage: { type: 'pglite' },
+      reports: {
+        sites: SITES,
+        chromium_path: '/nonexistent/chromium',
+        delivery_retry_secs: 60,
+        destinations: {
+          plant: {
+            type: 'email',
+            endpoint: `127.0.0.1:${smtpPort}`,
+            ca_file: pki.caFile,
+            user: 'central',
+            secret_env: 'REPORT_SMTP_PASS',
+            from: 'siem@plant.example',
+            to: ['manager@plant.example'],
+          },
+        },
+        schedules: [
+          {
+            name: 'weekly-retry',
+            period: 'weekly',
+            scope: 'north',
+            catch_up_periods: 0,
+            deliver_to: ['plant'],
+          },
+        ],
+      },
+    }).reports;
+    const reports = createReports({
+      config,
+      sql: store.sql,
+      node: 'n2',
+      centralId: 'central',
+      logger: createLogger('silent'),
+      env,
+    });
+    const before = mails.length;
+    refuseNext = true;
+    const at = new Date('2026-03-02T01:00:00.000Z');
+    const [id] = await reports.tick(at);
+    let row = (await reports.get(id!))!;
+    assert.deepEqual([row.delivery.plant?.ok, row.delivery.plant?.tries], [false, 1]);
+    assert.match(row.delivery.plant?.error ?? '', /451|try again/);
+    assert.equal(mails.length, before);
+    // Not yet due again: nothing sent.
+    assert.deepEqual(await reports.tick(at), []);
+    assert.equal((await reports.get(id!))!.delivery.plant?.tries, 1);
+    // Once delivery_retry_secs have passed (the lease moved back), the next pass sends it.
+    await store.sql.query(`UPDATE reports SET claimed_at = now() - interval '2 minutes' WHERE id = $1`, [id]);
+    await reports.tick(at);
+    row = (await reports.get(id!))!;
+    assert.deepEqual([row.delivery.plant?.ok, row.delivery.plant?.tries], [true, 2]);
+    assert.equal(mails.length, before + 1);
+    assert.match(mails[mails.length - 1]!.data, /PDF unavailable: no Chromium/);
+    await store.sql.query(`UPDATE reports SET claimed_at = now() - interval '2 minutes' WHERE id = $1`, [id]);
+    await reports.tick(at);
+    assert.equal(mails.length, before + 1, 'a delivered report is not sent again');
+    await reports.stop();
+  });
+
+  it('fails start naming the key when a destination secret is missing', () => {
+    const config = centralConfigSchema.parse({
+      storage: { type: 'pglite' },
+      reports: {
+        destinations: {
+          soar: { type: 'webhook', url: 'https://soar.example/hook', secret_env: 'REPORT_HOOK_UNSET' },
+        },
+      },
+    }).reports;
+    assert.throws(
+      () =>
+        createReports({
+          config,
+          sql: store.sql,
+          node: 'x',
+          centralId: 'central',
+          logger: createLogger('silent'),
+          env: {},
+        }),
+      /reports\.destinations\.soar\.secret_env: environment variable REPORT_HOOK_UNSET is not set/,
+    );
   });
 
   it('refuses link-local and metadata addresses always, private ones unless allowed', () => {
