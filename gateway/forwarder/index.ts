@@ -20,14 +20,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { LevelQueue } from '../queue/leveldb-queue.ts';
 import { batchFrame } from './batch-frame.ts';
 import { BatchReader } from './batch-reader.ts';
-import {
-  closeLinkSocket,
-  type LinkTlsFiles,
-  openLinkSocket,
-  reconnectDelayMs,
-  sendText,
-  sendTextBytes,
-} from './connection.ts';
+import { closeLinkSocket, type LinkTlsFiles, openLinkSocket, sendText, sendTextBytes } from './connection.ts';
 import {
   type ForwarderPlaybooks,
   type ForwarderRules,
@@ -36,7 +29,7 @@ import {
   rulesStatusFor,
   startHeartbeat,
 } from './control.ts';
-import { EndpointRing, probeHealth, startFailbackCheck } from './endpoints.ts';
+import { LinkFailover } from './failover.ts';
 import { SendWindow } from './send-window.ts';
 
 export interface ForwarderOptions {
@@ -71,11 +64,8 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   #ws: WebSocket | undefined;
   #ready = false;
   #stopped = true;
-  readonly #ring: EndpointRing;
-  #switches = 0;
-  /** Failback decided: in-flight batches settle, then the link closes and reopens to endpoint 0. */
-  #failingBack = false;
-  #stopFailback: (() => void) | undefined;
+  /** Which central node (failover.ts). */
+  readonly #nodes: LinkFailover;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   /** The link version central's welcome settled on (SPEC §7). */
@@ -96,8 +86,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#batchMax = options.batchMaxEvents;
     this.#window = new SendWindow(options.maxInFlight, options.metrics);
     this.#reader = new BatchReader(options.queue);
-    this.#ring = new EndpointRing(options.endpoints);
-    this.#showEndpoint();
+    this.#nodes = new LinkFailover(options);
   }
 
   get connected(): boolean {
@@ -118,10 +107,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       clock_offset_ms: this.#clockOffsetMs ?? null,
       /** Events acked per second over the last minute (0 when nothing was acked). */
       ack_rate_per_sec: ackRate,
-      endpoint: this.#ring.current,
-      endpoint_index: this.#ring.index,
-      endpoints: [...this.#ring.urls],
-      endpoint_switches: this.#switches,
+      ...this.#nodes.status(),
     };
   }
 
@@ -148,7 +134,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    this.#failingBack = false;
+    this.#nodes.reset();
     this.#o.queue.on('append', this.#onAppend);
     this.#connect();
   }
@@ -157,14 +143,14 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#stopped = true;
     this.#o.queue.off('append', this.#onAppend);
     clearTimeout(this.#reconnectTimer);
-    this.#stopFailback?.();
+    this.#nodes.stopCheck();
     if (this.#ws) await closeLinkSocket(this.#ws, 'gateway stopping');
     this.#teardown();
   }
 
   #connect(): void {
     this.#ws = openLinkSocket(
-      { ...this.#o, endpoint: this.#ring.current },
+      { ...this.#o, endpoint: this.#nodes.current },
       {
         heard: () => {
           this.#lastHeard = Date.now();
@@ -192,51 +178,14 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
     this.#connectedSince = undefined;
-    this.#stopFailback?.();
-    this.#stopFailback = undefined;
+    this.#nodes.stopCheck();
   }
 
   #scheduleReconnect(): void {
-    const from = this.#ring.index;
-    const reason = this.#failingBack ? 'failback' : 'failover';
-    let delay = 0;
-    if (this.#failingBack) {
-      // Not a failure: the link was closed on purpose, to reopen at once to the preferred node.
-      this.#failingBack = false;
-      this.#ring.toPreferred();
-    } else {
-      const rounds = this.#ring.failed();
-      delay = reconnectDelayMs(rounds, this.#o.initialBackoffMs, this.#o.maxBackoffMs);
-    }
-    if (this.#ring.index !== from) {
-      this.#switches += 1;
-      this.#o.metrics.failovers.inc({ reason });
-      this.#showEndpoint();
-    }
+    const delay = this.#nodes.next();
     this.#o.metrics.reconnects.inc();
-    this.#o.logger.info('link down; connecting to %s in %d ms', this.#ring.current, Math.round(delay));
+    this.#o.logger.info('link down; connecting to %s in %d ms', this.#nodes.current, Math.round(delay));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
-  }
-
-  /** The endpoint gauge: 1 for the endpoint in use (or tried next), 0 for the others. */
-  #showEndpoint(): void {
-    this.#ring.urls.forEach((endpoint, position) =>
-      this.#o.metrics.linkEndpoint.set(
-        { endpoint, position: String(position) },
-        position === this.#ring.index ? 1 : 0,
-      ),
-    );
-  }
-
-  /** On a fallback node: ask the preferred one's /healthz until it is healthy enough to go back. */
-  #watchPreferred(): void {
-    if (!this.#ring.onFallback) return;
-    this.#stopFailback = startFailbackCheck({
-      intervalMs: this.#o.failback.intervalMs,
-      healthyChecks: this.#o.failback.healthyChecks,
-      probe: () => probeHealth(this.#ring.urls[0]!, this.#o.tls),
-      ready: () => void this.#failBack(),
-    });
   }
 
   /**
@@ -246,8 +195,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
    */
   async #failBack(): Promise<void> {
     if (this.#stopped || !this.#ready) return;
-    this.#failingBack = true;
-    this.#o.logger.info('%s is healthy again; moving the link back to it', this.#ring.urls[0]);
+    this.#nodes.beginFailback();
     const until = Date.now() + 5000;
     while (this.#window.size > 0 && this.#ready && Date.now() < until)
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -273,14 +221,13 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
       case 'welcome': {
         this.#ready = true;
         this.#linkVersion = message.v;
-        this.#ring.connected();
+        this.#nodes.connected(() => void this.#failBack());
         this.#batchMax = Math.min(this.#o.batchMaxEvents, message.max_batch_events);
         this.#o.metrics.linkConnected.set(1);
         this.#connectedSince = new Date();
         this.#lastError = undefined;
         this.#startHeartbeat();
-        this.#o.logger.info('link up to %s', this.#ring.current);
-        this.#watchPreferred();
+        this.#o.logger.info('link up to %s', this.#nodes.current);
         this.emit('connected');
         await this.#pump();
         return;
@@ -350,7 +297,7 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     try {
       do {
         this.#pumpAgain = false;
-        while (this.#ready && !this.#failingBack && this.#window.open(Date.now())) {
+        while (this.#ready && !this.#nodes.failingBack && this.#window.open(Date.now())) {
           const records = await this.#reader.next(() => ({
             maxEvents: Math.max(1, Math.floor(this.#batchMax * this.#window.scale)),
             maxBytes: Math.max(1, Math.floor(this.#o.batchMaxBytes * this.#window.scale)),
