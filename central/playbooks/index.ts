@@ -210,7 +210,8 @@ export function createPlaybooks(options: PlaybooksOptions) {
       alertId: alert.id,
       gateway: alert.gateway,
       ruleId: alert.rule_id,
-      status: playbook.approval ? 'pending' : 'running',
+      // Pending only once its actions are stored: an approval never meets a run without them.
+      status: 'running',
     });
     if (runId === undefined) return; // this playbook ran for this alert already
     await store.audit({
@@ -267,10 +268,12 @@ export function createPlaybooks(options: PlaybooksOptions) {
         if (a) stored.push(a);
       }
     }
-    if (!playbook.approval) {
-      for (const a of stored) await execute(a, playbook, runId, alert);
-      await settle(runId);
+    if (playbook.approval) {
+      await store.setRun(runId, { status: 'pending' }, 'running');
+      return;
     }
+    for (const a of stored) await execute(a, playbook, runId, alert);
+    await settle(runId);
   };
 
   const alertOf = async (id: number | null): Promise<Alert | undefined> => {
