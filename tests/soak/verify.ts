@@ -218,3 +218,54 @@ export async function otherUdpSyslog(q: Query, gatewayId: string, sinceMs: numbe
   );
   return Number(r?.n ?? 0);
 }
+
+/** What the accounting found: the run's failures (an empty list is a pass). */
+export function soakFailures(a: {
+  undrained: number;
+  drainSecs: number;
+  streams: StreamAccount[];
+  sequence: SequenceAccount;
+  /** Datagrams the restarted gateway counted, and those of the plant's switch stored from it. */
+  udpReceivedAfter: number;
+  udpOthersAfter: number;
+  attacks: Array<{
+    name: string;
+    atSecs: number;
+    error?: string;
+    expects: string[];
+    alerts: Record<string, number>;
+  }>;
+}): string[] {
+  const { undrained, drainSecs, streams, sequence, udpReceivedAfter, udpOthersAfter, attacks } = a;
+  const udp = streams.find((s) => s.stream === 'udp')!;
+  const failures: string[] = [];
+  if (undrained > 0)
+    failures.push(
+      `the gateway's queue held ${undrained} events ${drainSecs.toFixed(0)} s after the load stopped (they count as lost below)`,
+    );
+  for (const s of streams) {
+    if (s.lost > 0) failures.push(`${s.stream}: ${s.lost} lost (${s.examples.join(', ')})`);
+    if (s.duplicates > 0) failures.push(`${s.stream}: ${s.duplicates} stored twice`);
+    if (s.unknown > 0) failures.push(`${s.stream}: ${s.unknown} stored that the load never sent`);
+    if (s.sent === 0) failures.push(`${s.stream}: nothing sent`);
+  }
+  // What the restarted gateway received (its counter after the drain is exact) must all be stored:
+  // none of it can have been sent before the kill notice. The plant's switch sends syslog over
+  // UDP too: its datagrams count in the gateway's counter.
+  if ((udp.udpStoredAfterKill ?? 0) + udpOthersAfter < udpReceivedAfter)
+    failures.push(
+      `udp: the restarted gateway counted ${udpReceivedAfter} received, but only ${udp.udpStoredAfterKill} of the load's sent after the kill and ${udpOthersAfter} of the plant's are stored`,
+    );
+  if (sequence.stored !== sequence.max || sequence.distinct !== sequence.stored)
+    failures.push(
+      `gateway sequence: ${sequence.stored} stored, ${sequence.distinct} distinct, max ${sequence.max} (a gap or a repeat)`,
+    );
+  for (const run of attacks) {
+    if (run.error) failures.push(`attack ${run.name} at ${run.atSecs} s failed: ${run.error}`);
+    const silent = run.expects.filter((t) => !run.alerts[t]);
+    if (silent.length > 0)
+      failures.push(`attack ${run.name} at ${run.atSecs} s raised no "${silent.join('", "')}"`);
+  }
+  if (attacks.length === 0) failures.push('no attack ran');
+  return failures;
+}
