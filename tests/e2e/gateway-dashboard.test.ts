@@ -164,6 +164,11 @@ test(
     await page.click('a[href="#/link"]');
     await page.waitForSelector('text=central offline', { timeout: 15_000 });
     assert.match((await page.textContent('[data-testid=link-since]')) ?? '', /offline since \d+ s ago/);
+    // The central node the link uses (issue 22: which of central.endpoints), here the only one.
+    assert.equal(
+      (await page.textContent('[data-testid=link-endpoint]'))?.replace(/\s+/g, ' ').trim(),
+      `${c.central.linkUrl()} (the only endpoint)`,
+    );
     const before = await numberIn(page, '[data-testid=queue-depth]');
     // More than the gateway keeps in flight (4 batches of 1,000), so the drain below is paced by
     // central's rate limit and shows on the page; the default pipeline summarises the PLC's polls.
