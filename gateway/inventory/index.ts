@@ -31,6 +31,13 @@ export interface InventoryOptions {
   commissioningMs?: number;
 }
 
+/**
+ * What a client says before it is let in, or while it is refused: an attempt, not a device on
+ * the network. An MQTT brute force with rotating client ids would otherwise be sixteen "new
+ * devices" beside the brute-force alert; a client id becomes a device once it connects.
+ */
+const NOT_ADMITTED = new Set(['mqtt.auth_failure', 'mqtt.connect_refused', 'mqtt.rate_exceeded']);
+
 /** Where the inventory's creation time is kept (outside the `d!` device keys). */
 const CREATED_KEY = 'm!created';
 
@@ -161,6 +168,7 @@ export class Inventory {
   observe(event: PendingEvent, now: Date): PendingEvent | undefined {
     const device = event.device;
     if (!device || event.source === 'gateway' || event.source === 'central') return undefined;
+    if (NOT_ADMITTED.has(event.action) && !this.#devices.has(device.id)) return undefined;
     const nowMs = now.getTime();
     if (nowMs !== this.#nowMs) {
       this.#nowMs = nowMs;

@@ -100,6 +100,31 @@ describe('asset inventory', () => {
     await again.close();
   });
 
+  it('a refused MQTT client is an attempt, not a device; it becomes one when it connects', async () => {
+    const inventory = await open().inventory;
+    const attempt = (clientId: string, action: string): PendingEvent => ({
+      ...from('x', '10.0.0.66'),
+      source: 'mqtt',
+      action,
+      host: undefined,
+      device: { id: `mqtt:${clientId}`, protocol_id: clientId },
+    });
+    // A brute force with a new client id on every try: no device, so no "new device" alert each.
+    for (let i = 0; i < 16; i++)
+      assert.equal(inventory.observe(attempt(`bf-${i}`, 'mqtt.auth_failure'), new Date()), undefined);
+    assert.equal(inventory.observe(attempt('bf-x', 'mqtt.connect_refused'), new Date()), undefined);
+    assert.equal(inventory.size, 0);
+    // The one that gets in is a new device; its later refusals count on it.
+    assert.equal(
+      inventory.observe(attempt('bf-7', 'mqtt.connect'), new Date())?.action,
+      'gateway.new_device',
+    );
+    inventory.observe(attempt('bf-7', 'mqtt.auth_failure'), new Date());
+    assert.equal(inventory.get('mqtt:bf-7')?.events, 2);
+    assert.equal(inventory.size, 1);
+    await inventory.close();
+  });
+
   it('stays bounded: the device seen least recently is forgotten and counted', async () => {
     const inventory = await open(10).inventory;
     const base = Date.parse('2026-11-21T10:00:00Z');
