@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { primaryUrl } from '../store/pg-failover.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
 
 export const CLUSTER_CHANNEL = 'siem_cluster';
@@ -44,7 +45,16 @@ export function createClusterBus(options: ClusterBusOptions) {
   };
 
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: options.url });
+    // A multi-host storage.url (a primary and standbys): LISTEN on the read-write one.
+    let url: string;
+    try {
+      url = await primaryUrl(options.url);
+    } catch (error) {
+      options.logger.warn({ err: (error as Error).message }, 'cluster bus cannot listen; retrying');
+      schedule();
+      return;
+    }
+    const c = new pg.Client({ connectionString: url });
     // An error or end of this connection drops it and starts over.
     c.on('error', (error) => {
       options.logger.warn({ err: error.message }, 'cluster bus connection lost');

@@ -25,6 +25,7 @@ import {
   readFeedBefore,
   saveCursor,
 } from './feed.ts';
+import { primaryUrl } from '../store/pg-failover.ts';
 
 /** The advisory lock key of the correlation leader (distinct from the DDL lock, sql-client.ts). */
 export const LEADER_LOCK_KEY = '7305921748236110022';
@@ -89,11 +90,15 @@ export function createLeader(options: LeaderOptions) {
     wake?.();
   }
 
+  let attempting = false;
+  /** One try at a time: two on one connection would both get the (re-entrant) lock and both lead. */
   async function attempt(): Promise<void> {
-    if (stopped || leading) return;
+    if (stopped || leading || attempting) return;
+    attempting = true;
     try {
       if (!client) {
-        const c = new pg.Client({ connectionString: options.url });
+        // A multi-host storage.url (a primary and standbys): the lock lives on the read-write one.
+        const c = new pg.Client({ connectionString: await primaryUrl(options.url) });
         c.on('error', (error) => {
           if (client === c) client = undefined;
           lose(error.message);
@@ -127,6 +132,8 @@ export function createLeader(options: LeaderOptions) {
       });
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'cannot try the leader lock');
+    } finally {
+      attempting = false;
     }
   }
 

@@ -77,7 +77,8 @@ export function planConnections(connectionString: string): PgConnectionPlan {
   let database = '';
   let targets: PgTarget[];
   const params = new URLSearchParams();
-  if (KEYWORD_RE.test(connectionString) && !/^postgres(ql)?:\/\//.test(connectionString)) {
+  const keywords = KEYWORD_RE.test(connectionString) && !/^postgres(ql)?:\/\//.test(connectionString);
+  if (keywords) {
     const kw = parseKeywords(connectionString);
     const hosts = (kw.get('host') ?? 'localhost').split(',');
     const ports = (kw.get('port') ?? '5432').split(',');
@@ -115,8 +116,10 @@ export function planConnections(connectionString: string): PgConnectionPlan {
     (t) =>
       `postgresql://${userinfo}${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}/${encodeURIComponent(database)}${query ? `?${query}` : ''}`,
   );
+  // One host in URL form and nothing to take out: the string exactly as given, as before.
+  const asGiven = targets.length === 1 && !keywords && attrs === 'any' && timeout === null;
   return {
-    urls,
+    urls: asGiven ? [connectionString] : urls,
     targets,
     readWrite: attrs !== 'any',
     connectTimeoutMs: timeout && Number(timeout) > 0 ? Number(timeout) * 1000 : undefined,
@@ -256,6 +259,10 @@ function targetName(t: PgTarget): string {
  * connection of its own (LISTEN, session advisory locks). Tries every host in turn.
  */
 export async function connectPrimary(connectionString: string): Promise<pg.Client> {
+  return (await connectPrimaryAt(connectionString)).client;
+}
+
+async function connectPrimaryAt(connectionString: string): Promise<{ client: pg.Client; url: string }> {
   const plan = planConnections(connectionString);
   const errors: string[] = [];
   for (const url of plan.urls) {
@@ -270,11 +277,24 @@ export async function connectPrimary(connectionString: string): Promise<pg.Clien
         const { rows } = await client.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
         if (rows[0]?.transaction_read_only !== 'off') throw new Error('read-only (a standby)');
       }
-      return client;
+      return { client, url };
     } catch (error) {
       errors.push(`${new URL(url).host}: ${(error as Error).message}`);
       await client.end().catch(() => undefined);
     }
   }
   throw new Error(`no usable PostgreSQL: ${errors.join('; ')}`);
+}
+
+/**
+ * The single-host URL of the read-write server, for code that makes its own pg.Client (the
+ * cluster's LISTEN connection and leader lock): the string itself when it names one host and asks
+ * for no read-write session, else the first host that answers read-write (a short probe).
+ */
+export async function primaryUrl(connectionString: string): Promise<string> {
+  const plan = planConnections(connectionString);
+  if (plan.urls.length === 1 && !plan.readWrite) return plan.urls[0]!;
+  const { client, url } = await connectPrimaryAt(connectionString);
+  await client.end().catch(() => undefined);
+  return url;
 }

@@ -15,7 +15,7 @@ import { requirePostgres, type TempDatabase } from '../../support/postgres.ts';
 describe('planConnections', () => {
   it('one host, URL form: the URL as it was', () => {
     const plan = planConnections('postgres://u:p%40ss@db.example:6543/siem?sslmode=require');
-    assert.deepEqual(plan.urls, ['postgresql://u:p%40ss@db.example:6543/siem?sslmode=require']);
+    assert.deepEqual(plan.urls, ['postgres://u:p%40ss@db.example:6543/siem?sslmode=require']);
     assert.equal(plan.readWrite, false);
   });
 
