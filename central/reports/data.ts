@@ -73,6 +73,8 @@ export interface ReportData {
   totals: {
     alerts: number;
     alert_hits: number;
+    /** Distinct devices or hosts the alerts are about. */
+    alert_entities: number;
     events: number;
     new_devices: number;
     gateways: number;
@@ -171,6 +173,7 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
   const eventScope = `ts >= $1::timestamptz AND ts < $2::timestamptz AND source <> 'central' AND ($3::text[] IS NULL OR gateway = ANY($3::text[]))`;
 
   const [
+    entities,
     bySeverity,
     byTechnique,
     byDevice,
@@ -181,6 +184,11 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
     devicesTop,
     newDevices,
   ] = await Promise.all([
+    sql.query<{ n: number }>(
+      `SELECT count(DISTINCT entity)::int AS n FROM alerts
+          WHERE first_seen >= $1::timestamptz AND first_seen < $2::timestamptz AND ${alertScope}`,
+      alertArgs,
+    ),
     sql.query<{ severity: number; alerts: number; hits: number }>(
       `SELECT severity, count(*)::int AS alerts, sum(count)::float8 AS hits FROM alerts
           WHERE first_seen >= $1::timestamptz AND first_seen < $2::timestamptz AND ${alertScope}
@@ -260,15 +268,20 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
 
   // Alerts per talker: alerts whose triggering events came from that address.
   const talkerIps = talkers.rows.map((r) => r.ip);
+  // Event ids are `<gateway>:<seq>`: joined on (gateway, seq) and the time range, the unique index serves it.
   const talkerAlerts = talkerIps.length
     ? await sql.query<{ ip: string; n: number }>(
         `SELECT e.src_ip AS ip, count(DISTINCT a.id)::int AS n
-           FROM alerts a JOIN events e ON e.id = ANY(a.event_ids)
+           FROM alerts a
+           CROSS JOIN LATERAL unnest(a.event_ids) AS x(eid)
+           JOIN events e ON e.gateway = substring(x.eid FROM '^(.*):[0-9]+$')
+                        AND e.seq = substring(x.eid FROM ':([0-9]+)$')::bigint
+                        AND e.ts >= $1::timestamptz - interval '1 day' AND e.ts < $2::timestamptz
           WHERE a.first_seen >= $1::timestamptz AND a.first_seen < $2::timestamptz
-            AND e.ts >= $1::timestamptz - interval '1 day' AND e.ts < $2::timestamptz
-            AND e.src_ip = ANY($3::text[])
+            AND ($3::text[] IS NULL OR a.gateway = ANY($3::text[]) OR a.site = $4)
+            AND e.src_ip = ANY($5::text[])
           GROUP BY e.src_ip`,
-        [from, to, talkerIps],
+        [...alertArgs, talkerIps],
       )
     : { rows: [] };
   const alertsByIp = new Map(talkerAlerts.rows.map((r) => [r.ip, num(r.n)]));
@@ -288,6 +301,7 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
     totals: {
       alerts: severityRows.reduce((s, r) => s + r.alerts, 0),
       alert_hits: severityRows.reduce((s, r) => s + r.hits, 0),
+      alert_entities: num(entities.rows[0]?.n),
       events: eventsOverTime.reduce((s, b) => s + b.count, 0),
       new_devices: newDevices.rows.length,
       gateways: gatewayHealth.gateways.length,

@@ -96,7 +96,7 @@ export function renderHtml(data: ReportData): string {
       tile('link outages', n(t.outages), t.outages > 0) +
       tile('events buffered at the edge', n(t.buffered_events)) +
       tile('events lost (disk cap)', n(t.evicted_events), t.evicted_events > 0) +
-      `</div><p>${n(t.alerts)} alerts (${n(t.alert_hits)} detections) on ${n(data.alerts_by_device.length)} devices or hosts; ` +
+      `</div><p>${n(t.alerts)} alerts (${n(t.alert_hits)} detections) on ${n(t.alert_entities)} devices or hosts; ` +
       `${n(t.gateways)} gateways, down ${esc(duration(t.outage_secs))} in total.</p></section>`,
   );
 

@@ -38,6 +38,7 @@ function data(names: string[]): ReportData {
     totals: {
       alerts: 2,
       alert_hits: 3,
+      alert_entities: 1,
       events: 4,
       new_devices: 1,
       gateways: 1,

@@ -179,6 +179,7 @@ describe('reports API (PGlite)', () => {
       e.talkers,
     );
     assert.equal(fleet.top_talkers[0]!.ip, '10.0.0.5', 'top talkers are ordered by events');
+    assert.equal(fleet.totals.alert_entities, 4);
     assert.deepEqual(
       fleet.new_devices.map((d) => d.device_id),
       ['mqtt:scan-1', 'rogue-hmi'],
