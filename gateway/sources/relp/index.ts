@@ -6,24 +6,19 @@
  * (ledger.ts). Sessions are bounded (connections, idle time, window, message size), and protocol
  * errors become rate-limited `relp.protocol_error` events.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { normalizeIp } from '../../../protocols/event/address.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { RelpFrame } from '../../../protocols/relp/index.ts';
 import { parseSyslog, syslogErrorToEvent, syslogToEvent } from '../../../protocols/syslog/index.ts';
-import { parseListen, tlsServerOptions } from '../../config/common.ts';
-import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
+import type { Source, SourceContext } from '../../pipeline/types.ts';
+import { createTcpListener } from '../shared/tcp-listener.ts';
 import type { RelpSourceConfig } from './config.ts';
 import { createLedgers } from './ledger.ts';
 import { runSession } from './session.ts';
 
 export function createRelpSource(name: string, config: RelpSourceConfig, ctx: SourceContext): Source {
-  let server: net.Server | undefined;
-  let address: SourceAddress | undefined;
-  const sockets = new Set<net.Socket>();
   const transport = config.tls ? 'tls' : 'tcp';
-  const { host, port } = parseListen(config.listen);
   const ledgers = createLedgers({ name, window: config.dedupe_window, ctx, maxPeers: config.dedupe_peers });
   let errorWindow = 0;
   let errorsInWindow = 0;
@@ -82,19 +77,9 @@ export function createRelpSource(name: string, config: RelpSourceConfig, ctx: So
   };
 
   const onConnection = (socket: net.Socket) => {
-    sockets.add(socket);
-    ctx.metrics.connections.set({ source: name }, sockets.size);
     const peer = { ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0 };
     // Answers are small and the sender's window waits on them: no Nagle delay.
     socket.setNoDelay(true);
-    socket.on('error', (error) => {
-      ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'socket' });
-      ctx.logger.debug({ err: error.message }, 'relp connection error');
-    });
-    socket.on('close', () => {
-      sockets.delete(socket);
-      ctx.metrics.connections.set({ source: name }, sockets.size);
-    });
     runSession(socket, {
       config,
       ledger: ledgers.for(peer.ip),
@@ -104,40 +89,24 @@ export function createRelpSource(name: string, config: RelpSourceConfig, ctx: So
     });
   };
 
+  // stop() destroys the sessions at once: unanswered frames stay with the sender, which sends them again.
+  const listener = createTcpListener({
+    name,
+    ctx,
+    config,
+    ...(config.tls ? { tls: config.tls } : {}),
+    what: 'relp',
+    onConnection,
+  });
+
   return {
     name,
     type: 'relp',
     async start() {
       await ledgers.load();
-      if (config.tls) {
-        server = tls.createServer(tlsServerOptions(config.tls), onConnection);
-        server.on('tlsClientError', () =>
-          ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'tls_handshake' }),
-        );
-      } else {
-        server = net.createServer(onConnection);
-      }
-      server.maxConnections = config.max_connections;
-      const s = server;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, host, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
-      const bound = s.address() as net.AddressInfo;
-      address = { transport, host: bound.address, port: bound.port };
+      await listener.start();
     },
-    async stop() {
-      const s = server;
-      server = undefined;
-      if (!s) return;
-      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-      // Unanswered frames stay with the sender, which sends them again: nothing to wait for.
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    addresses: () => (address ? [address] : []),
+    stop: () => listener.stop(),
+    addresses: () => listener.addresses(),
   };
 }

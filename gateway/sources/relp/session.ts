@@ -149,7 +149,6 @@ export function runSession(socket: net.Socket, deps: SessionDeps): void {
     if (run.length > 0 && !dead) commitRun(run);
   };
 
-  socket.setTimeout(config.idle_timeout_secs * 1000, () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
     if (dead) return;
     const r = deframer.push(chunk);

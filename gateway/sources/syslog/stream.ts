@@ -4,12 +4,11 @@
  * events are waiting for the queue, so a fast sender cannot make the gateway buffer without end.
  * Framing errors become rate-limited `syslog.parse_error` events (framing-errors.ts).
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { normalizeIp } from '../../../protocols/event/address.ts';
 import { createSyslogDeframer } from '../../../protocols/syslog/index.ts';
-import { parseListen, tlsServerOptions } from '../../config/common.ts';
-import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
+import type { Source, SourceContext } from '../../pipeline/types.ts';
+import { createTcpListener } from '../shared/tcp-listener.ts';
 import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame } from './decode.ts';
 import { createFramingErrorReporter } from './framing-errors.ts';
@@ -27,11 +26,7 @@ export function createSyslogStreamSource(
   config: SyslogSourceConfig,
   ctx: SourceContext,
 ): Source {
-  let server: net.Server | undefined;
-  let address: SourceAddress | undefined;
-  const sockets = new Set<net.Socket>();
   const transport = config.mode === 'tls' ? 'tls' : 'tcp';
-  const { host, port } = parseListen(config.listen);
   const framingErrors = createFramingErrorReporter({
     name,
     transport,
@@ -40,8 +35,6 @@ export function createSyslogStreamSource(
   });
 
   const onConnection = (socket: net.Socket) => {
-    sockets.add(socket);
-    ctx.metrics.connections.set({ source: name }, sockets.size);
     const peer = { ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const origin = { transport, peer, sourceName: name } as const;
     const deframer = createSyslogDeframer({ maxFrameBytes: config.max_message_bytes });
@@ -66,57 +59,28 @@ export function createSyslogStreamSource(
         });
     };
 
-    socket.setTimeout(config.idle_timeout_secs * 1000, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => handle(deframer.push(chunk)));
     socket.on('end', () => handle(deframer.end()));
-    socket.on('error', (error) => {
-      ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'socket' });
-      ctx.logger.debug({ err: error.message }, 'syslog connection error');
-    });
-    socket.on('close', () => {
-      sockets.delete(socket);
-      ctx.metrics.connections.set({ source: name }, sockets.size);
-    });
   };
+  const listener = createTcpListener({
+    name,
+    ctx,
+    config,
+    ...(config.mode === 'tls' ? { tls: config.tls! } : {}),
+    what: 'syslog',
+    // A sender's last frames are still read after the FIN, for a second at most.
+    stopGraceMs: 1000,
+    onConnection,
+  });
 
   return {
     name,
     type: 'syslog',
-    async start() {
-      if (config.mode === 'tls') {
-        const t = config.tls!;
-        server = tls.createServer(tlsServerOptions(t), onConnection);
-        server.on('tlsClientError', () =>
-          ctx.metrics.errors.inc({ component: name, stage: 'receiving', code: 'tls_handshake' }),
-        );
-      } else {
-        server = net.createServer(onConnection);
-      }
-      server.maxConnections = config.max_connections;
-      const s = server;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, host, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
-      const bound = s.address() as net.AddressInfo;
-      address = { transport, host: bound.address, port: bound.port };
-    },
+    start: () => listener.start(),
     async stop() {
-      const s = server;
-      server = undefined;
-      if (!s) return;
-      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-      for (const socket of sockets) socket.end();
-      const timer = setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
-      }, 1000);
-      await closed;
-      clearTimeout(timer);
+      await listener.stop();
       framingErrors.stop(); // after the connections' last errors
     },
-    addresses: () => (address ? [address] : []),
+    addresses: () => listener.addresses(),
   };
 }
