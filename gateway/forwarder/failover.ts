@@ -3,6 +3,10 @@
  * goes to and after what wait, the failback check while on a fallback node, and how that shows in
  * /api/status and /metrics. The forwarder (index.ts) tells it when the link came up or went down;
  * the mechanics (ring, probe, check) are endpoints.ts.
+ *
+ * No flapping: a failback needs `healthyChecks` healthy answers in a row, and when the link to the
+ * preferred node is lost again soon after a failback (within five times that check period), the
+ * next failback needs twice as many, up to 16 times; a preferred link that lasts resets it.
  */
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -17,7 +21,12 @@ export interface LinkFailoverOptions {
   tls?: LinkTlsFiles | undefined;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Asks an endpoint whether it is healthy (default: its /healthz, probeHealth). */
+  probe?: (endpoint: string) => Promise<boolean>;
+  now?: () => number;
 }
+
+const MAX_PENALTY = 16;
 
 export class LinkFailover {
   readonly #o: LinkFailoverOptions;
@@ -26,6 +35,9 @@ export class LinkFailover {
   /** Failback decided: no new batches; the link closes and reopens to endpoint 0. */
   #failingBack = false;
   #stopCheck: (() => void) | undefined;
+  /** When the last failback happened (ms), and the multiplier of the checks the next one needs. */
+  #failedBackAt = -Infinity;
+  #penalty = 1;
 
   constructor(options: LinkFailoverOptions) {
     this.#o = options;
@@ -42,6 +54,11 @@ export class LinkFailover {
     return this.#failingBack;
   }
 
+  /** Healthy answers in a row the next failback needs. */
+  get healthyChecksNeeded(): number {
+    return this.#o.failback.healthyChecks * this.#penalty;
+  }
+
   status() {
     return {
       endpoint: this.#ring.current,
@@ -56,10 +73,11 @@ export class LinkFailover {
     this.#ring.connected();
     this.stopCheck();
     if (!this.#ring.onFallback) return;
+    const probe = this.#o.probe ?? ((endpoint: string) => probeHealth(endpoint, this.#o.tls));
     this.#stopCheck = startFailbackCheck({
       intervalMs: this.#o.failback.intervalMs,
-      healthyChecks: this.#o.failback.healthyChecks,
-      probe: () => probeHealth(this.#ring.urls[0]!, this.#o.tls),
+      healthyChecks: this.healthyChecksNeeded,
+      probe: () => probe(this.#ring.urls[0]!),
       ready: () => {
         this.#stopCheck = undefined;
         preferredHealthy();
@@ -80,12 +98,24 @@ export class LinkFailover {
   next(): number {
     const from = this.#ring.index;
     const reason = this.#failingBack ? 'failback' : 'failover';
+    const now = (this.#o.now ?? Date.now)();
     let delay = 0;
     if (this.#failingBack) {
       // Not a failure: the link was closed on purpose, to reopen at once to the preferred node.
       this.#failingBack = false;
+      this.#failedBackAt = now;
       this.#ring.toPreferred();
     } else {
+      if (from === 0 && this.#ring.urls.length > 1) {
+        const flapWindow = 5 * this.#o.failback.intervalMs * this.#o.failback.healthyChecks;
+        const flapped = now - this.#failedBackAt < flapWindow;
+        this.#penalty = flapped ? Math.min(MAX_PENALTY, this.#penalty * 2) : 1;
+        if (flapped)
+          this.#o.logger.warn(
+            'the preferred central failed again soon after the gateway returned to it; the next return needs %d healthy checks',
+            this.healthyChecksNeeded,
+          );
+      }
       delay = reconnectDelayMs(this.#ring.failed(), this.#o.initialBackoffMs, this.#o.maxBackoffMs);
     }
     if (this.#ring.index !== from) {

@@ -18,6 +18,9 @@ import {
   probeHealth,
   startFailbackCheck,
 } from '../../gateway/forwarder/endpoints.ts';
+import { LinkFailover } from '../../gateway/forwarder/failover.ts';
+import { createGatewayMetrics } from '../../gateway/metrics.ts';
+import pino from 'pino';
 import { freePort } from '../support/env.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,7 +61,10 @@ describe('central.endpoint / central.endpoints', () => {
     );
     assert.match(errors('{ batch_max_events: 10 }'), /central\.endpoint: give/);
     assert.match(errors('{ endpoints: [] }'), /central\.endpoints/);
-    assert.match(errors('{ endpoints: ["wss://a:1/link", "wss://a:1/link"] }'), /central\.endpoints: .*twice/);
+    assert.match(
+      errors('{ endpoints: ["wss://a:1/link", "wss://a:1/link"] }'),
+      /central\.endpoints: .*twice/,
+    );
     assert.match(errors('{ endpoints: ["https://a:1/link"] }'), /central\.endpoints\.0/);
   });
 
@@ -181,5 +187,66 @@ describe('failback check', () => {
       server.close();
     }
     assert.equal(await probeHealth(`ws://127.0.0.1:${await freePort()}/link`, undefined), false);
+  });
+});
+
+describe('LinkFailover', () => {
+  const make = (probe: () => Promise<boolean>, now: () => number) =>
+    new LinkFailover({
+      endpoints: ['wss://a/link', 'wss://b/link'],
+      failback: { intervalMs: 1, healthyChecks: 2 },
+      initialBackoffMs: 1,
+      maxBackoffMs: 1,
+      metrics: createGatewayMetrics('gw-1', { processMetrics: false }),
+      logger: pino({ level: 'silent' }),
+      probe,
+      now,
+    });
+
+  it('fails over, fails back after the healthy checks, and counts both', async () => {
+    const f = make(
+      async () => true,
+      () => 0,
+    );
+    assert.equal(f.current, 'wss://a/link');
+    f.next(); // link to A lost
+    assert.equal(f.current, 'wss://b/link');
+    await new Promise<void>((resolve) => f.connected(resolve)); // on B: A passes 2 checks
+    f.beginFailback();
+    assert.equal(f.failingBack, true);
+    assert.equal(f.next(), 0, 'a failback reconnects at once');
+    assert.equal(f.current, 'wss://a/link');
+    assert.deepEqual(f.status(), {
+      endpoint: 'wss://a/link',
+      endpoint_index: 0,
+      endpoints: ['wss://a/link', 'wss://b/link'],
+      endpoint_switches: 2,
+    });
+  });
+
+  it('no flapping: a preferred node lost again soon after a failback doubles the checks the next one needs, up to 16 times; a lasting link resets it', async () => {
+    let clock = 0;
+    const f = make(
+      async () => true,
+      () => clock,
+    );
+    const failBack = async () => {
+      await new Promise<void>((resolve) => f.connected(resolve));
+      f.beginFailback();
+      f.next();
+    };
+    f.next(); // A lost: on B
+    const needed: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      await failBack(); // back on A ...
+      clock += 1; // ... and A fails 1 ms later (the window is 5 × 1 ms × 2 checks)
+      f.next();
+      needed.push(f.healthyChecksNeeded);
+    }
+    assert.deepEqual(needed, [4, 8, 16, 32, 32, 32]);
+    await failBack();
+    clock += 1000; // A lasted: the next loss is an ordinary failover
+    f.next();
+    assert.equal(f.healthyChecksNeeded, 2);
   });
 });
