@@ -65,6 +65,8 @@ const central = await startCentral(
     api: { tokens: [{ name: 'demo', token_sha256: sha256Hex(apiToken) }] },
     auth: { first_admin: { username: 'admin', password_file: passwordFile } },
     detection: { rules_dirs: [path.join(root, 'rules', 'central')] },
+    // The Reports page (#/reports) offers the simulated plant as a site (no schedule: on demand).
+    reports: { sites: [{ name: 'demo-plant', title: 'Demo plant', gateways: ['demo-gw-1'] }] },
     log: { level: logLevel },
   }),
   { logger: centralLogger(logLevel) },
