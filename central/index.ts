@@ -33,6 +33,7 @@ import { mountLink } from './link/server.ts';
 import { createSkewMonitor } from './link/skew.ts';
 import { clusterNodeId, createCluster, recordFeed } from './cluster/index.ts';
 import { createLogger } from './log.ts';
+import { createPlaybooks, type Playbooks } from './playbooks/index.ts';
 import { type CentralMetrics, createCentralMetrics } from './metrics.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore } from './rules/store.ts';
 import { createReports } from './reports/index.ts';
@@ -132,6 +133,8 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     windowSecs: config.alerts.incident_window_secs,
     notify: config.alerts.incident_notify,
   });
+  // Built after the link it sends commands over; the alerts and the link reach it through this.
+  const late: { playbooks?: Playbooks } = {};
   const alerts = createAlerts({
     sql: store.sql,
     metrics,
@@ -140,6 +143,8 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       if ((await incidents.onAlertCreated(tx, alert)).forward) await sinks.onCreated(tx, alert);
     },
     onCommitted: () => sinks.wake(),
+    // Response playbooks (built after the link they send commands over) match each new alert.
+    onRaised: (alert, actor) => void late.playbooks?.onAlert(alert, actor),
   });
   // Inventory and threat intel after each stored batch; intel hits raise alerts.
   const enrichment = await createEnrichment({
@@ -200,7 +205,16 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     maxQueuedBatches: config.link.max_queued_batches,
     // PGlite is one single-threaded engine: concurrency there only adds contention.
     maxConcurrentBatches: store.adapter === 'pglite' ? 1 : config.link.max_concurrent_batches,
-    onStored: (events) => ingest.afterCommit(events),
+    onStored: (events) => {
+      ingest.afterCommit(events);
+      late.playbooks?.onEvents(events);
+    },
+    playbooks: {
+      offer: (gateway, running) => late.playbooks!.link.offer(gateway, running),
+      status: (gateway, message) => late.playbooks?.link.status(gateway, message),
+      commandResult: (gateway, message) => late.playbooks?.link.commandResult(gateway, message),
+      ready: (gateway) => late.playbooks?.link.ready(gateway),
+    },
     onGatewayConnected: options.onGatewayConnected,
     onClockOffset: createSkewMonitor({
       registry,
@@ -214,6 +228,16 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       helloTimeoutMs: config.link.hello_timeout_secs * 1000,
     },
   });
+  const playbooks = createPlaybooks({
+    sql: store.sql,
+    auth: authStore,
+    sinks: config.sinks,
+    registry,
+    send: (gateway, message) => link.sendPlaybooks(gateway, message),
+    logger: child('playbooks'),
+    metrics,
+  });
+  late.playbooks = playbooks;
   // The SOC dashboard's live stream: alert changes, event rates, gateways coming and going.
   // Several nodes (issue 22): the gateways, alert changes and rule pushes of every node.
   const cluster = config.cluster.enabled
@@ -261,6 +285,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     incidents,
     enrichment,
     reports,
+    playbooks,
     link: nodeLink,
     hub,
     onCentralRulesChanged: () => {

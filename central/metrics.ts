@@ -91,6 +91,12 @@ export function createCentralMetrics({ processMetrics = true } = {}) {
       labelNames: ['archived'],
       registers,
     }),
+    playbookActions: new Counter({
+      name: 'siem_central_playbook_actions_total',
+      help: 'Playbook actions by type and the status each reached: pending, succeeded, failed, sent or queued (a gateway command), edge (left to the gateway), skipped (no target), rejected, undoing, undone, undo_failed.',
+      labelNames: ['type', 'outcome'],
+      registers,
+    }),
     alerts: new Counter({
       name: 'siem_central_alerts_total',
       help: 'Alert hits by outcome: created, grouped (into an open alert), suppressed, error.',

@@ -113,7 +113,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     idFor: (event) => late.pipeline!.evidence.idFor(event),
     emit: (events) => late.pipeline!.emit('gateway', events),
     logger: logger.child({ component: 'playbooks' }),
+    metrics,
   });
+  metrics.responseEntries.set(controls.list().length);
 
   // 4. The forwarder: queue → link → central (started last); central may push rule sets back.
   const c = config.central;

@@ -23,6 +23,17 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       help: 'Events made durable in the queue.',
       registers,
     }),
+    playbookActions: new Counter({
+      name: 'siem_gateway_playbook_actions_total',
+      help: 'Response playbook changes on this gateway by type and outcome (ok, failed), local runs and central commands.',
+      labelNames: ['type', 'outcome', 'trigger'],
+      registers,
+    }),
+    responseEntries: new Gauge({
+      name: 'siem_gateway_response_entries',
+      help: 'Response entries in force (blocked MQTT clients and addresses, denied Modbus masters, enforced proxies).',
+      registers,
+    }),
     alerts: new Counter({
       name: 'siem_gateway_alerts_total',
       help: 'Alerts raised by edge detection (new and updated).',

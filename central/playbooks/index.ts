@@ -24,6 +24,7 @@ import {
   type CentralAction,
   edgePart,
   type EdgePlaybook,
+  GATEWAY_ACTION_TYPES,
   isGatewayAction,
   matchPlaybook,
   type Playbook,
@@ -33,6 +34,7 @@ import {
 import type { AuthStore } from '../../server-shared/web-auth/types.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
+import type { CentralMetrics } from '../metrics.ts';
 import type { SinkConfig } from '../sinks/config.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import { createCentralActions } from './central-actions.ts';
@@ -46,6 +48,7 @@ export interface PlaybooksOptions {
   /** Sends a playbook set or a command to a connected v3 gateway; false when it is not. */
   send: (gateway: string, message: PlaybooksMessage | CommandMessage) => boolean;
   logger: Logger;
+  metrics?: CentralMetrics;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -68,6 +71,14 @@ export class PlaybookError extends Error {
   }
 }
 
+const KNOWN_TYPES: ReadonlySet<string> = new Set([
+  ...GATEWAY_ACTION_TYPES,
+  'webhook',
+  'disable_user',
+  'disable_token',
+  'open_incident',
+]);
+
 const splitEventId = (id: string) => {
   const at = id.lastIndexOf(':');
   const seq = id.slice(at + 1);
@@ -76,7 +87,19 @@ const splitEventId = (id: string) => {
 
 export function createPlaybooks(options: PlaybooksOptions) {
   const { sql, logger } = options;
-  const store = createPlaybookStore(sql);
+  const base = createPlaybookStore(sql);
+  // Every action's change of status is counted (type bounded: a gateway's report names any text).
+  const count = (a: RunAction | undefined) => {
+    if (!a) return a;
+    const type = KNOWN_TYPES.has(a.type) ? a.type : 'other';
+    options.metrics?.playbookActions.inc({ type, outcome: a.status });
+    return a;
+  };
+  const store: typeof base = {
+    ...base,
+    addAction: async (a) => count(await base.addAction(a)),
+    setAction: async (id, patch, from) => count(await base.setAction(id, patch, from)),
+  };
   const central = createCentralActions({ sql, auth: options.auth, sinks: options.sinks, env: options.env });
   let cache: Playbook[] | undefined;
   const reports = new Map<string, GatewayPlaybookState>();

@@ -31,6 +31,7 @@ import {
   requestsFor,
   targetsOf,
 } from '../../protocols/playbook/schema.ts';
+import type { GatewayMetrics } from '../metrics.ts';
 import type { ResponseControls } from './controls.ts';
 
 /** Observations whose source address and client id are remembered for alerts to name. */
@@ -45,6 +46,7 @@ export interface GatewayPlaybooksOptions {
   /** Queues audit events (the pipeline, as the gateway's own source). */
   emit: (events: PendingEvent[]) => Promise<void>;
   logger: Logger;
+  metrics?: GatewayMetrics;
   now?: () => Date;
   maxEvidence?: number;
 }
@@ -84,6 +86,18 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
     };
   };
   const queue = (events: PendingEvent[]) => {
+    const m = options.metrics;
+    if (m) {
+      for (const e of events) {
+        const f = e.fields as { type?: string; outcome?: string; trigger?: string };
+        m.playbookActions.inc({
+          type: f.type ?? 'unknown',
+          outcome: f.outcome ?? 'failed',
+          trigger: f.trigger ?? 'local',
+        });
+      }
+      m.responseEntries.set(controls.list().length);
+    }
     options
       .emit(events)
       .catch((error: Error) =>
