@@ -7,9 +7,8 @@
  * WRITE of IIN1.7 (g80v1, §4.4.2), COLD_RESTART and WARM_RESTART with a time delay (g52v1,
  * §4.4.11–12) after which it comes back with its values reset and IIN1.7 DEVICE_RESTART set, and
  * every other request with IIN2.0 NO_FUNC_CODE_SUPPORT. Used by the demo plant and the ot-proxy
- * tests.
+ * tests. The TCP plumbing is shared with the S7 simulator (tcp-device.ts).
  */
-import net from 'node:net';
 import {
   createLinkDeframer,
   createTransportReassembler,
@@ -17,6 +16,13 @@ import {
   type Dnp3Apdu,
   encodeFragment,
 } from '../../protocols/dnp3/index.ts';
+import {
+  connectTcpClient,
+  listenTcpDevice,
+  pendingRequests,
+  startPolling,
+  type TcpClientOptions,
+} from './tcp-device.ts';
 
 /** Application function codes used here (IEEE 1815-2012 Table 4-1). */
 export const DNP3_FC = {
@@ -100,7 +106,6 @@ export async function startDnp3Outstation(o: Dnp3OutstationOptions = {}): Promis
     step: 0,
   };
   const restarts = { cold: 0, warm: 0 };
-  const sockets = new Set<net.Socket>();
 
   const step = () => {
     state.step += 1;
@@ -163,10 +168,7 @@ export async function startDnp3Outstation(o: Dnp3OutstationOptions = {}): Promis
     }
   };
 
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+  const server = await listenTcpDevice(o, (socket) => {
     const send = new Map<number, (apdu: Uint8Array) => Buffer>();
     const read = createFragmentReader((req, master) => {
       if (req.direction !== 'request' || Date.now() < state.downUntil) return;
@@ -178,9 +180,8 @@ export async function startDnp3Outstation(o: Dnp3OutstationOptions = {}): Promis
     });
     socket.on('data', read);
   });
-  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: server.port,
     address,
     get binary() {
       return state.binary;
@@ -191,17 +192,12 @@ export async function startDnp3Outstation(o: Dnp3OutstationOptions = {}): Promis
     restarts,
     async stop() {
       if (timer) clearInterval(timer);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
+      await server.stop();
     },
   };
 }
 
-export interface Dnp3MasterOptions {
-  host: string;
-  port: number;
-  localAddress?: string;
+export interface Dnp3MasterOptions extends TcpClientOptions {
   /** The master's link address (default 1). */
   address?: number;
   /** The outstation's link address (default 10). */
@@ -219,48 +215,21 @@ export interface Dnp3Master {
 
 export async function connectDnp3Master(o: Dnp3MasterOptions): Promise<Dnp3Master> {
   const address = o.address ?? 1;
-  const socket = net.connect({
-    host: o.host,
-    port: o.port,
-    ...(o.localAddress && { localAddress: o.localAddress }),
-  });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  socket.on('error', () => {});
+  const socket = await connectTcpClient(o);
   const send = framer(address, o.outstation ?? 10, true);
   let seq = 0;
-  const waiting = new Map<number, (a: Dnp3Apdu | undefined) => void>();
+  const pending = pendingRequests<number, Dnp3Apdu>(socket, o.timeoutMs ?? 2000);
   socket.on(
     'data',
     createFragmentReader((apdu) => {
-      if (apdu.direction !== 'response') return;
-      const resolve = waiting.get(apdu.control.seq);
-      waiting.delete(apdu.control.seq);
-      resolve?.(apdu);
+      if (apdu.direction === 'response') pending.answer(apdu.control.seq, apdu);
     }),
   );
-  socket.on('close', () => {
-    for (const resolve of waiting.values()) resolve(undefined);
-    waiting.clear();
-  });
-  const request = (fc: number, objects: number[] = []) =>
-    new Promise<Dnp3Apdu | undefined>((resolve) => {
-      const s = seq;
-      seq = (seq + 1) & 0x0f;
-      const timer = setTimeout(() => {
-        waiting.delete(s);
-        resolve(undefined);
-      }, o.timeoutMs ?? 2000);
-      waiting.set(s, (a) => {
-        clearTimeout(timer);
-        resolve(a);
-      });
-      if (socket.destroyed) return waiting.get(s)?.(undefined);
-      socket.write(send(Uint8Array.from([0xc0 | s, fc, ...objects])));
-    });
+  const request = (fc: number, objects: number[] = []) => {
+    const s = seq;
+    seq = (seq + 1) & 0x0f;
+    return pending.request(s, () => socket.write(send(Uint8Array.from([0xc0 | s, fc, ...objects]))));
+  };
   return {
     request,
     integrityPoll: () => request(DNP3_FC.READ, [60, 2, 0x06, 60, 3, 0x06, 60, 4, 0x06, 60, 1, 0x06]),
@@ -270,33 +239,15 @@ export async function connectDnp3Master(o: Dnp3MasterOptions): Promise<Dnp3Maste
 
 /** A master polling the outstation every `intervalMs` (integrity poll), clearing IIN1.7 after a restart. */
 export function startDnp3Poller(o: Dnp3MasterOptions & { intervalMs?: number }) {
-  let master: Dnp3Master | undefined;
-  let stopped = false;
-  let busy = false;
-  const tick = async () => {
-    if (busy || stopped) return;
-    busy = true;
-    try {
-      master ??= await connectDnp3Master(o);
+  return startPolling({
+    intervalMs: o.intervalMs ?? 2000,
+    connect: () => connectDnp3Master(o),
+    async poll(master) {
       const r = await master.integrityPoll();
-      if (!r) {
-        master.close();
-        master = undefined;
-      } else if (r.iin !== undefined && r.iin & (IIN1_DEVICE_RESTART << 8))
+      if (!r) return false;
+      if (r.iin !== undefined && r.iin & (IIN1_DEVICE_RESTART << 8))
         await master.request(DNP3_FC.WRITE, [80, 1, 0x00, 7, 7, 0x00]);
-    } catch {
-      master = undefined; // the proxy or the outstation is not there (yet): try again next time
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), o.intervalMs ?? 2000);
-  void tick();
-  return {
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-      master?.close();
+      return true;
     },
-  };
+  });
 }

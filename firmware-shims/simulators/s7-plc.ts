@@ -7,9 +7,9 @@
  * every `stepMs` while it runs), userdata Read SZL 0x0011 (module identification: order number,
  * firmware) and 0x001c (component identification: station, module, serial number), and PLC STOP
  * (function 0x29), after which it stays in STOP (its values freeze) until `run()`. Layouts are
- * Wireshark's packet-s7comm.c, as the codec's. Used by the demo plant and the ot-proxy tests.
+ * Wireshark's packet-s7comm.c, as the codec's. Used by the demo plant and the ot-proxy tests. The
+ * TCP plumbing is shared with the DNP3 simulator (tcp-device.ts).
  */
-import net from 'node:net';
 import {
   createTpktDeframer,
   decodeS7Pdu,
@@ -17,6 +17,13 @@ import {
   parseCotp,
   type S7Pdu,
 } from '../../protocols/s7comm/index.ts';
+import {
+  connectTcpClient,
+  listenTcpDevice,
+  pendingRequests,
+  startPolling,
+  type TcpClientOptions,
+} from './tcp-device.ts';
 
 /** Area codes of S7ANY addresses (packet-s7comm.c). */
 export const S7_AREA = { INPUTS: 0x81, OUTPUTS: 0x82, FLAGS: 0x83, DB: 0x84 } as const;
@@ -121,7 +128,6 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
   let stops = 0;
   let recovery: NodeJS.Timeout | undefined;
   let t = 0;
-  const sockets = new Set<net.Socket>();
   const step = () => {
     if (mode !== 'run') return;
     t += 1;
@@ -198,10 +204,7 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
     }
   };
 
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+  const server = await listenTcpDevice(o, (socket) => {
     socket.on(
       'data',
       reader((cotp, type, payload) => {
@@ -224,9 +227,8 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
       }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: server.port,
     mode: () => mode,
     run: () => void (mode = 'run'),
     get stops() {
@@ -236,17 +238,12 @@ export async function startS7Plc(o: S7PlcOptions = {}): Promise<S7Plc> {
     async stop() {
       if (timer) clearInterval(timer);
       clearTimeout(recovery);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
+      await server.stop();
     },
   };
 }
 
-export interface S7ClientOptions {
-  host: string;
-  port: number;
-  localAddress?: string;
+export interface S7ClientOptions extends TcpClientOptions {
   timeoutMs?: number;
 }
 
@@ -271,19 +268,10 @@ export interface S7Client {
 
 /** Connects (COTP CR to rack 0 slot 2, as engineering tools do) and sets up communication. */
 export async function connectS7Client(o: S7ClientOptions): Promise<S7Client> {
-  const socket = net.connect({
-    host: o.host,
-    port: o.port,
-    ...(o.localAddress && { localAddress: o.localAddress }),
-  });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  socket.on('error', () => {});
+  const socket = await connectTcpClient(o);
+  const timeoutMs = o.timeoutMs ?? 2000;
   let ref = 0;
-  const waiting = new Map<number, (p: S7Pdu | undefined) => void>();
+  const pending = pendingRequests<number, S7Pdu>(socket, timeoutMs);
   let confirmed: (() => void) | undefined;
   socket.on(
     'data',
@@ -291,17 +279,9 @@ export async function connectS7Client(o: S7ClientOptions): Promise<S7Client> {
       if (type === 0x0d) return confirmed?.();
       if (type !== 0x0f) return;
       const r = decodeS7Pdu(payload);
-      if (!r.ok || r.value.protocol !== 's7comm') return;
-      const resolve = waiting.get(r.value.pduRef);
-      waiting.delete(r.value.pduRef);
-      resolve?.(r.value);
+      if (r.ok && r.value.protocol === 's7comm') pending.answer(r.value.pduRef, r.value);
     }),
   );
-  socket.on('close', () => {
-    for (const resolve of waiting.values()) resolve(undefined);
-    waiting.clear();
-  });
-  const timeoutMs = o.timeoutMs ?? 2000;
   // COTP CR: class 0, TPDU size 1024, calling TSAP 0x0100, called TSAP 0x0102 (rack 0, slot 2).
   const cr = [0x11, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0x01, 0x00, 0xc2, 2, 0x01, 0x02];
   await new Promise<void>((resolve, reject) => {
@@ -312,21 +292,11 @@ export async function connectS7Client(o: S7ClientOptions): Promise<S7Client> {
     };
     socket.write(encodeTpkt(Uint8Array.from(cr)));
   });
-  const request = (rosctr: number, param: number[], data: number[] = []) =>
-    new Promise<S7Pdu | undefined>((resolve) => {
-      ref = (ref % 0xffff) + 1;
-      const r = ref;
-      const timer = setTimeout(() => {
-        waiting.delete(r);
-        resolve(undefined);
-      }, timeoutMs);
-      waiting.set(r, (p) => {
-        clearTimeout(timer);
-        resolve(p);
-      });
-      if (socket.destroyed) return waiting.get(r)?.(undefined);
-      socket.write(s7Frame(rosctr, r, param, data));
-    });
+  const request = (rosctr: number, param: number[], data: number[] = []) => {
+    ref = (ref % 0xffff) + 1;
+    const r = ref;
+    return pending.request(r, () => socket.write(s7Frame(rosctr, r, param, data)));
+  };
   const setup = await request(1, [0xf0, 0x00, 0, 1, 0, 1, ...u16(480)]);
   if (!setup) {
     socket.destroy();
@@ -359,41 +329,20 @@ export async function connectS7Client(o: S7ClientOptions): Promise<S7Client> {
 
 /** The station's HMI: reads the identity once, then DB1's level, pressure, flow and pump every `intervalMs`. */
 export function startS7Hmi(o: S7ClientOptions & { intervalMs?: number }) {
-  let client: S7Client | undefined;
-  let stopped = false;
-  let busy = false;
-  const tick = async () => {
-    if (busy || stopped) return;
-    busy = true;
-    try {
-      if (!client) {
-        client = await connectS7Client(o);
-        await client.readSzl(0x001c);
-        await client.readSzl(0x0011);
-      }
-      const r = await client.read([
+  return startPolling({
+    intervalMs: o.intervalMs ?? 2000,
+    async connect() {
+      const client = await connectS7Client(o);
+      await client.readSzl(0x001c);
+      await client.readSzl(0x0011);
+      return client;
+    },
+    poll: async (client) =>
+      (await client.read([
         { db: STATION_DB.db, byte: STATION_DB.level, type: S7_TYPE.INT },
         { db: STATION_DB.db, byte: STATION_DB.pressure, type: S7_TYPE.INT },
         { db: STATION_DB.db, byte: STATION_DB.flow, type: S7_TYPE.REAL },
         { db: STATION_DB.db, byte: STATION_DB.pumpByte, bit: 0, type: S7_TYPE.BIT },
-      ]);
-      if (!r) {
-        client.close();
-        client = undefined;
-      }
-    } catch {
-      client = undefined; // not reachable (yet): try again next time
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), o.intervalMs ?? 2000);
-  void tick();
-  return {
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-      client?.close();
-    },
-  };
+      ])) !== undefined,
+  });
 }
