@@ -352,6 +352,14 @@ export function createReports(options: ReportsOptions) {
         logger.error({ schedule: schedule.name, err: (error as Error).message }, 'report schedule failed');
       }
     }
+    // An on-demand report whose node stopped while making it will never finish: say so.
+    await sql
+      .query(
+        `UPDATE reports SET status = 'failed', error = 'its central node stopped before it was made', finished_at = now()
+          WHERE schedule IS NULL AND status = 'running' AND claimed_at < now() - make_interval(secs => $1::float8)`,
+        [config.stale_claim_secs],
+      )
+      .catch(() => undefined);
     await retryDeliveries().catch((error: Error) =>
       logger.error({ err: error.message }, 'report delivery retry failed'),
     );
@@ -433,7 +441,7 @@ export function createReports(options: ReportsOptions) {
     },
 
     start(): void {
-      if (timer || config.schedules.length === 0) return;
+      if (timer) return;
       const run = () => {
         if (ticking) return;
         ticking = tick()

@@ -158,6 +158,11 @@ describe('report schedules on a shared PostgreSQL', () => {
        VALUES ('daily-fleet', 'daily', 'fleet', 'UTC', '2026-03-09T00:00Z', '2026-03-10T00:00Z', 'dead-node', now() - interval '2 hours'),
               ('daily-north-berlin', 'daily', 'north', 'Europe/Berlin', '2026-03-08T23:00Z', '2026-03-09T23:00Z', 'busy-node', now())`,
     );
+    const { rows: demand } = await sql.query<{ id: number }>(
+      `INSERT INTO reports (schedule, period, scope, time_zone, period_start, period_end, claimed_by, claimed_at)
+       VALUES (NULL, 'daily', 'fleet', 'UTC', '2026-03-01T00:00Z', '2026-03-02T00:00Z', 'dead-node', now() - interval '2 hours')
+       RETURNING id::int AS id`,
+    );
     const made = [...(await b.tick(next)), ...(await a.tick(next))];
     const all = await rows();
     const stale = all.find((r) => r.schedule === 'daily-fleet' && r.start === '2026-03-09T00:00Z')!;
@@ -167,5 +172,10 @@ describe('report schedules on a shared PostgreSQL', () => {
     const fresh = all.find((r) => r.schedule === 'daily-north-berlin' && r.start === '2026-03-08T23:00Z')!;
     assert.deepEqual([fresh.status, fresh.claimed_by], ['running', 'busy-node']);
     assert.equal(made.length, 1);
+    const orphan = (await a.get(Number(demand[0]!.id)))!;
+    assert.deepEqual(
+      [orphan.status, orphan.error],
+      ['failed', 'its central node stopped before it was made'],
+    );
   });
 });
