@@ -6,7 +6,8 @@
  * blocks the address at once: the right password is refused from there and still accepted from
  * elsewhere. The block survives a gateway restart. When central is back, the gateway's audit
  * events become a run of the playbook with its action and outcome; an analyst's undo goes to the
- * gateway as a command, the address can log in again, and the undo is audited.
+ * gateway as a command, the address can log in again, and the undo is audited. A central run that
+ * needs approval sends its block as a command once approved; the gateway's answer completes it.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -138,11 +139,16 @@ describe('response playbooks over the link', () => {
     assert.equal(await login(mqttPort, ATTACKER), 5, 'still refused after a restart');
 
     // Central is back: the gateway's report becomes a run with its action and outcome.
-    c = await startTestCentral({ type: 'pglite', data_dir: centralDir }, { listen, privateKey: c.privateKey });
+    c = await startTestCentral(
+      { type: 'pglite', data_dir: centralDir },
+      { listen, privateKey: c.privateKey },
+    );
     const run = await waitFor(
       async () => {
         const runs = (await call('GET', '/api/playbook-runs?playbook=edge-block')).body.runs as any[];
-        return runs.find((r) => r.trigger === 'gateway' && r.actions.some((a: any) => a.status === 'succeeded'));
+        return runs.find(
+          (r) => r.trigger === 'gateway' && r.actions.some((a: any) => a.status === 'succeeded'),
+        );
       },
       { ...LONG, what: "the gateway's local run reported to central" },
     );
@@ -181,5 +187,53 @@ describe('response playbooks over the link', () => {
     assert.ok(audit.includes(`gateway:${c.gatewayId} executed ok`), audit.join('\n'));
     assert.ok(audit.includes('test undo_requested ok'), audit.join('\n'));
     assert.ok(audit.includes(`gateway:${c.gatewayId} undone ok`), audit.join('\n'));
+
+    // A central-triggered run: approved by an analyst, sent as a command, answered, undone.
+    const OTHER = '127.0.0.77';
+    assert.equal(
+      (
+        await call('POST', '/api/playbooks', {
+          id: 'approve-block',
+          name: 'Block a named address after approval',
+          approval: true,
+          match: { rule_ids: ['manual-block'] },
+          actions: [{ type: 'mqtt_block_address', address: OTHER, source: 'mqtt_in' }],
+        })
+      ).status,
+      201,
+    );
+    const raised = await call('POST', '/api/alerts', {
+      rule: { id: 'manual-block', title: 'Analyst: block this address', level: 'high' },
+      entity: { host: 'broker', gateway: c.gatewayId },
+    });
+    assert.equal(raised.status, 201, JSON.stringify(raised.body));
+    const pending = await waitFor(
+      async () =>
+        (await call('GET', '/api/playbook-runs?playbook=approve-block&status=pending')).body.runs[0],
+      { ...LONG, what: 'the pending central run' },
+    );
+    assert.equal(gw.gateway.controls.list().length, 0, 'nothing before approval');
+    assert.equal((await call('POST', `/api/playbook-runs/${pending.id}/approve`)).status, 200);
+    const done = await waitFor(
+      async () => {
+        const r = (await call('GET', `/api/playbook-runs/${pending.id}`)).body;
+        return r.status === 'done' ? r : undefined;
+      },
+      { ...LONG, what: 'the command answered by the gateway' },
+    );
+    const commanded = done.actions[0];
+    assert.equal(commanded.status, 'succeeded');
+    const block = gw.gateway.controls.get(commanded.undo.entry);
+    assert.deepEqual(
+      [block?.value, block?.source, block?.by],
+      [OTHER, 'mqtt_in', `central:a-${commanded.id}`],
+    );
+    assert.equal(await login(mqttPort, OTHER), 5, 'the commanded block holds');
+    assert.equal((await call('POST', `/api/playbook-actions/${commanded.id}/undo`)).status, 200);
+    await waitFor(() => (gw!.gateway.controls.list().length === 0 ? true : undefined), {
+      ...LONG,
+      what: 'the commanded block undone',
+    });
+    assert.equal(await login(mqttPort, OTHER), 0);
   });
 });
