@@ -331,10 +331,16 @@ export async function startCentral(config: CentralConfig, options: CentralOption
   const metrics = createCentralMetrics({ processMetrics: options.processMetrics ?? true });
   const teardown = createTeardown(logger);
   try {
-    const store = await createStore(
-      config.storage,
-      config.cluster.enabled ? { onInserted: feedWriter(config) } : {},
-    );
+    const store = await createStore(config.storage, {
+      ...(config.cluster.enabled && { onInserted: feedWriter(config) }),
+      // A multi-host storage.url (docs/high-availability.md): what the operator should know.
+      onWarning: (message) => logger.warn(message),
+      onHostSwitch: (to, why) =>
+        logger.warn(
+          { host: `${to.host}:${to.port}`, why },
+          'PostgreSQL: new connections go to another server',
+        ),
+    });
     teardown.add('store', () => store.close());
     await store.init(new Date());
 

@@ -4,7 +4,7 @@
  */
 import { type StoreConfig, storeConfigSchema } from './config.ts';
 import { createPgliteStore } from './pglite.ts';
-import { createPostgresStore } from './postgres.ts';
+import { createPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 import { DEFAULT_FLAG_CLOCK_SKEW_SECS } from './clock-skew.ts';
 import type { SqlStoreOptions } from './sql-store.ts';
 import type { EventStore, PartitionPolicy } from './types.ts';
@@ -22,7 +22,8 @@ export { TOP_FIELDS } from './types.ts';
 /** Opens the configured store; call `init(now)` on it before use. */
 export async function createStore(
   config: StoreConfig,
-  options: Pick<SqlStoreOptions, 'clock' | 'onInserted'> = {},
+  options: Pick<SqlStoreOptions, 'clock' | 'onInserted'> &
+    Pick<PostgresStoreOptions, 'onWarning' | 'onHostSwitch'> = {},
 ): Promise<EventStore> {
   const parsed = storeConfigSchema.parse(config);
   const partitions: PartitionPolicy | undefined = parsed.partitions && {

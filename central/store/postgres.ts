@@ -25,6 +25,8 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
   onError?: (error: Error) => void;
   /** New connections went to another host (a failover of the database), for logs. */
   onHostSwitch?: (to: PgTarget, why: string) => void;
+  /** Told what an operator should fix but that does not stop central (for the log). */
+  onWarning?: (message: string) => void;
 }
 
 function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
@@ -124,5 +126,27 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       `cannot connect to PostgreSQL at ${describeTarget(options.connectionString)}: ${(error as Error).message}`,
     );
   }
+  if (planConnections(options.connectionString).targets.length > 1)
+    await checkSynchronousCommit(pool, options.onWarning);
   return createSqlStore(createPostgresClient(pool, options.onError), options);
+}
+
+/**
+ * Several hosts mean a failover is planned for; then "central acked it" must mean "a standby has
+ * it": COMMIT has to wait for a synchronous standby (docs/high-availability.md). Checked once at
+ * start, as the session sees it; a warning, not an error, since a lone primary still works.
+ */
+async function checkSynchronousCommit(pool: pg.Pool, warn: ((message: string) => void) | undefined) {
+  const { rows } = await pool.query<{ names: string; sync: string }>(
+    "SELECT current_setting('synchronous_standby_names') AS names, current_setting('synchronous_commit') AS sync",
+  );
+  const { names = '', sync = 'on' } = rows[0] ?? {};
+  if (names.trim() === '')
+    warn?.(
+      'storage.url names several PostgreSQL servers, but the primary has no synchronous standby (synchronous_standby_names is empty): events acked just before a failover can be lost (docs/high-availability.md)',
+    );
+  else if (sync === 'off' || sync === 'local')
+    warn?.(
+      `storage.url names several PostgreSQL servers, but synchronous_commit is ${sync}: a COMMIT does not wait for the standby, so events acked just before a failover can be lost (docs/high-availability.md)`,
+    );
 }

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createPostgresStore } from '../../central/store/postgres.ts';
 import { skipMissing, skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
 import { type PgReplicaPair, postgresBinDir, startReplicaPair } from '../support/pg-cluster.ts';
@@ -37,6 +38,15 @@ describe('PostgreSQL failover: central follows a promoted synchronous replica', 
     async (t) => {
       if (!pair) return skipUnmet(t);
       const p = pair;
+      // Synchronous as set up: the check central makes at start has nothing to say.
+      const warnings: string[] = [];
+      await (
+        await createPostgresStore({
+          connectionString: p.connectionString,
+          onWarning: (m) => warnings.push(m),
+        })
+      ).close();
+      assert.deepEqual(warnings, []);
       c = await startTestCentral(
         { type: 'postgres', url: p.connectionString },
         { gatewayId: 'gw-pgha', heartbeatSecs: 1 },

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { connectPrimary, createFailoverPool, planConnections } from '../../../central/store/pg-failover.ts';
+import { createPostgresStore } from '../../../central/store/postgres.ts';
 import { freePort, skipUnmet } from '../../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../../support/postgres.ts';
 
@@ -142,6 +143,24 @@ describe('failover pool on the local PostgreSQL', () => {
     );
     assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1);
     await client.end();
+  });
+
+  it('warns at start when several hosts are named but COMMIT waits for no standby', async (t) => {
+    if (!db) return skipUnmet(t);
+    const url = new URL(db.url);
+    const live = `${url.hostname}:${url.port || 5432}`;
+    const warnings: string[] = [];
+    const store = await createPostgresStore({
+      connectionString: `postgres://${url.username}@127.0.0.1:${await freePort()},${live}${url.pathname}?target_session_attrs=read-write`,
+      onWarning: (m) => warnings.push(m),
+    });
+    await store.close();
+    // The local server is a lone primary: no synchronous standby.
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /synchronous_standby_names is empty/);
+    const single: string[] = [];
+    await (await createPostgresStore({ connectionString: db.url, onWarning: (m) => single.push(m) })).close();
+    assert.deepEqual(single, [], 'one host: no failover planned, nothing to say');
   });
 
   it('fails with every host named when none answers', async () => {
