@@ -5,11 +5,12 @@
  * rsyslog's GnuTLS stream driver, which the tests that relay syslog over TLS need.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { missingPackage, requireTool, skipMissing } from './env.ts';
+import { findRsyslog } from './rsyslog.ts';
 
 /**
  * rsyslogd, openssl (for the certificates) and rsyslog's gtls stream driver (a module file, not a
@@ -17,19 +18,8 @@ import { missingPackage, requireTool, skipMissing } from './env.ts';
  */
 export function requireRsyslogTls(t: TestContext, rsyslogd = 'rsyslogd'): boolean {
   if (!requireTool(t, rsyslogd, 'rsyslog') || !requireTool(t, 'openssl', 'openssl')) return false;
-  const driver = [
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib/arm-linux-gnueabihf',
-    '/usr/lib',
-    // Unpacked beside syslog-ng, with which the package conflicts (tests/setup/install-peers.sh).
-    ...['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf'].map((a) =>
-      path.join('/opt/edge-siem-peers/rsyslog/usr/lib', a),
-    ),
-  ]
-    .map((d) => `${d}/rsyslog/lmnsd_gtls.so`)
-    .find((f) => existsSync(f));
-  if (driver) return true;
+  // Debian's install or the one unpacked beside syslog-ng, found as the RELP tests find theirs.
+  if (findRsyslog(['lmnsd_gtls.so'])) return true;
   skipMissing(t, missingPackage('lmnsd_gtls.so (rsyslog TLS driver)', 'rsyslog-gnutls'));
   return false;
 }
