@@ -8,14 +8,13 @@
  *   - per gateway: enrolment status and last contact (`gateways`), its own health events
  *     (queue evictions, refusals, write errors: `kind = 'health'`), clock-skew events central
  *     raised about it, and link outages with the events buffered at the edge and drained after.
- * Outages are derived, not guessed: an event stored more than `buffered_after_secs` after its
- * gateway received it (its clock offset corrected, as for the delivery lag) waited in the edge
- * buffer; held-back events of one gateway form one outage until one of them was delivered before
- * the next was received with a gap. Its start is the first held-back event's receipt, its end
- * the first delivery after it, drained when the last one was stored.
+ * The gateway part (health, outages, buffered and drained) is link-health.ts.
  */
 import type { SqlExecutor } from '../store/sql-client.ts';
+import { collectGateways, type GatewayHealth, type Outage } from './link-health.ts';
 import { localFields, localMidnight, type Period } from './period.ts';
+
+export type { GatewayHealth, Outage };
 
 export const SEVERITY_NAMES = [
   'emergency',
@@ -39,31 +38,6 @@ export interface ReportScope {
 export interface Bucket {
   start: string;
   count: number;
-}
-
-export interface GatewayHealth {
-  id: string;
-  status: string;
-  last_seen: string | null;
-  events: number;
-  health_events: number;
-  evicted_events: number;
-  refused_events: number;
-  write_errors: number;
-  clock_skew_events: number;
-  outages: number;
-  outage_secs: number;
-  buffered_events: number;
-  max_delay_secs: number;
-}
-
-export interface Outage {
-  gateway: string;
-  start: string;
-  restored: string;
-  drained: string;
-  buffered_events: number;
-  max_delay_secs: number;
 }
 
 export interface ReportData {
@@ -286,7 +260,7 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
     : { rows: [] };
   const alertsByIp = new Map(talkerAlerts.rows.map((r) => [r.ip, num(r.n)]));
 
-  const gatewayHealth = await collectGateways(o, edges);
+  const gatewayHealth = await collectGateways(o);
   const severityRows = bySeverity.rows.map((r) => ({
     severity: num(r.severity),
     name: SEVERITY_NAMES[num(r.severity)] ?? String(r.severity),
@@ -351,121 +325,4 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
     gateways: gatewayHealth.gateways,
     outages: gatewayHealth.outages,
   };
-}
-
-async function collectGateways(o: ReportDataOptions, _edges: number[]) {
-  const { sql, period, scope } = o;
-  const from = period.start.toISOString();
-  const to = period.end.toISOString();
-  const gws = scope.gateways;
-  const [registered, counts, health, skew, outages] = await Promise.all([
-    sql.query<{ id: string; status: string; last_ms: number | null }>(
-      `SELECT id, status, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_ms FROM gateways
-        WHERE ($1::text[] IS NULL OR id = ANY($1::text[])) ORDER BY id`,
-      [gws],
-    ),
-    sql.query<{ gateway: string; n: number }>(
-      `SELECT gateway, count(*)::int AS n FROM events
-        WHERE ts >= $1::timestamptz AND ts < $2::timestamptz AND source <> 'central'
-          AND ($3::text[] IS NULL OR gateway = ANY($3::text[]))
-        GROUP BY gateway`,
-      [from, to, gws],
-    ),
-    sql.query<{
-      gateway: string;
-      action: string;
-      n: number;
-      evicted: number;
-      refused: number;
-      failures: number;
-    }>(
-      `SELECT gateway, action, count(*)::int AS n,
-              sum(coalesce((fields->'evicted'->'telemetry'->>'events')::float8, 0)
-                + coalesce((fields->'evicted'->'security'->>'events')::float8, 0))::float8 AS evicted,
-              sum(coalesce((fields->>'refused')::float8, 0))::float8 AS refused,
-              sum(coalesce((fields->>'failures')::float8, 0))::float8 AS failures
-         FROM events
-        WHERE ts >= $1::timestamptz AND ts < $2::timestamptz AND source = 'gateway' AND kind = 'health'
-          AND ($3::text[] IS NULL OR gateway = ANY($3::text[]))
-        GROUP BY gateway, action`,
-      [from, to, gws],
-    ),
-    sql.query<{ gateway: string; n: number }>(
-      `SELECT fields->>'gateway_id' AS gateway, count(*)::int AS n FROM events
-        WHERE ts >= $1::timestamptz AND ts < $2::timestamptz AND source = 'central' AND action = 'central.clock_skew'
-          AND ($3::text[] IS NULL OR fields->>'gateway_id' = ANY($3::text[]))
-        GROUP BY 1`,
-      [from, to, gws],
-    ),
-    sql.query<{
-      gateway: string;
-      start_ms: number;
-      restored_ms: number;
-      drained_ms: number;
-      n: number;
-      max_delay: number;
-    }>(
-      `WITH e AS (
-         SELECT gateway, stored_at,
-                received - make_interval(secs => coalesce(clock_offset_ms, 0) / 1000.0) AS rc
-           FROM events
-          WHERE ts >= $1::timestamptz AND ts < $2::timestamptz AND source <> 'central'
-            AND ($3::text[] IS NULL OR gateway = ANY($3::text[]))
-       ), held AS (
-         SELECT gateway, rc, stored_at, extract(epoch FROM stored_at - rc)::float8 AS delay
-           FROM e WHERE stored_at - rc > make_interval(secs => $4::float8)
-       ), marked AS (
-         SELECT *, CASE WHEN lag(rc) OVER w IS NULL
-                          OR (lag(stored_at) OVER w <= rc AND rc - lag(rc) OVER w > make_interval(secs => $4::float8))
-                        THEN 1 ELSE 0 END AS brk
-           FROM held WINDOW w AS (PARTITION BY gateway ORDER BY rc, stored_at)
-       ), islands AS (
-         SELECT *, sum(brk) OVER (PARTITION BY gateway ORDER BY rc, stored_at ROWS UNBOUNDED PRECEDING) AS island
-           FROM marked
-       )
-       SELECT gateway, (extract(epoch FROM min(rc)) * 1000)::float8 AS start_ms,
-              (extract(epoch FROM min(stored_at)) * 1000)::float8 AS restored_ms,
-              (extract(epoch FROM max(stored_at)) * 1000)::float8 AS drained_ms,
-              count(*)::int AS n, max(delay)::float8 AS max_delay
-         FROM islands GROUP BY gateway, island ORDER BY gateway, start_ms`,
-      [from, to, gws, o.bufferedAfterSecs],
-    ),
-  ]);
-
-  const ids = new Set<string>([...(gws ?? []), ...registered.rows.map((r) => r.id)]);
-  for (const r of counts.rows) if (r.gateway !== o.centralId) ids.add(r.gateway);
-  const reg = new Map(registered.rows.map((r) => [r.id, r]));
-  const count = new Map(counts.rows.map((r) => [r.gateway, num(r.n)]));
-  const skewBy = new Map(skew.rows.map((r) => [r.gateway, num(r.n)]));
-  const outageList: Outage[] = outages.rows.map((r) => ({
-    gateway: r.gateway,
-    start: iso(r.start_ms),
-    restored: iso(r.restored_ms),
-    drained: iso(r.drained_ms),
-    buffered_events: num(r.n),
-    max_delay_secs: Math.round(num(r.max_delay)),
-  }));
-  const gateways: GatewayHealth[] = [...ids].sort().map((id) => {
-    const h = health.rows.filter((r) => r.gateway === id);
-    const mine = outageList.filter((x) => x.gateway === id);
-    const r = reg.get(id);
-    return {
-      id,
-      status: r?.status ?? 'not enrolled',
-      last_seen: r?.last_ms ? iso(r.last_ms) : null,
-      events: count.get(id) ?? 0,
-      health_events: h.reduce((s, x) => s + num(x.n), 0),
-      evicted_events: h.reduce((s, x) => s + num(x.evicted), 0),
-      refused_events: h.reduce((s, x) => s + num(x.refused), 0),
-      write_errors: h.reduce((s, x) => s + num(x.failures), 0),
-      clock_skew_events: skewBy.get(id) ?? 0,
-      outages: mine.length,
-      outage_secs: Math.round(
-        mine.reduce((s, x) => s + (Date.parse(x.restored) - Date.parse(x.start)) / 1000, 0),
-      ),
-      buffered_events: mine.reduce((s, x) => s + x.buffered_events, 0),
-      max_delay_secs: mine.reduce((s, x) => Math.max(s, x.max_delay_secs), 0),
-    };
-  });
-  return { gateways, outages: outageList };
 }
