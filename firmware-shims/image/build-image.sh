@@ -84,7 +84,7 @@ PACKAGES=(
   nodejs                            # Debian's Node.js runs the bundled gateway
   linux-image-arm64 initramfs-tools zstd # Debian's kernel; the initrd finds root by label
   raspi-firmware                    # the Pi's boot firmware, config.txt and cmdline.txt
-  cloud-guest-utils fdisk e2fsprogs # growpart/resize2fs: root grown to the card at first boot
+  fdisk e2fsprogs                     # sfdisk/resize2fs: root grown to the card at first boot
   dosfstools                        # fsck of the boot partition
 )
 
