@@ -193,6 +193,8 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
 
     /** Every observation and alert, as the pipeline's detection saw them. */
     observe(events: ReadonlyArray<PendingEvent>): void {
+      // Nothing to run, nothing to remember: no cost on the hot path of a gateway without playbooks.
+      if (!running || running.playbooks.length === 0) return;
       for (const e of events) {
         if (e.kind === 'alert') {
           onAlert(e);
