@@ -18,7 +18,7 @@ import { gatewayConfigSchema } from '../../gateway/config/schema.ts';
 import { enrollGateway } from '../../gateway/enroll.ts';
 import { type Gateway, startGateway } from '../../gateway/index.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { type CentralNode, centralNode } from '../support/central-node.ts';
+import { type CentralNode, centralNode, mintEnrollmentToken } from '../support/central-node.ts';
 import { requireTool, skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
@@ -65,7 +65,7 @@ describe('gateway failover between two central processes on one PostgreSQL (wss:
       const ca = pki.read(pki.caFile);
 
       // Enrollment through node B: the key is in the shared database, so node A accepts it too.
-      const token = await mintToken(b.url, apiToken, ca);
+      const token = await mintEnrollmentToken(b, apiToken, ca, GATEWAY);
       const credentials = await enrollGateway({
         central: b.url,
         token,
@@ -230,30 +230,3 @@ describe('gateway failover between two central processes on one PostgreSQL (wss:
     },
   );
 });
-
-/** POST /api/enrollment-tokens over https with the test CA (fetch has no per-request CA). */
-async function mintToken(base: string, apiToken: string, ca: string): Promise<string> {
-  const https = await import('node:https');
-  const body = JSON.stringify({ gateway_id: GATEWAY, ttl_secs: 600 });
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${base}/api/enrollment-tokens`,
-      {
-        method: 'POST',
-        ca,
-        headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () =>
-          res.statusCode === 201 || res.statusCode === 200
-            ? resolve((JSON.parse(text) as { token: string }).token)
-            : reject(new Error(`enrollment token: HTTP ${res.statusCode} ${text}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { sha256Hex } from '../../central/auth/tokens.ts';
 import { stopChild, track } from '../bench/support/procs.ts';
@@ -24,6 +25,11 @@ export interface CentralNode {
   kill(): Promise<void>;
   /** SIGTERM (SIGKILL after 10 s). */
   stop(): Promise<void>;
+  /** SIGSTOP / SIGCONT: frozen, the node keeps its sockets open and answers nothing (a hung host). */
+  freeze(): void;
+  thaw(): void;
+  /** GET over https with the test CA (fetch has no per-request CA): status and body. */
+  get(pathAndQuery: string): Promise<{ status: number; body: string }>;
   running(): boolean;
   output(): string;
 }
@@ -90,7 +96,64 @@ export async function centralNode(o: {
       await exited;
     },
     async stop() {
+      if (child && alive()) child.kill('SIGCONT');
       if (child) await stopChild(child, 10_000);
     },
+    freeze() {
+      if (child && alive()) child.kill('SIGSTOP');
+    },
+    thaw() {
+      if (child && alive()) child.kill('SIGCONT');
+    },
+    get: (pathAndQuery) =>
+      httpsRequest(`https://127.0.0.1:${port}${pathAndQuery}`, {
+        method: 'GET',
+        ca: o.pki.read(o.pki.caFile),
+      }),
   };
+}
+
+function httpsRequest(
+  url: string,
+  options: https.RequestOptions,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, options, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A one-time enrollment token for `gatewayId`, minted through a node's API. */
+export async function mintEnrollmentToken(
+  node: CentralNode,
+  apiToken: string,
+  ca: string,
+  gatewayId: string,
+): Promise<string> {
+  const res = await httpsRequest(
+    `${node.url}/api/enrollment-tokens`,
+    {
+      method: 'POST',
+      ca,
+      headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+    },
+    JSON.stringify({ gateway_id: gatewayId, ttl_secs: 600 }),
+  );
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`enrollment token: HTTP ${res.status} ${res.body}`);
+  return (JSON.parse(res.body) as { token: string }).token;
+}
+
+/** The sum of a Prometheus counter over its label sets, from a /metrics text. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'gm')))
+    sum += Number(m[1]);
+  return sum;
 }
