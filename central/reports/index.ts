@@ -18,33 +18,15 @@ import { deliverReport, destinationSecret, type ReportFiles } from './deliver.ts
 import { createPdfPrinter, type PdfPrinter } from './pdf.ts';
 import { duePeriods, type Period, periodLabel } from './period.ts';
 import { renderCsv, renderHtml, reportTitle } from './render.ts';
+import { basename, getReport, listReports, type ReportRow, reportFile, storedFiles } from './store.ts';
+
+export type { ReportRow };
 
 const MAX_ATTEMPTS = 3;
 /** Tries of one delivery (the first included). */
 const MAX_DELIVERY_TRIES = 3;
 /** On-demand reports being made at once on one node; more are refused (429). */
 export const MAX_ON_DEMAND = 2;
-
-export interface ReportRow {
-  id: number;
-  schedule: string | null;
-  period: 'daily' | 'weekly' | 'custom';
-  scope: string;
-  time_zone: string;
-  period_start: string;
-  period_end: string;
-  status: 'running' | 'done' | 'failed';
-  title: string;
-  claimed_by: string;
-  requested_by: string | null;
-  created_at: string;
-  finished_at: string | null;
-  formats: { html: boolean; csv: boolean; pdf: boolean };
-  pdf_error: string | null;
-  summary: Record<string, unknown>;
-  delivery: Record<string, { ok: boolean; at: string; tries: number; error?: string }>;
-  error: string | null;
-}
 
 export interface ReportsOptions {
   config: ReportsConfig;
@@ -58,43 +40,6 @@ export interface ReportsOptions {
   printer?: PdfPrinter;
   /** Central's metrics registry: `siem_central_reports_total{outcome}` is registered on it. */
   registry?: Registry;
-}
-
-const ROW_COLUMNS = `id::int AS id, schedule, period, scope, time_zone,
-  to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS period_start,
-  to_char(period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS period_end,
-  status, claimed_by, requested_by,
-  to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
-  to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS finished_at,
-  html IS NOT NULL AS has_html, csv IS NOT NULL AS has_csv, pdf IS NOT NULL AS has_pdf,
-  pdf_error, summary, delivery, error`;
-
-type RawRow = Omit<ReportRow, 'formats' | 'title'> & {
-  has_html: boolean;
-  has_csv: boolean;
-  has_pdf: boolean;
-};
-
-function toRow(r: RawRow): ReportRow {
-  const { has_html, has_csv, has_pdf, ...rest } = r;
-  const summary = (typeof r.summary === 'string' ? JSON.parse(r.summary) : r.summary) as Record<
-    string,
-    unknown
-  >;
-  const delivery = (
-    typeof r.delivery === 'string' ? JSON.parse(r.delivery) : r.delivery
-  ) as ReportRow['delivery'];
-  return {
-    ...rest,
-    title: typeof summary.title === 'string' ? summary.title : `${r.period} report — ${r.scope}`,
-    formats: { html: has_html, csv: has_csv, pdf: has_pdf },
-    summary,
-    delivery,
-  };
-}
-
-function basename(scope: string, kind: string, label: string): string {
-  return `report-${scope}-${kind}-${label.replace(/[^0-9A-Za-z-]+/g, '_')}`;
 }
 
 export function createReports(options: ReportsOptions) {
@@ -283,37 +228,6 @@ export function createReports(options: ReportsOptions) {
     ]);
   }
 
-  /** The stored files of a finished report, for a delivery tried again. */
-  async function storedFiles(id: number): Promise<ReportFiles | undefined> {
-    const { rows } = await sql.query<RawRow & { html: string; csv: string; pdf: Uint8Array | null }>(
-      `SELECT ${ROW_COLUMNS}, html, csv, pdf FROM reports WHERE id = $1 AND status = 'done'`,
-      [id],
-    );
-    const r = rows[0];
-    if (!r) return undefined;
-    const row = toRow(r);
-    const label = typeof row.summary.label === 'string' ? row.summary.label : row.period_start.slice(0, 10);
-    return {
-      id,
-      title: row.title,
-      basename: basename(row.scope, row.period, label),
-      formats: ['html', 'pdf', 'csv'],
-      html: r.html,
-      csv: r.csv,
-      pdf: r.pdf ? Buffer.from(r.pdf) : null,
-      pdfError: row.pdf_error,
-      meta: {
-        period: row.period,
-        scope: row.scope,
-        time_zone: row.time_zone,
-        period_start: row.period_start,
-        period_end: row.period_end,
-        label,
-        totals: row.summary,
-      },
-    };
-  }
-
   /** Tries failed deliveries of finished scheduled reports again, leasing each row first. */
   async function retryDeliveries(): Promise<void> {
     const { rows } = await sql.query<{ id: number; schedule: string }>(
@@ -330,17 +244,14 @@ export function createReports(options: ReportsOptions) {
     );
     for (const r of rows) {
       const schedule = config.schedules.find((s) => s.name === r.schedule);
-      const files = await storedFiles(Number(r.id));
+      const files = await storedFiles(sql, Number(r.id));
       const row = await get(Number(r.id));
       if (!schedule || !files || !row) continue;
       await deliver(Number(r.id), files, schedule, row.delivery);
     }
   }
 
-  async function get(id: number): Promise<ReportRow | undefined> {
-    const { rows } = await sql.query<RawRow>(`SELECT ${ROW_COLUMNS} FROM reports WHERE id = $1`, [id]);
-    return rows[0] && toRow(rows[0]);
-  }
+  const get = (id: number) => getReport(sql, id);
 
   /** One pass over every schedule at `at` (default: now); returns the ids this node made. */
   async function tick(at: Date = now()): Promise<number[]> {
@@ -417,28 +328,10 @@ export function createReports(options: ReportsOptions) {
       }
     },
 
-    async list(limit = 50, beforeId?: number): Promise<ReportRow[]> {
-      const { rows } = await sql.query<RawRow>(
-        `SELECT ${ROW_COLUMNS} FROM reports WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`,
-        [beforeId ?? null, limit],
-      );
-      return rows.map(toRow);
-    },
-
+    list: (limit = 50, beforeId?: number) => listReports(sql, limit, beforeId),
     get,
 
-    async file(
-      id: number,
-      format: 'html' | 'csv' | 'pdf',
-    ): Promise<{ body: string | Uint8Array; row: ReportRow } | undefined> {
-      const { rows } = await sql.query<RawRow & { body: string | Uint8Array | null }>(
-        `SELECT ${ROW_COLUMNS}, ${format} AS body FROM reports WHERE id = $1`,
-        [id],
-      );
-      const r = rows[0];
-      if (!r || r.body === null) return undefined;
-      return { body: r.body, row: toRow(r) };
-    },
+    file: (id: number, format: 'html' | 'csv' | 'pdf') => reportFile(sql, id, format),
 
     start(): void {
       if (timer) return;
