@@ -5,7 +5,12 @@
  * caller's metadata (frame number, capture time) of the packet that carried them. Retransmitted
  * and overlapping bytes are dropped; segments that arrive early wait, bounded per direction; when
  * the bound is hit, or at `flush()`, the hole is skipped and the next chunk says `gap: true`, so a
- * framer can resynchronise instead of gluing unrelated bytes. Pure; never throws.
+ * framer can resynchronise instead of gluing unrelated bytes. A direction's state is freed once
+ * every byte before its FIN is delivered, and both directions' at a RST (what still waits behind a
+ * hole is delivered first, as by `flush()`), so a long capture of short connections holds only
+ * those still open (RFC 9293 §3.6, §3.10.7). A closed direction's last sequence number is kept,
+ * bounded, so that a late retransmission is not taken for a new stream and a new connection on
+ * the same ports starts with `gap: true`. Pure; never throws.
  */
 import { type DecodedPacket, TCP_FLAGS } from './decode.ts';
 import { EvictionCursor } from '../event/evict.ts';
@@ -32,6 +37,8 @@ export interface TcpStreamTrackerOptions {
   maxPendingBytes?: number;
   /** Directions tracked at once; the oldest is forgotten beyond it (default 65,536). */
   maxFlows?: number;
+  /** Closed directions remembered (their end sequence number); the oldest is forgotten beyond it (default `maxFlows`). */
+  maxClosed?: number;
 }
 
 interface Pending<M> {
@@ -46,12 +53,15 @@ interface Direction<M> {
   pending: Pending<M>[];
   pendingBytes: number;
   gap: boolean;
+  /** The sequence number after the last byte, once the FIN was seen. */
+  fin: number | null;
 }
 
 export interface TcpStreamTracker<M> {
   push(packet: DecodedPacket, meta: M): TcpChunk<M>[];
   /** Delivers whatever still waits behind holes (end of a capture). */
   flush(): TcpChunk<M>[];
+  /** Directions tracked (open, or closing with bytes still to deliver). */
   flows(): number;
 }
 
@@ -60,8 +70,12 @@ const diff = (a: number, b: number) => (a - b) | 0;
 export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {}): TcpStreamTracker<M> {
   const maxPending = options.maxPendingBytes ?? 256 * 1024;
   const maxFlows = options.maxFlows ?? 65_536;
+  const maxClosed = options.maxClosed ?? maxFlows;
   const dirs = new Map<string, Direction<M>>();
   const oldestFlow = new EvictionCursor(dirs);
+  /** Closed directions: key → the sequence number after their last byte. */
+  const closed = new Map<string, number>();
+  const oldestClosed = new EvictionCursor(closed);
 
   const emit = (key: string, d: Direction<M>, data: Uint8Array, meta: M, out: TcpChunk<M>[]) => {
     out.push({ key, flow: d.flow, data, gap: d.gap, meta });
@@ -112,17 +126,48 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
     drain(key, d, out);
   };
 
+  /** Forgets a direction, remembering where it ended. */
+  const release = (key: string, d: Direction<M>) => {
+    dirs.delete(key);
+    if (d.next === null) return;
+    closed.delete(key);
+    if (closed.size >= maxClosed) oldestClosed.evict();
+    closed.set(key, d.next);
+  };
+
+  /** A RST ends the connection both ways (RFC 9293 §3.10.7.4): deliver what waits, then forget. */
+  const reset = (packet: DecodedPacket, key: string, out: TcpChunk<M>[]) => {
+    for (const k of [key, `${packet.dst}|${packet.dstPort}|${packet.src}|${packet.srcPort}`]) {
+      const d = dirs.get(k);
+      if (!d) continue;
+      while (d.pending.length > 0) skipHole(k, d, out);
+      release(k, d);
+    }
+  };
+
   return {
     push(packet, meta) {
       const out: TcpChunk<M>[] = [];
       if (packet.proto !== 'tcp' || !packet.tcp) return out;
       const key = `${packet.src}|${packet.srcPort}|${packet.dst}|${packet.dstPort}`;
       const { seq, flags } = packet.tcp;
+      // A RST's payload, if any, is diagnostic text, not stream data (RFC 9293 §3.5.3).
+      if (flags & TCP_FLAGS.RST) {
+        reset(packet, key, out);
+        return out;
+      }
       let d = dirs.get(key);
       if (!d) {
+        const syn = flags & TCP_FLAGS.SYN;
+        const end = closed.get(key);
+        // Nothing to follow: an ACK or FIN of a direction not tracked, or a late retransmission.
+        if (!syn && packet.payload.length === 0) return out;
+        if (!syn && end !== undefined && diff((seq + packet.payload.length) >>> 0, end) <= 0) return out;
+        if (end !== undefined) closed.delete(key);
         if (dirs.size >= maxFlows) oldestFlow.evict();
         const flow = { src: packet.src, srcPort: packet.srcPort, dst: packet.dst, dstPort: packet.dstPort };
-        d = { flow, next: null, pending: [], pendingBytes: 0, gap: false };
+        // After a closed one, the ports' next bytes belong to another connection: a framer resets.
+        d = { flow, next: null, pending: [], pendingBytes: 0, gap: end !== undefined, fin: null };
         dirs.set(key, d);
       }
       if (flags & TCP_FLAGS.SYN) {
@@ -132,17 +177,22 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
           d.pending = [];
           d.pendingBytes = 0;
           d.gap = true;
+          d.fin = null;
         }
         d.next = isn1;
       }
       const dataSeq = flags & TCP_FLAGS.SYN ? (seq + 1) >>> 0 : seq;
-      if (packet.payload.length === 0) return out;
-      if (d.next === null) d.next = dataSeq;
-      if (!accept(key, d, dataSeq, packet.payload, meta, out)) {
-        d.pending.push({ seq: dataSeq, data: packet.payload, meta });
-        d.pendingBytes += packet.payload.length;
-        if (d.pendingBytes > maxPending) skipHole(key, d, out);
-      } else drain(key, d, out);
+      if (packet.payload.length > 0) {
+        if (d.next === null) d.next = dataSeq;
+        if (!accept(key, d, dataSeq, packet.payload, meta, out)) {
+          d.pending.push({ seq: dataSeq, data: packet.payload, meta });
+          d.pendingBytes += packet.payload.length;
+          if (d.pendingBytes > maxPending) skipHole(key, d, out);
+        } else drain(key, d, out);
+      }
+      if (flags & TCP_FLAGS.FIN) d.fin = (dataSeq + packet.payload.length) >>> 0;
+      // Every byte before the FIN delivered: the direction is done (RFC 9293 §3.6).
+      if (d.fin !== null && d.next !== null && diff(d.next, d.fin) >= 0) release(key, d);
       return out;
     },
     flush() {
