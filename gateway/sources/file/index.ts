@@ -128,6 +128,14 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     t.head = await readHead(t.fd, t.size);
   };
 
+  /** `t` was truncated or rewritten: its old content is remembered (a copy may show up), read from 0. */
+  const startOver = async (t: Tracked, size: number) => {
+    count('file_truncated');
+    formers.push({ head: t.head, offset: t.offset, at: Date.now() });
+    t.size = size;
+    await restartAt(t, 0);
+  };
+
   /** Reads what is new in `t`, handing it on in batches; false when a write failed. */
   const readNew = async (t: Tracked): Promise<boolean> => {
     if (Date.now() < t.retryAt) return true;
@@ -149,27 +157,27 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     }
     if (size < t.readPos) {
       // Truncated (copytruncate, or `> file`): what was after the offset in the old content is gone.
-      count('file_truncated');
-      formers.push({ head: t.head, offset: t.offset, at: Date.now() });
-      t.size = size;
-      await restartAt(t, 0);
+      await startOver(t, size);
     } else if (size !== t.size && t.head.length > 0) {
       const now = await readHead(t.fd, Math.min(size, t.head.length));
-      if (!now.equals(t.head)) {
-        // Rewritten in place since the last look (truncated and grown past the offset).
-        count('file_truncated');
-        formers.push({ head: t.head, offset: t.offset, at: Date.now() });
-        t.size = size;
-        await restartAt(t, 0);
-      }
+      // Rewritten in place since the last look (truncated and grown past the offset).
+      if (!now.equals(t.head)) await startOver(t, size);
     }
     if (size !== t.size) t.activeAt = Date.now();
     t.size = size;
     if (t.head.length < HEAD_BYTES && size > t.head.length) t.head = await readHead(t.fd, size);
     let records: FileRecord[] = [];
+    let rewritten = false;
     while (running && t.readPos < size) {
       const { bytesRead } = await t.fd.read(buf, 0, Math.min(buf.length, size - t.readPos), t.readPos);
       if (bytesRead === 0) break;
+      // Truncated and written past this position while we read (a fast writer under
+      // copytruncate): these bytes are the new content's, not the rest of the old one. The head
+      // is looked at after the read, so the bytes kept were read before any truncation.
+      if (t.head.length > 0 && !(await readHead(t.fd, t.head.length)).equals(t.head)) {
+        rewritten = true;
+        break;
+      }
       t.readPos += bytesRead;
       for (const line of t.splitter.push(buf.subarray(0, bytesRead))) {
         if (t.multiline) records.push(...t.multiline.push(line));
@@ -193,6 +201,11 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
       if (t.splitter.heldBytes === 0) records.push(t.multiline.flush()!);
     }
     if (records.length > 0 && !(await commit(t, records, records.at(-1)!.end))) return false;
+    if (rewritten) {
+      // The old content's copy, if any, is read on from what was just committed.
+      await startOver(t, (await t.fd.stat()).size);
+      return true;
+    }
     const wait = config.rotate_wait_secs * 1000;
     if (
       t.orphan &&
@@ -288,11 +301,18 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     if (offset === undefined && before && head.subarray(0, before.head.length).equals(before.head))
       offset = Math.min(before.offset, size);
     let undecided = size === 0;
+    const waited = Date.now() - t.undecidedSince!;
+    const patience = Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms);
     if (offset === undefined) {
       for (const o of others(t.key)) {
         if (o.head) {
           if (o.head.length === 0) continue;
           if (head.length >= o.head.length && head.subarray(0, o.head.length).equals(o.head)) {
+            // A copy of a file still followed and not truncated yet (logrotate copies, then
+            // truncates): the original may still be read on past its offset now, which the copy
+            // would read again. Wait until the original is truncated (its offset is then final,
+            // kept among the formers), or for rotate_wait_secs when it never is (a plain copy).
+            if (o.live && waited < Math.max(patience, config.rotate_wait_secs * 1000)) return;
             offset = o.offset;
             break;
           }
@@ -306,8 +326,6 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
         }
       }
     }
-    const waited = Date.now() - t.undecidedSince!;
-    const patience = Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms);
     if (offset === undefined && undecided) {
       if (size === 0 || waited < patience) return;
     }
@@ -326,13 +344,15 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
   };
 
   /** What a new file may be a copy of: the files followed, files just truncated, states not matched. */
-  const others = (except: string): Array<{ head?: Buffer; saved?: SavedFile; offset: number }> => {
+  const others = (
+    except: string,
+  ): Array<{ head?: Buffer; saved?: SavedFile; offset: number; live?: boolean }> => {
     const now = Date.now();
     while (formers.length > 0 && now - formers[0]!.at > FORMER_MS) formers.shift();
     return [
       ...[...tracked.values()]
         .filter((t) => t.key !== except && t.undecidedSince === undefined)
-        .map((t) => ({ head: t.head, offset: t.offset })),
+        .map((t) => ({ head: t.head, offset: t.offset, live: true })),
       ...formers,
       ...[...saved.values()].map((s) => ({ saved: s, offset: s.offset })),
     ];

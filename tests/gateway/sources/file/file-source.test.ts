@@ -113,6 +113,28 @@ describe('file source', () => {
     assert.deepEqual([...all].sort(), numbered(0, 1010).trimEnd().split('\n').sort());
   });
 
+  it('copytruncate: a copy made while its original is still read waits for the truncation, no line twice', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 1000));
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 20 });
+    await messagesWhen(h, 1000);
+    // Both before the next look: the original grows and is copied (logrotate copies first).
+    appendFileSync(file, numbered(1000, 1200));
+    copyFileSync(file, `${file}.1`);
+    // The source reads the original on (lines 1000-1199) while the copy is there, then the
+    // truncation comes: the copy must go on from where the original ended, not from where it was.
+    await messagesWhen(h, 1200);
+    await new Promise((r) => setTimeout(r, 300));
+    truncateSync(file, 0);
+    appendFileSync(file, numbered(1200, 1210));
+    await messagesWhen(h, 1210);
+    await new Promise((r) => setTimeout(r, 1000));
+    const final = (await h.events()).map((e) => e.message);
+    assert.equal(final.length, 1210, `no line twice (${final.length - new Set(final).size} duplicates)`);
+    assert.deepEqual([...final].sort(), numbered(0, 1210).trimEnd().split('\n').sort());
+  });
+
   it('multi-line records by a start pattern, the last one handed on after the flush timeout', async () => {
     h = await fileHarness();
     const file = path.join(h.dir, 'java.log');
