@@ -131,8 +131,9 @@ export async function startReplicaPair(bin: string): Promise<PgReplicaPair> {
     return c;
   };
   // Synchronous from here on (set once the standby is attached, or every write would wait for it).
-  const admin = await client(primary, 'postgres');
+  let admin: pg.Client | undefined;
   try {
+    admin = await client(primary, 'postgres');
     for (let i = 0; ; i += 1) {
       const { rows } = await admin.query("SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'");
       if (rows.length > 0) break;
@@ -148,15 +149,27 @@ export async function startReplicaPair(bin: string): Promise<PgReplicaPair> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await admin.query('CREATE DATABASE siem');
+  } catch (error) {
+    primary.stop();
+    replica.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   } finally {
-    await admin.end();
+    await admin?.end().catch(() => undefined);
   }
+  // Servers started by pg_ctl outlive this process unless stopped: stop them however it ends.
+  const onExit = () => {
+    primary.stop();
+    replica.stop();
+  };
+  process.once('exit', onExit);
   return {
     primary,
     replica,
     connectionString: `host=127.0.0.1,127.0.0.1 port=${primary.port},${replica.port} user=postgres dbname=siem target_session_attrs=read-write connect_timeout=5`,
     client: (n) => client(n),
     destroy() {
+      process.off('exit', onExit);
       primary.stop();
       replica.stop();
       rmSync(dir, { recursive: true, force: true });
