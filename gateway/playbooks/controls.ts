@@ -85,8 +85,51 @@ export function createResponseControls(options: ResponseControlsOptions) {
   rebuild();
 
   const find = (type: string, source: string, value: string | undefined) => {
+    // The common case, nothing blocked: no key built, no clock read (a Modbus proxy asks per request).
+    if (index.size === 0) return undefined;
     const hit = index.get(key(type, source, value)) ?? index.get(key(type, undefined, value));
     return hit && live(hit, now().getTime()) ? hit : undefined;
+  };
+
+  /** Adds an entry in memory (the same block twice is the one entry, its expiry extended). */
+  const add = (request: BlockRequest, by: string): ApplyResult & { changed?: boolean } => {
+    const parsed = blockRequestSchema.safeParse(request);
+    if (!parsed.success) return { ok: false, error: `invalid request: ${parsed.error.issues[0]?.message}` };
+    const r = parsed.data;
+    if (r.type !== 'modbus_enforce' && !r.value) return { ok: false, error: `${r.type} needs a value` };
+    const at = now();
+    const expires = r.expire_secs ? new Date(at.getTime() + r.expire_secs * 1000).toISOString() : null;
+    const same = entries.find((e) => key(e.type, e.source, e.value) === key(r.type, r.source, r.value));
+    if (same) {
+      if (same.expires_at !== null && (expires === null || expires > same.expires_at)) {
+        same.expires_at = expires;
+        return { ok: true, entry: same, existed: true, changed: true };
+      }
+      return { ok: true, entry: same, existed: true };
+    }
+    if (entries.length >= options.maxEntries)
+      return { ok: false, error: `at most ${options.maxEntries} response entries (playbooks.max_entries)` };
+    const entry: ControlEntry = {
+      ...r,
+      id: `e-${at.getTime().toString(36)}-${randomBytes(4).toString('hex')}`,
+      created_at: at.toISOString(),
+      expires_at: expires,
+      by: by.slice(0, 200),
+    };
+    entries = [...entries, entry];
+    return { ok: true, entry, existed: false, changed: true };
+  };
+
+  /** Adds entries, written to disk once, then the sources are told. */
+  const applyMany = (requests: readonly BlockRequest[], by: string): ApplyResult[] => {
+    prune();
+    const results = requests.map((r) => add(r, by));
+    if (results.some((r) => r.ok && r.changed)) {
+      save();
+      rebuild();
+      events.emit('changed');
+    }
+    return results.map((r) => (r.ok ? { ok: true, entry: r.entry, existed: r.existed } : r));
   };
 
   return {
@@ -94,37 +137,8 @@ export function createResponseControls(options: ResponseControlsOptions) {
     get: (id: string) => entries.find((e) => e.id === id),
 
     /** Adds an entry (the same block twice is the one entry, its expiry extended). */
-    apply(request: BlockRequest, by: string): ApplyResult {
-      prune();
-      const parsed = blockRequestSchema.safeParse(request);
-      if (!parsed.success) return { ok: false, error: `invalid request: ${parsed.error.issues[0]?.message}` };
-      const r = parsed.data;
-      if (r.type !== 'modbus_enforce' && !r.value) return { ok: false, error: `${r.type} needs a value` };
-      const at = now();
-      const expires = r.expire_secs ? new Date(at.getTime() + r.expire_secs * 1000).toISOString() : null;
-      const same = entries.find((e) => key(e.type, e.source, e.value) === key(r.type, r.source, r.value));
-      if (same) {
-        if (same.expires_at !== null && (expires === null || expires > same.expires_at)) {
-          same.expires_at = expires;
-          save();
-        }
-        return { ok: true, entry: same, existed: true };
-      }
-      if (entries.length >= options.maxEntries)
-        return { ok: false, error: `at most ${options.maxEntries} response entries (playbooks.max_entries)` };
-      const entry: ControlEntry = {
-        ...r,
-        id: `e-${at.getTime().toString(36)}-${randomBytes(4).toString('hex')}`,
-        created_at: at.toISOString(),
-        expires_at: expires,
-        by: by.slice(0, 200),
-      };
-      entries = [...entries, entry];
-      save();
-      rebuild();
-      events.emit('changed');
-      return { ok: true, entry, existed: false };
-    },
+    apply: (request: BlockRequest, by: string): ApplyResult => applyMany([request], by)[0]!,
+    applyMany,
 
     /** Removes an entry; false when there is none (undone already, or expired). */
     undo(id: string): ControlEntry | undefined {

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { EvictionCursor } from '../../protocols/event/evict.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import {
   type CommandMessage,
@@ -62,6 +63,7 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
   const maxEvidence = options.maxEvidence ?? EVIDENCE_REMEMBERED;
   /** Observation id → what it says about its sender; insertion order is age. */
   const evidence = new Map<string, Evidence>();
+  const oldest = new EvictionCursor(evidence);
   let running: { version: string; playbooks: EdgePlaybook[] } | undefined = load(file, logger);
   let runs = 0;
 
@@ -107,10 +109,10 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
   const describe = (r: BlockRequest) =>
     `${r.type.replaceAll('_', ' ')}${r.value ? ` ${r.value}` : ''}${r.source ? ` on ${r.source}` : ''}`;
 
+  // Observation ids are never reused: insertion order is age, the cursor evicts in O(1) (evict.ts).
   const remember = (id: string, e: Evidence) => {
-    evidence.delete(id);
     evidence.set(id, e);
-    if (evidence.size > maxEvidence) evidence.delete(evidence.keys().next().value!);
+    if (evidence.size > maxEvidence) oldest.evict();
   };
 
   const onAlert = (alert: PendingEvent) => {
@@ -156,8 +158,10 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
           );
           continue;
         }
-        for (const r of requests) {
-          const result = controls.apply(r, `playbook:${playbook.id}`);
+        // One write to disk for all of an action's blocks (a rotating-id brute force names up to 32).
+        const results = controls.applyMany(requests, `playbook:${playbook.id}`);
+        for (const [k, r] of requests.entries()) {
+          const result = results[k]!;
           const detail = { ...base, index, type: r.type, value: r.value, source_name: r.source };
           out.push(
             result.ok
@@ -200,6 +204,8 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
           onAlert(e);
           continue;
         }
+        // Readings (telemetry) and health are the bulk of the traffic and name no attacker.
+        if (e.kind === 'telemetry' || e.kind === 'health') continue;
         const clientId = e.source === 'mqtt' ? (e.fields as { client_id?: unknown }).client_id : undefined;
         if (!e.src?.ip && typeof clientId !== 'string') continue;
         remember(options.idFor(e), {
