@@ -283,6 +283,14 @@ describe('reports API (PGlite)', () => {
     );
     assert.equal(row.status, 'done', row.error);
     assert.equal(row.requested_by, 'ana');
+    const audit = await store.sql.query<{ action: string; outcome: string }>(
+      `SELECT action, outcome FROM audit_log WHERE actor = 'ana' AND action LIKE 'POST /api/reports%' ORDER BY id`,
+    );
+    // Her read-only token's refusal earlier, then this request: both audited.
+    assert.deepEqual(
+      audit.rows.map((r) => r.outcome),
+      ['denied', '202'],
+    );
     assert.equal(row.summary.alerts, EXPECTED.fleet.alerts);
     assert.equal(row.title, `Daily report — Fleet — ${DAY}`);
 
