@@ -125,6 +125,14 @@ export function createPlaybooks(options: PlaybooksOptions) {
     return { type: 'playbooks', version: playbookSetVersion(edge), playbooks: edge };
   };
 
+  /** Whether a gateway reports running the set that holds this playbook. */
+  const gatewayRuns = async (gateway: string, playbookId: string) => {
+    const set = await setFor(gateway);
+    return (
+      reports.get(gateway)?.running_version === set.version && set.playbooks.some((p) => p.id === playbookId)
+    );
+  };
+
   const push = async (actor: string) => {
     const gateways = (await options.registry.list()).filter((g) => g.status === 'active');
     const sent: Array<{ id: string; version: string; sent: boolean }> = [];
@@ -246,6 +254,7 @@ export function createPlaybooks(options: PlaybooksOptions) {
       detail: { alert_id: alert.id, rule_id: alert.rule_id },
     });
     const needsTargets = playbook.actions.some(isGatewayAction);
+    const edgeRuns = fromEdge && alert.gateway !== null && (await gatewayRuns(alert.gateway, playbook.id));
     const targets = needsTargets ? await targetsOfAlert(alert) : { clientIds: [] };
     const stored: RunAction[] = [];
     for (const [idx, action] of playbook.actions.entries()) {
@@ -254,8 +263,9 @@ export function createPlaybooks(options: PlaybooksOptions) {
         if (a) stored.push(a);
         continue;
       }
-      // The gateway that raised the alert runs its approval-free playbooks itself (SPEC §9.2).
-      if (fromEdge && !playbook.approval && (playbook.match.sites?.length ?? 0) === 0) {
+      // The gateway that raised the alert runs the playbook itself when its set holds it (SPEC §9.2);
+      // else (an older gateway, a set not applied yet) central sends the command.
+      if (edgeRuns) {
         await store.addAction({
           runId,
           idx,
