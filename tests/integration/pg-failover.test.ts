@@ -49,7 +49,12 @@ describe('PostgreSQL failover: central follows a promoted synchronous replica', 
       assert.deepEqual(warnings, []);
       c = await startTestCentral(
         { type: 'postgres', url: p.connectionString },
-        { gatewayId: 'gw-pgha', heartbeatSecs: 1 },
+        {
+          gatewayId: 'gw-pgha',
+          heartbeatSecs: 1,
+          // As one of several nodes: its bus and leader-lock connections must follow the primary too.
+          cluster: { enabled: true, node_id: 'node-pgha', heartbeat_interval_secs: 0.5 },
+        },
       );
       g = await startTestGateway(
         { linkUrl: c.central.linkUrl(), gatewayId: 'gw-pgha', privateKey: c.privateKey },
@@ -123,6 +128,21 @@ describe('PostgreSQL failover: central follows a promoted synchronous replica', 
         assert.equal(r.seqs, r.total, 'no event stored twice');
         assert.equal(r.max, r.total, 'no gap: nothing acked was lost');
         assert.equal(r.lines, emitted, 'every emitted line stored');
+        // The correlation leader's lock (a session lock, not replicated) is taken again on the new primary.
+        await waitFor(
+          async () => {
+            const { rows: nodes } = await db.query<{ leader: boolean; fresh: boolean }>(
+              `SELECT leader, heartbeat_at > $1::timestamptz AS fresh FROM cluster_nodes WHERE node = 'node-pgha'`,
+              [new Date(crashedAt + promotedMs).toISOString()],
+            );
+            // ... and really held there: a session advisory lock granted on the promoted server.
+            const { rows: locks } = await db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted",
+            );
+            return nodes[0]?.leader && nodes[0].fresh && locks[0]!.n > 0 ? true : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 200, what: 'the node leading again on the promoted server' },
+        );
         const health = await fetch(`${c.central.url()}/healthz`);
         assert.equal(health.status, 200, 'central healthy on the new primary');
       } finally {
