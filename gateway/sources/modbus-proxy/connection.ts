@@ -23,10 +23,11 @@ import {
   modbusToEvent,
 } from '../../../protocols/modbus/index.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
+import { deviceUnreachableEvent } from '../shared/device-unreachable.ts';
 import { createEmitGate } from '../shared/emit-gate.ts';
 import { openTcpRelay } from '../shared/tcp-relay.ts';
 import type { ModbusProxySourceConfig } from './config.ts';
-import { decodedViolation, rawViolation, unreachableEvent, type ViolationInfo } from './events.ts';
+import { decodedViolation, rawViolation, type ViolationInfo } from './events.ts';
 import { checkPolicy } from './policy.ts';
 import { type Refusal, screenRequest } from './screen.ts';
 import type { ValueCache } from './values.ts';
@@ -83,15 +84,17 @@ export function handleConnection(client: net.Socket, deps: ConnectionDeps): void
       ctx.metrics.errors.inc({ component: name, stage: 'sending', code: 'upstream' });
       ctx.logger.warn({ err: error.message, endpoint: config.endpoint }, 'PLC connection failed');
       gate.events.push(
-        unreachableEvent(
-          ctx.now(),
-          name,
-          config.endpoint,
+        deviceUnreachableEvent({
+          now: ctx.now(),
+          protocol: 'modbus',
+          label: 'PLC',
+          proxy: name,
+          endpoint: { key: 'endpoint', value: config.endpoint },
           upstream,
-          master,
-          config.device_name,
-          error.message,
-        ),
+          client: master,
+          deviceName: config.device_name,
+          why: error.message,
+        }),
       );
       gate.flush(true);
     },

@@ -1,7 +1,8 @@
 /**
  * The events the proxy itself raises, beside the decoded request and response events of
  * protocols/modbus/to-event.ts: `modbus.policy_violation` (a request the policy denies or enforce
- * mode refuses, and broken MBAP framing in enforce mode) and `modbus.device_unreachable`.
+ * mode refuses, and broken MBAP framing in enforce mode). `modbus.device_unreachable` is built
+ * by shared/device-unreachable.ts, as the OT proxy's.
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
@@ -106,30 +107,4 @@ export function rawViolation(
   if (header && ectx.server)
     event.device = { id: `modbus:${ectx.server.ip}/${header.unitId}`, protocol_id: String(header.unitId) };
   return event;
-}
-
-export function unreachableEvent(
-  now: Date,
-  proxy: string,
-  endpoint: string,
-  upstream: { host: string; port: number },
-  master: { ip: string; port: number },
-  deviceName: string | undefined,
-  why: string,
-): PendingEvent {
-  const ts = now.toISOString();
-  return {
-    ts,
-    received: ts,
-    source: 'modbus',
-    kind: 'security',
-    action: 'modbus.device_unreachable',
-    severity: 3,
-    message: `PLC ${endpoint} unreachable through proxy ${proxy}: ${why}`,
-    device: { id: `modbus:${upstream.host}`, ...(deviceName ? { name: deviceName } : {}) },
-    src: { ip: master.ip, port: master.port },
-    dst: { ip: upstream.host, port: upstream.port },
-    fields: { proxy, endpoint, error: why },
-    tags: [],
-  };
 }

@@ -10,11 +10,11 @@
  * socket plumbing is shared with the Modbus proxy (shared/tcp-relay.ts, shared/emit-gate.ts).
  */
 import type net from 'node:net';
-import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import type { TcpChunk, TcpFlow } from '../../../protocols/pcap/index.ts';
 import type { SourceContext } from '../../pipeline/types.ts';
 import type { FrameMeta } from '../capture/frame-meta.ts';
 import type { OtCapture } from '../capture/ot.ts';
+import { deviceUnreachableEvent } from '../shared/device-unreachable.ts';
 import { createEmitGate } from '../shared/emit-gate.ts';
 import { openTcpRelay } from '../shared/tcp-relay.ts';
 import type { OtProxyRoute, OtProxySourceConfig } from './config.ts';
@@ -61,7 +61,19 @@ export function relayConnection(client: net.Socket, deps: RelayDeps): void {
       if (!connected) {
         count('sending', 'upstream');
         ctx.logger.warn({ err: error.message, upstream: route.upstream }, 'OT device unreachable');
-        gate.events.push(unreachableEvent(ctx.now(), name, route, upstream, relay.peer, error.message));
+        gate.events.push(
+          deviceUnreachableEvent({
+            now: ctx.now(),
+            protocol: route.protocol,
+            label: `${route.protocol} device`,
+            proxy: name,
+            endpoint: { key: 'upstream', value: route.upstream },
+            upstream,
+            client: relay.peer,
+            deviceName: route.device_name,
+            why: error.message,
+          }),
+        );
       } else count('sending', 'socket');
     },
     onIdle: () => count('receiving', 'idle_timeout'),
@@ -112,34 +124,5 @@ export function relayConnection(client: net.Socket, deps: RelayDeps): void {
     }
     // Handed on at once unless two emits are in flight; then they wait (bounded) for the next.
     gate.flush();
-  };
-}
-
-/** The device did not accept the proxy's connection: the client was refused on its behalf. */
-export function unreachableEvent(
-  now: Date,
-  proxy: string,
-  route: OtProxyRoute,
-  upstream: { host: string; port: number },
-  client: { ip: string; port: number },
-  why: string,
-): PendingEvent {
-  const ts = now.toISOString();
-  return {
-    ts,
-    received: ts,
-    source: route.protocol,
-    kind: 'security',
-    action: `${route.protocol}.device_unreachable`,
-    severity: 3,
-    message: `${route.protocol} device ${route.upstream} unreachable through proxy ${proxy}: ${why}`,
-    device: {
-      id: `${route.protocol}:${upstream.host}`,
-      ...(route.device_name ? { name: route.device_name } : {}),
-    },
-    src: { ip: client.ip, port: client.port },
-    dst: { ip: upstream.host, port: upstream.port },
-    fields: { proxy, upstream: route.upstream, error: why },
-    tags: [],
   };
 }
