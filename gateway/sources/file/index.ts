@@ -421,8 +421,10 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
       const f = found.get(t.key);
       if (!f && !t.orphan) {
         t.orphanSince = now;
-        // Renamed away: a rotation faster than the look may have renamed a newer file past its path.
-        if (!t.undecidedSince) siblings.add(t);
+        // Renamed away: a rotation faster than the look may have renamed a newer file past its
+        // path. Undecided files too: the file `create` leaves at the path is empty at its first
+        // look, and when the rotations outpace the looks, it is the only one seen there.
+        siblings.add(t);
       }
       t.orphan = !f;
       if (f) {

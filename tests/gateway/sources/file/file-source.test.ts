@@ -77,6 +77,23 @@ describe('file source', () => {
     assert.equal((await h.events()).length, 210);
   });
 
+  it('rename rotations faster than the looks: a file never seen at the path is found beside it', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, '');
+    await h.start({ paths: [file], poll_interval_ms: 200, rotate_wait_secs: 0.3 });
+    // Let the source see the empty file (logrotate's `create` leaves one), then rotate twice
+    // before the next look: the file written in between is never at the path when it looks.
+    await new Promise((r) => setTimeout(r, 400));
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, numbered(0, 50));
+    renameSync(`${file}.1`, `${file}.2`);
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, numbered(50, 60));
+    const all = await messagesWhen(h, 60);
+    assert.deepEqual([...all].sort(), numbered(0, 60).trimEnd().split('\n').sort());
+  });
+
   it('copytruncate: a copy of a followed file goes on from its offset; the truncated file starts over', async () => {
     h = await fileHarness();
     const file = path.join(h.dir, 'app.log');
