@@ -135,6 +135,9 @@ function postJson(
           'content-length': Buffer.byteLength(body),
         },
         lookup: guardedLookup(destination.allow_private_addresses),
+        // A fresh socket per report: a pooled keep-alive socket would skip the lookup, and with
+        // it the address guard (another destination's policy may have opened it).
+        agent: false,
         timeout: destination.timeout_secs * 1000,
         ...(secure && {
           minVersion: 'TLSv1.2' as const,

@@ -164,9 +164,28 @@ describe('report delivery: e-mail over STARTTLS, signed HTTPS webhook (PGlite)',
             ca_file: pki.caFile,
             secret_env: 'REPORT_HOOK_KEY',
           },
+          // By name: the address guard judges what the name resolves to, as the socket connects.
+          soar_by_name: {
+            type: 'webhook',
+            url: `https://localhost:${hookPort}/reports`,
+            ca_file: pki.caFile,
+            secret_env: 'REPORT_HOOK_KEY',
+            allow_private_addresses: true,
+          },
+          guarded_by_name: {
+            type: 'webhook',
+            url: `https://localhost:${hookPort}/reports`,
+            ca_file: pki.caFile,
+            secret_env: 'REPORT_HOOK_KEY',
+          },
         },
         schedules: [
-          { name: 'daily', period: 'daily', catch_up_periods: 0, deliver_to: ['plant', 'soar', 'guarded'] },
+          {
+            name: 'daily',
+            period: 'daily',
+            catch_up_periods: 0,
+            deliver_to: ['plant', 'soar', 'guarded', 'soar_by_name', 'guarded_by_name'],
+          },
         ],
       },
     }).reports;
@@ -212,7 +231,12 @@ describe('report delivery: e-mail over STARTTLS, signed HTTPS webhook (PGlite)',
 
     // Webhook: signed, with the CSV and PDF, the figures in the summary.
     assert.deepEqual(row.delivery.soar?.ok, true, JSON.stringify(row.delivery.soar));
-    assert.equal(posts.length, 1, 'the guarded destination never reached the receiver');
+    assert.deepEqual(row.delivery.soar_by_name?.ok, true, JSON.stringify(row.delivery));
+    assert.deepEqual(
+      posts.map((p) => JSON.parse(p.body).destination),
+      ['soar', 'soar_by_name'],
+      'the guarded destinations never reached the receiver (no pooled socket skips the guard)',
+    );
     const post = posts[0]!;
     const ts = String(post.headers['x-siem-timestamp']);
     assert.equal(post.headers['x-siem-signature'], webhookSignature(env.REPORT_HOOK_KEY, ts, post.body));
@@ -228,6 +252,8 @@ describe('report delivery: e-mail over STARTTLS, signed HTTPS webhook (PGlite)',
     // The guard: loopback refused without allow_private_addresses, and kept with the report.
     assert.equal(row.delivery.guarded?.ok, false);
     assert.match(row.delivery.guarded?.error ?? '', /loopback or private/);
+    assert.equal(row.delivery.guarded_by_name?.ok, false);
+    assert.match(row.delivery.guarded_by_name?.error ?? '', /localhost resolves to .*loopback or private/);
     await reports.stop();
   });
 
