@@ -165,6 +165,19 @@ export const DEFAULT_STAGES: StageConfig[] = [
     distinct: [],
   },
   {
+    // DNP3 integrity and class polls, S7 variable reads, BACnet property reads, OPC UA reads and
+    // subscriptions: a master polls a device every few seconds, each request and answer an event.
+    // Routine ones (telemetry, severity 6 or 7: no failure, no anomaly) fold per device, client,
+    // server and action per minute; restarts, control, writes, errors and anomalies go one by one.
+    type: 'aggregate',
+    name: 'ot_polling',
+    match: { source: ['dnp3', 's7comm', 'bacnet', 'opcua'], kind: 'telemetry', severity: [6, 7] },
+    key: ['device.id', 'src.ip', 'dst.ip', 'action'],
+    interval_secs: 60,
+    numbers: [],
+    distinct: [],
+  },
+  {
     type: 'dedupe',
     name: 'routine_syslog',
     match: { action: 'syslog.message', kind: 'telemetry' },
@@ -235,7 +248,7 @@ export const pipelineSchema = z
       .max(64)
       .default(DEFAULT_STAGES)
       .describe(
-        'The ordered stages (default: normalise, inventory, baselines, detect, modbus_reads, sensor_telemetry (aggregate), cip_io (aggregate), routine_syslog (dedupe)).',
+        'The ordered stages (default: normalise, inventory, baselines, detect, modbus_reads, sensor_telemetry (aggregate), cip_io (aggregate), ot_polling (aggregate), routine_syslog (dedupe)).',
       ),
   })
   .superRefine((p, ctx) => {

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { plantGatewaySources, plantTargets, startPlantDevices } from '../../demo/plant.ts';
+import { plantGatewaySources, plantTargets, startOtDevices, startPlantDevices } from '../../demo/plant.ts';
 import { SCENARIOS } from '../../demo/scenarios/index.ts';
 import { startModbusPlc } from '../../firmware-shims/simulators/modbus-plc.ts';
 import { createBaselines } from '../../gateway/baselines/index.ts';
@@ -145,10 +145,17 @@ async function runRecording(recording: PendingEvent[], config: GatewayConfig): P
 async function recordPlant(
   seconds: number,
   dir: string,
-): Promise<{ recording: PendingEvent[]; sources: Record<string, unknown> }> {
+): Promise<{ recording: PendingEvent[]; sources: Record<string, unknown>; attacks: number }> {
   const plc = await startModbusPlc({ tank: { stepMs: 500 }, listenOnlyRecoveryMs: 15_000 });
   const options = { host: '127.0.0.1', attackerAddress: ATTACKER, mqttSensors: 5, scryptN: 1024 };
-  const setup = await plantGatewaySources({ host: '127.0.0.1', port: plc.port }, options);
+  // The OT devices too (the DNP3 and S7 attacks need them), behind the gateway's ot_proxy.
+  const ot = await startOtDevices({ host: '127.0.0.1' });
+  const setup = await plantGatewaySources({ host: '127.0.0.1', port: plc.port }, options, {
+    host: '127.0.0.1',
+    dnp3Port: ot.outstation.port,
+    dnp3Address: ot.outstation.address,
+    s7Port: ot.s7.port,
+  });
   const privateKey = generateKeyPairSync('ed25519')
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
     .toString();
@@ -166,13 +173,14 @@ async function recordPlant(
   );
   const targets = plantTargets(gateway, setup, options);
   const devices = startPlantDevices(targets, setup, { coapSensors: 3 });
+  let attacks: typeof SCENARIOS = [];
   try {
     // The attacks, spread over the run (each once), as the demo runs them every 20 s.
     const started = Date.now();
-    const attacks =
+    attacks =
       seconds >= 300
         ? SCENARIOS
-        : SCENARIOS.filter((s) => ['rogue-write', 'ssh-brute-force'].includes(s.name));
+        : SCENARIOS.filter((s) => ['rogue-write', 'ssh-brute-force', 'dnp3-cold-restart'].includes(s.name));
     for (const [i, scenario] of attacks.entries()) {
       const at = started + ((i + 1) * seconds * 1000) / (attacks.length + 1);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
@@ -194,12 +202,13 @@ async function recordPlant(
   }
   await gateway.stop();
   await plc.stop();
+  await ot.stop();
   recording.sort((a, b) => a.seq - b.seq);
   // Back to what a source hands the pipeline: no identity yet.
   const pending = recording
     .filter((e) => e.source !== 'gateway')
     .map(({ v: _v, id: _id, gateway: _g, seq: _s, clock_offset_ms: _c, ...p }) => p as PendingEvent);
-  return { recording: pending, sources: setup.sources };
+  return { recording: pending, sources: setup.sources, attacks: attacks.length };
 }
 
 function figures(label: string, hours: number, def: Outcome, all: Outcome, target?: number): BenchFigure[] {
@@ -262,7 +271,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-wan-'));
   try {
     const seconds = quick ? 30 : 600;
-    const { recording, sources } = await recordPlant(seconds, path.join(dir, 'gw'));
+    const { recording, sources, attacks } = await recordPlant(seconds, path.join(dir, 'gw'));
     const base = {
       gateway: { id: 'bench', data_dir: dir },
       sources,
@@ -280,7 +289,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
     out.push(...figures(`demo plant ${seconds} s, routine traffic`, hours, rDef, rAll, 10));
     const def = await runRecording(recording, gatewayConfigSchema.parse(base));
     const all = await runRecording(recording, gatewayConfigSchema.parse({ ...base, pipeline: FORWARD_ALL }));
-    out.push(...figures(`demo plant ${seconds} s with ${quick ? 2 : 8} attacks`, hours, def, all));
+    out.push(...figures(`demo plant ${seconds} s with ${attacks} attacks`, hours, def, all));
     out.push(...stageCosts('demo plant', def, overhead));
 
     const capture = path.join(SHARED_DATA, 'modbus', 'iti', 'modbus_test.pcap');

@@ -87,6 +87,7 @@ describe('telemetry stages from the sources config', () => {
         'modbus_reads',
         'sensor_telemetry',
         'cip_io',
+        'ot_polling',
         'routine_syslog',
         'forward',
       ],
