@@ -154,6 +154,8 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     metrics,
     logger: child('enrichment'),
   });
+  // Alerts store the enrichment of the addresses and asset they name (enrich/alert.ts).
+  alerts.setEnricher((input) => enrichment.enrichAlert(input));
   teardown.add('enrichment', async () => {
     enrichment.stop();
     await enrichment.idle();

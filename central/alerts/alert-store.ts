@@ -20,6 +20,8 @@ export interface AlertListQuery {
   entity?: string;
   ruleId?: string;
   assignee?: string;
+  /** Alerts carrying every one of these tags (the enrichment terms: `geo.country:RU`, `intel.feed:c2`). */
+  tags?: string[];
   /** Alerts with an id below this (keyset; the previous page's last id). */
   beforeId?: number;
   limit: number;
@@ -90,6 +92,7 @@ export function createAlertStore(db: SqlClient, now: () => Date = () => new Date
       if (query.entity) where.push(`entity = ${p(query.entity)}`);
       if (query.ruleId) where.push(`rule_id = ${p(query.ruleId)}`);
       if (query.assignee) where.push(`assignee = ${p(query.assignee)}`);
+      if (query.tags && query.tags.length > 0) where.push(`tags @> ${p(query.tags)}::text[]`);
       if (query.beforeId !== undefined) where.push(`id < ${p(query.beforeId)}`);
       const limit = Math.min(MAX_ALERT_PAGE, Math.max(1, query.limit));
       const { rows } = await db.query(

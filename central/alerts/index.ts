@@ -9,6 +9,7 @@ import type { CentralMetrics } from '../metrics.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
 import { createAlertStore } from './alert-store.ts';
 import { raiseAlert } from './raise.ts';
+import type { AlertEnrichment } from '../../protocols/api/central.ts';
 import type { Alert, AlertInput, RaiseResult } from './types.ts';
 
 export { raiseAlert, type RaiseOptions } from './raise.ts';
@@ -23,6 +24,11 @@ export interface AlertsOptions {
   onCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
   /** Called after a new alert committed (wakes the sinks). */
   onCommitted?: () => void;
+  /**
+   * The enrichment of what an alert names (central/enrich/alert.ts), looked up before each raise;
+   * settable later since enrichment is built after the alerts. A failure raises the alert bare.
+   */
+  enrich?: (input: AlertInput) => Promise<AlertEnrichment | undefined>;
   /** Called after a new alert committed, with who raised it (response playbooks). */
   onRaised?: (alert: Alert, actor: string) => void;
 }
@@ -45,13 +51,25 @@ export function createAlerts(options: AlertsOptions) {
       return comment;
     },
   };
+  let enrich = options.enrich;
   return {
     store,
     changes,
+    /** Sets (or clears) the enrichment lookup of every later raise. */
+    setEnricher(next: AlertsOptions['enrich']): void {
+      enrich = next;
+    },
     /** Raises, groups or suppresses one alert (see raise.ts); `actor` is recorded in the history. */
     async raise(input: AlertInput, actor = 'central'): Promise<RaiseResult> {
+      let enrichment: AlertEnrichment | undefined;
+      try {
+        enrichment = await enrich?.(input);
+      } catch {
+        options.metrics.errors.inc({ component: 'enrichment', stage: 'processing', code: 'alert' });
+      }
       try {
         const result = await raiseAlert(options.sql, input, {
+          ...(enrichment && { enrichment }),
           groupWindowMs: options.groupWindowSecs * 1000,
           now,
           actor,

@@ -5,8 +5,13 @@
  * alert (new or acknowledged) of the same rule on the same entity whose first hit is within the
  * group window takes it (count, last seen, event ids, highest severity); otherwise a new alert is
  * stored with a `raised` history row, and `onCreated` runs in the same transaction (the sinks'
- * durable outbox), so an alert is never stored without its forwarding being queued.
+ * durable outbox), so an alert is never stored without its forwarding being queued. The
+ * enrichment of what the alert names (central/enrich/alert.ts), when given, is stored with a new
+ * alert and merged into the open one a repeat folds into; its search tags replace any tag of the
+ * input that looks like one, so a caller cannot forge them.
  */
+import type { AlertEnrichment } from '../../protocols/api/central.ts';
+import { mergeEnrichment, enrichmentTags } from '../enrich/alert.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
 import { ALERT_COLUMNS, toAlert } from './rows.ts';
 import {
@@ -26,6 +31,18 @@ export interface RaiseOptions {
   actor?: string;
   /** Runs inside the transaction of a newly created alert (forwarding outbox). */
   onCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
+  /** What central knows of the addresses and asset the alert names. */
+  enrichment?: AlertEnrichment;
+}
+
+/** The search terms of enrichment (`geo.country:RU`, `intel.feed:abuse`, `asset.site:north`). */
+export const ENRICHMENT_TAG = /^(?:geo|intel|asset)\.[a-z_]+:/;
+const MAX_TAGS = 64;
+
+function withTags(base: readonly string[], enrichment: AlertEnrichment | undefined): string[] {
+  if (!enrichment) return [...base];
+  const own = base.filter((t) => !ENRICHMENT_TAG.test(t));
+  return [...new Set([...own, ...enrichmentTags(enrichment)])].slice(0, MAX_TAGS);
 }
 
 /** The first half of `old`, then the latest ids, at most MAX_EVENT_IDS, without repeats. */
@@ -64,8 +81,14 @@ export async function raiseAlert(
     );
     if (suppressed.length > 0) return { outcome: 'suppressed' };
 
-    const { rows: open } = await tx.query<{ id: string | number; event_ids: string[]; techniques: string[] }>(
-      `SELECT id, event_ids, techniques FROM alerts
+    const { rows: open } = await tx.query<{
+      id: string | number;
+      event_ids: string[];
+      techniques: string[];
+      tags: string[];
+      enrichment: AlertEnrichment | null;
+    }>(
+      `SELECT id, event_ids, techniques, tags, enrichment FROM alerts
         WHERE rule_id = $1 AND entity_type = $2 AND entity = $3 AND status IN ('new', 'acknowledged')
           AND first_seen > $4::timestamptz AND first_seen < $5::timestamptz
         ORDER BY first_seen DESC LIMIT 1 FOR UPDATE`,
@@ -73,10 +96,15 @@ export async function raiseAlert(
     );
     const current = open[0];
     if (current) {
+      const enrichment = options.enrichment
+        ? mergeEnrichment(current.enrichment, options.enrichment)
+        : current.enrichment;
+      const tags = enrichment ? withTags(current.tags, enrichment) : current.tags;
       const { rows } = await tx.query(
         `UPDATE alerts SET count = count + $2, first_seen = least(first_seen, $3::timestamptz),
                 last_seen = greatest(last_seen, $3::timestamptz), severity = least(severity, $4),
-                event_ids = $5::text[], techniques = $6::text[], updated_at = $7::timestamptz
+                event_ids = $5::text[], techniques = $6::text[], updated_at = $7::timestamptz,
+                tags = $8::text[], enrichment = $9::jsonb
           WHERE id = $1 RETURNING ${ALERT_COLUMNS}`,
         [
           current.id,
@@ -86,6 +114,8 @@ export async function raiseAlert(
           mergeEventIds(current.event_ids, input.event_ids),
           [...new Set([...current.techniques, ...input.rule.techniques])],
           now.toISOString(),
+          tags,
+          enrichment === null ? null : JSON.stringify(enrichment),
         ],
       );
       return { outcome: 'grouped', alert: toAlert(rows[0]!) };
@@ -93,26 +123,27 @@ export async function raiseAlert(
 
     const { rows } = await tx.query(
       `INSERT INTO alerts (rule_id, rule_title, severity, techniques, tags, entity_type, entity, device_id,
-              host, gateway, site, event_ids, count, first_seen, last_seen, created_at, updated_at)
+              host, gateway, site, event_ids, count, first_seen, last_seen, created_at, updated_at, enrichment)
        VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8, $9, $10, $11, $12::text[], $13,
-               $14::timestamptz, $14::timestamptz, $15::timestamptz, $15::timestamptz)
+               $14::timestamptz, $14::timestamptz, $15::timestamptz, $15::timestamptz, $16::jsonb)
        RETURNING ${ALERT_COLUMNS}`,
       [
         input.rule.id,
         input.rule.title,
         severity,
         input.rule.techniques,
-        input.rule.tags,
+        withTags(input.rule.tags, options.enrichment),
         entityType,
         entity,
         input.entity.device_id ?? null,
         input.entity.host ?? null,
         input.entity.gateway ?? null,
-        input.entity.site ?? null,
+        input.entity.site ?? options.enrichment?.asset?.site ?? null,
         mergeEventIds([], input.event_ids),
         input.count,
         at.toISOString(),
         now.toISOString(),
+        options.enrichment ? JSON.stringify(options.enrichment) : null,
       ],
     );
     const alert = toAlert(rows[0]!);

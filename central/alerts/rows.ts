@@ -9,10 +9,13 @@ const time = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', ${UTC}) 
 
 export const ALERT_COLUMNS = `id, rule_id, rule_title, severity, techniques, tags, entity_type, entity,
   device_id, host, gateway, site, event_ids, count, ${time('first_seen')}, ${time('last_seen')}, status,
-  assignee, ${time('created_at')}, ${time('updated_at')}`;
+  assignee, ${time('created_at')}, ${time('updated_at')}, enrichment`;
 
 export function toAlert(row: Record<string, unknown>): Alert {
-  return { ...(row as unknown as Alert), id: Number(row.id), count: Number(row.count) };
+  // jsonb: an object from both adapters; null on alerts raised before enrichment was stored.
+  const enrichment =
+    typeof row.enrichment === 'string' ? JSON.parse(row.enrichment) : (row.enrichment ?? null);
+  return { ...(row as unknown as Alert), id: Number(row.id), count: Number(row.count), enrichment };
 }
 
 export { time as utcColumn };

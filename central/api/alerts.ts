@@ -1,6 +1,8 @@
 /**
  * The alert API (bearer token): `POST /api/alerts` raises one (for integrations and tests; the
  * detection engine calls `raiseAlert` directly), `GET /api/alerts` lists the queue,
+ * (filtered by status, severity, entity, rule, assignee, and by tag: `tag=` or a `q=` of
+ * enrichment terms such as `q=geo.country:RU intel.feed:c2`, all of which must hold),
  * `GET /api/alerts/:id` shows one with its comments and history, `PATCH /api/alerts/:id` changes
  * status or assignee, `POST /api/alerts/:id/comments` comments, `GET /api/alerts/:id/related`
  * finds events and alerts on the same entity, and `/api/alert-suppressions` manages suppression
@@ -15,7 +17,7 @@ import type { Alerts } from '../alerts/index.ts';
 import { MAX_ALERT_PAGE } from '../alerts/alert-store.ts';
 import { ALERT_STATUSES, alertInputSchema } from '../alerts/types.ts';
 import './context.ts';
-import { parseQuery } from './search-params.ts';
+import { enrichmentTerm, parseQuery } from './search-params.ts';
 import { jsonBody } from './body.ts';
 
 const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -27,6 +29,15 @@ export const listSchema = z.strictObject({
   entity: z.string().min(1).max(256).optional(),
   rule_id: z.string().min(1).max(128).optional(),
   assignee: z.string().min(1).max(128).optional(),
+  tag: z.string().min(1).max(128).optional().describe('Alerts carrying this tag'),
+  q: z
+    .string()
+    .max(1024)
+    .regex(
+      /^\s*(?:(?:geo|intel|asset)\.[a-z_]+:\S{1,120}\s*){0,8}$/,
+      'space-separated enrichment terms (geo.country:RU, geo.asn:AS64500, intel.feed:c2, asset.site:north)',
+    )
+    .optional(),
   before_id: idParam.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_ALERT_PAGE).default(100),
 });
@@ -71,6 +82,7 @@ export function alertsApi(alerts: Alerts, options: { relatedMarginSecs: number }
       entity: q.entity,
       ruleId: q.rule_id,
       assignee: q.assignee,
+      tags: [...(q.tag ? [q.tag] : []), ...(q.q?.split(/\s+/).filter(Boolean).map(enrichmentTerm) ?? [])],
       beforeId: q.before_id,
       limit: q.limit,
     });

@@ -75,10 +75,18 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, string
 /** `geo.country:RU`, `intel.feed:abuse`, `asset.site:north`: the enrichment tags (enrich/annotate.ts). */
 const ENRICHMENT_TERM = /^(?:geo|intel|asset)\.[a-z_]+:\S+$/;
 
+/** The tag of an enrichment term as stored: `geo.country:ru` → `geo.country:RU`, `geo.asn:64500` → `geo.asn:AS64500`. */
+export function enrichmentTerm(term: string): string {
+  const m = /^geo\.(country|asn):(.+)$/i.exec(term);
+  if (!m) return term;
+  if (m[1]!.toLowerCase() === 'country') return `geo.country:${m[2]!.toUpperCase()}`;
+  return `geo.asn:${/^\d+$/.test(m[2]!) ? `AS${m[2]}` : m[2]!.toUpperCase()}`;
+}
+
 export function toFilter(q: FilterParams): EventFilter {
   // A `q` that is one enrichment term searches its tag (when no other tag is asked for).
   if (q.q !== undefined && q.tag === undefined && ENRICHMENT_TERM.test(q.q)) {
-    q = { ...q, tag: q.q, q: undefined };
+    q = { ...q, tag: enrichmentTerm(q.q), q: undefined };
   }
   return {
     from: q.from,

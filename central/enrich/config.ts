@@ -24,6 +24,36 @@ export const enrichmentConfigSchema = z
       .boolean()
       .default(true)
       .describe('Country and city of public addresses (geoip-lite, ~150 MB when used).'),
+    asn: z
+      .strictObject({
+        file: z
+          .string()
+          .min(1)
+          .describe(
+            'An iptoasn.com table (ip2asn-v4.tsv, ip2asn-combined.tsv: start, end, AS number, country, description; tab-separated), re-read on change and on SIGHUP.',
+          ),
+        max_ranges: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000_000)
+          .default(2_000_000)
+          .describe(
+            'Most ranges kept (about 12 bytes each for IPv4, 36 for IPv6); more are skipped and counted.',
+          ),
+        max_bytes: z.number().int().min(1024).max(4_294_967_296).default(268_435_456),
+        poll_secs: z.number().int().min(5).default(300).describe("How often the file's mtime is checked."),
+      })
+      .optional()
+      .describe(
+        'The autonomous system (ASN) of public addresses, which the GeoIP data lacks. Off when absent.',
+      ),
+    gateway_sites: z
+      .record(z.string().min(1).max(64), z.string().min(1).max(64))
+      .default({})
+      .describe(
+        'The site of each gateway (gateway id → site): a device or address it reports is at its site, unless enrichment.assets says otherwise.',
+      ),
     reverse_dns: z
       .strictObject({
         enabled: z.boolean().default(true),

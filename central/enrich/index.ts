@@ -3,7 +3,9 @@
  * updated and every event is checked against the loaded threat-intelligence lists, a hit
  * raising an alert (rule `intel:<list>:<value>`, on the event's device or host, grouped like any
  * alert). Work runs one batch at a time behind the link; a backlog beyond MAX_PENDING batches is
- * skipped and counted, never silently. IP lookups (scope, OT, GeoIP) serve the API.
+ * skipped and counted, never silently. IP lookups (scope, OT, GeoIP, ASN) serve the API.
+ * Alerts are enriched too (`enrichAlert`, alert.ts), from a bounded memory of the enrichment of
+ * recently inserted events, else from storage.
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -13,7 +15,10 @@ import { recordDevices } from '../inventory/devices.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
 import type { EnrichmentConfig } from './config.ts';
-import { annotateEvent, createAssets, ENRICH_TAG } from './annotate.ts';
+import { annotateEvent, createAssets, ENRICH_TAG, type InventoryAsset } from './annotate.ts';
+import { createAlertEnricher, createRecentEvents } from './alert.ts';
+import { createAsnSource } from './asn.ts';
+import type { AlertInput } from '../alerts/types.ts';
 import { cidrList, ipInfo } from './ip.ts';
 import { createFeeds, type LoadedFeed } from './feeds.ts';
 import { createRdns } from './rdns.ts';
@@ -87,14 +92,65 @@ export async function createEnrichment(options: {
         ...(rd.servers && { servers: rd.servers }),
       })
     : undefined;
-  const assets = createAssets(config.assets);
-  const annotator = { ot, geo: config.geoip, rdns, assets, feeds: () => lists };
+  const asnSource = config.asn
+    ? createAsnSource({
+        file: config.asn.file,
+        maxRanges: config.asn.max_ranges,
+        maxBytes: config.asn.max_bytes,
+        pollSecs: config.asn.poll_secs,
+        logger,
+      })
+    : undefined;
+  try {
+    await asnSource?.start();
+  } catch (error) {
+    feeds.stop();
+    throw error;
+  }
+  const asn = asnSource ? (ip: string) => asnSource.lookup(ip) : undefined;
+  const assets = createAssets(config.assets, config.gateway_sites);
+  const annotator = { ot, geo: config.geoip, asn, rdns, assets, feeds: () => lists };
+  const recent = createRecentEvents();
+  const alertEnricher = createAlertEnricher({
+    ...annotator,
+    recent,
+    load: async (ids, at) => {
+      // `<gateway>:<seq>` ids, read back within a day of the alert (partition pruning on ts).
+      const pairs = ids
+        .map((id) => /^(.+):(\d+)$/.exec(id))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .slice(0, 64);
+      if (pairs.length === 0) return [];
+      const t = at ? Date.parse(at) : Date.now();
+      const around = Number.isFinite(t) ? t : Date.now();
+      const { rows } = await options.sql.query<EventRow>(
+        `SELECT ${SELECT_COLUMNS} FROM events
+          WHERE (gateway, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))
+            AND ts >= $3::timestamptz AND ts <= $4::timestamptz LIMIT 64`,
+        [
+          pairs.map((m) => m[1]!),
+          pairs.map((m) => m[2]!),
+          new Date(around - 86_400_000).toISOString(),
+          new Date(around + 3_600_000).toISOString(),
+        ],
+      );
+      return rows.map(rowToEvent);
+    },
+  });
   async function refreshInventory(): Promise<void> {
     try {
-      const { rows } = await options.sql.query<{ device_id: string; name: string }>(
-        'SELECT device_id, name FROM devices WHERE name IS NOT NULL ORDER BY last_seen DESC LIMIT 100000',
+      const { rows } = await options.sql.query<{
+        device_id: string;
+        name: string | null;
+        role: string | null;
+      }>(
+        `SELECT device_id, coalesce(name, host) AS name, role FROM devices
+          WHERE name IS NOT NULL OR host IS NOT NULL OR role IS NOT NULL ORDER BY last_seen DESC LIMIT 100000`,
       );
-      assets.setInventory(new Map(rows.map((r) => [r.device_id, r.name])));
+      const known = new Map<string, InventoryAsset>();
+      for (const r of rows)
+        known.set(r.device_id, { ...(r.name && { name: r.name }), ...(r.role && { role: r.role }) });
+      assets.setInventory(known);
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'could not read device names for enrichment');
     }
@@ -201,6 +257,7 @@ export async function createEnrichment(options: {
       for (const event of events) {
         try {
           annotateEvent(event, annotator);
+          recent.remember(event);
         } catch (error) {
           metrics.errors.inc({ component: 'enrichment', stage: 'processing', code: 'annotate' });
           logger.warn({ err: (error as Error).message }, 'could not enrich an event');
@@ -213,14 +270,24 @@ export async function createEnrichment(options: {
     },
     lists: () => lists,
     rdns,
+    asn: asnSource,
+    /** The enrichment of what an alert names (alert.ts): given to the alert service. */
+    async enrichAlert(input: AlertInput) {
+      return (await alertEnricher.enrich(input)).enrichment;
+    },
     refreshInventory,
     feeds,
     stop() {
       feeds.stop();
+      asnSource?.stop();
       clearInterval(inventoryTimer);
       rdns?.cancel();
     },
-    ipInfo: (ip: string) => ipInfo(ip, ot, { geo: config.geoip }),
+    ipInfo: (ip: string) => {
+      const info = ipInfo(ip, ot, { geo: config.geoip });
+      const as = info?.scope === 'public' ? asn?.(info.ip) : undefined;
+      return info && as ? { ...info, ...as } : info;
+    },
     /** Intel hits of one IP address, for the lookup API. */
     intelFor(ip: string) {
       const probe = { src: { ip }, fields: {} } as unknown as Event;

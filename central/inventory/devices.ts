@@ -1,6 +1,8 @@
 /**
  * The central device inventory: every stored batch updates one row per device id (first and last
- * seen, gateways, protocols, the identity the protocol gives it, its host name) in one upsert;
+ * seen, gateways, protocols, the identity the protocol gives it, its host name, and its role when
+ * the protocol says what kind of device it is: the CIP Identity object's device type name of an
+ * EtherNet/IP List Identity reply, e.g. `Programmable Logic Controller`) in one upsert;
  * `list` serves `GET /api/devices`. Idempotent: re-sent events change nothing.
  */
 import type * as Api from '../../protocols/api/central.ts';
@@ -18,14 +20,25 @@ interface Seen {
   protocolId: string | null;
   name: string | null;
   host: string | null;
+  role: string | null;
 }
 
-const UPSERT = `INSERT INTO devices AS d (device_id, first_seen, last_seen, gateways, protocols, protocol_id, name, host)
+const MAX_ROLE = 64;
+
+/** What kind of device the event says its device is (protocols/event/SPEC.md, enip). */
+export function reportedRole(e: Event): string | null {
+  if (e.source !== 'enip') return null;
+  const identity = e.fields?.identity as Record<string, unknown> | undefined;
+  const role = identity?.device_type_name;
+  return typeof role === 'string' && role.trim() !== '' ? role.trim().slice(0, MAX_ROLE) : null;
+}
+
+const UPSERT = `INSERT INTO devices AS d (device_id, first_seen, last_seen, gateways, protocols, protocol_id, name, host, role)
 SELECT u.id, u.first_seen, u.last_seen,
        ARRAY(SELECT jsonb_array_elements_text(u.gateways)), ARRAY(SELECT jsonb_array_elements_text(u.protocols)),
-       u.protocol_id, u.name, u.host
-  FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[], $8::text[])
-    AS u(id, first_seen, last_seen, gateways, protocols, protocol_id, name, host)
+       u.protocol_id, u.name, u.host, u.role
+  FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS u(id, first_seen, last_seen, gateways, protocols, protocol_id, name, host, role)
 ON CONFLICT (device_id) DO UPDATE SET
   first_seen = least(d.first_seen, EXCLUDED.first_seen),
   last_seen = greatest(d.last_seen, EXCLUDED.last_seen),
@@ -33,7 +46,8 @@ ON CONFLICT (device_id) DO UPDATE SET
   protocols = ARRAY(SELECT DISTINCT p FROM unnest(d.protocols || EXCLUDED.protocols) AS p ORDER BY p),
   protocol_id = coalesce(EXCLUDED.protocol_id, d.protocol_id),
   name = coalesce(EXCLUDED.name, d.name),
-  host = coalesce(EXCLUDED.host, d.host)`;
+  host = coalesce(EXCLUDED.host, d.host),
+  role = coalesce(EXCLUDED.role, d.role)`;
 
 export async function recordDevices(db: SqlExecutor, events: readonly Event[]): Promise<number> {
   const seen = new Map<string, Seen>();
@@ -50,6 +64,7 @@ export async function recordDevices(db: SqlExecutor, events: readonly Event[]): 
         protocolId: null,
         name: null,
         host: null,
+        role: null,
       };
       seen.set(e.device.id, s);
     }
@@ -60,6 +75,7 @@ export async function recordDevices(db: SqlExecutor, events: readonly Event[]): 
       s.name = e.device.name ?? s.name;
       s.host = e.host ?? s.host;
     }
+    s.role = reportedRole(e) ?? s.role;
     s.gateways.add(e.gateway);
     s.protocols.add(e.source);
   }
@@ -76,6 +92,7 @@ export async function recordDevices(db: SqlExecutor, events: readonly Event[]): 
     rows.map((r) => r.protocolId),
     rows.map((r) => r.name),
     rows.map((r) => r.host),
+    rows.map((r) => r.role),
   ]);
   return ids.length;
 }

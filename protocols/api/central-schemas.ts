@@ -33,6 +33,39 @@ const alertShape = {
   assignee: z.string().nullable(),
   created_at: time,
   updated_at: time,
+  enrichment: z
+    .object({
+      addresses: z.array(
+        z.object({
+          ip: z.string(),
+          seen_as: z.enum(['entity', 'src', 'dst']),
+          scope: z.string(),
+          ot: z.boolean().optional(),
+          country: z.string().optional(),
+          city: z.string().optional(),
+          region: z.string().optional(),
+          asn: z.string().optional(),
+          as_name: z.string().optional(),
+          rdns: z.string().optional(),
+          asset: z
+            .object({ name: z.string().optional(), role: z.string().optional(), site: z.string().optional() })
+            .optional(),
+        }),
+      ),
+      asset: z
+        .object({
+          device_id: z.string().optional(),
+          name: z.string().optional(),
+          role: z.string().optional(),
+          site: z.string().optional(),
+        })
+        .optional(),
+      intel: z.array(
+        z.object({ feed: z.string(), type: z.string(), indicator: z.string(), field: z.string() }),
+      ),
+    })
+    .nullable()
+    .describe('Geo, ASN, reverse DNS, asset and threat-intel matches of what the alert names'),
 };
 export const alertSchema = z.object(alertShape).meta({ id: 'Alert' });
 export const alertCommentSchema = z

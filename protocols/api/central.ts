@@ -30,6 +30,48 @@ export interface Alert {
   assignee: string | null;
   created_at: string;
   updated_at: string;
+  /** What central knew of the addresses and asset the alert names when it was raised; null before. */
+  enrichment: AlertEnrichment | null;
+}
+
+/** An asset's name, role and site (configuration, then central's inventory). */
+export interface EnrichedAsset {
+  name?: string;
+  role?: string;
+  site?: string;
+}
+
+/** One address an alert names: its host (`entity`), or a triggering event's `src` / `dst`. */
+export interface EnrichedAddress {
+  ip: string;
+  seen_as: 'entity' | 'src' | 'dst';
+  /** private, public, loopback, … (central/enrich/ip.ts). */
+  scope: string;
+  ot?: boolean;
+  country?: string;
+  city?: string;
+  region?: string;
+  /** `AS13335`, from the operator's ASN table. */
+  asn?: string;
+  as_name?: string;
+  rdns?: string;
+  asset?: EnrichedAsset;
+}
+
+/** A threat-intel indicator that matched, and the feed it came from. */
+export interface IntelMatch {
+  feed: string;
+  type: string;
+  indicator: string;
+  field: string;
+}
+
+/** `Alert.enrichment` (central/enrich/alert.ts). */
+export interface AlertEnrichment {
+  addresses: EnrichedAddress[];
+  /** The alert's device (or its host's configured asset). */
+  asset?: EnrichedAsset & { device_id?: string };
+  intel: IntelMatch[];
 }
 
 /** `GET /api/alerts/:id`, `PATCH /api/alerts/:id`: the alert with its comments and history. */
@@ -181,7 +223,7 @@ export interface Device {
   site?: string | null;
 }
 
-/** `GET /api/alerts?status=&severity_max=&entity=&rule_id=&assignee=&before_id=&limit=`. */
+/** `GET /api/alerts?status=&severity_max=&entity=&rule_id=&assignee=&tag=&q=&before_id=&limit=`. */
 export interface AlertsPage {
   alerts: Alert[];
   /** Pass as `before_id` for the next (older) page; null on the last. */

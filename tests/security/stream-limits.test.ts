@@ -35,6 +35,7 @@ function bigAlert(n: number, bytes = 16_384): Alert {
     id: n,
     rule_id: 'r-big',
     rule_title: 'x'.repeat(bytes),
+    enrichment: null,
     severity: 3,
     techniques: [],
     tags: [],

@@ -84,6 +84,7 @@ const ALERT: Alert = {
   id: 7,
   rule_id: 'r-1',
   rule_title: 'SSH brute force',
+  enrichment: null,
   severity: 3,
   techniques: ['T0866'],
   tags: [],

@@ -11,7 +11,7 @@ import { useSession } from '../../../shared/session.tsx';
 import { useStream } from '../../../shared/stream.ts';
 import { ErrorBanner, SeverityBadge, Tags, useApi } from '../../../shared/ui.tsx';
 import { StatusPill } from './alerts.tsx';
-import { EnrichmentCard } from './enrichment.tsx';
+import { AlertEnrichmentCard, EnrichmentCard } from './enrichment.tsx';
 import { EventTable } from './search.tsx';
 import type { Alert, AlertDetail, SiemEvent } from '../types.ts';
 
@@ -130,6 +130,7 @@ export function AlertDetailPage({ id }: { id: string }) {
               </tbody>
             </table>
           </div>
+          <AlertEnrichmentCard enrichment={a.enrichment} />
           <EnrichmentCard events={events.filter((e) => triggering.has(e.id))} />
           <div class="card">
             <h2>Triggering events ({a.event_ids.length})</h2>

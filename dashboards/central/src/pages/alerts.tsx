@@ -22,7 +22,7 @@ export function StatusPill({ status }: { status: AlertStatus }) {
   return <Pill tone={STATUS_TONE[status]}>{status.replace('_', ' ')}</Pill>;
 }
 
-const FILTERS = ['status', 'severity_max', 'rule_id', 'entity', 'assignee'] as const;
+const FILTERS = ['status', 'severity_max', 'rule_id', 'entity', 'assignee', 'q'] as const;
 
 function matches(a: Alert, f: Record<string, string | undefined>): boolean {
   if (f.status && a.status !== f.status) return false;
@@ -30,6 +30,13 @@ function matches(a: Alert, f: Record<string, string | undefined>): boolean {
   if (f.rule_id && a.rule_id !== f.rule_id) return false;
   if (f.entity && a.entity !== f.entity) return false;
   if (f.assignee && a.assignee !== f.assignee) return false;
+  // Enrichment terms (`geo.country:RU intel.feed:c2`) are tags the alert must all carry; the
+  // server normalises case, so a live alert is compared without it.
+  const tags = new Set(a.tags.map((t) => t.toLowerCase()));
+  for (const term of f.q?.split(/\s+/).filter(Boolean) ?? []) {
+    const t = term.toLowerCase().replace(/^geo\.asn:(\d+)$/, 'geo.asn:as$1');
+    if (!tags.has(t)) return false;
+  }
   return true;
 }
 
@@ -104,6 +111,7 @@ export function AlertsPage({ route }: { route: Route }) {
         {field('rule_id', 'Rule')}
         {field('entity', 'Device / host')}
         {field('assignee', 'Assignee')}
+        {field('q', 'Enrichment (geo.country:RU, intel.feed:…)')}
         <button type="submit" class="primary">
           Filter
         </button>

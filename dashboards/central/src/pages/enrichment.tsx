@@ -1,12 +1,14 @@
 /**
- * Enrichment on the SOC dashboard (issue 21): what central stored with an alert's triggering
- * events (location, reverse DNS, asset, threat-intel hits; central/enrich/annotate.ts), and the
- * threat-intel feed status panel (`GET /api/intel/feeds`).
+ * Enrichment on the SOC dashboard (issue 21): what central stored with an alert (its asset, the
+ * addresses it names with location, ASN, reverse DNS and asset, and its threat-intel matches;
+ * central/enrich/alert.ts), what it stored with the alert's triggering events
+ * (central/enrich/annotate.ts), and the threat-intel feed status panel (`GET /api/intel/feeds`).
+ * Each term links to the alerts carrying it (`#/alerts?q=geo.country:RU`) and to the events.
  */
 import { ago } from '../../../shared/format.ts';
 import { href } from '../../../shared/router.ts';
 import { ErrorBanner, useApi } from '../../../shared/ui.tsx';
-import type { SiemEvent } from '../types.ts';
+import type { Alert, SiemEvent } from '../types.ts';
 
 interface Geo {
   ip?: string;
@@ -23,6 +25,106 @@ interface IntelHit {
   type: string;
   indicator: string;
   field: string;
+}
+
+/** A search term, linking to the alerts and to the events that carry it. */
+function Term({ term, label }: { term: string; label: string }) {
+  return (
+    <span class="term">
+      <a href={href('alerts', { q: term })} title={`Alerts with ${term}`}>
+        {label}
+      </a>{' '}
+      <a href={href('search', { q: term })} title={`Events with ${term}`} class="muted">
+        (events)
+      </a>
+    </span>
+  );
+}
+
+/** What central stored with the alert when it was raised; nothing for an alert without it. */
+export function AlertEnrichmentCard({ enrichment }: { enrichment: Alert['enrichment'] }) {
+  if (!enrichment) return null;
+  const { asset, addresses, intel } = enrichment;
+  if (!asset && addresses.length === 0 && intel.length === 0) return null;
+  return (
+    <div class="card" data-testid="alert-enrichment">
+      <h2>What it names</h2>
+      {asset && (
+        <p data-testid="alert-asset">
+          Asset: <strong>{asset.name ?? asset.device_id ?? '—'}</strong>
+          {asset.role && <> · role {asset.role}</>}
+          {asset.site && (
+            <>
+              {' '}
+              · site <Term term={`asset.site:${asset.site}`} label={asset.site} />
+            </>
+          )}
+        </p>
+      )}
+      {addresses.length > 0 && (
+        <table data-testid="alert-addresses">
+          <thead>
+            <tr>
+              <th>Address</th>
+              <th>Seen as</th>
+              <th>Location</th>
+              <th>ASN</th>
+              <th>Reverse DNS</th>
+              <th>Asset</th>
+            </tr>
+          </thead>
+          <tbody>
+            {addresses.map((x) => (
+              <tr key={x.ip}>
+                <td class="mono">{x.ip}</td>
+                <td>
+                  {x.seen_as} ({x.ot ? 'OT, ' : ''}
+                  {x.scope})
+                </td>
+                <td>
+                  {x.country ? (
+                    <Term
+                      term={`geo.country:${x.country}`}
+                      label={[x.country, x.region, x.city].filter(Boolean).join(' · ')}
+                    />
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td>
+                  {x.asn ? (
+                    <Term term={`geo.asn:${x.asn}`} label={[x.asn, x.as_name].filter(Boolean).join(' ')} />
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td class="mono">{x.rdns ?? '—'}</td>
+                <td>
+                  {x.asset ? [x.asset.name, x.asset.role, x.asset.site].filter(Boolean).join(' · ') : '—'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {intel.length > 0 && (
+        <>
+          <h3>Threat-intel matches</h3>
+          <ul data-testid="alert-intel">
+            {intel.map((m) => (
+              <li key={`${m.feed}|${m.type}|${m.indicator}`}>
+                <Term term={`intel.feed:${m.feed}`} label={m.feed} />:{' '}
+                <span class="mono">
+                  {m.type} {m.indicator}
+                </span>{' '}
+                in {m.field}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
 }
 
 /** One row per triggering event that carries enrichment; nothing when none does. */
