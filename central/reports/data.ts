@@ -52,6 +52,7 @@ export interface ReportData {
     events: number;
     new_devices: number;
     gateways: number;
+    incidents: number;
     outages: number;
     outage_secs: number;
     buffered_events: number;
@@ -72,6 +73,16 @@ export interface ReportData {
     status: string;
   }>;
   events_over_time: Bucket[];
+  /** Incidents (alerts folded by attacker) opened in the period with a child alert of the scope. */
+  incidents: Array<{
+    id: number;
+    title: string;
+    attacker: string;
+    severity: number;
+    alert_count: number;
+    status: string;
+    first_seen: string;
+  }>;
   top_talkers: Array<{ ip: string; events: number; destinations: number; alerts: number }>;
   top_devices: Array<{ device_id: string; events: number }>;
   new_devices: Array<{
@@ -258,6 +269,25 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
         [...alertArgs, talkerIps],
       )
     : { rows: [] };
+  const incidents = await sql.query<{
+    id: number;
+    title: string;
+    attacker: string;
+    severity: number;
+    alert_count: number;
+    status: string;
+    first_ms: number;
+  }>(
+    `SELECT i.id::int AS id, i.title, i.attacker, i.severity, i.alert_count, i.status,
+            (extract(epoch FROM i.first_seen) * 1000)::float8 AS first_ms
+       FROM incidents i
+      WHERE i.first_seen >= $1::timestamptz AND i.first_seen < $2::timestamptz
+        AND EXISTS (SELECT 1 FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+                     WHERE ia.incident_id = i.id
+                       AND ($3::text[] IS NULL OR a.gateway = ANY($3::text[]) OR a.site = $4))
+      ORDER BY i.severity, i.alert_count DESC, i.id LIMIT 50`,
+    alertArgs,
+  );
   const alertsByIp = new Map(talkerAlerts.rows.map((r) => [r.ip, num(r.n)]));
 
   const gatewayHealth = await collectGateways(o);
@@ -279,6 +309,7 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
       events: eventsOverTime.reduce((s, b) => s + b.count, 0),
       new_devices: newDevices.rows.length,
       gateways: gatewayHealth.gateways.length,
+      incidents: incidents.rows.length,
       outages: gatewayHealth.outages.length,
       outage_secs: gatewayHealth.gateways.reduce((s, g) => s + g.outage_secs, 0),
       buffered_events: gatewayHealth.gateways.reduce((s, g) => s + g.buffered_events, 0),
@@ -308,6 +339,15 @@ export async function collectReportData(o: ReportDataOptions): Promise<ReportDat
       status: r.status,
     })),
     events_over_time: eventsOverTime,
+    incidents: incidents.rows.map((r) => ({
+      id: num(r.id),
+      title: r.title,
+      attacker: r.attacker,
+      severity: num(r.severity),
+      alert_count: num(r.alert_count),
+      status: r.status,
+      first_seen: iso(r.first_ms),
+    })),
     top_talkers: talkers.rows.map((r) => ({
       ip: r.ip,
       events: num(r.events),

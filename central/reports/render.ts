@@ -92,6 +92,7 @@ export function renderHtml(data: ReportData): string {
     `<section aria-labelledby="s-summary"><h2 id="s-summary">Summary</h2><div class="tiles">` +
       tile('alerts raised', n(t.alerts), t.alerts > 0) +
       tile('events stored', n(t.events)) +
+      tile('incidents opened', n(t.incidents), t.incidents > 0) +
       tile('new devices', n(t.new_devices), t.new_devices > 0) +
       tile('link outages', n(t.outages), t.outages > 0) +
       tile('events buffered at the edge', n(t.buffered_events)) +
@@ -143,6 +144,20 @@ export function renderHtml(data: ReportData): string {
         [1, 2],
       )}</div>` +
       `<div class="figure"><h3>Over time</h3>${columnChart('Alerts raised over time', data.alerts_over_time, at, 'alerts')}</div>` +
+      table(
+        'Incidents opened (alerts folded by attacker)',
+        ['Incident', 'Title', 'Attacker', 'Severity', 'Alerts', 'First seen', 'Status'],
+        data.incidents.map((i) => [
+          `#${i.id}`,
+          i.title,
+          i.attacker,
+          SEVERITY_NAMES[i.severity] ?? String(i.severity),
+          i.alert_count,
+          localTime(i.first_seen, tz),
+          i.status,
+        ]),
+        [4],
+      ) +
       table(
         'Most severe alerts',
         ['Alert', 'Rule', 'Severity', 'Entity', 'Gateway', 'Count', 'First seen', 'Status'],
@@ -308,6 +323,10 @@ export function renderCsv(data: ReportData): string {
     add('alerts_by_device', r.entity, 'detections', r.hits);
   }
   for (const b of data.alerts_over_time) add('alerts_over_time', b.start, 'alerts', b.count);
+  for (const i of data.incidents) {
+    add('incidents', `#${i.id}`, 'attacker', i.attacker);
+    add('incidents', `#${i.id}`, 'alerts', i.alert_count);
+  }
   for (const b of data.events_over_time) add('events_over_time', b.start, 'events', b.count);
   for (const r of data.top_talkers) {
     add('top_talkers', r.ip, 'events', r.events);

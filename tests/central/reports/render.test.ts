@@ -42,6 +42,7 @@ function data(names: string[]): ReportData {
       events: 4,
       new_devices: 1,
       gateways: 1,
+      incidents: 1,
       outages: 1,
       outage_secs: 60,
       buffered_events: 2,
@@ -64,6 +65,9 @@ function data(names: string[]): ReportData {
       },
     ],
     events_over_time: [{ start, count: 4 }],
+    incidents: [
+      { id: 7, title: n(4), attacker: n(5), severity: 2, alert_count: 2, status: 'new', first_seen: start },
+    ],
     top_talkers: [{ ip: n(5), events: 4, destinations: 1, alerts: 1 }],
     top_devices: [{ device_id: n(6), events: 4 }],
     new_devices: [{ device_id: n(7), name: n(8), protocols: [n(9)], gateways: [n(1)], first_seen: start }],

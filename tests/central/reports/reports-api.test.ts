@@ -180,6 +180,8 @@ describe('reports API (PGlite)', () => {
     );
     assert.equal(fleet.top_talkers[0]!.ip, '10.0.0.5', 'top talkers are ordered by events');
     assert.equal(fleet.totals.alert_entities, 4);
+    assert.deepEqual(Object.fromEntries(fleet.incidents.map((i) => [i.title, i.alert_count])), e.incidents);
+    assert.equal(fleet.totals.incidents, 2);
     assert.deepEqual(
       fleet.new_devices.map((d) => d.device_id),
       ['mqtt:scan-1', 'rogue-hmi'],
@@ -240,6 +242,10 @@ describe('reports API (PGlite)', () => {
       assert.deepEqual(
         data.gateways.map((g) => g.id),
         def.gateways,
+      );
+      assert.deepEqual(
+        data.incidents.map((i) => i.title),
+        EXPECTED[site].incidents,
       );
     }
   });

@@ -29,13 +29,14 @@ export const EXPECTED = {
     outage_secs: 2400,
     buffered_events: 11,
     evicted_events: 42,
+    incidents: { 'Attack on plc-1': 3, Scan: 1 },
     by_severity: { critical: [2, 7], error: [1, 12], warning: [1, 1], notice: [1, 1] },
     by_technique: { T0855: 3, T0836: 1, T0866: 1, T0846: 1 },
     by_device: { 'plc-1': 2, broker: 1, 'mqtt:scan-1': 1, 'hmi-1': 1 },
     talkers: { '10.0.0.5': [12, 2, 0], '10.0.0.66': [10, 1, 1], '10.1.0.7': [3, 1, 0] },
   },
-  north: { alerts: 3, events: 26, new_devices: 1 },
-  south: { alerts: 2, events: 4, new_devices: 1 },
+  north: { alerts: 3, events: 26, new_devices: 1, incidents: ['Attack on plc-1'] },
+  south: { alerts: 2, events: 4, new_devices: 1, incidents: ['Scan'] },
 };
 
 interface AlertSeed {
@@ -221,6 +222,27 @@ export async function seedReportDay(store: EventStore): Promise<void> {
         a.first,
       ],
     );
+  // Incidents: the attacker of the PLC and the broker (north, three children), a scan (south), and
+  // one opened the day before (counted by no report of the day).
+  for (const [attacker, title, first, entities] of [
+    ['10.0.0.66', 'Attack on plc-1', at('10:00'), ['plc-1', 'broker']],
+    ['10.1.0.7', 'Scan', at('12:00'), ['mqtt:scan-1']],
+    ['10.0.0.99', 'Old', new Date(T0 - 60_000).toISOString(), ['plc-9']],
+  ] as const) {
+    const { rows } = await sql.query<{ id: number }>(
+      `INSERT INTO incidents (attacker_kind, attacker, title, severity, alert_count, first_seen, last_seen)
+       VALUES ('address', $1, $2, 2, 0, $3::timestamptz, $3::timestamptz) RETURNING id::int AS id`,
+      [attacker, title, first],
+    );
+    await sql.query(
+      `INSERT INTO incident_alerts (alert_id, incident_id) SELECT id, $1 FROM alerts WHERE entity = ANY($2::text[])`,
+      [rows[0]!.id, entities],
+    );
+    await sql.query(
+      `UPDATE incidents SET alert_count = (SELECT count(*) FROM incident_alerts WHERE incident_id = $1) WHERE id = $1`,
+      [rows[0]!.id],
+    );
+  }
   await sql.query(
     `INSERT INTO devices (device_id, first_seen, last_seen, gateways, protocols, name) VALUES
        ('plc-1', '2026-02-01T00:00:00Z', $1::timestamptz, '{gw-north}', '{modbus}', 'Tank PLC'),
