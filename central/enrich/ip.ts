@@ -85,16 +85,30 @@ interface GeoLookup {
   lookup(ip: string): { country: string; region: string; city: string } | null;
 }
 let geoip: GeoLookup | undefined;
+/**
+ * Answers of geoip-lite by address (its data never changes while central runs): the same few
+ * public addresses recur in a plant's traffic, and a lookup costs several µs. Bounded: emptied
+ * when full.
+ */
+const geoMemo = new Map<string, IpInfo['geo'] | null>();
+const GEO_MEMO_MAX = 50_000;
 
 function geo(address: string): IpInfo['geo'] {
+  const known = geoMemo.get(address);
+  if (known !== undefined) return known === null ? undefined : { ...known };
   geoip ??= createRequire(import.meta.url)('geoip-lite') as GeoLookup;
   const hit = geoip.lookup(address);
-  if (!hit || !hit.country) return undefined;
-  return {
-    country: hit.country,
-    ...(hit.city && { city: hit.city }),
-    ...(hit.region && { region: hit.region }),
-  };
+  const where =
+    hit && hit.country
+      ? {
+          country: hit.country,
+          ...(hit.city && { city: hit.city }),
+          ...(hit.region && { region: hit.region }),
+        }
+      : undefined;
+  if (geoMemo.size >= GEO_MEMO_MAX) geoMemo.clear();
+  geoMemo.set(address, where ?? null);
+  return where && { ...where };
 }
 
 export function ipInfo(
