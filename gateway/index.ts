@@ -249,6 +249,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metricsAccess: config.http.metrics,
     logger: logger.child({ component: 'http' }),
     ingest: gatewayIngest(config.http.ingest, (events) => pipeline.emit(INGEST_SOURCE, events), metrics),
+    response: { playbooks, controls },
     status,
     inventory,
     dashboard: {

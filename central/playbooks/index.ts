@@ -343,6 +343,27 @@ export function createPlaybooks(options: PlaybooksOptions) {
         );
       return;
     }
+    if (f.trigger === 'gateway_api' && f.op === 'undo' && typeof f.entry === 'string') {
+      // An admin lifted the block on the gateway itself (its link may have been down).
+      const by = `gateway:${event.gateway}/${String(f.actor ?? '-').slice(0, 64)}`;
+      for (const a of await store.byEntry(event.gateway, f.entry)) {
+        const done = await store.setAction(a.id, { status: 'undone', error: null, undoneBy: by }, [
+          'succeeded',
+          'undo_failed',
+          'undoing',
+        ]);
+        if (done)
+          await store.audit({
+            actor: by,
+            what: 'undone',
+            outcome: 'ok',
+            runId: a.run_id,
+            actionId: a.id,
+            detail: { event_id: event.id },
+          });
+      }
+      return;
+    }
     if (f.trigger !== 'local' || typeof f.playbook_id !== 'string') return;
     const gatewayAlert = typeof f.alert_id === 'string' ? f.alert_id : event.id;
     const name = (await playbooks()).find((p) => p.id === f.playbook_id)?.name ?? f.playbook_id;

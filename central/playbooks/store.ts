@@ -300,6 +300,15 @@ export function createPlaybookStore(sql: SqlClient) {
       );
       return rows[0] ? toAction(rows[0]) : undefined;
     },
+    /** The actions whose undo names this entry of this gateway (a block lifted on the gateway). */
+    async byEntry(gateway: string, entry: string): Promise<RunAction[]> {
+      const { rows } = await sql.query<Row>(
+        `SELECT * FROM playbook_actions WHERE gateway = $1 AND undo->>'entry' = $2
+           AND status IN ('succeeded', 'undo_failed', 'undoing') ORDER BY id LIMIT 100`,
+        [gateway, entry],
+      );
+      return rows.map(toAction);
+    },
     /** Gateway commands waiting for their gateway (apply queued, undo requested). */
     async waiting(gateway: string): Promise<RunAction[]> {
       const { rows } = await sql.query<Row>(

@@ -24,6 +24,7 @@ import {
 import type { Inventory } from '../inventory/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { baselineState, type DashboardDeps, registerDashboardRoutes } from './dashboard-routes.ts';
+import { registerResponseRoutes, type ResponseRouteDeps } from './response-routes.ts';
 import { GATEWAY_ROUTE_DOCS } from './openapi.ts';
 import { createDeviceHistory } from './device-series.ts';
 import { registerDashboardStatic } from './static.ts';
@@ -45,6 +46,8 @@ export function createGatewayHttp(deps: {
   logger?: Logger;
   /** HTTP ingest (POST /api/ingest, /_bulk): gateway/http/ingest.ts. */
   ingest?: IngestRouteDeps;
+  /** Response playbooks and their blocks (gateway/http/response-routes.ts). */
+  response?: ResponseRouteDeps;
 }) {
   const app = new Hono();
   app.use('*', secureHeaders());
@@ -86,6 +89,7 @@ export function createGatewayHttp(deps: {
     return c.json(device satisfies Api.Device);
   });
   registerDashboardRoutes(app, dashboard);
+  if (deps.response) registerResponseRoutes(app, deps.response);
   mountOpenApi(app, {
     title: 'edge-siem gateway',
     version: '1',

@@ -12,9 +12,36 @@ import { SHARED_ROUTE_DOCS } from '../../server-shared/openapi/shared-routes.ts'
 
 const ok = (description: string, schema: z.ZodType) => ({ 200: { description, schema } });
 
+const responseEntry = z.object({
+  id: z.string(),
+  type: z.enum(['mqtt_block_client', 'mqtt_block_address', 'modbus_deny_master', 'modbus_enforce']),
+  source: z.string().optional(),
+  value: z.string().optional(),
+  expire_secs: z.number().optional(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  by: z.string(),
+});
+
 export const GATEWAY_ROUTE_DOCS: RouteDocs = {
   ...AUTH_ROUTE_DOCS,
   ...SHARED_ROUTE_DOCS,
+  'GET /api/response': {
+    summary:
+      "The playbooks central pushed and the blocks they keep here (docs/central.md 'Response playbooks')",
+    responses: ok(
+      'The set and the entries',
+      z.object({
+        playbooks_version: z.string().nullable(),
+        playbooks: z.array(z.looseObject({ id: z.string() })),
+        entries: z.array(responseEntry),
+      }),
+    ),
+  },
+  'DELETE /api/response/:id': {
+    summary: 'Lift one block here (admin), for when the link to central is down; central learns of it',
+    responses: ok('The entry lifted', responseEntry),
+  },
   'GET /api/status': {
     summary: 'Link, queue, sources, pipeline counts and memory',
     responses: ok('The status', G.gatewayStatusSchema),

@@ -239,6 +239,28 @@ export function createGatewayPlaybooks(options: GatewayPlaybooksOptions) {
       return status(true);
     },
 
+    /** An admin's undo on the gateway's own API, audited for central (trigger `gateway_api`). */
+    localUndo(entryId: string, actor: string) {
+      const entry = controls.undo(entryId);
+      if (entry)
+        queue([
+          audit(
+            {
+              trigger: 'gateway_api',
+              actor: actor.slice(0, 64),
+              op: 'undo',
+              entry: entry.id,
+              type: entry.type,
+              value: entry.value,
+              source_name: entry.source,
+            },
+            true,
+            `undone on the gateway by ${actor}: ${describe(entry)}`,
+          ),
+        ]);
+      return entry;
+    },
+
     /** SPEC §9.3: a command from central (apply a block, undo an entry), audited like a local run. */
     command(message: CommandMessage): CommandResultMessage {
       const base = { trigger: 'central', command_id: message.command_id, op: message.op };

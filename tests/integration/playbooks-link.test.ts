@@ -7,7 +7,8 @@
  * elsewhere. The block survives a gateway restart. When central is back, the gateway's audit
  * events become a run of the playbook with its action and outcome; an analyst's undo goes to the
  * gateway as a command, the address can log in again, and the undo is audited. A central run that
- * needs approval sends its block as a command once approved; the gateway's answer completes it.
+ * needs approval sends its block as a command once approved; the gateway's answer completes it;
+ * an admin lifts that block on the gateway's own API and central marks the action undone.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +47,25 @@ function login(port: number, from: string): Promise<number> {
     c.once('error', (e: Error & { code?: number }) => done(typeof e.code === 'number' ? e.code : -1));
     c.once('close', () => done(-1));
   });
+}
+
+/** The gateway's local API as its first admin (the password printed at its first start only). */
+async function localApi(
+  gw: TestGateway,
+  admin: { username: string; password: string },
+  p: string,
+  method = 'GET',
+) {
+  const base = gw.gateway.httpUrl();
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(admin),
+  });
+  assert.equal(login.status, 200);
+  const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  return fetch(`${base}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf } });
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies, read field by field */
@@ -95,6 +115,7 @@ describe('response playbooks over the link', () => {
       },
     };
     gw = await startTestGateway(link, gatewayOptions);
+    const gatewayAdmin = gw.admin;
     await waitFor(() => (gw!.gateway.forwarder.connected ? true : undefined), { ...LONG, what: 'link up' });
 
     const created = await call('POST', '/api/playbooks', {
@@ -229,11 +250,23 @@ describe('response playbooks over the link', () => {
       [OTHER, 'mqtt_in', `central:a-${commanded.id}`],
     );
     assert.equal(await login(mqttPort, OTHER), 5, 'the commanded block holds');
-    assert.equal((await call('POST', `/api/playbook-actions/${commanded.id}/undo`)).status, 200);
-    await waitFor(() => (gw!.gateway.controls.list().length === 0 ? true : undefined), {
-      ...LONG,
-      what: 'the commanded block undone',
-    });
+    // An admin at the plant lifts it on the gateway's own API; central learns of it.
+    const local = (await (await localApi(gw, gatewayAdmin, '/api/response')).json()) as any;
+    assert.deepEqual(
+      local.entries.map((e: any) => e.value),
+      [OTHER],
+    );
+    assert.equal(local.playbooks[0].id, 'edge-block');
+    const lifted = await localApi(gw, gatewayAdmin, `/api/response/${commanded.undo.entry}`, 'DELETE');
+    assert.equal(lifted.status, 200);
     assert.equal(await login(mqttPort, OTHER), 0);
+    const undoneHere = await waitFor(
+      async () => {
+        const r = (await call('GET', `/api/playbook-runs/${pending.id}`)).body;
+        return r.actions[0].status === 'undone' ? r.actions[0] : undefined;
+      },
+      { ...LONG, what: 'central marking the action undone on the gateway' },
+    );
+    assert.equal(undoneHere.undone_by, `gateway:${c.gatewayId}/${gatewayAdmin.username}`);
   });
 });

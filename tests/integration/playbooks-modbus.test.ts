@@ -4,7 +4,7 @@
  * "on a Modbus policy violation, deny the master". An unknown master's write goes through (monitor
  * mode must not break the plant) and raises the policy alert; the playbook denies that master at
  * once, so its next write is answered with exception 01 and never reaches the PLC. The denial
- * survives a restart.
+ * survives a restart; the plant's admin sees it on the gateway's own API and lifts it there.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -19,6 +19,25 @@ import { startTestGateway, type TestGateway } from '../support/stack.ts';
 import { connectRawMaster, startRecordingPlc } from '../gateway/sources/modbus-proxy/plc.ts';
 
 const POLICY_RULE = '2f3c1a70-0d0b-4c77-9a0e-6b1f6c8e1a03';
+
+/** The gateway's local API as its first admin (the password printed at its first start only). */
+async function localApi(
+  gw: TestGateway,
+  admin: { username: string; password: string },
+  p: string,
+  method = 'GET',
+) {
+  const base = gw.gateway.httpUrl();
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(admin),
+  });
+  assert.equal(login.status, 200);
+  const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  return fetch(`${base}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf } });
+}
 
 describe('a Modbus playbook on an offline gateway', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'siem-pb-modbus-'));
@@ -52,6 +71,7 @@ describe('a Modbus playbook on an offline gateway', () => {
     };
     try {
       gw = await startTestGateway(link, options);
+      const admin = gw.admin;
       const playbooks: EdgePlaybook[] = [
         {
           id: 'deny-rogue-master',
@@ -83,6 +103,15 @@ describe('a Modbus playbook on an offline gateway', () => {
       assert.equal(plc.received().length, before, 'the denied write never reached the PLC');
       master.socket.destroy();
 
+      // The plant's admin sees the block on the gateway's own API.
+      const listed = (await (await localApi(gw, admin, '/api/response')).json()) as {
+        entries: Array<{ id: string }>;
+      };
+      assert.deepEqual(
+        listed.entries.map((e) => e.id),
+        [entry.id],
+      );
+
       await gw.stop();
       gw = await startTestGateway(link, options);
       const again = await connectRawMaster(proxyPort);
@@ -91,6 +120,10 @@ describe('a Modbus playbook on an offline gateway', () => {
         [0x86, 0x01],
         'still denied after a restart',
       );
+      // Lifted on the gateway's API (the link is down): the master gets through again.
+      assert.equal((await localApi(gw, admin, `/api/response/${entry.id}`, 'DELETE')).status, 200);
+      assert.equal((await localApi(gw, admin, `/api/response/${entry.id}`, 'DELETE')).status, 404);
+      assert.deepEqual([...(await again.request(4, write)).pdu], [0x06, 0, 10, 0, 99], 'allowed again');
       again.socket.destroy();
     } finally {
       await plc.close();
