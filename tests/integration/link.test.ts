@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../protocols/event/schema.ts';
 import { skipUnmet, waitFor } from '../support/env.ts';
+import { LINK_PROTOCOL_VERSION } from '../../protocols/link/codec.ts';
 import { pending, rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from '../support/stack.ts';
@@ -223,7 +224,8 @@ describe('link: gateway → central on PostgreSQL', () => {
   it('closes with an error on an unsupported version', async (t) => {
     if (!db) return skipUnmet(t);
     const future = await rawClient(c.central.linkUrl());
-    await future.hello(c.gatewayId, c.privateKey, 3); // central speaks 1 and 2 (SPEC §7)
+    // One past the newest version central speaks (SPEC §7).
+    await future.hello(c.gatewayId, c.privateKey, LINK_PROTOCOL_VERSION + 1);
     const versionError = await future.next('error');
     assert.equal(versionError.code, 'unsupported_version');
     assert.equal(await future.closed, 1008);
