@@ -171,7 +171,7 @@ async function measureCentral(n: number): Promise<Measured> {
 }
 
 export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
-  const n = quick ? 20_000 : 200_000;
+  const n = quick ? 10_000 : 150_000;
   const gw = await measureGateway(n);
   const central = await measureCentral(n);
   const load = loadavg()[0]!.toFixed(1);
