@@ -237,6 +237,11 @@ async function runModes(n: number, drainMs: number): Promise<Record<Mode, ModeRe
     // A duplicate would come after the last line: wait out the sources' rotate_wait_secs (5 s).
     const quiet = measured.copytruncate.ours.at + 6000 - Date.now();
     if (quiet > 0) await new Promise((r) => setTimeout(r, quiet));
+    // What the gateway counted (errors, drops, truncations), for the message when a check fails.
+    const counted = (await (await fetch(`${gw.httpUrl}/metrics`)).text())
+      .split('\n')
+      .filter((l) => /^siem_gateway_(errors|events_dropped)_total\{/.test(l))
+      .join('; ');
     const events = (await gw.stopAndRead()).filter((e) => e.source === 'file');
     await peer.stop();
     const out = {} as Record<Mode, ModeResult>;
@@ -252,7 +257,7 @@ async function runModes(n: number, drainMs: number): Promise<Record<Mode, ModeRe
       // The figure is meaningless unless the source read every line exactly once.
       if (o.lost > 0 || o.duplicates > 0 || bad > 0)
         throw new Error(
-          `${mode}: the file source lost ${o.lost}, duplicated ${o.duplicates} and garbled ${bad} of ${m.disk.numbers.size} lines (${m.rotations} rotations; missed in ${missedWhere(oursRead, m.disk.byFile) || 'none'})`,
+          `${mode}: the file source lost ${o.lost}, duplicated ${o.duplicates} and garbled ${bad} of ${m.disk.numbers.size} lines (${m.rotations} rotations; missed in ${missedWhere(oursRead, m.disk.byFile) || 'none'}; gateway counted: ${counted || 'nothing'})`,
         );
       const reader = (t: typeof o, end: End, cpu0: number): Reader => ({
         lines: t.distinct,
