@@ -1,22 +1,19 @@
 /**
  * One link connection on central (protocols/link/SPEC.md): sends the challenge, authenticates
  * the gateway's hello against the registry (Ed25519 proof, not revoked), answers heartbeats,
- * validates each event of a batch, stores the batch and acks it only after commit, and slows
- * the gateway down (flow control) rather than dropping when it sends faster than allowed.
- * Batches of one connection are processed in order. On a v2 connection it sends the gateway the
- * rule set assigned to it and records the version the gateway reports running (SPEC §8). It is transport-agnostic: the WebSocket
- * glue in server.ts feeds it frames and gives it a `send` and a `close`.
- * What only central may say is refused from a gateway (SPEC §4.4): the id `central.id`, events of
- * source `central` and actions in the `central.` namespace, which central's detection skips and
- * analysts read as central's own (a forged `central.gateway_revoked`).
+ * stores each batch and acks it only after commit, and slows the gateway down (flow control)
+ * rather than dropping when it sends faster than allowed. Batches of one connection are
+ * processed in order. On a v2 connection it sends the gateway the rule set assigned to it and
+ * records the version the gateway reports running (SPEC §8); on v3 its playbooks (SPEC §9).
+ * It is transport-agnostic: the WebSocket glue in server.ts feeds it frames and gives it a
+ * `send` and a `close`. Beside it: session-deps.ts (what it is given), batch-events.ts (the
+ * per-event checks, including what only central may say, SPEC §4.4) and rate-booking.ts (the
+ * per-gateway ingest limit, SPEC §4.9).
  */
-import type { Logger } from 'pino';
-import type { Event } from '../../protocols/event/schema.ts';
 import { newLinkNonce, verifyLinkProof } from '../../protocols/link/auth.ts';
 import {
   type BatchMessage,
   type CommandMessage,
-  type CommandResultMessage,
   decodeLinkMessage,
   encodeLinkMessage,
   type ErrorMessage,
@@ -24,90 +21,21 @@ import {
   LINK_PROTOCOL_VERSION,
   type LinkMessage,
   type PlaybooksMessage,
-  type PlaybooksStatusMessage,
   type RulesMessage,
 } from '../../protocols/link/codec.ts';
-import type { CentralEvents } from '../events.ts';
-import type { Refusals } from '../gateways/refusals.ts';
-import type { GatewayRecord, GatewayRegistry } from '../gateways/registry.ts';
-import type { CentralMetrics } from '../metrics.ts';
-import type { EventStore } from '../store/types.ts';
-import { correctClock } from './clock.ts';
-import { checkLinkEvent } from './event-check.ts';
+import type { GatewayRecord } from '../gateways/registry.ts';
+import { checkBatchEvents } from './batch-events.ts';
+import { RateBooking } from './rate-booking.ts';
+import type { GatewayQueueReport, RulesReport, SessionDeps, SessionIo } from './session-deps.ts';
 
-/** SPEC §4.4: the action namespace of the events central raises itself (central/events.ts). */
-const RESERVED_ACTION_PREFIX = 'central.';
-
-export interface SessionDeps {
-  store: EventStore;
-  metrics: CentralMetrics;
-  logger: Logger;
-  registry: GatewayRegistry;
-  centralEvents: CentralEvents;
-  /** Failed logins go through it (bounded rows per address and interval). */
-  refusals: Refusals;
-  /** Central's own id (`central.id`): no gateway may log in under it. */
-  centralId: string;
-  maxBatchEvents: number;
-  heartbeatIntervalMs: number;
-  /** Per-gateway ingest limit in events/s (0 = none), enforced by delaying the gateway (SPEC §4.9). */
-  maxEventsPerSecond: number;
-  /** Batches of one connection stored at the same time (1 keeps acks in order). */
-  maxConcurrentBatches: number;
-  /** Batches waiting for storage on one connection above which the gateway's window shrinks to 1. */
-  maxQueuedBatches: number;
-  /** Called once the gateway is authenticated; the server uses it to replace an older connection. */
-  onAuthenticated?: (session: LinkSession) => void;
-  /** Called when a gateway has authenticated (status views, benchmarks). */
-  onGatewayConnected?: (gateway: string) => void;
-  /** Called with the events of each committed batch (correlation and live views hook in here). */
-  onStored?: (events: Event[]) => void;
-  /** Called with each measured clock offset (central skew monitoring). */
-  onClockOffset?: (gateway: string, offsetMs: number) => void;
-  /** Rule sets (SPEC §8): the set assigned to a gateway, and what the gateway reports running. */
-  rules?: LinkRules;
-  /** Playbooks (SPEC §9): the set for a gateway, its answers, and the commands waiting for it. */
-  playbooks?: LinkPlaybooks;
-}
-
-/** SPEC §9 on central (central/playbooks): what a v3 connection offers and hears. */
-export interface LinkPlaybooks {
-  /** The set a gateway should run, when it differs from `running` (sent after welcome). */
-  offer(gateway: string, running: string | undefined): Promise<PlaybooksMessage | undefined>;
-  status(gateway: string, message: PlaybooksStatusMessage): void;
-  commandResult(gateway: string, message: CommandResultMessage): void;
-  /** The gateway is connected on v3: commands that waited for it may go now. */
-  ready(gateway: string): void;
-}
-
-/** A gateway's queue depth by lane from its heartbeat (SPEC §5.5), and when central heard it. */
-export interface GatewayQueueReport {
-  events: number;
-  bytes: number;
-  by_lane: { alert: number; security: number; telemetry: number };
-  reportedAt: Date;
-}
-
-export interface RulesReport {
-  /** The set the gateway runs (absent: none). */
-  id?: string;
-  version?: string;
-  ok: boolean;
-  /** The version central sent, when this answers a `rules` message. */
-  requested?: string;
-  error?: string;
-}
-
-export interface LinkRules {
-  assigned(gateway: string): Promise<RulesMessage | undefined>;
-  reported(gateway: string, report: RulesReport): Promise<void>;
-}
-
-export interface SessionIo {
-  send(text: string): void;
-  close(code: number, reason: string): void;
-  remoteIp: string;
-}
+export type {
+  GatewayQueueReport,
+  LinkPlaybooks,
+  LinkRules,
+  RulesReport,
+  SessionDeps,
+  SessionIo,
+} from './session-deps.ts';
 
 export class LinkSession {
   /** The authenticated gateway, once the hello has been verified. */
@@ -128,14 +56,14 @@ export class LinkSession {
   #queued = 0;
   #throttled = false;
   #closed = false;
-  /** When the gateway may send again without exceeding the rate limit (ms since epoch). */
-  #rateFreeAt = 0;
+  readonly #rate: RateBooking;
   readonly openedAt = Date.now();
   lastSeen = Date.now();
 
   constructor(deps: SessionDeps, io: SessionIo) {
     this.#deps = deps;
     this.#io = io;
+    this.#rate = new RateBooking(deps.maxEventsPerSecond);
     // SPEC §2.1: the challenge goes first, before anything is known about the peer.
     this.#send({ type: 'challenge', v: LINK_PROTOCOL_VERSION, nonce: this.#nonce });
   }
@@ -341,26 +269,10 @@ export class LinkSession {
       );
       return;
     }
-    const valid: Event[] = [];
-    let rejected = 0;
-    let offset: number | undefined;
-    for (const raw of message.events) {
-      // The schema's checks, on a fast path for the common valid event (event-check.ts).
-      const parsed = checkLinkEvent(raw);
-      let reason: string | undefined;
-      if (!parsed.ok) reason = 'invalid';
-      else if (parsed.event.gateway !== gateway) reason = 'wrong_gateway';
-      else if (parsed.event.id !== `${parsed.event.gateway}:${parsed.event.seq}`) reason = 'bad_id';
-      else if (parsed.event.source === 'central') reason = 'reserved_source';
-      else if (parsed.event.action.startsWith(RESERVED_ACTION_PREFIX)) reason = 'reserved_action';
-      if (reason || !parsed.ok) {
-        rejected += 1;
-        metrics.rejected.inc({ gateway, reason: reason ?? 'invalid' });
-        continue;
-      }
-      offset = parsed.event.clock_offset_ms ?? offset;
-      valid.push(correctClock(parsed.event));
-    }
+    // SPEC §4.4, §4.6: the per-event checks (batch-events.ts); a refused event is counted, not stored.
+    const { valid, rejected: reasons, offset } = checkBatchEvents(message.events, gateway);
+    for (const reason of reasons) metrics.rejected.inc({ gateway, reason });
+    const rejected = reasons.length;
     if (rejected > 0) logger.warn({ gateway, rejected }, 'rejected invalid events');
     const end = metrics.insertSeconds.startTimer();
     let result: { inserted: number; duplicates: number };
@@ -391,14 +303,10 @@ export class LinkSession {
 
   /** SPEC §4.9: with a rate limit, each batch books time; the gateway waits until it has passed. */
   #rateDelay(events: number): { delay_ms?: number } {
-    const rate = this.#deps.maxEventsPerSecond;
-    if (rate <= 0) return {};
-    const now = Date.now();
-    this.#rateFreeAt = Math.max(this.#rateFreeAt, now) + (events / rate) * 1000;
-    const delay = Math.round(this.#rateFreeAt - now);
-    if (delay <= 0) return {};
+    const delay = this.#rate.book(events, Date.now());
+    if (delay === 0) return {};
     this.#deps.metrics.throttled.inc();
-    return { delay_ms: Math.min(delay, 60_000) };
+    return { delay_ms: delay };
   }
 
   /** SPEC §4.9: when storage falls behind, shrink the gateway's window to one batch; restore it after. */
