@@ -1,7 +1,8 @@
 /**
  * The OT engineer's device dashboard, served by the gateway at `/`: after login (shared session
  * gate), hash routes to the device list (`#/devices`), a device (`#/device/<id>`), the link and
- * buffer status (`#/link`), the local alerts (`#/alerts`) and the user's account (`#/account`). Link state shows on every page;
+ * buffer status (`#/link`), the local alerts (`#/alerts`), what response playbooks block here
+ * (`#/response`) and the user's account (`#/account`). Link state shows on every page;
  * everything updates from `GET /api/stream` without reloading.
  */
 import { render } from 'preact';
@@ -14,6 +15,7 @@ import { AlertsPage } from './alerts.tsx';
 import { DevicePage } from './device.tsx';
 import { DevicesPage } from './devices.tsx';
 import { PipelinePanel, pipelineOf } from './pipeline.tsx';
+import { ResponsePage } from './response.tsx';
 import { LinkPanel, LinkPill, useGatewayStatus } from './status.tsx';
 
 function App() {
@@ -30,6 +32,7 @@ function App() {
         { href: '#/devices', label: 'Devices', active: page === 'devices' || page === 'device' },
         { href: '#/link', label: 'Link & buffer', active: page === 'link' },
         { href: '#/alerts', label: 'Alerts', active: page === 'alerts' },
+        { href: '#/response', label: 'Response', active: page === 'response' },
       ]}
       right={
         <>
@@ -57,6 +60,8 @@ function App() {
         )
       ) : page === 'alerts' ? (
         <AlertsPage status={status} />
+      ) : page === 'response' ? (
+        <ResponsePage />
       ) : page === 'account' ? (
         <AccountPage />
       ) : (
