@@ -156,9 +156,12 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
   });
   // Alerts store the enrichment of the addresses and asset they name (enrich/alert.ts).
   alerts.setEnricher((input) => enrichment.enrichAlert(input));
+  // Names the reverse-DNS cache did not have yet when an alert was raised are added when found.
+  alerts.changes.on('alert', (alert) => enrichment.followUp(alert));
   teardown.add('enrichment', async () => {
     enrichment.stop();
     await enrichment.idle();
+    await enrichment.followUpsDone();
   });
   enrichOnInsert(store, (events) => enrichment.annotate(events));
   // Central's own rules across gateways (rules/central); windows open before a restart are

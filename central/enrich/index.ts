@@ -13,10 +13,12 @@ import type { Event } from '../../protocols/event/schema.ts';
 import type { Alerts } from '../alerts/index.ts';
 import { recordDevices } from '../inventory/devices.ts';
 import type { CentralMetrics } from '../metrics.ts';
-import type { SqlExecutor } from '../store/sql-client.ts';
+import type { SqlClient } from '../store/sql-client.ts';
 import type { EnrichmentConfig } from './config.ts';
 import { annotateEvent, createAssets, ENRICH_TAG, type InventoryAsset } from './annotate.ts';
-import { createAlertEnricher, createRecentEvents } from './alert.ts';
+import { createAlertEnricher, createRecentEvents, mergeEnrichment } from './alert.ts';
+import type { Alert } from '../alerts/types.ts';
+import type { AlertEnrichment as AlertEnrichmentApi } from '../../protocols/api/central.ts';
 import { createAsnSource } from './asn.ts';
 import type { AlertInput } from '../alerts/types.ts';
 import { cidrList, ipInfo } from './ip.ts';
@@ -63,7 +65,7 @@ export async function loadIntel(config: EnrichmentConfig): Promise<
 
 export async function createEnrichment(options: {
   config: EnrichmentConfig;
-  sql: SqlExecutor;
+  sql: SqlClient;
   alerts: () => Alerts;
   metrics: CentralMetrics;
   logger: Logger;
@@ -160,6 +162,9 @@ export async function createEnrichment(options: {
   inventoryTimer.unref();
   let chain: Promise<void> = Promise.resolve();
   let pending = 0;
+  const MAX_FOLLOW_UPS = 1000;
+  const following = new Set<number>();
+  const followUps = new Set<Promise<void>>();
 
   async function process(events: readonly Event[]): Promise<void> {
     try {
@@ -271,6 +276,53 @@ export async function createEnrichment(options: {
     lists: () => lists,
     rdns,
     asn: asnSource,
+    /**
+     * Fills in the reverse-DNS names an alert's addresses lacked when it was raised (the lookup
+     * was still running): waits for each lookup off the alert path, then merges the names in
+     * under the row lock. At most MAX_FOLLOW_UPS alerts are followed at a time; more are left.
+     */
+    followUp(alert: Alert): void {
+      if (!rdns || !alert.enrichment || following.has(alert.id) || following.size >= MAX_FOLLOW_UPS) return;
+      const missing = alert.enrichment.addresses.filter((a) => !a.rdns).map((a) => a.ip);
+      if (missing.length === 0) return;
+      following.add(alert.id);
+      const work = (async () => {
+        const names = await Promise.all(missing.map(async (ip) => [ip, await rdns.resolve(ip)] as const));
+        const found = names.filter((n): n is readonly [string, string] => n[1] !== null);
+        if (found.length === 0) return;
+        const patch = {
+          addresses: found.map(([ip, name]) => ({ ip, rdns: name, seen_as: 'src' as const, scope: '' })),
+          intel: [],
+        };
+        await options.sql.transaction(async (tx) => {
+          const { rows } = await tx.query<{ enrichment: unknown }>(
+            'SELECT enrichment FROM alerts WHERE id = $1 FOR UPDATE',
+            [alert.id],
+          );
+          const raw = rows[0]?.enrichment;
+          const current = (typeof raw === 'string' ? JSON.parse(raw) : raw) as AlertEnrichmentApi | null;
+          if (!current) return;
+          // Only names of addresses the alert already lists are merged (the patch adds none).
+          const merged = mergeEnrichment(current, {
+            ...patch,
+            addresses: patch.addresses.filter((p) => current.addresses.some((a) => a.ip === p.ip)),
+          });
+          await tx.query('UPDATE alerts SET enrichment = $2::jsonb WHERE id = $1', [
+            alert.id,
+            JSON.stringify(merged),
+          ]);
+        });
+      })()
+        .catch((error: Error) => {
+          metrics.errors.inc({ component: 'enrichment', stage: 'processing', code: 'alert_rdns' });
+          logger.warn({ err: error.message }, 'could not add reverse DNS names to an alert');
+        })
+        .finally(() => following.delete(alert.id));
+      followUps.add(work);
+      void work.finally(() => followUps.delete(work));
+    },
+    /** Resolves when every reverse-DNS follow-up of alerts has ended (tests, shutdown). */
+    followUpsDone: () => Promise.all([...followUps]).then(() => undefined),
     /** The enrichment of what an alert names (alert.ts): given to the alert service. */
     async enrichAlert(input: AlertInput) {
       return (await alertEnricher.enrich(input)).enrichment;

@@ -4,6 +4,8 @@
  * the address for an asynchronous PTR lookup; later events from it find the name in the cache.
  * Lookups run through a node:dns Resolver with a per-query timeout and one try, at most
  * `concurrency` at a time, with at most `maxQueued` waiting (more are dropped and counted).
+ * `resolve` is the same for work that may wait (filling in an alert's names afterwards): it
+ * settles when the lookup it queued (or found running) ends.
  */
 import { Resolver } from 'node:dns/promises';
 
@@ -31,12 +33,17 @@ export function createRdns(options: RdnsOptions = {}) {
   const waiting: string[] = [];
   let running = 0;
   let idle: Array<() => void> = [];
+  /** Who waits for the lookup of an address (only addresses queued or running). */
+  const waiters = new Map<string, Array<(name: string | null) => void>>();
   const stats = { lookups: 0, failures: 0, dropped: 0 };
 
   function remember(ip: string, name: string | null): void {
     cache.delete(ip);
     cache.set(ip, { name, until: Date.now() + ttlMs });
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
+    const list = waiters.get(ip);
+    waiters.delete(ip);
+    for (const w of list ?? []) w(name);
   }
 
   function pump(): void {
@@ -66,25 +73,41 @@ export function createRdns(options: RdnsOptions = {}) {
     }
   }
 
+  function peek(ip: string): string | null | undefined {
+    const hit = cache.get(ip);
+    if (hit && hit.until > Date.now()) {
+      cache.delete(ip);
+      cache.set(ip, hit);
+      return hit.name;
+    }
+    if (!queued.has(ip)) {
+      if (waiting.length >= maxQueued) stats.dropped += 1;
+      else {
+        queued.add(ip);
+        waiting.push(ip);
+        pump();
+      }
+    }
+    return undefined;
+  }
+
   return {
-    /** The cached name of `ip` now; queues a lookup when it is not cached (or expired). */
-    peek(ip: string): string | null | undefined {
-      const hit = cache.get(ip);
-      if (hit && hit.until > Date.now()) {
-        cache.delete(ip);
-        cache.set(ip, hit);
-        return hit.name;
-      }
-      if (!queued.has(ip)) {
-        if (waiting.length >= maxQueued) stats.dropped += 1;
-        else {
-          queued.add(ip);
-          waiting.push(ip);
-          pump();
-        }
-      }
-      return undefined;
+    /**
+     * The name of `ip` once known: at once from the cache, else when the lookup ends (a miss, a
+     * timeout or a full queue give null). Never rejects.
+     */
+    resolve(ip: string): Promise<string | null> {
+      const now = peek(ip);
+      if (now !== undefined) return Promise.resolve(now);
+      if (!queued.has(ip)) return Promise.resolve(null);
+      return new Promise((done) => {
+        const list = waiters.get(ip) ?? [];
+        list.push(done);
+        waiters.set(ip, list);
+      });
     },
+    /** The cached name of `ip` now; queues a lookup when it is not cached (or expired). */
+    peek,
     get size() {
       return cache.size;
     },
@@ -94,7 +117,13 @@ export function createRdns(options: RdnsOptions = {}) {
       if (running === 0 && waiting.length === 0) return Promise.resolve();
       return new Promise((resolve) => idle.push(resolve));
     },
-    cancel: () => resolver.cancel(),
+    cancel: () => {
+      resolver.cancel();
+      for (const [ip, list] of waiters) {
+        waiters.delete(ip);
+        for (const w of list) w(null);
+      }
+    },
   };
 }
 

@@ -24,6 +24,7 @@ import type * as Api from '../../../protocols/api/central.ts';
 import { encodeAlertEvent } from '../../../protocols/event/alert.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
 import { makeEvent } from '../store/fixtures.ts';
+import { startPtrServer } from './ptr-server.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'siem-alert-enrich-'));
 const asnFile = path.join(dir, 'ip2asn-v4.tsv');
@@ -248,5 +249,60 @@ describe('enrichment stored with alerts (PGlite)', () => {
     assert.ok(!alert.tags.includes('geo.country:KP'));
     assert.ok(alert.tags.includes('geo.country:US'));
     assert.equal(alert.enrichment!.addresses[0]!.seen_as, 'entity');
+  });
+});
+
+describe('reverse DNS names added to an alert afterwards', () => {
+  let store: EventStore;
+  let central: Awaited<ReturnType<typeof buildCentral>>;
+  let dns: Awaited<ReturnType<typeof startPtrServer>>;
+  let release: () => void = () => {};
+  const token = newToken();
+
+  before(async () => {
+    dns = await startPtrServer(new Map([['4.4.8.8.in-addr.arpa', 'dns.example.net']]), {
+      gate: new Promise((resolve) => (release = resolve)),
+    });
+    store = await createPgliteStore({ dataDir: mkdtempSync(path.join(tmpdir(), 'siem-alert-rdns-db-')) });
+    await store.init(new Date());
+    central = await buildCentral(
+      centralConfigSchema.parse({
+        storage: { type: 'pglite' },
+        enrichment: { reverse_dns: { servers: [dns.address], timeout_ms: 5000 } },
+      }),
+      store,
+      {
+        metrics: createCentralMetrics({ processMetrics: false }),
+        logger: createLogger('silent'),
+        apiTokens: [{ name: 't', token_sha256: sha256Hex(token) }],
+      },
+    );
+  });
+  after(async () => {
+    await central.stop();
+    await store.close();
+    dns.socket.close();
+  });
+
+  it('raises at once without the name, then stores it when the lookup answers', async () => {
+    const res = await central.app.request('/api/alerts', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        rule: { id: 'r-rdns', title: 'Beacon', level: 'low' },
+        entity: { host: '8.8.4.4' },
+      }),
+    });
+    assert.equal(res.status, 201);
+    const { alert } = (await res.json()) as { alert: Api.Alert };
+    assert.equal(alert.enrichment!.addresses[0]!.rdns, undefined, 'the raise did not wait for DNS');
+    release();
+    await central.enrichment.followUpsDone();
+    const after = await central.app.request(`/api/alerts/${alert.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const detail = (await after.json()) as Api.AlertDetail;
+    assert.equal(detail.enrichment!.addresses[0]!.rdns, 'dns.example.net');
+    assert.ok(dns.queries.includes('4.4.8.8.in-addr.arpa'));
   });
 });
