@@ -5,18 +5,17 @@
  *   - webhook: one JSON POST signed exactly as the webhook sink signs alerts (HMAC-SHA256 over
  *     "<timestamp>.<body>", `x-siem-signature`, an `Idempotency-Key` of the report), https only
  *     unless allowed, TLS 1.2+ verified against the system CAs or `ca_file`, no redirects, and
- *     an address guard against server-side request forgery: every address the host resolves to
- *     is checked when the socket connects (so a DNS answer cannot swap in an internal address);
- *     link-local and cloud metadata addresses are always refused, loopback and private ones
- *     unless `allow_private_addresses`.
+ *     the address guard against server-side request forgery shared with the webhook sink
+ *     (central/sinks/address-guard.ts: every address the host resolves to is checked when the
+ *     socket connects, a fresh socket per report); link-local and cloud metadata addresses are
+ *     always refused, loopback and private ones unless `allow_private_addresses`.
  * Secrets come from the environment or a file, checked at start and read again when a report is sent.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
 import nodemailer from 'nodemailer';
+import { type AddressCheck, addressCheck, guardedLookup, refusedLiteral } from '../sinks/address-guard.ts';
 import { webhookSignature } from '../sinks/webhook.ts';
 import type { ReportDestination } from './config.ts';
 
@@ -61,52 +60,14 @@ export function destinationSecret(
   return undefined;
 }
 
-const ALWAYS_BLOCKED = new BlockList();
-ALWAYS_BLOCKED.addSubnet('0.0.0.0', 8, 'ipv4');
-ALWAYS_BLOCKED.addSubnet('169.254.0.0', 16, 'ipv4'); // link-local, cloud metadata (169.254.169.254)
-ALWAYS_BLOCKED.addSubnet('224.0.0.0', 3, 'ipv4'); // multicast and reserved
-ALWAYS_BLOCKED.addSubnet('::', 128, 'ipv6');
-ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6');
-ALWAYS_BLOCKED.addSubnet('ff00::', 8, 'ipv6');
-ALWAYS_BLOCKED.addAddress('fd00:ec2::254', 'ipv6'); // AWS metadata over IPv6
-
-const PRIVATE = new BlockList();
-PRIVATE.addSubnet('127.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('10.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('172.16.0.0', 12, 'ipv4');
-PRIVATE.addSubnet('192.168.0.0', 16, 'ipv4');
-PRIVATE.addSubnet('100.64.0.0', 10, 'ipv4');
-PRIVATE.addAddress('::1', 'ipv6');
-PRIVATE.addSubnet('fc00::', 7, 'ipv6');
+/** The address guard of a report webhook (central/sinks/address-guard.ts, shared with the sink). */
+function reportAddressCheck(allowPrivate: boolean): AddressCheck {
+  return addressCheck({ allowPrivate, allowHint: 'set allow_private_addresses to allow it' });
+}
 
 /** Why `address` may not be called, or null. IPv4-mapped IPv6 addresses are judged as IPv4. */
 export function refusedAddress(address: string, allowPrivate: boolean): string | null {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const ip = mapped ?? address;
-  const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-  if (ALWAYS_BLOCKED.check(ip, family)) return `${address} is a link-local, multicast or metadata address`;
-  if (!allowPrivate && PRIVATE.check(ip, family))
-    return `${address} is a loopback or private address (set allow_private_addresses to allow it)`;
-  return null;
-}
-
-/** dns.lookup that refuses forbidden addresses, for the socket's own resolution. */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
-  return ((hostname: string, options: object, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return callback(error);
-      for (const a of addresses) {
-        const why = refusedAddress(a.address, allowPrivate);
-        if (why)
-          return callback(
-            Object.assign(new Error(`refused: ${hostname} resolves to ${why}`), { code: 'EREFUSED_ADDRESS' }),
-          );
-      }
-      const all = (options as { all?: boolean }).all;
-      if (all) return callback(null, addresses);
-      callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  }) as LookupFunction;
+  return reportAddressCheck(allowPrivate)(address);
 }
 
 function postJson(
@@ -115,11 +76,9 @@ function postJson(
   headers: Record<string, string>,
 ): Promise<DeliveryOutcome> {
   const url = new URL(destination.url);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(host)) {
-    const why = refusedAddress(host, destination.allow_private_addresses);
-    if (why) return Promise.resolve({ ok: false, error: `refused: ${why}` });
-  }
+  const check = reportAddressCheck(destination.allow_private_addresses);
+  const why = refusedLiteral(url, check);
+  if (why) return Promise.resolve({ ok: false, error: `refused: ${why}` });
   const secure = url.protocol === 'https:';
   if (!secure && !destination.allow_http)
     return Promise.resolve({ ok: false, error: 'refused: plain http:// (set allow_http)' });
@@ -134,7 +93,7 @@ function postJson(
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
         },
-        lookup: guardedLookup(destination.allow_private_addresses),
+        lookup: guardedLookup(check),
         // A fresh socket per report: a pooled keep-alive socket would skip the lookup, and with
         // it the address guard (another destination's policy may have opened it).
         agent: false,

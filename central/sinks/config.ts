@@ -5,6 +5,7 @@
  * never from the YAML itself.
  */
 import { z } from 'zod';
+import { parseAddressRange } from './address-guard.ts';
 
 const endpoint = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
 
@@ -95,6 +96,17 @@ export const sinkConfigSchema = z.discriminatedUnion('type', [
       url: z.url().describe('POST target (https:// in production).'),
       ...secretSchema,
       timeout_secs: z.number().positive().max(300).default(10),
+      allow_addresses: z
+        .array(
+          z
+            .string()
+            .refine((entry) => parseAddressRange(entry) !== null, 'expected an IP address or CIDR range'),
+        )
+        .max(64)
+        .default([])
+        .describe(
+          'Loopback or private addresses and CIDR ranges (e.g. 10.20.0.0/16) the URL may resolve to: an internal SOAR host. Others are refused (SSRF guard); link-local and metadata addresses always are.',
+        ),
       ...common,
     })
     .describe('JSON POST signed with HMAC-SHA256 (x-siem-signature) and an Idempotency-Key header.'),

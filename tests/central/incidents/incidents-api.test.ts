@@ -47,6 +47,8 @@ describe('incidents API (PGlite)', () => {
         soar: {
           type: 'webhook',
           url: `http://127.0.0.1:${port}/hook`,
+          // The receiver is on loopback: allowed explicitly past the sink's address guard.
+          allow_addresses: ['127.0.0.1'],
           secret_env: 'INCIDENTS_TEST_HOOK_KEY',
         },
       },

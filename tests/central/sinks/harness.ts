@@ -4,6 +4,7 @@
  * whose rule title and entity hold every character CEF must escape.
  */
 import { createAlerts } from '../../../central/alerts/index.ts';
+import type { Logger } from 'pino';
 import type { AlertInput } from '../../../central/alerts/types.ts';
 import { createLogger } from '../../../central/log.ts';
 import { createCentralMetrics } from '../../../central/metrics.ts';
@@ -19,9 +20,13 @@ export interface OutboxRow {
   last_error: string | null;
 }
 
-export function startSinkHarness(store: EventStore, sinks: unknown, env: NodeJS.ProcessEnv = {}) {
+export function startSinkHarness(
+  store: EventStore,
+  sinks: unknown,
+  env: NodeJS.ProcessEnv = {},
+  logger: Logger = createLogger((process.env.SIEM_TEST_LOG ?? 'silent') as 'silent'),
+) {
   const metrics = createCentralMetrics({ processMetrics: false });
-  const logger = createLogger((process.env.SIEM_TEST_LOG ?? 'silent') as 'silent');
   const running = createSinks({
     config: sinksConfigSchema.parse(sinks),
     sql: store.sql,

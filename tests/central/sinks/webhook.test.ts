@@ -88,6 +88,7 @@ describe('webhook sink (PostgreSQL)', { skip: 'error' in db && !IN_CI && db.erro
         hook: {
           type: 'webhook',
           url: `http://127.0.0.1:${port}/alerts`,
+          allow_addresses: ['127.0.0.1'],
           secret_env: 'SIEM_WEBHOOK_SECRET',
           retry: { initial_backoff_secs: 0.2, max_backoff_secs: 2, poll_interval_secs: 0.5 },
         },
@@ -148,6 +149,7 @@ describe('webhook sink (PostgreSQL)', { skip: 'error' in db && !IN_CI && db.erro
         picky: {
           type: 'webhook',
           url: `http://127.0.0.1:${port}/`,
+          allow_addresses: ['127.0.0.1'],
           secret_env: 'SIEM_WEBHOOK_SECRET',
           retry: { initial_backoff_secs: 0.05, poll_interval_secs: 0.1 },
         },
