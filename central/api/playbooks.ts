@@ -27,6 +27,9 @@ export const auditQuery = z.strictObject({
   before: z.coerce.number().int().positive().optional(),
 });
 
+/** Actions whose undo gives an account its access back. */
+const ACCOUNT_ACTIONS = new Set(['disable_user', 'disable_token']);
+
 const idParam = (raw: string) => {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n <= 0) throw apiError(404, 'not_found', 'no such id');
@@ -121,6 +124,15 @@ export function playbooksApi(playbooks: Playbooks) {
 
   api.post('/playbook-actions/:id/undo', requirePermission('alerts'), async (c) => {
     const id = idParam(c.req.param('id'));
+    // Re-enabling a user or an API token gives access back: only those who manage accounts
+    // (admin) may, whoever's playbook disabled it. Analysts undo the other actions.
+    const action = await playbooks.store.getAction(id);
+    if (action && ACCOUNT_ACTIONS.has(action.type) && !c.get('auth')?.permissions.has('admin'))
+      throw apiError(
+        403,
+        'forbidden',
+        `undoing ${action.type} gives access back: it needs the admin permission`,
+      );
     return c.json(await wrap(() => playbooks.undo(id, c.get('apiUser'))));
   });
 

@@ -240,12 +240,16 @@ for (const kind of ['pglite', 'postgres'] as const)
       assert.equal(inc.status, 200);
 
       // Undo: the user is enabled again, the incident closed; a webhook cannot be taken back.
-      const undoUser = await call(analystToken, 'POST', `/api/playbook-actions/${run.actions[1].id}/undo`);
+      // Giving an account its access back is an admin's call: the analyst is refused.
+      const refused = await call(analystToken, 'POST', `/api/playbook-actions/${run.actions[1].id}/undo`);
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.equal((await built.authStore.getUser('mallory'))!.disabled, true);
+      const undoUser = await admin('POST', `/api/playbook-actions/${run.actions[1].id}/undo`);
       assert.equal(undoUser.status, 200, JSON.stringify(undoUser.body));
       assert.equal(undoUser.body.status, 'undone');
-      assert.equal(undoUser.body.undone_by, 'ana');
+      assert.equal(undoUser.body.undone_by, 'soc-admin');
       assert.equal((await built.authStore.getUser('mallory'))!.disabled, false);
-      const again = await call(analystToken, 'POST', `/api/playbook-actions/${run.actions[1].id}/undo`);
+      const again = await admin('POST', `/api/playbook-actions/${run.actions[1].id}/undo`);
       assert.equal(again.status, 409);
       const undoHook = await admin('POST', `/api/playbook-actions/${run.actions[0].id}/undo`);
       assert.equal(undoHook.status, 409);
@@ -257,7 +261,10 @@ for (const kind of ['pglite', 'postgres'] as const)
       const trail = detail.body.audit.map((e: any) => `${e.actor} ${e.what} ${e.outcome}`).reverse();
       assert.match(trail[0], /triggered running$/);
       assert.equal(trail.filter((t: string) => t === 'central executed ok').length, 3, trail.join('\n'));
-      assert.ok(trail.includes('ana undo_requested ok') && trail.includes('ana undone ok'), trail.join('\n'));
+      assert.ok(
+        trail.includes('soc-admin undo_requested ok') && trail.includes('soc-admin undone ok'),
+        trail.join('\n'),
+      );
       assert.ok(trail.includes('soc-admin undone failed'), trail.join('\n'));
       // The same alert seen again does not run the playbook twice (one run per alert).
       assert.equal((await admin('GET', '/api/playbook-runs?playbook=contain-brute')).body.runs.length, 1);
@@ -302,11 +309,14 @@ for (const kind of ['pglite', 'postgres'] as const)
       assert.equal(approved.body.actions[0].status, 'succeeded');
       assert.equal((await call(victimToken, 'GET', '/api/playbooks')).status, 401, 'the token is cut');
 
-      const undone = await call(
+      const byAnalyst = await call(
         analystToken,
         'POST',
         `/api/playbook-actions/${approved.body.actions[0].id}/undo`,
       );
+      assert.equal(byAnalyst.status, 403, 'an analyst cannot give a token its access back');
+      assert.equal((await call(victimToken, 'GET', '/api/playbooks')).status, 401, 'still cut');
+      const undone = await admin('POST', `/api/playbook-actions/${approved.body.actions[0].id}/undo`);
       assert.equal(undone.status, 200, JSON.stringify(undone.body));
       assert.equal((await call(victimToken, 'GET', '/api/playbooks')).status, 200, 'the token works again');
     });
