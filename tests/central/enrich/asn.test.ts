@@ -72,6 +72,21 @@ describe('ASN table', () => {
     assert.equal(ipv4ToUint('256.1.1.1'), undefined);
   });
 
+  it('never throws on arbitrary lines, and counts each as a range or a skip (property)', async () => {
+    const field = fc.oneof(fc.string(), fc.ipV4(), fc.ipV6(), fc.nat().map(String));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(field, { maxLength: 6 }).map((f) => f.join('\t'))),
+        async (lines) => {
+          const t = await buildAsnTable(lines, { maxRanges: 1000 });
+          const counted = lines.filter((l) => l !== '' && !l.startsWith('#')).length;
+          assert.equal(t.ranges + t.skipped, counted);
+          for (const l of lines) t.lookup(l.split('\t')[0] ?? '');
+        },
+      ),
+    );
+  });
+
   it('agrees with a linear scan over random disjoint ranges (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
