@@ -282,6 +282,10 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     setActive(value: boolean): void {
       active = value;
     },
+    /** Whether any rule of central's own runs (without, only the gateways' alerts matter). */
+    hasRules(): boolean {
+      return (loaded?.engine.ruleSet.rules.length ?? 0) > 0;
+    },
     /** The longest correlation timespan of the running rules (how far back a new leader replays). */
     maxTimespanMs(): number {
       return Math.max(0, ...(loaded?.engine.correlations.map((c) => c.timespanMs) ?? []));

@@ -1,16 +1,24 @@
 /**
  * The event feed (migration 016): what every central node stored, in commit order, for the one
  * node that runs central's correlations (the leader, leader.ts). `recordFeed` runs inside each
- * insert's transaction (the store's `onInserted`), so an event is never committed without its
- * feed row. `readFeed` pages through it from a cursor, taking only rows of transactions older
- * than every transaction still running (`pg_snapshot_xmin`): a transaction that started first but
- * commits last is waited for, never skipped.
+ * insert's transaction (the store's `onInserted`), as its last statement, so an event is never
+ * committed without its feed row. It first takes a transaction-scoped advisory lock, held until
+ * that transaction ends, and only then draws the row's id: ids are drawn and committed in one
+ * order across every node, so once a reader sees id N, every smaller id is committed or gone for
+ * good, and a cursor on the id never skips a row that commits late. (Migration 016 also records
+ * the inserting transaction, `xid`; reading by `pg_snapshot_xmin` instead was tried and left:
+ * xids are the whole server's, so any long writing transaction in any database held it back.)
+ * The lock is held from the feed row to the commit, a few milliseconds: it bounds the number of
+ * inserts per second of the whole cluster, not their size.
  */
 import type { Event } from '../../protocols/event/schema.ts';
 import { type EventRow, rowToEvent, SELECT_COLUMNS, type StorageRow } from '../store/event-rows.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
 
-/** A position in the feed: the last row handled (xid as text: an xid8 may pass 2^53). */
+/** The advisory lock that orders feed rows (distinct from the DDL and leader locks). */
+export const FEED_LOCK_KEY = '7305921748236110023';
+
+/** A position in the feed: the last row handled (its id; `xid`, as text, is informational). */
 export interface FeedCursor {
   xid: string;
   id: number;
@@ -40,6 +48,7 @@ export async function recordFeed(tx: SqlExecutor, node: string, rows: readonly S
     if (row.ts < tsMin) tsMin = row.ts;
     if (row.ts > tsMax) tsMax = row.ts;
   }
+  await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [FEED_LOCK_KEY]);
   await tx.query(
     `INSERT INTO event_feed (node, gateways, seqs, ts_min, ts_max)
      VALUES ($1, $2::text[], $3::bigint[], $4::timestamptz, $5::timestamptz)`,
@@ -70,13 +79,11 @@ const toEntry = (r: FeedRow): FeedEntry => ({
   tsMax: r.ts_max,
 });
 
-/** Up to `limit` rows after `after`, in commit order, none of which a running transaction may still precede. */
+/** Up to `limit` rows after `after`, in commit order. */
 export async function readFeed(db: SqlExecutor, after: FeedCursor, limit: number): Promise<FeedEntry[]> {
   const { rows } = await db.query<FeedRow>(
-    `SELECT ${ENTRY_COLUMNS} FROM event_feed
-      WHERE (xid, id) > ($1::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY xid, id LIMIT $3`,
-    [after.xid, after.id, limit],
+    `SELECT ${ENTRY_COLUMNS} FROM event_feed WHERE id > $1 ORDER BY id LIMIT $2`,
+    [after.id, limit],
   );
   return rows.map(toEntry);
 }
@@ -93,19 +100,22 @@ export async function readFeedBefore(
 ): Promise<FeedEntry[]> {
   const { rows } = await db.query<FeedRow>(
     `SELECT ${ENTRY_COLUMNS} FROM (
-       SELECT * FROM event_feed WHERE (xid, id) <= ($1::xid8, $2::bigint) AND created_at >= $3::timestamptz
-        ORDER BY xid DESC, id DESC LIMIT $4) f
-      ORDER BY xid, id`,
-    [upTo.xid, upTo.id, since.toISOString(), limit],
+       SELECT * FROM event_feed WHERE id <= $1 AND created_at >= $2::timestamptz
+        ORDER BY id DESC LIMIT $3) f
+      ORDER BY id`,
+    [upTo.id, since.toISOString(), limit],
   );
   return rows.map(toEntry);
 }
 
-/** The stored events a feed row names, in the order it names them. */
-export async function feedEvents(db: SqlExecutor, entry: FeedEntry): Promise<Event[]> {
+/**
+ * The stored events a feed row names, in the order it names them; with `alertsOnly`, only the
+ * alerts gateways raised (what detection looks at when central runs no rules of its own).
+ */
+export async function feedEvents(db: SqlExecutor, entry: FeedEntry, alertsOnly = false): Promise<Event[]> {
   const { rows } = await db.query<EventRow>(
     `SELECT ${SELECT_COLUMNS} FROM events e
-      WHERE e.ts >= $1::timestamptz AND e.ts <= $2::timestamptz
+      WHERE e.ts >= $1::timestamptz AND e.ts <= $2::timestamptz${alertsOnly ? " AND e.kind = 'alert'" : ''}
         AND (e.gateway, e.seq) IN (SELECT g COLLATE "C", s FROM unnest($3::text[], $4::bigint[]) AS k(g, s))`,
     [entry.tsMin, entry.tsMax, entry.gateways, entry.seqs],
   );
@@ -138,19 +148,11 @@ export async function saveCursor(
   );
 }
 
-/** The newest row of the feed now (a first leader starts there: nothing before it was the cluster's). */
-export async function feedHead(db: SqlExecutor): Promise<FeedCursor> {
-  const { rows } = await db.query<{ xid: string; id: string | number }>(
-    'SELECT xid::text AS xid, id FROM event_feed ORDER BY xid DESC, id DESC LIMIT 1',
-  );
-  return rows[0] ? { xid: rows[0].xid, id: Number(rows[0].id) } : FEED_START;
-}
-
 /** Deletes handled rows older than `before`; returns how many. */
 export async function pruneFeed(db: SqlExecutor, upTo: FeedCursor, before: Date): Promise<number> {
-  const result = await db.query(
-    'DELETE FROM event_feed WHERE (xid, id) <= ($1::xid8, $2::bigint) AND created_at < $3::timestamptz',
-    [upTo.xid, upTo.id, before.toISOString()],
-  );
+  const result = await db.query('DELETE FROM event_feed WHERE id <= $1 AND created_at < $2::timestamptz', [
+    upTo.id,
+    before.toISOString(),
+  ]);
   return result.rowCount;
 }

@@ -42,6 +42,8 @@ export interface LeaderDetection {
   reset(): Promise<void>;
   setActive(value: boolean): void;
   maxTimespanMs(): number;
+  /** Whether central runs rules of its own (without, only the gateways' alerts are read back). */
+  hasRules(): boolean;
 }
 
 export interface LeaderOptions {
@@ -156,7 +158,7 @@ export function createLeader(options: LeaderOptions) {
       const entries = await readFeedBefore(q, cursor, since, REPLAY_MAX_ROWS);
       let events = 0;
       for (const entry of entries) {
-        const batch = await feedEvents(q, entry);
+        const batch = await feedEvents(q, entry, !options.detection.hasRules());
         events += batch.length;
         await options.detection.replay(batch);
       }
@@ -168,7 +170,8 @@ export function createLeader(options: LeaderOptions) {
       const page = await readFeed(q, cursor, PAGE_ROWS);
       for (const entry of page) {
         if (!leading) return;
-        const raised = await options.detection.consume(await feedEvents(q, entry));
+        const events = await feedEvents(q, entry, !options.detection.hasRules());
+        const raised = await options.detection.consume(events);
         cursor = { xid: entry.xid, id: entry.id };
         handled += 1;
         if (raised > 0) await saveCursor(q, CURSOR_NAME, cursor, options.node);
