@@ -1,8 +1,9 @@
 /**
  * The SOC dashboard's Playbooks page in Debian's Chromium (issue 21 ask 4): an admin's playbook
  * that disables a user after approval; an alert makes a pending run; an analyst sees it waiting,
- * approves it in the browser, sees the action succeeded (the user is disabled), undoes it (the user
- * is enabled again, the undo is audited under her name). The analyst cannot edit playbooks (no
+ * approves it in the browser, sees the actions succeeded (the user is disabled, an incident is
+ * open), may not give the user her access back (an admin's call) and undoes the incident (audited
+ * under her name). The analyst cannot edit playbooks (no
  * editor offered; the server refuses anyway), the admin can create one from the page.
  */
 import assert from 'node:assert/strict';
@@ -59,7 +60,7 @@ describe('SOC playbooks page in a browser', () => {
       name: 'Lock the insider out',
       approval: true,
       match: { rule_ids: ['insider'] },
-      actions: [{ type: 'disable_user', username: 'mallory' }],
+      actions: [{ type: 'disable_user', username: 'mallory' }, { type: 'open_incident' }],
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const raised = await call('POST', '/api/alerts', {
@@ -90,11 +91,17 @@ describe('SOC playbooks page in a browser', () => {
       (await call('GET', '/api/users')).body.users.find((u: any) => u.username === 'mallory').disabled,
       true,
     );
-    await action.locator('button', { hasText: 'Undo' }).click();
+    // Giving mallory her access back is an admin's call: the analyst's Undo is disabled there.
+    assert.equal(await action.locator('button', { hasText: 'Undo' }).isDisabled(), true);
+    // The incident the run opened she may take back (closed as a false positive).
+    const incident = page.locator('table.playbook-runs li[data-status=succeeded]', {
+      hasText: 'open incident',
+    });
+    await incident.locator('button', { hasText: 'Undo' }).click();
     await page.locator('table.playbook-runs li[data-status=undone]', { hasText: 'undone by ana' }).waitFor();
     assert.equal(
       (await call('GET', '/api/users')).body.users.find((u: any) => u.username === 'mallory').disabled,
-      false,
+      true,
     );
     await screenshot(page, 'playbooks-undone');
     const audit = (await call('GET', '/api/playbook-audit')).body.audit.map(

@@ -3,7 +3,8 @@
  * (approve or reject), the latest runs with each action, its target, outcome and error (undo what
  * changed something), the playbooks themselves (edited as JSON, the format of
  * protocols/playbook/schema.ts; admins only) and the set each gateway runs. The server enforces
- * the permissions (`playbooks` to edit, `alerts` to approve, reject and undo); this page only hides
+ * the permissions (`playbooks` to edit, `alerts` to approve, reject and undo, `admin` to undo a
+ * disabled user or token); this page only hides
  * what the user may not do.
  */
 import { useState } from 'preact/hooks';
@@ -55,6 +56,8 @@ interface GatewayState {
   error: string | null;
 }
 
+/** Undoing these gives an account its access back: admins only (central/api/playbooks.ts). */
+const ACCOUNT_ACTIONS = new Set(['disable_user', 'disable_token']);
 const TEMPLATE = {
   id: 'block-mqtt-brute-force',
   name: 'Block MQTT brute-forcers at the edge',
@@ -221,7 +224,15 @@ export function PlaybooksPage() {
                         {a.error && <span class="error-text"> — {a.error}</span>}
                         {a.undone_by && <span class="muted"> (undone by {a.undone_by})</span>}
                         {(a.status === 'succeeded' || a.status === 'undo_failed') && a.type !== 'webhook' && (
-                          <button disabled={!can('alerts')} onClick={() => void undo(a)}>
+                          <button
+                            disabled={!can(ACCOUNT_ACTIONS.has(a.type) ? 'admin' : 'alerts')}
+                            title={
+                              ACCOUNT_ACTIONS.has(a.type)
+                                ? 'gives the account its access back: admins only'
+                                : undefined
+                            }
+                            onClick={() => void undo(a)}
+                          >
                             Undo
                           </button>
                         )}
