@@ -28,6 +28,8 @@ const CLUSTER = {
   feed_poll_interval_ms: 50,
   node_timeout_secs: 5,
 };
+/** Waits are for events, never fixed sleeps; this bounds them on a loaded machine. */
+const SLOW_MS = 60_000;
 const DETECTION = { rules_dirs: [path.join(REPO_ROOT, 'rules', 'central')] };
 
 function sshFailure(ip: string, host: string, i: number): PendingEvent {
@@ -119,6 +121,7 @@ describe('several central nodes on one PostgreSQL', () => {
     await client.connect();
     // node-a starts first and so leads; node-b follows.
     await waitFor(async () => ((await leaderOf()).includes('node-a') ? true : undefined), {
+      timeoutMs: SLOW_MS,
       what: 'node-a to lead',
     });
     b = await startTestCentral(
@@ -166,7 +169,7 @@ describe('several central nodes on one PostgreSQL', () => {
           );
           return rows[0]!.n === 9 ? 9 : undefined;
         },
-        { what: 'the nine failures stored' },
+        { timeoutMs: SLOW_MS, what: 'the nine failures stored' },
       );
       assert.equal(stored, 9);
       // Handled by the leader: the feed cursor has passed every row.
@@ -178,12 +181,15 @@ describe('several central nodes on one PostgreSQL', () => {
           );
           return rows[0]!.n === 0 ? true : undefined;
         },
-        { what: 'the leader to handle the feed' },
+        { timeoutMs: SLOW_MS, what: 'the leader to handle the feed' },
       );
-      const alerts = await waitFor(async () => {
-        const rows = await crossAlerts(b, FIRST_HOSTS);
-        return rows.length > 0 ? rows : undefined;
-      });
+      const alerts = await waitFor(
+        async () => {
+          const rows = await crossAlerts(b, FIRST_HOSTS);
+          return rows.length > 0 ? rows : undefined;
+        },
+        { timeoutMs: SLOW_MS, what: 'the cross-gateway alert' },
+      );
       assert.equal(alerts.length, 1, 'one cross-gateway alert, raised once');
       assert.deepEqual(
         (await crossAlerts(a!, FIRST_HOSTS)).map((r) => r.id),
@@ -196,6 +202,7 @@ describe('several central nodes on one PostgreSQL', () => {
         ['node-b', streamB],
       ] as const) {
         await waitFor(() => (s.alerts.some((x) => x.id === alerts[0]!.id) ? true : undefined), {
+          timeoutMs: SLOW_MS,
           what: `the alert on the live stream of ${name}`,
         });
       }
@@ -217,7 +224,7 @@ describe('several central nodes on one PostgreSQL', () => {
           ? true
           : undefined;
       },
-      { what: 'node-a to show the gateways of node-b connected' },
+      { timeoutMs: SLOW_MS, what: 'node-a to show the gateways of node-b connected' },
     );
 
     const res = await fetch(`${a!.central.url()}/api/rules/push`, {
@@ -233,7 +240,7 @@ describe('several central nodes on one PostgreSQL', () => {
         (await rowsOf(b)).find((r) => r.id === 'gw-c')?.rules?.running_version === body.version
           ? true
           : undefined,
-      { what: 'gw-c (on node-b) to run the set pushed through node-a' },
+      { timeoutMs: SLOW_MS, what: 'gw-c (on node-b) to run the set pushed through node-a' },
     );
   });
 
@@ -253,7 +260,7 @@ describe('several central nodes on one PostgreSQL', () => {
         );
         return rows[0]!.n === 0 ? true : undefined;
       },
-      { what: 'node-a to handle the first failure' },
+      { timeoutMs: SLOW_MS, what: 'node-a to handle the first failure' },
     );
     assert.deepEqual(await crossAlerts(b, SECOND_HOSTS), [], 'one gateway alone raises nothing');
 
@@ -261,8 +268,8 @@ describe('several central nodes on one PostgreSQL', () => {
     await a!.central.stop();
     a = undefined;
     await waitFor(async () => ((await leaderOf()).includes('node-b') ? true : undefined), {
+      timeoutMs: SLOW_MS,
       what: 'node-b to take over',
-      timeoutMs: 30_000,
     });
     // The second gateway's failure completes the window node-a had open.
     await gb.emit([sshFailure(ip, 'hmi-y', 1)]);
@@ -271,7 +278,7 @@ describe('several central nodes on one PostgreSQL', () => {
         const rows = await crossAlerts(b, SECOND_HOSTS);
         return rows.length > 0 ? rows : undefined;
       },
-      { what: 'the cross-gateway alert raised by node-b' },
+      { timeoutMs: SLOW_MS, what: 'the cross-gateway alert raised by node-b' },
     );
     assert.equal(raised.length, 1);
     // What node-a raised is not raised or counted again by node-b's replay.
