@@ -11,7 +11,7 @@ import type { CentralAction } from '../../protocols/playbook/schema.ts';
 import type { ApiTokenRecord, AuthStore } from '../../server-shared/web-auth/types.ts';
 import type { SinkConfig } from '../sinks/config.ts';
 import { readSecret } from '../sinks/secret.ts';
-import { webhookSignature } from '../sinks/webhook.ts';
+import { webhookPoster, webhookSignature } from '../sinks/webhook.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 
 export type Outcome =
@@ -34,11 +34,12 @@ export interface ActionContext {
 
 export function createCentralActions(deps: CentralActionDeps) {
   const now = deps.now ?? (() => new Date());
-  const webhooks = new Map<string, { url: string; timeoutMs: number; secret: string }>();
+  const webhooks = new Map<string, { post: ReturnType<typeof webhookPoster>; secret: string }>();
   for (const [name, config] of Object.entries(deps.sinks)) {
     if (config.type !== 'webhook') continue;
     const secret = readSecret(name, config, deps.env);
-    if (secret) webhooks.set(name, { url: config.url, timeoutMs: config.timeout_secs * 1000, secret });
+    // Through the sink's own address guard (sinks.<name>.allow_addresses) and TLS settings.
+    if (secret) webhooks.set(name, { post: webhookPoster(name, config), secret });
   }
 
   async function webhook(sink: string, ctx: ActionContext): Promise<Outcome> {
@@ -52,29 +53,18 @@ export function createCentralActions(deps: CentralActionDeps) {
       alert: ctx.alert ?? null,
     });
     const timestamp = String(Math.floor(now().getTime() / 1000));
-    try {
-      const response = await fetch(target.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'idempotency-key': key,
-          'x-siem-timestamp': timestamp,
-          'x-siem-signature': webhookSignature(target.secret, timestamp, body),
-        },
-        body,
-        signal: AbortSignal.timeout(target.timeoutMs),
-        redirect: 'error',
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (!response.ok) return { ok: false, error: `HTTP ${response.status} from sink ${sink}` };
-      return { ok: true, undo: null, note: `HTTP ${response.status}` };
-    } catch (error) {
-      const e = error as Error;
-      return {
-        ok: false,
-        error: e.name === 'TimeoutError' ? `sink ${sink}: timed out` : `sink ${sink}: ${e.message}`,
-      };
-    }
+    const sent = await target.post(
+      {
+        'idempotency-key': key,
+        'x-siem-timestamp': timestamp,
+        'x-siem-signature': webhookSignature(target.secret, timestamp, body),
+      },
+      body,
+    );
+    if ('error' in sent) return { ok: false, error: `sink ${sink}: ${sent.error}` };
+    if (sent.status < 200 || sent.status >= 300)
+      return { ok: false, error: `HTTP ${sent.status} from sink ${sink}` };
+    return { ok: true, undo: null, note: `HTTP ${sent.status}` };
   }
 
   async function disableUser(username: string): Promise<Outcome> {

@@ -61,6 +61,32 @@ function post(
   });
 }
 
+/**
+ * A POST to a webhook sink's URL through the sink's address guard and TLS settings, for other
+ * senders than the sink itself (a playbook's webhook action): the HTTP status, or why not.
+ */
+export function webhookPoster(
+  name: string,
+  config: WebhookSinkConfig,
+): (headers: Record<string, string>, body: string) => Promise<{ status: number } | { error: string }> {
+  const url = new URL(config.url);
+  const check = addressCheck({
+    allow: config.allow_addresses,
+    allowHint: `list it in sinks.${name}.allow_addresses to allow it`,
+  });
+  const lookup = guardedLookup(check);
+  return async (headers, body) => {
+    const literal = refusedLiteral(url, check);
+    if (literal) return { error: `refused: ${literal}` };
+    try {
+      return { status: await post(url, headers, body, { lookup, timeoutMs: config.timeout_secs * 1000 }) };
+    } catch (error) {
+      const err = error as Error;
+      return { error: err.name === 'TimeoutError' ? 'timed out' : err.message };
+    }
+  };
+}
+
 export function createWebhookSink(
   name: string,
   config: WebhookSinkConfig,

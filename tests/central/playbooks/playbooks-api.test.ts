@@ -93,7 +93,16 @@ for (const kind of ['pglite', 'postgres'] as const)
             type: 'webhook',
             url: `http://127.0.0.1:${port}/hook`,
             secret_env: 'PLAYBOOK_TEST_HOOK_KEY',
+            // The test's receiver is on loopback, which the address guard refuses unless allowed.
+            allow_addresses: ['127.0.0.1'],
             // Only the playbook calls it: the alert forwarding filter takes nothing.
+            filter: { tags: ['never-forwarded'] },
+          },
+          // An admin's mistake (or a planted config): a sink aimed at the cloud metadata address.
+          metadata: {
+            type: 'webhook',
+            url: 'http://169.254.169.254/latest/meta-data/',
+            secret_env: 'PLAYBOOK_TEST_HOOK_KEY',
             filter: { tags: ['never-forwarded'] },
           },
         },
@@ -268,6 +277,29 @@ for (const kind of ['pglite', 'postgres'] as const)
       assert.ok(trail.includes('soc-admin undone failed'), trail.join('\n'));
       // The same alert seen again does not run the playbook twice (one run per alert).
       assert.equal((await admin('GET', '/api/playbook-runs?playbook=contain-brute')).body.runs.length, 1);
+    });
+
+    it('a webhook action goes through the sink address guard: the metadata address is refused', async (t) => {
+      if (!ready(t)) return;
+      const created = await admin('POST', '/api/playbooks', {
+        id: 'to-metadata',
+        name: 'Post to the metadata service',
+        match: { rule_ids: ['metadata-probe'] },
+        actions: [{ type: 'webhook', sink: 'metadata' }],
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await raise('metadata-probe');
+      const run = await waitFor(
+        async () => {
+          const r = (await admin('GET', '/api/playbook-runs?playbook=to-metadata')).body.runs[0];
+          return r?.actions[0] && r.actions[0].status !== 'running' && r.actions[0].status !== 'queued'
+            ? r
+            : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the metadata run' },
+      );
+      assert.equal(run.actions[0].status, 'failed', JSON.stringify(run.actions[0]));
+      assert.match(run.actions[0].error, /refused/);
     });
 
     it('waits for an analyst: reject does nothing, approve acts, undo restores the token', async (t) => {
