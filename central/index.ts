@@ -6,14 +6,9 @@
  * Every part registers its closer as it is built; `stop()` runs them once, in reverse
  * (teardown.ts), and a failed start runs the same list.
  */
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { type ServerType, serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Event } from '../protocols/event/schema.ts';
-import { parseListen } from '../server-shared/config/listen.ts';
-import { tlsServerOptions } from '../server-shared/config/tls.ts';
 import { createWebAuth, ensureFirstAdmin } from '../server-shared/web-auth/index.ts';
 import { type Alerts, createAlerts } from './alerts/index.ts';
 import { createLiveHub } from './api/stream.ts';
@@ -29,18 +24,19 @@ import { createGatewayRegistry, type GatewayRegistry } from './gateways/registry
 import { createIncidents } from './incidents/index.ts';
 import { createIngest, enrichOnInsert } from './ingest.ts';
 import { createLifecycleJob, type LifecycleJob } from './lifecycle.ts';
+import { linkLimits } from './link/limits.ts';
 import { mountLink } from './link/server.ts';
 import { createSkewMonitor } from './link/skew.ts';
-import { clusterNodeId, createCluster, recordFeed } from './cluster/index.ts';
+import { feedWriter, startClusterNode } from './cluster/node.ts';
 import { createLogger } from './log.ts';
-import { createPlaybooks, type Playbooks } from './playbooks/index.ts';
+import { deferPlaybooks } from './playbooks/deferred.ts';
+import { createPlaybooks } from './playbooks/index.ts';
 import { type CentralMetrics, createCentralMetrics } from './metrics.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore } from './rules/store.ts';
 import { createReports } from './reports/index.ts';
+import { listenCentral } from './serve.ts';
 import { createSinks } from './sinks/index.ts';
 import { createStore } from './store/index.ts';
-import type { StorageRow } from './store/event-rows.ts';
-import type { SqlExecutor } from './store/sql-client.ts';
 import type { EventStore } from './store/types.ts';
 import { createTeardown, type Teardown } from './teardown.ts';
 
@@ -134,7 +130,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     notify: config.alerts.incident_notify,
   });
   // Built after the link it sends commands over; the alerts and the link reach it through this.
-  const late: { playbooks?: Playbooks } = {};
+  const late = deferPlaybooks();
   const alerts = createAlerts({
     sql: store.sql,
     metrics,
@@ -144,7 +140,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     },
     onCommitted: () => sinks.wake(),
     // Response playbooks (built after the link they send commands over) match each new alert.
-    onRaised: (alert, actor) => void late.playbooks?.onAlert(alert, actor),
+    onRaised: late.onAlert,
   });
   // Inventory and threat intel after each stored batch; intel hits raise alerts.
   const enrichment = await createEnrichment({
@@ -204,22 +200,12 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     logger: child('link'),
     registry,
     centralEvents,
-    maxBatchEvents: config.link.max_batch_events,
-    heartbeatIntervalMs: config.link.heartbeat_interval_secs * 1000,
-    maxEventsPerSecond: config.link.max_events_per_second_per_gateway,
-    maxQueuedBatches: config.link.max_queued_batches,
-    // PGlite is one single-threaded engine: concurrency there only adds contention.
-    maxConcurrentBatches: store.adapter === 'pglite' ? 1 : config.link.max_concurrent_batches,
+    ...linkLimits(config.link, store.adapter),
     onStored: (events) => {
       ingest.afterCommit(events);
-      late.playbooks?.onEvents(events);
+      late.onEvents(events);
     },
-    playbooks: {
-      offer: (gateway, running) => late.playbooks!.link.offer(gateway, running),
-      status: (gateway, message) => late.playbooks?.link.status(gateway, message),
-      commandResult: (gateway, message) => late.playbooks?.link.commandResult(gateway, message),
-      ready: (gateway) => late.playbooks?.link.ready(gateway),
-    },
+    playbooks: late.link,
     onGatewayConnected: options.onGatewayConnected,
     onClockOffset: createSkewMonitor({
       registry,
@@ -227,11 +213,6 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       maxSkewMs: config.link.max_clock_skew_secs * 1000,
       logger,
     }),
-    pending: {
-      maxPending: config.link.max_pending_connections,
-      maxPendingPerAddress: config.link.max_pending_connections_per_address,
-      helloTimeoutMs: config.link.hello_timeout_secs * 1000,
-    },
   });
   const playbooks = createPlaybooks({
     sql: store.sql,
@@ -242,34 +223,22 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     logger: child('playbooks'),
     metrics,
   });
-  late.playbooks = playbooks;
+  late.set(playbooks);
   // The SOC dashboard's live stream: alert changes, event rates, gateways coming and going.
   // Several nodes (issue 22): the gateways, alert changes and rule pushes of every node.
-  const cluster = config.cluster.enabled
-    ? createCluster({
-        config: config.cluster,
-        url: postgresUrl(config),
-        sql: store.sql,
-        logger: child('cluster'),
-        detection,
-        alerts,
-        rules,
-        link,
-        reloadCentralRules: () => void detection.reloadFrom(rules),
-      })
-    : undefined;
-  if (cluster) {
-    teardown.add('cluster', () => cluster.stop());
-    await cluster.start();
-  }
-  const nodeLink: typeof link = cluster
-    ? {
-        ...link,
-        connections: () => cluster.connections(),
-        pushRules: (gateway, message) => cluster.pushRules(gateway, message),
-        disconnect: (gateway) => cluster.disconnect(gateway),
-      }
-    : link;
+  const { cluster, link: nodeLink } = await startClusterNode(
+    config,
+    {
+      sql: store.sql,
+      logger: child('cluster'),
+      detection,
+      alerts,
+      rules,
+      link,
+      reloadCentralRules: () => void detection.reloadFrom(rules),
+    },
+    (close) => teardown.add('cluster', close),
+  );
   const hub = createLiveHub({
     changes: cluster?.changes ?? alerts.changes,
     metrics,
@@ -315,22 +284,6 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
 
 export type BuiltCentral = Awaited<ReturnType<typeof buildCentral>>;
 
-/** The PostgreSQL a cluster of central nodes shares; a clear start error on PGlite. */
-function postgresUrl(config: CentralConfig): string {
-  if (config.storage.type !== 'postgres')
-    throw new Error(
-      'cluster.enabled: several central nodes share one PostgreSQL; set storage.type: postgres',
-    );
-  return config.storage.url;
-}
-
-/** The store's `onInserted` of a cluster node: the event feed row of each insert (cluster/feed.ts). */
-function feedWriter(config: CentralConfig) {
-  postgresUrl(config);
-  const node = clusterNodeId(config.cluster);
-  return (tx: SqlExecutor, rows: readonly StorageRow[]) => recordFeed(tx, node, rows);
-}
-
 export async function startCentral(config: CentralConfig, options: CentralOptions = {}): Promise<Central> {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createCentralMetrics({ processMetrics: options.processMetrics ?? true });
@@ -372,38 +325,22 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     );
     if (first.created) logger.info({ username: first.username, source: first.from }, 'first admin created');
 
-    const { host, port: listenPort } = parseListen(config.http.listen);
-    const tls = config.http.tls;
-    const server = await new Promise<ServerType>((resolve, reject) => {
-      const s = serve(
-        {
-          fetch: central.app.fetch,
-          hostname: host,
-          port: listenPort,
-          ...(tls ? { createServer: createHttpsServer, serverOptions: tlsServerOptions(tls) } : {}),
-        },
-        () => resolve(s),
-      );
-      s.once('error', reject);
-    });
-    teardown.add('http server', () => closeServer(server));
-    central.injectWebSocket(server);
+    const http = await listenCentral(config, central.app.fetch);
+    teardown.add('http server', () => http.close());
+    central.injectWebSocket(http.server);
     // Before the server closes: gateways are told central is stopping, refusals are stored.
     teardown.add('link', () => central.link.stop());
     central.sinks.start();
     central.reports?.start();
 
-    const address = server.address() as AddressInfo;
-    const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const base = `${tls ? 'https' : 'http'}://${hostText}:${address.port}`;
-    logger.info({ url: base, storage: store.adapter }, 'central started');
+    logger.info({ url: http.url, storage: store.adapter }, 'central started');
     return {
       store,
       lifecycle,
       alerts: central.alerts,
       registry: central.registry,
-      url: () => base,
-      linkUrl: () => `${tls ? 'wss' : 'ws'}://${hostText}:${address.port}${config.link.path}`,
+      url: () => http.url,
+      linkUrl: () => http.linkUrl,
       async stop() {
         await teardown.run();
         logger.info('central stopped');
@@ -413,11 +350,4 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     await teardown.run();
     throw error;
   }
-}
-
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
 }
