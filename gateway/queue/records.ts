@@ -5,6 +5,7 @@
  * LevelDB's terse errors turned into messages a person can act on.
  */
 import type { Event } from '../../protocols/event/schema.ts';
+import { JsonBytesWriter } from './json-bytes.ts';
 import { LANES, type Lane, type QueueRecord } from './types.ts';
 
 export const RECORD_PREFIX = 'q!';
@@ -65,33 +66,23 @@ const CLOSE = 0x5d; // ]
 const COMMA = 0x2c;
 /** Kept between calls up to this size, so that most records are written without allocating. */
 const SCRATCH_KEEP_BYTES = 1024 * 1024;
-let scratch = Buffer.allocUnsafe(64 * 1024);
+let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * A record value: the UTF-8 bytes of `JSON.stringify(events)`, made one event at a time. One
- * large string would be allocated in V8's old space (large object space) and die at once, which
- * makes the heap run full collections several times a second at a few thousand events/s; a
- * string per event dies young, and the bytes live outside the heap.
+ * A record value: the UTF-8 bytes of `JSON.stringify(events)`, written straight into a scratch
+ * buffer (json-bytes.ts): neither one large string (old space, full collections) nor a string per
+ * event (about 2 KB of young garbage per event, issue 18) is made; the bytes live outside the heap.
  */
 export function encodeEvents(events: readonly unknown[]): Buffer {
-  let buf = scratch;
-  let n = 0;
-  buf[n++] = OPEN;
+  const w = new JsonBytesWriter(scratch);
+  w.byte(OPEN);
   for (let i = 0; i < events.length; i++) {
-    const text = JSON.stringify(events[i]) ?? 'null';
-    // At most 3 UTF-8 bytes per UTF-16 unit, plus the comma and the closing bracket.
-    const need = n + text.length * 3 + 2;
-    if (need > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
-      buf.copy(bigger, 0, 0, n);
-      buf = bigger;
-      if (bigger.length <= SCRATCH_KEEP_BYTES) scratch = bigger;
-    }
-    if (i > 0) buf[n++] = COMMA;
-    n += buf.write(text, n, 'utf8');
+    if (i > 0) w.byte(COMMA);
+    if (!w.value(events[i])) w.raw('null');
   }
-  buf[n++] = CLOSE;
-  return Buffer.from(buf.subarray(0, n));
+  w.byte(CLOSE);
+  if (w.buf !== scratch && w.buf.length <= SCRATCH_KEEP_BYTES) scratch = w.buf;
+  return Buffer.from(w.buf.subarray(0, w.n));
 }
 
 /** The `received` text of the first event of a record, read from its bytes without parsing it. */

@@ -13,8 +13,12 @@ export function compact(
   options: { dropNull?: boolean } = {},
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (value === undefined || (options.dropNull && value === null)) continue;
+  const dropNull = options.dropNull === true;
+  // for-in over the literal's own keys: Object.entries would make an array per key, per event.
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
+    if (value === undefined || (dropNull && value === null)) continue;
     out[key] = value;
   }
   return out;

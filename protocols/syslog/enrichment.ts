@@ -67,6 +67,11 @@ export function peer(
 /** Drops empty and undefined values, so fields carry only what the message said. */
 export function compactFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null && v !== '') out[k] = v;
+  // for-in, not Object.entries: no array per key for every enriched message.
+  for (const k in fields) {
+    if (!Object.hasOwn(fields, k)) continue;
+    const v = fields[k];
+    if (v !== undefined && v !== null && v !== '') out[k] = v;
+  }
   return out;
 }

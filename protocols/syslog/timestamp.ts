@@ -46,7 +46,7 @@ function isLeap(year: number): boolean {
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return isLeap(year) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /**
@@ -63,6 +63,11 @@ export function wallClockToMs(
   ms: number,
 ): number | null {
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  // Years from 100 on need no Date object (this runs for every BSD timestamp, three times).
+  if (year >= 100) {
+    const t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    return Number.isFinite(t) ? t : null;
+  }
   const d = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms));
   d.setUTCFullYear(year, month - 1, day);
   const t = d.getTime();
@@ -156,16 +161,34 @@ export function parseRfc3339(text: string, pos: number, ctx: TimestampContext): 
 
 /** Month number (1–12) of a case-insensitive three-letter English month name at `pos`, or 0. */
 function monthAt(text: string, pos: number): number {
-  const m = text.slice(pos, pos + 3).toLowerCase();
-  for (let i = 0; i < 12; i++) if (MONTHS[i]!.toLowerCase() === m) return i + 1;
+  if (pos + 3 > text.length) return 0;
+  // Char codes with the ASCII case bit set: no string is made per message.
+  const a = text.charCodeAt(pos) | 0x20;
+  const b = text.charCodeAt(pos + 1) | 0x20;
+  const c = text.charCodeAt(pos + 2) | 0x20;
+  for (let i = 0; i < 12; i++) {
+    const name = MONTHS_LOWER[i]!;
+    if (name.charCodeAt(0) === a && name.charCodeAt(1) === b && name.charCodeAt(2) === c) return i + 1;
+  }
   return 0;
 }
+const MONTHS_LOWER = MONTHS.map((m) => m.toLowerCase());
 
 /**
  * The instant (ms) of a year-less BSD timestamp, in the year that puts it nearest to `now` without
  * being more than a month after it (RFC 3164 §4.1.2 has no year). Null when no candidate year has
  * that date (Feb 29 in a run of common years).
  */
+/** The UTC year of an instant, remembered for the last one asked (a burst shares its clock). */
+const yearCache = { ms: Number.NaN, year: 0 };
+function utcYear(ms: number): number {
+  if (ms !== yearCache.ms) {
+    yearCache.year = new Date(ms).getUTCFullYear();
+    yearCache.ms = ms;
+  }
+  return yearCache.year;
+}
+
 export function inferBsdInstant(
   month: number,
   day: number,
@@ -176,9 +199,9 @@ export function inferBsdInstant(
   ctx: TimestampContext,
 ): number | null {
   const now = ctx.now.getTime();
-  const nowYear = new Date(now + ctx.utcOffsetMinutes * 60_000).getUTCFullYear();
+  const nowYear = utcYear(now + ctx.utcOffsetMinutes * 60_000);
   let best: number | null = null;
-  for (const year of [nowYear + 1, nowYear, nowYear - 1]) {
+  for (let year = nowYear + 1; year >= nowYear - 1; year--) {
     const wall = wallClockToMs(year, month, day, hour, minute, second, ms);
     if (wall === null) continue;
     const t = wall - ctx.utcOffsetMinutes * 60_000;

@@ -44,6 +44,32 @@ describe('queue records as bytes', () => {
     assert.deepEqual(encodeEvents(big), Buffer.from(JSON.stringify(big), 'utf8'));
   });
 
+  it('writes any JSON-like value as JSON.stringify does (nesting, undefined, Dates, escapes, numbers)', () => {
+    const leaf = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.string({ unit: 'binary-ascii', maxLength: 20 }),
+      fc.double(),
+      fc.integer(),
+      fc.nat(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.date({ noInvalidDate: true }),
+      fc.constant({ toJSON: () => undefined }),
+    );
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 4 }),
+      object: fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), tie('value'), { maxKeys: 4 }),
+    }));
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 6 }), (events) => {
+        assert.deepEqual(encodeEvents(events), Buffer.from(JSON.stringify(events), 'utf8'));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('frames a batch byte for byte as the link codec encodes it, and the decoder reads the events back', () => {
     fc.assert(
       fc.property(

@@ -46,7 +46,9 @@ export async function startGatewayProcess(
   gatewayId: string,
   { cpu, config = [] }: { cpu?: number; config?: string[] },
 ): Promise<GatewayProcess> {
-  buildGatewayBundle();
+  // BENCH_GATEWAY_BUNDLE=<file>: run that bundle as it is (e.g. one built from another commit).
+  const bundle = process.env.BENCH_GATEWAY_BUNDLE ?? BUNDLE;
+  if (!process.env.BENCH_GATEWAY_BUNDLE) buildGatewayBundle();
   const { dir, cleanup } = trackDir(mkdtempSync(path.join(tmpdir(), 'bench-gw-')));
   await central.enroll(gatewayId, path.join(dir, 'credentials.json'));
   const file = path.join(dir, 'gateway.yaml');
@@ -64,7 +66,18 @@ export async function startGatewayProcess(
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
-  const argv = [process.execPath, ...GATEWAY_NODE_FLAGS, ...profile, BUNDLE, 'run', '--config', file];
+  // BENCH_GATEWAY_FLAGS="--flag ...": extra Node/V8 flags, to try one before making it the default.
+  const extra = process.env.BENCH_GATEWAY_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const argv = [
+    process.execPath,
+    ...GATEWAY_NODE_FLAGS,
+    ...extra,
+    ...profile,
+    bundle,
+    'run',
+    '--config',
+    file,
+  ];
   const child = track(
     cpu === undefined
       ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: gatewayEnv() })

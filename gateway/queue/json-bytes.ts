@@ -1,0 +1,162 @@
+/**
+ * JSON written straight into a byte buffer: the UTF-8 of `JSON.stringify(value)`, byte for byte,
+ * without making the JSON string first. V8's stringify builds its result in parts and then copies
+ * them into one string, about three bytes of young heap per byte of JSON, for every event the
+ * gateway queues; the garbage collector's work on that was the largest single cost of the syslog
+ * path (issue 18). Plain objects, arrays, strings, numbers, booleans and null are written here;
+ * ASCII strings without escapes byte by byte, any other string, and any value that is not plain
+ * data (a Date, a class instance, an object with `toJSON`), through `JSON.stringify` itself, so the
+ * output does not differ from it (tests/gateway/queue-bytes.test.ts checks that with fast-check);
+ * the one difference: a `toJSON` method is called without the member's key.
+ */
+
+/** Deeper than this, the value goes through `JSON.stringify` (which also reports a cycle). */
+const MAX_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** An array or object JSON.stringify writes member by member (no toJSON, no class). */
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Array.prototype) return true;
+  return (proto === Object.prototype || proto === null) && !('toJSON' in value);
+}
+
+export class JsonBytesWriter {
+  buf: Buffer;
+  n = 0;
+
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
+
+  /** Room for `bytes` more; a bigger buffer is made when needed (the caller keeps `buf`). */
+  ensure(bytes: number): void {
+    const need = this.n + bytes;
+    if (need <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+    this.buf.copy(bigger, 0, 0, this.n);
+    this.buf = bigger;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.n++] = b;
+  }
+
+  /** Text already in JSON (or any text), as UTF-8. */
+  raw(text: string): void {
+    this.ensure(text.length * 3);
+    this.n += this.buf.write(text, this.n, 'utf8');
+  }
+
+  string(s: string): void {
+    const len = s.length;
+    this.ensure(len + 2);
+    const buf = this.buf;
+    let n = this.n;
+    buf[n++] = QUOTE;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+        // Escapes, non-ASCII, surrogates: as JSON.stringify writes them.
+        this.raw(JSON.stringify(s));
+        return;
+      }
+      buf[n++] = c;
+    }
+    buf[n++] = QUOTE;
+    this.n = n;
+  }
+
+  number(x: number): void {
+    if (!Number.isFinite(x)) this.raw('null');
+    else if (Number.isInteger(x) && x >= 0 && x < 0x40000000) {
+      // Small non-negative integers digit by digit (severity, ports, sequences...).
+      let digits = 1;
+      for (let v = x; v >= 10; v = Math.floor(v / 10)) digits++;
+      this.ensure(digits);
+      let v = x;
+      for (let i = this.n + digits - 1; i >= this.n; i--) {
+        this.buf[i] = 0x30 + (v % 10);
+        v = Math.floor(v / 10);
+      }
+      this.n += digits;
+    } else this.raw(String(x));
+  }
+
+  /**
+   * `value` as JSON; returns false when it writes nothing (undefined, a function, a symbol),
+   * where JSON.stringify would omit an object member or write `null` in an array.
+   */
+  value(value: unknown, depth = 0): boolean {
+    switch (typeof value) {
+      case 'string':
+        this.string(value);
+        return true;
+      case 'number':
+        this.number(value);
+        return true;
+      case 'boolean':
+        this.raw(value ? 'true' : 'false');
+        return true;
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return false;
+      case 'object':
+        break;
+      default:
+        // bigint: JSON.stringify throws, and so does this.
+        this.raw(JSON.stringify(value));
+        return true;
+    }
+    if (value === null) {
+      this.raw('null');
+      return true;
+    }
+    if (depth >= MAX_DEPTH) {
+      this.raw(JSON.stringify(value));
+      return true;
+    }
+    if (!isPlain(value)) return this.#other(value);
+    if (Array.isArray(value)) {
+      this.byte(0x5b);
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) this.byte(0x2c);
+        if (!this.value(value[i], depth + 1)) this.raw('null');
+      }
+      this.byte(0x5d);
+      return true;
+    }
+    const obj = value as Record<string, unknown>;
+    this.byte(0x7b);
+    let first = true;
+    for (const key in obj) {
+      if (!Object.hasOwn(obj, key)) continue;
+      const v = obj[key];
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      // Not plain data: its text first, since a toJSON that gives undefined omits the member.
+      const text =
+        typeof v === 'object' && v !== null && !isPlain(v) ? (JSON.stringify(v) as string | undefined) : '';
+      if (text === undefined) continue;
+      if (!first) this.byte(0x2c);
+      first = false;
+      this.string(key);
+      this.byte(0x3a);
+      if (text) this.raw(text);
+      else this.value(v, depth + 1);
+    }
+    this.byte(0x7d);
+    return true;
+  }
+
+  /** Anything but plain data, as JSON.stringify writes it. */
+  #other(value: object): boolean {
+    const text = JSON.stringify(value) as string | undefined;
+    if (text === undefined) return false;
+    this.raw(text);
+    return true;
+  }
+}
