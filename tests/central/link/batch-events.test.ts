@@ -57,12 +57,10 @@ describe('batch event checks', () => {
     const item = fc.oneof(
       fc.nat({ max: 1000 }).map((seq) => ({ raw: event('gw-1', seq) as unknown, ok: true })),
       fc.nat({ max: 1000 }).map((seq) => ({ raw: event('gw-9', seq) as unknown, ok: false })),
-      fc
-        .tuple(fc.nat({ max: 1000 }), fc.integer({ min: -5000, max: 5000 }))
-        .map(([seq, offset]) => ({
-          raw: event('gw-1', seq, { clock_offset_ms: offset }) as unknown,
-          ok: true,
-        })),
+      fc.tuple(fc.nat({ max: 1000 }), fc.integer({ min: -5000, max: 5000 })).map(([seq, offset]) => ({
+        raw: event('gw-1', seq, { clock_offset_ms: offset }) as unknown,
+        ok: true,
+      })),
       fc.anything().map((raw) => ({ raw, ok: false })),
     );
     fc.assert(
