@@ -160,6 +160,8 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
     if (offset === undefined && before && head.subarray(0, before.head.length).equals(before.head))
       offset = Math.min(before.offset, size);
     let undecided = size === 0;
+    /** The offset of the file this one is wholly the start of (a short file's copy), if any. */
+    let within: number | undefined;
     const waited = Date.now() - t.undecidedSince!;
     const patience = Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms);
     if (offset === undefined) {
@@ -175,7 +177,13 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
             offset = o.offset;
             break;
           }
-          if (head.length < o.head.length && o.head.subarray(0, head.length).equals(head)) undecided = true;
+          if (head.length < o.head.length && o.head.subarray(0, head.length).equals(head)) {
+            undecided = true;
+            // Maybe a whole copy of a file shorter than a head when copied (it grew before it
+            // was truncated): every byte of it is in that file, read up to its offset.
+            if (o.live && waited < Math.max(patience, config.rotate_wait_secs * 1000)) return;
+            within ??= o.offset;
+          }
         } else if (o.saved && o.saved.fpLen > 0) {
           if (sameStart(head, o.saved)) {
             offset = o.offset;
@@ -187,6 +195,14 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
     }
     if (offset === undefined && undecided) {
       if (size === 0 || waited < patience) return;
+      if (within !== undefined) {
+        // Still the start of a file read before, and no longer growing: a copy of it, read
+        // where that file was (from 0 it would give its lines twice).
+        const grew = size !== t.size;
+        t.size = size;
+        if (grew) return;
+        offset = within;
+      }
     }
     if (offset !== undefined && offset > size) {
       // A copy still being written (logrotate copies while we look): starting at its size now

@@ -152,6 +152,26 @@ describe('file source', () => {
     assert.deepEqual([...final].sort(), numbered(0, 1210).trimEnd().split('\n').sort());
   });
 
+  it('copytruncate: a copy of a file shorter than a head, which grew before its truncation, is not read again', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 70)); // under 1 KB: the copy is all the start of the original's head
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 20 });
+    await messagesWhen(h, 70);
+    copyFileSync(file, `${file}.1`);
+    appendFileSync(file, numbered(70, 200)); // the original grows past a head before the truncation
+    await messagesWhen(h, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    truncateSync(file, 0);
+    appendFileSync(file, numbered(200, 210));
+    await messagesWhen(h, 210);
+    // Past the wait for an undecided file (1.5 s), after which the copy was read from 0.
+    await new Promise((r) => setTimeout(r, 2500));
+    const final = (await h.events()).map((e) => e.message);
+    assert.equal(final.length, 210, `no line twice (${final.length - new Set(final).size} duplicates)`);
+    assert.deepEqual([...final].sort(), numbered(0, 210).trimEnd().split('\n').sort());
+  });
+
   it('multi-line records by a start pattern, the last one handed on after the flush timeout', async () => {
     h = await fileHarness();
     const file = path.join(h.dir, 'java.log');
