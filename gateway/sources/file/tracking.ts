@@ -180,9 +180,11 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
           if (head.length < o.head.length && o.head.subarray(0, head.length).equals(head)) {
             undecided = true;
             // Maybe a whole copy of a file shorter than a head when copied (it grew before it
-            // was truncated): every byte of it is in that file, read up to its offset.
-            if (o.live && waited < Math.max(patience, config.rotate_wait_secs * 1000)) return;
-            within ??= o.offset;
+            // was truncated): every byte of it is in that file, read up to its offset. Only a
+            // truncated file's (copytruncate's sign); a followed one is waited for as above.
+            if (o.live) {
+              if (waited < Math.max(patience, config.rotate_wait_secs * 1000)) return;
+            } else within ??= o.offset;
           }
         } else if (o.saved && o.saved.fpLen > 0) {
           if (sameStart(head, o.saved)) {
