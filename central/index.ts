@@ -214,12 +214,14 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       logger,
     }),
   });
+  let playbookLink: Pick<typeof link, 'sendPlaybooks'> = link;
   const playbooks = createPlaybooks({
     sql: store.sql,
     auth: authStore,
     sinks: config.sinks,
     registry,
-    send: (gateway, message) => link.sendPlaybooks(gateway, message),
+    // Several nodes: to the node holding the gateway (the cluster's link, set once it started).
+    send: (gateway, message) => playbookLink.sendPlaybooks(gateway, message),
     logger: child('playbooks'),
     metrics,
   });
@@ -235,10 +237,12 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       alerts,
       rules,
       link,
+      playbooks: playbooks.cluster,
       reloadCentralRules: () => void detection.reloadFrom(rules),
     },
     (close) => teardown.add('cluster', close),
   );
+  playbookLink = nodeLink;
   const hub = createLiveHub({
     changes: cluster?.changes ?? alerts.changes,
     metrics,

@@ -18,6 +18,10 @@ export type ClusterMessage =
   | { type: 'alert'; id: number }
   | { type: 'rules_push'; gateways: string[] }
   | { type: 'disconnect'; gateways: string[] }
+  /** Playbook command `command_id` (`a-<action>`/`u-<action>`) waits for `gateway`: its node sends it. */
+  | { type: 'command'; gateway: string; command_id: string }
+  /** The playbook sets of these gateways changed: their nodes send each its set. */
+  | { type: 'playbooks_push'; gateways: string[] }
   | { type: 'central_rules' };
 
 export interface ClusterBusOptions {
@@ -116,7 +120,7 @@ export function createClusterBus(options: ClusterBusOptions) {
 
 export type ClusterBus = ReturnType<typeof createClusterBus>;
 
-/** Gateway ids cut into groups whose `rules_push` message fits a NOTIFY payload. */
+/** Gateway ids cut into groups whose `rules_push` (or `playbooks_push`) message fits a NOTIFY payload. */
 export function chunkGateways(gateways: readonly string[], maxBytes = MAX_PAYLOAD_BYTES - 200): string[][] {
   const out: string[][] = [];
   let current: string[] = [];

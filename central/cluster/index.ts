@@ -7,13 +7,13 @@
  * - a heartbeat row per node (`cluster_nodes`) naming the gateways connected to it, so the fleet
  *   view, the live stream and rule pushes see the gateways of every node;
  * - messages over LISTEN/NOTIFY (bus.ts): an alert raised or changed on one node reaches the live
- *   streams of all; a rule push or a revocation reaches the node that holds the gateway; a change
- *   of central's own rules reloads them everywhere.
+ *   streams of all; a rule push, a playbook set, a playbook command or a revocation reaches the
+ *   node that holds the gateway; a change of central's own rules reloads them everywhere.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { RulesMessage } from '../../protocols/link/codec.ts';
+import type { CommandMessage, PlaybooksMessage, RulesMessage } from '../../protocols/link/codec.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayConnection } from '../link/server.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
@@ -38,6 +38,15 @@ export interface LocalLink {
   connections(): GatewayConnection[];
   pushRules(gateway: string, message: RulesMessage): boolean;
   disconnect(gateway: string): void;
+  sendPlaybooks(gateway: string, message: PlaybooksMessage | CommandMessage): boolean;
+}
+
+/** What of central's playbooks (central/playbooks) the node holding a gateway does for another node. */
+export interface ClusterPlaybooks {
+  /** Sends command `commandId` of a stored action to `gateway` through `send`, once (claimed in the store). */
+  command(gateway: string, commandId: string, send: (message: CommandMessage) => boolean): void;
+  /** The playbook set `gateway` should run. */
+  setFor(gateway: string): Promise<PlaybooksMessage>;
 }
 
 export interface ClusterOptions {
@@ -53,6 +62,8 @@ export interface ClusterOptions {
   };
   rules: { assigned(gateway: string): Promise<RulesMessage | undefined> };
   link: LocalLink;
+  /** Playbook commands and sets sent by other nodes to gateways connected here (absent: not relayed). */
+  playbooks?: ClusterPlaybooks;
   /** Central's own rules changed on another node: reload them here. */
   reloadCentralRules: () => void;
 }
@@ -72,6 +83,7 @@ export function createCluster(options: ClusterOptions) {
   let remote = new Map<string, { node: string; connection: GatewayConnection }>();
   let heartbeat: NodeJS.Timeout | undefined;
   let pushing = new Set<string>();
+  let pushingSets = new Set<string>();
 
   const warn = (what: string) => (error: Error) => logger.warn({ err: error.message }, what);
 
@@ -92,6 +104,18 @@ export function createCluster(options: ClusterOptions) {
             .assigned(gateway)
             .then((set) => set && link.pushRules(gateway, set))
             .catch(warn('cluster: cannot push rules'));
+        }
+      } else if (message.type === 'command') {
+        const { gateway, command_id: id } = message;
+        if (typeof gateway !== 'string' || typeof id !== 'string' || !isLocal(gateway)) return;
+        options.playbooks?.command(gateway, id, (m) => link.sendPlaybooks(gateway, m));
+      } else if (message.type === 'playbooks_push') {
+        for (const gateway of message.gateways) {
+          if (!isLocal(gateway) || !options.playbooks) continue;
+          void options.playbooks
+            .setFor(gateway)
+            .then((set) => link.sendPlaybooks(gateway, set))
+            .catch(warn('cluster: cannot send a playbook set'));
         }
       } else if (message.type === 'disconnect') {
         for (const gateway of message.gateways) link.disconnect(gateway);
@@ -162,6 +186,15 @@ export function createCluster(options: ClusterOptions) {
         .catch(warn('cluster: cannot relay a push'));
   };
 
+  const flushSets = () => {
+    const gateways = [...pushingSets];
+    pushingSets = new Set();
+    for (const chunk of chunkGateways(gateways))
+      void bus
+        .publish(options.sql, { type: 'playbooks_push', gateways: chunk })
+        .catch(warn('cluster: cannot relay a playbook push'));
+  };
+
   return {
     node,
     changes,
@@ -188,6 +221,26 @@ export function createCluster(options: ClusterOptions) {
       if (!remote.has(gateway)) return false;
       if (pushing.size === 0) queueMicrotask(flushPushes);
       pushing.add(gateway);
+      return true;
+    },
+    /**
+     * Sends a playbook set or command to a gateway on this node, or relays it to the node holding
+     * the gateway. A set is relayed by name (that node computes the gateway's set) and counts as
+     * sent. A command is relayed by id and returns false: its action stays queued (or undoing) in
+     * the store, and whichever node sends it first claims it there (central/playbooks), so neither
+     * the relay nor the gateway's next connection sends it twice.
+     */
+    sendPlaybooks(gateway: string, message: PlaybooksMessage | CommandMessage): boolean {
+      if (link.sendPlaybooks(gateway, message)) return true;
+      if (!remote.has(gateway)) return false;
+      if (message.type === 'command') {
+        void bus
+          .publish(options.sql, { type: 'command', gateway, command_id: message.command_id })
+          .catch(warn('cluster: cannot relay a playbook command'));
+        return false;
+      }
+      if (pushingSets.size === 0) queueMicrotask(flushSets);
+      pushingSets.add(gateway);
       return true;
     },
     /** Closes a revoked gateway's connection, on whichever node it is. */

@@ -30,7 +30,8 @@ export function feedWriter(config: CentralConfig) {
 
 /**
  * The cluster of a node (started; `register` gets its closer) and the link as the API sees it:
- * every node's connections, rule pushes and disconnects. Without a cluster, the node's own link.
+ * every node's connections, rule pushes, playbook sets and commands, and disconnects. Without a
+ * cluster, the node's own link.
  */
 export async function startClusterNode(
   config: CentralConfig,
@@ -47,6 +48,7 @@ export async function startClusterNode(
     connections: () => cluster.connections(),
     pushRules: (gateway, message) => cluster.pushRules(gateway, message),
     disconnect: (gateway) => cluster.disconnect(gateway),
+    sendPlaybooks: (gateway, message) => cluster.sendPlaybooks(gateway, message),
   };
   return { cluster, link: nodeLink };
 }

@@ -5,8 +5,10 @@
  * recorded as runs of their own. Also the commands that waited for a gateway, sent when it is back.
  */
 import type { Event } from '../../protocols/event/schema.ts';
+import type { CommandMessage } from '../../protocols/link/codec.ts';
 import type { PlaybookContext } from './context.ts';
 import { commandFor, type Execution } from './execute.ts';
+import type { RunAction } from './store.ts';
 
 export function createGatewayReports(ctx: PlaybookContext, { settle }: Execution) {
   const { store, options } = ctx;
@@ -127,17 +129,53 @@ export function createGatewayReports(ctx: PlaybookContext, { settle }: Execution
     if (!ok) await store.setRun(runId, { status: 'failed' });
   };
 
+  /**
+   * Sends the command of a waiting action. An apply is claimed first (`from` → sent, back to queued
+   * when the gateway is not there after all), so that two senders (a relay from another node and
+   * the gateway's reconnection, or two reconnections) never apply it twice: the gateway does not
+   * dedupe command ids. An undo is sent as is: undoing an entry already gone changes nothing.
+   */
+  const sendAction = async (
+    a: RunAction,
+    from: RunAction['status'][],
+    send: (message: CommandMessage) => boolean,
+  ) => {
+    if (a.status === 'undoing') {
+      const message = commandFor(a, 'undo');
+      if (message) send(message);
+      return;
+    }
+    const message = commandFor(a, 'apply');
+    if (!message || !(await store.setAction(a.id, { status: 'sent' }, from))) return;
+    if (!send(message)) await store.setAction(a.id, { status: 'queued' }, ['sent']);
+  };
+
   return {
     recordEvent,
     commandOutcome,
 
     /** Sends the commands that waited for `gateway` (queued applies, undos in progress). */
     async sendWaiting(gateway: string) {
-      for (const a of await store.waiting(gateway)) {
-        const message = commandFor(a, a.status === 'undoing' ? 'undo' : 'apply');
-        if (!message || !options.send(gateway, message)) continue;
-        if (a.status === 'queued') await store.setAction(a.id, { status: 'sent' }, ['queued']);
+      for (const a of await store.waiting(gateway))
+        await sendAction(a, ['queued'], (m) => options.send(gateway, m));
+    },
+
+    /**
+     * Several nodes (central/cluster): command `commandId`, relayed by the node that executed or
+     * undid the action, for `gateway` connected here. The action in the store says what to send.
+     */
+    async sendRelayed(gateway: string, commandId: string, send: (message: CommandMessage) => boolean) {
+      const m = /^([au])-(\d{1,15})$/.exec(commandId);
+      if (!m) return;
+      const action = await store.getAction(Number(m[2]));
+      if (!action || action.gateway !== gateway) return;
+      if (m[1] === 'u') {
+        if (action.status === 'undoing') await sendAction(action, [], send);
+        return;
       }
+      // The relay may arrive before the executing node recorded the action as queued.
+      if (action.status === 'pending' && (await store.getRun(action.run_id))?.status !== 'running') return;
+      await sendAction(action, ['pending', 'queued'], send);
     },
   };
 }

@@ -15,7 +15,11 @@
  * gateway-sets.ts (each gateway's set and its state), context.ts (what they share).
  */
 import type { Event } from '../../protocols/event/schema.ts';
-import type { CommandResultMessage, PlaybooksStatusMessage } from '../../protocols/link/codec.ts';
+import type {
+  CommandMessage,
+  CommandResultMessage,
+  PlaybooksStatusMessage,
+} from '../../protocols/link/codec.ts';
 import type { Playbook } from '../../protocols/playbook/schema.ts';
 import type { Alert } from '../alerts/types.ts';
 import { createCentralActions } from './central-actions.ts';
@@ -112,6 +116,20 @@ export function createPlaybooks(options: PlaybooksOptions) {
 
     gatewayStates(): Promise<GatewayPlaybookState[]> {
       return sets.states();
+    },
+
+    /** Several nodes (central/cluster ClusterPlaybooks): what another node asks this one to send. */
+    cluster: {
+      command(gateway: string, commandId: string, send: (message: CommandMessage) => boolean) {
+        void serial(() => reports.sendRelayed(gateway, commandId, send)).catch(
+          fail(`could not send command ${commandId} relayed for ${gateway}`),
+        );
+      },
+      /** The set is asked after a change made on another node: this node's cached list is stale. */
+      setFor(gateway: string) {
+        cache = undefined;
+        return sets.setFor(gateway);
+      },
     },
 
     /** The link's side (central/link/session.ts LinkPlaybooks). */
