@@ -31,7 +31,7 @@ chmod 0755 "$ROOTFS/usr/local/sbin/siem-provision" "$ROOTFS/usr/local/sbin/siem-
 cat >"$ROOTFS/etc/fstab" <<'EOF'
 # edge-siem image. The boot partition holds the installer's files (token, config): root only.
 LABEL=siem-root  /              ext4  defaults,noatime                                          0 1
-LABEL=SIEMBOOT   /boot/firmware vfat  defaults,nofail,umask=0077,x-systemd.device-timeout=30s   0 2
+LABEL=SIEMBOOT   /boot/firmware vfat  defaults,nofail,umask=0077,x-systemd.device-timeout=3min   0 2
 EOF
 echo siem-gateway >"$ROOTFS/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tsiem-gateway\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOTFS/etc/hosts"
