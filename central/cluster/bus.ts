@@ -22,6 +22,8 @@ export type ClusterMessage =
   | { type: 'command'; gateway: string; command_id: string }
   /** The playbook sets of these gateways changed: their nodes send each its set. */
   | { type: 'playbooks_push'; gateways: string[] }
+  /** A playbook was created, changed or deleted: every node drops its cached list. */
+  | { type: 'playbooks_changed' }
   | { type: 'central_rules' };
 
 export interface ClusterBusOptions {

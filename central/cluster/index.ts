@@ -47,6 +47,10 @@ export interface ClusterPlaybooks {
   command(gateway: string, commandId: string, send: (message: CommandMessage) => boolean): void;
   /** The playbook set `gateway` should run. */
   setFor(gateway: string): Promise<PlaybooksMessage>;
+  /** Another node changed the playbooks: the cached list is stale. */
+  invalidate(): void;
+  /** Called on every playbook change made through this node (the cluster announces it). */
+  onChange(announce: () => void): void;
 }
 
 export interface ClusterOptions {
@@ -117,6 +121,8 @@ export function createCluster(options: ClusterOptions) {
             .then((set) => link.sendPlaybooks(gateway, set))
             .catch(warn('cluster: cannot send a playbook set'));
         }
+      } else if (message.type === 'playbooks_changed') {
+        options.playbooks?.invalidate();
       } else if (message.type === 'disconnect') {
         for (const gateway of message.gateways) link.disconnect(gateway);
       } else if (message.type === 'central_rules') {
@@ -259,6 +265,13 @@ export function createCluster(options: ClusterOptions) {
     },
     async start(): Promise<void> {
       options.alerts.changes.on('alert', onLocalAlert);
+      // A playbook changed here: every other node matches alerts against the new list at once.
+      options.playbooks?.onChange(
+        () =>
+          void bus
+            .publish(options.sql, { type: 'playbooks_changed' })
+            .catch(warn('cluster: cannot announce a playbook change')),
+      );
       options.detection.setActive(false);
       await bus.start();
       await beat().catch(warn('cluster heartbeat failed'));

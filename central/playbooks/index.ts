@@ -45,6 +45,8 @@ export function createPlaybooks(options: PlaybooksOptions) {
   const store = countingStore(createPlaybookStore(sql), options.metrics);
   const central = createCentralActions({ sql, auth: options.auth, sinks: options.sinks, env: options.env });
   let cache: Playbook[] | undefined;
+  /** Tells the other central nodes (central/cluster) that the list changed. */
+  let announce: () => void = () => undefined;
   const playbooks = async () => (cache ??= await store.list());
   const ctx: PlaybookContext = { options, sql, logger, store, central, playbooks };
   const serial = serialChain();
@@ -91,6 +93,7 @@ export function createPlaybooks(options: PlaybooksOptions) {
           ? new PlaybookError(409, `playbook ${p.id} exists`)
           : new PlaybookError(404, 'no such playbook');
       cache = undefined;
+      announce();
       await store.audit({
         actor,
         what: create ? 'created' : 'updated',
@@ -105,6 +108,7 @@ export function createPlaybooks(options: PlaybooksOptions) {
     async remove(id: string, actor: string) {
       if (!(await store.remove(id))) throw new PlaybookError(404, 'no such playbook');
       cache = undefined;
+      announce();
       await store.audit({ actor, what: 'deleted', outcome: 'ok', playbookId: id });
       await sets.push(actor);
     },
@@ -129,6 +133,12 @@ export function createPlaybooks(options: PlaybooksOptions) {
       setFor(gateway: string) {
         cache = undefined;
         return sets.setFor(gateway);
+      },
+      invalidate() {
+        cache = undefined;
+      },
+      onChange(f: () => void) {
+        announce = f;
       },
     },
 

@@ -3,7 +3,9 @@
  * two nodes in this process on one PostgreSQL, the gateway connected to node-b only, everything
  * asked of node-a. A playbook set pushed by node-a reaches the gateway; a block approved on node-a
  * is sent by node-b and its result recorded; its undo, requested on node-a, lifts the block on the
- * gateway and is recorded; a command announced again (a duplicate NOTIFY) is not applied twice.
+ * gateway and is recorded; a command announced again (a duplicate NOTIFY) is not applied twice;
+ * a playbook created on node-b is matched by node-a, which holds no gateway, at once (every node
+ * drops its cached list on the change notice).
  * Also: the leader's cursor read of the event feed uses migration 018's index.
  */
 import assert from 'node:assert/strict';
@@ -181,6 +183,43 @@ describe('response playbooks across central nodes', () => {
       what: "the gateway's audit event of the undo",
     });
     assert.equal(await commandEvents(`a-${action.id}`), 1, 'the block was applied once');
+  });
+
+  it('a playbook created on node-b is in force on node-a at once, which holds no gateway', async (t) => {
+    if (!db) return skipUnmet(t);
+    // node-a holds no gateway, so no playbook set is relayed to it: only the change notice
+    // tells it that its cached list is stale.
+    const raiseOnA = (host: string) =>
+      onA('POST', '/api/alerts', {
+        rule: { id: 'cache-probe', title: 'Rule cache-probe', level: 'high' },
+        entity: { host },
+      });
+    // node-a matches an alert against its playbooks: it now holds the list in its cache.
+    assert.equal((await raiseOnA('host-0')).status, 201);
+    const created = await fetch(`${b!.central.url()}/api/playbooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b!.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'seen-on-a',
+        name: 'Open an incident for the probe',
+        match: { rule_ids: ['cache-probe'] },
+        actions: [{ type: 'open_incident' }],
+      }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    // A new alert on node-a (each try another host, so a new alert) runs the new playbook.
+    let n = 0;
+    const run = await waitFor(
+      async () => {
+        const runs = (await onA('GET', '/api/playbook-runs?playbook=seen-on-a')).body.runs;
+        if (runs.length > 0) return runs[0];
+        if (n < 20) assert.equal((await raiseOnA(`host-${++n}`)).status, 201);
+        return undefined;
+      },
+      { ...SLOW, intervalMs: 500, what: "node-a to run node-b's new playbook" },
+    );
+    assert.ok(n <= 6, `node-a ran it after ${n} alerts`);
+    assert.equal(run.trigger, 'central');
   });
 
   it("reads the leader's feed cursor through the id index (migration 018)", async (t) => {
