@@ -17,27 +17,16 @@
  * time, boot times and the gateway's idle RSS inside the VM.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import {
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { REPO_ROOT, freePort, requireTool, waitFor } from '../support/env.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
+import { cardTools, createRelay, qemuArgs, sendSyslogTo, sshTools } from './vm.ts';
 
-const run = promisify(execFile);
 const { version } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
@@ -46,36 +35,6 @@ const BUILT = path.join(REPO_ROOT, 'dist', 'image', `siem-gateway-${version}-${S
 const MINUTE = 60_000;
 /** Emulated arm64 on a shared 2-core machine: generous bounds, polled, never slept on. */
 const BOOT_TIMEOUT = 25 * MINUTE;
-
-/** A TCP relay to central that the test can cut (central unreachable) and restore. */
-function createRelay(target: number) {
-  const sockets = new Set<net.Socket>();
-  let open = true;
-  const server = net.createServer((client) => {
-    if (!open) return client.destroy();
-    const upstream = net.connect(target, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return {
-    listen: () =>
-      new Promise<number>((resolve) =>
-        server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
-      ),
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      open = true;
-    },
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
 
 describe('gateway image booted in QEMU', { timeout: 120 * MINUTE }, () => {
   const work = mkdtempSync(path.join(tmpdir(), 'siem-image-'));
@@ -97,113 +56,17 @@ describe('gateway image booted in QEMU', { timeout: 120 * MINUTE }, () => {
     figures.push(line);
     console.log(`# ${line}`);
   };
-  const mtools = (tool: string, ...args: string[]) =>
-    execFileSync(tool, ['-i', `${disk}@@${bootOffset}`, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-    });
-  const bootFile = (name: string) => mtools('mtype', `::/${name}`);
-  const bootFiles = () =>
-    mtools('mdir', '-b', '::/')
-      .split('\n')
-      .map((l) => l.replace(/^::\//, '').trim())
-      .filter(Boolean);
-  const putBootFile = (name: string, text: string) => {
-    const local = path.join(work, name);
-    writeFileSync(local, text);
-    mtools('mcopy', '-o', local, `::/${name}`);
-  };
-  const ssh = async (command: string, timeoutMs = 3 * MINUTE) =>
-    (
-      await run(
-        'ssh',
-        [
-          '-i',
-          key,
-          '-p',
-          String(sshPort),
-          '-o',
-          'BatchMode=yes',
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'ConnectTimeout=30',
-          '-o',
-          'LogLevel=ERROR',
-          'root@127.0.0.1',
-          command,
-        ],
-        { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
-      )
-    ).stdout.trim();
-  /** The gateway's Prometheus metrics, read inside the VM (http.listen is 127.0.0.1 there). */
-  const metric = async (name: string) => {
-    const text = await ssh(
-      `node -e "fetch('http://127.0.0.1:9100/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"`,
-    );
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith(name))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-  };
-  const sendSyslog = (message: string) =>
-    new Promise<void>((resolve, reject) => {
-      const socket = dgram.createSocket('udp4');
-      socket.send(
-        `<134>1 2026-12-05T10:00:00Z plc-7 hmi - - - ${message}`,
-        syslogPort,
-        '127.0.0.1',
-        (error) => {
-          socket.close();
-          if (error) reject(error);
-          else resolve();
-        },
-      );
-    });
+  const card = cardTools(disk, work, () => bootOffset);
+  const { mtools, bootFile, bootFiles, putBootFile } = card;
+  const { ssh, metric } = sshTools(key, () => sshPort);
+  const sendSyslog = (message: string) => sendSyslogTo(syslogPort, message);
   const atCentral = async (text: string) => (await c.events(`q=${encodeURIComponent(text)}`)).length;
 
   const bootVm = async (kernel: string, initrd: string, cmdline: string) => {
     qemuStarted = Date.now();
-    qemu = spawn(
-      'qemu-system-aarch64',
-      [
-        '-M',
-        'virt',
-        '-cpu',
-        'cortex-a53',
-        '-smp',
-        '2',
-        '-m',
-        '1024',
-        '-display',
-        'none',
-        '-monitor',
-        'none',
-        '-serial',
-        'stdio',
-        '-kernel',
-        kernel,
-        '-initrd',
-        initrd,
-        '-append',
-        cmdline,
-        '-drive',
-        `file=${disk},format=raw,if=none,id=disk0`,
-        '-device',
-        'virtio-blk-pci,drive=disk0',
-        '-netdev',
-        `user,id=net0,hostfwd=udp:127.0.0.1:${syslogPort}-:5514,hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
-        '-device',
-        'virtio-net-pci,netdev=net0',
-        '-object',
-        'rng-random,filename=/dev/urandom,id=rng0',
-        '-device',
-        'virtio-rng-pci,rng=rng0',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    qemu = spawn('qemu-system-aarch64', qemuArgs({ kernel, initrd, cmdline, disk, syslogPort, sshPort }), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     qemu.stdout?.on('data', (d: Buffer) => {
       consoleText += d.toString('utf8');
     });
