@@ -292,9 +292,8 @@ for (const kind of ['pglite', 'postgres'] as const)
       const run = await waitFor(
         async () => {
           const r = (await admin('GET', '/api/playbook-runs?playbook=to-metadata')).body.runs[0];
-          return r?.actions[0] && r.actions[0].status !== 'running' && r.actions[0].status !== 'queued'
-            ? r
-            : undefined;
+          // Until it settles: pending and running come first.
+          return ['failed', 'succeeded'].includes(r?.actions[0]?.status) ? r : undefined;
         },
         { timeoutMs: 60_000, what: 'the metadata run' },
       );
