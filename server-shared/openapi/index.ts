@@ -33,6 +33,20 @@ export interface RouteDoc {
 /** Keyed `METHOD /api/path` with Hono's path syntax (`/api/alerts/:id`). */
 export type RouteDocs = Record<string, RouteDoc>;
 
+/** One answer: `status` (200 unless given) with `schema` as its JSON body, or empty without one. */
+export function answer(description: string, schema?: z.ZodType, status = 200): RouteDoc['responses'] {
+  return { [status]: schema ? { description, schema } : { description } };
+}
+
+/** A route's description: its summary, its answers and what it reads (`body`, `query`). */
+export function route(
+  summary: string,
+  responses: RouteDoc['responses'],
+  input: Pick<RouteDoc, 'body' | 'query'> = {},
+): RouteDoc {
+  return { summary, ...input, responses };
+}
+
 export interface OpenApiOptions {
   title: string;
   version: string;
