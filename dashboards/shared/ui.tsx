@@ -1,9 +1,10 @@
 /**
  * Small building blocks both dashboards use: `useApi` (load a JSON resource, reload on demand
  * or on an interval, with loading and error state), a severity badge, a status pill, an error
- * banner, and the page layout with the navigation bar that folds on narrow (tablet) screens.
+ * banner, a table of rows, and the page layout with the navigation bar that folds on narrow
+ * (tablet) screens.
  */
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, VNode } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from './api.ts';
 import { SEVERITY_COLORS, severityName } from './format.ts';
@@ -101,6 +102,41 @@ export function ErrorBanner({ error }: { error: Error | undefined | null }) {
     <p class="error" role="alert">
       {text}
     </p>
+  );
+}
+
+/**
+ * A table with one row per item: `head` names the columns (`''` for a column of buttons; none: no
+ * header row) and `row` draws an item's `<tr>`, with its key and data attributes. With `empty`, a
+ * loaded list with no item shows that sentence instead of the table.
+ */
+export function DataTable<T>({
+  class: className,
+  head,
+  rows,
+  row,
+  empty,
+}: {
+  class?: string;
+  head?: readonly string[];
+  rows: readonly T[] | undefined;
+  row: (item: T) => VNode;
+  empty?: string;
+}) {
+  if (empty !== undefined && rows?.length === 0) return <p class="muted">{empty}</p>;
+  return (
+    <table class={className}>
+      {head && (
+        <thead>
+          <tr>
+            {head.map((h, i) => (
+              <th key={i}>{h}</th>
+            ))}
+          </tr>
+        </thead>
+      )}
+      <tbody>{rows?.map(row)}</tbody>
+    </table>
   );
 }
 

@@ -11,7 +11,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../../../shared/api.ts';
 import { ago, dateTime } from '../../../shared/format.ts';
 import { useSession } from '../../../shared/session.tsx';
-import { ErrorBanner, Pill, useApi } from '../../../shared/ui.tsx';
+import { DataTable, ErrorBanner, Pill, useApi } from '../../../shared/ui.tsx';
 
 interface Playbook {
   id: string;
@@ -88,12 +88,42 @@ const target = (a: RunAction) =>
   [a.params.value, a.params.username, a.params.token_id, a.params.sink].find((v) => typeof v === 'string') ??
   '';
 
+const typeName = (a: { type: string }) => a.type.replaceAll('_', ' ');
+
 function summary(p: Playbook): string {
   const m = p.match as Record<string, unknown[] | number | undefined>;
   const parts = Object.entries(m)
     .filter(([, v]) => v !== undefined && (!Array.isArray(v) || v.length > 0))
     .map(([k, v]) => `${k.replace('_', ' ')}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
   return parts.length > 0 ? parts.join('; ') : 'every alert';
+}
+
+function AlertLink({ id }: { id: number }) {
+  return <a href={`#/alerts/${id}`}>alert {id}</a>;
+}
+
+/** One action of a run: its outcome, what it did to whom, and Undo where it changed something. */
+function RunActionItem({ action: a, onUndo }: { action: RunAction; onUndo: () => void }) {
+  const { can } = useSession();
+  const account = ACCOUNT_ACTIONS.has(a.type);
+  return (
+    <li data-action={a.id} data-status={a.status}>
+      <Pill tone={TONE[a.status] ?? 'muted'}>{a.status.replace('_', ' ')}</Pill> {typeName(a)}{' '}
+      <span class="mono">{target(a)}</span>
+      {a.gateway && <span class="muted"> on {a.gateway}</span>}
+      {a.error && <span class="error-text"> — {a.error}</span>}
+      {a.undone_by && <span class="muted"> (undone by {a.undone_by})</span>}
+      {(a.status === 'succeeded' || a.status === 'undo_failed') && a.type !== 'webhook' && (
+        <button
+          disabled={!can(account ? 'admin' : 'alerts')}
+          title={account ? 'gives the account its access back: admins only' : undefined}
+          onClick={onUndo}
+        >
+          Undo
+        </button>
+      )}
+    </li>
+  );
 }
 
 export function PlaybooksPage() {
@@ -137,7 +167,7 @@ export function PlaybooksPage() {
   const undo = (a: RunAction) =>
     act(async () => {
       await api(`/api/playbook-actions/${a.id}/undo`, { method: 'POST' });
-      return `undo of ${a.type.replaceAll('_', ' ')} ${target(a)} requested`;
+      return `undo of ${typeName(a)} ${target(a)} requested`;
     });
 
   return (
@@ -148,156 +178,108 @@ export function PlaybooksPage() {
 
       <div class="card table-wrap">
         <h2>Waiting for approval</h2>
-        {(pending.data?.runs.length ?? 0) === 0 ? (
-          <p class="muted">Nothing waits for approval.</p>
-        ) : (
-          <table class="pending-runs">
-            <tbody>
-              {pending.data!.runs.map((r) => (
-                <tr key={r.id} data-run={r.id}>
-                  <td>{r.playbook_name}</td>
-                  <td>
-                    {r.alert_id !== null ? (
-                      <a href={`#/alerts/${r.alert_id}`}>alert {r.alert_id}</a>
-                    ) : (
-                      r.gateway
-                    )}
-                  </td>
-                  <td>{r.actions.map((a) => `${a.type.replaceAll('_', ' ')} ${target(a)}`).join(', ')}</td>
-                  <td>{ago(r.created_at)}</td>
-                  <td class="actions">
-                    <button
-                      class="primary"
-                      disabled={!can('alerts')}
-                      onClick={() => void decide(r, 'approve')}
-                    >
-                      Approve
-                    </button>
-                    <button disabled={!can('alerts')} onClick={() => void decide(r, 'reject')}>
-                      Reject
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          class="pending-runs"
+          rows={pending.data?.runs}
+          empty="Nothing waits for approval."
+          row={(r) => (
+            <tr key={r.id} data-run={r.id}>
+              <td>{r.playbook_name}</td>
+              <td>{r.alert_id !== null ? <AlertLink id={r.alert_id} /> : r.gateway}</td>
+              <td>{r.actions.map((a) => `${typeName(a)} ${target(a)}`).join(', ')}</td>
+              <td>{ago(r.created_at)}</td>
+              <td class="actions">
+                <button class="primary" disabled={!can('alerts')} onClick={() => void decide(r, 'approve')}>
+                  Approve
+                </button>
+                <button disabled={!can('alerts')} onClick={() => void decide(r, 'reject')}>
+                  Reject
+                </button>
+              </td>
+            </tr>
+          )}
+        />
       </div>
 
       <div class="card table-wrap">
         <h2>Runs</h2>
-        <table class="playbook-runs">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Playbook</th>
-              <th>Trigger</th>
-              <th>Status</th>
-              <th>Actions and outcome</th>
+        <DataTable
+          class="playbook-runs"
+          head={['When', 'Playbook', 'Trigger', 'Status', 'Actions and outcome']}
+          rows={runs.data?.runs}
+          row={(r) => (
+            <tr key={r.id} data-run={r.id}>
+              <td title={dateTime(r.created_at)}>{ago(r.created_at)}</td>
+              <td>{r.playbook_name}</td>
+              <td>
+                {r.trigger === 'gateway' ? `gateway ${r.gateway}` : 'central'}
+                {r.alert_id !== null && (
+                  <>
+                    {' '}
+                    <AlertLink id={r.alert_id} />
+                  </>
+                )}
+                {r.decided_by && <div class="muted">by {r.decided_by}</div>}
+              </td>
+              <td>
+                <Pill tone={TONE[r.status] ?? 'muted'}>{r.status}</Pill>
+              </td>
+              <td>
+                <ul class="run-actions">
+                  {r.actions.map((a) => (
+                    <RunActionItem key={a.id} action={a} onUndo={() => void undo(a)} />
+                  ))}
+                </ul>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {runs.data?.runs.map((r) => (
-              <tr key={r.id} data-run={r.id}>
-                <td title={dateTime(r.created_at)}>{ago(r.created_at)}</td>
-                <td>{r.playbook_name}</td>
-                <td>
-                  {r.trigger === 'gateway' ? `gateway ${r.gateway}` : 'central'}
-                  {r.alert_id !== null && (
-                    <>
-                      {' '}
-                      <a href={`#/alerts/${r.alert_id}`}>alert {r.alert_id}</a>
-                    </>
-                  )}
-                  {r.decided_by && <div class="muted">by {r.decided_by}</div>}
-                </td>
-                <td>
-                  <Pill tone={TONE[r.status] ?? 'muted'}>{r.status}</Pill>
-                </td>
-                <td>
-                  <ul class="run-actions">
-                    {r.actions.map((a) => (
-                      <li key={a.id} data-action={a.id} data-status={a.status}>
-                        <Pill tone={TONE[a.status] ?? 'muted'}>{a.status.replace('_', ' ')}</Pill>{' '}
-                        {a.type.replaceAll('_', ' ')} <span class="mono">{target(a)}</span>
-                        {a.gateway && <span class="muted"> on {a.gateway}</span>}
-                        {a.error && <span class="error-text"> — {a.error}</span>}
-                        {a.undone_by && <span class="muted"> (undone by {a.undone_by})</span>}
-                        {(a.status === 'succeeded' || a.status === 'undo_failed') && a.type !== 'webhook' && (
-                          <button
-                            disabled={!can(ACCOUNT_ACTIONS.has(a.type) ? 'admin' : 'alerts')}
-                            title={
-                              ACCOUNT_ACTIONS.has(a.type)
-                                ? 'gives the account its access back: admins only'
-                                : undefined
-                            }
-                            onClick={() => void undo(a)}
-                          >
-                            Undo
-                          </button>
-                        )}
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       </div>
 
       <div class="card table-wrap">
         <h2>Playbooks</h2>
-        <table class="playbooks">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>When</th>
-              <th>Do</th>
-              <th>Approval</th>
-              <th />
+        <DataTable
+          class="playbooks"
+          head={['Name', 'When', 'Do', 'Approval', '']}
+          rows={playbooks.data?.playbooks}
+          row={(p) => (
+            <tr key={p.id} data-playbook={p.id} class={p.enabled ? '' : 'muted'}>
+              <td>
+                {p.name}
+                <div class="mono muted">{p.id}</div>
+              </td>
+              <td>{summary(p)}</td>
+              <td>{p.actions.map(typeName).join(', ')}</td>
+              <td>{p.approval ? 'analyst approves' : 'at once'}</td>
+              <td class="actions">
+                {can('playbooks') && (
+                  <>
+                    <button
+                      onClick={() => {
+                        const { id, name, description, enabled, approval, match, actions } = p;
+                        const body = { id, name, description, enabled, approval, match, actions };
+                        setEditing({ text: JSON.stringify(body, null, 2), create: false });
+                      }}
+                    >
+                      Edit
+                    </button>
+                    <button
+                      onClick={() =>
+                        void act(async () => {
+                          if (!confirm(`Delete playbook ${p.id}? Its runs stay.`)) return 'kept';
+                          await api(`/api/playbooks/${encodeURIComponent(p.id)}`, { method: 'DELETE' });
+                          return `playbook ${p.id} deleted`;
+                        })
+                      }
+                    >
+                      Delete
+                    </button>
+                  </>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {playbooks.data?.playbooks.map((p) => (
-              <tr key={p.id} data-playbook={p.id} class={p.enabled ? '' : 'muted'}>
-                <td>
-                  {p.name}
-                  <div class="mono muted">{p.id}</div>
-                </td>
-                <td>{summary(p)}</td>
-                <td>{p.actions.map((a) => a.type.replaceAll('_', ' ')).join(', ')}</td>
-                <td>{p.approval ? 'analyst approves' : 'at once'}</td>
-                <td class="actions">
-                  {can('playbooks') && (
-                    <>
-                      <button
-                        onClick={() => {
-                          const { id, name, description, enabled, approval, match, actions } = p;
-                          const body = { id, name, description, enabled, approval, match, actions };
-                          setEditing({ text: JSON.stringify(body, null, 2), create: false });
-                        }}
-                      >
-                        Edit
-                      </button>
-                      <button
-                        onClick={() =>
-                          void act(async () => {
-                            if (!confirm(`Delete playbook ${p.id}? Its runs stay.`)) return 'kept';
-                            await api(`/api/playbooks/${encodeURIComponent(p.id)}`, { method: 'DELETE' });
-                            return `playbook ${p.id} deleted`;
-                          })
-                        }
-                      >
-                        Delete
-                      </button>
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
         {can('playbooks') && !editing && (
           <div class="actions">
             <button onClick={() => setEditing({ text: JSON.stringify(TEMPLATE, null, 2), create: true })}>
@@ -338,23 +320,22 @@ export function PlaybooksPage() {
 
       <div class="card table-wrap">
         <h2>Gateways</h2>
-        <table>
-          <tbody>
-            {fleet.data?.gateways.map((g) => (
-              <tr key={g.gateway}>
-                <td class="mono">{g.gateway}</td>
-                <td>
-                  {g.running_version === g.assigned_version ? (
-                    <Pill tone="ok">runs its set</Pill>
-                  ) : (
-                    <Pill tone="warn">set not applied yet</Pill>
-                  )}
-                </td>
-                <td class="muted">{g.error}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={fleet.data?.gateways}
+          row={(g) => (
+            <tr key={g.gateway}>
+              <td class="mono">{g.gateway}</td>
+              <td>
+                {g.running_version === g.assigned_version ? (
+                  <Pill tone="ok">runs its set</Pill>
+                ) : (
+                  <Pill tone="warn">set not applied yet</Pill>
+                )}
+              </td>
+              <td class="muted">{g.error}</td>
+            </tr>
+          )}
+        />
       </div>
     </section>
   );
