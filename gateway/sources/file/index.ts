@@ -98,14 +98,17 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     if (size < t.readPos) {
       // Truncated (copytruncate, or `> file`): what was after the offset in the old content is gone.
       await startOver(t, size);
-    } else if (size !== t.size && t.head.length > 0) {
-      const now = await readHead(t.fd, Math.min(size, t.head.length));
-      // Rewritten in place since the last look (truncated and grown past the offset).
-      if (!now.equals(t.head)) await startOver(t, size);
+    } else if (size !== t.size || (t.head.length < HEAD_BYTES && size > t.head.length)) {
+      // One read of the head answers both questions, so nothing can change between them: is this
+      // still the content read so far (not truncated and grown past the offset since the last
+      // look), and, for a head shorter than HEAD_BYTES, what its longer head is. Two reads left a
+      // window: a rewrite between them gave the new content's head to the old content's offset.
+      const now = await readHead(t.fd, size);
+      if (!now.subarray(0, t.head.length).equals(t.head)) await startOver(t, size);
+      else if (now.length > t.head.length) t.head = now;
     }
     if (size !== t.size) t.activeAt = Date.now();
     t.size = size;
-    if (t.head.length < HEAD_BYTES && size > t.head.length) t.head = await readHead(t.fd, size);
     let records: FileRecord[] = [];
     let rewritten = false;
     while (running && t.readPos < size) {

@@ -1,0 +1,80 @@
+/**
+ * The file source's head under copytruncate, with the race made to happen on cue: logrotate copies
+ * and truncates the file, and the writer fills it again, right after the source has looked at the
+ * file's head. The source used to read the head twice in one look (once to compare it, once more
+ * to lengthen a head shorter than HEAD_BYTES); a rewrite between the two reads gave the new
+ * content's head to the old content's offset, so the new content was read from the middle (lines
+ * lost) and the copy, matching nothing, from 0 (lines twice). The rotation here is real files; only
+ * its timing is forced, by running it from inside the source's own read of the head.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, it } from 'node:test';
+import { waitFor } from '../../../support/env.ts';
+import { fileHarness, type Harness } from './harness.ts';
+
+let h: Harness | undefined;
+let restore: (() => void) | undefined;
+afterEach(async () => {
+  restore?.();
+  restore = undefined;
+  await h?.close();
+  h = undefined;
+});
+
+const numbered = (from: number, to: number, prefix: string) =>
+  Array.from({ length: to - from }, (_, i) => `${prefix} ${from + i}\n`).join('');
+
+/** Runs `then` once, right after the next read of a file's first bytes (a head read) returns. */
+async function afterNextHeadRead(then: () => void): Promise<void> {
+  const probe = await open(fileURLToPath(import.meta.url), 'r');
+  const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const read = proto.read;
+  let armed = true;
+  proto.read = async function (this: unknown, ...args: unknown[]) {
+    const result = await read.apply(this, args);
+    if (armed && args[3] === 0) {
+      armed = false;
+      then();
+    }
+    return result;
+  };
+  restore = () => {
+    proto.read = read;
+  };
+}
+
+describe('file source head under copytruncate', () => {
+  it('a rotation right after a look at a short head: the copy goes on from the offset, the new content from 0, each line once', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 5, 'old')); // 30 bytes: a head shorter than HEAD_BYTES
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 20 });
+    await waitFor(async () => ((await h!.events()).length >= 5 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'the first lines',
+    });
+    await afterNextHeadRead(() => {
+      // logrotate's copytruncate, then the writer's next lines: past a whole head, so nothing of
+      // the old content is left at the path.
+      copyFileSync(file, `${file}.1`);
+      truncateSync(file, 0);
+      appendFileSync(file, numbered(0, 300, 'new'));
+    });
+    appendFileSync(file, numbered(5, 10, 'old')); // the file grows: the source looks at its head
+    const expected = [...numbered(0, 10, 'old').trimEnd().split('\n'), ...numbered(0, 300, 'new').trimEnd().split('\n')];
+    await waitFor(async () => ((await h!.events()).length >= expected.length ? true : undefined), {
+      timeoutMs: 20_000,
+      what: `${expected.length} lines`,
+    });
+    // Past the wait for an undecided copy (1.5 s), after which a copy matching nothing is read from 0.
+    await new Promise((r) => setTimeout(r, 2500));
+    const all = (await h.events()).map((e) => e.message);
+    assert.equal(all.length - new Set(all).size, 0, 'no line twice');
+    assert.deepEqual([...all].sort(), expected.sort());
+  });
+});
