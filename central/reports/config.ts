@@ -5,6 +5,7 @@
  * (the SMTP password, the webhook's HMAC key) come from the environment or a file, as for sinks.
  */
 import { z } from 'zod';
+import { allowAddressesSchema } from '../sinks/config.ts';
 
 const endpoint = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
 const name = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and -');
@@ -50,11 +51,12 @@ const destinationSchema = z.discriminatedUnion('type', [
       ...secret,
       ca_file: z.string().optional().describe('CA to verify the receiver with (default: system CAs).'),
       allow_http: z.boolean().default(false).describe('Allow a plain http:// URL (tests, a local relay).'),
+      allow_addresses: allowAddressesSchema,
       allow_private_addresses: z
         .boolean()
         .default(false)
         .describe(
-          'Allow a receiver on a loopback or private address (RFC 1918, ULA). Link-local and cloud metadata addresses are always refused.',
+          'Deprecated, kept for older configs: true allows every loopback and private address (as if allow_addresses listed them all). List the receiver in allow_addresses instead.',
         ),
       timeout_secs: z.number().positive().max(300).default(60),
     })

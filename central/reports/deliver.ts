@@ -4,19 +4,18 @@
  *     (nodemailer, as the e-mail sink: STARTTLS required by default, TLS on connect for 465);
  *   - webhook: one JSON POST signed exactly as the webhook sink signs alerts (HMAC-SHA256 over
  *     "<timestamp>.<body>", `x-siem-signature`, an `Idempotency-Key` of the report), https only
- *     unless allowed, TLS 1.2+ verified against the system CAs or `ca_file`, no redirects, and
- *     the address guard against server-side request forgery shared with the webhook sink
- *     (central/sinks/address-guard.ts: every address the host resolves to is checked when the
- *     socket connects, a fresh socket per report); link-local and cloud metadata addresses are
- *     always refused, loopback and private ones unless `allow_private_addresses`.
+ *     unless allowed, through the same guarded POST as the webhook sink (`guardedPoster` in
+ *     central/sinks/webhook.ts: TLS 1.2+ verified against the system CAs or `ca_file`, no
+ *     redirects, a fresh socket per report, and the address guard against server-side request
+ *     forgery, which checks every address the host resolves to as the socket connects);
+ *     link-local and cloud metadata addresses are always refused, loopback and private ones
+ *     unless listed in `allow_addresses` (or, from older configs, `allow_private_addresses`).
  * Secrets come from the environment or a file, checked at start and read again when a report is sent.
  */
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import nodemailer from 'nodemailer';
-import { type AddressCheck, addressCheck, guardedLookup, refusedLiteral } from '../sinks/address-guard.ts';
-import { webhookSignature } from '../sinks/webhook.ts';
+import { PRIVATE_RANGES } from '../sinks/address-guard.ts';
+import { guardedPoster, webhookSignature } from '../sinks/webhook.ts';
 import type { ReportDestination } from './config.ts';
 
 export interface ReportFiles {
@@ -60,68 +59,43 @@ export function destinationSecret(
   return undefined;
 }
 
-/** The address guard of a report webhook (central/sinks/address-guard.ts, shared with the sink). */
-function reportAddressCheck(allowPrivate: boolean): AddressCheck {
-  return addressCheck({ allowPrivate, allowHint: 'set allow_private_addresses to allow it' });
+type WebhookDestination = Extract<ReportDestination, { type: 'webhook' }>;
+
+/**
+ * The loopback and private addresses a report webhook may reach: its `allow_addresses`, and every
+ * loopback and private range when an older config still sets `allow_private_addresses: true`
+ * (what that key allowed before the list existed). Link-local and metadata addresses never.
+ */
+export function reportAllowList(destination: WebhookDestination): readonly string[] {
+  return destination.allow_private_addresses
+    ? [...destination.allow_addresses, ...PRIVATE_RANGES]
+    : destination.allow_addresses;
 }
 
-/** Why `address` may not be called, or null. IPv4-mapped IPv6 addresses are judged as IPv4. */
-export function refusedAddress(address: string, allowPrivate: boolean): string | null {
-  return reportAddressCheck(allowPrivate)(address);
-}
-
-function postJson(
-  destination: Extract<ReportDestination, { type: 'webhook' }>,
+async function postJson(
+  name: string,
+  destination: WebhookDestination,
   body: string,
   headers: Record<string, string>,
 ): Promise<DeliveryOutcome> {
-  const url = new URL(destination.url);
-  const check = reportAddressCheck(destination.allow_private_addresses);
-  const why = refusedLiteral(url, check);
-  if (why) return Promise.resolve({ ok: false, error: `refused: ${why}` });
-  const secure = url.protocol === 'https:';
-  if (!secure && !destination.allow_http)
-    return Promise.resolve({ ok: false, error: 'refused: plain http:// (set allow_http)' });
-  const send = secure ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    const req = send(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-        lookup: guardedLookup(check),
-        // A fresh socket per report: a pooled keep-alive socket would skip the lookup, and with
-        // it the address guard (another destination's policy may have opened it).
-        agent: false,
-        timeout: destination.timeout_secs * 1000,
-        ...(secure && {
-          minVersion: 'TLSv1.2' as const,
-          rejectUnauthorized: true,
-          ...(destination.ca_file && { ca: readFileSync(destination.ca_file) }),
-        }),
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          // No redirect is followed: a 3xx is a failure like any other non-2xx.
-          resolve(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (error) => resolve({ ok: false, error: error.message.slice(0, 300) }));
-    req.end(body);
+  if (new URL(destination.url).protocol !== 'https:' && !destination.allow_http)
+    return { ok: false, error: 'refused: plain http:// (set allow_http)' };
+  const post = guardedPoster({
+    url: destination.url,
+    allow: reportAllowList(destination),
+    allowKey: `reports.destinations.${name}.allow_addresses`,
+    timeoutSecs: destination.timeout_secs,
+    ...(destination.ca_file && { ca: readFileSync(destination.ca_file) }),
   });
+  const sent = await post(headers, body);
+  if ('error' in sent) return { ok: false, error: sent.error.slice(0, 300) };
+  // No redirect is followed: a 3xx is a failure like any other non-2xx.
+  return sent.status >= 200 && sent.status < 300 ? { ok: true } : { ok: false, error: `HTTP ${sent.status}` };
 }
 
 async function sendWebhook(
   name: string,
-  destination: Extract<ReportDestination, { type: 'webhook' }>,
+  destination: WebhookDestination,
   files: ReportFiles,
   env: NodeJS.ProcessEnv,
 ): Promise<DeliveryOutcome> {
@@ -138,7 +112,7 @@ async function sendWebhook(
       (files.pdf ? { pdf_base64: files.pdf.toString('base64') } : { pdf_error: files.pdfError })),
   });
   const timestamp = String(Math.floor(Date.now() / 1000));
-  return postJson(destination, body, {
+  return postJson(name, destination, body, {
     'idempotency-key': key,
     'x-siem-timestamp': timestamp,
     'x-siem-signature': webhookSignature(secret, timestamp, body),

@@ -48,8 +48,14 @@ export function createReports(options: ReportsOptions) {
   const printer = options.printer ?? createPdfPrinter(config.chromium_path);
   const env = options.env ?? process.env;
   // A destination whose secret is missing fails start, naming its key (as sinks do).
-  for (const [name, destination] of Object.entries(config.destinations))
+  for (const [name, destination] of Object.entries(config.destinations)) {
     destinationSecret(name, destination, env);
+    if (destination.type === 'webhook' && destination.allow_private_addresses)
+      logger.warn(
+        { destination: name },
+        `reports.destinations.${name}.allow_private_addresses is deprecated: it allows every loopback and private address; list the receiver in allow_addresses instead`,
+      );
+  }
   const counter = new Counter({
     name: 'siem_central_reports_total',
     help: 'Reports made (done), failed, and deliveries that failed.',

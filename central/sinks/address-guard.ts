@@ -1,12 +1,13 @@
 /**
  * The guard against server-side request forgery shared by every outbound HTTP call central makes
- * to an operator-configured URL (the alert webhook sink, report webhooks): a config or API user
- * who can set a URL must not make central call its own loopback services, the cloud metadata
- * endpoint (169.254.169.254, fd00:ec2::254) or hosts on the internal network.
+ * to an operator-configured URL (the alert webhook sink, playbook webhook actions, report
+ * webhooks, all through `guardedPoster` in webhook.ts): a config or API user who can set a URL
+ * must not make central call its own loopback services, the cloud metadata endpoint
+ * (169.254.169.254, fd00:ec2::254) or hosts on the internal network.
  *   - Link-local, multicast, reserved and metadata addresses are always refused.
  *   - Loopback and private (RFC 1918, RFC 6598, fc00::/7) addresses are refused unless the
- *     caller allows private addresses, or the address is in an explicit allow-list of addresses
- *     and CIDR ranges (an internal SOAR host the operator means to post to).
+ *     address is in an explicit allow-list of addresses and CIDR ranges (an internal SOAR host
+ *     the operator means to post to: a sink's or report destination's `allow_addresses`).
  *   - Every address the host name resolves to is checked when the socket connects (the socket's
  *     own `lookup`), so a DNS answer cannot swap in an internal address after a check; and each
  *     request opens a fresh connection (`agent: false`), because a pooled keep-alive socket is
@@ -24,20 +25,20 @@ ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6');
 ALWAYS_BLOCKED.addSubnet('ff00::', 8, 'ipv6');
 ALWAYS_BLOCKED.addAddress('fd00:ec2::254', 'ipv6'); // AWS metadata over IPv6
 
-const PRIVATE = new BlockList();
-PRIVATE.addSubnet('127.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('10.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('172.16.0.0', 12, 'ipv4');
-PRIVATE.addSubnet('192.168.0.0', 16, 'ipv4');
-PRIVATE.addSubnet('100.64.0.0', 10, 'ipv4');
-PRIVATE.addAddress('::1', 'ipv6');
-PRIVATE.addSubnet('fc00::', 7, 'ipv6');
+/** Loopback and private ranges: refused unless an allow-list covers the address. */
+export const PRIVATE_RANGES: readonly string[] = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10', // RFC 6598 shared address space (carrier-grade NAT)
+  '::1/128',
+  'fc00::/7', // unique local addresses
+];
 
 /** What a caller may reach besides public addresses. */
 export interface AddressPolicy {
-  /** Every loopback and private address (reports' `allow_private_addresses`). */
-  allowPrivate?: boolean;
-  /** Addresses and CIDR ranges allowed although loopback or private (a sink's `allow_addresses`). */
+  /** Addresses and CIDR ranges allowed although loopback or private (`allow_addresses`). */
   allow?: readonly string[];
   /** What the operator should set to allow a refused private address (named in the refusal). */
   allowHint?: string;
@@ -59,7 +60,7 @@ export function parseAddressRange(
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
-function allowList(entries: readonly string[]): BlockList {
+function rangeList(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
     const range = parseAddressRange(entry);
@@ -69,12 +70,14 @@ function allowList(entries: readonly string[]): BlockList {
   return list;
 }
 
+const PRIVATE = rangeList(PRIVATE_RANGES);
+
 /** The check of one policy, built once (the allow-list parsed) and used per address. */
 export type AddressCheck = (address: string) => string | null;
 
 /** Builds the check for `policy`; throws on an allow-list entry that is no address or range. */
 export function addressCheck(policy: AddressPolicy): AddressCheck {
-  const allowed = allowList(policy.allow ?? []);
+  const allowed = rangeList(policy.allow ?? []);
   const hint = policy.allowHint ?? 'list it in allow_addresses to allow it';
   return (address) => {
     // IPv4-mapped IPv6 addresses (::ffff:127.0.0.1) are judged as the IPv4 address they carry.
@@ -85,7 +88,7 @@ export function addressCheck(policy: AddressPolicy): AddressCheck {
     const family = version === 6 ? 'ipv6' : 'ipv4';
     // The allow-list cannot open these: no SOAR host lives on a metadata or link-local address.
     if (ALWAYS_BLOCKED.check(ip, family)) return `${address} is a link-local, multicast or metadata address`;
-    if (policy.allowPrivate || !PRIVATE.check(ip, family) || allowed.check(ip, family)) return null;
+    if (!PRIVATE.check(ip, family) || allowed.check(ip, family)) return null;
     return `${address} is a loopback or private address (${hint})`;
   };
 }

@@ -62,6 +62,17 @@ const secretSchema = {
 
 const common = { filter: filterSchema, retry: retrySchema };
 
+/** The address guard's allow-list (address-guard.ts) of a webhook sink or a report webhook. */
+export const allowAddressesSchema = z
+  .array(
+    z.string().refine((entry) => parseAddressRange(entry) !== null, 'expected an IP address or CIDR range'),
+  )
+  .max(64)
+  .default([])
+  .describe(
+    'Loopback or private addresses and CIDR ranges (e.g. 10.20.0.0/16) the URL may resolve to: an internal SOAR host. Others are refused (SSRF guard); link-local and metadata addresses always are.',
+  );
+
 export const sinkConfigSchema = z.discriminatedUnion('type', [
   z
     .strictObject({
@@ -96,17 +107,7 @@ export const sinkConfigSchema = z.discriminatedUnion('type', [
       url: z.url().describe('POST target (https:// in production).'),
       ...secretSchema,
       timeout_secs: z.number().positive().max(300).default(10),
-      allow_addresses: z
-        .array(
-          z
-            .string()
-            .refine((entry) => parseAddressRange(entry) !== null, 'expected an IP address or CIDR range'),
-        )
-        .max(64)
-        .default([])
-        .describe(
-          'Loopback or private addresses and CIDR ranges (e.g. 10.20.0.0/16) the URL may resolve to: an internal SOAR host. Others are refused (SSRF guard); link-local and metadata addresses always are.',
-        ),
+      allow_addresses: allowAddressesSchema,
       ...common,
     })
     .describe('JSON POST signed with HMAC-SHA256 (x-siem-signature) and an Idempotency-Key header.'),

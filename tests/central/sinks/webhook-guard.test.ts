@@ -14,7 +14,12 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import pino from 'pino';
-import { addressCheck, parseAddressRange, refusedAddress } from '../../../central/sinks/address-guard.ts';
+import {
+  addressCheck,
+  PRIVATE_RANGES,
+  parseAddressRange,
+  refusedAddress,
+} from '../../../central/sinks/address-guard.ts';
 import { sinkConfigSchema } from '../../../central/sinks/index.ts';
 import type { OutboxItem } from '../../../central/sinks/outbox.ts';
 import { createWebhookSink } from '../../../central/sinks/webhook.ts';
@@ -150,8 +155,8 @@ describe('address and range parsing (properties)', () => {
     fc.assert(
       fc.property(fc.nat(255), fc.nat(255), fc.nat(255), (a, b, c) => {
         const linkLocal = `169.254.${a}.${b}`;
-        assert.ok(refusedAddress(linkLocal, { allowPrivate: true, allow: ['0.0.0.0/0'] }));
-        assert.ok(refusedAddress(`::ffff:${linkLocal}`, { allowPrivate: true }));
+        assert.ok(refusedAddress(linkLocal, { allow: [...PRIVATE_RANGES, '0.0.0.0/0'] }));
+        assert.ok(refusedAddress(`::ffff:${linkLocal}`, { allow: PRIVATE_RANGES }));
         const internal = `10.${a}.${b}.${c}`;
         assert.ok(refusedAddress(internal, {}));
         assert.ok(refusedAddress(`::ffff:${internal}`, {}));
