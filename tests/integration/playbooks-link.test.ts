@@ -49,25 +49,6 @@ function login(port: number, from: string): Promise<number> {
   });
 }
 
-/** The gateway's local API as its first admin (the password printed at its first start only). */
-async function localApi(
-  gw: TestGateway,
-  admin: { username: string; password: string },
-  p: string,
-  method = 'GET',
-) {
-  const base = gw.gateway.httpUrl();
-  const login = await fetch(`${base}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(admin),
-  });
-  assert.equal(login.status, 200);
-  const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
-  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-  return fetch(`${base}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf } });
-}
-
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies, read field by field */
 describe('response playbooks over the link', () => {
   const centralDir = mkdtempSync(path.join(tmpdir(), 'siem-pb-central-'));
@@ -155,7 +136,8 @@ describe('response playbooks over the link', () => {
 
     // A restart keeps the block (and the playbook set), still offline.
     await gw.stop();
-    gw = await startTestGateway(link, gatewayOptions);
+    // (A restart prints no password: the admin of the first start logs in.)
+    gw = await startTestGateway(link, { ...gatewayOptions, admin: gatewayAdmin });
     assert.equal(gw.gateway.playbooks.version(), state.assigned_version);
     assert.equal(await login(mqttPort, ATTACKER), 5, 'still refused after a restart');
 
@@ -251,13 +233,13 @@ describe('response playbooks over the link', () => {
     );
     assert.equal(await login(mqttPort, OTHER), 5, 'the commanded block holds');
     // An admin at the plant lifts it on the gateway's own API; central learns of it.
-    const local = (await (await localApi(gw, gatewayAdmin, '/api/response')).json()) as any;
+    const local = (await (await gw.api('/api/response')).json()) as any;
     assert.deepEqual(
       local.entries.map((e: any) => e.value),
       [OTHER],
     );
     assert.equal(local.playbooks[0].id, 'edge-block');
-    const lifted = await localApi(gw, gatewayAdmin, `/api/response/${commanded.undo.entry}`, 'DELETE');
+    const lifted = await gw.api(`/api/response/${commanded.undo.entry}`, { method: 'DELETE' });
     assert.equal(lifted.status, 200);
     assert.equal(await login(mqttPort, OTHER), 0);
     const undoneHere = await waitFor(

@@ -123,7 +123,10 @@ export interface TestGateway {
   /** Events in through the pipeline, as a source named "test" would hand them. */
   emit(events: PendingEvent[]): Promise<void>;
   dataDir: string;
-  /** The first admin of the local API (from the password printed once; empty on a restart). */
+  /**
+   * The first admin of the local API: from the password printed at the first start, or on a
+   * restart (when nothing is printed) the `admin` option the test kept from that first start.
+   */
   admin: { username: string; password: string };
   /** fetch() of the local API logged in as that admin (session cookie and CSRF token). */
   api(pathAndQuery: string, init?: RequestInit): Promise<Response>;
@@ -147,6 +150,8 @@ export async function startTestGateway(
     http = {} as Record<string, unknown>,
     /** The gateway's `pipeline:` (default: the OT-aware default). */
     pipeline = undefined as Record<string, unknown> | undefined,
+    /** The first admin of an earlier start in the same `dataDir` (a restart prints no password). */
+    admin: knownAdmin = undefined as { username: string; password: string } | undefined,
   } = {},
 ): Promise<TestGateway> {
   const printed: string[] = [];
@@ -181,7 +186,7 @@ export async function startTestGateway(
       printSecret: (text) => printed.push(text),
     },
   );
-  const admin = firstAdmin(printed);
+  const admin = knownAdmin ?? firstAdmin(printed);
   let session: Promise<{ cookie: string; csrf: string }> | undefined;
   const login = async () => {
     const res = await fetch(`${gateway.httpUrl()}/api/auth/login`, {
