@@ -11,7 +11,7 @@ import { api } from './api.ts';
 import { ago, dateTime } from './format.ts';
 import { useSession } from './session.tsx';
 import { TotpEnrolment } from './totp.tsx';
-import { ErrorBanner, useApi } from './ui.tsx';
+import { DataTable, ErrorBanner, useAction, useApi } from './ui.tsx';
 
 const MIN_PASSWORD = 10;
 
@@ -89,13 +89,12 @@ function TokensCard() {
   const [scopes, setScopes] = useState<Permission[]>(['read']);
   const [days, setDays] = useState('90');
   const [created, setCreated] = useState<CreatedApiToken | null>(null);
-  const [error, setError] = useState<Error | undefined>(undefined);
+  const { error, run } = useAction(tokens.reload);
 
-  const create = async (e: Event) => {
+  const create = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
-    try {
-      const d = Number(days);
+    const d = Number(days);
+    return run(async () => {
       setCreated(
         await api('/api/auth/tokens', {
           method: 'POST',
@@ -103,21 +102,14 @@ function TokensCard() {
         }),
       );
       setName('');
-      tokens.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
+    });
   };
-  const revoke = async (t: ApiToken) => {
+  const revoke = (t: ApiToken) => {
     if (!confirm(`Revoke token "${t.name}"? Scripts using it stop working.`)) return;
-    setError(undefined);
-    try {
+    return run(async () => {
       await api(`/api/auth/tokens/${encodeURIComponent(t.id)}`, { method: 'DELETE' });
       if (created?.id === t.id) setCreated(null);
-      tokens.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
+    });
   };
   return (
     <div class="card table-wrap">
@@ -135,38 +127,29 @@ function TokensCard() {
           <pre class="mono">{created.token}</pre>
         </div>
       )}
-      <table class="tokens">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Scopes</th>
-            <th>Created</th>
-            <th>Expires</th>
-            <th>Last used</th>
-            <th />
+      <DataTable
+        class="tokens"
+        head={['Name', 'Scopes', 'Created', 'Expires', 'Last used', '']}
+        rows={tokens.data?.tokens}
+        empty="No token yet."
+        row={(t) => (
+          <tr key={t.id} data-token={t.name}>
+            <td>
+              {t.name}
+              {t.username !== session.user.username && <div class="muted">{t.username}</div>}
+            </td>
+            <td>{t.scopes.join(', ')}</td>
+            <td>{dateTime(t.created_at)}</td>
+            <td>{t.expires_at ? dateTime(t.expires_at) : 'never'}</td>
+            <td>{t.last_used_at ? ago(t.last_used_at) : 'never'}</td>
+            <td>
+              <button class="danger" onClick={() => void revoke(t)}>
+                Revoke
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.tokens.map((t) => (
-            <tr key={t.id} data-token={t.name}>
-              <td>
-                {t.name}
-                {t.username !== session.user.username && <div class="muted">{t.username}</div>}
-              </td>
-              <td>{t.scopes.join(', ')}</td>
-              <td>{dateTime(t.created_at)}</td>
-              <td>{t.expires_at ? dateTime(t.expires_at) : 'never'}</td>
-              <td>{t.last_used_at ? ago(t.last_used_at) : 'never'}</td>
-              <td>
-                <button class="danger" onClick={() => void revoke(t)}>
-                  Revoke
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {tokens.data?.tokens.length === 0 && <p class="muted">No token yet.</p>}
+        )}
+      />
       <form class="filters" aria-label="create token" onSubmit={create}>
         <label>
           Name

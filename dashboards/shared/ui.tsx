@@ -1,6 +1,7 @@
 /**
  * Small building blocks both dashboards use: `useApi` (load a JSON resource, reload on demand
- * or on an interval, with loading and error state), a severity badge, a status pill, an error
+ * or on an interval, with loading and error state), `useAction` (make a change, then reload or
+ * show its error), a severity badge, a status pill, an error
  * banner, a table of rows, and the page layout with the navigation bar that folds on narrow
  * (tablet) screens.
  */
@@ -55,6 +56,24 @@ export function useApi<T>(path: string | null, everyMs?: number): Loaded<T> {
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload, set: setData };
+}
+
+/**
+ * A change made from a page: `run(fn)` clears the last error, awaits `fn` (an API call), then calls
+ * `done` (reload what it changed); a failure is kept in `error`, for an ErrorBanner.
+ */
+export function useAction(done: () => void) {
+  const [error, setError] = useState<Error | undefined>(undefined);
+  const run = async (fn: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await fn();
+      done();
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  return { error, run };
 }
 
 export function SeverityBadge({ severity }: { severity: number }) {

@@ -4,11 +4,10 @@
  * (MQTT client ids and addresses, Modbus masters, proxies switched to enforce), with when each
  * block ends. An admin can lift one at the plant; central is told when the link is back.
  */
-import { useState } from 'preact/hooks';
 import { api } from '../../shared/api.ts';
 import { ago, dateTime } from '../../shared/format.ts';
 import { useSession } from '../../shared/session.tsx';
-import { ErrorBanner, useApi } from '../../shared/ui.tsx';
+import { DataTable, ErrorBanner, useAction, useApi } from '../../shared/ui.tsx';
 
 interface Entry {
   id: string;
@@ -35,16 +34,9 @@ const WHAT: Record<string, string> = {
 export function ResponsePage() {
   const { can } = useSession();
   const state = useApi<ResponseState>('/api/response', 10_000);
-  const [error, setError] = useState<Error | undefined>(undefined);
-  const lift = async (e: Entry) => {
-    setError(undefined);
-    try {
-      await api(`/api/response/${encodeURIComponent(e.id)}`, { method: 'DELETE' });
-      state.reload();
-    } catch (err) {
-      setError(err as Error);
-    }
-  };
+  const { error, run } = useAction(state.reload);
+  const lift = (e: Entry) =>
+    run(() => api(`/api/response/${encodeURIComponent(e.id)}`, { method: 'DELETE' }));
   const data = state.data;
   return (
     <section>
@@ -52,42 +44,29 @@ export function ResponsePage() {
       <ErrorBanner error={error ?? state.error} />
       <div class="card table-wrap">
         <h2>Blocked here now</h2>
-        {data && data.entries.length === 0 ? (
-          <p class="muted">Nothing is blocked.</p>
-        ) : (
-          <table class="response-entries">
-            <thead>
-              <tr>
-                <th>What</th>
-                <th>Whom</th>
-                <th>Source</th>
-                <th>Since</th>
-                <th>Until</th>
-                <th>By</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {data?.entries.map((e) => (
-                <tr key={e.id} data-entry={e.id}>
-                  <td>{WHAT[e.type] ?? e.type}</td>
-                  <td class="mono">{e.value ?? '—'}</td>
-                  <td>{e.source ?? 'every source'}</td>
-                  <td title={dateTime(e.created_at)}>{ago(e.created_at)}</td>
-                  <td>{e.expires_at ? dateTime(e.expires_at) : 'until lifted'}</td>
-                  <td class="mono">{e.by}</td>
-                  <td>
-                    {can('admin') && (
-                      <button onClick={() => void lift(e)} title="lift this block now; central is told">
-                        Lift
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          class="response-entries"
+          head={['What', 'Whom', 'Source', 'Since', 'Until', 'By', '']}
+          rows={data?.entries}
+          empty="Nothing is blocked."
+          row={(e) => (
+            <tr key={e.id} data-entry={e.id}>
+              <td>{WHAT[e.type] ?? e.type}</td>
+              <td class="mono">{e.value ?? '—'}</td>
+              <td>{e.source ?? 'every source'}</td>
+              <td title={dateTime(e.created_at)}>{ago(e.created_at)}</td>
+              <td>{e.expires_at ? dateTime(e.expires_at) : 'until lifted'}</td>
+              <td class="mono">{e.by}</td>
+              <td>
+                {can('admin') && (
+                  <button onClick={() => void lift(e)} title="lift this block now; central is told">
+                    Lift
+                  </button>
+                )}
+              </td>
+            </tr>
+          )}
+        />
       </div>
       <div class="card">
         <h2>Playbooks from central</h2>

@@ -8,7 +8,7 @@ import { api, withQuery } from '../../../shared/api.ts';
 import { dateTime } from '../../../shared/format.ts';
 import { setQuery, type Route } from '../../../shared/router.ts';
 import { useSession } from '../../../shared/session.tsx';
-import { ErrorBanner, Pill, useApi } from '../../../shared/ui.tsx';
+import { DataTable, ErrorBanner, Pill, useAction, useApi } from '../../../shared/ui.tsx';
 import type { AuditEntry, User } from '../types.ts';
 
 const ROLES = ['viewer', 'analyst', 'admin'];
@@ -16,18 +16,8 @@ const ROLES = ['viewer', 'analyst', 'admin'];
 export function UsersPage() {
   const { session } = useSession();
   const users = useApi<{ users: User[] }>('/api/users');
-  const [error, setError] = useState<Error | undefined>(undefined);
+  const { error, run } = useAction(users.reload);
   const [form, setForm] = useState({ username: '', password: '', role: 'viewer', require_totp: false });
-
-  const run = async (fn: () => Promise<unknown>) => {
-    setError(undefined);
-    try {
-      await fn();
-      users.reload();
-    } catch (e) {
-      setError(e as Error);
-    }
-  };
   const patch = (u: string, body: Record<string, unknown>) =>
     run(() => api(`/api/users/${encodeURIComponent(u)}`, { method: 'PATCH', body }));
 
@@ -36,79 +26,69 @@ export function UsersPage() {
       <h1>Users</h1>
       <ErrorBanner error={users.error ?? error} />
       <div class="card table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>User</th>
-              <th>Role</th>
-              <th>TOTP</th>
-              <th>State</th>
-              <th>Created</th>
-              <th />
+        <DataTable
+          head={['User', 'Role', 'TOTP', 'State', 'Created', '']}
+          rows={users.data?.users}
+          row={(u) => (
+            <tr key={u.username} data-user={u.username}>
+              <td>
+                <strong>{u.username}</strong>
+                {u.username === session.user.username && <span class="muted"> (you)</span>}
+              </td>
+              <td>
+                <select
+                  aria-label={`role of ${u.username}`}
+                  value={u.role}
+                  onChange={(e) => void patch(u.username, { role: e.currentTarget.value })}
+                >
+                  {ROLES.map((r) => (
+                    <option key={r}>{r}</option>
+                  ))}
+                </select>
+              </td>
+              <td>
+                {u.totp_enabled ? <Pill tone="ok">enabled</Pill> : <Pill tone="muted">off</Pill>}{' '}
+                <label style={{ display: 'inline-flex', flexDirection: 'row', gap: '0.3rem' }}>
+                  <input
+                    type="checkbox"
+                    checked={u.require_totp}
+                    onChange={(e) => void patch(u.username, { require_totp: e.currentTarget.checked })}
+                  />
+                  required
+                </label>
+              </td>
+              <td>{u.disabled ? <Pill tone="bad">disabled</Pill> : <Pill tone="ok">active</Pill>}</td>
+              <td>{dateTime(u.created_at)}</td>
+              <td class="actions">
+                <button onClick={() => void patch(u.username, { disabled: !u.disabled })}>
+                  {u.disabled ? 'Enable' : 'Disable'}
+                </button>
+                {u.totp_enabled && (
+                  <button onClick={() => void patch(u.username, { reset_totp: true })}>Reset TOTP</button>
+                )}
+                <button
+                  onClick={() => {
+                    const password = prompt(`New password for ${u.username} (at least 10 characters)`);
+                    if (password) void patch(u.username, { password });
+                  }}
+                >
+                  Set password
+                </button>
+                <button
+                  class="danger"
+                  onClick={() => {
+                    if (confirm(`Delete user ${u.username}?`))
+                      void run(() =>
+                        api(`/api/users/${encodeURIComponent(u.username)}`, { method: 'DELETE' }),
+                      );
+                  }}
+                >
+                  Delete
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {users.data?.users.map((u) => (
-              <tr key={u.username} data-user={u.username}>
-                <td>
-                  <strong>{u.username}</strong>
-                  {u.username === session.user.username && <span class="muted"> (you)</span>}
-                </td>
-                <td>
-                  <select
-                    aria-label={`role of ${u.username}`}
-                    value={u.role}
-                    onChange={(e) => void patch(u.username, { role: e.currentTarget.value })}
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r}>{r}</option>
-                    ))}
-                  </select>
-                </td>
-                <td>
-                  {u.totp_enabled ? <Pill tone="ok">enabled</Pill> : <Pill tone="muted">off</Pill>}{' '}
-                  <label style={{ display: 'inline-flex', flexDirection: 'row', gap: '0.3rem' }}>
-                    <input
-                      type="checkbox"
-                      checked={u.require_totp}
-                      onChange={(e) => void patch(u.username, { require_totp: e.currentTarget.checked })}
-                    />
-                    required
-                  </label>
-                </td>
-                <td>{u.disabled ? <Pill tone="bad">disabled</Pill> : <Pill tone="ok">active</Pill>}</td>
-                <td>{dateTime(u.created_at)}</td>
-                <td class="actions">
-                  <button onClick={() => void patch(u.username, { disabled: !u.disabled })}>
-                    {u.disabled ? 'Enable' : 'Disable'}
-                  </button>
-                  {u.totp_enabled && (
-                    <button onClick={() => void patch(u.username, { reset_totp: true })}>Reset TOTP</button>
-                  )}
-                  <button
-                    onClick={() => {
-                      const password = prompt(`New password for ${u.username} (at least 10 characters)`);
-                      if (password) void patch(u.username, { password });
-                    }}
-                  >
-                    Set password
-                  </button>
-                  <button
-                    class="danger"
-                    onClick={() => {
-                      if (confirm(`Delete user ${u.username}?`))
-                        void run(() =>
-                          api(`/api/users/${encodeURIComponent(u.username)}`, { method: 'DELETE' }),
-                        );
-                    }}
-                  >
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       </div>
       <div class="card">
         <h2>New user</h2>
@@ -212,44 +192,34 @@ export function AuditPage({ route }: { route: Route }) {
       </form>
       <ErrorBanner error={audit.error} />
       <div class="card table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>What</th>
-              <th>Target</th>
-              <th>From</th>
-              <th>Outcome</th>
+        <DataTable
+          head={['When', 'Who', 'What', 'Target', 'From', 'Outcome']}
+          rows={audit.data?.entries}
+          row={(e) => (
+            <tr key={e.id}>
+              <td class="mono">{dateTime(e.ts)}</td>
+              <td>{e.actor}</td>
+              <td class="mono">{e.action}</td>
+              <td class="mono ellipsis" title={e.target ?? ''}>
+                {e.target ?? '—'}
+              </td>
+              <td>{e.address ?? '—'}</td>
+              <td>
+                <Pill
+                  tone={
+                    e.outcome === 'ok' || /^2/.test(e.outcome)
+                      ? 'ok'
+                      : e.outcome === 'denied'
+                        ? 'bad'
+                        : 'warn'
+                  }
+                >
+                  {e.outcome}
+                </Pill>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {audit.data?.entries.map((e) => (
-              <tr key={e.id}>
-                <td class="mono">{dateTime(e.ts)}</td>
-                <td>{e.actor}</td>
-                <td class="mono">{e.action}</td>
-                <td class="mono ellipsis" title={e.target ?? ''}>
-                  {e.target ?? '—'}
-                </td>
-                <td>{e.address ?? '—'}</td>
-                <td>
-                  <Pill
-                    tone={
-                      e.outcome === 'ok' || /^2/.test(e.outcome)
-                        ? 'ok'
-                        : e.outcome === 'denied'
-                          ? 'bad'
-                          : 'warn'
-                    }
-                  >
-                    {e.outcome}
-                  </Pill>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
         {audit.data?.next_before && (
           <button onClick={() => setQuery({ actor, action, before: String(audit.data!.next_before) })}>
             Older
