@@ -21,6 +21,11 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL; resolves once it exited. */
   kill(): Promise<void>;
+  /**
+   * Resolves, with what it last printed, when it exits without `stop` or `kill` having been
+   * called: a crash the soak must report at once, not an hour later as missing events.
+   */
+  crashed: Promise<string>;
 }
 
 function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what: string) {
@@ -36,12 +41,23 @@ function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what
   };
   child.stdout!.on('data', add);
   child.stderr!.on('data', add);
+  let stopping = false;
+  const crashed = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) resolve(`${what.replace(/ to start$/, '')} exited (${code ?? signal}):\n${out.slice(-4000)}`);
+    }),
+  );
   const proc: ServerProcess = {
     child,
     pid: child.pid!,
     output: () => out,
-    stop: (graceMs = 30_000) => stopChild(child, graceMs),
+    crashed,
+    stop: (graceMs = 30_000) => {
+      stopping = true;
+      return stopChild(child, graceMs);
+    },
     async kill() {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');

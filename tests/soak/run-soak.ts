@@ -155,6 +155,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       markers.push({ atSecs: Math.round(at()), what });
       log(`[${fmt(at())}] ${what}`);
     };
+    // A server that dies on its own ends the run at once with what it last printed (the waits
+    // below race it), instead of an hour of load against a dead port.
+    let crash: string | undefined;
+    let wake: (() => void) | undefined;
+    const watch = (p: { crashed: Promise<string> }) =>
+      void p.crashed.then((text) => {
+        crash ??= text;
+        log(`[${fmt(at())}] ${text}`);
+        wake?.();
+      });
+    const nap = async (ms: number) => {
+      if (!crash) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, ms)));
+      if (crash) throw new Error(crash);
+    };
+    watch(sys.central);
+    watch(sys.gateway);
     const durationMs = o.minutes * 60_000;
     const centralRestartMs = durationMs * 0.4;
     const gatewayRestartMs = durationMs * 0.6;
@@ -202,15 +218,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     cleanups.push(() => attacker.stop());
 
     // Central restart: SIGTERM, then again on the same database and port.
-    await sleep(Math.max(0, t0 + centralRestartMs - Date.now()));
+    await nap(Math.max(0, t0 + centralRestartMs - Date.now()));
     mark('central: SIGTERM');
     await sys.central.stop();
     mark('central: stopped; starting again');
     sys.central = await startCentralProcess(centralConfig);
+    watch(sys.central);
     mark('central: up again');
 
     // Gateway restart: SIGKILL, then again on the same data directory (queue, state, credentials).
-    await sleep(Math.max(0, t0 + gatewayRestartMs - Date.now()));
+    await nap(Math.max(0, t0 + gatewayRestartMs - Date.now()));
     gatewayDown = true;
     toLoad({ type: 'phase', gatewayDown: true });
     udpReceivedBeforeKill = await gatewayMetric(
@@ -223,11 +240,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const killedAt = Date.now();
     await sys.gateway.kill();
     sys.gateway = await startGatewayProcess(gatewayConfig, o.bundle);
+    watch(sys.gateway);
     gatewayDown = false;
     toLoad({ type: 'phase', gatewayDown: false });
     mark('gateway: up again');
 
-    await sleep(Math.max(0, t0 + durationMs - Date.now()));
+    await nap(Math.max(0, t0 + durationMs - Date.now()));
     mark('load: stopping');
     attacker.stop();
     const attacks = await attacker.done;
@@ -241,6 +259,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let undrained = 0;
     await waitFor(
       async () => {
+        if (crash) throw new Error(crash);
         if ((await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events')) > 0) return undefined;
         await sleep(1100);
         return (await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events')) === 0
@@ -253,6 +272,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         what: "the gateway's queue to drain",
       },
     ).catch(async () => {
+      if (crash) throw new Error(crash);
       undrained = await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events');
     });
     const drainSecs = (Date.now() - drainStart) / 1000;
