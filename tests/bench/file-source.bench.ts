@@ -20,7 +20,7 @@
  * the peer's. FILE_BENCH_RATE=<lines/s> sets the writer's rate (0: unpaced) and
  * FILE_BENCH_ROTATE_PAUSE_MS the pause between logrotate runs (default 250).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -33,11 +33,11 @@ import {
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { hasTool, REPO_ROOT } from '../support/env.ts';
+import { hasTool } from '../support/env.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
 import { findRsyslog } from '../support/rsyslog.ts';
 import { type LogWriterOptions, lineNumber } from './support/log-writer.ts';
-import { cpuSeconds, track, trackDir } from './support/procs.ts';
+import { cpuSeconds, runSupportScript, trackDir } from './support/procs.ts';
 import { type RsyslogImfile, startRsyslogImfile } from './support/rsyslog-imfile.ts';
 import { type StandaloneGateway, startStandaloneGateway } from './support/standalone-gateway.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
@@ -76,27 +76,7 @@ interface ModeResult {
 }
 
 function runWriter(options: LogWriterOptions): Promise<{ startMs: number; endMs: number }> {
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(REPO_ROOT, 'tests', 'bench', 'support', 'log-writer.ts'),
-        JSON.stringify(options),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    ),
-  );
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').pop()!) as { startMs: number; endMs: number })
-        : reject(new Error(`log writer exited with ${code}`)),
-    ),
-  );
+  return runSupportScript('log-writer.ts', options, { what: 'log writer' });
 }
 
 /**

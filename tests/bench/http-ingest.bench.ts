@@ -14,16 +14,14 @@
  * Reported: events/s from the first event sent to the last one durable, the gateway's CPU seconds
  * per million events (utime + stime from /proc), and each HTTP rate as a share of TCP syslog's.
  */
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { REPO_ROOT, waitFor } from '../support/env.ts';
+import { waitFor } from '../support/env.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
 import { type IngestClientOptions, type IngestClientResult, messageNumber } from './support/ingest-client.ts';
-import { cpuSeconds, track } from './support/procs.ts';
+import { cpuSeconds, runSupportScript } from './support/procs.ts';
 import { startStandaloneGateway } from './support/standalone-gateway.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
 
@@ -33,27 +31,7 @@ const BATCH = 1000;
 const IN_FLIGHT = 4;
 
 function runClient(options: IngestClientOptions): Promise<IngestClientResult> {
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(REPO_ROOT, 'tests', 'bench', 'support', 'ingest-client.ts'),
-        JSON.stringify(options),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    ),
-  );
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').pop()!) as IngestClientResult)
-        : reject(new Error(`ingest client (${options.kind}) exited with ${code}`)),
-    ),
-  );
+  return runSupportScript('ingest-client.ts', options, { what: `ingest client (${options.kind})` });
 }
 
 interface Measured {

@@ -2,10 +2,13 @@
  * Process bookkeeping for the benchmarks: CPU seconds and RSS of a process under test read from
  * /proc (proc(5): utime and stime are fields 14 and 15 of /proc/<pid>/stat, summed over all its
  * threads; VmRSS and VmHWM in /proc/<pid>/status), and a registry of every child and temp dir a
- * benchmark starts, so that all of them go away even when the benchmark fails or is interrupted.
+ * benchmark starts, so that all of them go away even when the benchmark fails or is interrupted;
+ * and the runner of the benchmarks' load generators, each a support script in its own process.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Clock ticks per second (`getconf CLK_TCK`), 100 on every Linux the gateway targets. */
 const TICKS_PER_SEC = 100;
@@ -66,4 +69,39 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Runs `tests/bench/support/<script>` in a child Node process (with tsx; pinned to core `cpu` by
+ * taskset when given), its options as one JSON argument, and resolves to the JSON of the last
+ * line it prints on stdout once it has exited with 0 (its stderr is this process's). The scripts
+ * (log-writer.ts, ingest-client.ts, ...) generate a benchmark's load apart from what is measured.
+ */
+export function runSupportScript<T>(
+  script: string,
+  options: unknown,
+  { what = script, cpu }: { what?: string; cpu?: number } = {},
+): Promise<T> {
+  const argv = [
+    process.execPath,
+    '--import',
+    'tsx',
+    path.join(path.dirname(fileURLToPath(import.meta.url)), script),
+    JSON.stringify(options),
+  ];
+  const child = track(
+    cpu === undefined
+      ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close', not 'exit': the stdout pipe may still hold the last line when the process exits.
+  return new Promise((resolve, reject) =>
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()!) as T)
+        : reject(new Error(`${what} exited with ${code}`)),
+    ),
+  );
 }
