@@ -11,7 +11,7 @@ import { api } from './api.ts';
 import { ago, dateTime } from './format.ts';
 import { useSession } from './session.tsx';
 import { TotpEnrolment } from './totp.tsx';
-import { DataTable, ErrorBanner, useAction, useApi } from './ui.tsx';
+import { DataTable, ErrorBanner, Field, useAction, useApi } from './ui.tsx';
 
 const MIN_PASSWORD = 10;
 
@@ -39,40 +39,34 @@ function PasswordForm() {
   return (
     <form class="card" aria-label="change password" onSubmit={submit}>
       <h2>Change password</h2>
-      <label>
-        Current password
-        <input
-          name="current-password"
-          type="password"
-          autocomplete="current-password"
-          required
-          value={current}
-          onInput={(e) => setCurrent(e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        New password (at least {MIN_PASSWORD} characters)
-        <input
-          name="new-password"
-          type="password"
-          autocomplete="new-password"
-          minLength={MIN_PASSWORD}
-          required
-          value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        New password again
-        <input
-          name="new-password-again"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={again}
-          onInput={(e) => setAgain(e.currentTarget.value)}
-        />
-      </label>
+      <Field
+        label="Current password"
+        name="current-password"
+        type="password"
+        autocomplete="current-password"
+        required
+        value={current}
+        onValue={setCurrent}
+      />
+      <Field
+        label={`New password (at least ${MIN_PASSWORD} characters)`}
+        name="new-password"
+        type="password"
+        autocomplete="new-password"
+        minLength={MIN_PASSWORD}
+        required
+        value={next}
+        onValue={setNext}
+      />
+      <Field
+        label="New password again"
+        name="new-password-again"
+        type="password"
+        autocomplete="new-password"
+        required
+        value={again}
+        onValue={setAgain}
+      />
       <ErrorBanner error={error} />
       {done && <p class="notice">Password changed; your other sessions were logged out.</p>}
       <button type="submit" class="primary">
@@ -151,16 +145,7 @@ function TokensCard() {
         )}
       />
       <form class="filters" aria-label="create token" onSubmit={create}>
-        <label>
-          Name
-          <input
-            name="token-name"
-            required
-            maxLength={64}
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
+        <Field label="Name" name="token-name" required maxLength={64} value={name} onValue={setName} />
         <fieldset class="scopes">
           <legend>Scopes</legend>
           {session.permissions.map((p) => (
@@ -178,16 +163,14 @@ function TokensCard() {
             </label>
           ))}
         </fieldset>
-        <label>
-          Valid for (days, 0 = no expiry)
-          <input
-            name="token-days"
-            type="number"
-            min={0}
-            value={days}
-            onInput={(e) => setDays(e.currentTarget.value)}
-          />
-        </label>
+        <Field
+          label="Valid for (days, 0 = no expiry)"
+          name="token-days"
+          type="number"
+          min={0}
+          value={days}
+          onValue={setDays}
+        />
         <button type="submit" class="primary" disabled={scopes.length === 0 || !name.trim()}>
           Create token
         </button>

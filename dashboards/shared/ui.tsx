@@ -2,10 +2,10 @@
  * Small building blocks both dashboards use: `useApi` (load a JSON resource, reload on demand
  * or on an interval, with loading and error state), `useAction` (make a change, then reload or
  * show its error), a severity badge, a status pill, an error
- * banner, a table of rows, and the page layout with the navigation bar that folds on narrow
+ * banner, a table of rows, a form's labelled input, and the page layout with the navigation bar that folds on narrow
  * (tablet) screens.
  */
-import type { ComponentChildren, VNode } from 'preact';
+import type { ComponentChildren, JSX, VNode } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from './api.ts';
 import { SEVERITY_COLORS, severityName } from './format.ts';
@@ -156,6 +156,27 @@ export function DataTable<T>({
       )}
       <tbody>{rows?.map(row)}</tbody>
     </table>
+  );
+}
+
+/**
+ * A form row: `label` over an `<input>` holding `value`, each keystroke sent to `onValue`. Every
+ * other attribute (name, type, required, autocomplete…) goes to the input as it is.
+ */
+export function Field({
+  label,
+  value,
+  onValue,
+  ...input
+}: { label: ComponentChildren; value: string; onValue: (value: string) => void } & Omit<
+  JSX.InputHTMLAttributes<HTMLInputElement>,
+  'label' | 'value' | 'onInput'
+>) {
+  return (
+    <label>
+      {label}
+      <input {...input} value={value} onInput={(e) => onValue(e.currentTarget.value)} />
+    </label>
   );
 }
 

@@ -8,7 +8,7 @@
 import { useState } from 'preact/hooks';
 import { api, withQuery } from '../../../shared/api.ts';
 import { dateTime } from '../../../shared/format.ts';
-import { ErrorBanner, Pill, useApi } from '../../../shared/ui.tsx';
+import { ErrorBanner, Field, Pill, useApi } from '../../../shared/ui.tsx';
 
 interface ReportRow {
   id: number;
@@ -100,38 +100,18 @@ export function ReportsPage() {
         </label>
         {period === 'custom' ? (
           <>
-            <label>
-              From
-              <input
-                name="from"
-                type="datetime-local"
-                required
-                value={from}
-                onInput={(e) => setFrom(e.currentTarget.value)}
-              />
-            </label>
-            <label>
-              To
-              <input
-                name="to"
-                type="datetime-local"
-                required
-                value={to}
-                onInput={(e) => setTo(e.currentTarget.value)}
-              />
-            </label>
+            <Field label="From" name="from" type="datetime-local" required value={from} onValue={setFrom} />
+            <Field label="To" name="to" type="datetime-local" required value={to} onValue={setTo} />
           </>
         ) : (
-          <label>
-            {period === 'daily' ? 'Day' : 'A day of the week'}
-            <input
-              name="date"
-              type="date"
-              required
-              value={date}
-              onInput={(e) => setDate(e.currentTarget.value)}
-            />
-          </label>
+          <Field
+            label={period === 'daily' ? 'Day' : 'A day of the week'}
+            name="date"
+            type="date"
+            required
+            value={date}
+            onValue={setDate}
+          />
         )}
         <label>
           Scope
