@@ -11,7 +11,8 @@ import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 import type { Permission, Session } from '../../protocols/api/auth.ts';
 import { api, ApiError, onUnauthorized, setCsrfToken } from './api.ts';
-import { TotpEnrolment } from './totp.tsx';
+import { TOTP_CODE, TotpEnrolment } from './totp.tsx';
+import { Field } from './ui.tsx';
 
 // The session's shapes are the contract's (protocols/api/auth.ts), imported as types only.
 export type { Permission, Session, SessionUser } from '../../protocols/api/auth.ts';
@@ -68,41 +69,33 @@ export function LoginForm({ title, onLogin }: { title: string; onLogin: (s: Sess
     <main class="login">
       <form class="card login-card" onSubmit={submit} aria-label="log in">
         <h1>{title}</h1>
-        <label>
-          Username
-          <input
-            name="username"
-            autocomplete="username"
-            value={username}
-            required
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Password
-          <input
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            value={password}
-            required
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <Field
+          label="Username"
+          name="username"
+          autocomplete="username"
+          required
+          value={username}
+          onValue={setUsername}
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
         {needTotp && (
-          <label>
-            Authenticator code
-            <input
-              name="totp"
-              inputMode="numeric"
-              autocomplete="one-time-code"
-              pattern="[0-9]{6}"
-              value={totp}
-              required
-              autoFocus
-              onInput={(e) => setTotp(e.currentTarget.value)}
-            />
-          </label>
+          <Field
+            label="Authenticator code"
+            name="totp"
+            {...TOTP_CODE}
+            required
+            autoFocus
+            value={totp}
+            onValue={setTotp}
+          />
         )}
         {error && (
           <p class="error" role="alert">

@@ -8,6 +8,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { TotpSetup } from '../../protocols/api/auth.ts';
 import { api } from './api.ts';
+import { Field } from './ui.tsx';
+
+/** What makes an input a six-digit authenticator code (RFC 6238 codes; the phone's digit pad). */
+export const TOTP_CODE = {
+  inputMode: 'numeric',
+  autocomplete: 'one-time-code',
+  pattern: '[0-9]{6}',
+} as const;
 
 /** Base32 in groups of four, easier to type. */
 const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, '$1 ');
@@ -60,18 +68,14 @@ export function TotpEnrolment({ onEnabled }: { onEnabled: () => void }) {
               {setup.otpauth_url}
             </a>
           </p>
-          <label>
-            Code from the app
-            <input
-              name="totp-code"
-              inputMode="numeric"
-              autocomplete="one-time-code"
-              pattern="[0-9]{6}"
-              value={code}
-              required
-              onInput={(e) => setCode(e.currentTarget.value)}
-            />
-          </label>
+          <Field
+            label="Code from the app"
+            name="totp-code"
+            {...TOTP_CODE}
+            required
+            value={code}
+            onValue={setCode}
+          />
           <div class="actions">
             <button type="submit" class="primary" disabled={busy}>
               Enable two-factor

@@ -9,9 +9,9 @@ import { api, withQuery } from '../../shared/api.ts';
 import { ago, dateTime } from '../../shared/format.ts';
 import { href, setQuery, type Route } from '../../shared/router.ts';
 import { useSession } from '../../shared/session.tsx';
-import { ErrorBanner, SeverityBadge, useApi } from '../../shared/ui.tsx';
-import { StatusPill } from './pages/alerts.tsx';
-import { ALERT_STATUSES, type Alert, type AlertStatus } from './types.ts';
+import { ErrorBanner, Field, SeverityBadge, useApi } from '../../shared/ui.tsx';
+import { StatusFilter, StatusPill } from './pages/alerts.tsx';
+import type { Alert, AlertStatus } from './types.ts';
 
 interface Incident {
   id: number;
@@ -59,29 +59,13 @@ export function IncidentsPage({ route }: { route: Route }) {
           setQuery(draft);
         }}
       >
-        <label>
-          Status
-          <select
-            name="status"
-            value={draft.status ?? ''}
-            onChange={(e) => setDraft({ ...draft, status: e.currentTarget.value || undefined })}
-          >
-            <option value="">any</option>
-            {ALERT_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace('_', ' ')}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Attacker
-          <input
-            name="attacker"
-            value={draft.attacker ?? ''}
-            onInput={(e) => setDraft({ ...draft, attacker: e.currentTarget.value || undefined })}
-          />
-        </label>
+        <StatusFilter value={draft.status} onValue={(status) => setDraft({ ...draft, status })} />
+        <Field
+          label="Attacker"
+          name="attacker"
+          value={draft.attacker ?? ''}
+          onValue={(v) => setDraft({ ...draft, attacker: v || undefined })}
+        />
         <button type="submit" class="primary">
           Filter
         </button>

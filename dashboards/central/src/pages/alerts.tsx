@@ -8,7 +8,7 @@ import { withQuery } from '../../../shared/api.ts';
 import { ago, dateTime, SEVERITY_NAMES } from '../../../shared/format.ts';
 import { href, setQuery, type Route } from '../../../shared/router.ts';
 import { useStream } from '../../../shared/stream.ts';
-import { ErrorBanner, Pill, SeverityBadge, Tags, useApi } from '../../../shared/ui.tsx';
+import { ErrorBanner, Field, Pill, SeverityBadge, Tags, useApi } from '../../../shared/ui.tsx';
 import { ALERT_STATUSES, type Alert, type AlertStatus } from '../types.ts';
 
 const STATUS_TONE: Record<AlertStatus, 'bad' | 'warn' | 'ok' | 'muted'> = {
@@ -20,6 +20,29 @@ const STATUS_TONE: Record<AlertStatus, 'bad' | 'warn' | 'ok' | 'muted'> = {
 
 export function StatusPill({ status }: { status: AlertStatus }) {
   return <Pill tone={STATUS_TONE[status]}>{status.replace('_', ' ')}</Pill>;
+}
+
+/** The status filter of the alert and incident lists: any status, or one. */
+export function StatusFilter({
+  value,
+  onValue,
+}: {
+  value: string | undefined;
+  onValue: (status: string | undefined) => void;
+}) {
+  return (
+    <label>
+      Status
+      <select name="status" value={value ?? ''} onChange={(e) => onValue(e.currentTarget.value || undefined)}>
+        <option value="">any</option>
+        {ALERT_STATUSES.map((s) => (
+          <option key={s} value={s}>
+            {s.replace('_', ' ')}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 const FILTERS = ['status', 'severity_max', 'rule_id', 'entity', 'assignee', 'q'] as const;
@@ -64,35 +87,19 @@ export function AlertsPage({ route }: { route: Route }) {
     setQuery(draft);
   };
   const field = (name: (typeof FILTERS)[number], label: string) => (
-    <label>
-      {label}
-      <input
-        name={name}
-        value={draft[name] ?? ''}
-        onInput={(e) => setDraft({ ...draft, [name]: e.currentTarget.value || undefined })}
-      />
-    </label>
+    <Field
+      label={label}
+      name={name}
+      value={draft[name] ?? ''}
+      onValue={(v) => setDraft({ ...draft, [name]: v || undefined })}
+    />
   );
 
   return (
     <section>
       <h1>Alert queue</h1>
       <form class="filters" onSubmit={apply}>
-        <label>
-          Status
-          <select
-            name="status"
-            value={draft.status ?? ''}
-            onChange={(e) => setDraft({ ...draft, status: e.currentTarget.value || undefined })}
-          >
-            <option value="">any</option>
-            {ALERT_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace('_', ' ')}
-              </option>
-            ))}
-          </select>
-        </label>
+        <StatusFilter value={draft.status} onValue={(status) => setDraft({ ...draft, status })} />
         <label>
           Severity at least
           <select
