@@ -1,7 +1,8 @@
 /**
  * Central benchmark (issues 7 and 18), on a real PostgreSQL, in one run:
  * - ingest through the whole central path: a gateway's link connection (authenticated, batches
- *   of 5000 events, 4 in flight), validation, COPY with exactly-once storage, ack, and the
+ *   of 5000 events, 4 in flight, sent from a worker thread that encoded them before the clock
+ *   started: support/link-sender.ts), validation, COPY with exactly-once storage, ack, and the
  *   post-commit enrichment (device inventory, intel) and detection — beside a raw COPY of the
  *   same rows (no dedup, no link) into `events` as it was before issue 18 (migrations up to 011:
  *   nine indexes, the trigram one among them), and, for context, into today's `events`;
@@ -16,13 +17,13 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import type { Event } from '../../protocols/event/schema.ts';
-import { rawClient } from '../support/link-client.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { loadMigrations, migrate } from '../../central/store/migrate.ts';
 import { createDailyPartitions, utcDayStart } from '../../central/store/partitions.ts';
 import { createPostgresClient } from '../../central/store/postgres.ts';
 import type { EventQuery } from '../../central/store/types.ts';
 import { startTestCentral } from '../support/stack.ts';
+import { makeEvents, sendThroughLink } from './support/link-sender.ts';
 import { rawCopyRate } from './support/raw-copy.ts';
 import { openSearchData } from './support/search-data.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
@@ -33,30 +34,6 @@ const BATCH = 5000;
 const IN_FLIGHT = 4;
 const HOSTS = Array.from({ length: 50 }, (_, i) => `plc-${i}`);
 const DAY_MS = 86_400_000;
-
-function makeEvents(gateway: string, count: number, end: number): Event[] {
-  return Array.from({ length: count }, (_, i) => {
-    const ts = new Date(end - DAY_MS + Math.floor((i * DAY_MS) / count)).toISOString();
-    return {
-      v: 1,
-      id: `${gateway}:${i + 1}`,
-      gateway,
-      seq: i + 1,
-      ts,
-      received: ts,
-      source: 'syslog',
-      kind: i % 10 === 0 ? 'security' : 'telemetry',
-      action: 'syslog.message',
-      severity: i % 8,
-      message: `%LINK-3-UPDOWN: Interface Gi1/0/${i % 48} changed state to ${i % 2 ? 'up' : 'down'} seq ${i}`,
-      host: HOSTS[i % HOSTS.length],
-      device: { id: `syslog:${HOSTS[i % HOSTS.length]}` },
-      src: { ip: `10.0.${i % 4}.${i % 250}`, port: 514 },
-      fields: { facility: 23, app_name: 'ifmgr' },
-      tags: [],
-    };
-  });
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -95,25 +72,18 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
       process.env.SIEM_BENCH_CENTRAL === 'search'
         ? undefined
         : await (async () => {
-            // 1. Through the link.
-            const events = makeEvents('bench-gw', count, end);
-            const client = await rawClient(c.central.linkUrl());
-            await client.hello('bench-gw', c.privateKey);
-            await client.next('welcome');
-            const started = performance.now();
-            let sent = 0;
-            let acked = 0;
-            let id = 0;
-            while (acked < count) {
-              while (sent < count && sent - acked < IN_FLIGHT * BATCH) {
-                client.send({ type: 'batch', batch_id: ++id, events: events.slice(sent, sent + BATCH) });
-                sent += Math.min(BATCH, count - sent);
-              }
-              const ack = await client.next('ack');
-              acked += ack.inserted + ack.duplicates + ack.rejected;
-            }
-            const linkRate = count / ((performance.now() - started) / 1000);
-            client.close();
+            // 1. Through the link, from a worker thread playing the gateway (support/link-sender.ts).
+            const sent = await sendThroughLink({
+              url: c.central.linkUrl(),
+              gateway: 'bench-gw',
+              privateKey: c.privateKey,
+              count,
+              end,
+              batch: BATCH,
+              inFlight: IN_FLIGHT,
+            });
+            if (sent.inserted !== count) throw new Error(`stored ${sent.inserted} of ${count} events`);
+            const linkRate = count / sent.seconds;
 
             // 2. Raw COPY of the same rows (another gateway id, so nothing conflicts): into `events` as
             // it was before issue 18 (the peer), and into today's `events` (context).
