@@ -6,7 +6,6 @@
  * sequence number exactly once: 1..N, no gap, no duplicate.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,8 @@ import path from 'node:path';
 import { it } from 'node:test';
 import pg from 'pg';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
-import { freePort, REPO_ROOT, skipUnmet, waitFor } from '../support/env.ts';
+import { type GatewayServer, startGatewayProcess } from '../soak/processes.ts';
+import { freePort, skipUnmet, waitFor } from '../support/env.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
 import { centralOnPostgres } from '../support/central-on-postgres.ts';
 
@@ -43,24 +43,10 @@ it(
       ].join('\n'),
     );
 
-    let child: ChildProcess | undefined;
+    let gw: GatewayServer | undefined;
     const startGateway = async () => {
-      const proc = spawn(
-        process.execPath,
-        [path.join(REPO_ROOT, 'bin', 'siem-gateway.js'), 'run', '--config', config],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      let out = '';
-      proc.stdout?.on('data', (d) => {
-        out += d;
-      });
-      child = proc;
-      httpUrl = await waitFor(() => /http: (http:\/\/\S+)\/healthz/.exec(out)?.[1], {
-        timeoutMs: 30_000,
-        what: 'the gateway to start',
-      });
+      gw = await startGatewayProcess(config, false);
+      httpUrl = gw.httpUrl;
     };
     let httpUrl = '';
 
@@ -107,8 +93,7 @@ it(
           timeoutMs: 60_000,
           what: `${target} events sent`,
         });
-        child!.kill('SIGKILL');
-        await new Promise((resolve) => child!.once('exit', resolve));
+        await gw!.kill();
         await startGateway();
       }
       await sender;
@@ -148,8 +133,7 @@ it(
           },
           { timeoutMs: 60_000, intervalMs: 500, what: 'a gap-free sequence in central' },
         );
-        child!.kill('SIGTERM');
-        await new Promise((resolve) => child!.once('exit', resolve));
+        await gw!.stop();
         const queue = await LevelQueue.open({
           dir: path.join(dir, 'queue'),
           gateway: gatewayId,
@@ -177,7 +161,7 @@ it(
       }
     } finally {
       sending = false;
-      if (child && child.exitCode === null) child.kill('SIGKILL');
+      await gw?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -8,15 +8,14 @@
  * number exactly once: no gap, no duplicate. Central is not running: the queue keeps everything.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { LANES, LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
-import { generateGatewayKeys } from '../../protocols/link/auth.ts';
-import { freePort, REPO_ROOT, waitFor } from '../support/env.ts';
+import { type GatewayServer, startGatewayProcess } from '../soak/processes.ts';
+import { freePort, waitFor } from '../support/env.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
+import { readStoppedQueue, writeOfflineCredentials } from '../support/offline-gateway.ts';
 import { requireRsyslogRelp, sendLines, startRsyslogRelay } from '../interop/support/rsyslog-relp.ts';
 
 const TOTAL = 100_000;
@@ -37,19 +36,7 @@ it(
     if (!requireRsyslogRelp(t)) return;
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-relp-kill-'));
     const gatewayId = 'gw-relp';
-    const keys = generateGatewayKeys();
-    const deadCentral = await freePort(); // nothing listens: the queue keeps every event
-    writeFileSync(
-      path.join(dir, 'credentials.json'),
-      JSON.stringify({
-        gateway_id: gatewayId,
-        private_key: keys.privateKey,
-        public_key: keys.publicKey,
-        central: `http://127.0.0.1:${deadCentral}`,
-        enrolled_at: new Date().toISOString(),
-      }),
-      { mode: 0o600 },
-    );
+    const deadLink = await writeOfflineCredentials(dir, gatewayId); // nothing listens: the queue keeps every event
     const relpPort = await freePort();
     const config = path.join(dir, 'gateway.yaml');
     writeFileSync(
@@ -57,29 +44,17 @@ it(
       [
         `gateway: { id: ${gatewayId}, data_dir: ${dir} }`,
         `sources: { relp: { type: relp, listen: "127.0.0.1:${relpPort}", dedupe_window: ${WINDOW}, max_window: ${WINDOW} } }`,
-        `central: { endpoint: "ws://127.0.0.1:${deadCentral}/link", initial_backoff_secs: 1, max_backoff_secs: 5 }`,
+        `central: { endpoint: "${deadLink}", initial_backoff_secs: 1, max_backoff_secs: 5 }`,
         'http: { listen: "127.0.0.1:0" }',
         'log: { level: error }',
       ].join('\n'),
     );
 
-    let child: ChildProcess | undefined;
+    let gw: GatewayServer | undefined;
     let httpUrl = '';
     const startGateway = async () => {
-      const proc = spawn(
-        process.execPath,
-        [path.join(REPO_ROOT, 'bin', 'siem-gateway.js'), 'run', '--config', config],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      let out = '';
-      proc.stdout?.on('data', (d) => {
-        out += d;
-      });
-      child = proc;
-      httpUrl = await waitFor(() => /http: (http:\/\/\S+)\/healthz/.exec(out)?.[1], {
-        timeoutMs: 60_000,
-        what: 'the gateway to start',
-      });
+      gw = await startGatewayProcess(config, false);
+      httpUrl = gw.httpUrl;
     };
 
     const rsyslog = await startRsyslogRelay({
@@ -109,8 +84,7 @@ it(
             /^siem_gateway_events_dropped_total\{[^}]*reason="relp_retransmission"[^}]*\} (\d+)/gm,
           ),
         );
-        child!.kill('SIGKILL');
-        await new Promise((resolve) => child!.once('exit', resolve));
+        await gw!.kill();
         await startGateway();
       }
       // /metrics refreshes its queue gauges once a second; the last run is never killed.
@@ -127,41 +101,20 @@ it(
           /^siem_gateway_events_dropped_total\{[^}]*reason="relp_retransmission"[^}]*\} (\d+)/gm,
         ),
       );
-      child!.kill('SIGTERM');
-      await new Promise((resolve) => child!.once('exit', resolve));
+      await gw!.stop();
 
-      const queue = await LevelQueue.open({
-        dir: path.join(dir, 'queue'),
-        gateway: gatewayId,
-        maxRecordEvents: 1,
-        flushIntervalMs: 0,
-        sync: true,
-      });
       const seen = new Uint8Array(TOTAL);
       let other = 0;
       let relpEvents = 0;
-      try {
-        for (const lane of LANES) {
-          let after: string | null = null;
-          for (;;) {
-            const records = await queue.read(lane, after, 500);
-            if (records.length === 0) break;
-            for (const r of records)
-              for (const e of r.events) {
-                const m = /^relp-seq (\d+)$/.exec(e.message);
-                if (!m) {
-                  other++;
-                  continue;
-                }
-                relpEvents++;
-                assert.equal(e.fields.transport, 'relp');
-                seen[Number(m[1])]! += 1;
-              }
-            after = records.at(-1)!.key;
-          }
+      for (const e of await readStoppedQueue(dir, gatewayId)) {
+        const m = /^relp-seq (\d+)$/.exec(e.message);
+        if (!m) {
+          other++;
+          continue;
         }
-      } finally {
-        await queue.close();
+        relpEvents++;
+        assert.equal(e.fields.transport, 'relp');
+        seen[Number(m[1])]! += 1;
       }
       const missing: number[] = [];
       const doubled: number[] = [];
@@ -176,7 +129,7 @@ it(
       assert.deepEqual(doubled.slice(0, 20), [], `${doubled.length} lines stored twice`);
       assert.equal(relpEvents, TOTAL);
     } finally {
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await gw?.kill();
       await rsyslog.stop();
       rmSync(dir, { recursive: true, force: true });
     }
