@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
+import { freePort, listening, REPO_ROOT, waitFor } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
 import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../firmware-shims/build/runtime.ts';
@@ -97,17 +97,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
         env: { ...process.env, ...GATEWAY_ENV },
       },
     );
-    await waitFor(
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const s = net.connect(port, '127.0.0.1', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on('error', () => resolve(undefined));
-        }),
-      { timeoutMs: 30_000, intervalMs: 5 },
-    );
+    await waitFor(() => listening(port), { timeoutMs: 30_000, intervalMs: 5 });
     const startupMs = performance.now() - started;
     const pid = child.pid!;
     // 50 devices connected, each saying something every few seconds.

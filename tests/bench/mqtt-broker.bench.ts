@@ -7,11 +7,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { hasTool, REPO_ROOT, waitFor, freePort } from '../support/env.ts';
+import { freePort, hasTool, listening, REPO_ROOT, waitFor } from '../support/env.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
 
 export const title = 'MQTT broker';
@@ -31,17 +30,7 @@ async function startBroker(
       `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type error\nmax_queued_messages 0\nmax_inflight_messages 0\n`,
     );
     child = spawn('taskset', ['-c', '0', 'mosquitto', '-c', conf], { stdio: 'ignore' });
-    await waitFor(
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const s = net.connect(port, '127.0.0.1', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on('error', () => resolve(undefined));
-        }),
-      { timeoutMs: 10_000 },
-    );
+    await waitFor(() => listening(port), { timeoutMs: 10_000 });
   } else {
     child = spawn(
       'taskset',

@@ -178,6 +178,18 @@ export async function waitFor<T>(
   );
 }
 
+/** A `waitFor` probe: true once something accepts a TCP connection on 127.0.0.1:`port`. */
+export async function listening(port: number): Promise<true | undefined> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(undefined));
+  });
+}
+
 /** A TCP port that was free a moment ago, for a server that must be told its port up front. */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');

@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from '../../support/env.ts';
+import { freePort, listening, waitFor } from '../../support/env.ts';
 import { stopChild, track, trackDir } from './procs.ts';
 
 export type RsyslogSetup = 'disk-assisted' | 'sync-disk';
@@ -128,13 +128,7 @@ export async function startRsyslog(
     await waitFor(
       () => {
         if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}: ${err}`);
-        return new Promise<true | undefined>((resolve) => {
-          const s = net.connect(port, '127.0.0.1', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on('error', () => resolve(undefined));
-        });
+        return listening(port);
       },
       { timeoutMs: 20_000, what: 'rsyslogd to listen' },
     );
