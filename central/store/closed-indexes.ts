@@ -1,9 +1,9 @@
 /**
  * Indexes built per partition once its time has passed (issue 18): at ingest `events` carries only
  * the indexes every batch must pay for (migrations 012 and 019: the unique key of exactly-once
- * storage and block range indexes on ts and received), and each closed partition — an hour of
- * today or of a day created ahead, or a whole day created after the fact — then gets the B-trees
- * of the listing order, `host=` and `device_id=`, the word index of text search and the action
+ * storage, `lower(host)`, and block range indexes on ts and received), and each closed partition —
+ * an hour of today or of a day created ahead, or a whole day created after the fact — then gets the
+ * B-trees of the listing order and `device_id=`, the word index of text search and the action
  * index, built in one pass over rows that no longer change (late events still land in it, and are
  * indexed as they come). An index built in bulk costs a fraction of keeping it up row by row, and
  * nothing of it is on the path that acks batches. Rows of the hour still open are few (an hour),
@@ -19,11 +19,9 @@ const HOURLY = /^(events_p\d{8})_h(\d{2})$/;
 
 /** The indexes a closed partition gets; `leaf` is quoted by the caller. */
 export const CLOSED_INDEXES: ReadonlyArray<{ suffix: string; definition: (leaf: string) => string }> = [
-  // On `events` itself until migration 019: the listing order with its keyset cursor, `host=` and
-  // `device_id=` (the dashboard's main filters). Cheap to build: first, so the hour just closed is
-  // searched by them within seconds.
+  // On `events` itself until migration 019: the listing order with its keyset cursor and
+  // `device_id=`. Cheap to build: first, so the hour just closed is searched by them within seconds.
   { suffix: 'ts', definition: (leaf) => `${leaf} (ts DESC, gateway DESC, seq DESC)` },
-  { suffix: 'host', definition: (leaf) => `${leaf} (lower(host), ts DESC)` },
   { suffix: 'device', definition: (leaf) => `${leaf} (device_id, ts DESC)` },
   // Words compared byte-wise (COLLATE "C"): building or probing a GIN index on text compares
   // keys constantly, and the locale's collation costs several times memcmp (measured 2×).
