@@ -20,36 +20,13 @@ import { startCentralProcess } from '../soak/processes.ts';
 import { freePort } from '../support/env.ts';
 import { rawClient } from '../support/link-client.ts';
 import { createTempDatabase } from '../support/postgres.ts';
+import { makeEvents } from './support/link-sender.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
 
 export const title = 'central cluster';
 
 const BATCH = 5000;
 const IN_FLIGHT = 4;
-
-function makeEvents(gateway: string, count: number): Event[] {
-  const start = Date.now() - 3_600_000;
-  return Array.from({ length: count }, (_, i) => {
-    const ts = new Date(start + Math.floor((i * 3_600_000) / count)).toISOString();
-    return {
-      v: 1,
-      id: `${gateway}:${i + 1}`,
-      gateway,
-      seq: i + 1,
-      ts,
-      received: ts,
-      source: 'syslog',
-      kind: i % 10 === 0 ? 'security' : 'telemetry',
-      action: 'syslog.message',
-      severity: i % 8,
-      message: `%LINK-3-UPDOWN: Interface Gi1/0/${i % 48} changed state to ${i % 2 ? 'up' : 'down'} seq ${i}`,
-      host: `plc-${i % 50}`,
-      src: { ip: `10.0.${i % 4}.${i % 250}`, port: 514 },
-      fields: { facility: 23, app_name: 'ifmgr' },
-      tags: [],
-    };
-  });
-}
 
 /** The next ack; under load (other work on the machine) one may take longer than `next`'s 10 s. */
 async function nextAck(client: Awaited<ReturnType<typeof rawClient>>) {
@@ -120,7 +97,12 @@ async function measure(nodes: 1 | 2, cluster: boolean, perGateway: number) {
           gatewayId: id,
           credentialsFile: path.join(dir, `${id}.json`),
         });
-        return { id, node, key: credentials.private_key, events: makeEvents(id, perGateway) };
+        return {
+          id,
+          node,
+          key: credentials.private_key,
+          events: makeEvents(id, perGateway, Date.now(), { spanMs: 3_600_000, devices: false }),
+        };
       }),
     );
     const started = performance.now();

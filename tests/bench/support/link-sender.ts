@@ -15,10 +15,23 @@ import { decodeLinkMessage, encodeLinkMessage, type LinkMessage } from '../../..
 const HOSTS = Array.from({ length: 50 }, (_, i) => `plc-${i}`);
 const DAY_MS = 86_400_000;
 
-/** `count` syslog-like events of `gateway`, spread evenly over the 24 hours before `end`. */
-export function makeEvents(gateway: string, count: number, end: number): Event[] {
+/** How `makeEvents` spreads its events: over `spanMs` before `end`, and whether each names a device. */
+export interface EventShape {
+  /** Default 24 hours. */
+  spanMs?: number;
+  /** Default true: `device.id` syslog:<host> (so central's device inventory is updated). */
+  devices?: boolean;
+}
+
+/** `count` syslog-like events of `gateway`, spread evenly over the `spanMs` (24 hours) before `end`. */
+export function makeEvents(
+  gateway: string,
+  count: number,
+  end: number,
+  { spanMs = DAY_MS, devices = true }: EventShape = {},
+): Event[] {
   return Array.from({ length: count }, (_, i) => {
-    const ts = new Date(end - DAY_MS + Math.floor((i * DAY_MS) / count)).toISOString();
+    const ts = new Date(end - spanMs + Math.floor((i * spanMs) / count)).toISOString();
     return {
       v: 1,
       id: `${gateway}:${i + 1}`,
@@ -32,7 +45,7 @@ export function makeEvents(gateway: string, count: number, end: number): Event[]
       severity: i % 8,
       message: `%LINK-3-UPDOWN: Interface Gi1/0/${i % 48} changed state to ${i % 2 ? 'up' : 'down'} seq ${i}`,
       host: HOSTS[i % HOSTS.length],
-      device: { id: `syslog:${HOSTS[i % HOSTS.length]}` },
+      ...(devices && { device: { id: `syslog:${HOSTS[i % HOSTS.length]}` } }),
       src: { ip: `10.0.${i % 4}.${i % 250}`, port: 514 },
       fields: { facility: 23, app_name: 'ifmgr' },
       tags: [],
