@@ -11,18 +11,15 @@
  * RELP_BENCH_DEDUPE=<n> sets the gateway's dedupe_window (default 1024; 0 measures without the
  * retransmission check).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../firmware-shims/build/runtime.ts';
-import { generateGatewayKeys } from '../../protocols/link/auth.ts';
-import { freePort, REPO_ROOT, waitFor } from '../support/env.ts';
+import { freePort, waitFor } from '../support/env.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
 import { findRsyslog } from '../support/rsyslog.ts';
 import { sendLines, startRsyslogRelay } from '../interop/support/rsyslog-relp.ts';
-import { buildGatewayBundle } from './support/gateway-process.ts';
-import { cpuSeconds, stopChild, track, trackDir } from './support/procs.ts';
+import { cpuSeconds, trackDir } from './support/procs.ts';
+import { startStandaloneGateway } from './support/standalone-gateway.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
 
 export const title = 'RELP input';
@@ -40,71 +37,34 @@ interface Measured {
 }
 
 async function measureOurs(n: number): Promise<Measured> {
-  buildGatewayBundle();
-  const { dir, cleanup } = trackDir(mkdtempSync(path.join(tmpdir(), 'bench-relp-gw-')));
-  const keys = generateGatewayKeys();
-  const dead = await freePort();
-  writeFileSync(
-    path.join(dir, 'credentials.json'),
-    JSON.stringify({
-      gateway_id: 'gw-relp-bench',
-      private_key: keys.privateKey,
-      public_key: keys.publicKey,
-      central: `http://127.0.0.1:${dead}`,
-      enrolled_at: new Date().toISOString(),
-    }),
-    { mode: 0o600 },
-  );
   const relpPort = await freePort();
-  const file = path.join(dir, 'gateway.yaml');
-  writeFileSync(
-    file,
-    [
-      'gateway: { id: gw-relp-bench, data_dir: ' + dir + ' }',
-      `central: { endpoint: "ws://127.0.0.1:${dead}/link", initial_backoff_secs: 5, max_backoff_secs: 30 }`,
-      `sources: { relp: { type: relp, listen: "127.0.0.1:${relpPort}", max_window: ${WINDOW}, dedupe_window: ${process.env.RELP_BENCH_DEDUPE ?? WINDOW} } }`,
-      'http: { listen: "127.0.0.1:0" }',
-      'log: { level: error }',
-    ].join('\n'),
-  );
-  const bundle = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
-  // BENCH_CPU_PROF=<dir>: write the gateway's CPU profile there (as gateway-process.ts does).
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  const child: ChildProcess = track(
-    spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profile, bundle, 'run', '--config', file], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...GATEWAY_ENV },
-    }),
-  );
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  const sender = await startRsyslogRelay({
-    target: { host: '127.0.0.1', port: relpPort },
-    windowSize: WINDOW,
-  });
+  const gateway = await startStandaloneGateway('gw-relp-bench', [
+    `sources: { relp: { type: relp, listen: "127.0.0.1:${relpPort}", max_window: ${WINDOW}, dedupe_window: ${process.env.RELP_BENCH_DEDUPE ?? WINDOW} } }`,
+  ]);
+  const { httpUrl, pid } = gateway;
   try {
-    const httpUrl = await waitFor(() => /http: (http:\/\/\S+)\/healthz/.exec(out)?.[1], {
-      timeoutMs: 60_000,
-      what: 'the gateway to start',
+    const sender = await startRsyslogRelay({
+      target: { host: '127.0.0.1', port: relpPort },
+      windowSize: WINDOW,
     });
-    const cpu0 = cpuSeconds(child.pid!);
-    const t0 = performance.now();
-    await sendLines(sender.tcpPort, lines(n));
-    await waitFor(async () => ((await queuedEvents(httpUrl)) >= n ? true : undefined), {
-      timeoutMs: 600_000,
-      // Each /metrics read costs the gateway CPU: not too often.
-      intervalMs: 250,
-      what: `${n} events queued`,
-    });
-    const secs = (performance.now() - t0) / 1000;
-    const cpu = cpuSeconds(child.pid!) - cpu0;
-    return { rate: n / secs, cpuPerMillion: (cpu * 1e6) / n };
+    try {
+      const cpu0 = cpuSeconds(pid);
+      const t0 = performance.now();
+      await sendLines(sender.tcpPort, lines(n));
+      await waitFor(async () => ((await queuedEvents(httpUrl)) >= n ? true : undefined), {
+        timeoutMs: 600_000,
+        // Each /metrics read costs the gateway CPU: not too often.
+        intervalMs: 250,
+        what: `${n} events queued`,
+      });
+      const secs = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(pid) - cpu0;
+      return { rate: n / secs, cpuPerMillion: (cpu * 1e6) / n };
+    } finally {
+      await sender.stop();
+    }
   } finally {
-    await sender.stop();
-    await stopChild(child);
-    cleanup();
+    await gateway.close();
   }
 }
 

@@ -10,10 +10,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../../firmware-shims/build/runtime.ts';
-import { LANES, LevelQueue } from '../../../gateway/queue/leveldb-queue.ts';
-import { generateGatewayKeys } from '../../../protocols/link/auth.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
-import { freePort, REPO_ROOT, waitFor } from '../../support/env.ts';
+import { REPO_ROOT, waitFor } from '../../support/env.ts';
+import { readStoppedQueue, writeOfflineCredentials } from '../../support/offline-gateway.ts';
 import { buildGatewayBundle } from './gateway-process.ts';
 import { stopChild, track, trackDir } from './procs.ts';
 
@@ -35,34 +34,26 @@ export interface StandaloneGateway {
 export async function startStandaloneGateway(id: string, config: string[]): Promise<StandaloneGateway> {
   buildGatewayBundle();
   const { dir, cleanup } = trackDir(mkdtempSync(path.join(tmpdir(), 'bench-gw-solo-')));
-  const keys = generateGatewayKeys();
   // Nothing listens there: the forwarder backs off and the queue keeps everything.
-  const dead = await freePort();
-  writeFileSync(
-    path.join(dir, 'credentials.json'),
-    JSON.stringify({
-      gateway_id: id,
-      private_key: keys.privateKey,
-      public_key: keys.publicKey,
-      central: `http://127.0.0.1:${dead}`,
-      enrolled_at: new Date().toISOString(),
-    }),
-    { mode: 0o600 },
-  );
+  const deadLink = await writeOfflineCredentials(dir, id);
   const file = path.join(dir, 'gateway.yaml');
   writeFileSync(
     file,
     [
       `gateway: { id: ${id}, data_dir: ${dir} }`,
-      `central: { endpoint: "ws://127.0.0.1:${dead}/link", initial_backoff_secs: 5, max_backoff_secs: 30 }`,
+      `central: { endpoint: "${deadLink}", initial_backoff_secs: 5, max_backoff_secs: 30 }`,
       'http: { listen: "127.0.0.1:0" }',
       'log: { level: error }',
       ...config,
     ].join('\n'),
   );
   const bundle = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
+  // BENCH_CPU_PROF=<dir>: write the gateway's CPU profile there (as gateway-process.ts does).
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const child = track(
-    spawn(process.execPath, [...GATEWAY_NODE_FLAGS, bundle, 'run', '--config', file], {
+    spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profile, bundle, 'run', '--config', file], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...GATEWAY_ENV },
     }),
@@ -121,28 +112,7 @@ export async function startStandaloneGateway(id: string, config: string[]): Prom
     },
     async stopAndRead() {
       await stop();
-      const queue = await LevelQueue.open({
-        dir: path.join(dir, 'queue'),
-        gateway: id,
-        maxRecordEvents: 200,
-        flushIntervalMs: 10,
-        sync: false,
-      });
-      try {
-        const events: Event[] = [];
-        for (const lane of LANES) {
-          let after: string | null = null;
-          for (;;) {
-            const records = await queue.read(lane, after, 200);
-            if (records.length === 0) break;
-            for (const r of records) events.push(...r.events);
-            after = records.at(-1)!.key;
-          }
-        }
-        return events.sort((a, b) => a.seq - b.seq);
-      } finally {
-        await queue.close();
-      }
+      return readStoppedQueue(dir, id);
     },
     async close() {
       await stop();
