@@ -16,6 +16,9 @@ export const DEFAULT_FLAG_CLOCK_SKEW_SECS = 300;
 
 /** ts minus the arrival on central's clock, in ms (NaN when a time does not parse). */
 export function clockSkewMs(event: Event): number {
+  // Per stored event: when ts is received (an event timed by the gateway, the usual case) the skew
+  // is the offset, without parsing either (a time that does not parse fails the insert anyway).
+  if (event.ts === event.received) return event.clock_offset_ms ?? 0;
   const arrival = Date.parse(event.received) - (event.clock_offset_ms ?? 0);
   return Date.parse(event.ts) - arrival;
 }
