@@ -76,6 +76,17 @@ export function createEvidence({
       const n = ids.get(event);
       if (n !== undefined) remember(n, held.size > 0 ? `${prefix}${n}` : '', realId);
     },
+    /**
+     * The observation number of an event (0 when detection never saw it), so that its real id can
+     * be given once it is durable (`queuedAs`) without keeping the event itself until then.
+     */
+    observation(event: PendingEvent): number {
+      return ids.get(event) ?? 0;
+    },
+    /** Observation `n` (from `observation`) is durable under `realId`. */
+    queuedAs(n: number, realId: string): void {
+      if (n > 0) remember(n, held.size > 0 ? `${prefix}${n}` : '', realId);
+    },
     /** Held-back evidence is durable under `realId` now. */
     settle(observationId: string, realId: string): void {
       remember(numberOf(observationId), observationId, realId);

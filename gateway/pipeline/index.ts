@@ -10,7 +10,7 @@
  * acknowledge the events to the device.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
+import type { PendingEvent } from '../../protocols/event/schema.ts';
 import type { SigmaEngine } from '../../protocols/sigma/index.ts';
 import { alertToEvent } from '../detection/index.ts';
 import type { HealthReporter } from '../health/reporter.ts';
@@ -19,12 +19,24 @@ import { QueueFullError } from '../queue/leveldb-queue.ts';
 import { createEvidence, type Evidence } from './evidence.ts';
 import { OBSERVING_STAGES, type Stage, type StageContext, type StageCounts } from './stage.ts';
 
-/** Where events go once through the stages: the durable queue live, the output in replay. */
+/**
+ * Where events go once through the stages: the durable queue live, the output in replay. The ids
+ * come back at once and `durable` resolves once the events are: the sink keeps no event object
+ * meanwhile, so that events die young (V8's old-space collections were most of the gateway's CPU
+ * per event, issue 18). A sink that cannot take the events throws or rejects `durable`.
+ */
 export interface PipelineSink {
-  append(
-    events: PendingEvent[],
+  enqueue(
+    events: readonly PendingEvent[],
     stamp?: { clockOffsetMs?: number; state?: Record<string, string | null>; urgent?: boolean },
-  ): Promise<Event[]>;
+  ): { ids: readonly string[]; durable: Promise<void> };
+}
+
+/** A sink that identifies events at once, with nothing to wait for (replay, benchmarks, tests). */
+export function immediateSink(
+  identify: (events: readonly PendingEvent[]) => ReadonlyArray<{ id: string }>,
+): PipelineSink {
+  return { enqueue: (events) => ({ ids: identify(events).map((e) => e.id), durable: Promise.resolve() }) };
 }
 
 export interface PipelineOptions {
@@ -162,12 +174,13 @@ export function createPipeline(options: PipelineOptions) {
     return e;
   };
 
-  async function write(
-    events: PendingEvent[],
+  /** Hands events to the sink: their ids at once, counted once durable (or refused). */
+  function write(
+    events: readonly PendingEvent[],
     component: string,
     state?: Record<string, string | null>,
     urgent = false,
-  ): Promise<Event[]> {
+  ): { ids: readonly string[]; durable: Promise<void> } {
     const offset = options.clockOffsetMs?.();
     const stamp =
       offset === undefined
@@ -175,21 +188,30 @@ export function createPipeline(options: PipelineOptions) {
           ? { state, urgent }
           : undefined
         : { clockOffsetMs: offset, state, urgent };
+    let queued: { ids: readonly string[]; durable: Promise<void> };
     try {
-      const queued = await sink.append(events, stamp);
-      metrics?.queued.inc(queued.length);
-      health?.writeSucceeded();
-      return queued;
+      queued = sink.enqueue(events, stamp);
     } catch (error) {
-      const full = error instanceof QueueFullError;
-      metrics?.dropped.inc(
-        { source: component, reason: full ? 'queue_full' : 'queue_write_failed' },
-        events.length,
-      );
-      if (full) health?.refused(events.length);
-      else health?.writeFailed(events.length, error as Error);
-      throw error;
+      queued = { ids: [], durable: Promise.reject(error as Error) };
     }
+    // The count, not the events: nothing here keeps them alive until the write is done.
+    const n = events.length;
+    return {
+      ids: queued.ids,
+      durable: queued.durable.then(
+        () => {
+          metrics?.queued.inc(n);
+          health?.writeSucceeded();
+        },
+        (error: unknown) => {
+          const full = error instanceof QueueFullError;
+          metrics?.dropped.inc({ source: component, reason: full ? 'queue_full' : 'queue_write_failed' }, n);
+          if (full) health?.refused(n);
+          else health?.writeFailed(n, error as Error);
+          throw error;
+        },
+      ),
+    };
   }
 
   /** Queues alerts after their evidence: held-back events first, then ids rewritten to real ones. */
@@ -210,9 +232,10 @@ export function createPipeline(options: PipelineOptions) {
         };
       });
       try {
-        const queued = await write(batch, 'detection');
-        queued.forEach((q, k) => evidence.settle(obsIds[k]!, q.id));
-        evidenceForwarded += queued.length;
+        const queued = write(batch, 'detection');
+        await queued.durable;
+        queued.ids.forEach((id, k) => evidence.settle(obsIds[k]!, id));
+        evidenceForwarded += queued.ids.length;
       } catch {
         // Counted by write(); the alert still goes, naming the observations.
       }
@@ -226,31 +249,40 @@ export function createPipeline(options: PipelineOptions) {
     });
     metrics?.alerts.inc(final.length);
     try {
-      await write(final, 'detection');
+      await write(final, 'detection').durable;
     } catch {
       // Counted by write(); a local alert stays visible on the dashboard (onObserved).
     }
   }
 
-  async function commit(
+  /**
+   * Writes a batch, then raises its alerts once its events are durable (their evidence ids are
+   * real ids then). Only the events' observation numbers wait for the write, not the events: an
+   * event whose write failed is lost (counted) and an alert naming it names its observation id.
+   */
+  function commit(
     component: string,
     batch: ReturnType<typeof take>,
     state?: Record<string, string | null>,
     urgent = false,
   ): Promise<void> {
-    let failure: unknown;
+    const alerts = batch.alerts;
     // A source's state (a file's offset) goes with its batch, even when every event was dropped.
-    if (batch.out.length > 0 || state) {
-      try {
-        const queued = await write(batch.out, component, state, urgent);
-        for (let k = 0; k < queued.length; k++) evidence.queued(batch.out[k]!, queued[k]!.id);
-      } catch (error) {
-        for (const e of batch.out) evidence.heldBack(e);
-        failure = error;
-      }
-    }
-    await raise(batch.alerts);
-    if (failure) throw failure;
+    if (batch.out.length === 0 && !state) return raise(alerts);
+    const out = batch.out;
+    const observations = new Float64Array(out.length);
+    for (let k = 0; k < out.length; k++) observations[k] = evidence.observation(out[k]!);
+    const { ids, durable } = write(out, component, state, urgent);
+    return durable.then(
+      () => {
+        for (let k = 0; k < ids.length; k++) evidence.queuedAs(observations[k]!, ids[k]!);
+        return raise(alerts);
+      },
+      async (error: unknown) => {
+        await raise(alerts);
+        throw error;
+      },
+    );
   }
 
   return {
@@ -264,17 +296,22 @@ export function createPipeline(options: PipelineOptions) {
      * `state` (the source's own, e.g. file offsets) is written in the same atomic batch; `urgent`
      * (a device waits for its acknowledgement) writes without waiting for the group-commit window.
      */
-    async emit(
+    emit(
       sourceName: string,
       events: PendingEvent[],
       nowMs = Date.now(),
       state?: Record<string, string | null>,
       urgent = false,
     ): Promise<void> {
-      metrics?.received.inc({ source: sourceName }, events.length);
-      setClock(nowMs);
-      for (const event of events) runFrom(0, event);
-      await commit(sourceName, take(), state, urgent);
+      // Not an async function: its frame would keep `events` alive until the write is done.
+      try {
+        metrics?.received.inc({ source: sourceName }, events.length);
+        setClock(nowMs);
+        for (const event of events) runFrom(0, event);
+        return commit(sourceName, take(), state, urgent);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     },
     /**
      * Moves the clock: stages release what is due (all of it with `final`), correlation windows

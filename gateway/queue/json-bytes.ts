@@ -17,7 +17,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** An array or object JSON.stringify writes member by member (no toJSON, no class). */
-function isPlain(value: object): boolean {
+export function isPlain(value: object): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto === Array.prototype) return true;
   return (proto === Object.prototype || proto === null) && !('toJSON' in value);
@@ -43,6 +43,13 @@ export class JsonBytesWriter {
   byte(b: number): void {
     this.ensure(1);
     this.buf[this.n++] = b;
+  }
+
+  /** Bytes already in JSON. */
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.n);
+    this.n += b.length;
   }
 
   /** Text already in JSON (or any text), as UTF-8. */
@@ -130,9 +137,17 @@ export class JsonBytesWriter {
       this.byte(0x5d);
       return true;
     }
-    const obj = value as Record<string, unknown>;
     this.byte(0x7b);
-    let first = true;
+    this.members(value as Record<string, unknown>, true, depth);
+    this.byte(0x7d);
+    return true;
+  }
+
+  /**
+   * The members of a plain object as JSON, without its braces: `,"key":value` for each, the first
+   * without its comma when `first`. Returns whether the next member is still the first.
+   */
+  members(obj: Record<string, unknown>, first: boolean, depth = 0): boolean {
     for (const key in obj) {
       if (!Object.hasOwn(obj, key)) continue;
       const v = obj[key];
@@ -148,8 +163,7 @@ export class JsonBytesWriter {
       if (text) this.raw(text);
       else this.value(v, depth + 1);
     }
-    this.byte(0x7d);
-    return true;
+    return first;
   }
 
   /** Anything but plain data, as JSON.stringify writes it. */

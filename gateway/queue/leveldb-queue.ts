@@ -1,8 +1,9 @@
 /**
  * The gateway's durable event queue on LevelDB (format: gateway/queue/SPEC.md). An event is
- * durable once `append` resolves; only then may a source acknowledge it to a device. Appends
- * arriving close together are gathered into one write (group commit) and packed many events to
- * a record, because LevelDB's cost is per entry, not per byte. The depth counters live in the
+ * durable once `append` resolves (or `enqueue`'s `durable`); only then may a source acknowledge it
+ * to a device. Appends arriving close together are gathered into one write (group commit) and
+ * packed many events to a record, because LevelDB's cost is per entry, not per byte; an event is
+ * encoded into its record when appended, so no event object waits for the write (pack.ts). The depth counters live in the
  * database and change in the same atomic batch as the records, so opening is O(1) whatever the
  * backlog, and a disk cap is enforced by evicting the oldest telemetry, then the oldest
  * security records, never alerts. The records written since the forwarder last caught up stay in
@@ -15,17 +16,18 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BatchOperation, ClassicLevel } from 'classic-level';
-import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
+import { type Event, eventId, type PendingEvent } from '../../protocols/event/schema.ts';
 import { QueueCounters, SEQ_KEY } from './counters.ts';
 import { type EvictionReport, planEvictions } from './evictions.ts';
 import { openLevelDb, openOrRecover, type QueueRecovery } from './open-db.ts';
 import {
   AS_BYTES,
   type AppendStamp,
+  identify,
   type Op,
-  packAppends,
-  type PendingAppend,
+  RecordPacker,
   STATE_PREFIX,
+  stateOps,
 } from './pack.ts';
 import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
 import { RecordTail } from './tail.ts';
@@ -47,6 +49,19 @@ export interface LevelQueueOptions {
   maxSizeBytes?: number;
 }
 
+/** What `enqueue` answers: the events' ids at once, and a promise that resolves once they are durable. */
+export interface Enqueued {
+  ids: string[];
+  durable: Promise<void>;
+}
+
+/** One append waiting for the next write; its events are already in the packer's records. */
+type PendingAppend = {
+  state: Record<string, string | null> | undefined;
+  resolve: () => void;
+  reject: (error: Error) => void;
+};
+
 /** Bytes of written records kept in memory for the forwarder (the tail); older ones are read from disk. */
 const TAIL_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -67,11 +82,14 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   #reopenAfter = 0;
   readonly #counters = new QueueCounters();
   readonly #tail = new RecordTail(TAIL_MAX_BYTES);
+  /** The appended events as JSON in the records of the next write (pack.ts). */
+  readonly #packer: RecordPacker;
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
     super();
     this.#db = db;
     this.#options = options;
+    this.#packer = new RecordPacker(options.gateway, options.maxRecordEvents);
   }
 
   static async open(options: LevelQueueOptions): Promise<LevelQueue> {
@@ -93,7 +111,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   async #load(): Promise<void> {
     await this.#resetTail();
     const { nextSeq, corrupt } = await this.#counters.load(this.#db);
-    this.#nextSeq = nextSeq;
+    // A reopen after a failed write (SPEC §9) must not give again the sequences of pending appends.
+    this.#nextSeq = Math.max(this.#nextSeq, nextSeq);
     this.#corrupt += corrupt;
   }
 
@@ -127,13 +146,58 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
    * Appends wait up to `flushIntervalMs` to share one write; an `urgent` one (a device waits for
    * its acknowledgement) is written at the end of this turn of the event loop with whatever else
    * arrived in it, or right after the write in progress with everything that arrived meanwhile.
+   * The events are encoded now; the ones returned are made for the caller (the pipeline uses
+   * `enqueue`, which keeps no event object while the write waits).
    */
   append(events: PendingEvent[], stamp?: AppendStamp): Promise<Event[]> {
     if (this.#closed) return Promise.reject(new Error('queue is closed'));
     if (events.length === 0 && !stamp?.state) return Promise.resolve([]);
+    const offset = stamp?.clockOffsetMs;
+    const gateway = this.#options.gateway;
+    const built = this.#encode(events.length, (k, seq) => {
+      const event = identify(events[k]!, gateway, seq, offset);
+      this.#packer.addEvent(event);
+      return event;
+    });
+    return this.#schedule(events.length, stamp).then(() => built);
+  }
+
+  /**
+   * As `append`, but the ids come back at once and no event object is kept: each is encoded into
+   * its record now, so the objects die young while the write waits for its turn and its fsync.
+   * Throws (and queues nothing of it) when an event cannot be encoded as JSON.
+   */
+  enqueue(events: readonly PendingEvent[], stamp?: AppendStamp): Enqueued {
+    if (this.#closed) return { ids: [], durable: Promise.reject(new Error('queue is closed')) };
+    if (events.length === 0 && !stamp?.state) return { ids: [], durable: Promise.resolve() };
+    const offset = stamp?.clockOffsetMs;
+    const gateway = this.#options.gateway;
+    const ids = this.#encode(events.length, (k, seq) => {
+      this.#packer.add(events[k]!, seq, offset);
+      return eventId(gateway, seq);
+    });
+    return { ids, durable: this.#schedule(events.length, stamp) };
+  }
+
+  /** Gives `count` events their sequences and encodes them; all or nothing. */
+  #encode<T>(count: number, each: (k: number, seq: number) => T): T[] {
+    const mark = this.#packer.mark();
+    const first = this.#nextSeq;
+    const out: T[] = new Array<T>(count);
+    try {
+      for (let k = 0; k < count; k++) out[k] = each(k, first + k);
+    } catch (error) {
+      this.#packer.rollback(mark);
+      throw error;
+    }
+    this.#nextSeq = first + count;
+    return out;
+  }
+
+  #schedule(count: number, stamp: AppendStamp | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ events, stamp, resolve, reject });
-      this.#pendingCount += events.length;
+      this.#pending.push({ state: stamp?.state, resolve, reject });
+      this.#pendingCount += count;
       const now =
         stamp?.urgent === true ||
         this.#pendingCount >= this.#options.maxRecordEvents ||
@@ -188,13 +252,14 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     const batch = this.#pending;
     this.#pending = [];
     this.#pendingCount = 0;
+    // Every event appended so far is in these records, and has a sequence below `seq`.
+    const added = this.#packer.take();
+    const seq = this.#nextSeq;
     if (batch.length === 0) return;
-    const {
-      assigned,
-      added,
-      ops,
-      nextSeq: seq,
-    } = packAppends(batch, this.#nextSeq, this.#options.gateway, this.#options.maxRecordEvents);
+    const ops: Op[] = [];
+    // In append order, so that a later append's state for a key wins.
+    for (const item of batch) stateOps(item.state, ops);
+    for (const r of added) ops.push({ type: 'put', key: r.key, value: r.data as Buffer, ...AS_BYTES });
     const newBytes = added.reduce((sum, a) => sum + a.bytes, 0);
     let evictions: EvictionReport[] = [];
     try {
@@ -222,11 +287,10 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       for (const item of batch) item.reject(describeWriteError(error));
       return;
     }
-    this.#nextSeq = seq;
     // Evicted records (the batch's deletes) leave the tail too.
     for (const op of ops) if (op.type === 'del') this.#tail.drop(keyLane(op.key), op.key);
     for (const record of added) this.#tail.add(record);
-    batch.forEach((item, i) => item.resolve(assigned[i]!));
+    for (const item of batch) item.resolve();
     for (const e of evictions) this.emit('evicted', e);
     this.emit('append');
   }

@@ -19,7 +19,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import { loadDetection } from '../detection/index.ts';
 import { Inventory } from '../inventory/index.ts';
 import { createStages } from '../pipeline/build.ts';
-import { createPipeline } from '../pipeline/index.ts';
+import { createPipeline, immediateSink } from '../pipeline/index.ts';
 import type { StageCounts } from '../pipeline/stage.ts';
 import { baselineOptions } from '../state.ts';
 import { observations, type ReplayOptions, readInputs, type ReplaySummary } from './index.ts';
@@ -103,33 +103,31 @@ export async function replayPipeline(
   const where = new Map<string, { frame?: number; line?: number; file?: string }>();
   const oldest = new EvictionCursor(where);
   let seq = 0;
-  const sink = {
-    async append(pending: PendingEvent[]): Promise<Event[]> {
-      return pending.map((p) => {
-        seq++;
-        const id = `${gateway}:${seq}`;
-        let event = { v: EVENT_SCHEMA_VERSION, id, gateway, seq, ...p } as Event;
-        const f = p.fields as { frame?: unknown; line?: unknown; file?: unknown; event_ids?: unknown };
-        if (p.kind === 'alert' && Array.isArray(f.event_ids)) {
-          summary.alerts++;
-          const evidence = (f.event_ids as string[]).map((eid) => ({ id: eid, ...where.get(eid) }));
-          event = { ...event, fields: { ...event.fields, evidence } };
-        } else if (typeof f.frame === 'number' || typeof f.line === 'number') {
-          where.set(id, {
-            ...(typeof f.frame === 'number' && { frame: f.frame }),
-            ...(typeof f.line === 'number' && { line: f.line }),
-            ...(typeof f.file === 'string' && { file: f.file }),
-          });
-          if (where.size > MAX_REMEMBERED) oldest.evict();
-        }
-        const line = JSON.stringify(event);
-        summary.events++;
-        summary.bytes += Buffer.byteLength(line) + 1;
-        options.write(line);
-        return event;
-      });
-    },
-  };
+  const sink = immediateSink((pending) =>
+    pending.map((p) => {
+      seq++;
+      const id = `${gateway}:${seq}`;
+      let event = { v: EVENT_SCHEMA_VERSION, id, gateway, seq, ...p } as Event;
+      const f = p.fields as { frame?: unknown; line?: unknown; file?: unknown; event_ids?: unknown };
+      if (p.kind === 'alert' && Array.isArray(f.event_ids)) {
+        summary.alerts++;
+        const evidence = (f.event_ids as string[]).map((eid) => ({ id: eid, ...where.get(eid) }));
+        event = { ...event, fields: { ...event.fields, evidence } };
+      } else if (typeof f.frame === 'number' || typeof f.line === 'number') {
+        where.set(id, {
+          ...(typeof f.frame === 'number' && { frame: f.frame }),
+          ...(typeof f.line === 'number' && { line: f.line }),
+          ...(typeof f.file === 'string' && { file: f.file }),
+        });
+        if (where.size > MAX_REMEMBERED) oldest.evict();
+      }
+      const line = JSON.stringify(event);
+      summary.events++;
+      summary.bytes += Buffer.byteLength(line) + 1;
+      options.write(line);
+      return event;
+    }),
+  );
   const keyFile = (file: string | undefined) =>
     file ?? path.join(config.gateway.data_dir, 'pseudonymise.key');
   const pipeline = createPipeline({

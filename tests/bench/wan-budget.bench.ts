@@ -28,7 +28,7 @@ import { loadDetection } from '../../gateway/detection/index.ts';
 import { startGateway } from '../../gateway/index.ts';
 import { Inventory } from '../../gateway/inventory/index.ts';
 import { createStages } from '../../gateway/pipeline/build.ts';
-import { createPipeline } from '../../gateway/pipeline/index.ts';
+import { createPipeline, immediateSink } from '../../gateway/pipeline/index.ts';
 import type { Stage } from '../../gateway/pipeline/stage.ts';
 import { LANES } from '../../gateway/queue/leveldb-queue.ts';
 import { replayPipeline } from '../../gateway/replay/pipeline.ts';
@@ -93,19 +93,17 @@ async function runRecording(recording: PendingEvent[], config: GatewayConfig): P
   const inventory = Inventory.inMemory({ maxDevices: 10_000 }, start);
   const baselines = createBaselines(baselineOptions(config));
   let seq = 0;
-  const sink = {
-    async append(pending: PendingEvent[]): Promise<Event[]> {
-      return pending.map((p) => {
-        seq++;
-        const e = { v: EVENT_SCHEMA_VERSION, id: `bench:${seq}`, gateway: 'bench', seq, ...p } as Event;
-        out.events++;
-        out.bytes += Buffer.byteLength(JSON.stringify(e));
-        out.actions?.set(e.action, (out.actions.get(e.action) ?? 0) + 1);
-        if (e.kind === 'alert') out.alerts.push(alertKey(e));
-        return e;
-      });
-    },
-  };
+  const sink = immediateSink((pending) =>
+    pending.map((p) => {
+      seq++;
+      const e = { v: EVENT_SCHEMA_VERSION, id: `bench:${seq}`, gateway: 'bench', seq, ...p } as Event;
+      out.events++;
+      out.bytes += Buffer.byteLength(JSON.stringify(e));
+      out.actions?.set(e.action, (out.actions.get(e.action) ?? 0) + 1);
+      if (e.kind === 'alert') out.alerts.push(alertKey(e));
+      return e;
+    }),
+  );
   const pipeline = createPipeline({
     sink,
     stages: (hooks) =>

@@ -6,7 +6,7 @@
 import { createBaselines } from '../../../gateway/baselines/index.ts';
 import { createStages } from '../../../gateway/pipeline/build.ts';
 import { pipelineSchema } from '../../../gateway/pipeline/config.ts';
-import { createPipeline } from '../../../gateway/pipeline/index.ts';
+import { createPipeline, immediateSink } from '../../../gateway/pipeline/index.ts';
 import { EVENT_SCHEMA_VERSION, type Event, type PendingEvent } from '../../../protocols/event/schema.ts';
 import { buildRuleSet } from '../../../protocols/sigma/rules-dir.ts';
 
@@ -15,14 +15,14 @@ export function memorySink() {
   let seq = 0;
   return {
     events,
-    async append(pending: PendingEvent[]): Promise<Event[]> {
-      return pending.map((p) => {
+    ...immediateSink((pending) =>
+      pending.map((p) => {
         seq++;
         const e = { v: EVENT_SCHEMA_VERSION, id: `t:${seq}`, gateway: 't', seq, ...p } as Event;
         events.push(e);
         return e;
-      });
-    },
+      }),
+    ),
   };
 }
 
