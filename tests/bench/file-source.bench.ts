@@ -116,6 +116,23 @@ function missedWhere(read: number[], byFile: Map<string, number[]>): string {
   return out.join(', ');
 }
 
+/**
+ * Where the first and last lines read twice were read, each time (file and offset, from the
+ * events' fields), so a duplicate names the rotation step that caused it: "" when none.
+ */
+function twiceWhere(events: ReadonlyArray<{ message: string; fields: Record<string, unknown> }>): string {
+  const at = new Map<number, string[]>();
+  for (const e of events) {
+    const n = lineNumber(e.message);
+    const where = `${path.basename(String(e.fields.path))}@${String(e.fields.offset)}`;
+    at.set(n, [...(at.get(n) ?? []), where]);
+  }
+  const twice = [...at].filter(([, w]) => w.length > 1).sort((a, b) => a[0] - b[0]);
+  if (twice.length === 0) return '';
+  const show = ([n, w]: [number, string[]]) => `line ${n} at ${w.join(' and ')}`;
+  return `read twice: ${show(twice[0]!)} … ${show(twice.at(-1)!)}; `;
+}
+
 /** Lost (on disk, never read) and duplicated lines of what a reader read. */
 function tally(read: number[], onDisk: Set<number>): { distinct: number; lost: number; duplicates: number } {
   const seen = new Set(read);
@@ -257,7 +274,7 @@ async function runModes(n: number, drainMs: number): Promise<Record<Mode, ModeRe
       const faults = o.lost + o.duplicates + bad;
       const faultNote =
         faults > 0
-          ? `lost ${o.lost}, read twice ${o.duplicates}, garbled ${bad} of ${m.disk.numbers.size} (${m.rotations} rotations; missed in ${missedWhere(oursRead, m.disk.byFile) || 'none'}; gateway counted: ${counted || 'nothing'})`
+          ? `lost ${o.lost}, read twice ${o.duplicates}, garbled ${bad} of ${m.disk.numbers.size} (${m.rotations} rotations; missed in ${missedWhere(oursRead, m.disk.byFile) || 'none'}; ${twiceWhere(events.filter((e) => String(e.fields.path).startsWith(`${logs[mode]}/`)))}gateway counted: ${counted || 'nothing'})`
           : `none of ${m.disk.numbers.size} lines on disk`;
       if (faults > 0) console.error(`file-source bench, ${mode}: ${faultNote}`);
       const reader = (t: typeof o, end: End, cpu0: number): Reader => ({
