@@ -1,9 +1,10 @@
 /**
  * Enrichment of what central stores: after each committed batch, the device inventory is
- * updated and every event is checked against the loaded threat-intelligence lists, a hit
- * raising an alert (rule `intel:<list>:<value>`, on the event's device or host, grouped like any
- * alert). Work runs one batch at a time behind the link; a backlog beyond MAX_PENDING batches is
- * skipped and counted, never silently. IP lookups (scope, OT, GeoIP, ASN) serve the API.
+ * updated (only the rows the batch changes) and every event is checked against the loaded
+ * threat-intelligence lists, a hit raising an alert (rule `intel:<list>:<value>`, on the event's
+ * device or host, grouped like any alert). Work runs one batch at a time behind the link; a
+ * backlog beyond MAX_PENDING batches is skipped and counted, never silently. IP lookups (scope,
+ * OT, GeoIP, ASN) serve the API.
  * Alerts are enriched too (`enrichAlert`, alert.ts), from a bounded memory of the enrichment of
  * recently inserted events, else from storage.
  */
@@ -11,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Event } from '../../protocols/event/schema.ts';
 import type { Alerts } from '../alerts/index.ts';
-import { recordDevices } from '../inventory/devices.ts';
+import { createDeviceRecorder } from '../inventory/devices.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { EnrichmentConfig } from './config.ts';
@@ -160,6 +161,8 @@ export async function createEnrichment(options: {
   await refreshInventory();
   const inventoryTimer = setInterval(() => void refreshInventory(), config.inventory_refresh_secs * 1000);
   inventoryTimer.unref();
+  // Writes only the inventory rows a batch changes (inventory/devices.ts).
+  const devices = createDeviceRecorder(options.sql);
   let chain: Promise<void> = Promise.resolve();
   let pending = 0;
   const MAX_FOLLOW_UPS = 1000;
@@ -168,7 +171,7 @@ export async function createEnrichment(options: {
 
   async function process(events: readonly Event[]): Promise<void> {
     try {
-      await recordDevices(options.sql, events);
+      await devices.record(events);
     } catch (error) {
       metrics.errors.inc({ component: 'inventory', stage: 'processing', code: 'store' });
       logger.error({ err: (error as Error).message }, 'could not update the device inventory');

@@ -1,9 +1,17 @@
 /**
- * The central device inventory: every stored batch updates one row per device id (first and last
- * seen, gateways, protocols, the identity the protocol gives it, its host name, and its role when
- * the protocol says what kind of device it is: the CIP Identity object's device type name of an
- * EtherNet/IP List Identity reply, e.g. `Programmable Logic Controller`) in one upsert;
+ * The central device inventory: one row per device id (first and last seen, gateways, protocols,
+ * the identity the protocol gives it, its host name, and its role when the protocol says what kind
+ * of device it is: the CIP Identity object's device type name of an EtherNet/IP List Identity
+ * reply, e.g. `Programmable Logic Controller`), merged from every stored batch in one upsert;
  * `list` serves `GET /api/devices`. Idempotent: re-sent events change nothing.
+ *
+ * Only rows that change are written (`createDeviceRecorder`): the recorder remembers what it last
+ * wrote of each device, and a batch writes a device only when it is new to it, was seen earlier
+ * than known, on a new gateway or protocol, with a new identity, name, host or role, or when its
+ * last event is LAST_SEEN_STEP_MS or more after the last_seen written. So `last_seen` may lag a
+ * device that talks all the time by up to that step; its readers (the device list's "… ago" and
+ * its order, the enrichment's name refresh, the reports' new devices by `first_seen`) need no
+ * finer, and a fleet of steady devices costs no write per batch.
  */
 import type * as Api from '../../protocols/api/central.ts';
 import type { Event } from '../../protocols/event/schema.ts';
@@ -49,7 +57,24 @@ ON CONFLICT (device_id) DO UPDATE SET
   host = coalesce(EXCLUDED.host, d.host),
   role = coalesce(EXCLUDED.role, d.role)`;
 
-export async function recordDevices(db: SqlExecutor, events: readonly Event[]): Promise<number> {
+/** A device's `last_seen` is written again once a batch moves it by this much (see above). */
+export const LAST_SEEN_STEP_MS = 60_000;
+/** Devices the recorder remembers; beyond, the least recently seen are forgotten (and written again when next seen). */
+export const MAX_REMEMBERED = 100_000;
+
+/** What the recorder last wrote of a device (the row holds at least this). */
+interface Known {
+  first: number;
+  last: number;
+  gateways: Set<string>;
+  protocols: Set<string>;
+  protocolId: string | null;
+  name: string | null;
+  host: string | null;
+  role: string | null;
+}
+
+function collect(events: readonly Event[]): Map<string, Seen> {
   const seen = new Map<string, Seen>();
   for (const e of events) {
     if (!e.device || e.source === 'central') continue;
@@ -79,22 +104,103 @@ export async function recordDevices(db: SqlExecutor, events: readonly Event[]): 
     s.gateways.add(e.gateway);
     s.protocols.add(e.source);
   }
-  if (seen.size === 0) return 0;
-  // Sorted keys: concurrent batches lock rows in one order.
-  const ids = [...seen.keys()].sort();
-  const rows = ids.map((id) => seen.get(id)!);
-  await db.query(UPSERT, [
-    ids,
-    rows.map((r) => r.first),
-    rows.map((r) => r.last),
-    rows.map((r) => JSON.stringify([...r.gateways])),
-    rows.map((r) => JSON.stringify([...r.protocols])),
-    rows.map((r) => r.protocolId),
-    rows.map((r) => r.name),
-    rows.map((r) => r.host),
-    rows.map((r) => r.role),
-  ]);
-  return ids.length;
+  return seen;
+}
+
+/** A set of `b` not in `a`. */
+function adds(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  for (const x of b) if (!a.has(x)) return true;
+  return false;
+}
+
+/** A value the upsert would change: non-null (coalesce keeps the row's) and not the known one. */
+const differs = (known: string | null, value: string | null) => value !== null && value !== known;
+
+function changes(k: Known | undefined, s: Seen, step: number): boolean {
+  return (
+    !k ||
+    Date.parse(s.first) < k.first ||
+    Date.parse(s.last) - k.last >= step ||
+    adds(k.gateways, s.gateways) ||
+    adds(k.protocols, s.protocols) ||
+    differs(k.protocolId, s.protocolId) ||
+    differs(k.name, s.name) ||
+    differs(k.host, s.host) ||
+    differs(k.role, s.role)
+  );
+}
+
+/** What the row holds after the upsert of `s` over `k` (as UPSERT merges them). */
+function merged(k: Known | undefined, s: Seen): Known {
+  const first = Date.parse(s.first);
+  const last = Date.parse(s.last);
+  return {
+    first: k ? Math.min(k.first, first) : first,
+    last: k ? Math.max(k.last, last) : last,
+    gateways: k ? new Set([...k.gateways, ...s.gateways]) : s.gateways,
+    protocols: k ? new Set([...k.protocols, ...s.protocols]) : s.protocols,
+    protocolId: s.protocolId ?? k?.protocolId ?? null,
+    name: s.name ?? k?.name ?? null,
+    host: s.host ?? k?.host ?? null,
+    role: s.role ?? k?.role ?? null,
+  };
+}
+
+/**
+ * Records the devices of stored batches in the inventory, writing only the rows that change
+ * (see above). One recorder per central node; several nodes each write what they saw change,
+ * and the upsert merges them. `record` resolves to the number of rows written.
+ */
+export function createDeviceRecorder(
+  db: SqlExecutor,
+  options: { lastSeenStepMs?: number; maxRemembered?: number } = {},
+) {
+  const step = options.lastSeenStepMs ?? LAST_SEEN_STEP_MS;
+  const max = options.maxRemembered ?? MAX_REMEMBERED;
+  const known = new Map<string, Known>();
+  return {
+    async record(events: readonly Event[]): Promise<number> {
+      const seen = collect(events);
+      const write: string[] = [];
+      for (const [id, s] of seen) {
+        const k = known.get(id);
+        if (changes(k, s, step)) write.push(id);
+        else {
+          // Most recently seen last: the first entries are the ones to forget.
+          known.delete(id);
+          known.set(id, k!);
+        }
+      }
+      if (write.length === 0) return 0;
+      // Sorted keys: concurrent batches lock rows in one order.
+      write.sort();
+      const rows = write.map((id) => seen.get(id)!);
+      await db.query(UPSERT, [
+        write,
+        rows.map((r) => r.first),
+        rows.map((r) => r.last),
+        rows.map((r) => JSON.stringify([...r.gateways])),
+        rows.map((r) => JSON.stringify([...r.protocols])),
+        rows.map((r) => r.protocolId),
+        rows.map((r) => r.name),
+        rows.map((r) => r.host),
+        rows.map((r) => r.role),
+      ]);
+      // Remembered only once written: a failed write is tried again with the next batch.
+      for (const id of write) {
+        const next = merged(known.get(id), seen.get(id)!);
+        known.delete(id);
+        known.set(id, next);
+      }
+      for (const id of known.keys()) {
+        if (known.size <= max) break;
+        known.delete(id);
+      }
+      return write.length;
+    },
+    /** Devices remembered (tests). */
+    size: () => known.size,
+  };
 }
 
 const UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
