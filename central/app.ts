@@ -72,8 +72,6 @@ export interface CentralServices {
   reports?: Reports;
   link: Link;
   hub: LiveHub;
-  /** Central's own enabled rules changed through the rules API (its engine reloads them). */
-  onCentralRulesChanged: () => void;
   /** Events stored through HTTP ingest, after their commit (enrichment, detection). */
   afterIngest?: (events: Event[]) => void;
 }
@@ -159,7 +157,6 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
       rules,
       registry,
       push: (gateway, message) => link.pushRules(gateway, message),
-      onCentralRulesChanged: services.onCentralRulesChanged,
     }),
   );
   app.route('/api', alertsApi(services.alerts, { relatedMarginSecs: config.alerts.related_margin_secs }));

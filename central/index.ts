@@ -33,6 +33,7 @@ import { deferPlaybooks } from './playbooks/deferred.ts';
 import { createPlaybooks } from './playbooks/index.ts';
 import { type CentralMetrics, createCentralMetrics } from './metrics.ts';
 import { BUILTIN_EDGE_RULES, createRulesStore } from './rules/store.ts';
+import { createTableChanges } from './store/table-changes.ts';
 import { createReports } from './reports/index.ts';
 import { listenCentral } from './serve.ts';
 import { createSinks } from './sinks/index.ts';
@@ -104,8 +105,11 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
   teardown.add('auth', () => auth.close());
   const registry = createGatewayRegistry(store.sql);
   // Managed Sigma rules (issue 6): shipped edge rules and central's rules_dirs, pushed over the link.
+  // The stores' change notices (store/table-changes.ts): caches follow the tables they hold.
+  const tableChanges = createTableChanges();
   const rules = createRulesStore({
     sql: store.sql,
+    changes: tableChanges,
     builtin: [
       { dir: BUILTIN_EDGE_RULES, target: 'edge' },
       ...config.detection.rules_dirs.map((dir) => ({ dir, target: 'central' as const })),
@@ -173,6 +177,8 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
   });
   teardown.add('detection', () => detection.stop());
   void detection.reloadFrom(rules);
+  // A rule written here or on another node (the rules API, a new release's shipped rules).
+  tableChanges.on('rules', () => void detection.reloadFrom(rules));
   const ingest = createIngest({
     subscriber: options.onStored,
     enrichment,
@@ -224,6 +230,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     send: (gateway, message) => playbookLink.sendPlaybooks(gateway, message),
     logger: child('playbooks'),
     metrics,
+    changes: tableChanges,
   });
   late.set(playbooks);
   // The SOC dashboard's live stream: alert changes, event rates, gateways coming and going.
@@ -238,7 +245,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       rules,
       link,
       playbooks: playbooks.cluster,
-      reloadCentralRules: () => void detection.reloadFrom(rules),
+      tableChanges,
     },
     (close) => teardown.add('cluster', close),
   );
@@ -266,10 +273,6 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     playbooks,
     link: nodeLink,
     hub,
-    onCentralRulesChanged: () => {
-      void detection.reloadFrom(rules);
-      cluster?.announceCentralRules();
-    },
     afterIngest: (events) => ingest.afterCommit(events),
   };
   routeCentralApp(http.app, services);

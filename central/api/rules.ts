@@ -25,8 +25,6 @@ export interface RulesApiDeps {
   registry: GatewayRegistry;
   /** Sends a set to a connected gateway; false when it is not connected (it gets it on reconnect). */
   push: (gateway: string, message: RulesMessage) => boolean;
-  /** Central's own enabled rules changed (its engine reloads them). */
-  onCentralRulesChanged?: () => void;
 }
 
 const target = z.enum(['edge', 'central']);
@@ -83,7 +81,6 @@ export function rulesApi(deps: RulesApiDeps) {
     const result = await deps.rules.setEnabled(c.req.param('id'), enabled, c.get('apiUser'));
     if (!result) throw apiError(404, 'not_found', 'no such rule');
     if (!result.ok) throw refused(409, result.problems);
-    if (result.rule.target === 'central') deps.onCentralRulesChanged?.();
     return c.json(result.rule);
   });
 
@@ -104,7 +101,6 @@ export function rulesApi(deps: RulesApiDeps) {
     }
     const result = await deps.rules.upload(text, to, c.get('apiUser'));
     if (!result.ok) throw refused(400, result.problems);
-    if (to === 'central') deps.onCentralRulesChanged?.();
     return c.json({ rules: result.rules }, 201);
   });
 

@@ -4,11 +4,15 @@
  * after a loss; messages sent while it was away are not replayed (what relies on the bus also has
  * a way back: gateways ask for their assigned rules on connect, the dashboard reloads its lists).
  * NOTIFY is sent through the pool and delivered to listeners when its transaction commits.
+ * The same connection LISTENs to the stores' change notices (store/table-changes.ts: the name of a
+ * table written), handed to `onTableChange`; after a reconnection `onRelisten` is called, since
+ * notices sent meanwhile were missed.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { primaryUrl } from '../store/pg-failover.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
+import { TABLE_CHANGES_CHANNEL } from '../store/table-changes.ts';
 
 export const CLUSTER_CHANNEL = 'siem_cluster';
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
@@ -21,16 +25,17 @@ export type ClusterMessage =
   /** Playbook command `command_id` (`a-<action>`/`u-<action>`) waits for `gateway`: its node sends it. */
   | { type: 'command'; gateway: string; command_id: string }
   /** The playbook sets of these gateways changed: their nodes send each its set. */
-  | { type: 'playbooks_push'; gateways: string[] }
-  /** A playbook was created, changed or deleted: every node drops its cached list. */
-  | { type: 'playbooks_changed' }
-  | { type: 'central_rules' };
+  | { type: 'playbooks_push'; gateways: string[] };
 
 export interface ClusterBusOptions {
   url: string;
   node: string;
   logger: Logger;
   onMessage: (message: ClusterMessage, from: string) => void;
+  /** A store's change notice: the name of the table written (by any node, this one included). */
+  onTableChange?: (table: string) => void;
+  /** Listening again after a lost connection: the notices sent meanwhile were missed. */
+  onRelisten?: () => void;
   /** Delay before reconnecting the listening connection (default 1 s). */
   reconnectMs?: number;
 }
@@ -40,6 +45,7 @@ export function createClusterBus(options: ClusterBusOptions) {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let ready: Promise<void> | undefined;
+  let listened = false;
 
   const schedule = () => {
     if (stopped || timer) return;
@@ -73,6 +79,7 @@ export function createClusterBus(options: ClusterBusOptions) {
       schedule();
     });
     c.on('notification', (n) => {
+      if (n.channel === TABLE_CHANGES_CHANNEL && n.payload) return options.onTableChange?.(n.payload);
       if (n.channel !== CLUSTER_CHANNEL || !n.payload) return;
       try {
         const { from, ...message } = JSON.parse(n.payload) as ClusterMessage & { from: string };
@@ -84,11 +91,14 @@ export function createClusterBus(options: ClusterBusOptions) {
     try {
       await c.connect();
       await c.query(`LISTEN ${CLUSTER_CHANNEL}`);
+      await c.query(`LISTEN ${TABLE_CHANGES_CHANNEL}`);
       if (stopped) {
         await c.end();
         return;
       }
       client = c;
+      if (listened) options.onRelisten?.();
+      listened = true;
     } catch (error) {
       options.logger.warn({ err: (error as Error).message }, 'cluster bus cannot listen; retrying');
       void c.end().catch(() => undefined);

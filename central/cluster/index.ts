@@ -8,7 +8,8 @@
  *   view, the live stream and rule pushes see the gateways of every node;
  * - messages over LISTEN/NOTIFY (bus.ts): an alert raised or changed on one node reaches the live
  *   streams of all; a rule push, a playbook set, a playbook command or a revocation reaches the
- *   node that holds the gateway; a change of central's own rules reloads them everywhere.
+ *   node that holds the gateway; the stores' change notices (store/table-changes.ts) reach every
+ *   node's caches: a playbook list or central's rules changed on one node are reloaded on all.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -17,6 +18,7 @@ import type { CommandMessage, PlaybooksMessage, RulesMessage } from '../../proto
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayConnection } from '../link/server.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
+import { isChangeTable, type TableChanges } from '../store/table-changes.ts';
 import { chunkGateways, type ClusterMessage, createClusterBus } from './bus.ts';
 import type { ClusterConfig } from './config.ts';
 import { createLeader, type LeaderDetection } from './leader.ts';
@@ -47,10 +49,6 @@ export interface ClusterPlaybooks {
   command(gateway: string, commandId: string, send: (message: CommandMessage) => boolean): void;
   /** The playbook set `gateway` should run. */
   setFor(gateway: string): Promise<PlaybooksMessage>;
-  /** Another node changed the playbooks: the cached list is stale. */
-  invalidate(): void;
-  /** Called on every playbook change made through this node (the cluster announces it). */
-  onChange(announce: () => void): void;
 }
 
 export interface ClusterOptions {
@@ -68,8 +66,8 @@ export interface ClusterOptions {
   link: LocalLink;
   /** Playbook commands and sets sent by other nodes to gateways connected here (absent: not relayed). */
   playbooks?: ClusterPlaybooks;
-  /** Central's own rules changed on another node: reload them here. */
-  reloadCentralRules: () => void;
+  /** The stores' change notices of this node: those heard on the bus are handed to it. */
+  tableChanges: TableChanges;
 }
 
 type StoredConnection = Omit<GatewayConnection, 'connectedAt' | 'lastSeen'> & {
@@ -95,6 +93,10 @@ export function createCluster(options: ClusterOptions) {
     url: options.url,
     node,
     logger,
+    onTableChange(table) {
+      if (isChangeTable(table)) options.tableChanges.changed(table);
+    },
+    onRelisten: () => options.tableChanges.all(),
     onMessage(message: ClusterMessage) {
       if (message.type === 'alert') {
         void options.alerts.store
@@ -121,12 +123,8 @@ export function createCluster(options: ClusterOptions) {
             .then((set) => link.sendPlaybooks(gateway, set))
             .catch(warn('cluster: cannot send a playbook set'));
         }
-      } else if (message.type === 'playbooks_changed') {
-        options.playbooks?.invalidate();
       } else if (message.type === 'disconnect') {
         for (const gateway of message.gateways) link.disconnect(gateway);
-      } else if (message.type === 'central_rules') {
-        options.reloadCentralRules();
       }
     },
   });
@@ -257,21 +255,8 @@ export function createCluster(options: ClusterOptions) {
           .publish(options.sql, { type: 'disconnect', gateways: [gateway] })
           .catch(warn('cluster: cannot relay a revocation'));
     },
-    /** Central's own rules changed through this node's API: the others reload them too. */
-    announceCentralRules(): void {
-      void bus
-        .publish(options.sql, { type: 'central_rules' })
-        .catch(warn('cluster: cannot announce a rule change'));
-    },
     async start(): Promise<void> {
       options.alerts.changes.on('alert', onLocalAlert);
-      // A playbook changed here: every other node matches alerts against the new list at once.
-      options.playbooks?.onChange(
-        () =>
-          void bus
-            .publish(options.sql, { type: 'playbooks_changed' })
-            .catch(warn('cluster: cannot announce a playbook change')),
-      );
       options.detection.setActive(false);
       await bus.start();
       await beat().catch(warn('cluster heartbeat failed'));

@@ -11,6 +11,7 @@ import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SinkConfig } from '../sinks/config.ts';
 import type { SqlClient } from '../store/sql-client.ts';
+import type { TableChanges } from '../store/table-changes.ts';
 import type { CentralActions } from './central-actions.ts';
 import type { PlaybookStore, RunAction } from './store.ts';
 
@@ -24,6 +25,8 @@ export interface PlaybooksOptions {
   logger: Logger;
   metrics?: CentralMetrics;
   env?: NodeJS.ProcessEnv;
+  /** Change notices of the store (central/store/table-changes.ts): the cached list follows the playbooks table. */
+  changes?: TableChanges;
 }
 
 export class PlaybookError extends Error {

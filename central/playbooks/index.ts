@@ -36,18 +36,31 @@ import { createGatewayReports } from './gateway-reports.ts';
 import { createGatewaySets, type GatewayPlaybookState } from './gateway-sets.ts';
 import { createRunStarter } from './runs.ts';
 import { createPlaybookStore } from './store.ts';
+import { createTableChanges } from '../store/table-changes.ts';
 
 export { PlaybookError, type PlaybooksOptions } from './context.ts';
 export type { GatewayPlaybookState } from './gateway-sets.ts';
 
 export function createPlaybooks(options: PlaybooksOptions) {
   const { sql, logger } = options;
-  const store = countingStore(createPlaybookStore(sql), options.metrics);
+  const changes = options.changes ?? createTableChanges();
+  const store = countingStore(createPlaybookStore(sql, changes), options.metrics);
   const central = createCentralActions({ sql, auth: options.auth, sinks: options.sinks, env: options.env });
   let cache: Playbook[] | undefined;
-  /** Tells the other central nodes (central/cluster) that the list changed. */
-  let announce: () => void = () => undefined;
-  const playbooks = async () => (cache ??= await store.list());
+  /** Bumped by each change: a list read before it is not kept. */
+  let generation = 0;
+  // Any write of the playbooks table, on this node (as soon as it committed) or another one.
+  changes.on('playbooks', () => {
+    generation += 1;
+    cache = undefined;
+  });
+  const playbooks = async () => {
+    if (cache) return cache;
+    const at = generation;
+    const list = await store.list();
+    if (at === generation) cache = list;
+    return list;
+  };
   const ctx: PlaybookContext = { options, sql, logger, store, central, playbooks };
   const serial = serialChain();
   const fail = (what: string) => (error: Error) => logger.error({ err: error.message }, what);
@@ -92,8 +105,6 @@ export function createPlaybooks(options: PlaybooksOptions) {
         throw create
           ? new PlaybookError(409, `playbook ${p.id} exists`)
           : new PlaybookError(404, 'no such playbook');
-      cache = undefined;
-      announce();
       await store.audit({
         actor,
         what: create ? 'created' : 'updated',
@@ -107,8 +118,6 @@ export function createPlaybooks(options: PlaybooksOptions) {
 
     async remove(id: string, actor: string) {
       if (!(await store.remove(id))) throw new PlaybookError(404, 'no such playbook');
-      cache = undefined;
-      announce();
       await store.audit({ actor, what: 'deleted', outcome: 'ok', playbookId: id });
       await sets.push(actor);
     },
@@ -129,17 +138,11 @@ export function createPlaybooks(options: PlaybooksOptions) {
           fail(`could not send command ${commandId} relayed for ${gateway}`),
         );
       },
-      /** The set is asked after a change made on another node: this node's cached list is stale. */
-      setFor(gateway: string) {
-        cache = undefined;
-        return sets.setFor(gateway);
-      },
-      invalidate() {
-        cache = undefined;
-      },
-      onChange(f: () => void) {
-        announce = f;
-      },
+      /**
+       * The set is asked after a change made on another node; its table notice came first (one
+       * listening connection delivers notices in commit order), so the cached list is fresh.
+       */
+      setFor: (gateway: string) => sets.setFor(gateway),
     },
 
     /** The link's side (central/link/session.ts LinkPlaybooks). */

@@ -2,10 +2,12 @@
  * Central's playbook store (migration 014): the playbooks, their runs with each concrete action
  * and its outcome, and the audit trail of every step (who or what triggered, approved, executed
  * or undid it). Parameterised SQL only; JSON columns hold what protocols/playbook/schema.ts
- * validated. No policy here: central/playbooks/engine.ts decides what runs.
+ * validated. No policy here: central/playbooks/engine.ts decides what runs. A write of the
+ * playbooks table is announced (store/table-changes.ts): every node's cached list is dropped.
  */
 import type { Playbook } from '../../protocols/playbook/schema.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
+import { createTableChanges, type TableChanges } from '../store/table-changes.ts';
 
 export type RunStatus = 'pending' | 'rejected' | 'running' | 'done' | 'failed';
 export type ActionStatus =
@@ -125,7 +127,15 @@ const toRun = (r: Row, actions: RunAction[]): Run => ({
   actions,
 });
 
-export function createPlaybookStore(sql: SqlClient) {
+export function createPlaybookStore(sql: SqlClient, changes: TableChanges = createTableChanges()) {
+  /** A statement on the playbooks table, announced when it wrote a row (table-changes.ts). */
+  const write = (text: string, params: unknown[]) =>
+    changes.write(
+      sql,
+      'playbooks',
+      (tx) => tx.query<Row>(text, params),
+      (r) => r.rows.length > 0,
+    );
   const actionsOf = async (db: SqlExecutor, runIds: number[]) => {
     if (runIds.length === 0) return new Map<number, RunAction[]>();
     const { rows } = await db.query<Row>(
@@ -162,21 +172,18 @@ export function createPlaybookStore(sql: SqlClient) {
         JSON.stringify(p.actions),
         actor,
       ];
-      const { rows } = create
-        ? await sql.query<Row>(
-            `INSERT INTO playbooks (id, name, description, enabled, approval, match, actions, created_by, updated_by)
-             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING *`,
-            params,
-          )
-        : await sql.query<Row>(
-            `UPDATE playbooks SET name = $2, description = $3, enabled = $4, approval = $5, match = $6::jsonb,
+      const { rows } = await write(
+        create
+          ? `INSERT INTO playbooks (id, name, description, enabled, approval, match, actions, created_by, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING *`
+          : `UPDATE playbooks SET name = $2, description = $3, enabled = $4, approval = $5, match = $6::jsonb,
                actions = $7::jsonb, updated_by = $8, updated_at = now() WHERE id = $1 RETURNING *`,
-            params,
-          );
+        params,
+      );
       return rows[0] ? toPlaybook(rows[0]) : undefined;
     },
     async remove(id: string): Promise<boolean> {
-      const { rows } = await sql.query<Row>('DELETE FROM playbooks WHERE id = $1 RETURNING id', [id]);
+      const { rows } = await write('DELETE FROM playbooks WHERE id = $1 RETURNING id', [id]);
       return rows.length > 0;
     },
 

@@ -6,7 +6,8 @@
  * the whole set it would produce, so an enabled set always loads; a refusal names the rule, the
  * field and why. Rule sets are built here for the link (SPEC §8: id, content-hash version, the
  * documents), assigned per gateway so that offline gateways get them on reconnect, and what each
- * gateway reports running is recorded.
+ * gateway reports running is recorded. A write of the rules table is announced (store/table-changes.ts):
+ * central's detection, here and on every other node, reloads its rules on the notice.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,8 @@ import {
   techniquesOf,
 } from '../../protocols/sigma/index.ts';
 import { readRuleDirectories, RULE_SET_LOGSOURCES } from '../../protocols/sigma/rules-dir.ts';
-import type { SqlClient } from '../store/sql-client.ts';
+import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
+import { createTableChanges, type TableChanges } from '../store/table-changes.ts';
 
 export type RuleTarget = 'edge' | 'central';
 
@@ -90,11 +92,16 @@ export function createRulesStore(options: {
   builtin: Array<{ dir: string; target: RuleTarget }>;
   /** Root the `builtin:` source paths are shown relative to. */
   root?: string;
+  /** Where writes of the rules table are announced (default: a notice no cache of this process hears). */
+  changes?: TableChanges;
 }) {
   const { sql } = options;
+  const changes = options.changes ?? createTableChanges();
   const root = options.root ?? path.resolve(BUILTIN_EDGE_RULES, '..', '..');
 
+  /** Rows written (0: a shipped rule unchanged, or an operator's rule under its id). */
   const upsert = async (
+    db: SqlExecutor,
     doc: SigmaDocument,
     yaml: string,
     target: RuleTarget,
@@ -115,7 +122,7 @@ export function createRulesStore(options: {
     ];
     // A shipped rule refreshes its content on a new release but keeps the operator's enabled flag;
     // it never overwrites a rule an operator uploaded under the same id.
-    await sql.query(
+    const { rowCount } = await db.query(
       `INSERT INTO rules (id, title, kind, level, tags, target, source, yaml, updated_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, kind = EXCLUDED.kind, level = EXCLUDED.level,
@@ -124,19 +131,30 @@ export function createRulesStore(options: {
        ${builtin ? "WHERE rules.source LIKE 'builtin:%' AND rules.yaml IS DISTINCT FROM EXCLUDED.yaml" : ''}`,
       params,
     );
+    return rowCount;
   };
 
-  const seed = async () => {
-    for (const { dir, target } of options.builtin) {
-      const read = readRuleDirectories([dir]);
-      for (const [i, text] of read.documents.entries()) {
-        const parsed = parseRuleText(text);
-        if (!parsed.ok) continue; // a shipped file that does not load is reported by the engines
-        const source = `builtin:${path.relative(root, read.files[i]!)}`;
-        for (const { doc, yaml } of parsed.rows) await upsert(doc, yaml, target, source, null, true);
-      }
-    }
-  };
+  /** One transaction, announced when a shipped rule was added or changed (a new release). */
+  const seed = () =>
+    changes.write(
+      sql,
+      'rules',
+      async (tx) => {
+        let written = 0;
+        for (const { dir, target } of options.builtin) {
+          const read = readRuleDirectories([dir]);
+          for (const [i, text] of read.documents.entries()) {
+            const parsed = parseRuleText(text);
+            if (!parsed.ok) continue; // a shipped file that does not load is reported by the engines
+            const source = `builtin:${path.relative(root, read.files[i]!)}`;
+            for (const { doc, yaml } of parsed.rows)
+              written += await upsert(tx, doc, yaml, target, source, null, true);
+          }
+        }
+        return written;
+      },
+      (written) => written > 0,
+    );
   const ready = seed();
   ready.catch(() => undefined); // surfaced by every call that awaits it
 
@@ -198,9 +216,11 @@ export function createRulesStore(options: {
       if (!row) return undefined;
       const problems = checkRuleSet(await documents(row.target, new Map([[id, enabled ? row.yaml : null]])));
       if (problems.length > 0) return { ok: false, problems };
-      const updated = await sql.query<Row>(
-        'UPDATE rules SET enabled = $2, updated_at = now(), updated_by = $3 WHERE id = $1 RETURNING *',
-        [id, enabled, actor],
+      const updated = await changes.write(sql, 'rules', (tx) =>
+        tx.query<Row>(
+          'UPDATE rules SET enabled = $2, updated_at = now(), updated_by = $3 WHERE id = $1 RETURNING *',
+          [id, enabled, actor],
+        ),
       );
       return { ok: true, rule: summary(updated.rows[0]!) };
     },
@@ -219,7 +239,9 @@ export function createRulesStore(options: {
       const override = new Map(parsed.rows.map((r) => [rowId(r.doc), r.yaml] as [string, string]));
       const problems = checkRuleSet(await documents(target, override));
       if (problems.length > 0) return { ok: false, problems };
-      for (const { doc, yaml } of parsed.rows) await upsert(doc, yaml, target, 'upload', actor, false);
+      await changes.write(sql, 'rules', async (tx) => {
+        for (const { doc, yaml } of parsed.rows) await upsert(tx, doc, yaml, target, 'upload', actor, false);
+      });
       const ids = [...override.keys()];
       const { rows } = await sql.query<Row>('SELECT * FROM rules WHERE id = ANY($1) ORDER BY id', [ids]);
       return { ok: true, rules: rows.map(summary) };

@@ -3,7 +3,8 @@
  * process, three gateways spread over them. A brute force whose failures arrive through gateways
  * on different nodes is correlated once, by the leader; the alert reaches the live stream of the
  * node that did not raise it; a rule push on one node reaches a gateway on the other; the fleet
- * view of either node shows every gateway; and when the leader stops, the other node takes over
+ * view of either node shows every gateway; a central rule uploaded on the other node runs on the
+ * leader at once (the rules table's change notice); and when the leader stops, the other node takes over
  * with the windows the first had open (a brute force begun before the hand-over completes after
  * it), without raising again what was raised before.
  */
@@ -48,6 +49,20 @@ function sshFailure(ip: string, host: string, i: number): PendingEvent {
     tags: [],
   };
 }
+
+/** A central rule uploaded through node-b in the test; an event of this action matches it. */
+const PROBE_RULE = '7a1d0c55-3b2e-4c9a-8f10-2d6e9b4c0aff';
+const PROBE_YAML = `title: Cluster rule reload probe
+id: ${PROBE_RULE}
+status: test
+logsource:
+  product: syslog
+detection:
+  selection:
+    action: syslog.cluster.probe
+  condition: selection
+level: high
+`;
 
 type AlertRow = { id: number; rule_id: string; entity: string; count: number; gateway: string | null };
 
@@ -242,6 +257,31 @@ describe('several central nodes on one PostgreSQL', () => {
           : undefined,
       { timeoutMs: SLOW_MS, what: 'gw-c (on node-b) to run the set pushed through node-a' },
     );
+  });
+
+  it('runs a central rule uploaded on node-b on the leader, node-a, at once', async (t) => {
+    if (!db) return skipUnmet(t);
+    assert.deepEqual(await leaderOf(), ['node-a']);
+    const res = await fetch(`${b.central.url()}/api/rules?target=central`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.apiToken}`, 'content-type': 'text/yaml' },
+      body: PROBE_YAML,
+    });
+    assert.equal(res.status, 201, await res.text());
+    // A probe event through gw-b (on node-b) per try; the leader's detection reads the feed.
+    let n = 0;
+    const raised = await waitFor(
+      async () => {
+        const { body } = await b.api('/api/alerts?limit=200');
+        const hit = (body as { alerts: AlertRow[] }).alerts.find((x) => x.rule_id === PROBE_RULE);
+        if (hit) return hit;
+        await gb.emit([{ ...sshFailure('192.0.2.30', 'probe-host', n++), action: 'syslog.cluster.probe' }]);
+        return undefined;
+      },
+      { timeoutMs: SLOW_MS, intervalMs: 500, what: 'node-a to run the rule uploaded on node-b' },
+    );
+    assert.ok(n <= 30, `raised after ${n} probes`);
+    assert.equal(raised.entity, 'probe-host');
   });
 
   it('hands over when the leader stops: windows open before are completed after, nothing raised twice', async (t) => {
