@@ -74,11 +74,52 @@ export function normaliseIp(ip: string): { address: string; family: 'ipv4' | 'ip
   return { address, family: family === 6 ? 'ipv6' : 'ipv4' };
 }
 
-export function ipScope(ip: string): IpScope | undefined {
+type Classified = { address: string; family: 'ipv4' | 'ipv6'; scope: IpScope };
+/**
+ * Addresses already classified (the scope of an address never changes): `BlockList.check` makes a
+ * SocketAddress per call, and every event's addresses are classified on central's ingest thread
+ * (~18% of it before this memo), while a plant's traffic repeats the same few hundred addresses.
+ * Bounded: emptied when full. `null`: not an IP.
+ */
+const scopeMemo = new Map<string, Classified | null>();
+/** OT-network membership by list, then address (configs change by making a new list). */
+const otMemo = new WeakMap<BlockList, Map<string, boolean>>();
+const MEMO_MAX = 50_000;
+
+function classify(ip: string): Classified | undefined {
+  const known = scopeMemo.get(ip);
+  if (known !== undefined) return known ?? undefined;
   const n = normaliseIp(ip);
-  if (!n) return undefined;
-  for (const [scope, list] of lists) if (list.check(n.address, n.family)) return scope;
-  return 'public';
+  let out: Classified | null = null;
+  if (n) {
+    let scope: IpScope = 'public';
+    for (const [s, list] of lists) {
+      if (list.check(n.address, n.family)) {
+        scope = s;
+        break;
+      }
+    }
+    out = { ...n, scope };
+  }
+  if (scopeMemo.size >= MEMO_MAX) scopeMemo.clear();
+  scopeMemo.set(ip, out);
+  return out ?? undefined;
+}
+
+function inOt(list: BlockList, c: Classified): boolean {
+  let memo = otMemo.get(list);
+  if (!memo) otMemo.set(list, (memo = new Map()));
+  let hit = memo.get(c.address);
+  if (hit === undefined) {
+    hit = list.check(c.address, c.family);
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(c.address, hit);
+  }
+  return hit;
+}
+
+export function ipScope(ip: string): IpScope | undefined {
+  return classify(ip)?.scope;
 }
 
 interface GeoLookup {
@@ -116,12 +157,11 @@ export function ipInfo(
   otNetworks?: BlockList,
   options: { geo?: boolean } = {},
 ): IpInfo | undefined {
-  const n = normaliseIp(ip);
-  const scope = ipScope(ip);
-  if (!n || !scope) return undefined;
-  const info: IpInfo = { ip: n.address, scope, ot: otNetworks?.check(n.address, n.family) ?? false };
-  if (scope === 'public' && options.geo !== false) {
-    const where = geo(n.address);
+  const c = classify(ip);
+  if (!c) return undefined;
+  const info: IpInfo = { ip: c.address, scope: c.scope, ot: otNetworks ? inOt(otNetworks, c) : false };
+  if (c.scope === 'public' && options.geo !== false) {
+    const where = geo(c.address);
     if (where) info.geo = where;
   }
   return info;
