@@ -44,7 +44,8 @@ function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what
   let stopping = false;
   const crashed = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => {
-      if (!stopping) resolve(`${what.replace(/ to start$/, '')} exited (${code ?? signal}):\n${out.slice(-4000)}`);
+      if (!stopping)
+        resolve(`${what.replace(/ to start$/, '')} exited (${code ?? signal}):\n${out.slice(-4000)}`);
     }),
   );
   const proc: ServerProcess = {
@@ -97,9 +98,12 @@ export interface GatewayServer extends ServerProcess {
 
 export async function startGatewayProcess(configFile: string, bundle: boolean): Promise<GatewayServer> {
   if (bundle) buildGatewayBundle();
+  // SOAK_GATEWAY_FLAGS="--flag ...": extra Node/V8 flags for the gateway, e.g.
+  // --heapsnapshot-signal=SIGUSR2 or --heapsnapshot-near-heap-limit=1 --diagnostic-dir=DIR.
+  const extra = process.env.SOAK_GATEWAY_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const entry = bundle
-    ? [...GATEWAY_NODE_FLAGS, path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs')]
-    : [path.join(REPO_ROOT, 'bin', 'siem-gateway.js')];
+    ? [...GATEWAY_NODE_FLAGS, ...extra, path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs')]
+    : [...extra, path.join(REPO_ROOT, 'bin', 'siem-gateway.js')];
   const { proc, match } = spawnServer(
     [process.execPath, ...entry, 'run', '--config', configFile],
     { ...process.env, ...GATEWAY_ENV },

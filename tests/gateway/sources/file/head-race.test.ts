@@ -66,7 +66,10 @@ describe('file source head under copytruncate', () => {
       appendFileSync(file, numbered(0, 300, 'new'));
     });
     appendFileSync(file, numbered(5, 10, 'old')); // the file grows: the source looks at its head
-    const expected = [...numbered(0, 10, 'old').trimEnd().split('\n'), ...numbered(0, 300, 'new').trimEnd().split('\n')];
+    const expected = [
+      ...numbered(0, 10, 'old').trimEnd().split('\n'),
+      ...numbered(0, 300, 'new').trimEnd().split('\n'),
+    ];
     await waitFor(async () => ((await h!.events()).length >= expected.length ? true : undefined), {
       timeoutMs: 20_000,
       what: `${expected.length} lines`,
