@@ -164,6 +164,12 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
     let within: number | undefined;
     const waited = Date.now() - t.undecidedSince!;
     const patience = Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms);
+    if (offset === undefined && waited < patience && (await unknownContent(t.key))) {
+      // A followed file restarted on an empty file holds content not looked at yet: this file may
+      // be its copy (logrotate copies, then truncates) with nothing to tell so. Decided at 0 now, it
+      // would be read from 0 while the original is read from 0 too. Its next read gives it a head.
+      return;
+    }
     if (offset === undefined) {
       for (const o of others(t.key)) {
         if (o.head) {
@@ -218,6 +224,19 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
     t.undecidedSince = undefined;
     t.size = size;
     await restartAt(t, Math.min(offset, size));
+  };
+
+  /** Whether a followed file other than `except` has bytes it has no head for yet (restarted empty, grown since). */
+  const unknownContent = async (except: string): Promise<boolean> => {
+    for (const o of tracked.values()) {
+      if (o.key === except || o.undecidedSince !== undefined || o.head.length > 0) continue;
+      const size = await o.fd.stat().then(
+        (st) => st.size,
+        () => 0,
+      );
+      if (size > 0) return true;
+    }
+    return false;
   };
 
   /** What a new file may be a copy of: the files followed, files just truncated, states not matched. */

@@ -80,4 +80,35 @@ describe('file source head under copytruncate', () => {
     assert.equal(all.length - new Set(all).size, 0, 'no line twice');
     assert.deepEqual([...all].sort(), expected.sort());
   });
+  it('a copy made of content the source has not looked at yet, after a truncation to empty, is not read from 0 as well', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 5, 'old'));
+    const config = { paths: [`${file}*`], poll_interval_ms: 400, rotate_wait_secs: 1 };
+    await h.start(config);
+    await waitFor(async () => ((await h!.events()).length >= 5 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'the first lines',
+    });
+    // Truncated to empty, and seen so: the source goes on from 0 with no head to compare.
+    truncateSync(file, 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    // Between two looks: the writer fills the file, and logrotate copies it. The next look finds
+    // the copy before the source has read a byte of the original's new content.
+    appendFileSync(file, numbered(0, 300, 'new'));
+    copyFileSync(file, `${file}.1`);
+    const expected = [
+      ...numbered(0, 5, 'old').trimEnd().split('\n'),
+      ...numbered(0, 300, 'new').trimEnd().split('\n'),
+    ];
+    await waitFor(async () => ((await h!.events()).length >= expected.length ? true : undefined), {
+      timeoutMs: 20_000,
+      what: `${expected.length} lines`,
+    });
+    // Past the copy's wait for its original (rotate_wait_secs) and the wait for an undecided file.
+    await new Promise((r) => setTimeout(r, 2500));
+    const all = (await h.events()).map((e) => e.message);
+    assert.equal(all.length - new Set(all).size, 0, 'no line twice');
+    assert.deepEqual([...all].sort(), expected.sort());
+  });
 });
