@@ -5,7 +5,9 @@
  * to lengthen a head shorter than HEAD_BYTES); a rewrite between the two reads gave the new
  * content's head to the old content's offset, so the new content was read from the middle (lines
  * lost) and the copy, matching nothing, from 0 (lines twice). The rotation here is real files; only
- * its timing is forced, by running it from inside the source's own read of the head.
+ * its timing is forced, by running it from inside the source's own read of the head. And a copy
+ * found after a truncation to empty, of content the source has not read a byte of yet, once had
+ * no head to match and was read from 0 beside its original.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
