@@ -1,6 +1,6 @@
 /**
  * The benchmark report (issue 10): one JSON document (its schema is `benchReportSchema`, checked
- * by tests/bench/bench-quick.test.ts), the same as a Markdown table, and SVG bar charts drawn by
+ * by tests/bench/bench-quick-N.test.ts), the same as a Markdown table, and SVG bar charts drawn by
  * hand (no dependency): one per group of figures that share a `chart` id (e.g. events/s of the
  * gateway, rsyslog (a) and rsyslog (b)), and an overview of every other figure next to its peer.
  */
