@@ -114,9 +114,17 @@ export async function startGatewayProcess(configFile: string, bundle: boolean): 
   return { ...proc, httpUrl: m[1]! };
 }
 
-/** A Prometheus counter or gauge of a gateway, summed over the label sets that match `labels`. */
-export async function gatewayMetric(httpUrl: string, name: string, labels = ''): Promise<number> {
-  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+/**
+ * A Prometheus counter or gauge of a gateway, summed over the label sets that match `labels`.
+ * `timeoutMs`: a gateway behind on a saturated machine answered /metrics in more than 5 s.
+ */
+export async function gatewayMetric(
+  httpUrl: string,
+  name: string,
+  labels = '',
+  timeoutMs = 5000,
+): Promise<number> {
+  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let sum = 0;
   for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? ([\\d.e+-]+)$`, 'gm')))

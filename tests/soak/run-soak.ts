@@ -230,10 +230,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await nap(Math.max(0, t0 + gatewayRestartMs - Date.now()));
     gatewayDown = true;
     toLoad({ type: 'phase', gatewayDown: true });
+    // Waited for: a 12-minute run ended here on the 5 s timeout, its gateway busy catching up.
     udpReceivedBeforeKill = await gatewayMetric(
       sys.gateway.httpUrl,
       'siem_gateway_events_received_total',
       'syslog_udp',
+      120_000,
     );
     await sleep(300); // the load generator hears of the kill before its sockets break
     mark('gateway: SIGKILL');
@@ -260,9 +262,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await waitFor(
       async () => {
         if (crash) throw new Error(crash);
-        if ((await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events')) > 0) return undefined;
+        if ((await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events', '', 30_000)) > 0)
+          return undefined;
         await sleep(1100);
-        return (await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events')) === 0
+        return (await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events', '', 30_000)) === 0
           ? true
           : undefined;
       },
@@ -273,7 +276,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       },
     ).catch(async () => {
       if (crash) throw new Error(crash);
-      undrained = await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events');
+      undrained = await gatewayMetric(sys.gateway.httpUrl, 'siem_gateway_queue_events', '', 30_000);
     });
     const drainSecs = (Date.now() - drainStart) / 1000;
     mark(
@@ -285,6 +288,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       sys.gateway.httpUrl,
       'siem_gateway_events_received_total',
       'syslog_udp',
+      30_000,
     );
     clearInterval(sampleTimer);
     await sampler.sample();
