@@ -50,6 +50,22 @@ async function afterNextHeadRead(then: () => void): Promise<void> {
   };
 }
 
+/**
+ * Waits for the expected lines, then past the waits after which a file decides anyway (1.5 s for
+ * an undecided copy, rotate_wait_secs for a copy's original): a copy wrongly read from 0 shows up
+ * only then. Each expected line must be there once, and nothing else.
+ */
+async function expectEachOnce(harness: Harness, expected: string[]): Promise<void> {
+  await waitFor(async () => ((await harness.events()).length >= expected.length ? true : undefined), {
+    timeoutMs: 20_000,
+    what: `${expected.length} lines`,
+  });
+  await new Promise((r) => setTimeout(r, 2500));
+  const all = (await harness.events()).map((e) => e.message);
+  assert.equal(all.length - new Set(all).size, 0, 'no line twice');
+  assert.deepEqual([...all].sort(), [...expected].sort());
+}
+
 describe('file source head under copytruncate', () => {
   it('a rotation right after a look at a short head: the copy goes on from the offset, the new content from 0, each line once', async () => {
     h = await fileHarness();
@@ -72,15 +88,7 @@ describe('file source head under copytruncate', () => {
       ...numbered(0, 10, 'old').trimEnd().split('\n'),
       ...numbered(0, 300, 'new').trimEnd().split('\n'),
     ];
-    await waitFor(async () => ((await h!.events()).length >= expected.length ? true : undefined), {
-      timeoutMs: 20_000,
-      what: `${expected.length} lines`,
-    });
-    // Past the wait for an undecided copy (1.5 s), after which a copy matching nothing is read from 0.
-    await new Promise((r) => setTimeout(r, 2500));
-    const all = (await h.events()).map((e) => e.message);
-    assert.equal(all.length - new Set(all).size, 0, 'no line twice');
-    assert.deepEqual([...all].sort(), expected.sort());
+    await expectEachOnce(h, expected);
   });
   it('a copy made of content the source has not looked at yet, after a truncation to empty, is not read from 0 as well', async () => {
     h = await fileHarness();
@@ -103,14 +111,6 @@ describe('file source head under copytruncate', () => {
       ...numbered(0, 5, 'old').trimEnd().split('\n'),
       ...numbered(0, 300, 'new').trimEnd().split('\n'),
     ];
-    await waitFor(async () => ((await h!.events()).length >= expected.length ? true : undefined), {
-      timeoutMs: 20_000,
-      what: `${expected.length} lines`,
-    });
-    // Past the copy's wait for its original (rotate_wait_secs) and the wait for an undecided file.
-    await new Promise((r) => setTimeout(r, 2500));
-    const all = (await h.events()).map((e) => e.message);
-    assert.equal(all.length - new Set(all).size, 0, 'no line twice');
-    assert.deepEqual([...all].sort(), expected.sort());
+    await expectEachOnce(h, expected);
   });
 });
