@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import * as C from '../../protocols/api/central-schemas.ts';
-import type { RouteDocs } from '../../server-shared/openapi/index.ts';
+import { answer, type RouteDocs } from '../../server-shared/openapi/index.ts';
 import { AUTH_ROUTE_DOCS } from '../../server-shared/openapi/auth-routes.ts';
 import { SHARED_ROUTE_DOCS } from '../../server-shared/openapi/shared-routes.ts';
 import { alertInputSchema } from '../alerts/types.ts';
@@ -22,7 +22,6 @@ import { auditQuery as playbookAuditQuery, playbookBody, rejectSchema, runsQuery
 import { exportSchema, histogramSchema, topSchema } from './search.ts';
 
 const loose = (shape: z.ZodRawShape = {}) => z.looseObject(shape);
-const ok = (description: string, schema?: z.ZodType, status = 200) => ({ [status]: { description, schema } });
 
 const playbookOut = playbookBody.extend({
   created_at: z.string(),
@@ -80,17 +79,17 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   'GET /api/events': {
     summary: 'Search events, newest first, a page at a time',
     query: eventsQuery,
-    responses: ok('A page of events', C.eventsPageSchema),
+    responses: answer('A page of events', C.eventsPageSchema),
   },
   'GET /api/events/histogram': {
     summary: 'Counts of the matching events per interval',
     query: histogramSchema,
-    responses: ok('The histogram', C.histogramSchema),
+    responses: answer('The histogram', C.histogramSchema),
   },
   'GET /api/events/top': {
     summary: 'The most frequent values of a field among the matching events',
     query: topSchema,
-    responses: ok(
+    responses: answer(
       'The values (loose)',
       loose({ from: z.string(), to: z.string(), field: z.string(), values: z.array(loose()) }),
     ),
@@ -103,7 +102,7 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   'POST /api/enrollment-tokens': {
     summary: 'Create a one-time enrollment token for a gateway',
     body: tokenRequest,
-    responses: ok(
+    responses: answer(
       'The token',
       z.object({ token: z.string(), gateway_id: z.string().nullable(), expires_at: z.string() }),
       201,
@@ -111,36 +110,36 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   },
   'GET /api/gateways': {
     summary: 'Enrolled gateways with their rule sets',
-    responses: ok('The gateways', C.gatewaysResponseSchema),
+    responses: answer('The gateways', C.gatewaysResponseSchema),
   },
   'POST /api/gateways/:id/revoke': {
     summary: 'Revoke a gateway: its connections close and its key is refused',
-    responses: ok('Revoked', z.object({ id: z.string(), status: z.literal('revoked') })),
+    responses: answer('Revoked', z.object({ id: z.string(), status: z.literal('revoked') })),
   },
   'GET /api/rules': {
     summary: 'Managed Sigma rules',
     query: z.object({ target: z.enum(['edge', 'central']).optional() }),
-    responses: ok('The rules', C.rulesResponseSchema),
+    responses: answer('The rules', C.rulesResponseSchema),
   },
   'GET /api/rules/:id': {
     summary: 'One rule with its YAML',
-    responses: ok('The rule', C.ruleSummarySchema.extend({ yaml: z.string() })),
+    responses: answer('The rule', C.ruleSummarySchema.extend({ yaml: z.string() })),
   },
   'PATCH /api/rules/:id': {
     summary: 'Enable or disable a rule',
     body: rulePatch,
-    responses: ok('The rule (loose)', loose({ id: z.string(), enabled: z.boolean() })),
+    responses: answer('The rule (loose)', loose({ id: z.string(), enabled: z.boolean() })),
   },
   'POST /api/rules': {
     summary: 'Upload Sigma rules (YAML body, or JSON)',
     body: uploadSchema,
     bodyContentTypes: ['application/yaml'],
-    responses: ok('The stored rules', C.rulesResponseSchema, 201),
+    responses: answer('The stored rules', C.rulesResponseSchema, 201),
   },
   'POST /api/rules/push': {
     summary: 'Push the edge rule set to gateways',
     body: pushSchema,
-    responses: ok('The pushed set (loose)', loose({ id: z.string(), version: z.string() })),
+    responses: answer('The pushed set (loose)', loose({ id: z.string(), version: z.string() })),
   },
   'POST /api/alerts': {
     summary: 'Raise an alert (an external detector)',
@@ -153,34 +152,34 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   'GET /api/alerts': {
     summary: 'The alert queue, newest first',
     query: listSchema,
-    responses: ok('A page of alerts', C.alertsPageSchema),
+    responses: answer('A page of alerts', C.alertsPageSchema),
   },
   'GET /api/alerts/:id': {
     summary: 'One alert with comments and history',
-    responses: ok('The alert', C.alertDetailSchema),
+    responses: answer('The alert', C.alertDetailSchema),
   },
   'PATCH /api/alerts/:id': {
     summary: 'Change status or assignee',
     body: alertPatch,
-    responses: ok('The alert', C.alertDetailSchema),
+    responses: answer('The alert', C.alertDetailSchema),
   },
   'POST /api/alerts/:id/comments': {
     summary: 'Comment on an alert',
     body: commentSchema,
-    responses: ok('The comment', C.alertCommentSchema, 201),
+    responses: answer('The comment', C.alertCommentSchema, 201),
   },
   'GET /api/alerts/:id/related': {
     summary: 'Alerts on the same entity around this one',
-    responses: ok('Related alerts (loose)', loose()),
+    responses: answer('Related alerts (loose)', loose()),
   },
   'GET /api/alert-suppressions': {
     summary: 'Suppression windows',
-    responses: ok('The suppressions (loose)', loose({ suppressions: z.array(loose()) })),
+    responses: answer('The suppressions (loose)', loose({ suppressions: z.array(loose()) })),
   },
   'POST /api/alert-suppressions': {
     summary: 'Suppress a rule or entity for a while',
     body: suppressionSchema,
-    responses: ok('Created (loose)', loose(), 201),
+    responses: answer('Created (loose)', loose(), 201),
   },
   'DELETE /api/alert-suppressions/:id': {
     summary: 'End a suppression',
@@ -193,53 +192,53 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   'GET /api/overview': {
     summary: 'The dashboard overview over a range',
     query: overviewQuery,
-    responses: ok('The overview', C.overviewSchema),
+    responses: answer('The overview', C.overviewSchema),
   },
   'GET /api/fleet': {
     summary: 'Gateways with link, lag and queue',
-    responses: ok('The fleet', C.fleetSchema),
+    responses: answer('The fleet', C.fleetSchema),
   },
   'GET /api/enrich/ip/:ip': {
     summary: 'GeoIP and threat-intel for an address',
-    responses: ok('What is known (loose)', loose({ ip: z.string() })),
+    responses: answer('What is known (loose)', loose({ ip: z.string() })),
   },
   // Incidents and intel feeds (issue 21 asks 2-3, being built): described loosely until their answers get contract types.
   'GET /api/incidents': {
     summary: 'Incidents (alerts grouped by attacker)',
-    responses: ok('Incidents (loose)', loose()),
+    responses: answer('Incidents (loose)', loose()),
   },
-  'GET /api/incidents/:id': { summary: 'One incident', responses: ok('The incident (loose)', loose()) },
+  'GET /api/incidents/:id': { summary: 'One incident', responses: answer('The incident (loose)', loose()) },
   'GET /api/incidents/:id/timeline': {
     summary: "An incident's timeline",
-    responses: ok('The timeline (loose)', loose()),
+    responses: answer('The timeline (loose)', loose()),
   },
   'PATCH /api/incidents/:id': {
     summary: 'Change an incident',
-    responses: ok('The incident (loose)', loose()),
+    responses: answer('The incident (loose)', loose()),
   },
   'POST /api/incidents/:id/comments': {
     summary: 'Comment on an incident',
-    responses: ok('The comment (loose)', loose(), 201),
+    responses: answer('The comment (loose)', loose(), 201),
   },
   'GET /api/intel/feeds': {
     summary: 'Threat-intel feed status',
-    responses: ok('The feeds (loose)', loose()),
+    responses: answer('The feeds (loose)', loose()),
   },
   // Response playbooks (issue 21 ask 4, central/api/playbooks.ts).
   'GET /api/playbooks': {
     summary: 'Response playbooks',
-    responses: ok('The playbooks', z.object({ playbooks: z.array(playbookOut) })),
+    responses: answer('The playbooks', z.object({ playbooks: z.array(playbookOut) })),
   },
   'POST /api/playbooks': {
     summary: 'Create a playbook (permission playbooks); the gateways get their new set',
     body: playbookBody,
-    responses: ok('The playbook', playbookOut, 201),
+    responses: answer('The playbook', playbookOut, 201),
   },
-  'GET /api/playbooks/:id': { summary: 'One playbook', responses: ok('The playbook', playbookOut) },
+  'GET /api/playbooks/:id': { summary: 'One playbook', responses: answer('The playbook', playbookOut) },
   'PUT /api/playbooks/:id': {
     summary: 'Replace a playbook (permission playbooks)',
     body: playbookBody,
-    responses: ok('The playbook', playbookOut),
+    responses: answer('The playbook', playbookOut),
   },
   'DELETE /api/playbooks/:id': {
     summary: 'Delete a playbook (permission playbooks); its runs stay',
@@ -247,7 +246,7 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   },
   'POST /api/playbook-push': {
     summary: 'Push each active gateway its playbook set now (link SPEC §9.2)',
-    responses: ok(
+    responses: answer(
       'Per gateway, the version and whether it was connected',
       z.object({ gateways: z.array(z.object({ id: z.string(), version: z.string(), sent: z.boolean() })) }),
       202,
@@ -255,7 +254,7 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   },
   'GET /api/playbook-gateways': {
     summary: 'Per gateway, the playbook set assigned and the one it reports running',
-    responses: ok(
+    responses: answer(
       'The gateways',
       z.object({
         gateways: z.array(
@@ -274,33 +273,33 @@ export const CENTRAL_ROUTE_DOCS: RouteDocs = {
   'GET /api/playbook-runs': {
     summary: 'Playbook runs, newest first, each with its actions and their outcome',
     query: runsQuery,
-    responses: ok('The runs', z.object({ runs: z.array(runOut) })),
+    responses: answer('The runs', z.object({ runs: z.array(runOut) })),
   },
   'GET /api/playbook-runs/:id': {
     summary: 'One run with its actions and its audit trail',
-    responses: ok('The run', runOut.extend({ audit: z.array(auditOut) })),
+    responses: answer('The run', runOut.extend({ audit: z.array(auditOut) })),
   },
   'POST /api/playbook-runs/:id/approve': {
     summary: 'Approve a pending run (permission alerts): its actions are carried out',
-    responses: ok('The run', runOut),
+    responses: answer('The run', runOut),
   },
   'POST /api/playbook-runs/:id/reject': {
     summary: 'Reject a pending run (permission alerts): nothing is done',
     body: rejectSchema,
-    responses: ok('The run', runOut),
+    responses: answer('The run', runOut),
   },
   'POST /api/playbook-actions/:id/undo': {
     summary: 'Undo an action (permission alerts): unblock, re-enable, restore',
-    responses: ok('The action', actionOut),
+    responses: answer('The action', actionOut),
   },
   'GET /api/playbook-audit': {
     summary: 'The playbook audit trail, newest first',
     query: playbookAuditQuery,
-    responses: ok('The entries', z.object({ audit: z.array(auditOut) })),
+    responses: answer('The entries', z.object({ audit: z.array(auditOut) })),
   },
   'GET /api/devices': {
     summary: 'Devices across gateways',
     query: devicesQuery,
-    responses: ok('The devices', C.centralDevicesResponseSchema),
+    responses: answer('The devices', C.centralDevicesResponseSchema),
   },
 };

@@ -6,11 +6,9 @@
  */
 import { z } from 'zod';
 import * as G from '../../protocols/api/gateway-schemas.ts';
-import type { RouteDocs } from '../../server-shared/openapi/index.ts';
+import { answer, type RouteDocs } from '../../server-shared/openapi/index.ts';
 import { AUTH_ROUTE_DOCS } from '../../server-shared/openapi/auth-routes.ts';
 import { SHARED_ROUTE_DOCS } from '../../server-shared/openapi/shared-routes.ts';
-
-const ok = (description: string, schema: z.ZodType) => ({ 200: { description, schema } });
 
 const responseEntry = z.object({
   id: z.string(),
@@ -29,7 +27,7 @@ export const GATEWAY_ROUTE_DOCS: RouteDocs = {
   'GET /api/response': {
     summary:
       "The playbooks central pushed and the blocks they keep here (docs/central.md 'Response playbooks')",
-    responses: ok(
+    responses: answer(
       'The set and the entries',
       z.object({
         playbooks_version: z.string().nullable(),
@@ -40,39 +38,39 @@ export const GATEWAY_ROUTE_DOCS: RouteDocs = {
   },
   'DELETE /api/response/:id': {
     summary: 'Lift one block here (admin), for when the link to central is down; central learns of it',
-    responses: ok('The entry lifted', responseEntry),
+    responses: answer('The entry lifted', responseEntry),
   },
   'GET /api/status': {
     summary: 'Link, queue, sources, pipeline counts and memory',
-    responses: ok('The status', G.gatewayStatusSchema),
+    responses: answer('The status', G.gatewayStatusSchema),
   },
   'GET /api/devices': {
     summary: 'Devices of the inventory (at most 1,000; `total` counts all that matched)',
     query: z.object({ protocol: z.string().optional(), q: z.string().max(128).optional() }),
-    responses: ok('The devices', G.gatewayDevicesResponseSchema),
+    responses: answer('The devices', G.gatewayDevicesResponseSchema),
   },
   'GET /api/devices/:id': {
     summary: 'One device',
-    responses: ok('The device', G.gatewayDeviceSchema),
+    responses: answer('The device', G.gatewayDeviceSchema),
   },
   'GET /api/devices/:id/series': {
     summary: "A device's value series (registers, telemetry)",
     query: z.object({ since: z.string().optional(), field: z.string().optional() }),
-    responses: ok('The series', G.deviceSeriesResponseSchema),
+    responses: answer('The series', G.deviceSeriesResponseSchema),
   },
   'GET /api/devices/:id/events': {
     summary: "A device's recent events and local alerts",
     query: z.object({ limit: z.string().optional() }),
-    responses: ok('Events and alerts', G.deviceEventsResponseSchema),
+    responses: answer('Events and alerts', G.deviceEventsResponseSchema),
   },
   'GET /api/devices/:id/baseline': {
     summary: "A device's learned baseline and what changed since",
-    responses: ok('The baseline', G.baselineSchema),
+    responses: answer('The baseline', G.baselineSchema),
   },
   'GET /api/alerts': {
     summary: 'Local alerts, newest first',
     query: z.object({ device: z.string().optional(), limit: z.string().optional() }),
-    responses: ok('The alerts', G.gatewayAlertsResponseSchema),
+    responses: answer('The alerts', G.gatewayAlertsResponseSchema),
   },
   'GET /api/stream': {
     summary: 'Live server-sent events: status, device, alert',
