@@ -149,6 +149,18 @@ export function createGatewayMetrics(gateway: string, { processMetrics = true } 
       labelNames: ['source'],
       registers,
     }),
+    mqttPendingPublishes: new Gauge({
+      name: 'siem_gateway_mqtt_pending_publishes',
+      help: 'Publishes an embedded broker accepted whose events are not durable yet (bounded by max_pending_publishes).',
+      labelNames: ['source'],
+      registers,
+    }),
+    mqttReadPauses: new Counter({
+      name: 'siem_gateway_mqtt_read_pauses_total',
+      help: 'Times an embedded broker stopped reading its clients: pending publishes over max_pending_publishes or max_pending_bytes.',
+      labelNames: ['source'],
+      registers,
+    }),
     connections: new Gauge({
       name: 'siem_gateway_source_connections',
       help: 'Open connections per stream source.',

@@ -74,6 +74,21 @@ export const mqttBrokerSourceSchema = z
       .positive()
       .default(1024)
       .describe('Concurrent connections per listener.'),
+    max_pending_publishes: z
+      .number()
+      .int()
+      .positive()
+      .max(1_000_000)
+      .default(1000)
+      .describe(
+        'Publishes accepted and not yet durable, across all clients; over it the broker stops reading its clients until half have been written (nothing dropped, no PUBACK early).',
+      ),
+    max_pending_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024)
+      .describe('The same bound in topic and payload bytes (the gateway runs in a 64 MB heap).'),
     connect_timeout_secs: z
       .number()
       .positive()

@@ -18,6 +18,7 @@ import {
 } from '../../../protocols/mqtt/to-event.ts';
 import type { ConnInfo } from './events.ts';
 import { installPublishHooks } from './publish-hooks.ts';
+import { createTurnBatcher } from './turn-batch.ts';
 import type { SensorDeps } from './types.ts';
 
 type Internal = Client & { will?: unknown; _disconnected?: boolean };
@@ -35,10 +36,12 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
     resetSecs: config.rates.block_reset_secs,
   });
 
+  // What the hooks emit in one turn (the publishes of one socket read) goes to the pipeline as one batch.
+  const batched = createTurnBatcher((events, ack) => ctx.emit(events, ack ? { ack } : undefined));
   /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
   const emit = (events: PendingEvent[], ack = false): Promise<void> => {
     for (const e of events) ctx.metrics.sensorEvents.inc({ source: name, action: e.action });
-    return ctx.emit(events, ack ? { ack } : undefined);
+    return batched(events, ack);
   };
   const emitLater = (events: PendingEvent[]) => {
     emit(events).catch((error: Error) => {

@@ -10,6 +10,7 @@ import { matchTopic } from '../../../protocols/mqtt/topic.ts';
 import type { Source, SourceAddress, SourceContext } from '../../pipeline/types.ts';
 import { createTelemetrySampler } from '../telemetry/sampler.ts';
 import { createAuthenticator } from './auth.ts';
+import { createPublishGate } from './backpressure.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
 import type { ConnInfo } from './events.ts';
 import { createSensor } from './hooks.ts';
@@ -51,6 +52,12 @@ export function createMqttBrokerSource(
         drainTimeout: 30_000,
       });
       broker = b;
+      const gate = createPublishGate({
+        maxPublishes: config.max_pending_publishes,
+        maxBytes: config.max_pending_bytes,
+        source: name,
+        metrics: ctx.metrics,
+      });
       sensor?.detach();
       sensor = createSensor(b, {
         name,
@@ -61,6 +68,7 @@ export function createMqttBrokerSource(
         rates: createRateTracker({ windowSecs: config.rates.window_secs }),
         telemetry,
         isStopping: () => stopping,
+        gate,
       });
       refusals = installProtocolRefusal(b, {
         name,
@@ -73,6 +81,7 @@ export function createMqttBrokerSource(
           register: (socket, info) => infos.set(socket, info),
           onConnection: sensor.countConnection,
           onGuardError: sensor.guardError,
+          gate,
         });
         ({ servers, addresses, sockets } = started);
       } catch (error) {

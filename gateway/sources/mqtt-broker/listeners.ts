@@ -3,17 +3,20 @@
  * addresses (and verified client certificate name) before it is handed to aedes. Reads are
  * watched by the MQTT frame scanner, which sees each packet's declared length as soon as its
  * fixed header arrives: a packet over `max_packet_bytes` closes the connection before its body
- * is buffered (aedes' parser would otherwise collect up to 256 MB).
+ * is buffered (aedes' parser would otherwise collect up to 256 MB). While the publish gate is
+ * closed (backpressure.ts: too many publishes waiting for the durable write) a read returns nothing
+ * and the socket is parked; aedes reads it again when the gate opens.
  */
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Aedes } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import { normalizeIp } from '../../../protocols/event/address.ts';
 import { createMqttFrameScanner } from '../../../protocols/mqtt/framing.ts';
 import type { MqttError } from '../../../protocols/mqtt/types.ts';
 import { parseListen, tlsServerOptions } from '../../config/common.ts';
 import type { SourceAddress } from '../../pipeline/types.ts';
+import type { PublishGate } from './backpressure.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
 import type { ConnInfo } from './events.ts';
 
@@ -21,6 +24,7 @@ export interface ListenerHooks {
   register(socket: net.Socket, info: ConnInfo): void;
   onConnection(info: ConnInfo): void;
   onGuardError(info: ConnInfo, error: MqttError): void;
+  gate: PublishGate;
 }
 
 function guardReads(
@@ -28,11 +32,18 @@ function guardReads(
   info: ConnInfo,
   maxPacketBytes: number,
   onError: (e: MqttError) => void,
+  gate: PublishGate,
+  resume: () => void,
 ) {
   const scanner = createMqttFrameScanner({ maxPacketBytes });
   const read = socket.read.bind(socket);
   // aedes pulls with socket.read(); wrapping that one method costs no extra stream or copy.
   socket.read = ((size?: number) => {
+    // read(0) only starts the socket's own reading and never returns data: it is not held back.
+    if (gate.closed && size !== 0) {
+      gate.park(socket, resume);
+      return null;
+    }
     const chunk: unknown = read(size);
     if (chunk instanceof Uint8Array) {
       info.chunkAtBoundary = scanner.pending === 0;
@@ -62,7 +73,10 @@ export async function startListeners(
   const sockets = new Set<net.Socket>();
   const accept = (socket: net.Socket, transport: 'tcp' | 'tls') => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      hooks.gate.forget(socket);
+    });
     const info: ConnInfo = {
       ip: normalizeIp(socket.remoteAddress),
       port: socket.remotePort ?? 0,
@@ -74,8 +88,11 @@ export async function startListeners(
     if (transport === 'tls') info.certCn = certCommonName(socket as tls.TLSSocket);
     hooks.register(socket, info);
     hooks.onConnection(info);
-    guardReads(socket, info, config.max_packet_bytes, (e) => hooks.onGuardError(info, e));
-    const client = broker.handle(socket);
+    // aedes' Client#resume() (not in its types) reads the socket again: it was parked between reads,
+    // which can only happen once aedes reads it, after handle() returned.
+    const resume = () => client.resume();
+    guardReads(socket, info, config.max_packet_bytes, (e) => hooks.onGuardError(info, e), hooks.gate, resume);
+    const client = broker.handle(socket) as Client & { resume(): void };
     // Parser errors reach aedes as a generic client error; note them first, to report a malformed packet.
     const parser = (client as unknown as { _parser?: EventEmitter })._parser;
     parser?.prependListener('error', (e: Error) => {

@@ -2,7 +2,9 @@
  * The sensor inside the embedded broker, message side: the publish and subscribe ACLs (auth.ts)
  * with their events (`#`, `+` and `$SYS` subscriptions flagged, denied publishes, retained writes,
  * wills) and telemetry. A QoS 1/2 PUBLISH that produces an event is acknowledged only once that
- * event is durable: aedes sends PUBACK/PUBREC after `authorizePublish` calls back.
+ * event is durable: aedes sends PUBACK/PUBREC after `authorizePublish` calls back. Every publish
+ * that makes events, QoS 0 too, holds its place in the publish gate (backpressure.ts) until its
+ * write settles: over the bound the broker stops reading its clients.
  */
 import type { Aedes, Client } from 'aedes';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
@@ -21,7 +23,7 @@ export interface PublishHookDeps extends SensorDeps {
 }
 
 export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void {
-  const { name, ctx, infoOf, telemetry, emit, emitLater, event } = deps;
+  const { name, ctx, infoOf, telemetry, emit, emitLater, event, gate } = deps;
 
   broker.authorizeSubscribe = (client, sub, done) => {
     const info = infoOf(client);
@@ -127,16 +129,25 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
       }
     }
     if (events.length === 0) return done(null);
+    const release = gate.admit(payload.length + packet.topic.length);
     if (packet.qos === 0) {
-      emitLater(events);
+      emit(events).then(release, (error: Error) => {
+        release();
+        ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
+        ctx.logger.error({ err: error.message }, 'queue write failed');
+      });
       return done(null);
     }
     // QoS 1/2: aedes writes PUBACK/PUBREC after this callback; the events must be durable first.
     // The client waits, so they are written at once (with whatever else is pending), not after
     // the queue's group-commit window.
     emit(events, true).then(
-      () => done(null),
+      () => {
+        release();
+        done(null);
+      },
       (error: Error) => {
+        release();
         ctx.metrics.dropped.inc({ source: name, reason: 'queue_write_failed' }, events.length);
         ctx.logger.error({ err: error.message }, 'queue write failed; not acknowledging the publish');
         info.closeReason = 'queue_unavailable';

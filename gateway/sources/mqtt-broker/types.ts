@@ -7,6 +7,7 @@ import type { SourceContext } from '../../pipeline/types.ts';
 import type { RateTracker } from '../shared-mqtt-rates.ts';
 import type { TelemetrySampler } from '../telemetry/sampler.ts';
 import type { createAuthenticator } from './auth.ts';
+import type { PublishGate } from './backpressure.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
 import type { ConnInfo } from './events.ts';
 
@@ -19,4 +20,6 @@ export interface SensorDeps {
   rates: RateTracker;
   telemetry: TelemetrySampler;
   isStopping: () => boolean;
+  /** The bound on publishes waiting for their durable write (backpressure.ts). */
+  gate: PublishGate;
 }

@@ -1,0 +1,47 @@
+/**
+ * One pipeline emit per turn for the broker's sensor. aedes parses a whole socket read at once, so
+ * the publishes of one read reach the hooks in the same synchronous run; their events go to the
+ * pipeline together at the end of that run (a microtask), in the order they came, written at once
+ * if any of them waits for its PUBACK. The queue already wrote every urgent append of a turn in one
+ * write; what a batch saves is the pipeline's work and promises per call. Each caller still hears
+ * when its own events are durable, or that the write failed (then every caller of the batch does).
+ */
+import type { PendingEvent } from '../../../protocols/event/schema.ts';
+
+export type BatchedEmit = (events: PendingEvent[], ack: boolean) => Promise<void>;
+
+export function createTurnBatcher(emit: BatchedEmit): BatchedEmit {
+  let events: PendingEvent[] = [];
+  let ack = false;
+  let current: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  const flush = () => {
+    const batch = events;
+    const urgent = ack;
+    const settle = current!;
+    events = [];
+    ack = false;
+    current = undefined;
+    try {
+      emit(batch, urgent).then(settle.resolve, settle.reject);
+    } catch (error) {
+      settle.reject(error as Error);
+    }
+  };
+
+  return (more, wantsAck) => {
+    if (!current) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      current = { promise, resolve, reject };
+      queueMicrotask(flush);
+    }
+    for (const e of more) events.push(e);
+    if (wantsAck) ack = true;
+    return current.promise;
+  };
+}
