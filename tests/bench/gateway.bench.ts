@@ -4,21 +4,19 @@
  * to accepting traffic, RSS idle with 50 connected devices, and RSS and CPU at 1,000 and 10,000
  * syslog events/s over TCP.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, listening, REPO_ROOT, waitFor } from '../support/env.ts';
+import { freePort, listening, waitFor } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
-import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../firmware-shims/build/runtime.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
+import { buildGatewayBundle, gatewayCommand, gatewayEnv } from './support/gateway-process.ts';
 import { cpuSeconds, memoryMb } from './support/procs.ts';
 
 export const title = 'gateway footprint';
-
-const BUNDLE = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
 
 /** Sends `rate` events/s over `connections` TCP connections for `seconds`; returns peak RSS and CPU share. */
 async function load(pid: number, port: number, rate: number, seconds: number) {
@@ -53,11 +51,7 @@ async function load(pid: number, port: number, rate: number, seconds: number) {
 }
 
 export async function run(options: BenchOptions): Promise<BenchFigure[]> {
-  execFileSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO_ROOT, 'firmware-shims', 'build', 'bundle-gateway.ts'), '--no-pack'],
-    { stdio: 'ignore' },
-  );
+  buildGatewayBundle();
   const db = await createTempDatabase();
   if (!('url' in db)) throw new Error(db.error);
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-footprint-'));
@@ -77,26 +71,9 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
         'log: { level: error }',
       ].join('\n'),
     );
+    const [command, ...args] = gatewayCommand(config, { cpu: 0 });
     const started = performance.now();
-    child = spawn(
-      'taskset',
-      [
-        '-c',
-        '0',
-        process.execPath,
-        ...GATEWAY_NODE_FLAGS,
-        // BENCH_CPU_PROF=<dir>: write the gateway's CPU profile there (to see where time goes).
-        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-        BUNDLE,
-        'run',
-        '--config',
-        config,
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, ...GATEWAY_ENV },
-      },
-    );
+    child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], env: gatewayEnv() });
     await waitFor(() => listening(port), { timeoutMs: 30_000, intervalMs: 5 });
     const startupMs = performance.now() - started;
     const pid = child.pid!;

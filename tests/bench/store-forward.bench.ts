@@ -8,21 +8,18 @@
  *   the gateway's core was while draining;
  * - PostgreSQL's raw COPY of the same rows into `events`: the storage ceiling of any drain here.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  GATEWAY_ENV as SHIPPED_ENV,
-  GATEWAY_NODE_FLAGS as SHIPPED_NODE_FLAGS,
-} from '../../firmware-shims/build/runtime.ts';
 import { ClassicLevel } from 'classic-level';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
 import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
-import { REPO_ROOT, waitFor, freePort } from '../support/env.ts';
+import { waitFor, freePort } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
+import { buildGatewayBundle, gatewayCommand, gatewayEnv } from './support/gateway-process.ts';
 import { cpuSeconds, memoryMb, track, trackDir } from './support/procs.ts';
 import { rawCopyRate } from './support/raw-copy.ts';
 import { queuedEvents } from '../support/gateway-metrics.ts';
@@ -30,17 +27,12 @@ import type { BenchFigure, BenchOptions } from './types.ts';
 
 export const title = 'store-and-forward';
 
-/** The gateway as it ships to a box: the bundle from `npm run build:gateway`, with its heap cap. */
-const BUNDLE = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
-const GATEWAY_NODE_FLAGS = [
-  ...SHIPPED_NODE_FLAGS,
-  ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-];
 /**
  * glibc gives each LevelDB worker thread its own malloc arena, which fragments and makes RSS
  * creep with the amount of data moved; two arenas keep it flat (the systemd unit sets the same).
+ * BENCH_MALLOC_ARENA_MAX tries another number.
  */
-const GATEWAY_ENV = { ...SHIPPED_ENV, MALLOC_ARENA_MAX: process.env.BENCH_MALLOC_ARENA_MAX ?? '2' };
+const ARENAS = { MALLOC_ARENA_MAX: process.env.BENCH_MALLOC_ARENA_MAX ?? '2' };
 
 const PER_RECORD = 200;
 
@@ -129,15 +121,9 @@ async function drain(backlog: number, dbUrl: string) {
       'log: { level: error }',
     ].join('\n'),
   );
+  const [command, ...args] = gatewayCommand(config, { cpu: 0 });
   const child: ChildProcess = track(
-    spawn(
-      'taskset',
-      ['-c', '0', process.execPath, ...GATEWAY_NODE_FLAGS, BUNDLE, 'run', '--config', config],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, ...GATEWAY_ENV },
-      },
-    ),
+    spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...gatewayEnv(), ...ARENAS } }),
   );
   let out = '';
   child.stdout?.on('data', (d) => {
@@ -214,14 +200,7 @@ async function drain(backlog: number, dbUrl: string) {
 }
 
 export async function run(options: BenchOptions): Promise<BenchFigure[]> {
-  execFileSync(
-    process.execPath,
-    // The bundle is all this needs; the tarballs are not (and packing them takes a while).
-    ['--import', 'tsx', path.join(REPO_ROOT, 'firmware-shims', 'build', 'bundle-gateway.ts'), '--no-pack'],
-    {
-      stdio: 'ignore',
-    },
-  );
+  buildGatewayBundle();
   const small = options.quick ? 20_000 : 250_000;
   const large = options.quick ? 60_000 : 1_000_000;
   const raw = await rawLevel(large);

@@ -11,13 +11,12 @@
  * Reported per system and transport: events/s end to end (sent → delivered), CPU seconds per
  * million events (utime + stime from /proc/<pid>/stat), peak RSS (VmHWM) and events lost.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { hasTool, REPO_ROOT, waitFor } from '../support/env.ts';
 import { createTempDatabase } from '../support/postgres.ts';
 import { startTestCentral } from '../support/stack.ts';
 import { startGatewayProcess } from './support/gateway-process.ts';
-import { cpuSeconds, memoryMb, track } from './support/procs.ts';
+import { cpuSeconds, memoryMb, runSupportScript } from './support/procs.ts';
 import { startLineSink, startRsyslog } from './support/rsyslog.ts';
 import type { BlastOptions, BlastResult } from './support/syslog-blaster.ts';
 import type { BenchFigure, BenchOptions } from './types.ts';
@@ -48,30 +47,9 @@ interface Measured {
   pending: number;
 }
 
-async function runBlaster(options: BlastOptions): Promise<BlastResult> {
-  const child = track(
-    spawn(
-      'taskset',
-      [
-        '-c',
-        String(SENDER_CPU),
-        process.execPath,
-        '--import',
-        'tsx',
-        path.join(REPO_ROOT, 'tests', 'bench', 'support', 'syslog-blaster.ts'),
-        JSON.stringify(options),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    ),
-  );
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`syslog blaster exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as BlastResult;
-}
+/** The sender in its own process, pinned to its core (support/syslog-blaster.ts). */
+const runBlaster = (options: BlastOptions) =>
+  runSupportScript<BlastResult>('syslog-blaster.ts', options, { what: 'syslog blaster', cpu: SENDER_CPU });
 
 async function measure(
   sut: SystemUnderTest,

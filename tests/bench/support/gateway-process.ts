@@ -27,6 +27,31 @@ export function buildGatewayBundle(): void {
   built = true;
 }
 
+/**
+ * The command line that runs the bundled gateway with the config file `config` as it ships (the
+ * wrapper's Node flags), pinned to core `cpu` by `taskset -c` when given: `[command, ...args]`.
+ * BENCH_GATEWAY_BUNDLE=<file> runs that bundle as it is (e.g. one built from another commit),
+ * else the one built here; BENCH_GATEWAY_FLAGS="--flag ..." adds Node/V8 flags (to try one before
+ * making it the default); BENCH_CPU_PROF=<dir> writes the gateway's CPU profile there.
+ */
+export function gatewayCommand(config: string, { cpu }: { cpu?: number } = {}): [string, ...string[]] {
+  const bundle = process.env.BENCH_GATEWAY_BUNDLE ?? BUNDLE;
+  if (!process.env.BENCH_GATEWAY_BUNDLE) buildGatewayBundle();
+  const extra = process.env.BENCH_GATEWAY_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const args = [...GATEWAY_NODE_FLAGS, ...extra, ...profile, bundle, 'run', '--config', config];
+  return cpu === undefined
+    ? [process.execPath, ...args]
+    : ['taskset', '-c', String(cpu), process.execPath, ...args];
+}
+
+/** The gateway's environment as its wrapper sets it (glibc gives each LevelDB thread its own malloc arena; two keep RSS flat). */
+export function gatewayEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...GATEWAY_ENV };
+}
+
 export interface GatewayProcess {
   child: ChildProcess;
   pid: number;
@@ -46,9 +71,6 @@ export async function startGatewayProcess(
   gatewayId: string,
   { cpu, config = [] }: { cpu?: number; config?: string[] },
 ): Promise<GatewayProcess> {
-  // BENCH_GATEWAY_BUNDLE=<file>: run that bundle as it is (e.g. one built from another commit).
-  const bundle = process.env.BENCH_GATEWAY_BUNDLE ?? BUNDLE;
-  if (!process.env.BENCH_GATEWAY_BUNDLE) buildGatewayBundle();
   const { dir, cleanup } = trackDir(mkdtempSync(path.join(tmpdir(), 'bench-gw-')));
   await central.enroll(gatewayId, path.join(dir, 'credentials.json'));
   const file = path.join(dir, 'gateway.yaml');
@@ -62,30 +84,8 @@ export async function startGatewayProcess(
       ...config,
     ].join('\n'),
   );
-  // BENCH_CPU_PROF=<dir>: write the gateway's CPU profile there (to see where its time goes).
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  // BENCH_GATEWAY_FLAGS="--flag ...": extra Node/V8 flags, to try one before making it the default.
-  const extra = process.env.BENCH_GATEWAY_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  const argv = [
-    process.execPath,
-    ...GATEWAY_NODE_FLAGS,
-    ...extra,
-    ...profile,
-    bundle,
-    'run',
-    '--config',
-    file,
-  ];
-  const child = track(
-    cpu === undefined
-      ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: gatewayEnv() })
-      : spawn('taskset', ['-c', String(cpu), ...argv], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-          env: gatewayEnv(),
-        }),
-  );
+  const [command, ...args] = gatewayCommand(file, { cpu });
+  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: gatewayEnv() }));
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;
@@ -117,9 +117,4 @@ export async function startGatewayProcess(
     cleanup();
     throw error;
   }
-}
-
-function gatewayEnv(): NodeJS.ProcessEnv {
-  // glibc gives each LevelDB thread its own arena; two keep RSS flat, as the systemd unit does.
-  return { ...process.env, ...GATEWAY_ENV };
 }

@@ -9,11 +9,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../../firmware-shims/build/runtime.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
-import { REPO_ROOT, waitFor } from '../../support/env.ts';
+import { waitFor } from '../../support/env.ts';
 import { readStoppedQueue, writeOfflineCredentials } from '../../support/offline-gateway.ts';
-import { buildGatewayBundle } from './gateway-process.ts';
+import { buildGatewayBundle, gatewayCommand, gatewayEnv } from './gateway-process.ts';
 import { stopChild, track, trackDir } from './procs.ts';
 
 export interface StandaloneGateway {
@@ -47,17 +46,8 @@ export async function startStandaloneGateway(id: string, config: string[]): Prom
       ...config,
     ].join('\n'),
   );
-  const bundle = path.join(REPO_ROOT, 'dist', 'gateway', 'siem-gateway.mjs');
-  // BENCH_CPU_PROF=<dir>: write the gateway's CPU profile there (as gateway-process.ts does).
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  const child = track(
-    spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profile, bundle, 'run', '--config', file], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...GATEWAY_ENV },
-    }),
-  );
+  const [command, ...args] = gatewayCommand(file);
+  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: gatewayEnv() }));
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   const stop = () => stopChild(child, 30_000);

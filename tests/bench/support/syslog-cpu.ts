@@ -4,14 +4,13 @@
  * `node --import tsx tests/bench/support/syslog-cpu.ts [count]`; BENCH_CPU_PROF=<dir> also writes
  * the gateway's CPU profile. Prints CPU seconds per million delivered events.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, waitFor } from '../../support/env.ts';
 import { createTempDatabase } from '../../support/postgres.ts';
 import { startTestCentral } from '../../support/stack.ts';
 import { startGatewayProcess } from './gateway-process.ts';
-import { cpuSeconds, memoryMb, track } from './procs.ts';
+import { cpuSeconds, memoryMb, runSupportScript } from './procs.ts';
 import type { BlastOptions, BlastResult } from './syslog-blaster.ts';
 
 /** CPU seconds of a process's main thread and of its other threads (V8's, libuv's, LevelDB's): where the time goes besides the main thread. */
@@ -30,30 +29,9 @@ function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
-async function runBlaster(options: BlastOptions): Promise<BlastResult> {
-  const child = track(
-    spawn(
-      'taskset',
-      [
-        '-c',
-        '0',
-        process.execPath,
-        '--import',
-        'tsx',
-        path.join(REPO_ROOT, 'tests', 'bench', 'support', 'syslog-blaster.ts'),
-        JSON.stringify(options),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    ),
-  );
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`syslog blaster exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as BlastResult;
-}
+/** The sender in its own process, pinned to its core (support/syslog-blaster.ts). */
+const runBlaster = (options: BlastOptions) =>
+  runSupportScript<BlastResult>('syslog-blaster.ts', options, { what: 'syslog blaster', cpu: 0 });
 
 const count = Number(process.argv[2] ?? 200_000);
 const db = await createTempDatabase();
