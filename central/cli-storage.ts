@@ -22,6 +22,7 @@ export async function lifecycleCommand(config: CentralConfig): Promise<number> {
     const job = createLifecycleJob({
       store,
       storage: config.storage,
+      playbooks: config.playbooks,
       metrics,
       logger,
       centralEvents: createCentralEvents({ store, centralId: config.central.id, logger, metrics }),

@@ -317,6 +317,7 @@ export async function startCentral(config: CentralConfig, options: CentralOption
     const lifecycle = createLifecycleJob({
       store,
       storage: config.storage,
+      playbooks: config.playbooks,
       metrics,
       logger: logger.child({ component: 'lifecycle' }),
       centralEvents: central.centralEvents,

@@ -1,7 +1,7 @@
 /**
  * The partition lifecycle job of a running central: runs `runLifecycle` (partitions ahead,
- * retention with optional archive, DEFAULT partition count) once at start and then hourly,
- * never two runs at once. It reports what it finds: the DEFAULT partition's row count as a
+ * retention with optional archive, DEFAULT partition count) and the playbook tables' retention
+ * (playbooks/retention.ts) once at start and then hourly, never two runs at once. It reports what it finds: the DEFAULT partition's row count as a
  * metric and, above `storage.default_partition_max_rows` and growing, a
  * `central.default_partition_rows` health event; every failure is logged and counted.
  */
@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { CentralConfig } from './config/schema.ts';
 import type { CentralEvents } from './events.ts';
 import type { CentralMetrics } from './metrics.ts';
+import { prunePlaybookRows, type PrunedPlaybookRows } from './playbooks/retention.ts';
 import { type LifecycleReport, runLifecycle } from './store/lifecycle.ts';
 import type { RetentionPolicy } from './store/retention.ts';
 import type { RowRetentionPolicy } from './store/retention-rows.ts';
@@ -26,9 +27,16 @@ export function retentionPolicy(storage: CentralConfig['storage']): RetentionPol
   };
 }
 
+/** One run's report: the partition lifecycle's, with the playbook rows pruned counted in `pruned`. */
+export type CentralLifecycleReport = LifecycleReport & {
+  pruned: LifecycleReport['pruned'] & PrunedPlaybookRows;
+};
+
 export interface LifecycleJobOptions {
   store: EventStore;
   storage: CentralConfig['storage'];
+  /** The `playbooks:` block: how long playbook runs and audit rows are kept (none pruned without it). */
+  playbooks?: CentralConfig['playbooks'];
   metrics: CentralMetrics;
   centralEvents: CentralEvents;
   logger: Logger;
@@ -41,13 +49,18 @@ export function createLifecycleJob(options: LifecycleJobOptions) {
   const policy = retentionPolicy(options.storage);
   const maxDefaultRows = options.storage.default_partition_max_rows ?? 0;
   let lastReportedDefault = maxDefaultRows;
-  let running: Promise<LifecycleReport | undefined> | undefined;
+  let running: Promise<CentralLifecycleReport | undefined> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  async function once(): Promise<LifecycleReport | undefined> {
-    let report: LifecycleReport;
+  async function once(): Promise<CentralLifecycleReport | undefined> {
+    let report: CentralLifecycleReport;
     try {
-      report = await runLifecycle(store, policy, now());
+      const at = now();
+      const partitions = await runLifecycle(store, policy, at);
+      const playbooks = options.playbooks
+        ? await prunePlaybookRows(store.sql, options.playbooks.retention, at)
+        : { playbookRuns: 0, playbookAudit: 0 };
+      report = { ...partitions, pruned: { ...partitions.pruned, ...playbooks } };
     } catch (error) {
       metrics.errors.inc({ component: 'store', stage: 'processing', code: 'lifecycle' });
       logger.error({ err: (error as Error).message }, 'partition lifecycle failed');
@@ -57,9 +70,10 @@ export function createLifecycleJob(options: LifecycleJobOptions) {
       metrics.partitionsDropped.inc({ archived: d.manifest ? 'yes' : 'no' });
       logger.info({ partition: d.name, rows: d.rows, archive: d.manifest?.file }, 'partition dropped');
     }
-    if (report.pruned.alerts + report.pruned.outbox > 0) {
-      logger.info(report.pruned, 'closed alerts and finished outbox rows pruned');
-    }
+    const { alerts, outbox, playbookRuns, playbookAudit } = report.pruned;
+    if (alerts + outbox > 0) logger.info({ alerts, outbox }, 'closed alerts and finished outbox rows pruned');
+    if (playbookRuns + playbookAudit > 0)
+      logger.info({ playbookRuns, playbookAudit }, 'old playbook runs and audit rows pruned');
     for (const f of report.failed) {
       metrics.errors.inc({ component: 'store', stage: 'processing', code: 'retention' });
       logger.error({ partition: f.name, err: f.error }, 'could not archive or drop an expired partition');
@@ -84,7 +98,7 @@ export function createLifecycleJob(options: LifecycleJobOptions) {
 
   return {
     /** One run now (waits for a run already under way instead of starting a second). */
-    run(): Promise<LifecycleReport | undefined> {
+    run(): Promise<CentralLifecycleReport | undefined> {
       running ??= once().finally(() => {
         running = undefined;
       });

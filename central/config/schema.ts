@@ -11,6 +11,7 @@ import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
 import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
+import { playbooksConfigSchema } from '../playbooks/config.ts';
 import { reportsConfigSchema } from '../reports/config.ts';
 import { streamConfigSchema } from '../api/stream-limits.ts';
 import { clusterConfigSchema } from '../cluster/config.ts';
@@ -192,6 +193,7 @@ export const centralConfigSchema = z.strictObject({
   sinks: sinksConfigSchema,
   enrichment: enrichmentConfigSchema,
   reports: reportsConfigSchema,
+  playbooks: playbooksConfigSchema,
   cluster: clusterConfigSchema,
   log: z
     .strictObject({
