@@ -226,7 +226,13 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
     await restartAt(t, Math.min(offset, size));
   };
 
-  /** Whether a followed file other than `except` has bytes it has no head for yet (restarted empty, grown since). */
+  /**
+   * Whether a followed file other than `except` has bytes it has no head for yet (restarted empty,
+   * grown since). Only files with no head are looked at; their size is asked now, not remembered:
+   * one that stays empty must not hold new files back (a flag set at the restart would make every
+   * new file wait UNDECIDED_MS beside a quiet truncated log), and the copy being decided was made
+   * after the growth, so a size read now sees it.
+   */
   const unknownContent = async (except: string): Promise<boolean> => {
     for (const o of tracked.values()) {
       if (o.key === except || o.undecidedSince !== undefined || o.head.length > 0) continue;
