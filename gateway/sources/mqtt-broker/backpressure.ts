@@ -2,10 +2,11 @@
  * The broker-wide bound on publishes accepted but not yet durable. Each publish that makes events
  * is admitted (counted with its topic and payload bytes) until its write settles. Over
  * `max_pending_publishes` or `max_pending_bytes` the gate closes: listeners.ts stops reading the
- * clients' sockets (TCP then pushes back on them) and parks each one; once the pending work drains
- * to half of both bounds the gate opens and the parked sockets are read again, in turn. Nothing is
- * dropped and nothing acknowledged early: a QoS 1 PUBACK still waits for its write. A read taken
- * while the gate is open may carry the gate past its bound by what that one read holds.
+ * connected clients' sockets (TCP then pushes back on them) and parks each one; once the pending
+ * work drains to half of both bounds the gate opens and the parked sockets are read again, in
+ * turn. A client not yet connected is read all the same, so that its CONNECT is answered in time.
+ * Nothing is dropped and nothing acknowledged early: a QoS 1 PUBACK still waits for its write. A
+ * read taken while the gate is open may carry the gate past its bound by what that one read holds.
  */
 import type { GatewayMetrics } from '../../metrics.ts';
 

@@ -4,8 +4,8 @@
  * watched by the MQTT frame scanner, which sees each packet's declared length as soon as its
  * fixed header arrives: a packet over `max_packet_bytes` closes the connection before its body
  * is buffered (aedes' parser would otherwise collect up to 256 MB). While the publish gate is
- * closed (backpressure.ts: too many publishes waiting for the durable write) a read returns nothing
- * and the socket is parked; aedes reads it again when the gate opens.
+ * closed (backpressure.ts: too many publishes waiting for the durable write) a connected client's
+ * read returns nothing and its socket is parked; aedes reads it again when the gate opens.
  */
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -40,7 +40,9 @@ function guardReads(
   // aedes pulls with socket.read(); wrapping that one method costs no extra stream or copy.
   socket.read = ((size?: number) => {
     // read(0) only starts the socket's own reading and never returns data: it is not held back.
-    if (gate.closed && size !== 0) {
+    // Nor is a connection before its CONNACK: its CONNECT is read, so that it is answered within
+    // the client's connect timeout (mqtt.js publishes nothing before the CONNACK).
+    if (gate.closed && size !== 0 && info.connectedAt !== undefined) {
       gate.park(socket, resume);
       return null;
     }

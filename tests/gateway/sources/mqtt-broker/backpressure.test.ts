@@ -36,6 +36,9 @@ interface Flood {
   /** Calls of ctx.emit that carried readings. */
   emits: number;
   pending: () => number;
+  /** While set, no write completes until `release()`: the durable write is stuck. */
+  held: boolean;
+  release: () => void;
   metrics: ReturnType<typeof createGatewayMetrics>;
   port: number;
   stop: () => Promise<void>;
@@ -45,7 +48,19 @@ async function startSlowBroker(bounds: Record<string, number>): Promise<Flood> {
   const metrics = createGatewayMetrics('gw-test', { processMetrics: false });
   const written = new Map<string, number>();
   let pending = 0;
-  const flood = { written, maxPending: 0, emits: 0, pending: () => pending, metrics } as Flood;
+  const stuck: Array<() => void> = [];
+  const flood = {
+    written,
+    maxPending: 0,
+    emits: 0,
+    pending: () => pending,
+    held: false,
+    release: () => {
+      flood.held = false;
+      for (const finish of stuck.splice(0)) finish();
+    },
+    metrics,
+  } as Flood;
   const ctx: SourceContext = {
     metrics,
     logger: pino({ level: 'silent' }),
@@ -55,16 +70,18 @@ async function startSlowBroker(bounds: Record<string, number>): Promise<Flood> {
       pending += readings.length;
       if (readings.length > 0) flood.emits += 1;
       flood.maxPending = Math.max(flood.maxPending, pending);
-      return new Promise((resolve) =>
-        setTimeout(() => {
+      return new Promise((resolve) => {
+        const finish = () => {
           for (const e of readings) {
             const seq = String((e.fields.values as { seq: string }).seq);
             written.set(seq, (written.get(seq) ?? 0) + 1);
           }
           pending -= readings.length;
           resolve();
-        }, WRITE_MS),
-      );
+        };
+        if (flood.held) stuck.push(finish);
+        else setTimeout(finish, WRITE_MS);
+      });
     },
   };
   const source = createMqttBrokerSource(
@@ -184,4 +201,47 @@ describe('publish backpressure', () => {
       await f.stop();
     }
   });
+
+  it(
+    'still answers a CONNECT while the gate is closed, and the held publishes go on once written',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const f = await startSlowBroker({ max_pending_publishes: 50 });
+      const conns: mqtt.MqttClient[] = [];
+      try {
+        f.held = true;
+        const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: f.port, reconnectPeriod: 0 });
+        conns.push(pub);
+        const acked = Promise.all(
+          Array.from({ length: 300 }, (_, i) =>
+            pub.publishAsync(`${TOPIC_PREFIX}held`, JSON.stringify({ seq: `held.${i}`, pad: PAD }), {
+              qos: 1,
+            }),
+          ),
+        );
+        await waitFor(async () => ((await metricValue(f.metrics.mqttReadPauses)) > 0 ? true : undefined), {
+          what: 'the gate closed',
+        });
+        // The writes are stuck and the gate closed: a new client still gets its CONNACK in time.
+        const late = await mqtt.connectAsync({
+          host: '127.0.0.1',
+          port: f.port,
+          reconnectPeriod: 0,
+          connectTimeout: 3000,
+        });
+        conns.push(late);
+        assert.equal(f.written.size, 0);
+        f.release();
+        await acked;
+        assert.equal(f.written.size, 300);
+        assert.ok(f.maxPending < 300, `the publisher was paused: ${f.maxPending} pending at most`);
+      } finally {
+        f.release();
+        await Promise.all(conns.map((c) => c.endAsync(true)));
+        await f.stop();
+      }
+    },
+  );
 });
