@@ -165,9 +165,11 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
     const waited = Date.now() - t.undecidedSince!;
     const patience = Math.max(UNDECIDED_MS, 4 * config.poll_interval_ms);
     if (offset === undefined && waited < patience && (await unknownContent(t.key))) {
-      // A followed file restarted on an empty file holds content not looked at yet: this file may
-      // be its copy (logrotate copies, then truncates) with nothing to tell so. Decided at 0 now, it
-      // would be read from 0 while the original is read from 0 too. Its next read gives it a head.
+      // A followed file holds content the source has not looked at yet (restarted on an empty
+      // file and grown since, or truncated and written again since its last look): this file may
+      // be its copy (logrotate copies, then truncates) with nothing to tell so. Decided at 0 now,
+      // it would be read from 0 while the original is read from 0 too. The original's next read
+      // gives it the new head, which this file then matches.
       return;
     }
     if (offset === undefined) {
@@ -227,20 +229,23 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
   };
 
   /**
-   * Whether a followed file other than `except` has bytes it has no head for yet (restarted empty,
-   * grown since). Only files with no head are looked at; their size is asked now, not remembered:
-   * one that stays empty must not hold new files back (a flag set at the restart would make every
-   * new file wait UNDECIDED_MS beside a quiet truncated log), and the copy being decided was made
-   * after the growth, so a size read now sees it.
+   * Whether a followed file other than `except` holds bytes its head does not describe: restarted
+   * on an empty file and grown since, or rewritten (truncated and written again) since its last
+   * look, which a slow look misses when logrotate runs every fraction of a second. Asked of the
+   * files now, not kept as a flag: a flag set at a restart on an empty file would hold every new
+   * file back UNDECIDED_MS beside a quiet truncated log, and a rewrite between looks is seen by
+   * no one. Only asked while a new file is undecided: a stat or one head read per followed file.
    */
   const unknownContent = async (except: string): Promise<boolean> => {
     for (const o of tracked.values()) {
-      if (o.key === except || o.undecidedSince !== undefined || o.head.length > 0) continue;
-      const size = await o.fd.stat().then(
-        (st) => st.size,
-        () => 0,
-      );
-      if (size > 0) return true;
+      if (o.key === except || o.undecidedSince !== undefined) continue;
+      try {
+        if (o.head.length === 0) {
+          if ((await o.fd.stat()).size > 0) return true;
+        } else if (!(await readHead(o.fd, o.head.length)).equals(o.head)) return true;
+      } catch {
+        // Closed meanwhile (let go): nothing to wait for.
+      }
     }
     return false;
   };

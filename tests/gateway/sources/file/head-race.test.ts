@@ -7,7 +7,9 @@
  * lost) and the copy, matching nothing, from 0 (lines twice). The rotation here is real files; only
  * its timing is forced, by running it from inside the source's own read of the head. And a copy
  * found after a truncation to empty, of content the source has not read a byte of yet, once had
- * no head to match and was read from 0 beside its original.
+ * no head to match and was read from 0 beside its original; so did a copy found between logrotate's
+ * copy and its truncation when the original had been truncated and written again since the
+ * source's last look (its head in the source was still the old content's).
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
@@ -107,6 +109,29 @@ describe('file source head under copytruncate', () => {
     // the copy before the source has read a byte of the original's new content.
     appendFileSync(file, numbered(0, 300, 'new'));
     copyFileSync(file, `${file}.1`);
+    const expected = [
+      ...numbered(0, 5, 'old').trimEnd().split('\n'),
+      ...numbered(0, 300, 'new').trimEnd().split('\n'),
+    ];
+    await expectEachOnce(h, expected);
+  });
+  it('a copy found before its truncation, of content written since the last look over the old, waits for the original to be read', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 5, 'old'));
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 400, rotate_wait_secs: 1 });
+    await waitFor(async () => ((await h!.events()).length >= 5 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'the first lines',
+    });
+    // Between two looks (synchronous: the source cannot look in between), a slow source misses
+    // a whole rotation period: the file is truncated and written again, and logrotate's next copy
+    // is made; its truncation comes after the source has looked.
+    truncateSync(file, 0);
+    appendFileSync(file, numbered(0, 300, 'new'));
+    copyFileSync(file, `${file}.1`);
+    await new Promise((r) => setTimeout(r, 1000));
+    truncateSync(file, 0);
     const expected = [
       ...numbered(0, 5, 'old').trimEnd().split('\n'),
       ...numbered(0, 300, 'new').trimEnd().split('\n'),
