@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { encodeLinkMessage, estimateClockOffset, type LinkMessage } from '../../protocols/link/codec.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { LevelQueue } from '../queue/leveldb-queue.ts';
+import { type LevelQueue, recordRef } from '../queue/leveldb-queue.ts';
 import { batchFrame } from './batch-frame.ts';
 import { BatchReader } from './batch-reader.ts';
 import { closeLinkSocket, type LinkTlsFiles, openLinkSocket, sendText, sendTextBytes } from './connection.ts';
@@ -305,7 +305,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
           if (records.length === 0 || !this.#ready) break;
           const events = records.reduce((n, r) => n + r.count, 0);
           const batchId = this.#nextBatchId++;
-          this.#window.add(batchId, { records, events });
+          // Only what the ack's delete needs is kept in flight: the bytes, read back from disk when
+          // the backlog is past the queue's tail, die once framed instead of aging into V8's old
+          // space (and its external-memory budget) while the batch waits for its ack.
+          this.#window.add(batchId, { records: records.map(recordRef), events });
           // The stored JSON goes out as it is: no parse, no re-serialisation (queue SPEC §2), and
           // no large string either: the frame is made of the records' bytes.
           sendTextBytes(

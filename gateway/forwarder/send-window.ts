@@ -6,9 +6,10 @@
  * ack rate.
  */
 import type { GatewayMetrics } from '../metrics.ts';
-import type { QueueRecord } from '../queue/leveldb-queue.ts';
+import type { RecordRef } from '../queue/leveldb-queue.ts';
 
-export type InFlight = { records: QueueRecord[]; events: number };
+/** A batch in flight: what its ack deletes (the records' keys, not their bytes) and its event count. */
+export type InFlight = { records: RecordRef[]; events: number };
 
 /** The ack history kept for the ack rate: the last minute. */
 const ACK_RATE_WINDOW_MS = 60_000;

@@ -31,9 +31,17 @@ import {
 } from './pack.ts';
 import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
 import { RecordTail } from './tail.ts';
-import { LANES, type Lane, type QueueDepth, type QueueRecord } from './types.ts';
+import { LANES, type Lane, type QueueDepth, type QueueRecord, type RecordRef } from './types.ts';
 
-export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
+export {
+  LANES,
+  type Lane,
+  laneOf,
+  type QueueDepth,
+  type QueueRecord,
+  type RecordRef,
+  recordRef,
+} from './types.ts';
 export { type EvictionReport, QueueFullError } from './evictions.ts';
 export type { AppendStamp } from './pack.ts';
 
@@ -335,16 +343,17 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   }
 
   /** Deletes acked records. Records already evicted are skipped (and not counted twice). */
-  remove(records: readonly QueueRecord[]): Promise<void> {
+  remove(records: readonly RecordRef[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.#serial(async () => {
       await this.#recoverWrites();
       // A record in the tail is on disk; only the others need a look (SPEC §5: evicted in flight).
       const unsure = records.filter((r) => !this.#tail.has(r.lane, r.key));
-      const found = unsure.length > 0 ? await this.#db.getMany(unsure.map((r) => r.key)) : [];
-      const absent = new Set(unsure.filter((_, i) => found[i] === undefined).map((r) => r.key));
+      // Whether they are there, not their values: a value is a copy of the record's bytes.
+      const found = unsure.length > 0 ? await this.#db.hasMany(unsure.map((r) => r.key)) : [];
+      const absent = new Set(unsure.filter((_, i) => !found[i]).map((r) => r.key));
       const ops: Op[] = [];
-      const gone: QueueRecord[] = [];
+      const gone: RecordRef[] = [];
       const before = this.#counters.save();
       for (const record of records) {
         if (absent.has(record.key)) continue;

@@ -38,6 +38,17 @@ export interface QueueRecord {
   readonly events: Event[];
 }
 
+/**
+ * What deleting a record needs of it: no bytes. The forwarder keeps this of each record in flight,
+ * so the bytes read back from disk die young instead of living in V8's old space until the ack.
+ */
+export type RecordRef = Pick<QueueRecord, 'key' | 'lane' | 'count' | 'bytes'>;
+
+/** A record's reference without its bytes (see RecordRef). */
+export function recordRef(r: RecordRef): RecordRef {
+  return { key: r.key, lane: r.lane, count: r.count, bytes: r.bytes };
+}
+
 export interface LaneCounts {
   records: number;
   events: number;
