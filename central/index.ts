@@ -164,12 +164,18 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     await enrichment.followUpsDone();
   });
   enrichOnInsert(store, (events) => enrichment.annotate(events));
+  const detectionAlerts: typeof alerts = {
+    ...alerts,
+    raise: (input, actor) => alerts.raise(input, actor, { once: true }),
+  };
   // Central's own rules across gateways (rules/central); windows open before a restart are
   // rebuilt from stored events. It runs the enabled central rules of the rule store.
   const detection = createCentralDetection({
     rulesDirs: config.detection.rules_dirs,
     alertWindowMs: config.detection.alert_window_secs * 1000,
-    alerts: () => alerts,
+    // Keyed raises: a hit raised again by a new cluster leader or after a restart (its windows
+    // replayed) changes no count (alerts/raise.ts).
+    alerts: () => detectionAlerts,
     logger: child('detection'),
     store,
     // Several nodes: the cluster's leader runs detection over the event feed (central/cluster).

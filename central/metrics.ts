@@ -99,7 +99,7 @@ export function createCentralMetrics({ processMetrics = true } = {}) {
     }),
     alerts: new Counter({
       name: 'siem_central_alerts_total',
-      help: 'Alert hits by outcome: created, grouped (into an open alert), suppressed, error.',
+      help: 'Alert hits by outcome: created, grouped (into an open alert), suppressed, repeated (a hit raised already), error.',
       labelNames: ['outcome'],
       registers,
     }),

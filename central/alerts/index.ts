@@ -8,11 +8,11 @@ import { EventEmitter } from 'node:events';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
 import { createAlertStore } from './alert-store.ts';
-import { raiseAlert } from './raise.ts';
+import { raiseAlert, raiseKey } from './raise.ts';
 import type { AlertEnrichment } from '../../protocols/api/central.ts';
 import type { Alert, AlertInput, RaiseResult } from './types.ts';
 
-export { raiseAlert, type RaiseOptions } from './raise.ts';
+export { raiseAlert, raiseKey, type RaiseOptions } from './raise.ts';
 export type * from './types.ts';
 
 export interface AlertsOptions {
@@ -33,6 +33,13 @@ export interface AlertsOptions {
   onRaised?: (alert: Alert, actor: string) => void;
 }
 
+/**
+ * How long the keys of raises are kept (raise.ts): far longer than a new leader's replay (the
+ * longest correlation timespan and a minute) or a restart's rebuild (the timespan).
+ */
+export const RAISE_KEY_HOURS = 24;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 export function createAlerts(options: AlertsOptions) {
   const now = options.now ?? (() => new Date());
   const base = createAlertStore(options.sql, now);
@@ -52,6 +59,16 @@ export function createAlerts(options: AlertsOptions) {
     },
   };
   let enrich = options.enrich;
+  let pruned = 0;
+  /** Drops keys older than RAISE_KEY_HOURS, at most hourly; a failure waits for the next time. */
+  const pruneKeys = (at: Date) => {
+    if (at.getTime() - pruned < PRUNE_EVERY_MS) return;
+    pruned = at.getTime();
+    const before = new Date(at.getTime() - RAISE_KEY_HOURS * 3_600_000).toISOString();
+    void options.sql
+      .query('DELETE FROM alert_raise_keys WHERE at < $1::timestamptz', [before])
+      .catch(() => options.metrics.errors.inc({ component: 'alerts', stage: 'processing', code: 'prune' }));
+  };
   return {
     store,
     changes,
@@ -59,8 +76,11 @@ export function createAlerts(options: AlertsOptions) {
     setEnricher(next: AlertsOptions['enrich']): void {
       enrich = next;
     },
-    /** Raises, groups or suppresses one alert (see raise.ts); `actor` is recorded in the history. */
-    async raise(input: AlertInput, actor = 'central'): Promise<RaiseResult> {
+    /**
+     * Raises, groups or suppresses one alert (see raise.ts); `actor` is recorded in the history.
+     * `once` (central's detection): the same content raised again by the same actor is `repeated`.
+     */
+    async raise(input: AlertInput, actor = 'central', { once = false } = {}): Promise<RaiseResult> {
       let enrichment: AlertEnrichment | undefined;
       try {
         enrichment = await enrich?.(input);
@@ -74,7 +94,9 @@ export function createAlerts(options: AlertsOptions) {
           now,
           actor,
           onCreated: options.onCreated,
+          ...(once && { key: raiseKey(input, actor) }),
         });
+        if (once) pruneKeys(now());
         options.metrics.alerts.inc({ outcome: result.outcome });
         if (result.outcome === 'created') {
           options.onCommitted?.();

@@ -8,8 +8,11 @@
  * durable outbox), so an alert is never stored without its forwarding being queued. The
  * enrichment of what the alert names (central/enrich/alert.ts), when given, is stored with a new
  * alert and merged into the open one a repeat folds into; its search tags replace any tag of the
- * input that looks like one, so a caller cannot forge them.
+ * input that looks like one, so a caller cannot forge them. A raise with a `key` (central's
+ * detection: `raiseKey`) records it in the same transaction, and one whose key is recorded already
+ * changes nothing (`repeated`): the same hit raised again after a leader hand-over or a restart.
  */
+import { createHash } from 'node:crypto';
 import type { AlertEnrichment } from '../../protocols/api/central.ts';
 import { mergeEnrichment, enrichmentTags } from '../enrich/alert.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
@@ -33,6 +36,20 @@ export interface RaiseOptions {
   onCreated?: (tx: SqlExecutor, alert: Alert) => Promise<void>;
   /** What central knows of the addresses and asset the alert names. */
   enrichment?: AlertEnrichment;
+  /** Recorded with the raise; a raise with a key already recorded changes nothing (`raiseKey`). */
+  key?: string;
+}
+
+/**
+ * The key of a raise by its content: who raises it and the validated input (rule, entity, event
+ * ids, count, time). Detection raises the same content for the same hit whenever its engine is
+ * rebuilt from the same events; two distinct hits differ at least in their event ids or time.
+ */
+export function raiseKey(raw: AlertInput, actor: string): string {
+  const input = alertInputSchema.parse(raw);
+  return createHash('sha256')
+    .update(JSON.stringify([actor, input]))
+    .digest('base64url');
 }
 
 /** The search terms of enrichment (`geo.country:RU`, `intel.feed:abuse`, `asset.site:north`). */
@@ -73,6 +90,13 @@ export async function raiseAlert(
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1)::bigint)', [
       `alert|${input.rule.id}|${entityType}|${entity}`,
     ]);
+    if (options.key !== undefined) {
+      const { rowCount } = await tx.query(
+        'INSERT INTO alert_raise_keys (key, at) VALUES ($1, $2::timestamptz) ON CONFLICT (key) DO NOTHING',
+        [options.key, now.toISOString()],
+      );
+      if (rowCount === 0) return { outcome: 'repeated' };
+    }
     const { rows: suppressed } = await tx.query(
       `SELECT id FROM alert_suppressions
         WHERE starts_at <= $1::timestamptz AND ends_at > $1::timestamptz

@@ -62,7 +62,10 @@ export type AlertInput = z.input<typeof alertInputSchema>;
 export type Alert = Api.Alert;
 
 export interface RaiseResult {
-  /** `created`: a new alert; `grouped`: folded into an open one; `suppressed`: nothing stored. */
-  outcome: 'created' | 'grouped' | 'suppressed';
+  /**
+   * `created`: a new alert; `grouped`: folded into an open one; `suppressed`: nothing stored;
+   * `repeated`: a keyed raise already made (raise.ts), nothing changed.
+   */
+  outcome: 'created' | 'grouped' | 'suppressed' | 'repeated';
   alert?: Alert;
 }
