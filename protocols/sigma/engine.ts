@@ -13,6 +13,7 @@ import { type CompiledRule, compileRuleSet } from './compile.ts';
 import type { CorrelationHit } from './correlation.ts';
 import type { SigmaAlert, SigmaEngine, SigmaEngineOptions, SigmaEngineSnapshot } from './engine-types.ts';
 import { resolveField, stringsOf } from './field-access.ts';
+import { keepOf, keptAttributes } from './group-event.ts';
 import { planCorrelations, type CorrelationPlan } from './plan.ts';
 import type { SigmaCorrelationRule, SigmaFilter, SigmaLevel, SigmaRule } from './types.ts';
 
@@ -114,12 +115,21 @@ export function createSigmaEngine(
     CorrelationPlan,
     Array<{ group: Array<(e: Event) => unknown>; field?: (e: Event) => unknown }>
   >();
+  /** Per plan and reference, the Event paths its getters read (what groups feeding it keep: group-event.ts). */
+  const paths = new Map<CorrelationPlan, string[][]>();
   for (const plan of plans) {
     const c = plan.rule;
+    const aliasFor = (names: string[]) => (f: string) =>
+      names.map((n) => c.aliases[f]?.[n]).find((x) => x !== undefined) ?? f;
+    const read = [...c.groupBy, ...(c.condition?.field ? [c.condition.field] : [])];
+    paths.set(
+      plan,
+      plan.refNames.map((names) => read.map((f) => resolveField(aliasFor(names)(f), fieldMap).path)),
+    );
     getters.set(
       plan,
       plan.refNames.map((names) => {
-        const alias = (f: string) => names.map((n) => c.aliases[f]?.[n]).find((x) => x !== undefined) ?? f;
+        const alias = aliasFor(names);
         const g = { group: c.groupBy.map((f) => getter(alias(f))) } as {
           group: Array<(e: Event) => unknown>;
           field?: (e: Event) => unknown;
@@ -129,6 +139,11 @@ export function createSigmaEngine(
       }),
     );
   }
+  const kept = keptAttributes(
+    plans,
+    (plan) => paths.get(plan)!,
+    (plan) => byRef.get(plan.key),
+  );
   // A correlation's open groups carry over only to the same definition (restart, rule set swap).
   const fingerprints = new Map(
     plans.map((p) => {
@@ -232,7 +247,8 @@ export function createSigmaEngine(
     for (let i = 0; i < refs.length; i++) {
       const { plan, ref } = refs[i]!;
       const { key: gk, group, field } = groupOf(plan, ref, event);
-      const hit = plan.state.add(ref, gk, group, nowMs, event, field);
+      // The group keeps of the event only what its alert and the correlations it feeds read.
+      const hit = plan.state.add(ref, gk, group, nowMs, keepOf(event, kept.get(plan)!), field);
       if (hit) onHit(plan, hit, nowMs, out, depth);
     }
   };
