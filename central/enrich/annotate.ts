@@ -130,6 +130,9 @@ export interface AnnotatorDeps {
   feeds: () => readonly IntelFeed[];
 }
 
+const GEO = { geo: true };
+const NO_GEO = { geo: false };
+
 function addTag(event: Event, tag: string): void {
   const t = tag.slice(0, EVENT_LIMITS.TAG_CHARS);
   if (event.tags.length < EVENT_LIMITS.TAGS && !event.tags.includes(t)) event.tags.push(t);
@@ -142,9 +145,12 @@ export function annotateEvent(event: Event, deps: AnnotatorDeps): Event {
   for (const key of ENRICH_FIELDS) delete event.fields[key];
   if (event.tags.some((t) => ENRICH_TAG.test(t))) event.tags = event.tags.filter((t) => !ENRICH_TAG.test(t));
 
+  // No array, options or result object per event unless there is something to say: this runs
+  // for every event central stores, before the COPY.
   if (deps.geo || deps.asn) {
-    for (const ip of [event.src?.ip, event.dst?.ip]) {
-      const info = ip ? ipInfo(ip, deps.ot, { geo: deps.geo }) : undefined;
+    for (let side = 0; side < 2; side++) {
+      const ip = side === 0 ? event.src?.ip : event.dst?.ip;
+      const info = ip ? ipInfo(ip, deps.ot, deps.geo ? GEO : NO_GEO) : undefined;
       if (info?.scope !== 'public') continue;
       const as = deps.asn?.(info.ip);
       if (!info.geo && !as) continue;
@@ -155,14 +161,9 @@ export function annotateEvent(event: Event, deps: AnnotatorDeps): Event {
     }
   }
   if (deps.rdns) {
-    const rdns: Record<string, string> = {};
-    for (const side of ['src', 'dst'] as const) {
-      const ip = event[side]?.ip;
-      if (!ip) continue;
-      const name = deps.rdns.peek(ip);
-      if (name) rdns[side] = name;
-    }
-    if (rdns.src || rdns.dst) event.fields.rdns = rdns;
+    const src = event.src?.ip ? deps.rdns.peek(event.src.ip) : undefined;
+    const dst = event.dst?.ip ? deps.rdns.peek(event.dst.ip) : undefined;
+    if (src || dst) event.fields.rdns = { ...(src && { src }), ...(dst && { dst }) };
   }
   const asset = deps.assets.of(event);
   if (asset) {
@@ -170,9 +171,10 @@ export function annotateEvent(event: Event, deps: AnnotatorDeps): Event {
     if (asset.site) addTag(event, `asset.site:${asset.site}`);
     if (asset.role) addTag(event, `asset.role:${asset.role}`);
   }
-  const intel: IntelEnrichment[] = [];
+  let intel: IntelEnrichment[] | undefined;
   for (const feed of deps.feeds()) {
     for (const hit of feed.set.match(event)) {
+      intel ??= [];
       if (intel.length >= MAX_INTEL) break;
       intel.push({
         feed: feed.name,
@@ -183,6 +185,6 @@ export function annotateEvent(event: Event, deps: AnnotatorDeps): Event {
       addTag(event, `intel.feed:${feed.name}`);
     }
   }
-  if (intel.length > 0) event.fields.intel = intel;
+  if (intel) event.fields.intel = intel;
   return event;
 }

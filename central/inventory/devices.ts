@@ -20,9 +20,10 @@ import type { SqlExecutor } from '../store/sql-client.ts';
 /** A device row: the contract's (protocols/api/central.ts), which central/api adds `site` to. */
 export type Device = Omit<Api.Device, 'site'>;
 
+/** What a batch says of one device; `first` and `last` in ms since the epoch. */
 interface Seen {
-  first: string;
-  last: string;
+  first: number;
+  last: number;
   gateways: Set<string>;
   protocols: Set<string>;
   protocolId: string | null;
@@ -78,7 +79,9 @@ function collect(events: readonly Event[]): Map<string, Seen> {
   const seen = new Map<string, Seen>();
   for (const e of events) {
     if (!e.device || e.source === 'central') continue;
-    const ts = new Date(e.ts).toISOString();
+    // A number, not a Date and its ISO text per event (formatted per written device instead).
+    const ts = Date.parse(e.ts);
+    if (Number.isNaN(ts)) throw new RangeError(`invalid time ${e.ts} of event ${e.id}`);
     let s = seen.get(e.device.id);
     if (!s) {
       s = {
@@ -119,8 +122,8 @@ const differs = (known: string | null, value: string | null) => value !== null &
 function changes(k: Known | undefined, s: Seen, step: number): boolean {
   return (
     !k ||
-    Date.parse(s.first) < k.first ||
-    Date.parse(s.last) - k.last >= step ||
+    s.first < k.first ||
+    s.last - k.last >= step ||
     adds(k.gateways, s.gateways) ||
     adds(k.protocols, s.protocols) ||
     differs(k.protocolId, s.protocolId) ||
@@ -132,8 +135,7 @@ function changes(k: Known | undefined, s: Seen, step: number): boolean {
 
 /** What the row holds after the upsert of `s` over `k` (as UPSERT merges them). */
 function merged(k: Known | undefined, s: Seen): Known {
-  const first = Date.parse(s.first);
-  const last = Date.parse(s.last);
+  const { first, last } = s;
   return {
     first: k ? Math.min(k.first, first) : first,
     last: k ? Math.max(k.last, last) : last,
@@ -177,8 +179,8 @@ export function createDeviceRecorder(
       const rows = write.map((id) => seen.get(id)!);
       await db.query(UPSERT, [
         write,
-        rows.map((r) => r.first),
-        rows.map((r) => r.last),
+        rows.map((r) => new Date(r.first).toISOString()),
+        rows.map((r) => new Date(r.last).toISOString()),
         rows.map((r) => JSON.stringify([...r.gateways])),
         rows.map((r) => JSON.stringify([...r.protocols])),
         rows.map((r) => r.protocolId),
