@@ -12,6 +12,10 @@
  * accepts and outputs a deeply equal event with the same key order, and that the two together
  * accept and reject exactly what zod does.
  *
+ * What it outputs is the input itself wherever the input already is zod's output (its keys in the
+ * schema's order, defaults present): a gateway's events are, and a copy of each one was a good
+ * part of what central's garbage collector had to move. The caller owns the value it passes.
+ *
  * Precondition: the value comes from `JSON.parse` (the link codec), so objects are plain, keys
  * are strings and no value is `undefined`. To catch drift, the schema's JSON Schema form is
  * fingerprinted at load: if `eventSchema` changes, the fast path switches itself off (everything
@@ -78,10 +82,27 @@ function keyCount(value: Json): number {
   return n;
 }
 
+/** Whether `value`'s own keys come in `order` (each a later entry than the one before). */
+function inOrder(value: Json, order: readonly string[]): boolean {
+  let at = 0;
+  for (const key in value) {
+    while (at < order.length && order[at] !== key) at += 1;
+    if (at === order.length) return false;
+    at += 1;
+  }
+  return true;
+}
+
+/** The schema's key orders: zod writes its output's keys in them. */
+const EVENT_ORDER = Object.keys(eventSchema.shape);
+const DEVICE_ORDER = ['id', 'protocol_id', 'name'];
+const ENDPOINT_ORDER = ['ip', 'port'];
+const THREAT_ORDER = ['rule_id', 'rule_name', 'techniques'];
+
 function strings(value: unknown, maxItems: number, maxChars: number): string[] | undefined {
   if (!Array.isArray(value) || value.length > maxItems) return undefined;
   for (const item of value) if (!str(item, 0, maxChars)) return undefined;
-  return value.slice() as string[];
+  return value as string[];
 }
 
 function device(value: unknown): Event['device'] | undefined {
@@ -89,36 +110,40 @@ function device(value: unknown): Event['device'] | undefined {
   const { id, protocol_id, name } = value;
   if (!str(id, 1, EVENT_LIMITS.ID_CHARS)) return undefined;
   let n = 1;
-  const out: NonNullable<Event['device']> = { id };
   if (protocol_id !== undefined) {
     if (!str(protocol_id, 0, EVENT_LIMITS.ID_CHARS)) return undefined;
-    out.protocol_id = protocol_id;
     n += 1;
   }
   if (name !== undefined) {
     if (!str(name, 0, EVENT_LIMITS.ID_CHARS)) return undefined;
-    out.name = name;
     n += 1;
   }
-  return keyCount(value) === n ? out : undefined;
+  if (keyCount(value) !== n) return undefined;
+  if (inOrder(value, DEVICE_ORDER)) return value as NonNullable<Event['device']>;
+  const out: NonNullable<Event['device']> = { id };
+  if (protocol_id !== undefined) out.protocol_id = protocol_id as string;
+  if (name !== undefined) out.name = name as string;
+  return out;
 }
 
 function endpoint(value: unknown): Event['src'] | undefined {
   if (!isPlain(value)) return undefined;
   const { ip, port } = value;
   let n = 0;
-  const out: NonNullable<Event['src']> = {};
   if (ip !== undefined) {
     if (!str(ip, 0, 64)) return undefined;
-    out.ip = ip;
     n += 1;
   }
   if (port !== undefined) {
     if (!int(port, 0, 65_535)) return undefined;
-    out.port = port;
     n += 1;
   }
-  return keyCount(value) === n ? out : undefined;
+  if (keyCount(value) !== n) return undefined;
+  if (inOrder(value, ENDPOINT_ORDER)) return value as NonNullable<Event['src']>;
+  const out: NonNullable<Event['src']> = {};
+  if (ip !== undefined) out.ip = ip as string;
+  if (port !== undefined) out.port = port as number;
+  return out;
 }
 
 function threat(value: unknown): Event['threat'] | undefined {
@@ -138,20 +163,17 @@ function threat(value: unknown): Event['threat'] | undefined {
     n += 1;
   }
   if (keyCount(value) !== n) return undefined;
+  if (techniques !== undefined && inOrder(value, THREAT_ORDER)) return value as NonNullable<Event['threat']>;
   return rule_name === undefined
     ? { rule_id, techniques: names }
     : { rule_id, rule_name: rule_name as string, techniques: names };
 }
 
-/** `fields` as zod's record copies it; undefined (ask zod) for a `__proto__` key, which zod drops. */
+/** `fields` as zod's record outputs it (same keys, same order); undefined (ask zod) for a `__proto__` key, which zod drops. */
 function record(value: unknown): Record<string, unknown> | undefined {
   if (!isPlain(value)) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const key in value) {
-    if (key === '__proto__' || !hasOwn.call(value, key)) return undefined;
-    out[key] = value[key];
-  }
-  return out;
+  for (const key in value) if (key === '__proto__' || !hasOwn.call(value, key)) return undefined;
+  return value;
 }
 
 /**
@@ -180,70 +202,75 @@ export function fastParseEvent(input: unknown): Event | undefined {
   ) {
     return undefined;
   }
-  // Keys are written in the schema's order, as zod writes its output.
-  const out = { v: 1, id, gateway, seq, ts, received } as Event;
   let n = 11;
   const { time_source, clock_offset_ms, host } = e;
   if (time_source !== undefined) {
     if (time_source !== 'device' && time_source !== 'gateway') return undefined;
-    out.time_source = time_source;
     n += 1;
   }
   if (clock_offset_ms !== undefined) {
     if (!Number.isSafeInteger(clock_offset_ms)) return undefined;
-    out.clock_offset_ms = clock_offset_ms as number;
     n += 1;
   }
+  if (host !== undefined) {
+    if (!str(host, 0, 255)) return undefined;
+    n += 1;
+  }
+  // Each nested value is zod's output: the input's own when it already is (see the helpers).
+  const dev = e.device === undefined ? undefined : device(e.device);
+  const src = e.src === undefined ? undefined : endpoint(e.src);
+  const dst = e.dst === undefined ? undefined : endpoint(e.dst);
+  const fields = e.fields === undefined ? undefined : record(e.fields);
+  const tags = e.tags === undefined ? undefined : strings(e.tags, EVENT_LIMITS.TAGS, EVENT_LIMITS.TAG_CHARS);
+  const thr = e.threat === undefined ? undefined : threat(e.threat);
+  if (
+    (e.device !== undefined && !dev) ||
+    (e.src !== undefined && !src) ||
+    (e.dst !== undefined && !dst) ||
+    (e.fields !== undefined && !fields) ||
+    (e.tags !== undefined && !tags) ||
+    (e.threat !== undefined && !thr)
+  ) {
+    return undefined;
+  }
+  if (e.device !== undefined) n += 1;
+  if (e.src !== undefined) n += 1;
+  if (e.dst !== undefined) n += 1;
+  if (e.fields !== undefined) n += 1;
+  if (e.tags !== undefined) n += 1;
+  if (e.threat !== undefined) n += 1;
+  // Strict object: no key beyond those read above (an unknown one is zod's to report).
+  if (keyCount(e) !== n) return undefined;
+  // The input itself when it already is zod's output: keys in the schema's order, the defaults
+  // (`fields`, `tags`) present and every nested value its own. Then nothing is written to it.
+  if (
+    fields !== undefined &&
+    tags !== undefined &&
+    dev === e.device &&
+    src === e.src &&
+    dst === e.dst &&
+    thr === e.threat &&
+    inOrder(e, EVENT_ORDER)
+  ) {
+    return e as unknown as Event;
+  }
+  // Else a copy, its keys written in the schema's order as zod writes its output.
+  const out = { v: 1, id, gateway, seq, ts, received } as Event;
+  if (time_source !== undefined) out.time_source = time_source as Event['time_source'];
+  if (clock_offset_ms !== undefined) out.clock_offset_ms = clock_offset_ms as number;
   out.source = source as Event['source'];
   out.kind = kind as Event['kind'];
   out.action = action;
   out.severity = severity;
   out.message = message;
-  if (host !== undefined) {
-    if (!str(host, 0, 255)) return undefined;
-    out.host = host;
-    n += 1;
-  }
-  if (e.device !== undefined) {
-    const d = device(e.device);
-    if (!d) return undefined;
-    out.device = d;
-    n += 1;
-  }
-  if (e.src !== undefined) {
-    const s = endpoint(e.src);
-    if (!s) return undefined;
-    out.src = s;
-    n += 1;
-  }
-  if (e.dst !== undefined) {
-    const d = endpoint(e.dst);
-    if (!d) return undefined;
-    out.dst = d;
-    n += 1;
-  }
-  if (e.fields === undefined) out.fields = {};
-  else {
-    const f = record(e.fields);
-    if (!f) return undefined;
-    out.fields = f;
-    n += 1;
-  }
-  if (e.tags === undefined) out.tags = [];
-  else {
-    const t = strings(e.tags, EVENT_LIMITS.TAGS, EVENT_LIMITS.TAG_CHARS);
-    if (!t) return undefined;
-    out.tags = t;
-    n += 1;
-  }
-  if (e.threat !== undefined) {
-    const t = threat(e.threat);
-    if (!t) return undefined;
-    out.threat = t;
-    n += 1;
-  }
-  // Strict object: no key beyond those read above (an unknown one is zod's to report).
-  return keyCount(e) === n ? out : undefined;
+  if (host !== undefined) out.host = host as string;
+  if (dev) out.device = dev;
+  if (src) out.src = src;
+  if (dst) out.dst = dst;
+  out.fields = fields ?? {};
+  out.tags = tags ?? [];
+  if (thr) out.threat = thr;
+  return out;
 }
 
 /** `parseEvent` for a value decoded from a link frame: the fast path, else zod. Never throws. */

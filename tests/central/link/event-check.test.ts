@@ -356,6 +356,49 @@ describe('central link event check', () => {
     );
   });
 
+  it("outputs zod's key order from an input in any key order, and leaves the input as it was", () => {
+    /** The same object with its keys (and those of its nested objects) in a shuffled order. */
+    const shuffled = (value: unknown, order: number[]): unknown => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+      const keys = Object.keys(value);
+      const rank = (k: string) => order[keys.indexOf(k) % order.length]! * 100 + keys.indexOf(k);
+      const out: Record<string, unknown> = {};
+      for (const k of keys.sort((a, b) => rank(a) - rank(b)))
+        out[k] =
+          k === 'fields'
+            ? (value as Record<string, unknown>)[k]
+            : shuffled((value as Record<string, unknown>)[k], order);
+      return out;
+    };
+    const reordered = fc
+      .tuple(fc.oneof(input, common), fc.array(fc.nat({ max: 30 }), { minLength: 1, maxLength: 20 }))
+      .map(([v, order]) => JSON.parse(JSON.stringify(shuffled(v, order))) as unknown);
+    fc.assert(
+      fc.property(reordered, (value) => {
+        const before = JSON.stringify(value);
+        const fast = fastParseEvent(value);
+        assert.equal(JSON.stringify(value), before);
+        if (fast === undefined) return;
+        const zod = eventSchema.safeParse(value);
+        assert.ok(zod.success);
+        assert.deepStrictEqual(fast, zod.data);
+        assert.equal(JSON.stringify(fast), JSON.stringify(zod.data));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("outputs a gateway's event itself, not a copy (the input is already zod's output)", () => {
+    fc.assert(
+      fc.property(common, (value) => {
+        const v = value as Record<string, unknown>;
+        fc.pre(v.fields !== undefined && v.tags !== undefined);
+        assert.equal(fastParseEvent(value), value);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('leaves a __proto__ key in fields to zod, which drops it', () => {
     const value = JSON.parse(
       '{"v":1,"id":"g:1","gateway":"g","seq":1,"ts":"2024-05-01T12:00:00Z","received":"2024-05-01T12:00:00Z","source":"syslog","kind":"telemetry","action":"a","severity":1,"message":"m","fields":{"__proto__":{"x":1},"a":1}}',
