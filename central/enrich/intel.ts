@@ -32,6 +32,8 @@ export interface IntelHit {
 const LEVELS = new Set(['informational', 'low', 'medium', 'high', 'critical']);
 const HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/;
 const DOMAIN_FIELDS = ['domain', 'hostname', 'query', 'server_name', 'sni'];
+/** Addresses whose match a set remembers (see matchIp). */
+const IP_MEMO_MAX = 50_000;
 
 function indicatorOf(
   type: string,
@@ -170,10 +172,22 @@ export function createIndicatorSet(indicators: readonly Indicator[]) {
     else if (ind.type === 'hash') hashes.set(ind.value, ind);
     else cidrs.push({ list: cidrList([ind.value]), indicator: ind });
   }
+  // The answer per address as given (a set never changes; a reload makes a new one): matching
+  // one normalised the address and ran BlockList.check, which makes a SocketAddress, once per
+  // CIDR indicator, for both addresses of every event, twice (annotation and after commit); a
+  // plant's traffic repeats a few hundred addresses. Bounded: emptied when full.
+  const ipMemo = new Map<string, Indicator | null>();
   const matchIp = (ip: string | undefined): Indicator | undefined => {
-    const n = ip === undefined ? undefined : normaliseIp(ip);
-    if (!n) return undefined;
-    return ips.get(n.address) ?? cidrs.find((c) => c.list.check(n.address, n.family))?.indicator;
+    if (ip === undefined) return undefined;
+    const known = ipMemo.get(ip);
+    if (known !== undefined) return known ?? undefined;
+    const n = normaliseIp(ip);
+    const hit = n
+      ? (ips.get(n.address) ?? cidrs.find((c) => c.list.check(n.address, n.family))?.indicator)
+      : undefined;
+    if (ipMemo.size >= IP_MEMO_MAX) ipMemo.clear();
+    ipMemo.set(ip, hit ?? null);
+    return hit;
   };
   const matchDomain = (name: string): Indicator | undefined => {
     let d = name.toLowerCase().replace(/\.$/, '');
@@ -197,6 +211,8 @@ export function createIndicatorSet(indicators: readonly Indicator[]) {
         const d = matchDomain(event.host);
         if (d) hits.push({ indicator: d, field: 'host' });
       }
+      // Only when a domain or hash could match: no entries array per event otherwise.
+      if (domains.size === 0 && hashes.size === 0) return hits;
       for (const [key, value] of Object.entries(event.fields)) {
         if (typeof value !== 'string') continue;
         if (domains.size > 0 && DOMAIN_FIELDS.includes(key)) {
