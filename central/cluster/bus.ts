@@ -4,8 +4,8 @@
  * after a loss; messages sent while it was away are not replayed (what relies on the bus also has
  * a way back: gateways ask for their assigned rules on connect, the dashboard reloads its lists).
  * NOTIFY is sent through the pool and delivered to listeners when its transaction commits.
- * The same connection LISTENs to the stores' change notices (store/table-changes.ts: the name of a
- * table written), handed to `onTableChange`; after a reconnection `onRelisten` is called, since
+ * The same connection LISTENs to the stores' change notices (store/table-changes.ts: the table
+ * written and by which process), handed to `onTableChange`; after a reconnection `onRelisten` is called, since
  * notices sent meanwhile were missed.
  */
 import pg from 'pg';
@@ -32,8 +32,8 @@ export interface ClusterBusOptions {
   node: string;
   logger: Logger;
   onMessage: (message: ClusterMessage, from: string) => void;
-  /** A store's change notice: the name of the table written (by any node, this one included). */
-  onTableChange?: (table: string) => void;
+  /** A store's change notice: its payload, the table written and by whom (store/table-changes.ts). */
+  onTableChange?: (payload: string) => void;
   /** Listening again after a lost connection: the notices sent meanwhile were missed. */
   onRelisten?: () => void;
   /** Delay before reconnecting the listening connection (default 1 s). */

@@ -18,7 +18,7 @@ import type { CommandMessage, PlaybooksMessage, RulesMessage } from '../../proto
 import type { Alert } from '../alerts/types.ts';
 import type { GatewayConnection } from '../link/server.ts';
 import type { SqlExecutor } from '../store/sql-client.ts';
-import { isChangeTable, type TableChanges } from '../store/table-changes.ts';
+import type { TableChanges } from '../store/table-changes.ts';
 import { chunkGateways, type ClusterMessage, createClusterBus } from './bus.ts';
 import type { ClusterConfig } from './config.ts';
 import { createLeader, type LeaderDetection } from './leader.ts';
@@ -93,9 +93,8 @@ export function createCluster(options: ClusterOptions) {
     url: options.url,
     node,
     logger,
-    onTableChange(table) {
-      if (isChangeTable(table)) options.tableChanges.changed(table);
-    },
+    // Its own notices skipped: this node's caches were told when its write committed.
+    onTableChange: (payload) => options.tableChanges.heard(payload),
     onRelisten: () => options.tableChanges.all(),
     onMessage(message: ClusterMessage) {
       if (message.type === 'alert') {

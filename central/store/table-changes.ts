@@ -4,10 +4,13 @@
  * the writing transaction, `NOTIFY siem_table_changed, '<table>'`: PostgreSQL delivers it when the
  * write commits, to every node listening on the channel (central/cluster/bus.ts), in commit order
  * with the cluster's other messages. The node that wrote is told in process as soon as the write
- * committed, so its own caches never serve the old rows after its own change (a listening node
- * hears its own notice again: a second, harmless invalidation). Caches subscribe by table name;
+ * committed, so its own caches never serve the old rows after its own change. The payload is
+ * `<table>:<writer>`, `writer` a random id of this process's notices: a listening node skips its
+ * own (`heard`), so each change reloads a cache once per node, while every other writer's notice,
+ * concurrent or not, is heard (a payload without a writer, too). Caches subscribe by table name;
  * after notices may have been missed (the listening connection was lost), every subscriber is told.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
 
@@ -23,14 +26,21 @@ export const isChangeTable = (name: string): name is ChangeTable =>
 export function createTableChanges() {
   const emitter = new EventEmitter<Record<ChangeTable, []>>();
   const changed = (table: ChangeTable) => emitter.emit(table);
+  const writer = randomUUID();
   return {
     /** Runs `fn` after every change of `table`, made here or on another node; returns the unsubscribe. */
     on(table: ChangeTable, fn: () => void): () => void {
       emitter.on(table, fn);
       return () => emitter.off(table, fn);
     },
-    /** A change of `table` announced by another node (or echoed back to this one). */
+    /** A change of `table` announced by another node. */
     changed,
+    /** A notice heard on the channel: a change of another writer is told; this one's own, already told, not. */
+    heard(payload: string): void {
+      const at = payload.indexOf(':');
+      const table = at < 0 ? payload : payload.slice(0, at);
+      if (isChangeTable(table) && (at < 0 || payload.slice(at + 1) !== writer)) changed(table);
+    },
     /** Every table may have changed: notices were missed while the node was not listening. */
     all(): void {
       for (const table of CHANGE_TABLES) changed(table);
@@ -49,7 +59,7 @@ export function createTableChanges() {
       const result = await sql.transaction(async (tx) => {
         const r = await write(tx);
         if (wrote(r)) {
-          await tx.query('SELECT pg_notify($1, $2)', [TABLE_CHANGES_CHANNEL, table]);
+          await tx.query('SELECT pg_notify($1, $2)', [TABLE_CHANGES_CHANNEL, `${table}:${writer}`]);
           announced = true;
         }
         return r;
