@@ -33,15 +33,8 @@ import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } 
 import { RecordTail } from './tail.ts';
 import { LANES, type Lane, type QueueDepth, type QueueRecord, type RecordRef } from './types.ts';
 
-export {
-  LANES,
-  type Lane,
-  laneOf,
-  type QueueDepth,
-  type QueueRecord,
-  type RecordRef,
-  recordRef,
-} from './types.ts';
+export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
+export { type RecordRef, recordRef } from './types.ts';
 export { type EvictionReport, QueueFullError } from './evictions.ts';
 export type { AppendStamp } from './pack.ts';
 
