@@ -1,8 +1,8 @@
 /**
- * One pipeline emit per turn for the broker's sensor. aedes parses a whole socket read at once, so
- * the publishes of one read reach the hooks in the same synchronous run; their events go to the
- * pipeline together at the end of that run (a microtask), in the order they came, written at once
- * if any of them waits for its PUBACK. The queue already wrote every urgent append of a turn in one
+ * Pipeline emits per turn for the broker's sensor, not per publish. aedes parses a whole socket
+ * read at once, so the publishes of one read reach the hooks in the same synchronous run; their
+ * events go to the pipeline together, 32 at a time and the rest at the end of that run (a
+ * microtask), in the order they came, written at once if any of them waits for its PUBACK. The queue already wrote every urgent append of a turn in one
  * write; what a batch saves is the pipeline's work and promises per call. Each caller still hears
  * when its own events are durable, or that the write failed (then every caller of the batch does).
  */
@@ -10,15 +10,23 @@ import type { PendingEvent } from '../../../protocols/event/schema.ts';
 
 export type BatchedEmit = (events: PendingEvent[], ack: boolean) => Promise<void>;
 
+/**
+ * A batch is handed on once it holds this many events, not only at the end of the turn: a read
+ * holds hundreds of publishes, and events kept until its end outlive the gateway's 2 MB young
+ * generation and are copied to old space (as the syslog TCP source found, 71fe640).
+ */
+export const MAX_BATCH_EVENTS = 32;
+
 export function createTurnBatcher(emit: BatchedEmit): BatchedEmit {
   let events: PendingEvent[] = [];
   let ack = false;
   let current: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
 
   const flush = () => {
+    if (!current) return; // handed on already, full
     const batch = events;
     const urgent = ack;
-    const settle = current!;
+    const settle = current;
     events = [];
     ack = false;
     current = undefined;
@@ -40,8 +48,10 @@ export function createTurnBatcher(emit: BatchedEmit): BatchedEmit {
       current = { promise, resolve, reject };
       queueMicrotask(flush);
     }
+    const { promise } = current;
     for (const e of more) events.push(e);
     if (wantsAck) ack = true;
-    return current.promise;
+    if (events.length >= MAX_BATCH_EVENTS) flush();
+    return promise;
   };
 }

@@ -5,7 +5,7 @@
  * bound plus what one socket read holds; every message is still stored exactly once, and every
  * PUBACK arrives after its write. QoS 0 is held back the same way, and the bound in bytes as well.
  * Without the bound, aedes reads every client on and the pending publishes grow with the clients.
- * The publishes of one read reach the pipeline in one emit.
+ * The publishes of one read reach the pipeline together, 32 events at most per emit.
  */
 import assert from 'node:assert/strict';
 import { getDefaultHighWaterMark } from 'node:stream';
@@ -16,6 +16,7 @@ import { createGatewayMetrics } from '../../../../gateway/metrics.ts';
 import type { SourceContext } from '../../../../gateway/pipeline/types.ts';
 import { mqttBrokerSourceSchema } from '../../../../gateway/sources/mqtt-broker/config.ts';
 import { createMqttBrokerSource } from '../../../../gateway/sources/mqtt-broker/index.ts';
+import { MAX_BATCH_EVENTS } from '../../../../gateway/sources/mqtt-broker/turn-batch.ts';
 import { waitFor } from '../../../support/env.ts';
 import { portOf } from '../support.ts';
 
@@ -33,8 +34,9 @@ interface Flood {
   /** Messages written, by sequence string; a second write of one is a duplicate. */
   written: Map<string, number>;
   maxPending: number;
-  /** Calls of ctx.emit that carried readings. */
+  /** Calls of ctx.emit that carried readings, and the most events one of them carried. */
   emits: number;
+  largestEmit: number;
   pending: () => number;
   /** While set, no write completes until `release()`: the durable write is stuck. */
   held: boolean;
@@ -53,6 +55,7 @@ async function startSlowBroker(bounds: Record<string, number>): Promise<Flood> {
     written,
     maxPending: 0,
     emits: 0,
+    largestEmit: 0,
     pending: () => pending,
     held: false,
     release: () => {
@@ -69,6 +72,7 @@ async function startSlowBroker(bounds: Record<string, number>): Promise<Flood> {
       const readings = events.filter((e) => e.action === 'mqtt.telemetry');
       pending += readings.length;
       if (readings.length > 0) flood.emits += 1;
+      flood.largestEmit = Math.max(flood.largestEmit, events.length);
       flood.maxPending = Math.max(flood.maxPending, pending);
       return new Promise((resolve) => {
         const finish = () => {
@@ -169,12 +173,14 @@ describe('publish backpressure', () => {
         assert.deepEqual(earlyAcks.slice(0, 5), [], `${earlyAcks.length} PUBACKs before their write`);
         const limit = bound + perRead(payloadBytes);
         t.diagnostic(
-          `most pending ${f.maxPending}, limit ${limit}; ${f.emits} emits for ${expected.length} publishes`,
+          `most pending ${f.maxPending}, limit ${limit}; ${f.emits} emits for ${expected.length} publishes, the largest ${f.largestEmit}`,
         );
         assert.ok(f.maxPending <= limit, `at most ${f.maxPending} pending (bound ${bound}, limit ${limit})`);
         assert.ok((await metricValue(f.metrics.mqttReadPauses)) > 0, 'the pauses are counted');
-        // The publishes parsed from one read go to the pipeline in one emit (turn-batch.ts), not one each.
+        // The publishes parsed from one read go to the pipeline together (turn-batch.ts), not one
+        // emit each, and at most 32 events at a time.
         assert.ok(f.emits * 4 <= expected.length, `${f.emits} emits for ${expected.length} publishes`);
+        assert.ok(f.largestEmit <= MAX_BATCH_EVENTS, `an emit of ${f.largestEmit} events`);
         await waitFor(async () => (await metricValue(f.metrics.mqttPendingPublishes)) === 0 || undefined, {
           what: 'the pending gauge back at 0',
         });
@@ -193,7 +199,7 @@ describe('publish backpressure', () => {
       assertExactlyOnce(f, expected);
       const limit = Math.ceil(maxBytes / payloadBytes) + perRead(payloadBytes);
       t.diagnostic(
-        `most pending ${f.maxPending}, limit ${limit}; ${f.emits} emits for ${expected.length} publishes`,
+        `most pending ${f.maxPending}, limit ${limit}; ${f.emits} emits for ${expected.length} publishes, the largest ${f.largestEmit}`,
       );
       assert.ok(f.maxPending <= limit, `at most ${f.maxPending} pending (limit ${limit})`);
       assert.ok((await metricValue(f.metrics.mqttReadPauses)) > 0, 'the pauses are counted');
