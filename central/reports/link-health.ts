@@ -4,11 +4,17 @@
  * input refused when only alerts fitted, queue write errors), the clock-skew events central raised
  * about it, and its link outages with the events buffered at the edge and drained after.
  *
- * Outages are derived, not guessed: an event stored more than `buffered_after_secs` after its
- * gateway received it (its clock offset corrected, as for the delivery lag) waited in the edge
- * buffer; held-back events of one gateway form one outage until one of them was delivered before
- * the next was received with a gap. Its start is the first held-back event's receipt, its end
- * the first delivery after it, drained when the last one was stored.
+ * Outages are measured, not guessed: an event of a gateway received (its clock offset corrected,
+ * as for the delivery lag; the gateway's last measured offset when the event has none) at a time
+ * after which central stored nothing at all of that gateway for more than `buffered_after_secs`
+ * waited while the link was down. Events late for other reasons are not outages: the old lines
+ * of a file backlog, or events queued behind a backlog draining or behind a busier lane, are late
+ * while central keeps storing the gateway's other events (whatever their `ts`), and a re-sent
+ * batch keeps its first storing time. The events waiting for the same first delivery after such
+ * a silence ("link back") form one outage: it starts at the first one's receipt, ends at that
+ * delivery, and is drained when the last one was stored. Deliveries are read from the events
+ * received within MARGIN_HOURS of the period, by the block range index on `received`. Central keeps
+ * no record of link sessions (central/link) to read them from instead.
  */
 import type { SqlExecutor } from '../store/sql-client.ts';
 import type { Period } from './period.ts';
@@ -46,6 +52,9 @@ export interface GatewayQueryOptions {
   bufferedAfterSecs: number;
   centralId: string;
 }
+
+/** How far around the period events are read for the deliveries that end or interrupt a silence. */
+const MARGIN_HOURS = 1;
 
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 const num = (v: unknown) => Number(v ?? 0);
@@ -103,28 +112,37 @@ export async function collectGateways(o: GatewayQueryOptions) {
       max_delay: number;
     }>(
       `WITH e AS (
-         SELECT gateway, stored_at,
-                received - make_interval(secs => coalesce(clock_offset_ms, 0) / 1000.0) AS rc
-           FROM events
-          WHERE ts >= $1::timestamptz AND ts < $2::timestamptz AND source <> 'central'
-            AND ($3::text[] IS NULL OR gateway = ANY($3::text[]))
-       ), held AS (
+         SELECT e.gateway, e.stored_at, e.received
+                  - make_interval(secs => coalesce(e.clock_offset_ms, g.clock_offset_ms, 0) / 1000.0) AS rc
+           FROM events e LEFT JOIN gateways g ON g.id = e.gateway
+          WHERE e.received >= $1::timestamptz - interval '${MARGIN_HOURS} hours'
+            AND e.received < $2::timestamptz + interval '${MARGIN_HOURS} hours'
+            AND e.source <> 'central' AND ($3::text[] IS NULL OR e.gateway = ANY($3::text[]))
+       ), late AS (
          SELECT gateway, rc, stored_at, extract(epoch FROM stored_at - rc)::float8 AS delay
-           FROM e WHERE stored_at - rc > make_interval(secs => $4::float8)
-       ), marked AS (
-         SELECT *, CASE WHEN lag(rc) OVER w IS NULL
-                          OR (lag(stored_at) OVER w <= rc AND rc - lag(rc) OVER w > make_interval(secs => $4::float8))
-                        THEN 1 ELSE 0 END AS brk
-           FROM held WINDOW w AS (PARTITION BY gateway ORDER BY rc, stored_at)
-       ), islands AS (
-         SELECT *, sum(brk) OVER (PARTITION BY gateway ORDER BY rc, stored_at ROWS UNBOUNDED PRECEDING) AS island
-           FROM marked
+           FROM e WHERE rc >= $1::timestamptz AND rc < $2::timestamptz
+            AND stored_at - rc > make_interval(secs => $4::float8)
+       ), span AS (
+         -- Only deliveries between a late event's receipt and its storing can end or interrupt a silence.
+         SELECT gateway, min(rc) AS lo, max(stored_at) AS hi FROM late GROUP BY gateway
+       ), points AS (
+         SELECT gateway, rc AS t, 0 AS delivery, stored_at, delay FROM late
+         UNION ALL
+         SELECT e.gateway, min(e.stored_at), 1, NULL, NULL
+           FROM e JOIN span s ON s.gateway = e.gateway AND e.stored_at >= s.lo AND e.stored_at <= s.hi
+          GROUP BY e.gateway, floor(extract(epoch FROM e.stored_at))
+       ), held AS (
+         SELECT gateway, t AS rc, stored_at, delay,
+                min(CASE WHEN delivery = 1 THEN t END)
+                  OVER (PARTITION BY gateway ORDER BY t DESC, delivery DESC ROWS UNBOUNDED PRECEDING) AS back
+           FROM points
        )
        SELECT gateway, (extract(epoch FROM min(rc)) * 1000)::float8 AS start_ms,
-              (extract(epoch FROM min(stored_at)) * 1000)::float8 AS restored_ms,
+              (extract(epoch FROM back) * 1000)::float8 AS restored_ms,
               (extract(epoch FROM max(stored_at)) * 1000)::float8 AS drained_ms,
               count(*)::int AS n, max(delay)::float8 AS max_delay
-         FROM islands GROUP BY gateway, island ORDER BY gateway, start_ms`,
+         FROM held WHERE stored_at IS NOT NULL AND back - rc > make_interval(secs => $4::float8)
+        GROUP BY gateway, back ORDER BY gateway, start_ms`,
       [from, to, gws, o.bufferedAfterSecs],
     ),
   ]);

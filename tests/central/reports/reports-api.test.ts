@@ -196,7 +196,7 @@ describe('reports API (PGlite)', () => {
         o.max_delay_secs,
       ]),
       [
-        ['gw-north', `${DAY}T14:00:00.000Z`, `${DAY}T14:30:00.000Z`, `${DAY}T14:30:07.000Z`, 8, 1800],
+        ['gw-north', `${DAY}T14:00:00.000Z`, `${DAY}T14:30:00.000Z`, `${DAY}T14:30:07.000Z`, 9, 1800],
         ['gw-north', `${DAY}T18:00:00.000Z`, `${DAY}T18:10:00.000Z`, `${DAY}T18:10:00.000Z`, 3, 600],
       ],
     );
@@ -305,7 +305,7 @@ describe('reports API (PGlite)', () => {
     assert.match(csv.headers.get('content-disposition') ?? '', /attachment/);
     const m = await csvMap(csv.body);
     assert.equal(m.get('totals|alerts|value'), '5');
-    assert.equal(m.get('totals|buffered_events|value'), '11');
+    assert.equal(m.get('totals|buffered_events|value'), '12');
     assert.equal(m.get('alerts_by_severity|critical|detections'), '7');
     assert.equal(m.get('alerts_by_technique|T0855|alerts'), '3');
     assert.equal(m.get('top_talkers|10.0.0.66|alerts'), '1');

@@ -2,7 +2,7 @@
  * A day of known history for the report tests (2026-03-01, UTC): alerts of two sites with known
  * severities, techniques and counts (and one the day before, which no report of the day may
  * count), events from known talkers, two link outages of gw-north whose events were buffered and
- * drained (stored 30 and 10 minutes late), a disk-cap eviction and a queue-full refusal reported
+ * drained (stored 30 and 10 minutes late; the first with the eviction reported during it), a disk-cap eviction and a queue-full refusal reported
  * by the gateways, a clock-skew event central raised, and devices first seen that day and before.
  * EXPECTED holds the figures a correct report states.
  */
@@ -27,7 +27,7 @@ export const EXPECTED = {
     new_devices: 2,
     outages: 2,
     outage_secs: 2400,
-    buffered_events: 11,
+    buffered_events: 12,
     evicted_events: 42,
     incidents: { 'Attack on plc-1': 3, Scan: 1 },
     by_severity: { critical: [2, 7], error: [1, 12], warning: [1, 1], notice: [1, 1] },
@@ -132,6 +132,10 @@ export async function seedReportDay(store: EventStore): Promise<void> {
       WHERE gateway = 'gw-north' AND seq BETWEEN 20 AND 27`,
     [at('14:30')],
   );
+  // The eviction reported during outage 1 waited for the link too (central stored nothing then).
+  await sql.query(`UPDATE events SET stored_at = $1::timestamptz WHERE gateway = 'gw-north' AND seq = 40`, [
+    at('14:30'),
+  ]);
   await sql.query(
     `UPDATE events SET stored_at = $1::timestamptz WHERE gateway = 'gw-north' AND seq BETWEEN 30 AND 32`,
     [at('18:10')],
