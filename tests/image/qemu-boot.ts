@@ -213,11 +213,18 @@ describe('gateway image booted in QEMU', { timeout: 120 * MINUTE }, () => {
       .join(' ');
     await bootVm(path.join(work, 'vmlinuz'), path.join(work, 'initrd'), cmdline);
     try {
-      await waitFor(() => (/siem-provision: .*enrollment token moved/.test(consoleText) ? true : undefined), {
-        timeoutMs: BOOT_TIMEOUT,
-        intervalMs: 1000,
-        what: 'siem-provision on the console',
-      });
+      const provisioned = await waitFor(
+        () => {
+          if (/siem-provision: .*enrollment token moved/.test(consoleText)) return true;
+          // QEMU gone (it refused its arguments, or the VM powered off): no point waiting.
+          return qemu?.exitCode != null || qemu?.signalCode != null ? false : undefined;
+        },
+        { timeoutMs: BOOT_TIMEOUT, intervalMs: 1000, what: 'siem-provision on the console' },
+      );
+      assert.ok(
+        provisioned,
+        `QEMU exited (${qemu?.exitCode ?? qemu?.signalCode}) before the first boot's provisioning`,
+      );
       await waitFor(() => ssh('true', MINUTE).then(() => true), {
         timeoutMs: BOOT_TIMEOUT,
         intervalMs: 5000,

@@ -159,7 +159,9 @@ export function qemuArgs(o: {
     '-netdev',
     `user,id=net0,hostfwd=udp:127.0.0.1:${syslogPort}-:5514,hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
     '-device',
-    'virtio-net-pci,netdev=net0',
+    // No option ROM: the kernel is booted directly, and Debian's qemu-system-arm without its
+    // recommended ipxe-qemu has no efi-virtio.rom (QEMU refuses to start without it).
+    'virtio-net-pci,netdev=net0,romfile=',
     '-object',
     'rng-random,filename=/dev/urandom,id=rng0',
     '-device',
