@@ -8,9 +8,9 @@
  * devices of `eventsPerDevice` summaries, and `maxAlerts` alerts; past a bound the least
  * recently updated device is forgotten, and a value beyond `maxValues` is not charted (counted).
  * Nothing here survives a restart: the durable record is the queue and central.
- * It runs for every queued event, so the common case stays cheap: one small summary object per
- * event, no re-ordering when the same device speaks again, and timestamps parsed only for events
- * that carry values.
+ * It runs for every queued event, so the common case stays cheap: no object per event (a device's
+ * recent events are slots of one flat ring, summaries are built when read), no re-ordering when
+ * the same device speaks again, and timestamps parsed only for events that carry values.
  */
 import type { AlertSummary, EventSummary, LatestValue, ValueSeries } from '../../protocols/api/gateway.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
@@ -34,6 +34,7 @@ export const DEFAULT_DEVICE_HISTORY: DeviceHistoryOptions = {
 };
 
 const MESSAGE_CHARS = 300;
+const NO_TAGS: string[] = [];
 
 // What the dashboard lists and charts is the contract's shape (protocols/api/gateway.ts), defined once there.
 export type { AlertSummary, EventSummary, LatestValue, ValueSeries };
@@ -73,18 +74,83 @@ class Ring {
   }
 }
 
+/**
+ * A device's recent events, `capacity` of them, as slots of one flat array (EVENT_SLOTS per event,
+ * 72 bytes) written over in place once full. The array starts with room for FIRST_EVENTS (a device
+ * that says little costs little) and then takes its whole bound at once (no growth slack). An
+ * event kept lives about `eventsPerDevice × devices` events (2,500 on a 50-host syslog feed), long
+ * enough to be copied to old space: a summary object each was the largest share of what the
+ * gateway promoted. Here only its strings are kept (ts and received are shared across a read;
+ * source, kind and action are constants), and the summaries are made when the dashboard asks.
+ */
+const EVENT_SLOTS = 9;
+const FIRST_EVENTS = 8;
+
+class EventRing {
+  slots: unknown[];
+  head = 0;
+  size = 0;
+  constructor(readonly capacity: number) {
+    this.slots = new Array<unknown>(Math.max(0, Math.min(capacity, FIRST_EVENTS)) * EVENT_SLOTS);
+  }
+  push(event: PendingEvent & { id?: string }): void {
+    if (this.capacity <= 0) return;
+    if (this.head * EVENT_SLOTS === this.slots.length) {
+      const all = new Array<unknown>(this.capacity * EVENT_SLOTS);
+      for (let i = 0; i < this.slots.length; i++) all[i] = this.slots[i];
+      this.slots = all;
+    }
+    const s = this.slots;
+    const at = this.head * EVENT_SLOTS;
+    s[at] = event.ts;
+    s[at + 1] = event.received;
+    s[at + 2] = event.source;
+    s[at + 3] = event.kind;
+    s[at + 4] = event.action;
+    s[at + 5] = event.severity;
+    s[at + 6] =
+      event.message.length > MESSAGE_CHARS ? `${event.message.slice(0, MESSAGE_CHARS)}…` : event.message;
+    s[at + 7] = event.tags.length === 0 ? NO_TAGS : event.tags.slice(0, 8);
+    s[at + 8] = event.id;
+    this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    if (this.size < this.capacity) this.size += 1;
+  }
+  /** Oldest first, as `summarize` would have made them (same keys, same order). */
+  summaries(device: string): EventSummary[] {
+    const out: EventSummary[] = [];
+    const s = this.slots;
+    const start = this.size < this.capacity ? 0 : this.head;
+    for (let k = 0; k < this.size; k++) {
+      const at = ((start + k) % this.capacity) * EVENT_SLOTS;
+      const summary: EventSummary = {
+        ts: s[at] as string,
+        received: s[at + 1] as string,
+        source: s[at + 2] as string,
+        kind: s[at + 3] as string,
+        action: s[at + 4] as string,
+        severity: s[at + 5] as number,
+        message: s[at + 6] as string,
+        tags: s[at + 7] as string[],
+      };
+      const id = s[at + 8] as string | undefined;
+      if (id) summary.id = id;
+      summary.device = device;
+      out.push(summary);
+    }
+    return out;
+  }
+}
+
 interface DeviceState {
   values: Map<string, Ring>;
-  events: EventSummary[];
+  events: EventRing;
 }
 
 export type HistoryChange = { type: 'device'; device: string } | { type: 'alert'; alert: AlertSummary };
 
-const NO_TAGS: string[] = [];
-
 function summarize(event: PendingEvent & { id?: string }): EventSummary {
-  // Built by assignment, not spreads: one object of one shape per event. The strings are shared
-  // with the event; the tags are copied only when there are any.
+  // Built by assignment, not spreads: one object of one shape. The strings are shared with the
+  // event; the tags are copied only when there are any (EventRing.push keeps the same values).
   const summary: EventSummary = {
     ts: event.ts,
     received: event.received,
@@ -135,7 +201,7 @@ export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVI
     newest = id;
     if (state) devices.delete(id);
     else {
-      state = { values: new Map(), events: [] };
+      state = { values: new Map(), events: new EventRing(options.eventsPerDevice) };
       while (devices.size >= options.maxDevices) {
         const [, oldest] = leastRecent.evict()!;
         valueCount -= oldest.values.size;
@@ -170,8 +236,7 @@ export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVI
     const id = event.device?.id;
     if (!id) return;
     const state = touch(id);
-    state.events.push(summarize(event));
-    if (state.events.length > options.eventsPerDevice) state.events.shift();
+    state.events.push(event);
     const values = eventValues(event);
     if (values.length === 0) {
       notify({ type: 'device', device: id });
@@ -221,7 +286,7 @@ export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVI
     },
     /** Recent events of a device, newest first. */
     events(device: string, limit = options.eventsPerDevice): EventSummary[] {
-      return (devices.get(device)?.events ?? []).slice(-limit).reverse();
+      return (devices.get(device)?.events.summaries(device) ?? []).slice(-limit).reverse();
     },
     /** Recent local alerts, newest first, optionally of one device. */
     alerts(filter: { device?: string; limit?: number } = {}): AlertSummary[] {
