@@ -15,13 +15,35 @@ import { EvictionCursor } from '../../protocols/event/evict.ts';
 export const EVIDENCE_REMEMBERED = 20_000;
 export const EVIDENCE_HELD = 2_000;
 
+/**
+ * Where an event keeps its observation number: a property of the event itself, non-enumerable so
+ * that no copy (`{ ...event }`, Object.assign, JSON, the queue's encoding) takes it along: a copy
+ * is another observation unless a stage's copy is `carry`-ed. It was a WeakMap entry per event,
+ * which every collection then had to trace as an ephemeron. The symbol is per evidence, as the
+ * WeakMap was: two pipelines (replay beside a running gateway) never read each other's numbers.
+ */
+type Numbered = PendingEvent & Record<symbol, number | undefined>;
+
 export function createEvidence({
   max = EVIDENCE_REMEMBERED,
   maxHeld = EVIDENCE_HELD,
   prefix = `obs-${Date.now().toString(36)}-`,
 } = {}) {
-  /** Event → its observation number (the id is `<prefix><number>`). */
-  const ids = new WeakMap<object, number>();
+  /** Event → its observation number (the id is `<prefix><number>`), see Numbered. */
+  const OBSERVATION = Symbol('observation');
+  /**
+   * Only for an event that takes no property (frozen, sealed); asked only once used (a WeakMap
+   * lookup gives the event an identity hash, stored in the event).
+   */
+  let fallback: WeakMap<object, number> | undefined;
+  const numberFor = (event: PendingEvent): number | undefined =>
+    (event as Numbered)[OBSERVATION] ?? fallback?.get(event);
+  const setNumber = (event: PendingEvent, n: number): void => {
+    if (Object.hasOwn(event, OBSERVATION)) (event as Numbered)[OBSERVATION] = n;
+    else if (Object.isExtensible(event))
+      Object.defineProperty(event, OBSERVATION, { value: n, writable: true, enumerable: false });
+    else (fallback ??= new WeakMap()).set(event, n);
+  };
   /**
    * Observation number → the real id once queued, in a ring indexed by number: slot `n % max`
    * holds observation `n` until observation `n + max` is queued. No map entry and no eviction
@@ -51,21 +73,21 @@ export function createEvidence({
   return {
     /** The observation id of an event (given on first sight). */
     idFor(event: PendingEvent): string {
-      let n = ids.get(event);
+      let n = numberFor(event);
       if (n === undefined) {
         n = ++next;
-        ids.set(event, n);
+        setNumber(event, n);
       }
       return `${prefix}${n}`;
     },
     /** A stage handed on a changed copy: it is the same observation. */
     carry(from: PendingEvent, to: PendingEvent): void {
-      const id = ids.get(from);
-      if (id !== undefined) ids.set(to, id);
+      const id = numberFor(from);
+      if (id !== undefined) setNumber(to, id);
     },
     /** A reduction stage did not hand the event on: keep it in case an alert names it. */
     heldBack(event: PendingEvent): void {
-      const n = ids.get(event);
+      const n = numberFor(event);
       if (n === undefined || knownFor(n) !== undefined) return;
       const id = `${prefix}${n}`;
       if (!held.has(id) && held.size >= maxHeld) oldestHeld.evict();
@@ -73,7 +95,7 @@ export function createEvidence({
     },
     /** The event is durable under `realId`. */
     queued(event: PendingEvent, realId: string): void {
-      const n = ids.get(event);
+      const n = numberFor(event);
       if (n !== undefined) remember(n, held.size > 0 ? `${prefix}${n}` : '', realId);
     },
     /**
@@ -81,7 +103,7 @@ export function createEvidence({
      * be given once it is durable (`queuedAs`) without keeping the event itself until then.
      */
     observation(event: PendingEvent): number {
-      return ids.get(event) ?? 0;
+      return numberFor(event) ?? 0;
     },
     /** Observation `n` (from `observation`) is durable under `realId`. */
     queuedAs(n: number, realId: string): void {
