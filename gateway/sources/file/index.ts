@@ -82,8 +82,18 @@ export function createFileSource(name: string, config: FileSourceConfig, ctx: So
     if (t.undecidedSince !== undefined) {
       await decide(t);
       if (t.undecidedSince !== undefined) {
-        if (t.orphan && Date.now() - t.undecidedSince > config.rotate_wait_secs * 1000) {
-          tracked.delete(t.key); // gone before it held anything
+        // Renamed away before it held anything: let go. Only when it is still empty: a file
+        // waiting to be decided (a copy waiting for its original, up to 1.5 s or rotate_wait_secs)
+        // holds lines that would be lost with it.
+        if (
+          t.orphan &&
+          Date.now() - t.undecidedSince > config.rotate_wait_secs * 1000 &&
+          (await t.fd.stat().then(
+            (st) => st.size === 0,
+            () => true,
+          ))
+        ) {
+          tracked.delete(t.key);
           await t.fd.close().catch(() => undefined);
         }
         return true;

@@ -227,4 +227,25 @@ describe('file source', () => {
     assert.equal(e!.fields.path, file);
     assert.ok(parseEvent(e).ok);
   });
+
+  it('a copy renamed away while it waits for its original is read on, not let go as if it held nothing', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 50));
+    // rotate_wait_secs below the 1.5 s a copy of a followed file waits for the original.
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 20, rotate_wait_secs: 1 });
+    await messagesWhen(h, 50);
+    // A copy of the followed file with more lines after it, renamed out of the globs at once: it
+    // waits for its original (never truncated here), then goes on from the original's offset.
+    writeFileSync(`${file}.1`, numbered(0, 60));
+    await new Promise((r) => setTimeout(r, 100));
+    renameSync(`${file}.1`, path.join(h.dir, 'kept.txt'));
+    const all = await messagesWhen(h, 60);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(
+      [...(await h.events()).map((e) => e.message)].sort(),
+      numbered(0, 60).trimEnd().split('\n').sort(),
+    );
+    assert.equal(all.length, 60);
+  });
 });
