@@ -340,7 +340,23 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
         t.seenAt = now;
       }
     }
-    for (const [key, f] of found) if (!tracked.has(key)) await discover(key, f.file);
+    const fresh = new Set<string>();
+    for (const [key, f] of found) {
+      if (tracked.has(key)) continue;
+      await discover(key, f.file);
+      fresh.add(f.file);
+    }
+    // A new file at a path whose last file was renamed away in an earlier look: a look that came
+    // while the path was empty (between logrotate's rename and its create) left nothing to find
+    // then, and files created and rotated past the path since would never be looked for. The
+    // orphan last seen there is asked again for what was born after it.
+    const latest = new Map<string, Tracked>();
+    for (const t of tracked.values()) {
+      if (!t.orphan || !fresh.has(t.path) || siblings.has(t)) continue;
+      const l = latest.get(t.path);
+      if (!l || t.seenAt > l.seenAt) latest.set(t.path, t);
+    }
+    for (const t of latest.values()) siblings.add(t);
     for (const t of siblings) await findMissed(t);
     siblings.clear();
     if (firstScan) {

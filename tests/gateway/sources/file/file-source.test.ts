@@ -94,6 +94,24 @@ describe('file source', () => {
     assert.deepEqual([...all].sort(), numbered(0, 60).trimEnd().split('\n').sort());
   });
 
+  it('a look that finds the path empty mid-rotation: a file created and rotated away before the next look is found', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, numbered(0, 10));
+    await h.start({ paths: [file], poll_interval_ms: 100, rotate_wait_secs: 5 });
+    await messagesWhen(h, 10);
+    // logrotate renamed the file; a look comes before the new one is created (a slow create).
+    renameSync(file, `${file}.1`);
+    await new Promise((r) => setTimeout(r, 400));
+    // Then, between two looks: the new file is created, written and rotated, and the next created.
+    writeFileSync(file, numbered(10, 60));
+    renameSync(`${file}.1`, `${file}.2`);
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, numbered(60, 70));
+    const all = await messagesWhen(h, 70);
+    assert.deepEqual([...all].sort(), numbered(0, 70).trimEnd().split('\n').sort());
+  });
+
   it('copytruncate: a copy of a followed file goes on from its offset; the truncated file starts over', async () => {
     h = await fileHarness();
     const file = path.join(h.dir, 'app.log');
