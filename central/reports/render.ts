@@ -295,10 +295,14 @@ export function renderHtml(data: ReportData): string {
   );
 }
 
-/** A spreadsheet must not run a cell as a formula: text starting with = + - @ (or tab/CR) gets a `'`. */
+/**
+ * A spreadsheet must not run a cell as a formula: text starting with = + - @ (or tab/CR) gets a
+ * `'`. So does text already starting with `'`, so that a reader takes off one leading `'` and has
+ * the value as it was (a name `'+` is not read back as `+`).
+ */
 function cell(v: string | number): string {
   if (typeof v === 'number') return String(v);
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /^['=+\-@\t\r]/.test(v) ? `'${v}` : v;
 }
 
 export function renderCsv(data: ReportData): string {
