@@ -8,6 +8,7 @@
  * so a run kept keeps its trail. Deletes run in bounded chunks, so a first run over a large
  * backlog does not hold one huge transaction.
  */
+import { PRUNE_CHUNK, pruneInChunks } from '../store/retention-rows.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { PlaybooksConfig } from './config.ts';
 
@@ -17,7 +18,6 @@ export interface PrunedPlaybookRows {
 }
 
 const DAY_MS = 86_400_000;
-const CHUNK = 5000;
 
 const PRUNE_RUNS_SQL = `DELETE FROM playbook_runs WHERE id IN (
   SELECT r.id FROM playbook_runs r
@@ -27,25 +27,17 @@ const PRUNE_RUNS_SQL = `DELETE FROM playbook_runs WHERE id IN (
         WHERE a.run_id = r.id
           AND (a.status IN ('pending', 'queued', 'sent', 'undoing')
                OR (a.status IN ('succeeded', 'undo_failed') AND a.undo IS NOT NULL)))
-   LIMIT ${CHUNK})`;
+   LIMIT ${PRUNE_CHUNK})`;
 
 const PRUNE_AUDIT_SQL = `DELETE FROM playbook_audit WHERE id IN (
   SELECT u.id FROM playbook_audit u
    WHERE u.at < $1::timestamptz
      AND (u.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM playbook_runs r WHERE r.id = u.run_id))
-   LIMIT ${CHUNK})`;
+   LIMIT ${PRUNE_CHUNK})`;
 
-/** Deletes with `sql` (a chunk a statement) until a chunk comes back short; the rows deleted. */
-async function deleteOlder(client: SqlClient, sql: string, days: number, now: Date): Promise<number> {
-  if (days <= 0) return 0;
-  const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
-  let deleted = 0;
-  for (;;) {
-    const { rowCount } = await client.query(sql, [cutoff]);
-    deleted += rowCount;
-    if (rowCount < CHUNK) return deleted;
-  }
-}
+/** The rows `sql` deletes older than `days` (0 keeps everything). */
+const deleteOlder = (client: SqlClient, sql: string, days: number, now: Date): Promise<number> =>
+  days > 0 ? pruneInChunks(client, sql, new Date(now.getTime() - days * DAY_MS)) : Promise.resolve(0);
 
 export async function prunePlaybookRows(
   client: SqlClient,

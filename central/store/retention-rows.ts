@@ -21,24 +21,26 @@ export interface PrunedRows {
 }
 
 const DAY_MS = 86_400_000;
-const CHUNK = 5000;
+/** Rows a chunked delete removes per statement (its SQL ends in `LIMIT ${PRUNE_CHUNK}`). */
+export const PRUNE_CHUNK = 5000;
 
 const PRUNE_ALERTS_SQL = `DELETE FROM alerts WHERE id IN (
   SELECT id FROM alerts
    WHERE status IN ('resolved', 'false_positive') AND updated_at < $1::timestamptz
-   LIMIT ${CHUNK})`;
+   LIMIT ${PRUNE_CHUNK})`;
 
 const PRUNE_OUTBOX_SQL = `DELETE FROM sink_outbox WHERE id IN (
   SELECT id FROM sink_outbox
    WHERE status IN ('delivered', 'rejected') AND done_at < $1::timestamptz
-   LIMIT ${CHUNK})`;
+   LIMIT ${PRUNE_CHUNK})`;
 
-async function pruneInChunks(client: SqlClient, sql: string, cutoff: Date): Promise<number> {
+/** Runs `sql` (a DELETE of at most PRUNE_CHUNK rows older than $1) until a chunk comes back short. */
+export async function pruneInChunks(client: SqlClient, sql: string, cutoff: Date): Promise<number> {
   let total = 0;
   for (;;) {
     const { rowCount } = await client.query(sql, [cutoff.toISOString()]);
     total += rowCount;
-    if (rowCount < CHUNK) return total;
+    if (rowCount < PRUNE_CHUNK) return total;
   }
 }
 
