@@ -235,12 +235,20 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
    * files now, not kept as a flag: a flag set at a restart on an empty file would hold every new
    * file back UNDECIDED_MS beside a quiet truncated log, and a rewrite between looks is seen by
    * no one. Only asked while a new file is undecided: a stat or one head read per followed file.
+   * A file found before `except` and itself undecided with bytes in it counts too (one that sat
+   * empty, then was written and copied between two looks): decided first, it is the original.
    */
   const unknownContent = async (except: string): Promise<boolean> => {
+    let older = true;
     for (const o of tracked.values()) {
-      if (o.key === except || o.undecidedSince !== undefined) continue;
+      if (o.key === except) {
+        older = false;
+        continue;
+      }
       try {
-        if (o.head.length === 0) {
+        if (o.undecidedSince !== undefined) {
+          if (older && (await o.fd.stat()).size > 0) return true;
+        } else if (o.head.length === 0) {
           if ((await o.fd.stat()).size > 0) return true;
         } else if (!(await readHead(o.fd, o.head.length)).equals(o.head)) return true;
       } catch {

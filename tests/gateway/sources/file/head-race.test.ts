@@ -9,7 +9,8 @@
  * found after a truncation to empty, of content the source has not read a byte of yet, once had
  * no head to match and was read from 0 beside its original; so did a copy found between logrotate's
  * copy and its truncation when the original had been truncated and written again since the
- * source's last look (its head in the source was still the old content's).
+ * source's last look (its head in the source was still the old content's), and one found before
+ * its truncation of a file that had sat empty (not decided yet) until the writer's first lines.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
@@ -135,6 +136,25 @@ describe('file source head under copytruncate', () => {
     const expected = [
       ...numbered(0, 5, 'old').trimEnd().split('\n'),
       ...numbered(0, 300, 'new').trimEnd().split('\n'),
+    ];
+    await expectEachOnce(h, expected);
+  });
+  it('a copy found before its truncation, of a file that sat empty past the wait, is not read from 0 beside it', async () => {
+    h = await fileHarness();
+    const file = path.join(h.dir, 'app.log');
+    writeFileSync(file, ''); // empty from the start: not decided yet, and waiting longer than any patience
+    await h.start({ paths: [`${file}*`], poll_interval_ms: 400, rotate_wait_secs: 1 });
+    await new Promise((r) => setTimeout(r, 2000));
+    // Between two looks: the writer's first lines, and logrotate's copy of them; its truncation
+    // comes after the source has looked (the file-source bench's very first rotation).
+    appendFileSync(file, numbered(0, 300, 'old'));
+    copyFileSync(file, `${file}.1`);
+    await new Promise((r) => setTimeout(r, 1000));
+    truncateSync(file, 0);
+    appendFileSync(file, numbered(0, 20, 'new'));
+    const expected = [
+      ...numbered(0, 300, 'old').trimEnd().split('\n'),
+      ...numbered(0, 20, 'new').trimEnd().split('\n'),
     ];
     await expectEachOnce(h, expected);
   });
