@@ -9,7 +9,16 @@ import { flagClockSkew } from './clock-skew.ts';
 import { histogram, topValues } from './event-aggregate.ts';
 import { indexClosedPartitions } from './closed-indexes.ts';
 import { copyEvents } from './event-copy.ts';
-import { buildEventQuery, buildNarrowProbe, encodeCursor, NARROW_ROWS, timeColumn } from './event-query.ts';
+import {
+  buildEventQuery,
+  buildNarrowProbe,
+  encodeCursor,
+  estimatedRows,
+  NARROW_MARGIN,
+  NARROW_ROWS,
+  type NarrowProbe,
+  timeColumn,
+} from './event-query.ts';
 import {
   type EventRow,
   INSERT_SQL,
@@ -75,6 +84,22 @@ function byIdentity(a: StorageRow, b: StorageRow): number {
   if (a.event.gateway !== b.event.gateway) return a.event.gateway < b.event.gateway ? -1 : 1;
   if (a.event.seq !== b.event.seq) return a.event.seq - b.event.seq;
   return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0;
+}
+
+/**
+ * Whether a text search's other conditions match at most NARROW_ROWS rows (event-query.ts
+ * `buildNarrowProbe`): the planner's estimate when it is NARROW_MARGIN times off the bound either
+ * way, else counted.
+ */
+async function isNarrow(tx: SqlExecutor, probe: NarrowProbe): Promise<boolean> {
+  const estimate = estimatedRows(
+    (await tx.query<Record<string, unknown>>(probe.estimate.text, probe.estimate.params)).rows[0],
+  );
+  if (estimate !== undefined) {
+    if (estimate * NARROW_MARGIN <= NARROW_ROWS) return true;
+    if (estimate >= NARROW_ROWS * NARROW_MARGIN) return false;
+  }
+  return ((await tx.query<{ n: number }>(probe.text, probe.params)).rows[0]?.n ?? Infinity) <= NARROW_ROWS;
 }
 
 export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {}): EventStore {
@@ -172,9 +197,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
         // Functions: 131") for a query that runs in milliseconds: the search tail of issue 18.
         await tx.query('SET LOCAL jit = off');
         const probe = buildNarrowProbe(query);
-        const narrow =
-          probe !== undefined &&
-          ((await tx.query<{ n: number }>(probe.text, probe.params)).rows[0]?.n ?? Infinity) <= NARROW_ROWS;
+        const narrow = probe !== undefined && (await isNarrow(tx, probe));
         // Newest first over a long range: ask the newest hour, then twice as far back each time,
         // until the page is full. Many matches are then found in the first window instead of all
         // being fetched and sorted; few cost a handful of index probes. Same rows, same order:

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { EventQuery } from '../../../central/store/index.ts';
-import { buildEventQuery, buildNarrowProbe } from '../../../central/store/event-query.ts';
+import { buildEventQuery, buildNarrowProbe, estimatedRows } from '../../../central/store/event-query.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
 import type { SuiteContext } from './conformance.ts';
 import { iso, makeEvent, timeSlice, uniqueGateway } from './fixtures.ts';
@@ -122,6 +122,16 @@ export function queryCases(ctx: SuiteContext): void {
       (await ctx.store.sql.query<{ n: number }>(probe!.text, probe!.params)).rows[0]?.n,
       messages.length,
     );
+    // The planner's estimate of the same rows, which decides without counting when far from the
+    // bound: both adapters hand EXPLAIN's JSON back in a shape it reads (else every search counts).
+    const plan = (
+      await ctx.store.sql.query<Record<string, unknown>>(probe!.estimate.text, probe!.estimate.params)
+    ).rows[0];
+    const estimate = estimatedRows(plan);
+    assert.ok(estimate !== undefined && estimate >= 1, `an estimate from ${JSON.stringify(plan)}`);
+    assert.equal(estimatedRows({ 'QUERY PLAN': JSON.stringify([{ Plan: { 'Plan Rows': 7 } }]) }), 7);
+    assert.equal(estimatedRows({ 'QUERY PLAN': '[{"Plan":' }), undefined, 'bad JSON: no estimate');
+    assert.equal(estimatedRows(undefined), undefined);
     assert.equal(buildNarrowProbe({ gateway, limit: 10 }), undefined, 'no text, no probe');
   });
 
