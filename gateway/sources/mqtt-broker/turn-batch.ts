@@ -7,15 +7,9 @@
  * when its own events are durable, or that the write failed (then every caller of the batch does).
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
+import { EMIT_BATCH_EVENTS } from '../../pipeline/types.ts';
 
 export type BatchedEmit = (events: PendingEvent[], ack: boolean) => Promise<void>;
-
-/**
- * A batch is handed on once it holds this many events, not only at the end of the turn: a read
- * holds hundreds of publishes, and events kept until its end outlive the gateway's 2 MB young
- * generation and are copied to old space (as the syslog TCP source found, 71fe640).
- */
-export const MAX_BATCH_EVENTS = 32;
 
 export function createTurnBatcher(emit: BatchedEmit): BatchedEmit {
   let events: PendingEvent[] = [];
@@ -51,7 +45,7 @@ export function createTurnBatcher(emit: BatchedEmit): BatchedEmit {
     const { promise } = current;
     for (const e of more) events.push(e);
     if (wantsAck) ack = true;
-    if (events.length >= MAX_BATCH_EVENTS) flush();
+    if (events.length >= EMIT_BATCH_EVENTS) flush();
     return promise;
   };
 }

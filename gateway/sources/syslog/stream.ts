@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { normalizeIp } from '../../../protocols/event/address.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { createSyslogDeframer } from '../../../protocols/syslog/index.ts';
-import type { Source, SourceContext } from '../../pipeline/types.ts';
+import { EMIT_BATCH_EVENTS, type Source, type SourceContext } from '../../pipeline/types.ts';
 import { createTcpListener } from '../shared/tcp-listener.ts';
 import type { SyslogSourceConfig } from './config.ts';
 import { decodeFrame } from './decode.ts';
@@ -21,14 +21,6 @@ import { createFramingErrorReporter } from './framing-errors.ts';
  * the kernel's socket buffer holds the rest as bytes.
  */
 const MAX_PENDING_EMITS = 2;
-
-/**
- * Frames decoded and emitted together. A read holds hundreds of frames; decoded all at once, the
- * first events are still alive after two scavenges of V8's 2 MB young generation and are copied
- * to old space, whose collections were most of the gateway's CPU per event (issue 18). A slice
- * this size goes through the pipeline into the queue's record and dies young.
- */
-const EMIT_SLICE_FRAMES = 32;
 
 export function createSyslogStreamSource(
   name: string,
@@ -54,8 +46,8 @@ export function createSyslogStreamSource(
       const frames = result.frames;
       if (frames.length === 0) return;
       const received = ctx.now();
-      for (let at = 0; at < frames.length; at += EMIT_SLICE_FRAMES) {
-        const end = Math.min(frames.length, at + EMIT_SLICE_FRAMES);
+      for (let at = 0; at < frames.length; at += EMIT_BATCH_EVENTS) {
+        const end = Math.min(frames.length, at + EMIT_BATCH_EVENTS);
         const events = new Array<PendingEvent>(end - at);
         for (let k = at; k < end; k++)
           events[k - at] = decodeFrame(frames[k]!, origin, ctx, config.max_message_bytes, received);

@@ -16,7 +16,7 @@ import { createGatewayMetrics } from '../../../../gateway/metrics.ts';
 import type { SourceContext } from '../../../../gateway/pipeline/types.ts';
 import { mqttBrokerSourceSchema } from '../../../../gateway/sources/mqtt-broker/config.ts';
 import { createMqttBrokerSource } from '../../../../gateway/sources/mqtt-broker/index.ts';
-import { MAX_BATCH_EVENTS } from '../../../../gateway/sources/mqtt-broker/turn-batch.ts';
+import { EMIT_BATCH_EVENTS } from '../../../../gateway/pipeline/types.ts';
 import { waitFor } from '../../../support/env.ts';
 import { portOf } from '../support.ts';
 
@@ -180,7 +180,7 @@ describe('publish backpressure', () => {
         // The publishes parsed from one read go to the pipeline together (turn-batch.ts), not one
         // emit each, and at most 32 events at a time.
         assert.ok(f.emits * 4 <= expected.length, `${f.emits} emits for ${expected.length} publishes`);
-        assert.ok(f.largestEmit <= MAX_BATCH_EVENTS, `an emit of ${f.largestEmit} events`);
+        assert.ok(f.largestEmit <= EMIT_BATCH_EVENTS, `an emit of ${f.largestEmit} events`);
         await waitFor(async () => (await metricValue(f.metrics.mqttPendingPublishes)) === 0 || undefined, {
           what: 'the pending gauge back at 0',
         });
