@@ -196,6 +196,10 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
         // it, and compiling the expressions of ~30 partitions took seconds (EXPLAIN: "JIT:
         // Functions: 131") for a query that runs in milliseconds: the search tail of issue 18.
         await tx.query('SET LOCAL jit = off');
+        // Nor in parallel: starting workers cost more than they saved on every search the bench
+        // runs (a host's hour with text p50 141 → 70 ms, its day 95 → 35 ms; issue 18), and on
+        // central's few cores they compete with ingest.
+        await tx.query('SET LOCAL max_parallel_workers_per_gather = 0');
         const probe = buildNarrowProbe(query);
         const narrow = probe !== undefined && (await isNarrow(tx, probe));
         // Newest first over a long range: ask the newest hour, then twice as far back each time,
