@@ -19,9 +19,19 @@ function threadCpu(pid: number): Map<string, number> {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : process.env.BENCH_THREADS ? `t${tid}` : 'other threads';
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+      const [user, system] = [Number(f[11]) / 100, Number(f[12]) / 100];
+      if (!process.env.BENCH_THREADS) {
+        const name = tid === String(pid) ? 'main' : 'other threads';
+        out.set(name, (out.get(name) ?? 0) + user + system);
+        continue;
+      }
+      // BENCH_THREADS=1: each thread by name and id (V8's GC helpers, libuv's pool that runs
+      // LevelDB's calls and fsyncs, LevelDB's compaction), user and system time apart.
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = tid === String(pid) ? 'main' : `${comm}:${tid}`;
+      out.set(`${name} user`, user);
+      out.set(`${name} system`, system);
     } catch {
       // the thread ended
     }
