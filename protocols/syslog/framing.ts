@@ -4,7 +4,11 @@
  * frame, as rsyslog does: a frame starting with a non-zero digit is octet-counted (§3.4.1
  * `MSG-LEN SP SYSLOG-MSG`); anything else is non-transparent (§3.4.2) and ends at LF, CRLF or NUL.
  * Pure and bounded: it never throws, never holds more than one frame, and a bad frame costs at
- * most that frame (see "Recovery" below and SPEC.md).
+ * most that frame (see "Recovery" below and SPEC.md). A frame whole in the chunk pushed is a view
+ * of that chunk, not a copy (a copy and its backing store per event were a tenth of what the TCP
+ * syslog path allocated, issue 18): it is valid while the caller leaves the chunk as it is, and
+ * both callers decode their frames before the next read. A frame assembled across chunks is a
+ * copy, so a caller may reuse its read buffer between pushes.
  *
  * Recovery:
  * - a length that is not followed by SP (`12ab`), or has more digits than maxFrameBytes can need
@@ -57,6 +61,9 @@ type State =
   | { kind: 'lf'; parts: Uint8Array[]; size: number }
   | { kind: 'discard'; dropped: number };
 
+/** The state between frames: one object, not one per frame. */
+const START: State = { kind: 'start' };
+
 /**
  * A copy of part of a chunk. Not `chunk.slice`: on a Node Buffer that is a view, and a caller
  * reusing its read buffer would then change a frame still being assembled.
@@ -94,7 +101,7 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
   const max = Math.max(1, Math.floor(options.maxFrameBytes));
   // A count with more digits than this is garbage, not an oversized frame worth skipping.
   const maxDigits = String(max).length + 1;
-  let state: State = { kind: 'start' };
+  let state: State = START;
 
   const tooLarge = (bytes: number, what: string): FramingError => ({
     code: 'frame_too_large',
@@ -103,12 +110,14 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
   });
 
   /** Delivers a non-transparent frame without its CR (of CRLF); empty frames are skipped. */
-  const finishLf = (parts: Uint8Array[], size: number, out: DeframeResult) => {
-    let frame = concat(parts, size);
+  const deliverLf = (bytes: Uint8Array, out: DeframeResult) => {
+    let frame = bytes;
     if (frame.length > 0 && frame[frame.length - 1] === CR) frame = frame.subarray(0, frame.length - 1);
     if (frame.length > max) out.errors.push(tooLarge(frame.length, 'LF-terminated frame'));
     else if (frame.length > 0) out.frames.push(frame);
   };
+  const finishLf = (parts: Uint8Array[], size: number, out: DeframeResult) =>
+    deliverLf(concat(parts, size), out);
 
   const push = (chunk: Uint8Array): DeframeResult => {
     const out: DeframeResult = { frames: [], errors: [] };
@@ -125,7 +134,12 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
             state = { kind: 'length', value: b - 48, header: [b] };
             i++;
           } else {
-            state = { kind: 'lf', parts: [], size: 0 };
+            const end = findTrailer(i);
+            if (end >= 0) {
+              // The whole frame is in this chunk (the usual case): a view of it, nothing copied.
+              deliverLf(chunk.subarray(i, end), out);
+              i = end + 1;
+            } else state = { kind: 'lf', parts: [], size: 0 };
           }
           break;
         }
@@ -140,6 +154,11 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
             if (s.value > max) {
               out.errors.push(tooLarge(s.value, 'octet-counted frame'));
               state = { kind: 'skip', remaining: s.value };
+            } else if (s.value <= chunk.length - i) {
+              // The whole frame is in this chunk: a view of it, nothing copied.
+              out.frames.push(chunk.subarray(i, i + s.value));
+              i += s.value;
+              state = START;
             } else {
               state = { kind: 'octets', remaining: s.value, parts: [], size: 0 };
             }
@@ -162,7 +181,7 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
           i += n;
           if (s.remaining === 0) {
             out.frames.push(concat(s.parts, s.size));
-            state = { kind: 'start' };
+            state = START;
           }
           break;
         }
@@ -170,7 +189,7 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
           const n = Math.min(s.remaining, chunk.length - i);
           s.remaining -= n;
           i += n;
-          if (s.remaining === 0) state = { kind: 'start' };
+          if (s.remaining === 0) state = START;
           break;
         }
         case 'lf': {
@@ -180,7 +199,7 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
           s.size += stop - i;
           if (end >= 0) {
             finishLf(s.parts, s.size, out);
-            state = { kind: 'start' };
+            state = START;
             i = end + 1;
           } else {
             i = chunk.length;
@@ -196,7 +215,7 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
             i = chunk.length;
           } else {
             out.errors.push(tooLarge(s.dropped + (end - i), 'LF-terminated frame'));
-            state = { kind: 'start' };
+            state = START;
             i = end + 1;
           }
           break;
@@ -209,7 +228,7 @@ export function createSyslogDeframer(options: SyslogDeframerOptions): SyslogDefr
   const end = (): DeframeResult => {
     const out: DeframeResult = { frames: [], errors: [] };
     const s = state;
-    state = { kind: 'start' };
+    state = START;
     switch (s.kind) {
       case 'length':
         // Digits and nothing else: not a usable octet count, so an unterminated LF frame.

@@ -77,12 +77,12 @@ describe('RFC 6587 deframer recovery', () => {
     assert.deepEqual(run(100, '\n\n<13>a\r', '\n\0\0<13>b\0').frames, ['<13>a', '<13>b']);
   });
 
-  test('frames are copies: reusing the input buffer does not change them', () => {
+  test('a frame whole in its chunk is a view of it, not a copy (LF and octet-counted)', () => {
     const d = createSyslogDeframer({ maxFrameBytes: 100 });
-    const chunk = enc('<13>abc\n');
+    const chunk = enc('<13>abc\r\n7 <13>def<13>ghi\n');
     const { frames } = d.push(chunk);
-    chunk.fill(0);
-    assert.deepEqual(text({ frames, errors: [] }), ['<13>abc']);
+    assert.deepEqual(text({ frames, errors: [] }), ['<13>abc', '<13>def', '<13>ghi']);
+    for (const f of frames) assert.equal(f.buffer, chunk.buffer);
   });
 
   test('a Node Buffer reused by the caller between pushes does not change a frame in progress', () => {
