@@ -85,8 +85,12 @@ function digits(text: string, pos: number, n: number): number {
   return v;
 }
 
-/** Reads 1 to `max` ASCII digits at `pos`: [value, length], or null when there is none. */
-function someDigits(text: string, pos: number, max: number): [number, number] | null {
+/**
+ * Reads 1 to `max` (at most 4) ASCII digits at `pos`: value × 16 + length, or -1 when there is
+ * none. One number, not a [value, length] pair: no array per call (each BSD timestamp reads two
+ * or three of these).
+ */
+function someDigits(text: string, pos: number, max: number): number {
   let v = 0;
   let n = 0;
   while (n < max) {
@@ -95,7 +99,7 @@ function someDigits(text: string, pos: number, max: number): [number, number] | 
     v = v * 10 + (c - 48);
     n++;
   }
-  return n === 0 ? null : [v, n];
+  return n === 0 ? -1 : v * 16 + n;
 }
 
 /** A run of fractional-second digits as milliseconds (truncated: RFC 5424 allows 6, we read up to 9). */
@@ -227,25 +231,28 @@ export function parseRfc3164Timestamp(
   if (month === 0 || text[pos + 3] !== ' ') return null;
   let i = pos + 4;
   if (text[i] === ' ') i++;
-  const day = someDigits(text, i, 2);
-  if (!day || day[0] < 1 || day[0] > 31) return null;
-  i += day[1];
+  const dayRead = someDigits(text, i, 2);
+  const day = dayRead >> 4;
+  if (dayRead < 0 || day < 1 || day > 31) return null;
+  i += dayRead & 15;
   if (text[i] !== ' ') return null;
   i++;
-  let hour = someDigits(text, i, 4);
-  if (!hour) return null;
+  let hourRead = someDigits(text, i, 4);
+  if (hourRead < 0) return null;
   let year: number | null = null;
-  if (hour[1] === 4 && hour[0] > 1970 && hour[0] < 2100) {
+  if ((hourRead & 15) === 4 && hourRead >> 4 > 1970 && hourRead >> 4 < 2100) {
     // rsyslog's rule: a four-digit number where the hour should be is a year (Cisco devices).
-    year = hour[0];
+    year = hourRead >> 4;
     i += 4;
     if (text[i] !== ' ') return null;
     i++;
-    hour = someDigits(text, i, 2);
-    if (!hour) return null;
+    hourRead = someDigits(text, i, 2);
+    if (hourRead < 0) return null;
   }
-  if (hour[1] > 2 || hour[0] > 23 || text[i + hour[1]] !== ':') return null;
-  i += hour[1] + 1;
+  const hour = hourRead >> 4;
+  const hourDigits = hourRead & 15;
+  if (hourDigits > 2 || hour > 23 || text[i + hourDigits] !== ':') return null;
+  i += hourDigits + 1;
   const minute = digits(text, i, 2);
   if (minute < 0 || minute > 59 || text[i + 2] !== ':') return null;
   i += 3;
@@ -264,10 +271,10 @@ export function parseRfc3164Timestamp(
   if (i < text.length && text[i] !== ' ') return null;
   let t: number | null;
   if (year !== null) {
-    const wall = wallClockToMs(year, month, day[0], hour[0], minute, second, ms);
+    const wall = wallClockToMs(year, month, day, hour, minute, second, ms);
     t = wall === null ? null : wall - ctx.utcOffsetMinutes * 60_000;
   } else {
-    t = inferBsdInstant(month, day[0], hour[0], minute, second, ms, ctx);
+    t = inferBsdInstant(month, day, hour, minute, second, ms, ctx);
   }
   return {
     date: t === null ? null : new Date(t),

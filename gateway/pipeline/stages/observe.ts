@@ -70,9 +70,11 @@ export function createDetectStage(options: DetectStageOptions, name = 'detect'):
       // The engine reads `id` for the alert's evidence; the rest of the event as it is.
       const view = { v: 1, id, gateway: '', seq: 0, ...event } as Event;
       const ts = Date.parse(event.ts);
-      const at = new Date(ctx.nowMs);
-      for (const alert of engine.process(view, Number.isFinite(ts) ? ts : ctx.nowMs))
-        options.alert(alertToEvent(alert, at));
+      const alerts = engine.process(view, Number.isFinite(ts) ? ts : ctx.nowMs);
+      if (alerts.length > 0) {
+        const at = new Date(ctx.nowMs); // only when there is an alert: most events raise none
+        for (const alert of alerts) options.alert(alertToEvent(alert, at));
+      }
       return event;
     },
   };
