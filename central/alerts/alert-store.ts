@@ -10,6 +10,7 @@ import type { SqlClient } from '../store/sql-client.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import { ALERT_COLUMNS, toAlert, utcColumn } from './rows.ts';
 import type { Alert, AlertStatus } from './types.ts';
+import { ALERT_TABLES, commentCase, updateCase } from './triage.ts';
 
 export const MAX_ALERT_PAGE = 500;
 
@@ -110,50 +111,12 @@ export function createAlertStore(db: SqlClient, now: () => Date = () => new Date
       changes: { status?: AlertStatus; assignee?: string | null },
       actor: string,
     ): Promise<AlertDetail | undefined> {
-      const found = await db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ status: string; assignee: string | null }>(
-          'SELECT status, assignee FROM alerts WHERE id = $1 FOR UPDATE',
-          [id],
-        );
-        const before = rows[0];
-        if (!before) return false;
-        const at = now().toISOString();
-        for (const field of ['status', 'assignee'] as const) {
-          const to = changes[field];
-          if (to === undefined || to === before[field]) continue;
-          await tx.query(`UPDATE alerts SET ${field} = $2, updated_at = $3::timestamptz WHERE id = $1`, [
-            id,
-            to,
-            at,
-          ]);
-          await tx.query(
-            `INSERT INTO alert_history (alert_id, at, actor, change, from_value, to_value)
-             VALUES ($1, $2::timestamptz, $3, $4, $5, $6)`,
-            [id, at, actor, field, before[field], to],
-          );
-        }
-        return true;
-      });
+      const found = await updateCase(db, ALERT_TABLES, id, changes, actor, now().toISOString());
       return found ? get(id) : undefined;
     },
 
-    async comment(id: number, body: string, author: string): Promise<AlertComment | undefined> {
-      return db.transaction(async (tx) => {
-        const at = now().toISOString();
-        const { rows: exists } = await tx.query('SELECT 1 FROM alerts WHERE id = $1 FOR UPDATE', [id]);
-        if (exists.length === 0) return undefined;
-        const { rows } = await tx.query<AlertComment>(
-          `INSERT INTO alert_comments (alert_id, author, body, created_at) VALUES ($1, $2, $3, $4::timestamptz)
-           RETURNING id, author, body, ${utcColumn('created_at')}`,
-          [id, author, body, at],
-        );
-        await tx.query(
-          `INSERT INTO alert_history (alert_id, at, actor, change, to_value) VALUES ($1, $2::timestamptz, $3, 'comment', $4)`,
-          [id, at, author, String(rows[0]!.id)],
-        );
-        await tx.query('UPDATE alerts SET updated_at = $2::timestamptz WHERE id = $1', [id, at]);
-        return { ...rows[0]!, id: Number(rows[0]!.id) };
-      });
+    comment(id: number, body: string, author: string): Promise<AlertComment | undefined> {
+      return commentCase(db, ALERT_TABLES, id, body, author, now().toISOString());
     },
 
     /** Events on the alert's device (or host) around it, and the other alerts on the same entity. */

@@ -8,6 +8,7 @@
 import type { Alert, AlertStatus } from '../alerts/types.ts';
 import { ALERT_COLUMNS, toAlert, utcColumn } from '../alerts/rows.ts';
 import type { SqlClient, SqlExecutor } from '../store/sql-client.ts';
+import { commentCase, INCIDENT_TABLES, updateCase, writeHistory } from '../alerts/triage.ts';
 import {
   type Attacker,
   type AttackerEvidence,
@@ -145,12 +146,7 @@ export function createIncidentStore(db: SqlClient, now: () => Date = () => new D
     change: IncidentHistoryEntry['change'],
     from: string | null,
     to: string | null,
-  ) =>
-    tx.query(
-      `INSERT INTO incident_history (incident_id, at, actor, change, from_value, to_value)
-       VALUES ($1, $2::timestamptz, $3, $4, $5, $6)`,
-      [incident, at, actor, change, from, to],
-    );
+  ) => writeHistory(tx, INCIDENT_TABLES, { id: incident, at, actor, change, from, to });
 
   return {
     get,
@@ -282,43 +278,12 @@ export function createIncidentStore(db: SqlClient, now: () => Date = () => new D
       changes: { status?: AlertStatus; assignee?: string | null },
       actor: string,
     ): Promise<IncidentDetail | undefined> {
-      const found = await db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ status: string; assignee: string | null }>(
-          'SELECT status, assignee FROM incidents WHERE id = $1 FOR UPDATE',
-          [id],
-        );
-        const before = rows[0];
-        if (!before) return false;
-        const at = now().toISOString();
-        for (const field of ['status', 'assignee'] as const) {
-          const to = changes[field];
-          if (to === undefined || to === before[field]) continue;
-          await tx.query(`UPDATE incidents SET ${field} = $2, updated_at = $3::timestamptz WHERE id = $1`, [
-            id,
-            to,
-            at,
-          ]);
-          await history(tx, id, at, actor, field, before[field], to);
-        }
-        return true;
-      });
+      const found = await updateCase(db, INCIDENT_TABLES, id, changes, actor, now().toISOString());
       return found ? get(id) : undefined;
     },
 
-    async comment(id: number, body: string, author: string): Promise<IncidentComment | undefined> {
-      return db.transaction(async (tx) => {
-        const at = now().toISOString();
-        const { rows: exists } = await tx.query('SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE', [id]);
-        if (exists.length === 0) return undefined;
-        const { rows } = await tx.query<IncidentComment>(
-          `INSERT INTO incident_comments (incident_id, author, body, created_at) VALUES ($1, $2, $3, $4::timestamptz)
-           RETURNING id, author, body, ${utcColumn('created_at')}`,
-          [id, author, body, at],
-        );
-        await history(tx, id, at, author, 'comment', null, String(rows[0]!.id));
-        await tx.query('UPDATE incidents SET updated_at = $2::timestamptz WHERE id = $1', [id, at]);
-        return { ...rows[0]!, id: Number(rows[0]!.id) };
-      });
+    comment(id: number, body: string, author: string): Promise<IncidentComment | undefined> {
+      return commentCase(db, INCIDENT_TABLES, id, body, author, now().toISOString());
     },
 
     /** The children and their triggering events, in time order (oldest first). */
