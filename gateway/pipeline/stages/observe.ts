@@ -6,7 +6,7 @@
  * and alerts, which leave it for the alert lane. Detection names each event by an observation id
  * (evidence.ts) until the queue gives it its real one.
  */
-import type { Event, PendingEvent } from '../../../protocols/event/schema.ts';
+import { EVENT_SCHEMA_VERSION, type Event, type PendingEvent } from '../../../protocols/event/schema.ts';
 import type { SigmaEngine } from '../../../protocols/sigma/index.ts';
 import type { Baselines } from '../../baselines/index.ts';
 import { alertToEvent } from '../../detection/index.ts';
@@ -58,6 +58,38 @@ export interface DetectStageOptions {
   alert: (event: PendingEvent) => void;
 }
 
+/**
+ * The event as the rules see it: the engine reads `id` for the alert's evidence (the gateway and
+ * sequence come later, from the queue), the rest as it is. Every member named in one order, not
+ * a spread: one object shape for every event (a spread made an object of its own shape, 625
+ * bytes per event, about a tenth of what the syslog path allocated; issue 18). A member the
+ * event lacks is undefined here, which the rules' field access reads the same as absent.
+ */
+export function ruleView(e: PendingEvent, id: string): Event {
+  return {
+    v: EVENT_SCHEMA_VERSION as typeof EVENT_SCHEMA_VERSION,
+    id,
+    gateway: '',
+    seq: 0,
+    ts: e.ts,
+    received: e.received,
+    time_source: e.time_source,
+    clock_offset_ms: e.clock_offset_ms,
+    source: e.source,
+    kind: e.kind,
+    action: e.action,
+    severity: e.severity,
+    message: e.message,
+    host: e.host,
+    device: e.device,
+    src: e.src,
+    dst: e.dst,
+    fields: e.fields,
+    tags: e.tags,
+    threat: e.threat,
+  } satisfies Record<keyof Event, unknown>;
+}
+
 export function createDetectStage(options: DetectStageOptions, name = 'detect'): Stage {
   return {
     name,
@@ -67,8 +99,7 @@ export function createDetectStage(options: DetectStageOptions, name = 'detect'):
       const engine = options.engine();
       if (!engine || event.kind === 'alert') return event;
       const id = options.evidence.idFor(event);
-      // The engine reads `id` for the alert's evidence; the rest of the event as it is.
-      const view = { v: 1, id, gateway: '', seq: 0, ...event } as Event;
+      const view = ruleView(event, id);
       const ts = Date.parse(event.ts);
       const alerts = engine.process(view, Number.isFinite(ts) ? ts : ctx.nowMs);
       if (alerts.length > 0) {
