@@ -74,7 +74,7 @@ export interface DeviceBaseline {
 interface Traits {
   peer?: string;
   action: string;
-  values: Array<{ name: string; value: number }>;
+  values: ReadonlyArray<{ name: string; value: number }>;
   /** Values written by a request (reported per value), not read or reported by the device. */
   written: boolean;
 }

@@ -38,16 +38,19 @@ function asNumber(v: unknown): number | undefined {
 const VALUE_FUNCTIONS = new Set([1, 2, 3, 4, 5, 6, 15, 16, 23]);
 const BIT_FUNCTIONS = new Set([1, 2, 5, 15]);
 
-export function eventValues(event: PendingEvent): EventValue[] {
+/** The answer for the many events without values: one frozen array, not a new one per event. */
+const NO_VALUES: readonly EventValue[] = Object.freeze([]);
+
+export function eventValues(event: PendingEvent): readonly EventValue[] {
   const f = event.fields as Fields | undefined;
-  if (!isRecord(f)) return [];
+  if (!isRecord(f)) return NO_VALUES;
   if (event.source === 'dnp3') return dnp3PointValues(event).slice(0, MAX_VALUES_PER_EVENT);
   if (event.source === 'bacnet') return bacnetValues(f);
   if (event.source === 'opcua') return opcuaWrittenValues(event.action, f);
   if (event.source === 's7comm') return s7ReadValues(event.action, f);
   // Most events (syslog, security events) carry no values: answer before allocating anything.
   const telemetry = event.action.endsWith('.telemetry') || event.action.endsWith('.telemetry_aggregate');
-  if (!telemetry && event.source !== 'modbus' && event.action !== 'modbus.poll') return [];
+  if (!telemetry && event.source !== 'modbus' && event.action !== 'modbus.poll') return NO_VALUES;
   const out: EventValue[] = [];
   const push = (name: string, raw: unknown, unit?: unknown) => {
     if (out.length >= MAX_VALUES_PER_EVENT) return;
