@@ -82,8 +82,18 @@ function spawnServer(argv: string[], env: NodeJS.ProcessEnv, ready: RegExp, what
 export async function startCentralProcess(
   configFile: string,
 ): Promise<ServerProcess & { url: string; linkUrl: string }> {
+  // SOAK_CENTRAL_FLAGS="--flag ...": extra Node/V8 flags for central, e.g. --max-old-space-size=1024
+  // --heapsnapshot-near-heap-limit=1 --diagnostic-dir=DIR to catch what its heap holds.
+  const extra = process.env.SOAK_CENTRAL_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const { proc, match } = spawnServer(
-    [process.execPath, path.join(REPO_ROOT, 'bin', 'siem-central.js'), 'run', '--config', configFile],
+    [
+      process.execPath,
+      ...extra,
+      path.join(REPO_ROOT, 'bin', 'siem-central.js'),
+      'run',
+      '--config',
+      configFile,
+    ],
     process.env,
     /central: (http:\/\/\S+)\s+link: (\S+)/,
     'central to start',
