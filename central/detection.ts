@@ -23,6 +23,8 @@ import type { RulesStore } from './rules/store.ts';
 import type { EventStore } from './store/types.ts';
 
 const SEEN_MAX = 200_000;
+/** The first slice of time the restart's rebuild reads (it adapts to how many events a slice holds). */
+const REBUILD_SLICE_MS = 10_000;
 
 export interface CentralDetectionOptions {
   rulesDirs: string[];
@@ -169,20 +171,37 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     if (!engine || !options.store || spanMs === 0) return { events: 0, windows: 0 };
     const max = options.rebuildMaxEvents ?? 200_000;
     const to = now();
+    const from = to - spanMs;
     const pages: Event[][] = [];
     let count = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await options.store.queryEvents({
-        from: new Date(to - spanMs),
-        to: new Date(to + 1),
-        limit: 1000,
-        cursor,
-      });
-      pages.push(page.events);
-      count += page.events.length;
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor && count < max);
+    // Newest first, a slice of time at a time: the open hour has no index in the listing's order
+    // (migration 019), so each page sorts every row of its range below the cursor. Paged over the
+    // whole span, a restart under load read 200 pages each sorting millions of rows, for minutes,
+    // while every batch stored meanwhile waited in memory behind it (the 60-minute soak's central
+    // ran out of heap). A slice doubles while it holds under a page, and halves when it needed
+    // more than four.
+    let end = to + 1;
+    let slice = REBUILD_SLICE_MS;
+    while (end > from && count < max) {
+      const start = Math.max(from, end - slice);
+      let cursor: string | undefined;
+      let inSlice = 0;
+      do {
+        const page = await options.store.queryEvents({
+          from: new Date(start),
+          to: new Date(end),
+          limit: 1000,
+          cursor,
+        });
+        pages.push(page.events);
+        inSlice += 1;
+        count += page.events.length;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor && count < max);
+      end = start;
+      if (inSlice === 1 && pages.at(-1)!.length < 1000) slice *= 2;
+      else if (inSlice > 4) slice = Math.max(1000, slice / 2);
+    }
     const replay = pages.flat().slice(0, max).reverse();
     for (const event of replay) {
       if (seen.has(event.id)) continue;
