@@ -2,7 +2,9 @@
  * Property test for the capture decoder's OT paths (DNP3, S7comm, EtherNet/IP, BACnet, OPC UA;
  * gateway/sources/capture/ot.ts): whatever bytes arrive on their ports, over TCP (both
  * directions, with FIN/RST) and UDP, the decoder never throws, every event it returns is a valid
- * `Event` once numbered, and each names the frame that completed it.
+ * `Event` once numbered, and each names the frame that completed it: that frame or an earlier one
+ * of the same connection (bytes held behind a hole in the sequence are decoded when the hole is
+ * given up, at a later segment, a FIN/RST or the flush, and keep the frame that carried them).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -43,16 +45,44 @@ test('any bytes on the OT ports: no exception, every event valid and framed', ()
           ? ipv4(src, dst, 17, udp(sport, dport, data))
           : ipv4(src, dst, 6, tcp(sport, dport, seq, s.flags, data));
         const out = decoder.packet(LINKTYPE.RAW, packet, { frame: i + 1, ts: new Date(T0 + i) });
-        for (const e of out) assert.equal(e.fields.frame, i + 1, JSON.stringify(e));
+        for (const e of out) assertFrame(e, segments, i + 1);
         events.push(...out);
       });
-      events.push(...decoder.flush());
+      for (const e of decoder.flush()) {
+        assertFrame(e, segments, segments.length);
+        events.push(e);
+      }
       events.forEach((e, i) => {
         const r = parseEvent({ v: 1, id: `g:${i + 1}`, gateway: 'g', seq: i + 1, ...e });
         assert.ok(r.ok, JSON.stringify(e));
-        assert.equal(typeof e.fields.frame, 'number');
       });
     }),
-    { numRuns: 300 },
+    {
+      numRuns: 300,
+      // Found by CI: the second segment on 4840 follows a hole (the connection to 20000 shares
+      // the client's port and took a byte of its sequence), so its bytes wait for the RST.
+      examples: [
+        [
+          [
+            { port: 4840, udp: false, up: true, flags: TCP.ACK, prefix: [], bytes: Uint8Array.of(0) },
+            { port: 20_000, udp: false, up: true, flags: TCP.ACK, prefix: [], bytes: Uint8Array.of(0) },
+            { port: 4840, udp: false, up: true, flags: TCP.ACK, prefix: [], bytes: new Uint8Array(8) },
+            { port: 4840, udp: false, up: false, flags: TCP.RST, prefix: [], bytes: new Uint8Array(0) },
+          ],
+        ],
+      ],
+    },
   );
 });
+
+/** The event names a frame seen so far (at most `last`) that went to or from one of its ports. */
+function assertFrame(e: PendingEvent, segments: { port: number }[], last: number): void {
+  const frame = e.fields.frame;
+  assert.ok(typeof frame === 'number' && Number.isInteger(frame), JSON.stringify(e));
+  assert.ok(frame >= 1 && frame <= last, `frame ${frame} after ${last}: ${JSON.stringify(e)}`);
+  const ports = [e.src?.port, e.dst?.port];
+  assert.ok(
+    ports.includes(segments[frame - 1]!.port),
+    `frame ${frame} is another connection's: ${JSON.stringify(e)}`,
+  );
+}
