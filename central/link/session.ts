@@ -24,6 +24,7 @@ import {
   type RulesMessage,
 } from '../../protocols/link/codec.ts';
 import type { GatewayRecord } from '../gateways/registry.ts';
+import { RowsHeldError } from '../store/errors.ts';
 import { checkBatchEvents } from './batch-events.ts';
 import { RateBooking } from './rate-booking.ts';
 import type { GatewayQueueReport, RulesReport, SessionDeps, SessionIo } from './session-deps.ts';
@@ -36,6 +37,9 @@ export type {
   SessionDeps,
   SessionIo,
 } from './session-deps.ts';
+
+/** How long a batch whose rows another transaction held waits before it is stored again. */
+export const HELD_BATCH_RETRY_MS = 1000;
 
 export class LinkSession {
   /** The authenticated gateway, once the hello has been verified. */
@@ -56,6 +60,8 @@ export class LinkSession {
   #queued = 0;
   #throttled = false;
   #closed = false;
+  /** Batches waiting to be tried again because another transaction held their rows, as checked. */
+  readonly #held = new WeakMap<BatchMessage, ReturnType<typeof checkBatchEvents>>();
   readonly #rate: RateBooking;
   readonly openedAt = Date.now();
   lastSeen = Date.now();
@@ -249,41 +255,62 @@ export class LinkSession {
     while (this.#active < this.#deps.maxConcurrentBatches && this.#waiting.length > 0) {
       const message = this.#waiting.shift()!;
       this.#active += 1;
-      void this.#store(message).finally(() => {
+      void this.#store(message).then((held) => {
         this.#active -= 1;
-        this.#queued -= 1;
-        this.#flow();
+        if (held) {
+          // Still queued, not acked: its slot goes to the batches behind it meanwhile.
+          setTimeout(() => {
+            if (this.#closed) return;
+            this.#waiting.push(message);
+            this.#drainWaiting();
+          }, HELD_BATCH_RETRY_MS).unref();
+        } else {
+          this.#queued -= 1;
+          this.#flow();
+        }
         this.#drainWaiting();
       });
     }
   }
 
-  async #store(message: BatchMessage): Promise<void> {
+  /** Stores and acks one batch; true when another transaction held its rows (try again later). */
+  async #store(message: BatchMessage): Promise<boolean> {
     const gateway = this.gateway;
-    if (this.#closed || !gateway) return;
+    if (this.#closed || !gateway) return false;
     const { metrics, store, logger } = this.#deps;
     if (message.events.length > this.#deps.maxBatchEvents) {
       this.#fail(
         'too_large',
         `batch of ${message.events.length} events exceeds ${this.#deps.maxBatchEvents}`,
       );
-      return;
+      return false;
     }
     // SPEC §4.4, §4.6: the per-event checks (batch-events.ts); a refused event is counted, not stored.
-    const { valid, rejected: reasons, offset } = checkBatchEvents(message.events, gateway);
-    for (const reason of reasons) metrics.rejected.inc({ gateway, reason });
+    // A batch tried again was checked and its refusals counted the first time.
+    const checked = this.#held.get(message) ?? checkBatchEvents(message.events, gateway);
+    const { valid, rejected: reasons, offset } = checked;
     const rejected = reasons.length;
-    if (rejected > 0) logger.warn({ gateway, rejected }, 'rejected invalid events');
+    if (!this.#held.delete(message)) {
+      for (const reason of reasons) metrics.rejected.inc({ gateway, reason });
+      if (rejected > 0) logger.warn({ gateway, rejected }, 'rejected invalid events');
+    }
     const end = metrics.insertSeconds.startTimer();
     let result: { inserted: number; duplicates: number };
     try {
       result = valid.length > 0 ? await store.insertEvents(valid) : { inserted: 0, duplicates: 0 };
     } catch (error) {
+      if (error instanceof RowsHeldError) {
+        // SPEC §4.8: a node hung mid-write holds these rows; the link's other batches go on.
+        metrics.errors.inc({ component: 'link', stage: 'processing', code: 'rows_held' });
+        logger.warn({ err: error.message, gateway, batch: message.batch_id }, 'batch waits for held rows');
+        this.#held.set(message, checked);
+        return true;
+      }
       metrics.errors.inc({ component: 'link', stage: 'processing', code: 'store' });
       logger.error({ err: (error as Error).message, gateway }, 'could not store a batch');
       // SPEC §4.8: never ack what is not committed; the gateway resends after reconnecting.
       this.#fail('internal', 'storage unavailable');
-      return;
+      return false;
     }
     end();
     metrics.batches.inc();
@@ -299,6 +326,7 @@ export class LinkSession {
     });
     if (offset !== undefined) this.#deps.onClockOffset?.(gateway, offset);
     if (valid.length > 0) this.#deps.onStored?.(valid);
+    return false;
   }
 
   /** SPEC §4.9: with a rate limit, each batch books time; the gateway waits until it has passed. */

@@ -108,6 +108,14 @@ const unionSchema = z.discriminatedUnion('type', [
       type: z.literal('postgres'),
       url: z.string().min(1).describe('Connection URL, postgres://user:password@host:port/database.'),
       pool_max: z.number().int().min(1).max(1000).default(10).describe('Connections in the pool.'),
+      lock_wait_secs: z
+        .number()
+        .min(0.05)
+        .max(600)
+        .default(5)
+        .describe(
+          "How long storing a batch waits for rows another transaction holds (a central node hung mid-write) before leaving the batch unacked and trying it again a second later; the link's other batches are stored meanwhile.",
+        ),
       ...common,
     })
     .describe('A PostgreSQL server shared by every central node.'),

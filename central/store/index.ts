@@ -10,7 +10,7 @@ import type { SqlStoreOptions } from './sql-store.ts';
 import type { EventStore, PartitionPolicy } from './types.ts';
 
 export { type StoreConfig, storeConfigSchema } from './config.ts';
-export { InvalidCursorError, InvalidQueryError } from './errors.ts';
+export { InvalidCursorError, InvalidQueryError, RowsHeldError } from './errors.ts';
 export { MAX_LIMIT } from './event-query.ts';
 export { DEFAULT_PARTITION_POLICY } from './partitions.ts';
 export { createPgliteStore, type PgliteStoreOptions } from './pglite.ts';
@@ -36,5 +36,10 @@ export async function createStore(
     clockSkewMs: (parsed.flag_clock_skew_secs ?? DEFAULT_FLAG_CLOCK_SKEW_SECS) * 1000,
   };
   if (parsed.type === 'pglite') return createPgliteStore({ ...common, dataDir: parsed.data_dir });
-  return createPostgresStore({ ...common, connectionString: parsed.url, poolMax: parsed.pool_max });
+  return createPostgresStore({
+    ...common,
+    connectionString: parsed.url,
+    poolMax: parsed.pool_max,
+    lockWaitMs: Math.round(parsed.lock_wait_secs * 1000),
+  });
 }

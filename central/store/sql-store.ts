@@ -8,6 +8,7 @@ import type { Event } from '../../protocols/event/schema.ts';
 import { flagClockSkew } from './clock-skew.ts';
 import { histogram, topValues } from './event-aggregate.ts';
 import { indexClosedPartitions } from './closed-indexes.ts';
+import { RowsHeldError } from './errors.ts';
 import { copyEvents } from './event-copy.ts';
 import {
   buildEventQuery,
@@ -77,7 +78,17 @@ export interface SqlStoreOptions {
    * central nodes record the event feed here (central/cluster/feed.ts); absent, nothing runs.
    */
   onInserted?: (tx: SqlExecutor, rows: readonly StorageRow[], inserted: number) => Promise<void>;
+  /**
+   * PostgreSQL: how long an insert waits for rows another open transaction holds (the same events
+   * being written by a central node that hung mid-write) before failing with `RowsHeldError`;
+   * default 5 s. PGlite has one connection: nothing else can hold rows.
+   */
+  lockWaitMs?: number;
 }
+
+const DEFAULT_LOCK_WAIT_MS = 5000;
+/** PostgreSQL's lock_not_available, raised when lock_timeout expires. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 function byIdentity(a: StorageRow, b: StorageRow): number {
   // A fixed insertion order keeps two concurrent batches with shared events from deadlocking.
@@ -106,6 +117,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
   const policy = validatePolicy(options.partitions ?? DEFAULT_PARTITION_POLICY);
   const clock = options.clock ?? (() => new Date());
   const skewMs = options.clockSkewMs ?? 0;
+  const lockWaitMs = Math.max(1, Math.round(options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
   /** Daily partitions known to exist; a miss is checked again under the DDL lock. */
   const known = new Set<string>();
   let closed = false;
@@ -174,19 +186,28 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       }
       await ensureDays([...days]);
       const { onInserted } = options;
-      const inserted = await client.transaction(async (tx) => {
-        // PostgreSQL: COPY through a staging table; PGlite (no COPY FROM STDIN): batched unnest.
-        let count = 0;
-        if (tx.copyFrom) count = await copyEvents(tx, rows);
-        else {
-          for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
-            const result = await tx.query(INSERT_SQL, insertParams(rows.slice(i, i + INSERT_CHUNK_ROWS)));
-            count += result.rowCount;
+      const inserted = await client
+        .transaction(async (tx) => {
+          // PostgreSQL: COPY through a staging table; PGlite (no COPY FROM STDIN): batched unnest.
+          // A unique key another open transaction holds makes COPY wait for its end, which never
+          // comes while that node is hung: the wait is bounded, and the caller tries again later.
+          if (client.adapter === 'postgres')
+            await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${lockWaitMs}ms`]);
+          let count = 0;
+          if (tx.copyFrom) count = await copyEvents(tx, rows);
+          else {
+            for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+              const result = await tx.query(INSERT_SQL, insertParams(rows.slice(i, i + INSERT_CHUNK_ROWS)));
+              count += result.rowCount;
+            }
           }
-        }
-        if (onInserted && count > 0) await onInserted(tx, rows, count);
-        return count;
-      });
+          if (onInserted && count > 0) await onInserted(tx, rows, count);
+          return count;
+        })
+        .catch((error: unknown) => {
+          if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) throw new RowsHeldError(lockWaitMs);
+          throw error;
+        });
       return { inserted, duplicates: events.length - inserted };
     },
 

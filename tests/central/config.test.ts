@@ -31,6 +31,7 @@ describe('central config', () => {
       type: 'postgres',
       url: 'postgres://u@db.example/siem',
       pool_max: 10,
+      lock_wait_secs: 5,
     });
   });
 

@@ -18,7 +18,8 @@ import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 
 const LOG_LEVEL = process.env.SIEM_TEST_LOG ?? 'silent';
 
-export type StoreKind = { type: 'pglite'; data_dir?: string } | { type: 'postgres'; url: string };
+export type StoreKind =
+  { type: 'pglite'; data_dir?: string } | { type: 'postgres'; url: string; lock_wait_secs?: number };
 
 export interface TestCentral {
   central: Central;
