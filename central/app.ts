@@ -74,6 +74,8 @@ export interface CentralServices {
   hub: LiveHub;
   /** Events stored through HTTP ingest, after their commit (enrichment, detection). */
   afterIngest?: (events: Event[]) => void;
+  /** True while those steps are too far behind to take more (HTTP ingest answers 429). */
+  ingestFull?: () => boolean;
 }
 
 /**
@@ -145,6 +147,7 @@ export function routeCentralApp(app: Hono, services: CentralServices): void {
       centralId: config.central.id,
       metrics,
       afterCommit: services.afterIngest,
+      full: services.ingestFull,
     }),
     services.auth.middleware,
   );

@@ -61,6 +61,8 @@ export function createCentralDetection(options: CentralDetectionOptions) {
   let seenOld = new Set<string>();
   const seen = { has: (id: string) => seenNew.has(id) || seenOld.has(id) };
   let chain = Promise.resolve();
+  /** Events queued by `onStored` and not handled yet. */
+  let waiting = 0;
   const remember = (id: string) => {
     seenNew.add(id);
     if (seenNew.size >= SEEN_MAX / 2) {
@@ -258,10 +260,17 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     stats: () => loaded?.engine.stats(),
     /** Called with every committed batch; work is queued so batches are handled in order. */
     onStored(events: Event[]): void {
+      waiting += events.length;
       chain = chain.then(async () => {
-        await handle(events);
+        try {
+          await handle(events);
+        } finally {
+          waiting -= events.length;
+        }
       });
     },
+    /** Events given to `onStored` and not handled yet (central/ingest.ts bounds it). */
+    backlog: () => waiting,
     /**
      * `onStored` that resolves once the batch is handled and its alerts raised (the cluster leader
      * moves its feed cursor only then).

@@ -153,6 +153,8 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     alerts: () => alerts,
     metrics,
     logger: child('enrichment'),
+    // The link waits at the bound; skipping is for a writer that does not (ingest.ts).
+    maxPendingEvents: 2 * config.link.max_unprocessed_events,
   });
   // Alerts store the enrichment of the addresses and asset they name (enrich/alert.ts).
   alerts.setEnricher((input) => enrichment.enrichAlert(input));
@@ -185,11 +187,15 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
   void detection.reloadFrom(rules);
   // A rule written here or on another node (the rules API, a new release's shipped rules).
   tableChanges.on('rules', () => void detection.reloadFrom(rules));
-  const ingest = createIngest({
-    subscriber: options.onStored,
-    enrichment,
-    detection: config.cluster.enabled ? { onStored: () => undefined } : detection,
-  });
+  const ingest = createIngest(
+    {
+      subscriber: options.onStored,
+      enrichment,
+      detection: config.cluster.enabled ? { onStored: () => undefined } : detection,
+    },
+    config.link.max_unprocessed_events,
+  );
+  metrics.unprocessedSource(ingest.backlog);
   // Reports (issue 21 ask 5): on demand through the API; schedules start with the server.
   const reports = createReports({
     config: config.reports,
@@ -217,6 +223,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
       ingest.afterCommit(events);
       late.onEvents(events);
     },
+    room: () => ingest.room(),
     playbooks: late.link,
     onGatewayConnected: options.onGatewayConnected,
     onClockOffset: createSkewMonitor({
@@ -280,6 +287,7 @@ export async function buildCentral(config: CentralConfig, store: EventStore, opt
     link: nodeLink,
     hub,
     afterIngest: (events) => ingest.afterCommit(events),
+    ingestFull: () => ingest.full(),
   };
   routeCentralApp(http.app, services);
   return {

@@ -9,8 +9,21 @@ export function createCentralMetrics({ processMetrics = true } = {}) {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'siem_central_' });
   const registers = [registry];
+  let unprocessed = () => 0;
   return {
     registry,
+    unprocessed: new Gauge({
+      name: 'siem_central_unprocessed_events',
+      help: 'Events stored and not yet through enrichment or detection (past link.max_unprocessed_events nothing more is stored).',
+      registers,
+      collect() {
+        this.set(unprocessed());
+      },
+    }),
+    /** Where `unprocessed` reads from (central/ingest.ts, created after the metrics). */
+    unprocessedSource(read: () => number): void {
+      unprocessed = read;
+    },
     linkConnections: new Gauge({
       name: 'siem_central_link_connections',
       help: 'Gateways connected now.',

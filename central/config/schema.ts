@@ -11,6 +11,7 @@ import { gatewayIdSchema } from '../../protocols/event/schema.ts';
 import { webAuthConfigSchema } from '../../server-shared/web-auth/config.ts';
 import { metricsAccessSchema } from '../../server-shared/web-auth/metrics-access.ts';
 import { enrichmentConfigSchema } from '../enrich/config.ts';
+import { MAX_AFTER_COMMIT_EVENTS } from '../ingest.ts';
 import { playbooksConfigSchema } from '../playbooks/config.ts';
 import { reportsConfigSchema } from '../reports/config.ts';
 import { streamConfigSchema } from '../api/stream-limits.ts';
@@ -68,6 +69,15 @@ export const centralConfigSchema = z.strictObject({
         .min(1)
         .default(4)
         .describe('Batches waiting for storage per gateway before its window shrinks to one batch.'),
+      max_unprocessed_events: z
+        .number()
+        .int()
+        .min(1)
+        .max(10_000_000)
+        .default(MAX_AFTER_COMMIT_EVENTS)
+        .describe(
+          "Events stored and not yet through enrichment or detection past which central stores no more batches (they wait unacked, the gateways' disk queues hold the rest) and HTTP ingest answers 429.",
+        ),
       max_clock_skew_secs: z
         .number()
         .positive()

@@ -2,8 +2,9 @@
  * Enrichment of what central stores: after each committed batch, the device inventory is
  * updated (only the rows the batch changes) and every event is checked against the loaded
  * threat-intelligence lists, a hit raising an alert (rule `intel:<list>:<value>`, on the event's
- * device or host, grouped like any alert). Work runs one batch at a time behind the link; a
- * backlog beyond MAX_PENDING batches is skipped and counted, never silently. IP lookups (scope,
+ * device or host, grouped like any alert). Work runs one batch at a time behind the link, which
+ * stops storing while the backlog is long (central/ingest.ts); past MAX_PENDING_EVENTS waiting
+ * (a writer that does not wait) a batch is skipped and counted, never silently. IP lookups (scope,
  * OT, GeoIP, ASN) serve the API.
  * Alerts are enriched too (`enrichAlert`, alert.ts), from a bounded memory of the enrichment of
  * recently inserted events, else from storage.
@@ -13,6 +14,7 @@ import type { Logger } from 'pino';
 import type { Event } from '../../protocols/event/schema.ts';
 import type { Alerts } from '../alerts/index.ts';
 import { createDeviceRecorder } from '../inventory/devices.ts';
+import { MAX_AFTER_COMMIT_EVENTS } from '../ingest.ts';
 import type { CentralMetrics } from '../metrics.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { EnrichmentConfig } from './config.ts';
@@ -34,7 +36,8 @@ import {
   parseStixBundle,
 } from './intel.ts';
 
-export const MAX_PENDING = 100;
+/** Events waiting past which a batch is skipped, by default: twice the bound the link waits at (ingest.ts). */
+export const MAX_PENDING_EVENTS = 2 * MAX_AFTER_COMMIT_EVENTS;
 
 export async function loadIntel(config: EnrichmentConfig): Promise<
   Array<{
@@ -70,8 +73,11 @@ export async function createEnrichment(options: {
   alerts: () => Alerts;
   metrics: CentralMetrics;
   logger: Logger;
+  /** Events waiting past which a batch is skipped (default MAX_PENDING_EVENTS). */
+  maxPendingEvents?: number;
 }) {
   const { config, metrics, logger } = options;
+  const maxPending = options.maxPendingEvents ?? MAX_PENDING_EVENTS;
   let lists: LoadedFeed[] = [];
   const feeds = createFeeds({
     config,
@@ -164,6 +170,7 @@ export async function createEnrichment(options: {
   // Writes only the inventory rows a batch changes (inventory/devices.ts).
   const devices = createDeviceRecorder(options.sql);
   let chain: Promise<void> = Promise.resolve();
+  /** Events queued by `onStored` and not processed yet. */
   let pending = 0;
   const MAX_FOLLOW_UPS = 1000;
   const following = new Set<number>();
@@ -357,17 +364,19 @@ export async function createEnrichment(options: {
     },
     /** The `onStored` hook: queued behind the previous batch; never blocks the link. */
     onStored(events: Event[]) {
-      if (pending >= MAX_PENDING) {
+      if (pending >= maxPending) {
         metrics.enrichmentSkipped.inc(events.length);
         return;
       }
-      pending += 1;
+      pending += events.length;
       chain = chain
         .then(() => process(events))
         .finally(() => {
-          pending -= 1;
+          pending -= events.length;
         });
     },
+    /** Events queued and not processed yet. */
+    backlog: () => pending,
     /** Resolves when every queued batch is processed (tests, shutdown). */
     idle: () => chain,
   };

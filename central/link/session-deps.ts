@@ -43,6 +43,12 @@ export interface SessionDeps {
   onGatewayConnected?: (gateway: string) => void;
   /** Called with the events of each committed batch (correlation and live views hook in here). */
   onStored?: (events: Event[]) => void;
+  /**
+   * Undefined when what runs after a commit can take more; else a promise of when it can. A batch
+   * is stored (and so acked) only then: the gateway's window fills and it waits, its disk queue
+   * holding the rest (central/ingest.ts).
+   */
+  room?: () => Promise<void> | undefined;
   /** Called with each measured clock offset (central skew monitoring). */
   onClockOffset?: (gateway: string, offsetMs: number) => void;
   /** Rule sets (SPEC §8): the set assigned to a gateway, and what the gateway reports running. */

@@ -294,6 +294,12 @@ export class LinkSession {
       for (const reason of reasons) metrics.rejected.inc({ gateway, reason });
       if (rejected > 0) logger.warn({ gateway, rejected }, 'rejected invalid events');
     }
+    const room = this.#deps.room?.();
+    if (room) {
+      metrics.throttled.inc();
+      await room;
+      if (this.#closed) return false;
+    }
     const end = metrics.insertSeconds.startTimer();
     let result: { inserted: number; duplicates: number };
     try {
