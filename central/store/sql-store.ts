@@ -216,11 +216,12 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
         // A search over many partitions is estimated costly enough for PostgreSQL to JIT-compile
         // it, and compiling the expressions of ~30 partitions took seconds (EXPLAIN: "JIT:
         // Functions: 131") for a query that runs in milliseconds: the search tail of issue 18.
-        await tx.query('SET LOCAL jit = off');
         // Nor in parallel: starting workers cost more than they saved on every search the bench
         // runs (a host's hour with text p50 141 → 70 ms, its day 95 → 35 ms; issue 18), and on
-        // central's few cores they compete with ingest.
-        await tx.query('SET LOCAL max_parallel_workers_per_gather = 0');
+        // central's few cores they compete with ingest. Both for this transaction, in one trip.
+        await tx.query(
+          "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)",
+        );
         const probe = buildNarrowProbe(query);
         const narrow = probe !== undefined && (await isNarrow(tx, probe));
         // Newest first over a long range: ask the newest hour, then twice as far back each time,
