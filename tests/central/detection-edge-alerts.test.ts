@@ -11,7 +11,8 @@ import type { Alerts } from '../../central/alerts/index.ts';
 import type { AlertInput } from '../../central/alerts/types.ts';
 import { createCentralDetection } from '../../central/detection.ts';
 import { encodeAlertEvent } from '../../protocols/event/alert.ts';
-import { EVENT_SCHEMA_VERSION, type Event, parseEvent } from '../../protocols/event/schema.ts';
+import type { Event } from '../../protocols/event/schema.ts';
+import { storedEvent } from '../support/stored-event.ts';
 import type { SigmaAlert } from '../../protocols/sigma/index.ts';
 
 const ALERT: SigmaAlert = {
@@ -32,9 +33,7 @@ const ALERT: SigmaAlert = {
 let seq = 0;
 function stored(pending: object): Event {
   seq += 1;
-  const parsed = parseEvent({ v: EVENT_SCHEMA_VERSION, gateway: 'gw-1', seq, id: `gw-1:${seq}`, ...pending });
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
-  return parsed.event;
+  return storedEvent(pending, { seq });
 }
 
 async function run(events: Event[]): Promise<{ raised: AlertInput[]; warnings: string[] }> {

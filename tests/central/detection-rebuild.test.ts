@@ -13,29 +13,27 @@ import pino from 'pino';
 import type { Alerts } from '../../central/alerts/index.ts';
 import { createCentralDetection } from '../../central/detection.ts';
 import type { EventQuery } from '../../central/store/types.ts';
-import { EVENT_SCHEMA_VERSION, type Event, parseEvent } from '../../protocols/event/schema.ts';
+import type { Event } from '../../protocols/event/schema.ts';
 import { REPO_ROOT } from '../support/env.ts';
+import { storedEvent } from '../support/stored-event.ts';
 
 const NOW = Date.parse('2026-12-06T10:00:00.000Z');
 /** 30,000 events over the last 9 minutes (central's rules correlate over 10). */
 const EVENTS: Event[] = Array.from({ length: 30_000 }, (_, i) => {
   const ts = new Date(NOW - i * 18).toISOString();
-  const parsed = parseEvent({
-    v: EVENT_SCHEMA_VERSION,
-    gateway: 'gw-1',
-    seq: 30_000 - i,
-    id: `gw-1:${30_000 - i}`,
-    ts,
-    received: ts,
-    source: 'syslog',
-    kind: 'security',
-    action: 'syslog.login_failure',
-    severity: 4,
-    message: 'login failure',
-    host: `plc-${i % 7}`,
-  });
-  assert.ok(parsed.ok);
-  return parsed.event;
+  return storedEvent(
+    {
+      ts,
+      received: ts,
+      source: 'syslog',
+      kind: 'security',
+      action: 'syslog.login_failure',
+      severity: 4,
+      message: 'login failure',
+      host: `plc-${i % 7}`,
+    },
+    { seq: 30_000 - i },
+  );
 }); // newest first
 
 describe('central detection rebuild after a restart', () => {

@@ -12,7 +12,8 @@ import type { Alerts } from '../../central/alerts/index.ts';
 import type { AlertInput } from '../../central/alerts/types.ts';
 import { createCentralDetection } from '../../central/detection.ts';
 import { encodeAlertEvent } from '../../protocols/event/alert.ts';
-import { EVENT_SCHEMA_VERSION, type Event, parseEvent } from '../../protocols/event/schema.ts';
+import type { Event } from '../../protocols/event/schema.ts';
+import { storedEvent } from '../support/stored-event.ts';
 
 const RULE = `title: Test central rule
 id: 0d7b2a61-0c8e-4d4b-9d52-5c1f1c2d3e01
@@ -29,9 +30,7 @@ level: high
 let seq = 0;
 function stored(pending: object): Event {
   seq += 1;
-  const parsed = parseEvent({ v: EVENT_SCHEMA_VERSION, gateway: 'gw-1', seq, id: `gw-1:${seq}`, ...pending });
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
-  return parsed.event;
+  return storedEvent(pending, { seq });
 }
 
 function loginFailure(ts: string): Event {

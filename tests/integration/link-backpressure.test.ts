@@ -11,12 +11,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { encodeAlertEvent } from '../../protocols/event/alert.ts';
-import { EVENT_SCHEMA_VERSION, type Event } from '../../protocols/event/schema.ts';
+import type { Event } from '../../protocols/event/schema.ts';
 import type { SigmaAlert } from '../../protocols/sigma/index.ts';
 import { skipUnmet, waitFor } from '../support/env.ts';
 import { rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
+import { storedEvent } from '../support/stored-event.ts';
 
 const BOUND = 50;
 const BATCHES = 6;
@@ -64,13 +65,7 @@ describe('link back-pressure from enrichment and detection', () => {
         first_ms: now,
         last_ms: now,
       };
-      return {
-        v: EVENT_SCHEMA_VERSION,
-        gateway,
-        seq,
-        id: `${gateway}:${seq}`,
-        ...encodeAlertEvent(alert, new Date(now)),
-      };
+      return storedEvent(encodeAlertEvent(alert, new Date(now)), { gateway, seq });
     };
 
     const client = await rawClient(c.central.linkUrl());
@@ -114,7 +109,10 @@ describe('link back-pressure from enrichment and detection', () => {
 
     assert.ok(most > 0, 'the gauge saw events waiting');
     assert.ok(most < BOUND + PER_BATCH, `at most ${most} events waited (bound ${BOUND})`);
-    assert.ok(httpRefused, `HTTP ingest refused while behind (answers: ${httpStatuses.join(', ')}; most ${most})`);
+    assert.ok(
+      httpRefused,
+      `HTTP ingest refused while behind (answers: ${httpStatuses.join(', ')}; most ${most})`,
+    );
     const accepted = httpStatuses.filter((s) => s === 202).length;
     assert.equal((await c.events('q=backpressure')).length, accepted, 'only what was accepted is stored');
     const text = await (await fetch(metricsUrl)).text();

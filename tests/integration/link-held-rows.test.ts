@@ -16,6 +16,7 @@ import { skipUnmet } from '../support/env.ts';
 import { rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
+import { storedEvent } from '../support/stored-event.ts';
 
 describe('link: a batch whose rows a hung node holds', () => {
   let db: TempDatabase | undefined;
@@ -39,21 +40,19 @@ describe('link: a batch whose rows a hung node holds', () => {
       { link: { max_concurrent_batches: 1 } },
     );
     const ts = new Date().toISOString();
-    const event = (seq: number): Event => ({
-      v: 1,
-      id: `${c!.gatewayId}:${seq}`,
-      gateway: c!.gatewayId,
-      seq,
-      ts,
-      received: ts,
-      source: 'syslog',
-      kind: 'telemetry',
-      action: 'syslog.message',
-      severity: 6,
-      message: `held ${seq}`,
-      fields: {},
-      tags: [],
-    });
+    const event = (seq: number): Event =>
+      storedEvent(
+        {
+          ts,
+          received: ts,
+          source: 'syslog',
+          kind: 'telemetry',
+          action: 'syslog.message',
+          severity: 6,
+          message: `held ${seq}`,
+        },
+        { gateway: c!.gatewayId, seq },
+      );
     const held = [1, 2, 3].map(event);
 
     let release!: () => void;

@@ -1,0 +1,15 @@
+/**
+ * An event as central stores it (numbered by its gateway), from the fields a test cares about:
+ * checked against the event schema, so a test cannot feed central something no gateway could send.
+ */
+import assert from 'node:assert/strict';
+import { EVENT_SCHEMA_VERSION, type Event, parseEvent } from '../../protocols/event/schema.ts';
+
+export function storedEvent(
+  pending: object,
+  { gateway = 'gw-1', seq }: { gateway?: string; seq: number },
+): Event {
+  const parsed = parseEvent({ v: EVENT_SCHEMA_VERSION, gateway, seq, id: `${gateway}:${seq}`, ...pending });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+  return parsed.event;
+}
