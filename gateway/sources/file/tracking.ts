@@ -245,12 +245,13 @@ export function createFileTracking({ config, prefix, count }: FileTrackingOption
         older = false;
         continue;
       }
+      // A newer undecided file waits for this one, never the reverse.
+      if (o.undecidedSince !== undefined && !older) continue;
       try {
-        if (o.undecidedSince !== undefined) {
-          if (older && (await o.fd.stat()).size > 0) return true;
-        } else if (o.head.length === 0) {
-          if ((await o.fd.stat()).size > 0) return true;
-        } else if (!(await readHead(o.fd, o.head.length)).equals(o.head)) return true;
+        // No head to compare (undecided, or empty when looked at): any byte is unknown content.
+        const headless = o.undecidedSince !== undefined || o.head.length === 0;
+        if (headless ? (await o.fd.stat()).size > 0 : !(await readHead(o.fd, o.head.length)).equals(o.head))
+          return true;
       } catch {
         // Closed meanwhile (let go): nothing to wait for.
       }
