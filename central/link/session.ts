@@ -257,17 +257,18 @@ export class LinkSession {
       this.#active += 1;
       void this.#store(message).then((held) => {
         this.#active -= 1;
-        if (held) {
-          // Still queued, not acked: its slot goes to the batches behind it meanwhile.
+        // Not acked yet if held: its slot goes to the batches behind it meanwhile, and it does not
+        // count as storage falling behind (a window of one would leave the gateway nothing to send).
+        this.#queued -= 1;
+        this.#flow();
+        if (held)
           setTimeout(() => {
             if (this.#closed) return;
+            this.#queued += 1;
+            this.#flow();
             this.#waiting.push(message);
             this.#drainWaiting();
           }, HELD_BATCH_RETRY_MS).unref();
-        } else {
-          this.#queued -= 1;
-          this.#flow();
-        }
         this.#drainWaiting();
       });
     }
