@@ -23,6 +23,7 @@ export function retentionPolicy(storage: CentralConfig['storage']): RetentionPol
     eventsDays: storage.retention?.events_days ?? 0,
     alertsDays: storage.retention?.alerts_days ?? 0,
     outboxDays: storage.retention?.outbox_days ?? 7,
+    auditDays: storage.retention?.audit_days ?? 365,
     ...(archive && { archive: { dir: archive.dir, format: archive.format } }),
   };
 }
@@ -70,8 +71,9 @@ export function createLifecycleJob(options: LifecycleJobOptions) {
       metrics.partitionsDropped.inc({ archived: d.manifest ? 'yes' : 'no' });
       logger.info({ partition: d.name, rows: d.rows, archive: d.manifest?.file }, 'partition dropped');
     }
-    const { alerts, outbox, playbookRuns, playbookAudit } = report.pruned;
-    if (alerts + outbox > 0) logger.info({ alerts, outbox }, 'closed alerts and finished outbox rows pruned');
+    const { alerts, outbox, audit, playbookRuns, playbookAudit } = report.pruned;
+    if (alerts + outbox + audit > 0)
+      logger.info({ alerts, outbox, audit }, 'closed alerts, finished outbox rows and old audit rows pruned');
     if (playbookRuns + playbookAudit > 0)
       logger.info({ playbookRuns, playbookAudit }, 'old playbook runs and audit rows pruned');
     for (const f of report.failed) {

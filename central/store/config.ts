@@ -53,6 +53,15 @@ const retentionSchema = z
       .describe(
         'Delete forwarding-outbox rows delivered or rejected this many days ago (0 = keep). Pending deliveries are never deleted.',
       ),
+    audit_days: z
+      .number()
+      .int()
+      .min(0)
+      .max(36_600)
+      .default(365)
+      .describe(
+        'Delete audit log rows (logins, failures, changes) older than this many days (0 = keep forever).',
+      ),
     archive: z
       .strictObject({
         dir: z
@@ -68,7 +77,7 @@ const retentionSchema = z
       .describe('Archive each partition before dropping it; restore with `siem-central archive restore`.'),
   })
   .describe(
-    'Retention of stored events, by whole daily partitions, and of closed alerts and finished outbox rows (run hourly by the lifecycle job).',
+    'Retention of stored events, by whole daily partitions, and of closed alerts, finished outbox rows and the audit log (run hourly by the lifecycle job).',
   );
 
 const common = {

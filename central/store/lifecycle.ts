@@ -16,7 +16,7 @@ export interface LifecycleReport {
   dropped: DroppedPartition[];
   /** Expired partitions that could not be archived or dropped, with the reason. */
   failed: Array<{ name: string; error: string }>;
-  /** Closed alerts and finished outbox rows deleted by this run. */
+  /** Closed alerts, finished outbox rows and old audit rows deleted by this run. */
   pruned: PrunedRows;
   /** Rows in events_default after this run. */
   defaultRows: number;
@@ -31,7 +31,11 @@ export async function runLifecycle(
   const { dropped, failed } = await applyRetention(store.sql, retention, now);
   const pruned = await pruneRows(
     store.sql,
-    { alertsDays: retention.alertsDays ?? 0, outboxDays: retention.outboxDays ?? 0 },
+    {
+      alertsDays: retention.alertsDays ?? 0,
+      outboxDays: retention.outboxDays ?? 0,
+      auditDays: retention.auditDays ?? 0,
+    },
     now,
   );
   return {

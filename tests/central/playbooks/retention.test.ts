@@ -126,6 +126,7 @@ for (const kind of ['pglite', 'postgres'] as const)
       assert.deepEqual(await lifecycle({ runs_days: 0, audit_days: 0 }), {
         alerts: 0,
         outbox: 0,
+        audit: 0,
         playbookRuns: 0,
         playbookAudit: 0,
       });
@@ -156,7 +157,7 @@ for (const kind of ['pglite', 'postgres'] as const)
       await age('playbook_audit', 'at', 400, oldDone, 'run_id');
       await store.sql.query(`UPDATE playbook_actions SET status = 'undone' WHERE run_id = $1`, [oldUndoable]);
       const again = await lifecycle({ runs_days: 90, audit_days: 365 });
-      assert.deepEqual(again, { alerts: 0, outbox: 0, playbookRuns: 1, playbookAudit: 2 });
+      assert.deepEqual(again, { alerts: 0, outbox: 0, audit: 0, playbookRuns: 1, playbookAudit: 2 });
       assert.deepEqual(await playbooks.auditOf({ runId: oldUndoable, limit: 10 }), []);
       assert.deepEqual(await playbooks.auditOf({ runId: oldDone, limit: 10 }), []);
       assert.equal((await playbooks.auditOf({ runId: recentDone, limit: 10 })).length, 1);

@@ -92,7 +92,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     );
   });
 
-  it('prunes closed alerts and finished outbox rows past their retention, never open ones', async () => {
+  it('prunes closed alerts, finished outbox rows and old audit rows past their retention, never open ones', async () => {
     const sql = ctx.store.sql;
     const at = (daysAgo: number) => new Date(noon.getTime() - daysAgo * DAY_MS).toISOString();
     const rule = uniqueGateway('prune-rule');
@@ -127,10 +127,26 @@ export function lifecycleCases(ctx: SuiteContext): void {
     await outbox(oldOpen, 'rejected', 30);
     await outbox(oldOpen, 'pending', null);
     await outbox(oldAcked, 'delivered', 2);
+    const audit = async (daysAgo: number) =>
+      sql.query(
+        `INSERT INTO audit_log (ts, actor, action, outcome) VALUES ($1::timestamptz, $2, 'login', 'ok')`,
+        [at(daysAgo), `${rule}-${daysAgo}`],
+      );
+    await audit(400);
+    await audit(366);
+    await audit(364);
 
-    const pruned = await pruneRows(sql, { alertsDays: 365, outboxDays: 7 }, noon);
-    // The two closed old alerts, and the two finished outbox rows older than 7 days.
-    assert.deepEqual(pruned, { alerts: 2, outbox: 2 });
+    const pruned = await pruneRows(sql, { alertsDays: 365, outboxDays: 7, auditDays: 365 }, noon);
+    // The two closed old alerts, the two finished outbox rows older than 7 days, the two audit
+    // rows older than a year.
+    assert.deepEqual(pruned, { alerts: 2, outbox: 2, audit: 2 });
+    const audited = await sql.query<{ actor: string }>('SELECT actor FROM audit_log WHERE actor LIKE $1', [
+      `${rule}-%`,
+    ]);
+    assert.deepEqual(
+      audited.rows.map((r) => r.actor),
+      [`${rule}-364`],
+    );
     const left = await sql.query<{ id: string }>('SELECT id FROM alerts WHERE rule_id = $1 ORDER BY id', [
       rule,
     ]);
@@ -153,10 +169,11 @@ export function lifecycleCases(ctx: SuiteContext): void {
     );
     // 0 keeps everything.
     assert.deepEqual(
-      await pruneRows(sql, { alertsDays: 0, outboxDays: 0 }, new Date(noon.getTime() + 9e12)),
+      await pruneRows(sql, { alertsDays: 0, outboxDays: 0, auditDays: 0 }, new Date(noon.getTime() + 9e12)),
       {
         alerts: 0,
         outbox: 0,
+        audit: 0,
       },
     );
   });
