@@ -170,4 +170,37 @@ export function wordCases(ctx: SuiteContext): void {
       assert.deepEqual(paged, expected);
     }
   });
+
+  it('a range ending in the open hour is searched a minute first, with the same events in the same order', async () => {
+    const gateway = uniqueGateway('open-hour');
+    // 40 events over the last 80 minutes, newest a second ago: the first windows are minutes of
+    // the hour still open, then they double into the hour before.
+    const now = Date.now();
+    const times = Array.from({ length: 40 }, (_, i) => now - 1000 - (39 - i) * 120_000);
+    await ctx.store.insertEvents(
+      times.map((ms, i) =>
+        makeEvent(gateway, i + 1, iso(ms), { message: i % 4 ? 'valve open' : 'valve shut' }),
+      ),
+    );
+    const range = { from: new Date(now - 3 * 3_600_000), to: new Date(now) };
+    for (const text of [undefined, 'shut']) {
+      const expected = times
+        .map((_, i) => i + 1)
+        .filter((seq) => text === undefined || (seq - 1) % 4 === 0)
+        .reverse();
+      const all = await ctx.store.queryEvents({ gateway, ...range, text, limit: 1000 });
+      assert.deepEqual(
+        all.events.map((e) => e.seq),
+        expected,
+      );
+      const paged: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.store.queryEvents({ gateway, ...range, text, limit: 3, cursor });
+        paged.push(...page.events.map((e) => e.seq));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(paged, expected);
+    }
+  });
 }
