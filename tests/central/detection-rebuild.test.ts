@@ -15,25 +15,13 @@ import { createCentralDetection } from '../../central/detection.ts';
 import type { EventQuery } from '../../central/store/types.ts';
 import type { Event } from '../../protocols/event/schema.ts';
 import { REPO_ROOT } from '../support/env.ts';
-import { storedEvent } from '../support/stored-event.ts';
+import { LOGIN_FAILURE, storedEvent } from '../support/stored-event.ts';
 
 const NOW = Date.parse('2026-12-06T10:00:00.000Z');
 /** 30,000 events over the last 9 minutes (central's rules correlate over 10). */
 const EVENTS: Event[] = Array.from({ length: 30_000 }, (_, i) => {
   const ts = new Date(NOW - i * 18).toISOString();
-  return storedEvent(
-    {
-      ts,
-      received: ts,
-      source: 'syslog',
-      kind: 'security',
-      action: 'syslog.login_failure',
-      severity: 4,
-      message: 'login failure',
-      host: `plc-${i % 7}`,
-    },
-    { seq: 30_000 - i },
-  );
+  return storedEvent({ ts, received: ts, ...LOGIN_FAILURE, host: `plc-${i % 7}` }, { seq: 30_000 - i });
 }); // newest first
 
 describe('central detection rebuild after a restart', () => {

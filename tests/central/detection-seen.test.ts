@@ -13,7 +13,7 @@ import type { AlertInput } from '../../central/alerts/types.ts';
 import { createCentralDetection } from '../../central/detection.ts';
 import { encodeAlertEvent } from '../../protocols/event/alert.ts';
 import type { Event } from '../../protocols/event/schema.ts';
-import { storedEvent } from '../support/stored-event.ts';
+import { LOGIN_FAILURE, storedEvent } from '../support/stored-event.ts';
 
 const RULE = `title: Test central rule
 id: 0d7b2a61-0c8e-4d4b-9d52-5c1f1c2d3e01
@@ -34,16 +34,7 @@ function stored(pending: object): Event {
 }
 
 function loginFailure(ts: string): Event {
-  return stored({
-    ts,
-    received: ts,
-    source: 'syslog',
-    kind: 'security',
-    action: 'syslog.login_failure',
-    severity: 4,
-    message: 'login failure',
-    host: `plc-${seq}`,
-  });
+  return stored({ ts, received: ts, ...LOGIN_FAILURE, host: `plc-${seq}` });
 }
 
 function setUp() {

@@ -11,12 +11,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createPostgresStore } from '../../central/store/index.ts';
 import type { EventStore } from '../../central/store/types.ts';
-import type { Event } from '../../protocols/event/schema.ts';
 import { skipUnmet } from '../support/env.ts';
 import { rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, type TestCentral } from '../support/stack.ts';
-import { storedEvent } from '../support/stored-event.ts';
+import { makeEvent } from '../central/store/fixtures.ts';
 
 describe('link: a batch whose rows a hung node holds', () => {
   let db: TempDatabase | undefined;
@@ -40,19 +39,7 @@ describe('link: a batch whose rows a hung node holds', () => {
       { link: { max_concurrent_batches: 1 } },
     );
     const ts = new Date().toISOString();
-    const event = (seq: number): Event =>
-      storedEvent(
-        {
-          ts,
-          received: ts,
-          source: 'syslog',
-          kind: 'telemetry',
-          action: 'syslog.message',
-          severity: 6,
-          message: `held ${seq}`,
-        },
-        { gateway: c!.gatewayId, seq },
-      );
+    const event = (seq: number) => makeEvent(c!.gatewayId, seq, ts, { message: `held ${seq}` });
     const held = [1, 2, 3].map(event);
 
     let release!: () => void;

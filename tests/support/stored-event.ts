@@ -5,6 +5,15 @@
 import assert from 'node:assert/strict';
 import { EVENT_SCHEMA_VERSION, type Event, parseEvent } from '../../protocols/event/schema.ts';
 
+/** A failed login as the syslog parser reports it: what central's brute-force rules count. */
+export const LOGIN_FAILURE = {
+  source: 'syslog',
+  kind: 'security',
+  action: 'syslog.login_failure',
+  severity: 4,
+  message: 'login failure',
+} as const;
+
 export function storedEvent(
   pending: object,
   { gateway = 'gw-1', seq }: { gateway?: string; seq: number },
