@@ -56,6 +56,8 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   external: [...NATIVE, '@serialport/*'],
+  // ws's optional native masking: word-at-a-time JavaScript instead of bufferutil's byte loop.
+  alias: { bufferutil: path.join(root, 'firmware-shims', 'build', 'ws-mask.ts') },
   // Some bundled CommonJS dependencies call require(); give the ES module one.
   banner: {
     js: "import { createRequire as __siemRequire } from 'node:module'; const require = __siemRequire(import.meta.url);",

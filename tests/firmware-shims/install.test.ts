@@ -64,6 +64,11 @@ describe('gateway artefact: tarball, install.sh, systemd unit, upgrade', () => {
       );
     assert.match(built.stdout, /dashboards\/gateway\/app\.js: [\d.]+ KiB, [\d.]+ KiB gzip/);
     assert.match(built.stdout, /dashboards\/gateway\/base\.css: [\d.]+ KiB, [\d.]+ KiB gzip/);
+    // ws masks the link's frames with firmware-shims/build/ws-mask.ts, not bufferutil's byte loop;
+    // the forwarding below goes through it to central.
+    const bundle = readFileSync(path.join(release, 'siem-gateway.mjs'), 'utf8');
+    assert.match(bundle, /\/\/ firmware-shims\/build\/ws-mask\.ts/);
+    assert.doesNotMatch(bundle, /node_modules\/bufferutil/);
     c = await startTestCentral({ type: 'pglite' }, { gatewayId: 'gw-seed' });
     mkdirSync(root);
     httpPort = await freePort();
