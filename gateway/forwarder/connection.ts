@@ -101,16 +101,18 @@ export function sendText(ws: WebSocket | undefined, text: string): void {
 }
 
 /**
- * A text frame (the link is JSON text, SPEC §3) from bytes that are UTF-8 already, which the call
- * hands over: they are masked in place. ws masks a Buffer it is given into a copy (it may not
- * change the caller's bytes); given as an object whose `valueOf()` is its own ArrayBuffer, the
- * bytes become a Buffer of ws's own (Node's `Buffer.from(object)` shares an ArrayBuffer) and are
- * masked where they are. A batch of 5,000 events is then one 3 MB allocation less, and
- * one copy, per frame. A Buffer that is a slice of a larger ArrayBuffer is sent as it is.
+ * A text frame (the link is JSON text, SPEC §3) from an ArrayBuffer of UTF-8 that the call hands
+ * over: ws masks it in place. ws masks a Buffer it is given into a copy (it may not change the
+ * caller's bytes); given as an object whose `valueOf()` is an ArrayBuffer (a `BufferLike` in ws's
+ * types), the bytes become a Buffer of ws's own (Node's `Buffer.from` shares the ArrayBuffer) and
+ * are masked where they are: one allocation and one copy less per batch. `written` runs once the
+ * socket has taken the bytes or the send failed, or at once when the socket is not open: the
+ * buffer may be used again then (batch-frame.ts FramePool).
  */
-export function sendTextBytes(ws: WebSocket | undefined, bytes: Buffer): void {
-  if (ws?.readyState !== WebSocket.OPEN) return;
-  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length;
-  const ab = bytes.buffer as ArrayBuffer;
-  ws.send(own ? { valueOf: () => ab } : bytes, { binary: false });
+export function sendTextBuffer(ws: WebSocket | undefined, ab: ArrayBuffer, written: () => void): void {
+  if (ws?.readyState !== WebSocket.OPEN) {
+    written();
+    return;
+  }
+  ws.send({ valueOf: () => ab }, { binary: false }, () => written());
 }

@@ -18,9 +18,15 @@ import type WebSocket from 'ws';
 import { encodeLinkMessage, estimateClockOffset, type LinkMessage } from '../../protocols/link/codec.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { type LevelQueue, recordRef } from '../queue/leveldb-queue.ts';
-import { batchFrame } from './batch-frame.ts';
+import { FramePool } from './batch-frame.ts';
 import { BatchReader } from './batch-reader.ts';
-import { closeLinkSocket, type LinkTlsFiles, openLinkSocket, sendText, sendTextBytes } from './connection.ts';
+import {
+  closeLinkSocket,
+  type LinkTlsFiles,
+  openLinkSocket,
+  sendText,
+  sendTextBuffer,
+} from './connection.ts';
 import {
   type ForwarderPlaybooks,
   type ForwarderRules,
@@ -59,6 +65,7 @@ export interface ForwarderOptions {
 
 export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; acked: [number] }> {
   readonly #o: ForwarderOptions;
+  readonly #frames: FramePool;
   readonly #window: SendWindow;
   readonly #reader: BatchReader;
   #ws: WebSocket | undefined;
@@ -86,6 +93,9 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
     this.#batchMax = options.batchMaxEvents;
     this.#window = new SendWindow(options.maxInFlight, options.metrics);
     this.#reader = new BatchReader(options.queue);
+    // A frame's bytes are in use from framing until the socket has written them: one buffer per
+    // batch in flight and one being framed; a batch may pass its byte bound by one record.
+    this.#frames = new FramePool(options.maxInFlight + 1, options.batchMaxBytes + 1024 * 1024);
     this.#nodes = new LinkFailover(options);
   }
 
@@ -311,13 +321,11 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
           this.#window.add(batchId, { records: records.map(recordRef), events });
           // The stored JSON goes out as it is: no parse, no re-serialisation (queue SPEC §2), and
           // no large string either: the frame is made of the records' bytes.
-          sendTextBytes(
-            this.#ws,
-            batchFrame(
-              batchId,
-              records.map((r) => r.data),
-            ),
+          const frame = this.#frames.frame(
+            batchId,
+            records.map((r) => r.data),
           );
+          sendTextBuffer(this.#ws, frame, () => this.#frames.release(frame));
           this.#o.metrics.eventsSent.inc(events);
         }
       } while (this.#pumpAgain && this.#ready);

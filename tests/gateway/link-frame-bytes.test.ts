@@ -1,15 +1,17 @@
 /**
  * The forwarder's batch frames go to ws without a second copy (issue 18; the 1,000,000-event drain's
  * 150 MB RSS ceiling): ws masks a Buffer it is given into a fresh copy, since it may not change the
- * caller's bytes, so sendTextBytes hands a frame that owns its ArrayBuffer over to be masked where
- * it is. A real ws server on loopback must still receive every byte as the same text frame, for a
- * frame that owns its memory and for one that is a slice of a larger one (which must stay unmasked).
+ * caller's bytes, so sendTextBuffer hands a frame's ArrayBuffer over to be masked where it is. A
+ * real ws server on loopback must still receive every byte as the same text frame. Frames are
+ * written into a few buffers used again once the socket has written them (FramePool): the same
+ * bytes as a fresh frame, never a buffer still being written.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { sendTextBytes } from '../../gateway/forwarder/connection.ts';
+import { batchFrame, FramePool } from '../../gateway/forwarder/batch-frame.ts';
+import { sendTextBuffer } from '../../gateway/forwarder/connection.ts';
 
 describe('link frame bytes', () => {
   let wss: WebSocketServer;
@@ -37,33 +39,67 @@ describe('link frame bytes', () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
-  const send = async (bytes: Buffer) => {
-    const got = new Promise<void>((resolve) => (arrived = resolve));
-    sendTextBytes(ws, bytes);
-    await got;
-    return received.at(-1)!;
-  };
-
-  it('masks a frame that owns its memory in place and delivers it whole as text', async () => {
+  it('hands an ArrayBuffer over: ws masks it in place and the text arrives whole', async () => {
     const text = `{"type":"batch","batch_id":7,"events":[${Array.from({ length: 300 }, (_, k) => `{"seq":${k},"message":"h\u00e9 ${k}"}`).join(',')}]}`;
-    const frame = Buffer.concat([Buffer.from(text.slice(0, 10)), Buffer.from(text.slice(10))]);
-    assert.equal(frame.byteOffset, 0);
-    assert.equal(
-      frame.buffer.byteLength,
-      frame.length,
-      'Buffer.concat of more than 4 KB owns its ArrayBuffer',
-    );
-    const got = await send(frame);
-    assert.deepEqual(got, { text, binary: false });
+    const bytes = Buffer.from(text);
+    const ab = new ArrayBuffer(bytes.length);
+    new Uint8Array(ab).set(bytes);
+    const got = new Promise<void>((resolve) => (arrived = resolve));
+    let written = 0;
+    sendTextBuffer(ws, ab, () => (written += 1));
+    await got;
+    assert.deepEqual(received.at(-1), { text, binary: false });
+    assert.equal(written, 1);
     // Handed over: ws masked these bytes rather than a copy of them.
-    assert.notEqual(frame.toString('utf8'), text);
+    assert.notDeepEqual(Buffer.from(ab), bytes);
   });
 
-  it('sends a slice of a larger buffer as it is, leaving the rest of that buffer alone', async () => {
-    const whole = Buffer.from(`xx{"type":"ping"}yy${'z'.repeat(5000)}`);
-    const slice = whole.subarray(2, 17);
-    const got = await send(slice);
-    assert.deepEqual(got, { text: '{"type":"ping"}', binary: false });
-    assert.equal(whole.toString('utf8', 0, 19), 'xx{"type":"ping"}yy');
+  const record = (first: number, n: number) =>
+    Buffer.from(
+      JSON.stringify(Array.from({ length: n }, (_, k) => ({ seq: first + k, message: `m\u00e9 ${k}` }))),
+    );
+
+  it('frames from reused buffers are byte for byte the fresh frames, and arrive whole', async () => {
+    const pool = new FramePool(2, 64 * 1024);
+    const records = [record(1, 40), Buffer.from('[]'), record(41, 3)];
+    const ab = pool.frame(9, records);
+    const expected = batchFrame(9, records);
+    assert.deepEqual(Buffer.from(ab), expected);
+    const got = new Promise<void>((resolve) => (arrived = resolve));
+    let written = 0;
+    sendTextBuffer(ws, ab, () => {
+      written += 1;
+      pool.release(ab);
+    });
+    await got;
+    assert.deepEqual(received.at(-1), { text: expected.toString('utf8'), binary: false });
+    assert.equal(written, 1);
+    // Released: the next frame is written into the same memory, resized to it.
+    const next = pool.frame(10, [record(44, 2)]);
+    assert.equal(next, ab);
+    assert.deepEqual(Buffer.from(next), batchFrame(10, [record(44, 2)]));
+  });
+
+  it('never hands out a buffer that was not released, and grows past its reserve with a fresh one', () => {
+    const pool = new FramePool(2, 1024);
+    const a = pool.frame(1, [record(1, 2)]);
+    const b = pool.frame(2, [record(3, 2)]);
+    assert.notEqual(a, b);
+    pool.release(a);
+    pool.release(a); // twice: still one entry
+    const big = [record(5, 200)];
+    assert.ok(batchFrame(3, big).length > 1024);
+    const c = pool.frame(3, big);
+    assert.notEqual(c, a, 'a frame larger than the reserve gets a buffer of its own');
+    assert.deepEqual(Buffer.from(c), batchFrame(3, big));
+    const d = pool.frame(4, [record(9, 1)]);
+    const e = pool.frame(5, [record(10, 1)]);
+    assert.ok(d !== e && (d === a || e === a), 'the released buffer is used once, not twice');
+  });
+
+  it('a frame for a socket that is not open is released at once', () => {
+    let written = 0;
+    sendTextBuffer(undefined, new ArrayBuffer(4), () => (written += 1));
+    assert.equal(written, 1);
   });
 });
