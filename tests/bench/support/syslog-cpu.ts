@@ -2,7 +2,8 @@
  * Gateway CPU per million TCP syslog events, alone (issue 18 ask 3): a test central on PostgreSQL,
  * the bundled gateway with the syslog-path bench's config pinned to core 1, the blaster on core 0.
  * `node --import tsx tests/bench/support/syslog-cpu.ts [count]`; BENCH_CPU_PROF=<dir> also writes
- * the gateway's CPU profile. Prints CPU seconds per million delivered events.
+ * the gateway's CPU profile; BENCH_PIPELINE='pipeline: { stages: [...] }' replaces the pipeline
+ * (what one stage costs). Prints CPU seconds per million delivered events.
  */
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -63,7 +64,8 @@ const gw = await startGatewayProcess(c, gatewayId, {
     'sources:',
     '  tcp: { type: syslog, mode: tcp, listen: "127.0.0.1:0" }',
     `detection: { rules_dirs: ["${path.join(REPO_ROOT, 'rules', 'ics')}"] }`,
-    'pipeline: { stages: [{ type: normalise }, { type: inventory }, { type: baselines }, { type: detect }] }',
+    process.env.BENCH_PIPELINE ??
+      'pipeline: { stages: [{ type: normalise }, { type: inventory }, { type: baselines }, { type: detect }] }',
   ],
 });
 // BENCH_GATEWAY_STDOUT=<file>: the gateway's stdout there (e.g. with BENCH_GATEWAY_FLAGS=--trace-gc).
