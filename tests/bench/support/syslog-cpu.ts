@@ -3,7 +3,8 @@
  * the bundled gateway with the syslog-path bench's config pinned to core 1, the blaster on core 0.
  * `node --import tsx tests/bench/support/syslog-cpu.ts [count]`; BENCH_CPU_PROF=<dir> also writes
  * the gateway's CPU profile; BENCH_PIPELINE='pipeline: { stages: [...] }' replaces the pipeline
- * (what one stage costs). Prints CPU seconds per million delivered events.
+ * and BENCH_RULES=<dir> the rules (what one stage or rule kind costs). Prints CPU seconds per
+ * million delivered events.
  */
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -63,7 +64,7 @@ const gw = await startGatewayProcess(c, gatewayId, {
   config: [
     'sources:',
     '  tcp: { type: syslog, mode: tcp, listen: "127.0.0.1:0" }',
-    `detection: { rules_dirs: ["${path.join(REPO_ROOT, 'rules', 'ics')}"] }`,
+    `detection: { rules_dirs: ["${process.env.BENCH_RULES ?? path.join(REPO_ROOT, 'rules', 'ics')}"] }`,
     process.env.BENCH_PIPELINE ??
       'pipeline: { stages: [{ type: normalise }, { type: inventory }, { type: baselines }, { type: detect }] }',
   ],
