@@ -45,6 +45,8 @@ export class BatchReader {
       let cursor = this.#cursors[lane];
       const { maxEvents, maxBytes } = bounds();
       read: while (events < maxEvents && bytes < maxBytes) {
+        // Records from the queue's tail come back without I/O and are framed (copied) in the same
+        // turn of the event loop: their bytes are reused once the tail lets them go (record-bytes.ts).
         const records = await this.#queue.read(lane, cursor, READ_CHUNK_RECORDS);
         if (generation !== this.#generation) return [];
         if (records.length === 0) break;

@@ -13,6 +13,7 @@ import {
   type PendingEvent,
 } from '../../protocols/event/schema.ts';
 import { isPlain, JsonBytesWriter } from './json-bytes.ts';
+import { RecordBytes } from './record-bytes.ts';
 import { makeRecord, recordKey } from './records.ts';
 import { LANES, type Lane, laneOf, type QueueRecord } from './types.ts';
 
@@ -100,6 +101,7 @@ export class RecordPacker {
   readonly #head: Buffer;
   readonly #middle: Buffer;
   readonly #offsetKey = Buffer.from(',"clock_offset_ms":');
+  readonly #bytes = new RecordBytes();
 
   constructor(gateway: string, maxRecordEvents: number) {
     this.#gateway = gateway;
@@ -175,6 +177,11 @@ export class RecordPacker {
     });
   }
 
+  /** A record central has acked, deleted and out of the tail: its bytes may hold a later record. */
+  recycle(record: QueueRecord | undefined): void {
+    this.#bytes.recycle(record?.data);
+  }
+
   /** Every record written to since the last take, each lane's in sequence order; none stay open. */
   take(): QueueRecord[] {
     for (const lane of LANES) if (this.#open[lane].count > 0) this.#close(lane);
@@ -200,7 +207,7 @@ export class RecordPacker {
   #close(lane: Lane): void {
     const r = this.#open[lane];
     r.w.byte(CLOSE);
-    const value = Buffer.from(r.w.buf.subarray(0, r.w.n));
+    const value = this.#bytes.copy(r.w.buf.subarray(0, r.w.n));
     this.#closed.push(makeRecord(recordKey(lane, r.firstSeq, r.count), lane, r.firstSeq, r.count, value));
     r.count = 0;
     if (r.w.buf.length > SCRATCH_KEEP_BYTES) r.w = new JsonBytesWriter(Buffer.allocUnsafe(SCRATCH_BYTES));

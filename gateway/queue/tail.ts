@@ -23,8 +23,12 @@ export class RecordTail {
   };
   #bytes = 0;
 
-  constructor(maxBytes: number) {
+  readonly #forgot: (record: QueueRecord) => void;
+
+  /** `forgot`: a record the bound pushed out (on disk still; nobody here reads its bytes again). */
+  constructor(maxBytes: number, forgot: (record: QueueRecord) => void = () => {}) {
     this.#maxBytes = maxBytes;
+    this.#forgot = forgot;
   }
 
   /** Empty, starting after `lastKey` of each lane (the last record on disk; none: the lane's prefix). */
@@ -47,16 +51,18 @@ export class RecordTail {
         tail.delete(key);
         this.#bytes -= old.bytes;
         this.#from[lane] = key;
+        this.#forgot(old);
       }
     }
   }
 
-  drop(lane: Lane, key: string): boolean {
+  /** Removes a record; returns it if the tail held it. */
+  drop(lane: Lane, key: string): QueueRecord | undefined {
     const record = this.#records[lane].get(key);
-    if (!record) return false;
+    if (!record) return undefined;
     this.#records[lane].delete(key);
     this.#bytes -= record.bytes;
-    return true;
+    return record;
   }
 
   has(lane: Lane, key: string): boolean {

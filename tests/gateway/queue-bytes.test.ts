@@ -136,8 +136,16 @@ describe('queue tail in memory', () => {
   it('reads what a fresh open reads from disk, through appends, removes, evictions and the size bound', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'siem-queue-tail-'));
     dirs.push(dir);
-    const options = { dir, gateway: 'gw-tail', maxRecordEvents: 20, flushIntervalMs: 0, sync: false };
-    // A cap that makes evictions happen, and appends past the 4 MiB tail bound.
+    // A cap that makes evictions happen, and appends past a 4 MiB tail bound (records it pushes
+    // out give their bytes to later records: record-bytes.ts).
+    const options = {
+      dir,
+      gateway: 'gw-tail',
+      maxRecordEvents: 20,
+      flushIntervalMs: 0,
+      sync: false,
+      tailBytes: 4 * 1024 * 1024,
+    };
     let queue = await LevelQueue.open({ ...options, maxSizeBytes: 12 * 1024 * 1024 });
     let i = 0;
     const kinds: PendingEvent['kind'][] = ['telemetry', 'security', 'alert'];
@@ -158,6 +166,9 @@ describe('queue tail in memory', () => {
     for (const lane of LANES) {
       const disk = await readAll(queue, lane);
       assert.deepEqual(view(live[lane]), view(disk), `lane ${lane}`);
+      // Byte for byte: no record read from the tail holds another record's bytes.
+      const bytes = (records: QueueRecord[]) => records.map((r) => Buffer.from(r.data).toString('base64'));
+      assert.deepEqual(bytes(live[lane]), bytes(disk), `lane ${lane} bytes`);
       const seqs = disk.flatMap((r) => r.events.map((e) => e.seq));
       assert.deepEqual(
         seqs,
@@ -174,6 +185,38 @@ describe('queue tail in memory', () => {
     const all = await readAll(queue, 'alert');
     await queue.remove([...all, ...all]);
     assert.equal(queue.depth.byLane.alert, 0);
+    await queue.close();
+  });
+
+  it("uses the bytes of an acked, deleted record again, and no other record's", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-queue-reuse-'));
+    dirs.push(dir);
+    const queue = await LevelQueue.open({
+      dir,
+      gateway: 'gw-reuse',
+      maxRecordEvents: 20,
+      flushIntervalMs: 0,
+      sync: false,
+    });
+    let i = 0;
+    const append = () => queue.append(Array.from({ length: 20 }, () => pending(i++, 'telemetry', 400)));
+    await append();
+    await append();
+    const [first, second] = await queue.read('telemetry', null, 2);
+    assert.ok(first && second && first.bytes >= 4096, 'records large enough to own their memory');
+    const secondBytes = Buffer.from(second.data);
+    await queue.remove([first]);
+    await append();
+    const [, third] = await readAll(queue, 'telemetry');
+    assert.equal(third!.data.buffer, first.data.buffer, "the acked record's memory holds the next one");
+    assert.deepEqual(
+      third!.events.map((e) => e.seq),
+      Array.from({ length: 20 }, (_, k) => 41 + k),
+    );
+    // A record not acked keeps its bytes, whatever is appended after it.
+    for (let k = 0; k < 5; k += 1) await append();
+    assert.deepEqual(Buffer.from(second.data), secondBytes);
+    assert.notEqual(third!.data.buffer, second.data.buffer);
     await queue.close();
   });
 });
