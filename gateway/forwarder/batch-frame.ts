@@ -7,24 +7,6 @@
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']}');
 
-/** The parts of the frame of `records` (each the UTF-8 JSON text of an array of events). */
-function frameParts(batchId: number, records: readonly Uint8Array[]): Uint8Array[] {
-  const parts: Uint8Array[] = [Buffer.from(`{"type":"batch","batch_id":${batchId},"events":[`)];
-  for (const record of records) {
-    // The array's elements, without its brackets; an empty array adds nothing.
-    if (record.length <= 2) continue;
-    if (parts.length > 1) parts.push(COMMA);
-    parts.push(record.subarray(1, record.length - 1));
-  }
-  parts.push(CLOSE);
-  return parts;
-}
-
-/** `records`: each the UTF-8 JSON text of an array of events (a queue record's value). */
-export function batchFrame(batchId: number, records: readonly Uint8Array[]): Buffer {
-  return Buffer.concat(frameParts(batchId, records));
-}
-
 /** ES2024's resizable ArrayBuffer (Node 20 has it; the ES2023 lib has no types for it). */
 type Resizable = ArrayBuffer & {
   resize(n: number): void;
@@ -53,9 +35,19 @@ export class FramePool {
     this.#reserve = reserve;
   }
 
-  /** The frame of `records` in an ArrayBuffer of exactly its length; `release` it once written. */
+  /**
+   * The frame of `records` (each the UTF-8 JSON text of an array of events: a queue record's value)
+   * in an ArrayBuffer of exactly its length; `release` it once written.
+   */
   frame(batchId: number, records: readonly Uint8Array[]): ArrayBuffer {
-    const parts = frameParts(batchId, records);
+    const parts: Uint8Array[] = [Buffer.from(`{"type":"batch","batch_id":${batchId},"events":[`)];
+    for (const record of records) {
+      // The array's elements, without its brackets; an empty array adds nothing.
+      if (record.length <= 2) continue;
+      if (parts.length > 1) parts.push(COMMA);
+      parts.push(record.subarray(1, record.length - 1));
+    }
+    parts.push(CLOSE);
     let size = 0;
     for (const p of parts) size += p.length;
     // A frame past the reserve (only a record larger than the batch bound) gets a buffer of its own.

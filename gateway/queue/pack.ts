@@ -177,7 +177,7 @@ export class RecordPacker {
     });
   }
 
-  /** A record central has acked, deleted and out of the tail: its bytes may hold a later record. */
+  /** A record nothing reads again (acked and deleted, or pushed out of the tail): reuse its bytes. */
   recycle(record: QueueRecord | undefined): void {
     this.#bytes.recycle(record?.data);
   }

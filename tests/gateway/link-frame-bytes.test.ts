@@ -10,8 +10,20 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { batchFrame, FramePool } from '../../gateway/forwarder/batch-frame.ts';
+import { FramePool } from '../../gateway/forwarder/batch-frame.ts';
 import { sendTextBuffer } from '../../gateway/forwarder/connection.ts';
+import { encodeLinkMessage } from '../../protocols/link/codec.ts';
+import type { Event } from '../../protocols/event/schema.ts';
+
+/** The batch of `records`' events as the link codec encodes it: what a frame must be, byte for byte. */
+const batchFrame = (batchId: number, records: Buffer[]) =>
+  Buffer.from(
+    encodeLinkMessage({
+      type: 'batch',
+      batch_id: batchId,
+      events: records.flatMap((r) => JSON.parse(r.toString('utf8')) as Event[]),
+    }),
+  );
 
 describe('link frame bytes', () => {
   let wss: WebSocketServer;

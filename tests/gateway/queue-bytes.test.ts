@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { batchFrame } from '../../gateway/forwarder/batch-frame.ts';
+import { FramePool } from '../../gateway/forwarder/batch-frame.ts';
 import { LANES, type Lane, LevelQueue, type QueueRecord } from '../../gateway/queue/leveldb-queue.ts';
 import { encodeEvents, firstReceived } from '../../gateway/queue/records.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
@@ -76,9 +76,12 @@ describe('queue records as bytes', () => {
         fc.nat(),
         fc.array(fc.array(event, { maxLength: 5 }), { maxLength: 6 }),
         (batchId, records) => {
-          const frame = batchFrame(
-            batchId,
-            records.map((r) => encodeEvents(r)),
+          // The forwarder's framing, in a pool's buffer (forwarder/batch-frame.ts).
+          const frame = Buffer.from(
+            new FramePool(1, 0).frame(
+              batchId,
+              records.map((r) => encodeEvents(r)),
+            ),
           );
           // What JSON makes of the events (NaN becomes null, -0 becomes 0), in record order.
           const events: unknown[] = JSON.parse(JSON.stringify(records.flat()));
