@@ -10,7 +10,10 @@
  * Values travel in COPY's text format (PostgreSQL docs, COPY "Text Format"): `\N` is NULL and
  * backslash, newline, carriage return and tab are backslash-escaped.
  */
+import { CopyBytesWriter, copyText } from './copy-bytes.ts';
 import { clean, INSERT_COLUMNS, jsonText, rowValues, type StorageRow } from './event-rows.ts';
+
+export { copyText };
 import type { SqlExecutor } from './sql-client.ts';
 
 const STAGE = 'events_stage';
@@ -32,16 +35,6 @@ SELECT ${names.map((n) => (n === 'tags' ? 'ARRAY(SELECT jsonb_array_elements_tex
   FROM ${STAGE} s ORDER BY s.gateway, s.seq, s.ts
 ON CONFLICT (gateway, seq, ts) DO NOTHING`;
 
-const SPECIAL = /[\\\n\r\t]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** One value in COPY text format. */
-export function copyText(value: unknown): string {
-  if (value === null || value === undefined) return '\\N';
-  const text = String(value);
-  return text.replace(SPECIAL, (c) => ESCAPES[c]!);
-}
-
 /**
  * A JSON array of strings (the staging form of `tags`) as a PostgreSQL text[] literal: every
  * element double-quoted, with `"` and `\` backslash-escaped (PostgreSQL docs, "Array Value Input").
@@ -53,26 +46,9 @@ export function pgTextArray(json: string | null): string {
   return `{${items.map((t) => `"${String(t).replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
-const NEEDS_ESCAPE = /[\\\n\r\t]/;
-
-/** `copyText` of a string, without the replace when nothing needs escaping (the usual case). */
-function esc(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? copyText(text) : text;
-}
-
-function opt(value: string | number | null | undefined): string {
-  return value === null || value === undefined ? '\\N' : esc(String(value));
-}
-
-/** JSON text (already free of NUL escapes) as COPY text: JSON has no raw newline or tab, only backslashes. */
-function json(text: string | null): string {
-  if (text === null) return '\\N';
-  return text.includes('\\') ? copyText(text) : text;
-}
-
 /** The text[] literal of `pgTextArray(jsonText(tags))`, without the JSON round trip. */
 function tagsLiteral(tags: readonly unknown[] | undefined): string {
-  if (tags === undefined) return '{}';
+  if (tags === undefined || tags.length === 0) return '{}';
   let out = '{';
   for (let i = 0; i < tags.length; i += 1) {
     const tag = tags[i];
@@ -84,46 +60,103 @@ function tagsLiteral(tags: readonly unknown[] | undefined): string {
   return `${out}}`;
 }
 
+/** JSON text (free of raw NULs: JSON.stringify escapes them), or `\N`. */
+function json(w: CopyBytesWriter, text: string | null): void {
+  if (text === null) w.nullValue();
+  else w.text(text, false);
+}
+
+const TAB = 0x09;
+
 /**
- * One row as a line of COPY text, in INSERT_COLUMNS order: what `rowValues(row).map(copyText)`
- * gives (with `tags` as `pgTextArray` when `direct`), built straight into one string. This runs
- * once per stored event, so it avoids the intermediate arrays and regex replaces.
+ * One row as a line of COPY text, in INSERT_COLUMNS order, into `w`: the bytes of
+ * `copyLineReference(row, direct)` (with `tags` as a text[] literal when `direct`). This runs once
+ * per stored event, so it makes no string of the line and no intermediate array.
  */
-export function copyLine({ event: e, ts, received }: StorageRow, direct: boolean): string {
+export function writeCopyRow(
+  w: CopyBytesWriter,
+  { event: e, ts, received }: StorageRow,
+  direct: boolean,
+): void {
   const device = e.device;
   const src = e.src;
   const dst = e.dst;
-  const tags = direct ? esc(tagsLiteral(e.tags)) : json(jsonText(e.tags));
-  return `${esc(clean(e.id))}\t${esc(e.gateway)}\t${e.seq}\t${ts}\t${received}\t${opt(e.clock_offset_ms)}\t${esc(
-    e.source,
-  )}\t${esc(e.kind)}\t${esc(clean(e.action))}\t${opt(e.severity)}\t${esc(clean(e.message))}\t${opt(
-    clean(e.host),
-  )}\t${opt(clean(device?.id))}\t${opt(clean(device?.protocol_id))}\t${opt(clean(device?.name))}\t${opt(
-    clean(src?.ip),
-  )}\t${opt(src?.port)}\t${opt(clean(dst?.ip))}\t${opt(dst?.port)}\t${json(jsonText(e.fields))}\t${tags}\t${json(jsonText(e.threat))}\t${opt(e.v)}\t${opt(e.time_source)}\n`;
+  w.text(e.id, true);
+  w.byte(TAB);
+  w.text(e.gateway, false);
+  w.byte(TAB);
+  w.optValue(e.seq);
+  w.byte(TAB);
+  w.text(ts, false);
+  w.byte(TAB);
+  w.text(received, false);
+  w.byte(TAB);
+  w.optValue(e.clock_offset_ms);
+  w.byte(TAB);
+  w.text(e.source, false);
+  w.byte(TAB);
+  w.text(e.kind, false);
+  w.byte(TAB);
+  w.text(e.action, true);
+  w.byte(TAB);
+  w.optValue(e.severity);
+  w.byte(TAB);
+  w.text(e.message, true);
+  w.byte(TAB);
+  w.optText(e.host, true);
+  w.byte(TAB);
+  w.optText(device?.id, true);
+  w.byte(TAB);
+  w.optText(device?.protocol_id, true);
+  w.byte(TAB);
+  w.optText(device?.name, true);
+  w.byte(TAB);
+  w.optText(src?.ip, true);
+  w.byte(TAB);
+  w.optValue(src?.port);
+  w.byte(TAB);
+  w.optText(dst?.ip, true);
+  w.byte(TAB);
+  w.optValue(dst?.port);
+  w.byte(TAB);
+  json(w, jsonText(e.fields));
+  w.byte(TAB);
+  if (direct) w.text(tagsLiteral(e.tags), false);
+  else json(w, jsonText(e.tags));
+  w.byte(TAB);
+  json(w, jsonText(e.threat));
+  w.byte(TAB);
+  w.optValue(e.v);
+  w.byte(TAB);
+  w.optText(e.time_source, false);
+  w.byte(0x0a);
 }
 
+/** A chunk of COPY data is sent once it holds this many bytes. */
+const CHUNK_BYTES = 256 * 1024;
+
 /**
- * The batch as COPY text, in chunks of about `chunkChars` characters; `direct` writes `tags` as a
- * text[] literal for `events` itself instead of the staging table's jsonb.
+ * The batch as COPY text, in chunks of about `chunkBytes` bytes (each a buffer of its own: the
+ * socket keeps it until written); `direct` writes `tags` as a text[] literal for `events` itself
+ * instead of the staging table's jsonb.
  */
 export function* copyChunks(
   rows: readonly StorageRow[],
-  chunkChars = 256 * 1024,
+  chunkBytes = CHUNK_BYTES,
   direct = false,
-): Generator<string> {
-  let buffer = '';
+): Generator<Buffer> {
+  let w = new CopyBytesWriter(chunkBytes + chunkBytes / 4);
   for (const row of rows) {
-    buffer += copyLine(row, direct);
-    if (buffer.length >= chunkChars) {
-      yield buffer;
-      buffer = '';
+    writeCopyRow(w, row, direct);
+    if (w.n >= chunkBytes) {
+      yield w.buf.subarray(0, w.n);
+      w = new CopyBytesWriter(chunkBytes + chunkBytes / 4);
     }
   }
-  if (buffer.length > 0) yield buffer;
+  if (w.n > 0) yield w.buf.subarray(0, w.n);
 }
 
-/** The reference form of `copyLine` (tests compare the two). */
+/** One row as a line of COPY text, column by column: the reference `writeCopyRow` is tested against. */
 export function copyLineReference(row: StorageRow, direct: boolean): string {
   const values = rowValues(row);
   if (direct) values[TAGS_AT] = pgTextArray(values[TAGS_AT] as string | null);

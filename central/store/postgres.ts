@@ -34,7 +34,7 @@ function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
     // COPY needs one connection: only a transaction's executor has it.
     ...(conn && {
-      async copyFrom(statement: string, chunks: Iterable<string>) {
+      async copyFrom(statement: string, chunks: Iterable<Uint8Array>) {
         await pipeline(Readable.from(chunks), conn.query(copyFrom(statement)));
       },
     }),

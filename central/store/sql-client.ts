@@ -19,7 +19,7 @@ export interface SqlExecutor {
    * `COPY … FROM STDIN` fed with `chunks` (COPY text format), when the adapter has it: the
    * PostgreSQL adapter inside a transaction. Absent elsewhere; callers fall back to INSERT.
    */
-  copyFrom?(statement: string, chunks: Iterable<string>): Promise<void>;
+  copyFrom?(statement: string, chunks: Iterable<Uint8Array>): Promise<void>;
 }
 
 export interface SqlClient extends SqlExecutor {

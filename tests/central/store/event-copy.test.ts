@@ -1,14 +1,15 @@
 /**
  * The per-event fast paths of the PostgreSQL write path against their reference forms, on hostile
- * input: `copyLine` (one row of COPY text, built straight into one string) equals
+ * input: `writeCopyRow` (one row of COPY text, written straight into bytes) gives the UTF-8 of
  * `rowValues(row).map(copyText)` with `pgTextArray` tags, for both the direct and the staging
- * form; `toStorageTime`'s shortcut for `toISOString`-form timestamps equals the general parse.
+ * form, and `copyChunks` cuts a batch into chunks whose bytes are the rows' lines in order; `toStorageTime`'s shortcut for `toISOString`-form timestamps equals the general parse.
  * The store conformance suite (postgres.test.ts) checks what PostgreSQL makes of these lines.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { copyLine, copyLineReference } from '../../../central/store/event-copy.ts';
+import { CopyBytesWriter } from '../../../central/store/copy-bytes.ts';
+import { copyChunks, copyLineReference, writeCopyRow } from '../../../central/store/event-copy.ts';
 import { slowStorageTime, toStorageRow, toStorageTime } from '../../../central/store/event-rows.ts';
 import { EVENT_KINDS, EVENT_SOURCES, type Event } from '../../../protocols/event/schema.ts';
 
@@ -60,14 +61,45 @@ const event: fc.Arbitrary<Event> = fc
     return e as Event;
   });
 
+/** The line `writeCopyRow` writes, as text (a writer smaller than most lines, so that it grows). */
+function copyLine(row: ReturnType<typeof toStorageRow>, direct: boolean): string {
+  const w = new CopyBytesWriter(16);
+  writeCopyRow(w, row, direct);
+  return w.buf.toString('utf8', 0, w.n);
+}
+
 describe('COPY text fast paths', () => {
-  it('copyLine equals the column-by-column reference, direct and staged', () => {
+  it('writeCopyRow writes the bytes of the column-by-column reference, direct and staged', () => {
     fc.assert(
       fc.property(event, fc.boolean(), (e, direct) => {
         const row = toStorageRow(e);
-        assert.equal(copyLine(row, direct), copyLineReference(row, direct));
+        const w = new CopyBytesWriter(16);
+        writeCopyRow(w, row, direct);
+        assert.deepEqual(w.buf.subarray(0, w.n), Buffer.from(copyLineReference(row, direct)));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('copyChunks: the rows in order, cut after the row that fills a chunk', () => {
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 30 }),
+        fc.integer({ min: 1, max: 2000 }),
+        fc.boolean(),
+        (events, size, direct) => {
+          const rows = events.map(toStorageRow);
+          const chunks = [...copyChunks(rows, size, direct)];
+          const expected = Buffer.from(rows.map((r) => copyLineReference(r, direct)).join(''));
+          assert.deepEqual(Buffer.concat(chunks), expected);
+          // Every chunk but the last reached the size, and each ends a line.
+          chunks.forEach((c, i) => {
+            if (i < chunks.length - 1) assert.ok(c.length >= size);
+            assert.equal(c[c.length - 1], 0x0a);
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
