@@ -60,7 +60,19 @@ export function createCentralDetection(options: CentralDetectionOptions) {
   let seenNew = new Set<string>();
   let seenOld = new Set<string>();
   const seen = { has: (id: string) => seenNew.has(id) || seenOld.has(id) };
-  let chain = Promise.resolve();
+  let chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Runs the engine's work one task at a time, in the order asked: the engine is not reentrant and
+   * batches must be seen in order. A task that fails is logged and the next still runs (a chain
+   * left rejected would skip every later batch, and the ingest would stop at its backlog bound).
+   */
+  const serial = <T>(what: string, task: () => T | Promise<T>): Promise<T> => {
+    const run = chain.then(task);
+    chain = run.catch((error: Error) =>
+      options.logger.error({ err: error.message }, 'detection: %s failed', what),
+    );
+    return run;
+  };
   /** Events queued by `onStored` and not handled yet. */
   let waiting = 0;
   const remember = (id: string) => {
@@ -71,11 +83,14 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     }
   };
 
-  const raise = (input: AlertInput, actor: string) =>
-    options
-      .alerts()
-      .raise(input, actor)
-      .catch((error: Error) => options.logger.error({ err: error.message }, 'could not raise an alert'));
+  /** Never throws back into the chain: an alert that cannot be raised is logged. */
+  const raise = async (input: AlertInput, actor: string): Promise<void> => {
+    try {
+      await options.alerts().raise(input, actor);
+    } catch (error) {
+      options.logger.error({ err: (error as Error).message }, 'could not raise an alert');
+    }
+  };
 
   /** An alert a gateway raised at the edge; a malformed one is logged and not raised. */
   const fromGateway = (event: Event): AlertInput | undefined => {
@@ -153,7 +168,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
   let active = true;
   const timer = setInterval(() => {
     if (!loaded || !active) return;
-    chain = chain.then(async () => {
+    void serial('closing windows', async () => {
       if (!loaded) return;
       for (const alert of loaded.engine.advance(now())) {
         if (alert.kind === 'update' && alert.count <= 1) continue;
@@ -215,7 +230,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     return { events: replay.length, windows: engine.stats().correlationGroups };
   };
   if (options.rebuildAtStart !== false)
-    chain = chain.then(async () => {
+    void serial('the rebuild', async () => {
       try {
         const { events, windows } = await rebuild();
         if (windows > 0) options.logger.info({ events, windows }, 'correlation windows rebuilt from storage');
@@ -223,7 +238,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
         options.logger.error({ err: (error as Error).message }, 'could not rebuild correlation windows');
       }
     });
-  const rebuilt = chain;
+  const rebuilt: Promise<void> = chain.then(() => undefined);
 
   let documents: string[] | undefined;
   /** Runs `documents` instead of the current set; open windows of unchanged correlations carry over. */
@@ -248,20 +263,19 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     replace,
     /** Runs the enabled central rules of the store (at start, and after each change through the API). */
     reloadFrom(rules: Pick<RulesStore, 'documents'>): Promise<void> {
-      chain = chain.then(async () => {
+      return serial('loading rules', async () => {
         try {
           replace(await rules.documents('central'));
         } catch (error) {
           options.logger.error({ err: (error as Error).message }, 'could not load central rules');
         }
       });
-      return chain;
     },
     stats: () => loaded?.engine.stats(),
     /** Called with every committed batch; work is queued so batches are handled in order. */
     onStored(events: Event[]): void {
       waiting += events.length;
-      chain = chain.then(async () => {
+      void serial('a stored batch', async () => {
         try {
           await handle(events);
         } finally {
@@ -276,18 +290,14 @@ export function createCentralDetection(options: CentralDetectionOptions) {
      * moves its feed cursor only then).
      */
     consume(events: Event[]): Promise<number> {
-      let raised = 0;
-      chain = chain.then(async () => {
-        raised = await handle(events);
-      });
-      return chain.then(() => raised);
+      return serial('a fed batch', () => handle(events));
     },
     /**
      * Feeds events to the engine without raising anything: a new cluster leader replays what the
      * previous one had already handled, so that its windows are where the previous one left them.
      */
     replay(events: readonly Event[]): Promise<void> {
-      chain = chain.then(() => {
+      return serial('a replay', () => {
         for (const event of events) {
           if (seen.has(event.id)) continue;
           remember(event.id);
@@ -296,11 +306,10 @@ export function createCentralDetection(options: CentralDetectionOptions) {
           loaded.engine.process(event, Number.isFinite(at) ? at : now());
         }
       });
-      return chain;
     },
     /** Forgets every window and every id seen (a node that stops or starts leading the cluster). */
     reset(): Promise<void> {
-      chain = chain.then(() => {
+      return serial('a reset', () => {
         seenNew = new Set();
         seenOld = new Set();
         if (documents) loaded = buildRuleSet(documents, { alertWindowMs: options.alertWindowMs });
@@ -310,7 +319,6 @@ export function createCentralDetection(options: CentralDetectionOptions) {
             alertWindowMs: options.alertWindowMs,
           });
       });
-      return chain;
     },
     /** Whether the timer closes windows (false on a cluster node that is not the leader). */
     setActive(value: boolean): void {

@@ -80,3 +80,58 @@ describe('edge alerts on central', () => {
     assert.match(warnings[1]!, /edge alert refused: fields\.count/);
   });
 });
+
+describe('central detection after a failure', () => {
+  const alertOf = (id: string) =>
+    stored(encodeAlertEvent({ ...ALERT, id, rule: { ...ALERT.rule, id: `rule-${id}` } }, new Date()));
+
+  it('logs an alert the alert queue cannot take and goes on with the next batches', async () => {
+    const raised: AlertInput[] = [];
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line).err) });
+    let calls = 0;
+    const detection = createCentralDetection({
+      rulesDirs: [],
+      alertWindowMs: 300_000,
+      // The first alert finds the alert queue unavailable (it throws, not rejects); the rest do not.
+      alerts: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('alert queue not ready');
+        return { raise: async (input: AlertInput) => void raised.push(input) } as unknown as Alerts;
+      },
+      logger,
+    });
+    detection.onStored([alertOf('1')]);
+    detection.onStored([alertOf('2')]);
+    assert.equal(await detection.consume([alertOf('3')]), 1);
+    await detection.stop();
+    assert.deepEqual(
+      raised.map((a) => a.rule.id),
+      ['rule-2', 'rule-3'],
+    );
+    // Nothing is left counted as waiting (central/ingest.ts stops storing past its bound).
+    assert.equal(detection.backlog(), 0);
+    assert.deepEqual(errors, ['alert queue not ready']);
+  });
+
+  it('runs the tasks after one that threw', async () => {
+    const raised: AlertInput[] = [];
+    const detection = createCentralDetection({
+      rulesDirs: [],
+      alertWindowMs: 300_000,
+      alerts: () => ({ raise: async (input: AlertInput) => void raised.push(input) }) as unknown as Alerts,
+      logger: pino({ level: 'silent' }),
+    });
+    // A malformed event makes the replay throw: that call rejects...
+    await assert.rejects(detection.replay([null as unknown as Event]));
+    // ...and the batches after it are still handled.
+    detection.onStored([alertOf('4')]);
+    assert.equal(await detection.consume([alertOf('5')]), 1);
+    await detection.stop();
+    assert.deepEqual(
+      raised.map((a) => a.rule.id),
+      ['rule-4', 'rule-5'],
+    );
+    assert.equal(detection.backlog(), 0);
+  });
+});
