@@ -8,6 +8,7 @@
  * UTF-8 encoder, so the bytes never differ from the reference (tests/central/store/event-copy.test.ts
  * checks that with fast-check on hostile text).
  */
+import { ByteWriter } from '../../server-shared/byte-writer.ts';
 import { clean } from './event-rows.ts';
 
 const BACKSLASH = 0x5c;
@@ -26,32 +27,15 @@ export function copyText(value: unknown): string {
   return text.replace(SPECIAL, (c) => ESCAPES[c]!);
 }
 
-export class CopyBytesWriter {
-  buf: Buffer;
-  n = 0;
-
+/** COPY text on the shared byte writer (server-shared/byte-writer.ts). */
+export class CopyBytesWriter extends ByteWriter {
   constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  /** Room for `bytes` more; a bigger buffer when needed. */
-  ensure(bytes: number): void {
-    const need = this.n + bytes;
-    if (need <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-    this.buf.copy(bigger, 0, 0, this.n);
-    this.buf = bigger;
-  }
-
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.n++] = b;
+    super(Buffer.allocUnsafe(size));
   }
 
   /** `\N`, COPY's NULL. */
   nullValue(): void {
-    this.ensure(2);
-    this.n += NULL_VALUE.copy(this.buf, this.n);
+    this.bytes(NULL_VALUE);
   }
 
   /**
@@ -70,7 +54,7 @@ export class CopyBytesWriter {
         // Non-ASCII (or a NUL to replace): the rest as the reference writes it.
         this.n = n;
         const rest = s.slice(i);
-        this.utf8(copyText(scrub ? clean(rest) : rest));
+        this.raw(copyText(scrub ? clean(rest) : rest));
         return;
       }
       if (c === BACKSLASH) {
@@ -96,30 +80,10 @@ export class CopyBytesWriter {
     else this.text(s, scrub);
   }
 
-  /** `copyText(String(x))`: small non-negative integers digit by digit. */
-  number(x: number): void {
-    if (Number.isInteger(x) && x >= 0 && x < 0x40000000) {
-      let digits = 1;
-      for (let v = x; v >= 10; v = Math.floor(v / 10)) digits++;
-      this.ensure(digits);
-      let v = x;
-      for (let i = this.n + digits - 1; i >= this.n; i--) {
-        this.buf[i] = 0x30 + (v % 10);
-        v = Math.floor(v / 10);
-      }
-      this.n += digits;
-    } else this.text(String(x), false);
-  }
-
   /** A number, a string (as `opt` in the reference), or `\N`. */
   optValue(v: number | string | undefined | null): void {
     if (v === undefined || v === null) this.nullValue();
-    else if (typeof v === 'number') this.number(v);
+    else if (typeof v === 'number') this.decimal(v);
     else this.text(String(v), false);
-  }
-
-  utf8(text: string): void {
-    this.ensure(text.length * 3);
-    this.n += this.buf.write(text, this.n, 'utf8');
   }
 }

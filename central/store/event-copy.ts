@@ -12,8 +12,6 @@
  */
 import { CopyBytesWriter, copyText } from './copy-bytes.ts';
 import { clean, INSERT_COLUMNS, jsonText, rowValues, type StorageRow } from './event-rows.ts';
-
-export { copyText };
 import type { SqlExecutor } from './sql-client.ts';
 
 const STAGE = 'events_stage';

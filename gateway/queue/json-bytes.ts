@@ -10,6 +10,8 @@
  * the one difference: a `toJSON` method is called without the member's key.
  */
 
+import { ByteWriter } from '../../server-shared/byte-writer.ts';
+
 /** Deeper than this, the value goes through `JSON.stringify` (which also reports a cycle). */
 const MAX_DEPTH = 64;
 
@@ -23,41 +25,8 @@ export function isPlain(value: object): boolean {
   return (proto === Object.prototype || proto === null) && !('toJSON' in value);
 }
 
-export class JsonBytesWriter {
-  buf: Buffer;
-  n = 0;
-
-  constructor(buf: Buffer) {
-    this.buf = buf;
-  }
-
-  /** Room for `bytes` more; a bigger buffer is made when needed (the caller keeps `buf`). */
-  ensure(bytes: number): void {
-    const need = this.n + bytes;
-    if (need <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-    this.buf.copy(bigger, 0, 0, this.n);
-    this.buf = bigger;
-  }
-
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.n++] = b;
-  }
-
-  /** Bytes already in JSON. */
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.n);
-    this.n += b.length;
-  }
-
-  /** Text already in JSON (or any text), as UTF-8. */
-  raw(text: string): void {
-    this.ensure(text.length * 3);
-    this.n += this.buf.write(text, this.n, 'utf8');
-  }
-
+/** JSON on the shared byte writer (server-shared/byte-writer.ts: the buffer, bytes, raw text, digits). */
+export class JsonBytesWriter extends ByteWriter {
   string(s: string): void {
     const len = s.length;
     this.ensure(len + 2);
@@ -79,18 +48,7 @@ export class JsonBytesWriter {
 
   number(x: number): void {
     if (!Number.isFinite(x)) this.raw('null');
-    else if (Number.isInteger(x) && x >= 0 && x < 0x40000000) {
-      // Small non-negative integers digit by digit (severity, ports, sequences...).
-      let digits = 1;
-      for (let v = x; v >= 10; v = Math.floor(v / 10)) digits++;
-      this.ensure(digits);
-      let v = x;
-      for (let i = this.n + digits - 1; i >= this.n; i--) {
-        this.buf[i] = 0x30 + (v % 10);
-        v = Math.floor(v / 10);
-      }
-      this.n += digits;
-    } else this.raw(String(x));
+    else this.decimal(x);
   }
 
   /**

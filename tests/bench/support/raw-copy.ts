@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyText } from '../../../central/store/event-copy.ts';
+import { copyText } from '../../../central/store/copy-bytes.ts';
 import { INSERT_COLUMNS, rowValues, toStorageRow } from '../../../central/store/event-rows.ts';
 import type { Event } from '../../../protocols/event/schema.ts';
 
