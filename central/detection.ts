@@ -19,6 +19,7 @@ import type { SigmaAlert } from '../protocols/sigma/index.ts';
 import { buildRuleSet, type LoadedRules, loadRuleDirectories } from '../protocols/sigma/rules-dir.ts';
 import type { Alerts } from './alerts/index.ts';
 import type { AlertInput } from './alerts/types.ts';
+import { createOrderedTasks } from './ordered-tasks.ts';
 import type { RulesStore } from './rules/store.ts';
 import type { EventStore } from './store/types.ts';
 
@@ -60,19 +61,11 @@ export function createCentralDetection(options: CentralDetectionOptions) {
   let seenNew = new Set<string>();
   let seenOld = new Set<string>();
   const seen = { has: (id: string) => seenNew.has(id) || seenOld.has(id) };
-  let chain: Promise<unknown> = Promise.resolve();
-  /**
-   * Runs the engine's work one task at a time, in the order asked: the engine is not reentrant and
-   * batches must be seen in order. A task that fails is logged and the next still runs (a chain
-   * left rejected would skip every later batch, and the ingest would stop at its backlog bound).
-   */
-  const serial = <T>(what: string, task: () => T | Promise<T>): Promise<T> => {
-    const run = chain.then(task);
-    chain = run.catch((error: Error) =>
-      options.logger.error({ err: error.message }, 'detection: %s failed', what),
-    );
-    return run;
-  };
+  /** The engine's work, one task at a time in the order asked (the engine is not reentrant). */
+  const tasks = createOrderedTasks((what, error) =>
+    options.logger.error({ err: error.message }, 'detection: %s failed', what),
+  );
+  const serial = tasks.run;
   /** Events queued by `onStored` and not handled yet. */
   let waiting = 0;
   const remember = (id: string) => {
@@ -83,7 +76,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     }
   };
 
-  /** Never throws back into the chain: an alert that cannot be raised is logged. */
+  /** Never throws back into the task: an alert that cannot be raised is logged. */
   const raise = async (input: AlertInput, actor: string): Promise<void> => {
     try {
       await options.alerts().raise(input, actor);
@@ -258,7 +251,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
         options.logger.error({ err: (error as Error).message }, 'could not rebuild correlation windows');
       }
     });
-  const rebuilt: Promise<void> = chain.then(() => undefined);
+  const rebuilt: Promise<void> = tasks.idle();
 
   let documents: string[] | undefined;
   /** Runs `documents` instead of the current set; open windows of unchanged correlations carry over. */
@@ -354,7 +347,7 @@ export function createCentralDetection(options: CentralDetectionOptions) {
     },
     async stop(): Promise<void> {
       clearInterval(timer);
-      await chain;
+      await tasks.idle();
     },
   };
 }

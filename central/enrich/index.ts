@@ -27,6 +27,7 @@ import type { AlertInput } from '../alerts/types.ts';
 import { cidrList, ipInfo } from './ip.ts';
 import { createFeeds, type LoadedFeed } from './feeds.ts';
 import { createRdns } from './rdns.ts';
+import { createOrderedTasks } from '../ordered-tasks.ts';
 import { rowToEvent, type EventRow, SELECT_COLUMNS } from '../store/event-rows.ts';
 import {
   createIndicatorSet,
@@ -169,7 +170,11 @@ export async function createEnrichment(options: {
   inventoryTimer.unref();
   // Writes only the inventory rows a batch changes (inventory/devices.ts).
   const devices = createDeviceRecorder(options.sql);
-  let chain: Promise<void> = Promise.resolve();
+  /** Batches and retro-hunts, one at a time in order; one that throws is counted and the next runs. */
+  const tasks = createOrderedTasks((what, error) => {
+    metrics.errors.inc({ component: 'enrichment', stage: 'processing', code: 'task' });
+    logger.error({ err: error.message }, 'enrichment: %s failed', what);
+  });
   /** Events queued by `onStored` and not processed yet. */
   let pending = 0;
   const MAX_FOLLOW_UPS = 1000;
@@ -239,7 +244,7 @@ export async function createEnrichment(options: {
   function retroHunt(feed: LoadedFeed, added: Indicator[]): void {
     if (config.retro_hunt_hours === 0) return;
     const only = [{ ...feed, set: createIndicatorSet(added) }];
-    chain = chain.then(async () => {
+    void tasks.run('a retro-hunt', async () => {
       const from = new Date(Date.now() - config.retro_hunt_hours * 3_600_000).toISOString();
       let key: [string, string, number] | undefined;
       let seen = 0;
@@ -362,23 +367,26 @@ export async function createEnrichment(options: {
       const probe = { src: { ip }, fields: {} } as unknown as Event;
       return lists.flatMap((l) => l.set.match(probe).map((h) => ({ list: l.name, ...h.indicator })));
     },
-    /** The `onStored` hook: queued behind the previous batch; never blocks the link. */
+    /**
+     * The `onStored` hook: queued behind the previous batch, never awaited by the link (which stops
+     * storing while `backlog` is past ingest's bound; past `maxPending` a batch is skipped, counted).
+     */
     onStored(events: Event[]) {
       if (pending >= maxPending) {
         metrics.enrichmentSkipped.inc(events.length);
         return;
       }
       pending += events.length;
-      chain = chain
-        .then(() => process(events))
-        .finally(() => {
+      void tasks.run('a stored batch', () =>
+        process(events).finally(() => {
           pending -= events.length;
-        });
+        }),
+      );
     },
     /** Events queued and not processed yet. */
     backlog: () => pending,
     /** Resolves when every queued batch is processed (tests, shutdown). */
-    idle: () => chain,
+    idle: () => tasks.idle(),
   };
 }
 

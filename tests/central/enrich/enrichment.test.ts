@@ -112,6 +112,34 @@ function suite(name: string, open: () => Promise<EventStore | undefined>) {
       assert.match(String(alerts[0]!.rule_title), /dst\.ip — known C2/);
     });
 
+    it('goes on with the next batch after one whose processing throws', async (t) => {
+      if (!store) return skipUnmet(t);
+      // A list whose matcher throws (a bug in one feed's set): that batch fails, counted, and the
+      // batches after it are still recorded (before, the rejected chain skipped them all).
+      const lists = enrichment.lists();
+      enrichment.setLists([
+        {
+          ...lists[0]!,
+          set: { match: () => assert.fail('a broken matcher') },
+        } as unknown as (typeof lists)[0],
+      ]);
+      enrichment.onStored([
+        makeEvent('gw-a', 20, '2026-03-01T12:00:00.000Z', { device: { id: 'plc-broken' } }),
+      ]);
+      await enrichment.idle().catch(() => undefined);
+      enrichment.setLists(lists);
+      enrichment.onStored([
+        makeEvent('gw-a', 21, '2026-03-01T12:00:01.000Z', { device: { id: 'plc-after' } }),
+      ]);
+      await enrichment.idle();
+      assert.equal(enrichment.backlog(), 0);
+      const res = await request('/api/devices');
+      const ids = ((await res.json()) as { devices: Array<{ device_id: string }> }).devices.map(
+        (d) => d.device_id,
+      );
+      assert.ok(ids.includes('plc-after'), ids.join(', '));
+    });
+
     it('answers IP lookups: scope, OT network, GeoIP, intel', async (t) => {
       if (!store) return skipUnmet(t);
       assert.deepEqual(await (await request('/api/enrich/ip/10.20.1.1')).json(), {
