@@ -22,7 +22,8 @@ function runSuite(cwd: string, env: NodeJS.ProcessEnv, filters: string[]) {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, out }));
+    // 'close', not 'exit': the output may still be arriving when the process has exited.
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
   });
 }
 
