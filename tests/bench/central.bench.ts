@@ -59,9 +59,9 @@ async function rawCopyBeforeIssue18(events: readonly Event[], end: number): Prom
 }
 
 export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
-  const count = quick ? 50_000 : 500_000;
+  const count = quick ? 20_000 : 500_000;
   /** Events stored when searching (issue 7: 10,000,000). */
-  const searchRows = quick ? 200_000 : 10_000_000;
+  const searchRows = quick ? 100_000 : 10_000_000;
   const db = await createTempDatabase();
   if ('error' in db) throw new Error(db.error);
   const c = await startTestCentral({ type: 'postgres', url: db.url }, { gatewayId: 'bench-gw' });
@@ -98,7 +98,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
             // 3. The listing's first screen (the newest page of the last 24 hours) while the last 50
             // minutes hold `openRows` events: the hour still open has no listing index (migration
             // 019), so a window of it sorts every row it holds.
-            const openRows = quick ? 100_000 : 1_000_000;
+            const openRows = quick ? 40_000 : 1_000_000;
             await rawCopyRate(
               db.url,
               makeEvents(`open-${randomBytes(3).toString('hex')}`, openRows, end, { spanMs: 3_000_000 }),

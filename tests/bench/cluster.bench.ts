@@ -140,7 +140,7 @@ async function measure(nodes: 1 | 2, cluster: boolean, perGateway: number) {
 }
 
 export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
-  const perGateway = quick ? 20_000 : 200_000;
+  const perGateway = quick ? 10_000 : 200_000;
   const what = `2 gateways × ${perGateway.toLocaleString('en-US')} events, batches of ${BATCH}, ${IN_FLIGHT} in flight each`;
   const one = await measure(1, false, perGateway);
   const oneFeed = await measure(1, true, perGateway);

@@ -307,8 +307,8 @@ async function runModes(n: number, drainMs: number): Promise<Record<Mode, ModeRe
 export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
   if (!hasTool('logrotate')) throw new Error('logrotate not found (Debian logrotate; npm run test:setup)');
   if (!findRsyslog(['imfile.so'])) throw new Error('rsyslogd with imfile not found (npm run test:setup)');
-  const n = quick ? 100_000 : 600_000;
-  const results = await runModes(n, quick ? 40_000 : 120_000);
+  const n = quick ? 50_000 : 600_000;
+  const results = await runModes(n, quick ? 20_000 : 120_000);
   const load = loadavg()[0]!.toFixed(1);
   const figures: BenchFigure[] = [];
   const rate = (x: Reader) => Math.round(x.lines / x.seconds);

@@ -116,7 +116,7 @@ async function throughput(
 }
 
 export async function run(options: BenchOptions): Promise<BenchFigure[]> {
-  const count = options.quick ? 10_000 : 50_000;
+  const count = options.quick ? 5_000 : 50_000;
   type Kind = Parameters<typeof startBroker>[0];
   const kinds: Kind[] = [
     'sensor',
@@ -128,7 +128,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const losses: Record<string, Record<number, number>> = {};
   // Best of a few rounds, the brokers taking turns: one slow moment of a shared machine must not
   // decide a ratio.
-  const rounds = options.quick ? 2 : 3;
+  const rounds = options.quick ? 1 : 3;
   for (let round = 0; round < rounds; round += 1) {
     for (const kind of kinds) {
       const broker = await startBroker(kind);

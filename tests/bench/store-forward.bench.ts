@@ -201,8 +201,8 @@ async function drain(backlog: number, dbUrl: string) {
 
 export async function run(options: BenchOptions): Promise<BenchFigure[]> {
   buildGatewayBundle();
-  const small = options.quick ? 20_000 : 250_000;
-  const large = options.quick ? 60_000 : 1_000_000;
+  const small = options.quick ? 10_000 : 250_000;
+  const large = options.quick ? 30_000 : 1_000_000;
   const raw = await rawLevel(large);
   const db = await createTempDatabase();
   if (!('url' in db)) throw new Error(db.error);
@@ -211,7 +211,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
     const b = await drain(large, db.url);
     // What PostgreSQL itself can store here: the same rows COPYed straight into `events`, with
     // every index the migrations create, on the same two cores. No drain can be faster.
-    const copyRows = Array.from({ length: options.quick ? 50_000 : 300_000 }, (_, i) => ({
+    const copyRows = Array.from({ length: options.quick ? 20_000 : 300_000 }, (_, i) => ({
       v: 1 as const,
       id: `gw-raw-copy:${i + 1}`,
       gateway: 'gw-raw-copy',

@@ -166,11 +166,11 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
   // TCP: as fast as the system reads (TCP back-pressure paces the sender) for `boxSecs`, at most
   // `maxTcp`; the rate counts from the first event sent to the last one delivered, so a system
   // that only buffers fast is not credited for what it has not forwarded yet.
-  const boxSecs = quick ? 4 : 20;
-  const maxTcp = quick ? 30_000 : 300_000;
+  const boxSecs = quick ? 2 : 20;
+  const maxTcp = quick ? 15_000 : 300_000;
   const udpRate = quick ? 5000 : 10_000;
-  const udp = { transport: 'udp' as const, count: 1e9, seconds: quick ? 3 : 10, rate: udpRate };
-  const waits = { drainSecs: quick ? 20 : 90, idleSecs: quick ? 5 : 10 };
+  const udp = { transport: 'udp' as const, count: 1e9, seconds: quick ? 2 : 10, rate: udpRate };
+  const waits = { drainSecs: quick ? 15 : 90, idleSecs: quick ? 2 : 10 };
   const systems = [ours, () => rsyslog('disk-assisted'), () => rsyslog('sync-disk')];
   const results: Array<{ name: string; tcp: Measured; udp: Measured; peakRss: number }> = [];
   for (const start of systems) {

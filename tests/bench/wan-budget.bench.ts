@@ -3,7 +3,7 @@
  * beside forwarding everything, on the same traffic and the same rules (rules/ics).
  * (1) The demo plant (demo/plant.ts: the tank PLC behind the Modbus proxy and poller, its HMI, 5
  * MQTT sensors, 3 CoAP sensors, a switch's syslog, at the demo's rates) runs live through a real
- * gateway for 10 minutes (quick: 30 s) with the attack scenarios spread over the run; the gateway
+ * gateway for 10 minutes (quick: 20 s) with the attack scenarios spread over the run; the gateway
  * records every observation its sources make (a pipeline without stages, central unreachable:
  * the queue keeps them). The recording then runs through both pipelines on its own clock, whole
  * and as routine traffic only (without what came from or names the attacker's address).
@@ -268,7 +268,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchFigure[]> {
   const overhead = timerCostNs();
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-wan-'));
   try {
-    const seconds = quick ? 30 : 600;
+    const seconds = quick ? 20 : 600;
     const { recording, sources, attacks } = await recordPlant(seconds, path.join(dir, 'gw'));
     const base = {
       gateway: { id: 'bench', data_dir: dir },
