@@ -108,6 +108,6 @@ const code = await run(process.execPath, [
 const tap = readFileSync(tapFile, 'utf8');
 rmSync(tapDir, { recursive: true, force: true });
 const summary = summarize(tap, code);
-// Exit once the summary is written: stdout may be a pipe that the test files' runner left
-// non-blocking, and process.exit() would drop a write still queued (the last line, that CI reads).
+// Exit once the summary is written: process.exit() drops a write still queued on a pipe or socket,
+// and the last line is what CI and the fresh-clone test read.
 process.stdout.write(`${summary.lines.join('\n')}\n`, () => process.exit(summary.ok ? 0 : 1));
