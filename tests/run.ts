@@ -93,8 +93,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// SIEM_TEST_TAP=<file> keeps the TAP report (each file's duration is in it); otherwise a temp file.
 const tapDir = mkdtempSync(path.join(tmpdir(), 'siem-tests-'));
-const tapFile = path.join(tapDir, 'report.tap');
+const tapFile = process.env.SIEM_TEST_TAP ?? path.join(tapDir, 'report.tap');
+// Not inherited: a test that runs the suite itself (the fresh-clone test) would write over it.
+delete process.env.SIEM_TEST_TAP;
 console.log(`» ${files.length} test files`);
 // In the order of `files`, two at a time (support/run-files.ts: Node 20's `node --test` would sort them).
 const code = await run(process.execPath, [
