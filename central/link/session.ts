@@ -62,6 +62,8 @@ export class LinkSession {
   #closed = false;
   /** Batches waiting to be tried again because another transaction held their rows, as checked. */
   readonly #held = new WeakMap<BatchMessage, ReturnType<typeof checkBatchEvents>>();
+  /** Held batches the gateway was told of (SPEC §4.8, v4): once each. */
+  readonly #heldSent = new WeakSet<BatchMessage>();
   readonly #rate: RateBooking;
   readonly openedAt = Date.now();
   lastSeen = Date.now();
@@ -311,6 +313,12 @@ export class LinkSession {
         metrics.errors.inc({ component: 'link', stage: 'processing', code: 'rows_held' });
         logger.warn({ err: error.message, gateway, batch: message.batch_id }, 'batch waits for held rows');
         this.#held.set(message, checked);
+        // From v4 the gateway hears of it, so that the batch does not fill its window: after a
+        // cut link its window is one batch, which may be this one (SPEC §4.8).
+        if (this.#version >= 4 && !this.#heldSent.has(message)) {
+          this.#heldSent.add(message);
+          this.#send({ type: 'held', batch_id: message.batch_id });
+        }
         return true;
       }
       metrics.errors.inc({ component: 'link', stage: 'processing', code: 'store' });

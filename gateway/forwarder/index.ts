@@ -242,6 +242,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
         await this.#pump();
         return;
       }
+      case 'held':
+        this.#window.hold(message.batch_id);
+        await this.#pump();
+        return;
       case 'ack':
         if (message.delay_ms) this.#window.pause(message.delay_ms, () => void this.#pump());
         await this.#onAck(message.batch_id, message.rejected);

@@ -2,7 +2,9 @@
  * The forwarder's flow control: the batches in flight (sent, not yet acked), how many may be, and
  * when the next may go. The window is the smallest of the configured `max_in_flight`, central's
  * `flow` message (SPEC §4.9) and a slow start after a link that dropped batches in flight; an
- * ack's `delay_ms` pauses sending. It also keeps the acked-events history behind /api/status's
+ * ack's `delay_ms` pauses sending. A batch central holds (SPEC §4.8: rows of a hung node's open
+ * transaction) stays in flight but leaves its place in the window to the batches behind it, up
+ * to `max_in_flight` of them. It also keeps the acked-events history behind /api/status's
  * ack rate.
  */
 import type { GatewayMetrics } from '../metrics.ts';
@@ -18,6 +20,8 @@ export class SendWindow {
   readonly #maxInFlight: number;
   readonly #metrics: GatewayMetrics;
   readonly #inFlight = new Map<number, InFlight>();
+  /** Batches in flight that central holds (SPEC §4.8): not counted against the window. */
+  readonly #held = new Set<number>();
   /**
    * Slow start after a link that dropped batches in flight: half the batch size and a window of
    * one, growing back with each ack. On a WAN that keeps cutting long transfers, smaller batches
@@ -58,7 +62,12 @@ export class SendWindow {
 
   /** Whether another batch may go now. */
   open(now: number): boolean {
-    return this.#inFlight.size < this.window() && now >= this.#pausedUntil;
+    return this.#inFlight.size - this.#held.size < this.window() && now >= this.#pausedUntil;
+  }
+
+  /** SPEC §4.8: central holds this batch until another transaction ends; at most `max_in_flight` such. */
+  hold(batchId: number): void {
+    if (this.#inFlight.has(batchId) && this.#held.size < this.#maxInFlight) this.#held.add(batchId);
   }
 
   add(batchId: number, batch: InFlight): void {
@@ -73,6 +82,7 @@ export class SendWindow {
   /** An acked batch whose records are deleted: out of flight, and the slow start grows back. */
   settle(batchId: number, batch: InFlight): void {
     this.#inFlight.delete(batchId);
+    this.#held.delete(batchId);
     this.#metrics.inFlightBatches.set(this.#inFlight.size);
     this.#ackHistory.push({ at: Date.now(), events: batch.events });
     this.#scale = Math.min(1, this.#scale * 2);
@@ -114,6 +124,7 @@ export class SendWindow {
       this.#slowWindow = 1;
     }
     this.#inFlight.clear();
+    this.#held.clear();
     this.#metrics.inFlightBatches.set(0);
     this.#centralWindow = Number.POSITIVE_INFINITY;
     this.#pausedUntil = 0;

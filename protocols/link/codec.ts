@@ -1,6 +1,6 @@
 /**
- * The gateway↔central link codec, versions 1 to 3 (spec: protocols/link/SPEC.md; v2 adds rule
- * set push, §8; v3 response playbooks and gateway commands, §9). Messages are JSON
+ * The gateway↔central link codec, versions 1 to 4 (spec: protocols/link/SPEC.md; v2 adds rule
+ * set push, §8; v3 response playbooks and gateway commands, §9; v4 `held`, §4.8). Messages are JSON
  * objects carried one per WebSocket text frame. This module only turns messages into text and
  * text back into messages: it never throws on bad input, touches no socket and keeps no state.
  * Events inside a batch are left unvalidated here so that central can store the good events of
@@ -11,8 +11,8 @@ import { z } from 'zod';
 import { gatewayIdSchema } from '../event/schema.ts';
 import { blockRequestSchema, edgePlaybookSchema, PLAYBOOK_LIMITS } from '../playbook/schema.ts';
 
-/** The newest link version spoken here (SPEC §7: v2 adds rule set push, §8; v3 playbooks, §9). */
-export const LINK_PROTOCOL_VERSION = 3;
+/** The newest link version spoken here (SPEC §7: v2 rule set push, §8; v3 playbooks, §9; v4 `held`, §4.8). */
+export const LINK_PROTOCOL_VERSION = 4;
 /** The oldest version still spoken (SPEC §7: the previous one, during an upgrade window). */
 export const LINK_MIN_PROTOCOL_VERSION = 1;
 /** SPEC §3: the largest frame either side must accept; larger frames are a protocol error. */
@@ -86,6 +86,15 @@ const ackSchema = z.strictObject({
   rejected: z.number().int().nonnegative(),
   /** SPEC §4.9, flow control: send the next batch no sooner than this many ms after the ack. */
   delay_ms: z.number().int().nonnegative().max(60_000).optional(),
+});
+
+/**
+ * SPEC §4.8 (v4): central has the batch and will ack it once rows another transaction holds are
+ * free; until then it does not count against the gateway's window.
+ */
+const heldSchema = z.strictObject({
+  type: z.literal('held'),
+  batch_id: batchId,
 });
 
 /** SPEC §4.9, flow control: central sets how many unacked batches the gateway may have. */
@@ -208,6 +217,7 @@ const linkMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
   batchSchema,
   ackSchema,
+  heldSchema,
   flowSchema,
   heartbeatSchema,
   rulesSchema,
@@ -226,6 +236,7 @@ export type FlowMessage = z.output<typeof flowSchema>;
 export type WelcomeMessage = z.output<typeof welcomeSchema>;
 export type BatchMessage = z.output<typeof batchSchema>;
 export type AckMessage = z.output<typeof ackSchema>;
+export type HeldMessage = z.output<typeof heldSchema>;
 export type HeartbeatMessage = z.output<typeof heartbeatSchema>;
 export type ErrorMessage = z.output<typeof errorSchema>;
 export type RulesMessage = z.output<typeof rulesSchema>;

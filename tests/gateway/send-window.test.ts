@@ -49,3 +49,32 @@ it('a reset drops the pause and its timer', (t) => {
   t.mock.timers.tick(1_000);
   assert.equal(resumed, 0);
 });
+
+it('a batch central holds (SPEC §4.8) leaves its place in the window, up to max_in_flight such', () => {
+  const window = new SendWindow(2, createGatewayMetrics('gw-test', { processMetrics: false }));
+  const batch = { records: [], events: 1 };
+  // A link that dropped a batch in flight comes back with a window of one.
+  window.add(1, batch);
+  window.reset();
+  assert.equal(window.window(), 1);
+  window.add(1, batch);
+  assert.equal(window.open(0), false);
+  window.hold(1);
+  assert.equal(window.open(0), true, 'the held batch does not count');
+  window.hold(99);
+  window.add(2, batch);
+  assert.equal(window.open(0), false, 'an unknown batch id holds nothing');
+  window.hold(2);
+  window.add(3, batch);
+  window.hold(3);
+  assert.equal(window.open(0), false, 'no more held batches than max_in_flight');
+  // The ack of 1 ends the slow start (a window of two) and frees a place among the held: 2 still
+  // is held, 3 counts.
+  window.settle(1, batch);
+  assert.equal(window.window(), 2);
+  assert.equal(window.open(0), true);
+  window.add(4, batch);
+  assert.equal(window.open(0), false, '3 and 4 fill the window of two');
+  window.hold(4);
+  assert.equal(window.open(0), true, 'one place among the held was free');
+});

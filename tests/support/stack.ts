@@ -153,6 +153,8 @@ export async function startTestGateway(
     pipeline = undefined as Record<string, unknown> | undefined,
     /** The first admin of an earlier start in the same `dataDir` (a restart prints no password). */
     admin: knownAdmin = undefined as { username: string; password: string } | undefined,
+    /** Extra keys of the gateway's `central` block (batch_max_events, max_in_flight_batches). */
+    central: centralExtra = {} as Record<string, unknown>,
   } = {},
 ): Promise<TestGateway> {
   const printed: string[] = [];
@@ -173,6 +175,7 @@ export async function startTestGateway(
         max_backoff_secs: 0.5,
         heartbeat_interval_secs: heartbeatSecs,
         ...(tls && { tls }),
+        ...centralExtra,
       },
       queue,
       detection,

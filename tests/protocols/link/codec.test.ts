@@ -27,6 +27,7 @@ const EXAMPLES: LinkMessage[] = [
   },
   { type: 'challenge', v: 1, nonce: 'bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2U' },
   { type: 'flow', max_in_flight: 1 },
+  { type: 'held', batch_id: 8 },
   { type: 'ack', batch_id: 8, inserted: 10, duplicates: 0, rejected: 0, delay_ms: 250 },
   {
     type: 'welcome',
