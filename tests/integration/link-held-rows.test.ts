@@ -82,8 +82,8 @@ describe('link: a batch whose rows a hung node holds', () => {
       duplicates: 0,
       rejected: 0,
     });
-    const metrics = await (await fetch(`${c.central.url()}/metrics`)).text();
-    assert.match(metrics, /siem_central_errors_total\{[^}]*code="rows_held"[^}]*\} [1-9]/);
+    const metricsText = async () => (await fetch(`${c.central.url()}/metrics`)).text();
+    assert.match(await metricsText(), /siem_central_errors_total\{[^}]*code="rows_held"[^}]*\} [1-9]/);
 
     nodeA.release();
     assert.deepEqual(await nodeA.write, { inserted: 3, duplicates: 0 });
@@ -100,6 +100,34 @@ describe('link: a batch whose rows a hung node holds', () => {
       [1, 2, 3, 4, 5],
     );
     client.close();
+    await client.closed;
+
+    // A v3 gateway is never sent `held` (SPEC §7): it would refuse the message.
+    const nodeA2 = await hungNodeWriting([6, 7].map(event));
+    const old = await rawClient(c.central.linkUrl());
+    await old.hello(c.gatewayId, c.privateKey, 3);
+    await old.next('welcome');
+    old.send({ type: 'batch', batch_id: 1, events: [6, 7].map(event) });
+    old.send({ type: 'batch', batch_id: 2, events: [event(8)] });
+    assert.equal((await old.next('ack')).batch_id, 2);
+    await waitFor(
+      async () => (/code="rows_held"[^}]*\} [2-9]/.test(await metricsText()) ? true : undefined),
+      {
+        what: 'the second held batch counted',
+      },
+    );
+    assert.ok(!old.unread().includes('held'), old.unread().join());
+    nodeA2.release();
+    await nodeA2.write;
+    assert.deepEqual(await old.next('ack'), {
+      type: 'ack',
+      batch_id: 1,
+      inserted: 0,
+      duplicates: 2,
+      rejected: 0,
+    });
+    assert.ok(!old.unread().includes('held'), 'no held message on a v3 link');
+    old.close();
   });
 
   it('a gateway back from a cut link, its oldest batch held, still sends the ones behind it', async (t) => {

@@ -48,6 +48,8 @@ export async function rawClient(url: string) {
   return {
     send: (m: LinkMessage) => ws.send(encodeLinkMessage(m)),
     next,
+    /** The types of the messages received and not yet taken by `next`, oldest first. */
+    unread: () => inbox.map((m) => m.type),
     /** Answers the challenge as `gateway` with `privateKey`, the way the forwarder does. */
     async hello(gateway: string, privateKey: string, v = 1) {
       const challenge = await next('challenge');
