@@ -156,6 +156,9 @@ describe('two central nodes, three gateways, SIGKILL of the leader mid-stream', 
     if (!db) return;
     work = mkdtempSync(path.join(tmpdir(), 'siem-cluster-'));
     client = new pg.Pool({ connectionString: db.url, max: 4 });
+    // An idle connection's error is an 'error' event of the pool: unhandled, it would end the file
+    // after its test passed. The next query reconnects.
+    client.on('error', (error) => console.error(`test pool: ${error.message}`));
     for (const node of ['node-a', 'node-b'] as const) {
       ports[node] = await freePort();
       writeFileSync(

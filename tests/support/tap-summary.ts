@@ -40,6 +40,45 @@ export function tapSkips(tap: string): Skip[] {
   return skips;
 }
 
+/** A test file whose process failed outside any test: its exit, and what it printed before it ended. */
+export interface FileFailure {
+  file: string;
+  exit: string;
+  printed: string[];
+}
+
+/**
+ * The test files that failed as a whole (`error: 'test failed'`: an uncaught exception after
+ * their tests ended, a non-zero exit), each with the top-level `# ` lines Node wrote just before
+ * (the "generated asynchronous activity after the test ended" message, the file's stderr): the
+ * spec report's list of failures names only the file, and CI shows the end of the output.
+ */
+export function fileFailures(tap: string, keep = 20): FileFailure[] {
+  const lines = tap.split('\n');
+  const out: FileFailure[] = [];
+  let printed: string[] = [];
+  lines.forEach((line, i) => {
+    if (/^# (?!Subtest: )/.test(line)) printed.push(line.slice(2));
+    const m = /^not ok \d+ - (.*)$/.exec(line);
+    if (!m && !/^ok \d+ - /.test(line)) return;
+    if (m) {
+      const yaml: Record<string, string> = {};
+      for (let j = i + 1; j < lines.length && !/^\s*\.\.\.$/.test(lines[j]!); j++) {
+        const kv = /^ {2}(\w+): (.*)$/.exec(lines[j]!);
+        if (kv) yaml[kv[1]!] = kv[2]!;
+      }
+      if (yaml.error === "'test failed'")
+        out.push({
+          file: m[1]!,
+          exit: `exit code ${yaml.exitCode ?? '?'}${yaml.signal && yaml.signal !== '~' ? `, signal ${yaml.signal}` : ''}`,
+          printed: printed.slice(-keep),
+        });
+    }
+    printed = [];
+  });
+  return out;
+}
+
 export function summarize(tap: string, runnerExitCode: number, inCi = IN_CI): Summary {
   const count = (label: string) => Number(new RegExp(`^# ${label} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
   const skips = tapSkips(tap);
@@ -54,6 +93,10 @@ export function summarize(tap: string, runnerExitCode: number, inCi = IN_CI): Su
   if (inCi && missing > 0) {
     lines.push(`» CI=true: ${missing} skipped for something missing, counted as failed (CI must provide it)`);
     failed += missing;
+  }
+  for (const f of fileFailures(tap)) {
+    lines.push('', `» ${f.file} failed outside its tests (${f.exit}); what it printed last:`);
+    lines.push(...(f.printed.length > 0 ? f.printed.map((l) => `    ${l}`) : ['    (nothing)']));
   }
   if (passed + failed + skipped === 0) {
     lines.push('» the run counted no tests: that is a failure');

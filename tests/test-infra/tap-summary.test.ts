@@ -91,3 +91,18 @@ test('a run that counts no tests fails; so does a runner failure with no failing
   assert.equal(crashed.ok, false);
   assert.equal(crashed.lines.at(-1), 'tests: 1 passed, 1 failed, 0 skipped');
 });
+
+test('a file that fails outside its tests is named with what Node said of it', () => {
+  const { tap, code } = tapOf(`import { describe, it, after } from 'node:test';
+    describe('s', () => {
+      after(() => { setTimeout(() => { throw new Error('late boom'); }, 10); });
+      it('a', () => {});
+    });`);
+  assert.notEqual(code, 0);
+  const s = summarize(tap, code, false);
+  assert.equal(s.ok, false);
+  const text = s.lines.join('\n');
+  assert.match(text, /» \S+\.test\.mjs failed outside its tests \(exit code 1\); what it printed last:/);
+  assert.match(text, /generated asynchronous activity after the test ended.*late boom/);
+  assert.equal(s.lines.at(-1), 'tests: 1 passed, 1 failed, 0 skipped');
+});
