@@ -57,6 +57,12 @@ export interface LeaderOptions {
   pollMs: number;
   /** Handled feed rows older than this are deleted (at least the longest correlation timespan). */
   retentionMs: number;
+  /**
+   * PostgreSQL ends the lock's connection after this long without a query (`idle_session_timeout`):
+   * a leader that hangs (a paused VM, a stopped process) and so stops reading the feed loses the
+   * lock, and another node leads. Longer than `pollMs`, the leader's longest idle time when well.
+   */
+  idleSessionMs?: number;
   /** Told when this node becomes or stops being the leader. */
   onChange?: (leader: boolean) => void;
 }
@@ -115,6 +121,7 @@ export function createLeader(options: LeaderOptions) {
           await c.end();
           return;
         }
+        if (options.idleSessionMs) await limitIdleSession(c, options.idleSessionMs, logger);
         client = c;
       }
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
@@ -213,3 +220,17 @@ export function createLeader(options: LeaderOptions) {
 }
 
 export type Leader = ReturnType<typeof createLeader>;
+
+const UNDEFINED_OBJECT = '42704';
+
+/** `idle_session_timeout` for this session (PostgreSQL 14 and later; older servers: a warning, no limit). */
+async function limitIdleSession(c: pg.Client, ms: number, logger: Logger): Promise<void> {
+  try {
+    await c.query("SELECT set_config('idle_session_timeout', $1, false)", [`${Math.round(ms)}ms`]);
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNDEFINED_OBJECT) throw error;
+    logger.warn(
+      'PostgreSQL before 14 has no idle_session_timeout: a hung leader keeps the lead until its connection drops',
+    );
+  }
+}

@@ -125,6 +125,14 @@ const unionSchema = z.discriminatedUnion('type', [
         .describe(
           "How long storing a batch waits for rows another transaction holds (a central node hung mid-write) before leaving the batch unacked and trying it again a second later; the link's other batches are stored meanwhile.",
         ),
+      stalled_session_secs: z
+        .number()
+        .min(1)
+        .max(86_400)
+        .default(30)
+        .describe(
+          "How long PostgreSQL keeps a central connection that stopped inside a transaction (PostgreSQL's idle_in_transaction_session_timeout) before ending it and freeing what it held: a central node that hangs mid-write (a paused VM, a stopped process) holds up the other nodes' inserts this long at most, not until its connection dies.",
+        ),
       ...common,
     })
     .describe('A PostgreSQL server shared by every central node.'),

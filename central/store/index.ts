@@ -41,5 +41,6 @@ export async function createStore(
     connectionString: parsed.url,
     poolMax: parsed.pool_max,
     lockWaitMs: Math.round(parsed.lock_wait_secs * 1000),
+    stalledSessionMs: Math.round(parsed.stalled_session_secs * 1000),
   });
 }

@@ -134,6 +134,8 @@ class TargetError extends Error {
 export interface FailoverPoolOptions {
   connectionString: string;
   max: number;
+  /** PostgreSQL's `idle_in_transaction_session_timeout` for every connection of the pool, in ms. */
+  idleInTransactionMs?: number;
   /** When a new connection went to another host than the last one (for logs and metrics). */
   onSwitch?: (to: PgTarget, why: string) => void;
 }
@@ -144,8 +146,12 @@ export interface FailoverPoolOptions {
  */
 export function createFailoverPool(options: FailoverPoolOptions): pg.Pool {
   const plan = planConnections(options.connectionString);
+  // Sent in each connection's startup packet (a parameter of node-postgres' client config).
+  const session = options.idleInTransactionMs
+    ? { idle_in_transaction_session_timeout: options.idleInTransactionMs }
+    : {};
   if (plan.urls.length === 1 && !plan.readWrite)
-    return new pg.Pool({ connectionString: plan.urls[0], max: options.max, keepAlive: true });
+    return new pg.Pool({ connectionString: plan.urls[0], max: options.max, keepAlive: true, ...session });
   let current = 0;
   const advance = (from: number, why: string) => {
     // Several connections may fail at once: only the first moves on.
@@ -237,6 +243,7 @@ export function createFailoverPool(options: FailoverPoolOptions): pg.Pool {
     Client: TargetClient,
     max: options.max,
     keepAlive: true,
+    ...session,
     // Per host, as libpq's connect_timeout: a host that does not answer must not stall the others.
     connectionTimeoutMillis: plan.connectTimeoutMs ?? 5000,
   });

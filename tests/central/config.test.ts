@@ -32,6 +32,7 @@ describe('central config', () => {
       url: 'postgres://u@db.example/siem',
       pool_max: 10,
       lock_wait_secs: 5,
+      stalled_session_secs: 30,
     });
   });
 
