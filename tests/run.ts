@@ -129,7 +129,7 @@ const code = await run(process.execPath, [
   'tsx',
   path.join(REPO_ROOT, 'tests', 'support', 'run-files.ts'),
   tapFile,
-  '2',
+  process.env.SIEM_TEST_CONCURRENCY ?? '2',
   ...files,
 ]);
 const tap = readFileSync(tapFile, 'utf8');

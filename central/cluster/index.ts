@@ -135,8 +135,13 @@ export function createCluster(options: ClusterOptions) {
     logger: logger.child({ component: 'cluster-leader' }),
     tryEveryMs: config.heartbeat_interval_secs * 1000,
     pollMs: config.feed_poll_interval_ms,
-    // A leader silent as long as a node that is gone loses the lead (never less than a few polls).
-    idleSessionMs: Math.max(config.node_timeout_secs * 1000, 4 * config.feed_poll_interval_ms),
+    // A leader silent as long as a node that is gone loses the lead; never less than a few of its
+    // polls, nor than two of a follower's tries (its connection would be ended between them).
+    idleSessionMs: Math.max(
+      config.node_timeout_secs * 1000,
+      4 * config.feed_poll_interval_ms,
+      2 * config.heartbeat_interval_secs * 1000,
+    ),
     retentionMs: config.feed_retention_secs * 1000,
     onChange: () => void beat().catch(warn('cluster heartbeat failed')),
   });
