@@ -131,7 +131,7 @@ const unionSchema = z.discriminatedUnion('type', [
         .max(86_400)
         .default(30)
         .describe(
-          "How long PostgreSQL keeps a central connection that stopped inside a transaction (PostgreSQL's idle_in_transaction_session_timeout) before ending it and freeing what it held: a central node that hangs mid-write (a paused VM, a stopped process) holds up the other nodes' inserts this long at most, not until its connection dies.",
+          'How long a central connection may stop in the middle of a write before it is ended and what it held is freed: PostgreSQL ends one idle inside a transaction (idle_in_transaction_session_timeout), and a node whose insert finds its rows held ends a central COPY still waiting for its data. A central node that hangs mid-write (a paused VM, a stopped process) holds up the others this long at most, not until its connection dies.',
         ),
       ...common,
     })

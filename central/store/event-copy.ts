@@ -23,6 +23,8 @@ export const CREATE_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (${INS
 
 const COPY_SQL = `COPY ${STAGE} (${names.join(', ')}) FROM STDIN`;
 const DIRECT_COPY_SQL = `COPY events (${names.join(', ')}) FROM STDIN`;
+/** The statements by which central feeds rows to PostgreSQL (stalled-copies.ts finds them). */
+export const COPY_STATEMENTS = [DIRECT_COPY_SQL, COPY_SQL];
 const TAGS_AT = names.indexOf('tags');
 /** unique_violation, deadlock_detected: the batch overlaps what is stored or being stored. */
 const FALL_BACK_CODES = new Set(['23505', '40P01']);

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createFailoverPool, planConnections, type PgTarget } from './pg-failover.ts';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
-import { createSqlStore, type SqlStoreOptions } from './sql-store.ts';
+import { createSqlStore, DEFAULT_STALLED_SESSION_MS, type SqlStoreOptions } from './sql-store.ts';
 import type { EventStore } from './types.ts';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
@@ -21,20 +21,11 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
   connectionString: string;
   /** Connections in the pool; default 10. */
   poolMax?: number;
-  /**
-   * PostgreSQL ends a pooled connection idle inside a transaction this long (default 30 s): a
-   * node hung mid-write frees its rows and the event feed's lock (SPEC §4.8, docs/high-availability.md).
-   */
-  stalledSessionMs?: number;
   /** Told about errors of idle pooled connections (the server restarted, a network cut), for logs and metrics. */
   onError?: (error: Error) => void;
   /** New connections went to another host (a failover of the database), for logs. */
   onHostSwitch?: (to: PgTarget, why: string) => void;
-  /** Told what an operator should fix but that does not stop central (for the log). */
-  onWarning?: (message: string) => void;
 }
-
-const DEFAULT_STALLED_SESSION_MS = 30_000;
 
 function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
   const conn = db instanceof pg.Pool ? undefined : db;
@@ -118,6 +109,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     pool = createFailoverPool({
       connectionString: options.connectionString,
       max: options.poolMax ?? 10,
+      // A node hung mid-write frees its rows and the event feed's lock (docs/high-availability.md).
       idleInTransactionMs: options.stalledSessionMs ?? DEFAULT_STALLED_SESSION_MS,
       onSwitch: options.onHostSwitch,
     });

@@ -9,6 +9,7 @@ import { flagClockSkew } from './clock-skew.ts';
 import { histogram, topValues } from './event-aggregate.ts';
 import { CLOSE_GRACE_MS, indexClosedPartitions } from './closed-indexes.ts';
 import { RowsHeldError } from './errors.ts';
+import { stalledCopies } from './stalled-copies.ts';
 import { copyEvents } from './event-copy.ts';
 import {
   buildEventQuery,
@@ -91,9 +92,17 @@ export interface SqlStoreOptions {
    * default 5 s. PGlite has one connection: nothing else can hold rows.
    */
   lockWaitMs?: number;
+  /**
+   * PostgreSQL: a central COPY still waiting for its node's data this long is a hung node's, and
+   * an insert that found its rows held ends it (stalled-copies.ts); default 30 s.
+   */
+  stalledSessionMs?: number;
+  /** Told what an operator should know but that does not stop central (for the log). */
+  onWarning?: (message: string) => void;
 }
 
 const DEFAULT_LOCK_WAIT_MS = 5000;
+export const DEFAULT_STALLED_SESSION_MS = 30_000;
 /** PostgreSQL's lock_not_available, raised when lock_timeout expires. */
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -125,6 +134,9 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
   const clock = options.clock ?? (() => new Date());
   const skewMs = options.clockSkewMs ?? 0;
   const lockWaitMs = Math.max(1, Math.round(options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
+  const stalled = stalledCopies(client, options.stalledSessionMs ?? DEFAULT_STALLED_SESSION_MS, (message) =>
+    options.onWarning?.(message),
+  );
   /** Daily partitions known to exist; a miss is checked again under the DDL lock. */
   const known = new Set<string>();
   let closed = false;
@@ -212,7 +224,11 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
           return count;
         })
         .catch((error: unknown) => {
-          if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) throw new RowsHeldError(lockWaitMs);
+          if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+            // Held by a node hung mid-COPY? Not idle, so PostgreSQL would keep it (stalled-copies.ts).
+            stalled.sweep();
+            throw new RowsHeldError(lockWaitMs);
+          }
           throw error;
         });
       return { inserted, duplicates: events.length - inserted };

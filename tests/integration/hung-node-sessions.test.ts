@@ -5,11 +5,14 @@
  * hung node's connections live, which with a paused VM can be hours: every node's inserts stop
  * (each takes the feed lock) and no node runs central's correlations. Central now bounds both:
  * its pooled connections end after `storage.stalled_session_secs` idle inside a transaction
- * (idle_in_transaction_session_timeout), and the leader's own connection after
+ * (idle_in_transaction_session_timeout); a COPY left waiting for the hung node's data, which
+ * PostgreSQL neither counts as idle nor times out, is ended by the node whose insert its rows
+ * hold up (stalled-copies.ts); and the leader's own connection ends after
  * `cluster.node_timeout_secs` without a query (idle_session_timeout), so another node leads.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -111,6 +114,96 @@ describe('a hung central node', () => {
       ['node-b', 'node-a'],
       'one feed row per stored batch, none of the ended transaction',
     );
+  });
+
+  it('in the middle of a COPY is ended after storage.stalled_session_secs by the node its rows hold up', async (t) => {
+    if (!db) return skipUnmet(t);
+    // Node A reaches PostgreSQL through a proxy that stops passing anything on, both ways, once
+    // 1 MB went towards the server: A's COPY of a large batch stops in the middle, its session
+    // waiting for data as a hung node's does (neither idle nor timed out by PostgreSQL).
+    const target = new URL(db.url);
+    let frozen = false;
+    let toServer = 0;
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((from) => {
+      const to = net.connect(Number(target.port), target.hostname);
+      for (const s of [from, to]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => (from.destroy(), to.destroy(), sockets.delete(s)));
+      }
+      from.on('data', (chunk: Buffer) => {
+        toServer += chunk.length;
+        if (toServer > 1_000_000) frozen = true;
+        if (!frozen) to.write(chunk);
+      });
+      to.on('data', (chunk: Buffer) => {
+        if (!frozen) from.write(chunk);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    });
+    const viaProxy = new URL(db.url);
+    viaProxy.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+
+    const warnings: string[] = [];
+    const storage = { lock_wait_secs: 0.3, stalled_session_secs: 2 };
+    const nodeA = await createStore({ type: 'postgres', url: viaProxy.toString(), ...storage });
+    cleanups.push(() => nodeA.close().catch(() => undefined));
+    const nodeB = await createStore(
+      { type: 'postgres', url: db.url, ...storage },
+      { onWarning: (message) => warnings.push(message) },
+    );
+    cleanups.push(() => nodeB.close());
+    await nodeB.init(new Date());
+    await nodeA.init(new Date());
+
+    const ts = new Date().toISOString();
+    const filler = 'x'.repeat(1000);
+    const batch = Array.from({ length: 10_000 }, (_, i) =>
+      makeEvent('gw-copy', i + 1, ts, { message: `copy ${i + 1} ${filler}` }),
+    );
+    const hungWrite = nodeA.insertEvents(batch);
+    hungWrite.catch(() => undefined); // awaited below
+    await waitFor(
+      async () => {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE 'COPY events %'
+              AND state = 'active' AND wait_event = 'ClientRead'`,
+        );
+        return frozen && rows[0]!.n === 1 ? true : undefined;
+      },
+      { what: "node A's COPY stopped in the middle" },
+    );
+
+    // The gateway, moved to node B, sends the same batch there: held, then stored once A's
+    // COPY has waited stalled_session_secs and B ended it.
+    const started = Date.now();
+    let held = 0;
+    const result = await waitFor(
+      async () => {
+        try {
+          return await nodeB.insertEvents(batch);
+        } catch (error) {
+          if (!(error instanceof RowsHeldError)) throw error;
+          held += 1;
+          return undefined;
+        }
+      },
+      { what: "node B's insert of the batch node A is stuck in", timeoutMs: 20_000, intervalMs: 200 },
+    );
+    t.diagnostic(
+      `node B stored the batch after ${Date.now() - started} ms, held ${held} times; ${warnings[0]}`,
+    );
+    assert.deepEqual(result, { inserted: 10_000, duplicates: 0 });
+    assert.ok(held >= 1, "node A's COPY held the rows: node B had to wait");
+    assert.match(warnings.join('\n'), /ended 1 central connection\(s\) whose COPY had waited/);
+    assert.equal(await stored('gw-copy'), 10_000);
+    await assert.rejects(hungWrite, 'node A learns its write failed');
   });
 
   it('as the correlation leader hands the lead to another node after cluster.node_timeout_secs', async (t) => {
