@@ -142,10 +142,6 @@ describe('a hung central node', () => {
       });
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => proxy.close(resolve));
-    });
     const viaProxy = new URL(db.url);
     viaProxy.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
 
@@ -153,6 +149,13 @@ describe('a hung central node', () => {
     const storage = { lock_wait_secs: 0.3, stalled_session_secs: 2 };
     const nodeA = await createStore({ type: 'postgres', url: viaProxy.toString(), ...storage });
     cleanups.push(() => nodeA.close().catch(() => undefined));
+    // Before A's close (cleanups run last first), which waits for its stuck connection: a backend
+    // stuck in a COPY also holds up every CREATE and DROP DATABASE of the server (it takes no
+    // ProcSignalBarrier while it waits for its client), the other test files' included.
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    });
     const nodeB = await createStore(
       { type: 'postgres', url: db.url, ...storage },
       { onWarning: (message) => warnings.push(message) },
