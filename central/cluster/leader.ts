@@ -121,7 +121,11 @@ export function createLeader(options: LeaderOptions) {
           await c.end();
           return;
         }
-        if (options.idleSessionMs) await limitIdleSession(c, options.idleSessionMs, logger);
+        if (options.idleSessionMs)
+          await limitIdleSession(c, options.idleSessionMs, logger).catch(async (error: unknown) => {
+            await c.end().catch(() => undefined); // not kept: the next try opens another
+            throw error;
+          });
         client = c;
       }
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [

@@ -29,15 +29,22 @@ export function tapSkips(tap: string): Skip[] {
   lines.forEach((line, i) => {
     const m = /^\s*ok \d+ - .*? # SKIP(?: (.*))?$/.exec(line);
     if (!m) return;
-    let suite = false;
     // The YAML block after a test point says `type: 'suite'` for a describe.
-    for (let j = i + 1; j < lines.length && /^\s*(---|\.\.\.|\w+:|\s)/.test(lines[j]!); j++) {
-      if (/^\s*type: 'suite'$/.test(lines[j]!)) suite = true;
-      if (/^\s*\.\.\.$/.test(lines[j]!)) break;
-    }
+    const suite = yamlAfter(lines, i).type === "'suite'";
     skips.push({ reason: (m[1] ?? '').replace(/\\#/g, '#'), suite });
   });
   return skips;
+}
+
+/** The `key: value` lines of the YAML block after the test point at `lines[i]`, values as written. */
+function yamlAfter(lines: string[], i: number): Record<string, string> {
+  const yaml: Record<string, string> = {};
+  for (let j = i + 1; j < lines.length && /^\s*(---|\.\.\.|\w+:|\s)/.test(lines[j]!); j++) {
+    if (/^\s*\.\.\.$/.test(lines[j]!)) break;
+    const kv = /^\s*(\w+): (.*)$/.exec(lines[j]!);
+    if (kv) yaml[kv[1]!] ??= kv[2]!;
+  }
+  return yaml;
 }
 
 /** A test file whose process failed outside any test: its exit, and what it printed before it ended. */
@@ -62,11 +69,7 @@ export function fileFailures(tap: string, keep = 20): FileFailure[] {
     const m = /^not ok \d+ - (.*)$/.exec(line);
     if (!m && !/^ok \d+ - /.test(line)) return;
     if (m) {
-      const yaml: Record<string, string> = {};
-      for (let j = i + 1; j < lines.length && !/^\s*\.\.\.$/.test(lines[j]!); j++) {
-        const kv = /^ {2}(\w+): (.*)$/.exec(lines[j]!);
-        if (kv) yaml[kv[1]!] = kv[2]!;
-      }
+      const yaml = yamlAfter(lines, i);
       if (yaml.error === "'test failed'")
         out.push({
           file: m[1]!,
