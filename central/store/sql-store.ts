@@ -93,8 +93,9 @@ export interface SqlStoreOptions {
    */
   lockWaitMs?: number;
   /**
-   * PostgreSQL: a central COPY still waiting for its node's data this long is a hung node's, and
-   * an insert that found its rows held ends it (stalled-copies.ts); default 30 s.
+   * PostgreSQL: a central COPY still waiting for its node's data this long is a hung node's; every
+   * node ends such a COPY when it finds one (stalled-copies.ts), looking every quarter of this and
+   * at once when an insert found its rows held; default 30 s.
    */
   stalledSessionMs?: number;
   /** Told what an operator should know but that does not stop central (for the log). */
@@ -141,6 +142,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
   const known = new Set<string>();
   let closed = false;
   let indexTimer: NodeJS.Timeout | undefined;
+  let stalledTimer: NodeJS.Timeout | undefined;
   let indexing: Promise<unknown> = Promise.resolve();
 
   /** One run at a time; a failure is reported, never thrown into the timer. */
@@ -179,6 +181,13 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       if (every > 0 && indexTimer === undefined) {
         indexTimer = setInterval(() => void indexClosed(clock()).catch(() => {}), every);
         indexTimer.unref();
+      }
+      // A hung node's COPY holds more than the rows a re-sent batch waits for: PostgreSQL's CREATE
+      // and DROP DATABASE wait for every backend, and one waiting for its client never answers, so
+      // every live node also looks for one on its own, not only when an insert finds rows held.
+      if (client.adapter === 'postgres' && stalledTimer === undefined) {
+        stalledTimer = setInterval(() => stalled.sweep(), stalled.everyMs);
+        stalledTimer.unref();
       }
     },
 
@@ -312,6 +321,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions = {})
       if (closed) return;
       closed = true;
       clearInterval(indexTimer);
+      clearInterval(stalledTimer);
       await indexing;
       await client.close();
     },

@@ -5,8 +5,11 @@
  * data is not idle, and PostgreSQL does not act on a statement timeout while it waits for the
  * client: the session and the rows it has copied (their unique keys, which the same batch sent
  * again to another node waits for) would stay until the hung node's connection dies, which for a
- * paused VM can be hours. So a node whose insert found its rows held looks for central's own
- * COPY statements still waiting for their client (`wait_event = 'ClientRead'`) after
+ * paused VM can be hours. Such a backend also holds up every CREATE and DROP DATABASE of the
+ * server (they wait for each backend to accept a ProcSignalBarrier, which one waiting for its
+ * client never does), other databases' included. So every node looks, every quarter of
+ * `stalled_session_secs` and at once when its insert found rows held, for central's own COPY
+ * statements still waiting for their client (`wait_event = 'ClientRead'`) after
  * `stalled_session_secs`, far longer than a well node's COPY of a batch takes, and ends them.
  * Ending another session needs the same role or `pg_signal_backend` (docs/high-availability.md).
  */
@@ -25,6 +28,8 @@ const ENDED_SQL = `WITH stalled AS MATERIALIZED (
 export interface StalledCopies {
   /** Looks, at most once per `everyMs`, and ends what it finds; never throws. */
   sweep(): void;
+  /** How often a sweep may look. */
+  readonly everyMs: number;
 }
 
 export function stalledCopies(
@@ -36,6 +41,7 @@ export function stalledCopies(
   let last = -Infinity;
   let refused = false;
   return {
+    everyMs,
     sweep() {
       const now = performance.now();
       if (now - last < everyMs) return;

@@ -12,10 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { newToken, sha256Hex } from '../../central/auth/tokens.ts';
 import { recordFeed } from '../../central/cluster/feed.ts';
@@ -24,6 +23,7 @@ import type { Event } from '../../protocols/event/schema.ts';
 import { type ServerProcess, startCentralProcess } from '../soak/processes.ts';
 import { freePort, skipUnmet, waitFor } from '../support/env.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { makeEvent } from '../central/store/fixtures.ts';
 
 describe('a hung central node', () => {
@@ -38,8 +38,11 @@ describe('a hung central node', () => {
       client.on('error', () => undefined); // an idle connection's error; the next query reconnects
     }
   });
+  // Each test's nodes end with it: a node left open would sweep the next test's stuck COPY.
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
   after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await client?.end();
     await db?.drop();
   });
@@ -116,48 +119,26 @@ describe('a hung central node', () => {
     );
   });
 
-  it('in the middle of a COPY is ended after storage.stalled_session_secs by the node its rows hold up', async (t) => {
-    if (!db) return skipUnmet(t);
-    // Node A reaches PostgreSQL through a proxy that stops passing anything on, both ways, once
-    // 1 MB went towards the server: A's COPY of a large batch stops in the middle, its session
-    // waiting for data as a hung node's does (neither idle nor timed out by PostgreSQL).
-    const target = new URL(db.url);
-    let frozen = false;
-    let toServer = 0;
-    const sockets = new Set<net.Socket>();
-    const proxy = net.createServer((from) => {
-      const to = net.connect(Number(target.port), target.hostname);
-      for (const s of [from, to]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => (from.destroy(), to.destroy(), sockets.delete(s)));
-      }
-      from.on('data', (chunk: Buffer) => {
-        toServer += chunk.length;
-        if (toServer > 1_000_000) frozen = true;
-        if (!frozen) to.write(chunk);
-      });
-      to.on('data', (chunk: Buffer) => {
-        if (!frozen) from.write(chunk);
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const viaProxy = new URL(db.url);
-    viaProxy.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-
-    const warnings: string[] = [];
+  /**
+   * Node A reaches PostgreSQL through a proxy that stops passing anything on, both ways, once 1 MB
+   * went towards the server: A's COPY of a large batch stops in the middle, its session waiting
+   * for data as a hung node's does (neither idle nor timed out by PostgreSQL). Node B is well.
+   */
+  async function copyStuckInNodeA(warnings: string[]) {
+    const target = new URL(db!.url);
+    const proxy = await startTcpProxy(
+      { host: target.hostname, port: Number(target.port) },
+      { freezeAfterBytes: 1_000_000 },
+    );
     const storage = { lock_wait_secs: 0.3, stalled_session_secs: 2 };
-    const nodeA = await createStore({ type: 'postgres', url: viaProxy.toString(), ...storage });
+    const nodeA = await createStore({ type: 'postgres', url: proxy.via(db!.url), ...storage });
     cleanups.push(() => nodeA.close().catch(() => undefined));
     // Before A's close (cleanups run last first), which waits for its stuck connection: a backend
     // stuck in a COPY also holds up every CREATE and DROP DATABASE of the server (it takes no
     // ProcSignalBarrier while it waits for its client), the other test files' included.
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => proxy.close(resolve));
-    });
+    cleanups.push(() => proxy.close());
     const nodeB = await createStore(
-      { type: 'postgres', url: db.url, ...storage },
+      { type: 'postgres', url: db!.url, ...storage },
       { onWarning: (message) => warnings.push(message) },
     );
     cleanups.push(() => nodeB.close());
@@ -170,18 +151,26 @@ describe('a hung central node', () => {
       makeEvent('gw-copy', i + 1, ts, { message: `copy ${i + 1} ${filler}` }),
     );
     const hungWrite = nodeA.insertEvents(batch);
-    hungWrite.catch(() => undefined); // awaited below
-    await waitFor(
-      async () => {
-        const { rows } = await client.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND query LIKE 'COPY events %'
-              AND state = 'active' AND wait_event = 'ClientRead'`,
-        );
-        return frozen && rows[0]!.n === 1 ? true : undefined;
-      },
-      { what: "node A's COPY stopped in the middle" },
-    );
+    hungWrite.catch(() => undefined); // awaited by the tests
+    await waitFor(async () => (proxy.frozen && (await stuckCopies()) === 1 ? true : undefined), {
+      what: "node A's COPY stopped in the middle",
+    });
+    return { nodeB, batch, hungWrite };
+  }
+
+  const stuckCopies = async () =>
+    (
+      await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'COPY events %'
+            AND state = 'active' AND wait_event = 'ClientRead'`,
+      )
+    ).rows[0]!.n;
+
+  it('in the middle of a COPY is ended after storage.stalled_session_secs, and the node its rows held up stores them', async (t) => {
+    if (!db) return skipUnmet(t);
+    const warnings: string[] = [];
+    const { nodeB, batch, hungWrite } = await copyStuckInNodeA(warnings);
 
     // The gateway, moved to node B, sends the same batch there: held, then stored once A's
     // COPY has waited stalled_session_secs and B ended it.
@@ -207,6 +196,27 @@ describe('a hung central node', () => {
     assert.match(warnings.join('\n'), /ended 1 central connection\(s\) whose COPY had waited/);
     assert.equal(await stored('gw-copy'), 10_000);
     await assert.rejects(hungWrite, 'node A learns its write failed');
+  });
+
+  it('in the middle of a COPY is ended by a well node even when no insert waits for its rows', async (t) => {
+    if (!db) return skipUnmet(t);
+    // Its gateway has not moved yet, so no node's insert finds the rows held; but the stuck
+    // backend holds up every CREATE and DROP DATABASE of the server, other tenants' included.
+    const warnings: string[] = [];
+    const { hungWrite } = await copyStuckInNodeA(warnings);
+    const frozenAt = Date.now();
+    await waitFor(async () => ((await stuckCopies()) === 0 ? true : undefined), {
+      what: "node A's stuck COPY ended by node B, which inserts nothing",
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
+    t.diagnostic(`ended ${Date.now() - frozenAt} ms after it stopped; ${warnings[0]}`);
+    assert.match(warnings.join('\n'), /ended 1 central connection\(s\) whose COPY had waited/);
+    await assert.rejects(hungWrite, 'node A learns its write failed');
+    // And the server's database DDL goes on.
+    const name = `hung_ddl_${process.pid}`;
+    await client.query(`CREATE DATABASE ${name}`);
+    await client.query(`DROP DATABASE ${name}`);
   });
 
   it('as the correlation leader hands the lead to another node after cluster.node_timeout_secs', async (t) => {
