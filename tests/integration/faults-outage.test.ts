@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
@@ -15,6 +14,7 @@ import { skipUnmet, waitFor } from '../support/env.ts';
 import { pending } from '../support/link-client.ts';
 import { centralOnPostgres } from '../support/central-on-postgres.ts';
 import { startTestGateway } from '../support/stack.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { sendTcpSyslog, stored } from './faults-support.ts';
 
 describe('store-and-forward faults: central away, link cut', () => {
@@ -111,37 +111,16 @@ describe('store-and-forward faults: central away, link cut', () => {
       const { db } = setup;
       if (!db) return skipUnmet(t);
       const { c } = setup;
-      const target = new URL(c.central.url());
-      let cuts = 0;
-      const proxy = net.createServer((client) => {
-        const upstream = net.connect(Number(target.port), target.hostname);
-        // Each connection lives for a random number of bytes towards central, then both ends die.
-        let budget = 20_000 + Math.floor(Math.random() * 400_000);
-        const cut = () => {
-          cuts += 1;
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('data', (chunk: Buffer) => {
-          budget -= chunk.length;
-          if (budget <= 0) {
-            upstream.write(chunk.subarray(0, chunk.length + budget), cut);
-            return;
-          }
-          upstream.write(chunk);
-        });
-        upstream.on('data', (chunk) => client.write(chunk));
-        client.on('error', () => upstream.destroy());
-        upstream.on('error', () => client.destroy());
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-      });
-      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-      const proxyPort = (proxy.address() as net.AddressInfo).port;
+      const target = new URL(c.central.linkUrl());
+      // Each connection lives for a random number of bytes towards central, then both ends die.
+      const proxy = await startTcpProxy(
+        { host: target.hostname, port: Number(target.port) },
+        { cutAfterBytes: () => 20_000 + Math.floor(Math.random() * 400_000) },
+      );
       const gatewayId = 'gw-cut';
       const privateKey = await c.enroll(gatewayId);
       const gw = await startTestGateway(
-        { linkUrl: `ws://127.0.0.1:${proxyPort}/link`, gatewayId, privateKey },
+        { linkUrl: proxy.via(c.central.linkUrl()), gatewayId, privateKey },
         { syslog: false },
       );
       try {
@@ -156,10 +135,10 @@ describe('store-and-forward faults: central away, link cut', () => {
         });
         const counts = await stored(db.url, gatewayId);
         assert.deepEqual(counts, { total: 20_000, distinct: 20_000, max: 20_000 });
-        assert.ok(cuts >= 3, `the proxy cut the link ${cuts} times`);
+        assert.ok(proxy.cuts >= 3, `the proxy cut the link ${proxy.cuts} times`);
       } finally {
         await gw.stop();
-        proxy.close();
+        await proxy.close();
       }
     },
   );

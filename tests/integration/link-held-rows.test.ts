@@ -12,7 +12,6 @@
  * central-freeze.test.ts under load).
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createPostgresStore } from '../../central/store/index.ts';
@@ -21,6 +20,7 @@ import { skipUnmet, waitFor } from '../support/env.ts';
 import { pending, rawClient } from '../support/link-client.ts';
 import { requirePostgres, type TempDatabase } from '../support/postgres.ts';
 import { startTestCentral, startTestGateway } from '../support/stack.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { makeEvent } from '../central/store/fixtures.ts';
 
 describe('link: a batch whose rows a hung node holds', () => {
@@ -139,24 +139,10 @@ describe('link: a batch whose rows a hung node holds', () => {
     const nodeA = await hungNodeWriting([1, 2, 3].map((seq) => makeEvent(gatewayId, seq, ts)));
 
     // The gateway reaches central through a proxy that can cut the link.
-    const sockets = new Set<net.Socket>();
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(new URL(c.central.linkUrl()).port), '127.0.0.1');
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => proxy.close(resolve)));
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(c.central.linkUrl()).port) });
+    cleanups.push(() => proxy.close());
     const gw = await startTestGateway(
-      {
-        linkUrl: `ws://127.0.0.1:${(proxy.address() as net.AddressInfo).port}/link`,
-        gatewayId,
-        privateKey: c.privateKey,
-      },
+      { linkUrl: proxy.via(c.central.linkUrl()), gatewayId, privateKey: c.privateKey },
       { syslog: false, central: { batch_max_events: 20, max_in_flight_batches: 4 } },
     );
     cleanups.push(() => gw.stop());
@@ -188,7 +174,7 @@ describe('link: a batch whose rows a hung node holds', () => {
     // The link drops with it in flight. The gateway comes back in a slow start (batches of 10, a
     // window of one) and sends 1..10 first: held again.
     const before = (await link()).connected_since;
-    for (const s of sockets) s.destroy();
+    proxy.cutAll();
     await waitFor(
       async () => {
         const l = await link();
