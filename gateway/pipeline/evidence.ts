@@ -11,6 +11,7 @@
  */
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../protocols/event/evict.ts';
+import { type EventIds, idList } from '../queue/types.ts';
 
 export const EVIDENCE_REMEMBERED = 20_000;
 export const EVIDENCE_HELD = 2_000;
@@ -46,29 +47,33 @@ export function createEvidence({
   };
   /**
    * Observation number → the real id once queued, in a ring indexed by number: slot `n % max`
-   * holds observation `n` until observation `n + max` is queued. No map entry and no eviction
-   * per event: this runs for every event the gateway sees.
+   * holds observation `n` until observation `n + max` is queued. No map entry, no eviction and
+   * no string per event (this runs for every event the gateway sees, and an entry lives long
+   * enough to reach the old generation): the ids of the write it was queued in, and its place.
    */
   const knownN = new Float64Array(max);
-  const knownReal: Array<string | undefined> = new Array<string | undefined>(max);
+  const knownIds: Array<EventIds | undefined> = new Array<EventIds | undefined>(max);
+  const knownAt = new Float64Array(max);
   const numberOf = (id: string): number => {
     if (!id.startsWith(prefix)) return 0;
     const n = Number(id.slice(prefix.length));
     return Number.isSafeInteger(n) && n > 0 ? n : 0;
   };
   const knownFor = (n: number): string | undefined =>
-    n > 0 && knownN[n % max] === n ? knownReal[n % max] : undefined;
+    n > 0 && knownN[n % max] === n ? knownIds[n % max]?.at(knownAt[n % max]!) : undefined;
   /** Observation id → the event a reduction stage held back. */
   const held = new Map<string, PendingEvent>();
   const oldestHeld = new EvictionCursor(held);
   let next = 0;
   let missing = 0;
-  const remember = (n: number, id: string, realId: string) => {
+  /** Observation `n` (`id` when held back) is durable as `ids.at(k)`. */
+  const remember = (n: number, id: string, ids: EventIds, k: number) => {
     if (held.size > 0) held.delete(id);
     // An old observation settled late never takes the slot of a newer one.
     if (n === 0 || knownN[n % max]! > n) return;
     knownN[n % max] = n;
-    knownReal[n % max] = realId;
+    knownIds[n % max] = ids;
+    knownAt[n % max] = k;
   };
   return {
     /** The observation id of an event (given on first sight). */
@@ -96,7 +101,7 @@ export function createEvidence({
     /** The event is durable under `realId`. */
     queued(event: PendingEvent, realId: string): void {
       const n = numberFor(event);
-      if (n !== undefined) remember(n, held.size > 0 ? `${prefix}${n}` : '', realId);
+      if (n !== undefined) remember(n, held.size > 0 ? `${prefix}${n}` : '', idList([realId]), 0);
     },
     /**
      * The observation number of an event (0 when detection never saw it), so that its real id can
@@ -105,13 +110,13 @@ export function createEvidence({
     observation(event: PendingEvent): number {
       return numberFor(event) ?? 0;
     },
-    /** Observation `n` (from `observation`) is durable under `realId`. */
-    queuedAs(n: number, realId: string): void {
-      if (n > 0) remember(n, held.size > 0 ? `${prefix}${n}` : '', realId);
+    /** Observation `n` (from `observation`) is durable under `ids.at(k)`. */
+    queuedAs(n: number, ids: EventIds, k: number): void {
+      if (n > 0) remember(n, held.size > 0 ? `${prefix}${n}` : '', ids, k);
     },
-    /** Held-back evidence is durable under `realId` now. */
-    settle(observationId: string, realId: string): void {
-      remember(numberOf(observationId), observationId, realId);
+    /** Held-back evidence is durable under `ids.at(k)` now. */
+    settle(observationId: string, ids: EventIds, k: number): void {
+      remember(numberOf(observationId), observationId, ids, k);
     },
     /**
      * An alert's event ids: real ids where known, and the held-back events to forward with it

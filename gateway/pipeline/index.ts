@@ -16,6 +16,7 @@ import { alertToEvent } from '../detection/index.ts';
 import type { HealthReporter } from '../health/reporter.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { QueueFullError } from '../queue/leveldb-queue.ts';
+import { type Enqueued, idList, NO_IDS } from '../queue/types.ts';
 import { createEvidence, type Evidence } from './evidence.ts';
 import { OBSERVING_STAGES, type Stage, type StageContext, type StageCounts } from './stage.ts';
 
@@ -29,14 +30,16 @@ export interface PipelineSink {
   enqueue(
     events: readonly PendingEvent[],
     stamp?: { clockOffsetMs?: number; state?: Record<string, string | null>; urgent?: boolean },
-  ): { ids: readonly string[]; durable: Promise<void> };
+  ): Enqueued;
 }
 
 /** A sink that identifies events at once, with nothing to wait for (replay, benchmarks, tests). */
 export function immediateSink(
   identify: (events: readonly PendingEvent[]) => ReadonlyArray<{ id: string }>,
 ): PipelineSink {
-  return { enqueue: (events) => ({ ids: identify(events).map((e) => e.id), durable: Promise.resolve() }) };
+  return {
+    enqueue: (events) => ({ ids: idList(identify(events).map((e) => e.id)), durable: Promise.resolve() }),
+  };
 }
 
 export interface PipelineOptions {
@@ -180,7 +183,7 @@ export function createPipeline(options: PipelineOptions) {
     component: string,
     state?: Record<string, string | null>,
     urgent = false,
-  ): { ids: readonly string[]; durable: Promise<void> } {
+  ): Enqueued {
     const offset = options.clockOffsetMs?.();
     const stamp =
       offset === undefined
@@ -188,11 +191,11 @@ export function createPipeline(options: PipelineOptions) {
           ? { state, urgent }
           : undefined
         : { clockOffsetMs: offset, state, urgent };
-    let queued: { ids: readonly string[]; durable: Promise<void> };
+    let queued: Enqueued;
     try {
       queued = sink.enqueue(events, stamp);
     } catch (error) {
-      queued = { ids: [], durable: Promise.reject(error as Error) };
+      queued = { ids: NO_IDS, durable: Promise.reject(error as Error) };
     }
     // The count, not the events: nothing here keeps them alive until the write is done.
     const n = events.length;
@@ -234,7 +237,7 @@ export function createPipeline(options: PipelineOptions) {
       try {
         const queued = write(batch, 'detection');
         await queued.durable;
-        queued.ids.forEach((id, k) => evidence.settle(obsIds[k]!, id));
+        obsIds.forEach((id, k) => evidence.settle(id, queued.ids, k));
         evidenceForwarded += queued.ids.length;
       } catch {
         // Counted by write(); the alert still goes, naming the observations.
@@ -275,7 +278,7 @@ export function createPipeline(options: PipelineOptions) {
     const { ids, durable } = write(out, component, state, urgent);
     return durable.then(
       () => {
-        for (let k = 0; k < ids.length; k++) evidence.queuedAs(observations[k]!, ids[k]!);
+        for (let k = 0; k < ids.length; k++) evidence.queuedAs(observations[k]!, ids, k);
         return raise(alerts);
       },
       async (error: unknown) => {

@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BatchOperation, ClassicLevel } from 'classic-level';
-import { type Event, eventId, type PendingEvent } from '../../protocols/event/schema.ts';
+import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 import { QueueCounters, SEQ_KEY } from './counters.ts';
 import { type EvictionReport, planEvictions } from './evictions.ts';
 import { openLevelDb, openOrRecover, type QueueRecovery } from './open-db.ts';
@@ -31,9 +31,10 @@ import {
 } from './pack.ts';
 import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
 import { RecordTail } from './tail.ts';
-import { LANES, type Lane, type QueueDepth, type QueueRecord, type RecordRef } from './types.ts';
+import { idRange, LANES, NO_IDS } from './types.ts';
+import type { Enqueued, Lane, QueueDepth, QueueRecord, RecordRef } from './types.ts';
 
-export { LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
+export { type Enqueued, LANES, type Lane, laneOf, type QueueDepth, type QueueRecord } from './types.ts';
 export { type RecordRef, recordRef } from './types.ts';
 export { type EvictionReport, QueueFullError } from './evictions.ts';
 export type { AppendStamp } from './pack.ts';
@@ -50,12 +51,6 @@ export interface LevelQueueOptions {
   maxSizeBytes?: number;
   /** Bytes of records the in-memory tail keeps (default TAIL_MAX_BYTES; smaller in tests). */
   tailBytes?: number;
-}
-
-/** What `enqueue` answers: the events' ids at once, and a promise that resolves once they are durable. */
-export interface Enqueued {
-  ids: string[];
-  durable: Promise<void>;
 }
 
 /** One append waiting for the next write; its events are already in the packer's records. */
@@ -175,15 +170,15 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
    * Throws (and queues nothing of it) when an event cannot be encoded as JSON.
    */
   enqueue(events: readonly PendingEvent[], stamp?: AppendStamp): Enqueued {
-    if (this.#closed) return { ids: [], durable: Promise.reject(new Error('queue is closed')) };
-    if (events.length === 0 && !stamp?.state) return { ids: [], durable: Promise.resolve() };
+    if (this.#closed) return { ids: NO_IDS, durable: Promise.reject(new Error('queue is closed')) };
+    if (events.length === 0 && !stamp?.state) return { ids: NO_IDS, durable: Promise.resolve() };
     const offset = stamp?.clockOffsetMs;
-    const gateway = this.#options.gateway;
-    const ids = this.#encode(events.length, (k, seq) => {
-      this.#packer.add(events[k]!, seq, offset);
-      return eventId(gateway, seq);
-    });
-    return { ids, durable: this.#schedule(events.length, stamp) };
+    const first = this.#nextSeq;
+    this.#encode(events.length, (k, seq) => this.#packer.add(events[k]!, seq, offset));
+    return {
+      ids: idRange(this.#options.gateway, first, events.length),
+      durable: this.#schedule(events.length, stamp),
+    };
   }
 
   /** Gives `count` events their sequences and encodes them; all or nothing. */

@@ -3,7 +3,7 @@
  * then security events (and the gateway's own health reports), then telemetry.
  */
 import type * as Api from '../../protocols/api/gateway.ts';
-import type { Event } from '../../protocols/event/schema.ts';
+import { type Event, eventId } from '../../protocols/event/schema.ts';
 
 export const LANES = ['alert', 'security', 'telemetry'] as const;
 export type Lane = (typeof LANES)[number];
@@ -24,6 +24,59 @@ export function laneOf(event: Pick<Event, 'kind' | 'source'> & { tags?: readonly
   if (event.kind === 'health' && event.source === 'gateway') return 'alert';
   if (event.kind === 'security' || event.kind === 'audit' || event.kind === 'health') return 'security';
   return 'telemetry';
+}
+
+/**
+ * The ids of events queued together, each made when asked. The queue gives one call's events
+ * consecutive sequences, so a range names them all without a string per event: alert evidence
+ * keeps the ids of the last 20,000 events, and a string each outlived the young generation
+ * (heap snapshots of the syslog path: 40,000 of its 340,000 objects).
+ */
+export interface EventIds extends Iterable<string> {
+  readonly length: number;
+  at(k: number): string;
+}
+
+class IdRange implements EventIds {
+  constructor(
+    readonly gateway: string,
+    readonly first: number,
+    readonly length: number,
+  ) {}
+  at(k: number): string {
+    return eventId(this.gateway, this.first + k);
+  }
+  *[Symbol.iterator](): Iterator<string> {
+    for (let k = 0; k < this.length; k++) yield this.at(k);
+  }
+}
+
+class IdList implements EventIds {
+  constructor(private readonly ids: readonly string[]) {}
+  get length(): number {
+    return this.ids.length;
+  }
+  at(k: number): string {
+    return this.ids[k]!;
+  }
+  [Symbol.iterator](): Iterator<string> {
+    return this.ids[Symbol.iterator]();
+  }
+}
+
+/** `<gateway>:<first>` … `<gateway>:<first + count - 1>`. */
+export const idRange = (gateway: string, first: number, count: number): EventIds =>
+  new IdRange(gateway, first, count);
+
+/** Ids given one by one (replay, tests). */
+export const idList = (ids: readonly string[]): EventIds => new IdList(ids);
+
+export const NO_IDS: EventIds = idList([]);
+
+/** What `enqueue` answers: the events' ids at once, and a promise that resolves once they are durable. */
+export interface Enqueued {
+  ids: EventIds;
+  durable: Promise<void>;
 }
 
 export interface QueueRecord {

@@ -142,7 +142,7 @@ describe('queue enqueue', () => {
     assert.equal(ref!.deref(), undefined, 'the event was collected before it was durable');
     await durable;
     const [stored] = (await queue.read('security', null, 1)).flatMap((r) => r.events);
-    assert.equal(stored?.id, ids[0]);
+    assert.equal(stored?.id, ids.at(0));
     assert.equal(stored?.clock_offset_ms, 5);
     assert.equal(stored?.message, 'kept?');
     await queue.close();

@@ -7,12 +7,19 @@
  * response times; writes and exceptions one by one.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseEvent } from '../../../protocols/event/schema.ts';
 import { createEvidence } from '../../../gateway/pipeline/evidence.ts';
-import { laneOf } from '../../../gateway/queue/types.ts';
+import { createBaselines } from '../../../gateway/baselines/index.ts';
+import { createStages } from '../../../gateway/pipeline/build.ts';
+import { pipelineSchema } from '../../../gateway/pipeline/config.ts';
+import { createPipeline } from '../../../gateway/pipeline/index.ts';
+import { LevelQueue } from '../../../gateway/queue/leveldb-queue.ts';
+import { idRange, LANES, laneOf } from '../../../gateway/queue/types.ts';
+import { buildRuleSet } from '../../../protocols/sigma/rules-dir.ts';
 import { REPO_ROOT } from '../../support/env.ts';
 import { buildPipeline, countsAddUp, modbus, T0 } from './support.ts';
 
@@ -61,6 +68,60 @@ describe('alert evidence across reduction', () => {
     assert.equal(sink.events.filter((e) => e.action === 'modbus.read_holding_registers').length, 1);
     for (const e of sink.events) assert.equal(parseEvent(e).ok, true, JSON.stringify(parseEvent(e)));
     assert.ok(countsAddUp(pipeline.counts()));
+  });
+
+  it('names the stored ids of evidence the queue wrote: each event of a write by its own sequence', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'evidence-queue-'));
+    const queue = await LevelQueue.open({
+      dir,
+      gateway: 'gw-ev',
+      maxRecordEvents: 100,
+      flushIntervalMs: 1,
+      sync: true,
+    });
+    try {
+      const engine = buildRuleSet([READ_AT_9999], {}).engine;
+      const pipeline = createPipeline({
+        sink: queue,
+        stages: (hooks) =>
+          createStages(pipelineSchema.parse({ stages: [{ type: 'detect' }] }), {
+            dataDir: dir,
+            baselines: createBaselines({
+              learningMs: 1,
+              rangeMargin: 0.1,
+              rateFactor: 10,
+              minRatePerMin: 60,
+            }),
+            engine: () => engine,
+            ...hooks,
+          }),
+        engine: () => engine,
+      });
+      // Two writes; the read the rule names is the fourth event of the second.
+      await pipeline.emit(
+        'proxy',
+        [0, 1, 2].map((i) => modbus(T0 + i, { tid: i })),
+        T0 + 2,
+      );
+      await pipeline.emit(
+        'proxy',
+        [3, 4, 5, 6, 7].map((i) =>
+          modbus(T0 + i, { tid: i, ...(i === 6 && { address: 9999, quantity: 1 }) }),
+        ),
+        T0 + 7,
+      );
+      await pipeline.tick(T0 + 8, { final: true });
+      const stored = (await Promise.all(LANES.map((l) => queue.read(l, null, 100)))).flat();
+      const events = stored.flatMap((r) => r.events);
+      const alert = events.find((e) => e.kind === 'alert');
+      assert.ok(alert, 'the rule raised its alert');
+      const named = events.find((e) => e.fields.address === 9999);
+      assert.deepEqual(alert.fields.event_ids, [named!.id]);
+      assert.equal(named!.id, 'gw-ev:7');
+    } finally {
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a correlation over many summarised reads (a point scan) forwards the events it names', async () => {
@@ -228,7 +289,7 @@ describe('evidence ids', () => {
     });
     const first = evidence.resolve([oldId]);
     assert.equal(first.forward[0]?.event, old);
-    evidence.settle(oldId, 'gw:99');
+    evidence.settle(oldId, idRange('gw', 99, 1), 0);
     // Observation 5 shares the ring slot of observation 1 (max 4) and keeps its real id.
     assert.deepEqual(evidence.resolve([evidence.idFor(newer[3]!)]).ids, ['gw:13']);
   });
