@@ -20,6 +20,31 @@ import type { PublishGate } from './backpressure.ts';
 import type { MqttBrokerSourceConfig } from './config.ts';
 import type { ConnInfo } from './events.ts';
 
+/**
+ * aedes writes each packet on its own (mqtt-packet corks one packet until the next tick) and
+ * forwards each message from its own setImmediate, so a burst (a durable write that releases 64
+ * PUBACKs, then their 64 forwards) was a system call per packet to each subscriber. Held corked
+ * until the next check phase of the event loop, a connection's packets of one turn leave in one
+ * write. Every setImmediate aedes schedules after a write (write.js: its callback, a close after
+ * a refusing CONNACK) runs after this one, so nothing is destroyed while still held.
+ */
+export function coalesceWrites(socket: net.Socket): void {
+  const write = socket.write;
+  let held = false;
+  const release = () => {
+    held = false;
+    socket.uncork();
+  };
+  socket.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>) {
+    if (!held) {
+      held = true;
+      socket.cork();
+      setImmediate(release);
+    }
+    return write.apply(this, args);
+  } as net.Socket['write'];
+}
+
 export interface ListenerHooks {
   register(socket: net.Socket, info: ConnInfo): void;
   onConnection(info: ConnInfo): void;
@@ -94,6 +119,7 @@ export async function startListeners(
     // which can only happen once aedes reads it, after handle() returned.
     const resume = () => client.resume();
     guardReads(socket, info, config.max_packet_bytes, (e) => hooks.onGuardError(info, e), hooks.gate, resume);
+    coalesceWrites(socket);
     const client = broker.handle(socket) as Client & { resume(): void };
     // Parser errors reach aedes as a generic client error; note them first, to report a malformed packet.
     const parser = (client as unknown as { _parser?: EventEmitter })._parser;
