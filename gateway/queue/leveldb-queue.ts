@@ -156,10 +156,11 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     if (events.length === 0 && !stamp?.state) return Promise.resolve([]);
     const offset = stamp?.clockOffsetMs;
     const gateway = this.#options.gateway;
-    const built = this.#encode(events.length, (k, seq) => {
+    const built: Event[] = new Array<Event>(events.length);
+    this.#encode(events.length, (k, seq) => {
       const event = identify(events[k]!, gateway, seq, offset);
       this.#packer.addEvent(event);
-      return event;
+      built[k] = event;
     });
     return this.#schedule(events.length, stamp).then(() => built);
   }
@@ -173,27 +174,25 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     if (this.#closed) return { ids: NO_IDS, durable: Promise.reject(new Error('queue is closed')) };
     if (events.length === 0 && !stamp?.state) return { ids: NO_IDS, durable: Promise.resolve() };
     const offset = stamp?.clockOffsetMs;
-    const first = this.#nextSeq;
-    this.#encode(events.length, (k, seq) => this.#packer.add(events[k]!, seq, offset));
+    const first = this.#encode(events.length, (k, seq) => this.#packer.add(events[k]!, seq, offset));
     return {
       ids: idRange(this.#options.gateway, first, events.length),
       durable: this.#schedule(events.length, stamp),
     };
   }
 
-  /** Gives `count` events their sequences and encodes them; all or nothing. */
-  #encode<T>(count: number, each: (k: number, seq: number) => T): T[] {
+  /** Gives `count` events their sequences and encodes them, all or nothing; returns the first sequence. */
+  #encode(count: number, each: (k: number, seq: number) => void): number {
     const mark = this.#packer.mark();
     const first = this.#nextSeq;
-    const out: T[] = new Array<T>(count);
     try {
-      for (let k = 0; k < count; k++) out[k] = each(k, first + k);
+      for (let k = 0; k < count; k++) each(k, first + k);
     } catch (error) {
       this.#packer.rollback(mark);
       throw error;
     }
     this.#nextSeq = first + count;
-    return out;
+    return first;
   }
 
   #schedule(count: number, stamp: AppendStamp | undefined): Promise<void> {
