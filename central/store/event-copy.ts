@@ -60,12 +60,6 @@ function tagsLiteral(tags: readonly unknown[] | undefined): string {
   return `${out}}`;
 }
 
-/** JSON text (free of raw NULs: JSON.stringify escapes them), or `\N`. */
-function json(w: CopyBytesWriter, text: string | null): void {
-  if (text === null) w.nullValue();
-  else w.text(text, false);
-}
-
 const TAB = 0x09;
 
 /**
@@ -119,12 +113,12 @@ export function writeCopyRow(
   w.byte(TAB);
   w.optValue(dst?.port);
   w.byte(TAB);
-  json(w, jsonText(e.fields));
+  w.json(e.fields);
   w.byte(TAB);
   if (direct) w.text(tagsLiteral(e.tags), false);
-  else json(w, jsonText(e.tags));
+  else w.json(e.tags);
   w.byte(TAB);
-  json(w, jsonText(e.threat));
+  w.json(e.threat);
   w.byte(TAB);
   w.optValue(e.v);
   w.byte(TAB);

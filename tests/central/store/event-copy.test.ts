@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CopyBytesWriter } from '../../../central/store/copy-bytes.ts';
+import { CopyBytesWriter, copyText } from '../../../central/store/copy-bytes.ts';
 import { copyChunks, copyLineReference, writeCopyRow } from '../../../central/store/event-copy.ts';
-import { slowStorageTime, toStorageRow, toStorageTime } from '../../../central/store/event-rows.ts';
+import { jsonText, slowStorageTime, toStorageRow, toStorageTime } from '../../../central/store/event-rows.ts';
 import { EVENT_KINDS, EVENT_SOURCES, type Event } from '../../../protocols/event/schema.ts';
 
 /** Text with every character COPY, arrays, JSON and PostgreSQL treat specially. */
@@ -77,6 +77,63 @@ describe('COPY text fast paths', () => {
         writeCopyRow(w, row, direct);
         assert.deepEqual(w.buf.subarray(0, w.n), Buffer.from(copyLineReference(row, direct)));
       }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('json: the bytes of copyText(jsonText(value)), for plain ASCII data and anything else', () => {
+    // Mostly what gateways send (printable ASCII, numbers, nesting), so that the direct route is
+    // taken, with the values that must leave it at any depth: escapes, non-ASCII, NUL, -0, a
+    // non-finite number, undefined and functions (dropped in objects, null in arrays), a Date
+    // and a toJSON (JSON.stringify calls them), a class instance, an object without prototype.
+    const ascii = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    });
+    const odd = fc.constantFrom<unknown>(
+      'a"b',
+      'a\\b',
+      'tab\t',
+      'nul\u0000',
+      'é',
+      '😀',
+      -0,
+      Number.NaN,
+      Infinity,
+      undefined,
+      () => 1,
+      new Date(0),
+      { toJSON: () => 'j' },
+      new (class Point {
+        x = 1;
+      })(),
+      Object.assign(Object.create(null) as object, { k: 'v' }),
+    );
+    const leaf = fc.oneof(
+      { weight: 6, arbitrary: fc.oneof(ascii, fc.double(), fc.integer(), fc.boolean(), fc.constant(null)) },
+      { weight: 1, arbitrary: odd },
+    );
+    const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.oneof(ascii, fc.constantFrom('é', 'q"', '__proto__', '1')), tie('value'), {
+          maxKeys: 4,
+        }),
+      ),
+    }));
+    fc.assert(
+      // A column's value is an object, an array or absent, never a function (jsonText would throw).
+      fc.property(
+        fc.option(value, { nil: undefined }).filter((v) => typeof v !== 'function'),
+        (v) => {
+          const w = new CopyBytesWriter(8);
+          w.json(v);
+          const text = jsonText(v);
+          const expected = text === null ? '\\N' : copyText(text);
+          assert.equal(w.buf.toString('utf8', 0, w.n), expected);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
