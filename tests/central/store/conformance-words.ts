@@ -171,6 +171,33 @@ export function wordCases(ctx: SuiteContext): void {
     }
   });
 
+  it('a narrow text search takes windows sized by the matches it found, with the same events in the same order', async () => {
+    const gateway = uniqueGateway('narrow-windows');
+    // One busy hour of one gateway (300 events, one every 12 s) on the third day ahead, where no
+    // other test looks, a match in every fifth: the first quarter-hour finds some of a page, the
+    // next window is cut to what the rest needs, and pages of 7 cross windows of every size.
+    const base = startOfUtcDay(new Date()) + 3 * 86_400_000 + 3_600_000;
+    const times = Array.from({ length: 300 }, (_, i) => base + i * 12_000);
+    await ctx.store.insertEvents(
+      times.map((ms, i) => makeEvent(gateway, i + 1, iso(ms), { message: i % 5 ? 'poll ok' : 'poll late' })),
+    );
+    const range = { from: new Date(base), to: new Date(base + 3_600_000) };
+    const expected = times
+      .map((_, i) => i + 1)
+      .filter((seq) => (seq - 1) % 5 === 0)
+      .reverse();
+    for (const limit of [7, 25, 1000]) {
+      const paged: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.store.queryEvents({ gateway, ...range, text: 'late', limit, cursor });
+        paged.push(...page.events.map((e) => e.seq));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(paged, expected, `pages of ${limit}`);
+    }
+  });
+
   it('a range ending in the open hour is searched a minute first, with the same events in the same order', async () => {
     const gateway = uniqueGateway('open-hour');
     // 40 events over the last 80 minutes, newest a second ago: the first windows are minutes of
