@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { buildEventQuery, textWords } from '../../../central/store/event-query.ts';
 import type { EventQuery } from '../../../central/store/index.ts';
 import type { SuiteContext } from './conformance.ts';
-import { iso, makeEvent, startOfUtcDay, timeSlice, uniqueGateway } from './fixtures.ts';
+import { drain, iso, makeEvent, startOfUtcDay, timeSlice, uniqueGateway } from './fixtures.ts';
 
 const lowerAscii = (text: string) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
@@ -160,14 +160,13 @@ export function wordCases(ctx: SuiteContext): void {
         .filter((seq) => text === undefined || (seq - 1) % 3 === 0)
         .reverse();
       assert.deepEqual(all, expected);
-      const paged: number[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await ctx.store.queryEvents({ gateway, ...range, text, limit: 4, cursor });
-        paged.push(...page.events.map((e) => e.seq));
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      assert.deepEqual(paged, expected);
+      const { events: paged } = await drain((cursor) =>
+        ctx.store.queryEvents({ gateway, ...range, text, limit: 4, cursor }),
+      );
+      assert.deepEqual(
+        paged.map((e) => e.seq),
+        expected,
+      );
     }
   });
 
@@ -187,14 +186,14 @@ export function wordCases(ctx: SuiteContext): void {
       .filter((seq) => (seq - 1) % 5 === 0)
       .reverse();
     for (const limit of [7, 25, 1000]) {
-      const paged: number[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await ctx.store.queryEvents({ gateway, ...range, text: 'late', limit, cursor });
-        paged.push(...page.events.map((e) => e.seq));
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      assert.deepEqual(paged, expected, `pages of ${limit}`);
+      const { events: paged } = await drain((cursor) =>
+        ctx.store.queryEvents({ gateway, ...range, text: 'late', limit, cursor }),
+      );
+      assert.deepEqual(
+        paged.map((e) => e.seq),
+        expected,
+        `pages of ${limit}`,
+      );
     }
   });
 
@@ -220,14 +219,13 @@ export function wordCases(ctx: SuiteContext): void {
         all.events.map((e) => e.seq),
         expected,
       );
-      const paged: number[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await ctx.store.queryEvents({ gateway, ...range, text, limit: 3, cursor });
-        paged.push(...page.events.map((e) => e.seq));
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      assert.deepEqual(paged, expected);
+      const { events: paged } = await drain((cursor) =>
+        ctx.store.queryEvents({ gateway, ...range, text, limit: 3, cursor }),
+      );
+      assert.deepEqual(
+        paged.map((e) => e.seq),
+        expected,
+      );
     }
   });
 }
