@@ -1,6 +1,6 @@
 /**
  * Text written straight into a growing byte buffer, the part the gateway's JSON record encoder
- * (gateway/queue/json-bytes.ts) and central's COPY writer (central/store/copy-bytes.ts) share:
+ * (server-shared/json-bytes.ts) and central's COPY writer (central/store/copy-bytes.ts) share:
  * both write per event on a hot path and make no string of what they write.
  */
 export class ByteWriter {

@@ -8,19 +8,16 @@
  * UTF-8 encoder, so the bytes never differ from the reference (tests/central/store/event-copy.test.ts
  * checks that with fast-check on hostile text).
  */
-import { ByteWriter } from '../../server-shared/byte-writer.ts';
+import { JsonBytesWriter } from '../../server-shared/json-bytes.ts';
 import { clean, jsonText } from './event-rows.ts';
 
 const BACKSLASH = 0x5c;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
-const QUOTE = 0x22;
 const RETURN = 0x0d;
 const NULL_VALUE = Buffer.from('\\N');
 
 const SPECIAL = /[\\\n\r\t]/g;
-/** Deeper than this, a value takes the reference route (JSON.stringify). */
-const MAX_DEPTH = 32;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** One value in COPY text format. */
@@ -30,8 +27,8 @@ export function copyText(value: unknown): string {
   return text.replace(SPECIAL, (c) => ESCAPES[c]!);
 }
 
-/** COPY text on the shared byte writer (server-shared/byte-writer.ts). */
-export class CopyBytesWriter extends ByteWriter {
+/** COPY text on the shared byte and JSON writers (server-shared/byte-writer.ts, json-bytes.ts). */
+export class CopyBytesWriter extends JsonBytesWriter {
   constructor(size: number) {
     super(Buffer.allocUnsafe(size));
   }
@@ -85,92 +82,22 @@ export class CopyBytesWriter extends ByteWriter {
 
   /**
    * `copyText(jsonText(value))`: JSON of a jsonb column (fields, tags, threat), once per stored
-   * event each. Plain data whose strings are printable ASCII without a quote or backslash is
-   * written straight into the bytes: its JSON has no backslash, tab or newline, so COPY's escaping
-   * changes nothing, and the JSON string and its escaped copy are never made. Anything else (an
-   * escape, non-ASCII, a Date or other `toJSON`, depth) starts over through `jsonText`.
+   * event each, written by the shared JSON writer straight into the bytes: printable ASCII needs
+   * no COPY escape, and what JSON.stringify writes (escapes, non-ASCII, a Date or other `toJSON`)
+   * comes through the two methods below, scrubbed of NULs as `jsonText` does and escaped for COPY.
+   * The JSON string of the whole value and its escaped copy are never made.
    */
   json(value: unknown): void {
-    if (value === undefined) {
-      this.nullValue();
-      return;
-    }
-    const start = this.n;
-    if (this.#plain(value, 0)) return;
-    this.n = start;
+    if (!this.value(value)) this.nullValue();
+  }
+
+  override escapedString(s: string): void {
+    this.raw(copyText(JSON.stringify(clean(s))));
+  }
+
+  override stringified(value: unknown): string | undefined {
     const text = jsonText(value);
-    if (text === null) this.nullValue();
-    else this.text(text, false);
-  }
-
-  /** Writes `value` as JSON.stringify would; false as soon as it meets what this cannot write so. */
-  #plain(value: unknown, depth: number): boolean {
-    switch (typeof value) {
-      case 'string':
-        return this.#plainString(value);
-      case 'number':
-        if (Number.isFinite(value)) this.decimal(value);
-        else this.raw('null');
-        return true;
-      case 'boolean':
-        this.raw(value ? 'true' : 'false');
-        return true;
-      case 'object':
-        break;
-      default:
-        return false;
-    }
-    if (value === null) {
-      this.raw('null');
-      return true;
-    }
-    if (depth >= MAX_DEPTH) return false;
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto === Array.prototype) {
-      const a = value as unknown[];
-      this.byte(0x5b);
-      for (let i = 0; i < a.length; i++) {
-        if (i > 0) this.byte(0x2c);
-        const v = a[i];
-        if (v === undefined || typeof v === 'function' || typeof v === 'symbol') this.raw('null');
-        else if (!this.#plain(v, depth + 1)) return false;
-      }
-      this.byte(0x5d);
-      return true;
-    }
-    if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false;
-    const o = value as Record<string, unknown>;
-    this.byte(0x7b);
-    let first = true;
-    for (const key in o) {
-      if (!Object.hasOwn(o, key)) continue;
-      const v = o[key];
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      if (!first) this.byte(0x2c);
-      first = false;
-      if (!this.#plainString(key)) return false;
-      this.byte(0x3a);
-      if (!this.#plain(v, depth + 1)) return false;
-    }
-    this.byte(0x7d);
-    return true;
-  }
-
-  /** A JSON string of printable ASCII without `"` or `\`; false (partly written) for any other. */
-  #plainString(s: string): boolean {
-    const len = s.length;
-    this.ensure(len + 2);
-    const buf = this.buf;
-    let n = this.n;
-    buf[n++] = QUOTE;
-    for (let i = 0; i < len; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return false;
-      buf[n++] = c;
-    }
-    buf[n++] = QUOTE;
-    this.n = n;
-    return true;
+    return text === null ? undefined : copyText(text);
   }
 
   /** A number, a string (as `opt` in the reference), or `\N`. */

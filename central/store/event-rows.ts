@@ -115,10 +115,12 @@ function scrub(value: unknown): unknown {
 }
 
 export function jsonText(value: unknown): string | null {
-  if (value === undefined) return null;
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return null;
   // Cheap test first; a false positive (an escaped backslash before "u0000") only costs a scrub.
-  return text.includes('\\u0000') ? JSON.stringify(scrub(value)) : text;
+  // The scrub is of the JSON's data (after any toJSON), so each part of a value comes out as it
+  // does alone (the COPY writer writes parts; copy-bytes.ts).
+  return text.includes('\\u0000') ? JSON.stringify(scrub(JSON.parse(text))) : text;
 }
 
 /** An event with its identity key in storage form, ready to become a row. */

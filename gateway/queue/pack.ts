@@ -12,7 +12,7 @@ import {
   eventId,
   type PendingEvent,
 } from '../../protocols/event/schema.ts';
-import { isPlain, JsonBytesWriter } from './json-bytes.ts';
+import { isPlain, JsonBytesWriter } from '../../server-shared/json-bytes.ts';
 import { RecordBytes } from './record-bytes.ts';
 import { makeRecord, recordKey } from './records.ts';
 import { LANES, type Lane, laneOf, type QueueRecord } from './types.ts';

@@ -5,7 +5,7 @@
  * LevelDB's terse errors turned into messages a person can act on.
  */
 import type { Event } from '../../protocols/event/schema.ts';
-import { JsonBytesWriter } from './json-bytes.ts';
+import { JsonBytesWriter } from '../../server-shared/json-bytes.ts';
 import { LANES, type Lane, type QueueRecord } from './types.ts';
 
 export const RECORD_PREFIX = 'q!';
@@ -70,7 +70,7 @@ let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * A record value: the UTF-8 bytes of `JSON.stringify(events)`, written straight into a scratch
- * buffer (json-bytes.ts): neither one large string (old space, full collections) nor a string per
+ * buffer (server-shared/json-bytes.ts): neither one large string (old space, full collections) nor a string per
  * event (about 2 KB of young garbage per event, issue 18) is made; the bytes live outside the heap.
  */
 export function encodeEvents(events: readonly unknown[]): Buffer {

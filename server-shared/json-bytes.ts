@@ -7,10 +7,13 @@
  * ASCII strings without escapes byte by byte, any other string, and any value that is not plain
  * data (a Date, a class instance, an object with `toJSON`), through `JSON.stringify` itself, so the
  * output does not differ from it (tests/gateway/queue-bytes.test.ts checks that with fast-check);
- * the one difference: a `toJSON` method is called without the member's key.
+ * the one difference: a `toJSON` method is called without the member's key. Central's COPY writer
+ * (central/store/copy-bytes.ts) writes jsonb columns with it, through the two methods that take
+ * what JSON.stringify writes (`escapedString`, `stringified`), which it overrides to scrub and
+ * escape that text for COPY.
  */
 
-import { ByteWriter } from '../../server-shared/byte-writer.ts';
+import { ByteWriter } from './byte-writer.ts';
 
 /** Deeper than this, the value goes through `JSON.stringify` (which also reports a cycle). */
 const MAX_DEPTH = 64;
@@ -37,13 +40,23 @@ export class JsonBytesWriter extends ByteWriter {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
         // Escapes, non-ASCII, surrogates: as JSON.stringify writes them.
-        this.raw(JSON.stringify(s));
+        this.escapedString(s);
         return;
       }
       buf[n++] = c;
     }
     buf[n++] = QUOTE;
     this.n = n;
+  }
+
+  /** A string with escapes or beyond ASCII, as JSON.stringify writes it. */
+  escapedString(s: string): void {
+    this.raw(JSON.stringify(s));
+  }
+
+  /** The text of `value` as JSON.stringify writes it (undefined where it writes nothing), to write as it is. */
+  stringified(value: unknown): string | undefined {
+    return JSON.stringify(value) as string | undefined;
   }
 
   number(x: number): void {
@@ -74,7 +87,7 @@ export class JsonBytesWriter extends ByteWriter {
         break;
       default:
         // bigint: JSON.stringify throws, and so does this.
-        this.raw(JSON.stringify(value));
+        this.raw(this.stringified(value)!);
         return true;
     }
     if (value === null) {
@@ -82,7 +95,7 @@ export class JsonBytesWriter extends ByteWriter {
       return true;
     }
     if (depth >= MAX_DEPTH) {
-      this.raw(JSON.stringify(value));
+      this.raw(this.stringified(value)!);
       return true;
     }
     if (!isPlain(value)) return this.#other(value);
@@ -111,8 +124,7 @@ export class JsonBytesWriter extends ByteWriter {
       const v = obj[key];
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
       // Not plain data: its text first, since a toJSON that gives undefined omits the member.
-      const text =
-        typeof v === 'object' && v !== null && !isPlain(v) ? (JSON.stringify(v) as string | undefined) : '';
+      const text = typeof v === 'object' && v !== null && !isPlain(v) ? this.stringified(v) : '';
       if (text === undefined) continue;
       if (!first) this.byte(0x2c);
       first = false;
@@ -126,7 +138,7 @@ export class JsonBytesWriter extends ByteWriter {
 
   /** Anything but plain data, as JSON.stringify writes it. */
   #other(value: object): boolean {
-    const text = JSON.stringify(value) as string | undefined;
+    const text = this.stringified(value);
     if (text === undefined) return false;
     this.raw(text);
     return true;
