@@ -4,7 +4,7 @@
  * them into one string, about three bytes of young heap per byte of JSON, for every event the
  * gateway queues; the garbage collector's work on that was the largest single cost of the syslog
  * path (issue 18). Plain objects, arrays, strings, numbers, booleans and null are written here;
- * ASCII strings without escapes byte by byte, any other string, and any value that is not plain
+ * printable ASCII strings byte by byte (a quote or backslash escaped in place), any other string, and any value that is not plain
  * data (a Date, a class instance, an object with `toJSON`), through `JSON.stringify` itself, so the
  * output does not differ from it (tests/gateway/queue-bytes.test.ts checks that with fast-check);
  * the one difference: a `toJSON` method is called without the member's key. Central's COPY writer
@@ -30,20 +30,34 @@ export function isPlain(value: object): boolean {
 
 /** JSON on the shared byte writer (server-shared/byte-writer.ts: the buffer, bytes, raw text, digits). */
 export class JsonBytesWriter extends ByteWriter {
+  /**
+   * How many bytes stand for each backslash of the JSON: 1 here; central's COPY writer doubles
+   * them (COPY text escapes a backslash), so a quote or backslash inside a string is escaped in
+   * place for both instead of sending the whole string through `escapedString`.
+   */
+  protected readonly backslashBytes: number = 1;
+
   string(s: string): void {
     const len = s.length;
-    this.ensure(len + 2);
+    const slash = this.backslashBytes;
+    // At most two backslashes' bytes for each character (a backslash escaped), and the quotes.
+    this.ensure(len * 2 * slash + 2);
     const buf = this.buf;
     let n = this.n;
     buf[n++] = QUOTE;
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
-        // Escapes, non-ASCII, surrogates: as JSON.stringify writes them.
+      if (c === QUOTE) {
+        // `\"` and `\\`: the two escapes JSON.stringify writes for printable ASCII.
+        for (let k = 0; k < slash; k++) buf[n++] = BACKSLASH;
+        buf[n++] = QUOTE;
+      } else if (c === BACKSLASH) {
+        for (let k = 0; k < 2 * slash; k++) buf[n++] = BACKSLASH;
+      } else if (c < 0x20 || c > 0x7e) {
+        // Control characters, non-ASCII, surrogates: the whole string as JSON.stringify writes it.
         this.escapedString(s);
         return;
-      }
-      buf[n++] = c;
+      } else buf[n++] = c;
     }
     buf[n++] = QUOTE;
     this.n = n;

@@ -29,6 +29,9 @@ export function copyText(value: unknown): string {
 
 /** COPY text on the shared byte and JSON writers (server-shared/byte-writer.ts, json-bytes.ts). */
 export class CopyBytesWriter extends JsonBytesWriter {
+  /** A JSON escape's backslash is itself escaped in COPY text (`\\"` for a quote). */
+  protected override readonly backslashBytes = 2;
+
   constructor(size: number) {
     super(Buffer.allocUnsafe(size));
   }

@@ -6,6 +6,7 @@
  * documented in protocols/event/SPEC.md.
  */
 import { compact } from '../event/compact.ts';
+import { isoString } from '../event/iso-string.ts';
 import type { EventKind, PendingEvent } from '../event/schema.ts';
 
 /** How a client proved who it is. */
@@ -108,7 +109,7 @@ export function mqttEvent(
   now: Date,
   listener: string,
 ): PendingEvent {
-  const received = now.toISOString();
+  const received = isoString(now);
   const clientId = info.clientId;
   return {
     ts: received,

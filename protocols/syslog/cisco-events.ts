@@ -124,5 +124,7 @@ export function parseCiscoEvent(m: MessageView): Enrichment | null {
   const base = { 'cisco.facility': fac, 'cisco.severity': Number(sev), 'cisco.mnemonic': mnem };
   const found = describe(fac, mnem, text, args);
   if (!found) return { fields: base };
-  return { ...found, fields: { ...base, ...found.fields } };
+  // Object.assign, not `{ ...found, more }`: in Node 20 that object costs about a microsecond per
+  // added key (issue 18).
+  return Object.assign({}, found, { fields: Object.assign(base, found.fields) });
 }

@@ -29,7 +29,11 @@ function verdictEnrichment(
     action: `syslog.firewall.${verdict}`,
     kind: verdict === 'drop' ? 'security' : 'telemetry',
     ...(verdict === 'drop' ? { severity: 5 } : {}),
-    fields: compactFields({ ...fields, 'event.outcome': verdict === 'drop' ? 'failure' : undefined }),
+    // Object.assign, not `{ ...fields, more }`: in Node 20 that object costs about a microsecond per
+    // added key (issue 18).
+    fields: compactFields(
+      Object.assign({}, fields, { 'event.outcome': verdict === 'drop' ? 'failure' : undefined }),
+    ),
     ...(src ? { src } : {}),
     ...(dst ? { dst } : {}),
   };

@@ -6,6 +6,7 @@
  * parse-error-event.ts: the event context and bounded strings.
  */
 import { compact } from '../event/compact.ts';
+import { isoString } from '../event/iso-string.ts';
 import { EVENT_LIMITS, type EventKind, type PendingEvent } from '../event/schema.ts';
 import { applyWindowsRecord, parseSyslogWindows } from '../windows/index.ts';
 import { applyEnrichment, enrichSyslogMessage } from './enrich.ts';
@@ -41,23 +42,6 @@ export function truncateUtf8(text: string, maxBytes: number): [string, boolean] 
   // Back up over UTF-8 continuation bytes (10xxxxxx) so no character is split.
   while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
   return [decoder.decode(bytes.subarray(0, end)), true];
-}
-
-/**
- * `date.toISOString()`, remembering the last two results: a burst of messages shares the
- * gateway's receive time and the device's (second-resolution) timestamp, so most calls repeat.
- */
-const isoCache = { ms: [Number.NaN, Number.NaN], text: ['', ''], next: 0 };
-function isoString(date: Date): string {
-  const ms = date.getTime();
-  const c = isoCache;
-  if (ms === c.ms[0]) return c.text[0]!;
-  if (ms === c.ms[1]) return c.text[1]!;
-  const text = date.toISOString();
-  c.ms[c.next] = ms;
-  c.text[c.next] = text;
-  c.next ^= 1;
-  return text;
 }
 
 function clip(text: string, max: number): string {

@@ -34,26 +34,54 @@ function hex(bytes: Uint8Array, max: number): string {
   return out;
 }
 
-function flatten(value: unknown, prefix: string, depth: number, out: ParsedPayload): void {
-  if (Object.keys(out.values).length >= PAYLOAD_LIMITS.KEYS || prefix.length > PAYLOAD_LIMITS.KEY_CHARS) {
+/** Puts one leaf into `out.values`, counting distinct keys in `keys` (no key list made per leaf). */
+function put(
+  out: ParsedPayload,
+  keys: { n: number },
+  key: string,
+  value: number | string | boolean | null,
+): void {
+  if (!Object.hasOwn(out.values, key)) keys.n++;
+  // A payload's `{"__proto__": 1}` is a reading like any other, not the values' prototype.
+  if (key === '__proto__')
+    Object.defineProperty(out.values, key, { value, enumerable: true, writable: true, configurable: true });
+  else out.values[key] = value;
+}
+
+function flatten(
+  value: unknown,
+  prefix: string,
+  depth: number,
+  out: ParsedPayload,
+  keys: { n: number },
+): void {
+  if (keys.n >= PAYLOAD_LIMITS.KEYS || prefix.length > PAYLOAD_LIMITS.KEY_CHARS) {
     out.truncated = true;
     return;
   }
   if (value === null || typeof value === 'number' || typeof value === 'boolean') {
-    out.values[prefix || 'value'] = value;
+    put(out, keys, prefix || 'value', value);
     return;
   }
   if (typeof value === 'string') {
     if (value.length > PAYLOAD_LIMITS.STRING_CHARS) out.truncated = true;
-    out.values[prefix || 'value'] = value.slice(0, PAYLOAD_LIMITS.STRING_CHARS);
+    put(out, keys, prefix || 'value', value.slice(0, PAYLOAD_LIMITS.STRING_CHARS));
     return;
   }
   if (depth >= PAYLOAD_LIMITS.DEPTH || typeof value !== 'object') {
     out.truncated = true;
     return;
   }
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  for (const [key, v] of entries) flatten(v, prefix ? `${prefix}.${key}` : key, depth + 1, out);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++)
+      flatten(value[i], prefix ? `${prefix}.${i}` : String(i), depth + 1, out, keys);
+    return;
+  }
+  // for-in over JSON.parse's own keys, in their order: no entry array per member.
+  const obj = value as Record<string, unknown>;
+  for (const key in obj) {
+    if (Object.hasOwn(obj, key)) flatten(obj[key], prefix ? `${prefix}.${key}` : key, depth + 1, out, keys);
+  }
 }
 
 export function parsePayload(bytes: Uint8Array, format: PayloadFormat = 'auto'): ParsedPayload {
@@ -85,7 +113,7 @@ export function parsePayload(bytes: Uint8Array, format: PayloadFormat = 'auto'):
       try {
         const parsed: unknown = JSON.parse(trimmed);
         out.format = 'json';
-        flatten(parsed, '', 0, out);
+        flatten(parsed, '', 0, out, { n: 0 });
         return out;
       } catch {
         // not JSON: fall through to text

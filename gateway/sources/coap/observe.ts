@@ -79,7 +79,7 @@ export function startObservations(
         health('coap.observe_started', 6, `observing ${target.endpoint}`, { response_code: res.code });
         const onData = (chunk: Buffer) => {
           const now = ctx.now();
-          const outcome = telemetry.accept({ topic, device: target.endpoint, payload: chunk }, now);
+          const outcome = telemetry.accept({ topic, device: target.endpoint, payload: chunk });
           const fields =
             outcome.kind === 'event'
               ? outcome.fields

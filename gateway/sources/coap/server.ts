@@ -215,7 +215,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     if (lastReading.size < 10_000 || lastReading.has(info.path)) lastReading.set(info.path, payload);
     const topic = info.path.slice(1);
     const outcome = telemetry.wants(topic)
-      ? telemetry.accept({ topic, device: peer.ip, payload }, now)
+      ? telemetry.accept({ topic, device: peer.ip, payload })
       : { kind: 'none' as const };
     if (outcome.kind === 'event') {
       const text = outcome.parsed.text ?? JSON.stringify(outcome.parsed.values);

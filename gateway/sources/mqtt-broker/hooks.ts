@@ -39,8 +39,18 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
   // What the hooks emit in one turn (the publishes of one socket read) goes to the pipeline as one batch.
   const batched = createTurnBatcher((events, ack) => ctx.emit(events, ack ? { ack } : undefined));
   /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
+  // One labelled counter per action (a handful), not the label set hashed again for every publish.
+  const counters = new Map<string, { inc: () => void }>();
+  const counted = (action: string) => {
+    let counter = counters.get(action);
+    if (!counter) {
+      counter = ctx.metrics.sensorEvents.labels({ source: name, action });
+      counters.set(action, counter);
+    }
+    return counter;
+  };
   const emit = (events: PendingEvent[], ack = false): Promise<void> => {
-    for (const e of events) ctx.metrics.sensorEvents.inc({ source: name, action: e.action });
+    for (const e of events) counted(e.action).inc();
     return batched(events, ack);
   };
   const emitLater = (events: PendingEvent[]) => {

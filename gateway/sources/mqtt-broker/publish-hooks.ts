@@ -67,12 +67,13 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
     const payload = Buffer.isBuffer(packet.payload)
       ? packet.payload
       : Buffer.from(String(packet.payload ?? ''));
-    const base = {
-      topic: packet.topic,
-      qos: packet.qos,
-      retain: packet.retain,
-      payload_bytes: payload.length,
-    };
+    // The publish's fields and more: a literal then Object.assign, not `{ ...base, more }`, whose
+    // object takes about a microsecond per added key in Node 20's V8 (issue 18's durable path).
+    const fieldsWith = (more: Record<string, unknown>) =>
+      Object.assign(
+        { topic: packet.topic, qos: packet.qos, retain: packet.retain, payload_bytes: payload.length },
+        more,
+      );
     if (!mayPublish(id, client.id, packet.topic, info.acl)) {
       emitLater([
         event(info, {
@@ -80,7 +81,7 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
           kind: 'security',
           severity: 4,
           message: `${client.id} may not publish to ${packet.topic}${isWill ? ' (will)' : ''}`,
-          fields: { ...base, will: isWill },
+          fields: fieldsWith({ will: isWill }),
           tags: ['acl'],
         }),
       ]);
@@ -96,7 +97,7 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
           kind: 'security',
           severity: 5,
           message: `will of ${client.id} published to ${packet.topic}`,
-          fields: base,
+          fields: fieldsWith({}),
         }),
       );
     }
@@ -107,12 +108,12 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
           kind: 'security',
           severity: 6,
           message: `${client.id} ${payload.length === 0 ? 'cleared' : 'set'} the retained message of ${packet.topic}`,
-          fields: { ...base, cleared: payload.length === 0 },
+          fields: fieldsWith({ cleared: payload.length === 0 }),
         }),
       );
     }
     if (telemetry.wants(packet.topic)) {
-      const outcome = telemetry.accept({ topic: packet.topic, device: client.id, payload }, ctx.now());
+      const outcome = telemetry.accept({ topic: packet.topic, device: client.id, payload });
       if (outcome.kind === 'event') {
         events.push(
           event(info, {
@@ -123,7 +124,7 @@ export function installPublishHooks(broker: Aedes, deps: PublishHookDeps): void 
               0,
               1024,
             ),
-            fields: { ...base, ...outcome.fields },
+            fields: fieldsWith(outcome.fields),
           }),
         );
       }

@@ -94,7 +94,7 @@ export function createMqttClientSource(
       ];
     }
     // The device is the topic's first levels (the broker does not tell who published).
-    const outcome = telemetry.accept({ topic, device: topic, payload }, now);
+    const outcome = telemetry.accept({ topic, device: topic, payload });
     if (outcome.kind !== 'event') return [];
     const text = outcome.parsed.text ?? JSON.stringify(outcome.parsed.values);
     return [

@@ -48,7 +48,7 @@ export function createTelemetrySampler(
     /** True when some rule takes this topic (cheap: cached per topic). */
     wants: (topic: string) => rules.length > 0 && ruleFor(topic) !== null,
 
-    accept(input: TelemetryInput, _now: Date): TelemetryOutcome {
+    accept(input: TelemetryInput): TelemetryOutcome {
       const rule = rules.length > 0 ? ruleFor(input.topic) : null;
       if (!rule) return { kind: 'none' };
       const parsed = parsePayload(input.payload, rule.payload);
