@@ -39,22 +39,45 @@ export class JsonBytesWriter extends ByteWriter {
 
   string(s: string): void {
     const len = s.length;
-    const slash = this.backslashBytes;
-    // At most two backslashes' bytes for each character (a backslash escaped), and the quotes.
-    this.ensure(len * 2 * slash + 2);
+    this.ensure(len + 2);
     const buf = this.buf;
-    let n = this.n;
+    const start = this.n;
+    let n = start;
     buf[n++] = QUOTE;
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+        this.#escapedFrom(s, i, n, start);
+        return;
+      }
+      buf[n++] = c;
+    }
+    buf[n++] = QUOTE;
+    this.n = n;
+  }
+
+  /**
+   * The rest of `s` from its character `i` on, written at `n`: a quote or backslash escaped in
+   * place (`\"`, `\\`, as JSON.stringify writes them), and on a control character or anything
+   * beyond ASCII, the whole string again from `start` through `escapedString`. Apart from the
+   * plain loop above, which stays as small as it was (it is the gateway's hottest).
+   */
+  #escapedFrom(s: string, i: number, n: number, start: number): void {
+    const len = s.length;
+    const slash = this.backslashBytes;
+    this.n = n;
+    // At most two backslashes' bytes for each character left (a backslash escaped), and the quote.
+    this.ensure((len - i) * 2 * slash + 1);
+    const buf = this.buf;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
       if (c === QUOTE) {
-        // `\"` and `\\`: the two escapes JSON.stringify writes for printable ASCII.
         for (let k = 0; k < slash; k++) buf[n++] = BACKSLASH;
         buf[n++] = QUOTE;
       } else if (c === BACKSLASH) {
         for (let k = 0; k < 2 * slash; k++) buf[n++] = BACKSLASH;
       } else if (c < 0x20 || c > 0x7e) {
-        // Control characters, non-ASCII, surrogates: the whole string as JSON.stringify writes it.
+        this.n = start;
         this.escapedString(s);
         return;
       } else buf[n++] = c;
