@@ -39,18 +39,24 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
   // What the hooks emit in one turn (the publishes of one socket read) goes to the pipeline as one batch.
   const batched = createTurnBatcher((events, ack) => ctx.emit(events, ack ? { ack } : undefined));
   /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
-  // One labelled counter per action (a handful), not the label set hashed again for every publish.
-  const counters = new Map<string, { inc: () => void }>();
-  const counted = (action: string) => {
-    let counter = counters.get(action);
-    if (!counter) {
-      counter = ctx.metrics.sensorEvents.labels({ source: name, action });
-      counters.set(action, counter);
+  // Counted per action here and added to the counter once per turn of the event loop: prom-client
+  // hashes the label set on every `inc`, for every publish (issue 18's durable path).
+  const counts = new Map<string, number>();
+  let counting = false;
+  const addCounts = () => {
+    counting = false;
+    for (const [action, n] of counts) ctx.metrics.sensorEvents.inc({ source: name, action }, n);
+    counts.clear();
+  };
+  const countAction = (action: string) => {
+    counts.set(action, (counts.get(action) ?? 0) + 1);
+    if (!counting) {
+      counting = true;
+      setImmediate(addCounts).unref();
     }
-    return counter;
   };
   const emit = (events: PendingEvent[], ack = false): Promise<void> => {
-    for (const e of events) counted(e.action).inc();
+    for (const e of events) countAction(e.action);
     return batched(events, ack);
   };
   const emitLater = (events: PendingEvent[]) => {
