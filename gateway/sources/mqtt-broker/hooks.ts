@@ -38,7 +38,6 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
 
   // What the hooks emit in one turn (the publishes of one socket read) goes to the pipeline as one batch.
   const batched = createTurnBatcher((events, ack) => ctx.emit(events, ack ? { ack } : undefined));
-  /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
   // Counted per action here and added to the counter once per turn of the event loop: prom-client
   // hashes the label set on every `inc`, for every publish (issue 18's durable path).
   const counts = new Map<string, number>();
@@ -55,6 +54,7 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
       setImmediate(addCounts).unref();
     }
   };
+  /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
   const emit = (events: PendingEvent[], ack = false): Promise<void> => {
     for (const e of events) countAction(e.action);
     return batched(events, ack);
