@@ -192,7 +192,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       stats.modbusAdus++;
       const decoded = conn.session.decode(adu, direction, meta);
       const fields: Record<string, unknown> = hasExtra
-        ? { ...extra, frame: meta.frame }
+        ? Object.assign({}, extra, { frame: meta.frame })
         : { frame: meta.frame };
       if (decoded.request) fields.request_frame = decoded.request.meta.frame;
       if (decoded.result.ok) {
@@ -224,7 +224,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
     const event = parsed.ok
       ? syslogToEvent(parsed.message, eventCtx)
       : syslogErrorToEvent(parsed.error, bytes, eventCtx);
-    event.fields = { ...event.fields, ...extra, frame: meta.frame };
+    event.fields = Object.assign({}, event.fields, extra, { frame: meta.frame });
     return event;
   };
 
