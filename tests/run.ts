@@ -84,6 +84,15 @@ function longestFirst(files: string[]): string[] {
   return [...LONGEST_FIRST, ...files.filter((f) => !LONGEST_FIRST.includes(f))];
 }
 
+// How many test files run at once: a whole number from 1 to 64, or the run stops here and says so,
+// before the build (Number('two') is NaN, which Node's runner rejects with a stack trace, after it).
+const concurrency = process.env.SIEM_TEST_CONCURRENCY ?? '2';
+if (!/^[1-9][0-9]?$/.test(concurrency) || Number(concurrency) > 64) {
+  console.error(
+    `SIEM_TEST_CONCURRENCY must be a whole number from 1 to 64, not ${JSON.stringify(concurrency)}`,
+  );
+  process.exit(2);
+}
 const filters = process.argv.slice(2);
 const bin = (name: string) => path.join(REPO_ROOT, 'node_modules', '.bin', name);
 
@@ -129,7 +138,7 @@ const code = await run(process.execPath, [
   'tsx',
   path.join(REPO_ROOT, 'tests', 'support', 'run-files.ts'),
   tapFile,
-  process.env.SIEM_TEST_CONCURRENCY ?? '2',
+  concurrency,
   ...files,
 ]);
 const tap = readFileSync(tapFile, 'utf8');
