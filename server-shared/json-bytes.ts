@@ -4,13 +4,13 @@
  * them into one string, about three bytes of young heap per byte of JSON, for every event the
  * gateway queues; the garbage collector's work on that was the largest single cost of the syslog
  * path (issue 18). Plain objects, arrays, strings, numbers, booleans and null are written here;
- * printable ASCII strings byte by byte (a quote or backslash escaped in place), any other string, and any value that is not plain
- * data (a Date, a class instance, an object with `toJSON`), through `JSON.stringify` itself, so the
- * output does not differ from it (tests/gateway/queue-bytes.test.ts checks that with fast-check);
- * the one difference: a `toJSON` method is called without the member's key. Central's COPY writer
- * (central/store/copy-bytes.ts) writes jsonb columns with it, through the two methods that take
- * what JSON.stringify writes (`escapedString`, `stringified`), which it overrides to scrub and
- * escape that text for COPY.
+ * printable ASCII strings byte by byte (a quote or backslash escaped in place), any other string,
+ * and any value that is not plain data (a Date, a class instance, an object with `toJSON`), through
+ * `JSON.stringify` itself, so the output does not differ from it (tests/gateway/queue-bytes.test.ts
+ * checks that with fast-check); the one difference: a `toJSON` method is called without the
+ * member's key. Central's COPY writer (central/store/copy-bytes.ts) writes jsonb columns with it,
+ * through the two methods that take what JSON.stringify writes (`escapedString`, `stringified`),
+ * which it overrides to scrub and escape that text for COPY, and `backslashBytes`.
  */
 
 import { ByteWriter } from './byte-writer.ts';
