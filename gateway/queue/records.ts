@@ -70,8 +70,9 @@ let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * A record value: the UTF-8 bytes of `JSON.stringify(events)`, written straight into a scratch
- * buffer (server-shared/json-bytes.ts): neither one large string (old space, full collections) nor a string per
- * event (about 2 KB of young garbage per event, issue 18) is made; the bytes live outside the heap.
+ * buffer (server-shared/json-bytes.ts): neither one large string (old space, full collections) nor
+ * a string per event (about 2 KB of young garbage per event, issue 18) is made; the bytes live
+ * outside the heap.
  */
 export function encodeEvents(events: readonly unknown[]): Buffer {
   const w = new JsonBytesWriter(scratch);

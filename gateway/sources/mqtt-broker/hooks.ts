@@ -18,7 +18,7 @@ import {
 } from '../../../protocols/mqtt/to-event.ts';
 import type { ConnInfo } from './events.ts';
 import { installPublishHooks } from './publish-hooks.ts';
-import { createTurnBatcher } from './turn-batch.ts';
+import { createTurnBatcher, oncePerTurn } from './turn-batch.ts';
 import type { SensorDeps } from './types.ts';
 
 type Internal = Client & { will?: unknown; _disconnected?: boolean };
@@ -38,21 +38,16 @@ export function createSensor(broker: Aedes, deps: SensorDeps) {
 
   // What the hooks emit in one turn (the publishes of one socket read) goes to the pipeline as one batch.
   const batched = createTurnBatcher((events, ack) => ctx.emit(events, ack ? { ack } : undefined));
-  // Counted per action here and added to the counter once per turn of the event loop: prom-client
-  // hashes the label set on every `inc`, for every publish (issue 18's durable path).
+  // Counted per action here and added to the counter once per turn of the event loop, not per
+  // publish (issue 18's durable path).
   const counts = new Map<string, number>();
-  let counting = false;
-  const addCounts = () => {
-    counting = false;
+  const addCounts = oncePerTurn(() => {
     for (const [action, n] of counts) ctx.metrics.sensorEvents.inc({ source: name, action }, n);
     counts.clear();
-  };
+  });
   const countAction = (action: string) => {
     counts.set(action, (counts.get(action) ?? 0) + 1);
-    if (!counting) {
-      counting = true;
-      setImmediate(addCounts).unref();
-    }
+    addCounts();
   };
   /** `ack`: the client waits for these to be durable (QoS 1/2), so they are written at once. */
   const emit = (events: PendingEvent[], ack = false): Promise<void> => {
