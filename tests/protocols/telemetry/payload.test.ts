@@ -11,15 +11,20 @@ import { PAYLOAD_LIMITS, parsePayload } from '../../../protocols/telemetry/paylo
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
-/** The flattening, written the obvious way: every leaf under its dotted path, in JSON's order. */
-function reference(
-  value: unknown,
-  prefix = '',
-  out: Array<[string, unknown]> = [],
-): Array<[string, unknown]> {
-  if (value === null || typeof value !== 'object') out.push([prefix || 'value', value]);
-  else for (const [k, v] of Object.entries(value)) reference(v, prefix ? `${prefix}.${k}` : k, out);
-  return out;
+/**
+ * The flattening, written the obvious way: every leaf under its dotted path, in JSON's order; and
+ * the deepest level at which an object or array was opened (the root is 0) in `maxDepth`.
+ */
+function reference(value: unknown): { leaves: Array<[string, unknown]>; maxDepth: number } {
+  const leaves: Array<[string, unknown]> = [];
+  let maxDepth = 0;
+  const walk = (v: unknown, prefix: string, depth: number) => {
+    if (v === null || typeof v !== 'object') return void leaves.push([prefix || 'value', v]);
+    maxDepth = Math.max(maxDepth, depth);
+    for (const [k, w] of Object.entries(v)) walk(w, prefix ? `${prefix}.${k}` : k, depth + 1);
+  };
+  walk(value, '', 0);
+  return { leaves, maxDepth };
 }
 
 describe('sensor payloads', () => {
@@ -89,10 +94,12 @@ describe('sensor payloads', () => {
     fc.assert(
       fc.property(fc.dictionary(key, tree, { maxKeys: 5 }), (value) => {
         const text = JSON.stringify(value);
-        const expected = reference(JSON.parse(text) as unknown);
+        const { leaves: expected, maxDepth } = reference(JSON.parse(text) as unknown);
         const keys = new Set(expected.map(([k]) => k));
         fc.pre(
-          keys.size <= PAYLOAD_LIMITS.KEYS && expected.every(([k]) => k.length <= PAYLOAD_LIMITS.KEY_CHARS),
+          keys.size <= PAYLOAD_LIMITS.KEYS &&
+            expected.every(([k]) => k.length <= PAYLOAD_LIMITS.KEY_CHARS) &&
+            maxDepth < PAYLOAD_LIMITS.DEPTH,
         );
         const got = parsePayload(bytes(text));
         if (expected.length === 0) return assert.deepEqual(got.values, {});
