@@ -14,7 +14,8 @@
  */
 import type { AlertSummary, EventSummary, LatestValue, ValueSeries } from '../../protocols/api/gateway.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
-import { EvictionCursor } from '../../protocols/event/evict.ts';
+import { RecencyMap } from '../../protocols/event/recency.ts';
+import { MessageBytes } from './message-bytes.ts';
 import { eventValues } from '../../protocols/telemetry/values.ts';
 
 export interface DeviceHistoryOptions {
@@ -76,22 +77,27 @@ class Ring {
 
 /**
  * A device's recent events, `capacity` of them, as slots of one flat array (EVENT_SLOTS per event,
- * 72 bytes) written over in place once full. The array starts with room for FIRST_EVENTS (a device
+ * 64 bytes) written over in place once full. The array starts with room for FIRST_EVENTS (a device
  * that says little costs little) and then takes its whole bound at once (no growth slack). An
  * event kept lives about `eventsPerDevice × devices` events (2,500 on a 50-host syslog feed), long
  * enough to be copied to old space: a summary object each was the largest share of what the
  * gateway promoted. Here only its strings are kept (ts and received are shared across a read;
  * source, kind and action are constants), and the summaries are made when the dashboard asks.
+ * Its message, the one string of its own an event has, is kept as UTF-8 bytes (MessageBytes):
+ * as a string it was 40% of what the syslog path promoted, a message of 100 characters keeping
+ * the whole line it was cut from.
  */
-const EVENT_SLOTS = 9;
+const EVENT_SLOTS = 8;
 const FIRST_EVENTS = 8;
 
 class EventRing {
   slots: unknown[];
+  readonly messages: MessageBytes;
   head = 0;
   size = 0;
   constructor(readonly capacity: number) {
     this.slots = new Array<unknown>(Math.max(0, Math.min(capacity, FIRST_EVENTS)) * EVENT_SLOTS);
+    this.messages = new MessageBytes(Math.max(0, capacity), MESSAGE_CHARS + 1);
   }
   push(event: PendingEvent & { id?: string }): void {
     if (this.capacity <= 0) return;
@@ -108,10 +114,10 @@ class EventRing {
     s[at + 3] = event.kind;
     s[at + 4] = event.action;
     s[at + 5] = event.severity;
-    s[at + 6] =
-      event.message.length > MESSAGE_CHARS ? `${event.message.slice(0, MESSAGE_CHARS)}…` : event.message;
-    s[at + 7] = event.tags.length === 0 ? NO_TAGS : event.tags.slice(0, 8);
-    s[at + 8] = event.id;
+    s[at + 6] = event.tags.length === 0 ? NO_TAGS : event.tags.slice(0, 8);
+    s[at + 7] = event.id;
+    const m = event.message;
+    this.messages.put(this.head, m.length > MESSAGE_CHARS ? `${m.slice(0, MESSAGE_CHARS)}…` : m);
     this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
     if (this.size < this.capacity) this.size += 1;
   }
@@ -129,10 +135,10 @@ class EventRing {
         kind: s[at + 3] as string,
         action: s[at + 4] as string,
         severity: s[at + 5] as number,
-        message: s[at + 6] as string,
-        tags: s[at + 7] as string[],
+        message: this.messages.get(at / EVENT_SLOTS),
+        tags: s[at + 6] as string[],
       };
-      const id = s[at + 8] as string | undefined;
+      const id = s[at + 7] as string | undefined;
       if (id) summary.id = id;
       summary.device = device;
       out.push(summary);
@@ -183,11 +189,8 @@ function alertSummary(event: PendingEvent & { id?: string }): AlertSummary | und
 }
 
 export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVICE_HISTORY) {
-  /** Insertion order = least recently updated first (a device is re-inserted on update). */
-  const devices = new Map<string, DeviceState>();
-  const leastRecent = new EvictionCursor(devices);
-  /** The device updated last (already last in `devices`). */
-  let newest: string | undefined;
+  /** Least recently updated first. */
+  const devices = new RecencyMap<string, DeviceState>();
   /** Newest last. */
   let alerts: AlertSummary[] = [];
   let valueCount = 0;
@@ -196,17 +199,13 @@ export function createDeviceHistory(options: DeviceHistoryOptions = DEFAULT_DEVI
   const listeners = new Set<(change: HistoryChange) => void>();
 
   const touch = (id: string): DeviceState => {
-    let state = devices.get(id);
-    if (state && id === newest) return state;
-    newest = id;
-    if (state) devices.delete(id);
-    else {
-      state = { values: new Map(), events: new EventRing(options.eventsPerDevice) };
-      while (devices.size >= options.maxDevices) {
-        const [, oldest] = leastRecent.evict()!;
-        valueCount -= oldest.values.size;
-        forgottenDevices += 1;
-      }
+    let state = devices.use(id);
+    if (state) return state;
+    state = { values: new Map(), events: new EventRing(options.eventsPerDevice) };
+    while (devices.size >= options.maxDevices) {
+      const [, oldest] = devices.evictOldest()!;
+      valueCount -= oldest.values.size;
+      forgottenDevices += 1;
     }
     devices.set(id, state);
     return state;

@@ -13,7 +13,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import type * as Api from '../../protocols/api/gateway.ts';
-import { EvictionCursor } from '../../protocols/event/evict.ts';
+import { RecencyMap } from '../../protocols/event/recency.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 
 /** A device of the inventory: the contract's (protocols/api/gateway.ts); the list adds `baseline`. */
@@ -93,22 +93,26 @@ function noteIdentity(record: DeviceRecord, event: PendingEvent): void {
 }
 const RATE_HALF_LIFE_MS = 5 * 60_000;
 
+/**
+ * A device as the inventory tracks it: its record, and when it was last seen in ms (so that an
+ * event needs no date parsing; a number field written in place, not a Map entry per event).
+ */
+interface Tracked {
+  readonly record: DeviceRecord;
+  lastSeenMs: number;
+}
+
 export class Inventory {
   readonly #db: ClassicLevel<string, string> | undefined;
   readonly #options: InventoryOptions;
-  /** In least-recently-seen order: a device that speaks moves to the back. */
-  readonly #devices = new Map<string, DeviceRecord>();
-  readonly #leastRecent = new EvictionCursor(this.#devices);
-  /** The device of the last event, already at the back of `#devices`. */
-  #newest: string | undefined;
+  /** In least-recently-seen order: a device that speaks becomes the newest. */
+  readonly #devices = new RecencyMap<string, Tracked>();
   readonly #dirty = new Set<string>();
   readonly #removed = new Set<string>();
   #forgotten = 0;
   #timer: NodeJS.Timeout | undefined;
   /** A save soon after a new device, so a crash right after cannot announce it twice. */
   #soon: NodeJS.Immediate | undefined;
-  /** `last_seen` of each device in ms, so that an event needs no date parsing. */
-  readonly #lastSeenMs = new Map<string, number>();
   /** The last `now` seen and its ISO text: a batch of events shares one `now`. */
   #nowMs = Number.NaN;
   #nowText = '';
@@ -146,7 +150,8 @@ export class Inventory {
       }
     }
     loaded.sort((a, b) => (a.last_seen < b.last_seen ? -1 : a.last_seen > b.last_seen ? 1 : 0));
-    for (const record of loaded) inventory.#devices.set(record.id, record);
+    for (const record of loaded)
+      inventory.#devices.set(record.id, { record, lastSeenMs: Date.parse(record.last_seen) });
     inventory.#timer = setInterval(() => void inventory.save(), options.saveIntervalMs);
     inventory.#timer.unref();
     return inventory;
@@ -175,16 +180,11 @@ export class Inventory {
       this.#nowText = now.toISOString();
     }
     const at = this.#nowText;
-    let record = this.#devices.get(device.id);
+    let tracked = this.#devices.use(device.id);
     let created: PendingEvent | undefined;
-    if (record && device.id !== this.#newest) {
-      this.#devices.delete(device.id);
-      this.#devices.set(device.id, record);
-    }
-    this.#newest = device.id;
-    if (!record) {
+    if (!tracked) {
       if (this.#devices.size >= this.#options.maxDevices) this.#forgetOldest();
-      record = {
+      const record: DeviceRecord = {
         id: device.id,
         protocol: event.source,
         protocol_id: device.protocol_id ?? null,
@@ -197,7 +197,8 @@ export class Inventory {
         last_action: event.action,
         rate_per_min: 0,
       };
-      this.#devices.set(device.id, record);
+      tracked = { record, lastSeenMs: nowMs };
+      this.#devices.set(device.id, tracked);
       // New devices are written at once (one batch per burst of them), not at the next
       // interval: after a SIGKILL a device the inventory forgot would be announced again, and
       // alerted on (18 repeated "new device" alerts in a 5-minute soak with a gateway kill).
@@ -227,7 +228,8 @@ export class Inventory {
         tags: commissioning ? ['commissioning'] : [],
       };
     }
-    const elapsed = Math.max(0, nowMs - (this.#lastSeenMs.get(record.id) ?? Date.parse(record.last_seen)));
+    const record = tracked.record;
+    const elapsed = Math.max(0, nowMs - (Number.isFinite(tracked.lastSeenMs) ? tracked.lastSeenMs : nowMs));
     const decay = 0.5 ** (elapsed / RATE_HALF_LIFE_MS);
     // An EWMA of the per-minute rate: each event adds 1/τ per minute (τ in minutes).
     const tauMin = RATE_HALF_LIFE_MS / 60_000 / Math.LN2;
@@ -235,9 +237,11 @@ export class Inventory {
     record.events += 1;
     if (event.kind === 'security' || event.kind === 'alert') record.security_events += 1;
     record.last_seen = at;
-    this.#lastSeenMs.set(record.id, nowMs);
-    record.last_action = event.action;
-    if (event.host) record.host = event.host;
+    tracked.lastSeenMs = nowMs;
+    // Written only when they change: the event's own strings (often slices of the line it was
+    // parsed from) would otherwise be kept by a long-lived record, one per event (issue 18).
+    if (event.action !== record.last_action) record.last_action = event.action;
+    if (event.host && event.host !== record.host) record.host = event.host;
     // Identity often comes after the first event (an S7 serial from an SZL answer, a BACnet device
     // instance from I-Am, an OPC UA application URI from the session): the latest one is kept.
     if (device.protocol_id && device.protocol_id !== record.protocol_id)
@@ -256,6 +260,7 @@ export class Inventory {
   list(filter: { protocol?: string; q?: string } = {}): DeviceRecord[] {
     const q = filter.q?.toLowerCase();
     return [...this.#devices.values()]
+      .map((t) => t.record)
       .filter((d) => !filter.protocol || d.protocol === filter.protocol)
       .filter(
         (d) =>
@@ -269,14 +274,14 @@ export class Inventory {
   }
 
   get(id: string): DeviceRecord | undefined {
-    return this.#devices.get(id);
+    return this.#devices.get(id)?.record;
   }
 
-  /** Forgets the device seen least recently: the front of `#devices`, in O(1). */
+  /** Forgets the device seen least recently, in O(1). */
   #forgetOldest(): void {
-    const [, oldest] = this.#leastRecent.evict() ?? [];
-    if (!oldest) return;
-    this.#lastSeenMs.delete(oldest.id);
+    const [, tracked] = this.#devices.evictOldest() ?? [];
+    if (!tracked) return;
+    const oldest = tracked.record;
     this.#dirty.delete(oldest.id);
     this.#removed.add(oldest.id);
     this.#forgotten += 1;
@@ -287,7 +292,7 @@ export class Inventory {
     if (this.#dirty.size === 0 && this.#removed.size === 0) return;
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
     for (const id of this.#dirty) {
-      const record = this.#devices.get(id);
+      const record = this.#devices.get(id)?.record;
       if (record) ops.push({ type: 'put', key: `d!${id}`, value: JSON.stringify(record) });
     }
     for (const id of this.#removed) ops.push({ type: 'del', key: `d!${id}` });

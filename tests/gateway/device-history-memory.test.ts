@@ -4,7 +4,9 @@
  * on a 50-host syslog feed), long enough to be copied to old space. Measured, not counted: the
  * heap after a full collection with the history holding its events, less the heap before, per
  * kept event. A summary object per event cost 141-155 bytes here; kept as 9 slots of a per-device
- * ring (72 bytes), 73-81. What the dashboard reads back is unchanged.
+ * ring (72 bytes), 73-81. With the events dropped, as the pipeline drops them, each kept message
+ * was a string of the heap too: 234 bytes per kept event; kept as UTF-8 outside it, 87 (issue 18).
+ * What the dashboard reads back is unchanged.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -48,6 +50,16 @@ function feed(count: number, tagged = true): Array<PendingEvent & { id: string }
   return out;
 }
 
+/**
+ * Feeds events as the pipeline hands them over (no id yet, a message of its own each) from a frame of
+ * its own, so that nothing but the history can keep them once it returns.
+ */
+function observeFresh(history: ReturnType<typeof createDeviceHistory>, count: number): void {
+  const events = feed(count, false);
+  for (const e of events) delete (e as { id?: string }).id;
+  history.observe(events);
+}
+
 describe('device history memory', () => {
   it('keeps a device’s recent events in under 110 bytes each besides their strings', () => {
     const kept = DEVICES * OPTIONS.eventsPerDevice;
@@ -62,6 +74,19 @@ describe('device history memory', () => {
     const perEvent = (heapUsed() - before) / kept;
     for (const h of [warm, history]) assert.equal(h.events('plc-0').length, OPTIONS.eventsPerDevice);
     assert.ok(perEvent < 110, `${perEvent.toFixed(1)} bytes per kept event`);
+  });
+
+  it('keeps their messages outside the heap: the events dropped, a kept event costs under 120 bytes', () => {
+    const kept = DEVICES * OPTIONS.eventsPerDevice;
+    const warm = createDeviceHistory(OPTIONS);
+    warm.observe(feed(kept, false));
+    const before = heapUsed();
+    const history = createDeviceHistory(OPTIONS);
+    observeFresh(history, kept);
+    const perEvent = (heapUsed() - before) / kept;
+    assert.equal(history.events('plc-1').length, OPTIONS.eventsPerDevice);
+    assert.match(history.events('plc-1')[0]!.message, /^Failed password .* port \d+ ssh2$/);
+    assert.ok(perEvent < 120, `${perEvent.toFixed(1)} bytes per kept event`);
   });
 
   it('reads back each device’s last events, newest first, as the events said them', () => {
