@@ -58,7 +58,10 @@ export class BatchReader {
           Math.ceil((maxBytes - bytes) / this.#recordBytes),
         );
         const records = await this.#queue.read(lane, cursor, Math.max(1, Math.min(READ_CHUNK_RECORDS, room)));
-        if (generation !== this.#generation) return [];
+        if (generation !== this.#generation) {
+          this.#queue.release([...out, ...records]);
+          return [];
+        }
         if (records.length === 0) break;
         this.#recordEvents = 1;
         this.#recordBytes = 1;
@@ -66,9 +69,14 @@ export class BatchReader {
           this.#recordEvents = Math.max(this.#recordEvents, record.count);
           this.#recordBytes = Math.max(this.#recordBytes, record.bytes);
         }
-        for (const record of records) {
+        for (let k = 0; k < records.length; k++) {
+          const record = records[k]!;
           const tooBig = events + record.count > maxEvents || bytes + record.bytes > maxBytes;
-          if (out.length > 0 && tooBig) break read;
+          if (out.length > 0 && tooBig) {
+            // Read again for the next batch: these go back to the queue unused.
+            this.#queue.release(records.slice(k));
+            break read;
+          }
           out.push(record);
           events += record.count;
           bytes += record.bytes;

@@ -316,7 +316,10 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
             maxEvents: Math.max(1, Math.floor(this.#batchMax * this.#window.scale)),
             maxBytes: Math.max(1, Math.floor(this.#o.batchMaxBytes * this.#window.scale)),
           }));
-          if (records.length === 0 || !this.#ready) break;
+          if (records.length === 0 || !this.#ready) {
+            this.#o.queue.release(records);
+            break;
+          }
           const events = records.reduce((n, r) => n + r.count, 0);
           const batchId = this.#nextBatchId++;
           // Only what the ack's delete needs is kept in flight: the bytes, read back from disk when
@@ -329,6 +332,8 @@ export class Forwarder extends EventEmitter<{ connected: []; disconnected: []; a
             batchId,
             records.map((r) => r.data),
           );
+          // Framed (copied): the bytes of records read from disk go back to the queue for reuse.
+          this.#o.queue.release(records);
           sendTextBuffer(this.#ws, frame, () => this.#frames.release(frame));
           this.#o.metrics.eventsSent.inc(events);
         }

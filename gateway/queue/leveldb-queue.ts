@@ -85,6 +85,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   readonly #tail: RecordTail;
   /** The appended events as JSON in the records of the next write (pack.ts). */
   readonly #packer: RecordPacker;
+  /** Records read from disk into bytes of the packer's, until their reader gives them back (`release`). */
+  readonly #lent = new WeakSet<QueueRecord>();
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
     super();
@@ -316,11 +318,29 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
       ? { gt: afterKey, lt: `${prefix}~`, limit }
       : { gte: prefix, lt: `${prefix}~`, limit };
     for await (const [key, value] of this.#db.iterator<string, Buffer>({ ...range, ...AS_BYTES })) {
-      const record = decodeRecord(key, value);
-      if (record) out.push(record);
-      else this.#corrupt += 1;
+      // LevelDB's copy dies here, young; the record's bytes are the packer's, used again once the
+      // reader releases the record. A backlog's records read back each as a fresh buffer lived
+      // through the read's waits into V8's old space, and V8 counts external memory allocated since
+      // its last full collection against the old generation's limit: they brought most of the
+      // syslog benchmark's full collections on (docs/performance.md, session 19).
+      const record = decodeRecord(key, this.#packer.borrow(value));
+      if (!record) {
+        this.#corrupt += 1;
+        continue;
+      }
+      this.#lent.add(record);
+      out.push(record);
     }
     return out;
+  }
+
+  /**
+   * The reader is done with these records (`read`'s), bytes included: the bytes of those read
+   * from disk are used again. Only the reader of a record may release it, once, and must not
+   * touch it after; a record it never releases is left to the collector. Tail records stay.
+   */
+  release(records: readonly QueueRecord[]): void {
+    for (const record of records) if (this.#lent.delete(record)) this.#packer.recycle(record);
   }
 
   /** The `received` time of the oldest queued event, or undefined when the queue is empty. */

@@ -177,6 +177,11 @@ export class RecordPacker {
     });
   }
 
+  /** A copy of `bytes` (a record read back from disk) in bytes `recycle` can take back. */
+  borrow(bytes: Uint8Array): Buffer {
+    return this.#bytes.copy(bytes);
+  }
+
   /** A record nothing reads again (acked and deleted, or pushed out of the tail): reuse its bytes. */
   recycle(record: QueueRecord | undefined): void {
     this.#bytes.recycle(record?.data);

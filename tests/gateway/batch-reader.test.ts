@@ -50,7 +50,8 @@ async function backlog(records: number, perRecord: number) {
   const read: number[] = [];
   const counting = new Proxy(queue, {
     get(target, key) {
-      if (key !== 'read') return Reflect.get(target, key, target);
+      const value = Reflect.get(target, key, target) as unknown;
+      if (key !== 'read') return typeof value === 'function' ? value.bind(target) : value;
       return async (...args: Parameters<LevelQueue['read']>) => {
         const records = await target.read(...args);
         read.push(records.length);

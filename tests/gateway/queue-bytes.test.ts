@@ -222,4 +222,51 @@ describe('queue tail in memory', () => {
     assert.notEqual(third!.data.buffer, second.data.buffer);
     await queue.close();
   });
+
+  it('uses the bytes of records read from disk again once released, and never a tail record’s', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'siem-queue-lend-'));
+    dirs.push(dir);
+    // A tail of one record: what the first appends wrote is read from disk.
+    const queue = await LevelQueue.open({
+      dir,
+      gateway: 'gw-lend',
+      maxRecordEvents: 20,
+      flushIntervalMs: 0,
+      sync: false,
+      tailBytes: 64 * 1024,
+    });
+    let i = 0;
+    const append = () => queue.append(Array.from({ length: 20 }, () => pending(i++, 'telemetry', 400)));
+    for (let k = 0; k < 12; k += 1) await append();
+    const base64 = (r: QueueRecord) => Buffer.from(r.data).toString('base64');
+    const expected = (await readAll(queue, 'telemetry')).map(base64);
+    assert.equal(expected.length, 12);
+    // Read in chunks as the forwarder does, each chunk released once framed (here: compared); a
+    // second release of the same records changes nothing.
+    const seen: string[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let cursor: string | null = null;
+    for (;;) {
+      const records = await queue.read('telemetry', cursor, 3);
+      if (records.length === 0) break;
+      for (const r of records) {
+        seen.push(base64(r));
+        buffers.add(r.data.buffer);
+      }
+      cursor = records.at(-1)!.key;
+      queue.release(records);
+      queue.release(records);
+    }
+    assert.deepEqual(seen, expected);
+    assert.ok(buffers.size <= 6, `${buffers.size} buffers for 12 records read from disk`);
+    // The newest record is in the tail: released by its reader, it keeps its bytes for the ack,
+    // however many records read from disk take bytes from the queue after.
+    const keys = (await readAll(queue, 'telemetry')).map((r) => r.key);
+    const [newest] = await queue.read('telemetry', keys.at(-2)!, 1);
+    const newestBytes = base64(newest!);
+    queue.release([newest!]);
+    for (let k = 0; k < 3; k += 1) queue.release(await queue.read('telemetry', null, 12));
+    assert.equal(base64(newest!), newestBytes);
+    await queue.close();
+  });
 });
