@@ -44,6 +44,23 @@ describe('queue records as bytes', () => {
     assert.deepEqual(encodeEvents(big), Buffer.from(JSON.stringify(big), 'utf8'));
   });
 
+  it('leaves out what a polluted Object.prototype adds, as JSON.stringify does', () => {
+    const events = [
+      { message: 'm', fields: { a: 1, nested: { b: 'x' } }, tags: ['t'] },
+      Object.assign(Object.create(null) as object, { message: 'n', severity: 3 }),
+    ];
+    const expected = Buffer.from(JSON.stringify(events), 'utf8');
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 'inherited';
+    try {
+      assert.ok('polluted' in events[0]!);
+      assert.deepEqual(encodeEvents(events), expected);
+      assert.equal(encodeEvents(events).toString('utf8').includes('polluted'), false);
+    } finally {
+      delete proto.polluted;
+    }
+  });
+
   it('writes any JSON-like value as JSON.stringify does (nesting, undefined, Dates, escapes, numbers)', () => {
     const leaf = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 20 }),
