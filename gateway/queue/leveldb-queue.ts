@@ -347,9 +347,10 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   async oldestReceived(): Promise<Date | undefined> {
     let oldest: Date | undefined;
     for (const lane of LANES) {
-      const [record] = await this.read(lane, null, 1);
+      const records = await this.read(lane, null, 1);
       // The first event's `received`, read from the stored text without parsing the record.
-      const received = record ? firstReceived(record.data) : undefined;
+      const received = records[0] ? firstReceived(records[0].data) : undefined;
+      this.release(records);
       if (received && (!oldest || new Date(received) < oldest)) oldest = new Date(received);
     }
     return oldest;
