@@ -19,6 +19,7 @@ import type { BatchOperation, ClassicLevel } from 'classic-level';
 import type { Event, PendingEvent } from '../../protocols/event/schema.ts';
 import { QueueCounters, SEQ_KEY } from './counters.ts';
 import { type EvictionReport, planEvictions } from './evictions.ts';
+import { DiskReads } from './disk-reads.ts';
 import { openLevelDb, openOrRecover, type QueueRecovery } from './open-db.ts';
 import {
   AS_BYTES,
@@ -29,7 +30,7 @@ import {
   STATE_PREFIX,
   stateOps,
 } from './pack.ts';
-import { decodeRecord, describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
+import { describeWriteError, firstReceived, keyLane, lanePrefix } from './records.ts';
 import { RecordTail } from './tail.ts';
 import { idRange, LANES, NO_IDS } from './types.ts';
 import type { Enqueued, Lane, QueueDepth, QueueRecord, RecordRef } from './types.ts';
@@ -85,8 +86,8 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
   readonly #tail: RecordTail;
   /** The appended events as JSON in the records of the next write (pack.ts). */
   readonly #packer: RecordPacker;
-  /** Records read from disk into bytes of the packer's, until their reader gives them back (`release`). */
-  readonly #lent = new WeakSet<QueueRecord>();
+  /** Records read back from disk (the backlog past the tail), lent until released. */
+  readonly #disk: DiskReads;
 
   private constructor(db: ClassicLevel<string, string>, options: LevelQueueOptions) {
     super();
@@ -94,6 +95,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
     this.#options = options;
     this.#packer = new RecordPacker(options.gateway, options.maxRecordEvents);
     this.#tail = new RecordTail(options.tailBytes ?? TAIL_MAX_BYTES, (r) => this.#packer.recycle(r));
+    this.#disk = new DiskReads(db, this.#packer);
   }
 
   static async open(options: LevelQueueOptions): Promise<LevelQueue> {
@@ -137,7 +139,7 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
 
   /** Records found unreadable (SPEC §6): skipped, never sent, reported in /metrics. */
   get corruptRecords(): number {
-    return this.#corrupt;
+    return this.#corrupt + this.#disk.corrupt;
   }
 
   /** The sequence the next event will get. */
@@ -309,38 +311,13 @@ export class LevelQueue extends EventEmitter<{ append: []; evicted: [EvictionRep
 
   /** Up to `limit` records of one lane whose key is after `afterKey`, oldest first. */
   async read(lane: Lane, afterKey: string | null, limit: number): Promise<QueueRecord[]> {
-    const prefix = lanePrefix(lane);
-    const out: QueueRecord[] = [];
     // Past the start of the tail, the tail is what the disk holds: no read needed.
-    const inMemory = this.#tail.readAfter(lane, afterKey, limit);
-    if (inMemory) return inMemory;
-    const range = afterKey
-      ? { gt: afterKey, lt: `${prefix}~`, limit }
-      : { gte: prefix, lt: `${prefix}~`, limit };
-    for await (const [key, value] of this.#db.iterator<string, Buffer>({ ...range, ...AS_BYTES })) {
-      // LevelDB's copy dies here, young; the record's bytes are the packer's, used again once the
-      // reader releases the record. A backlog's records read back each as a fresh buffer lived
-      // through the read's waits into V8's old space, and V8 counts external memory allocated since
-      // its last full collection against the old generation's limit: they brought most of the
-      // syslog benchmark's full collections on (docs/performance.md, session 19).
-      const record = decodeRecord(key, this.#packer.borrow(value));
-      if (!record) {
-        this.#corrupt += 1;
-        continue;
-      }
-      this.#lent.add(record);
-      out.push(record);
-    }
-    return out;
+    return this.#tail.readAfter(lane, afterKey, limit) ?? this.#disk.read(lane, afterKey, limit);
   }
 
-  /**
-   * The reader is done with these records (`read`'s), bytes included: the bytes of those read
-   * from disk are used again. Only the reader of a record may release it, once, and must not
-   * touch it after; a record it never releases is left to the collector. Tail records stay.
-   */
+  /** The reader of these records (`read`'s) is done with them, bytes included (disk-reads.ts). */
   release(records: readonly QueueRecord[]): void {
-    for (const record of records) if (this.#lent.delete(record)) this.#packer.recycle(record);
+    this.#disk.release(records);
   }
 
   /** The `received` time of the oldest queued event, or undefined when the queue is empty. */

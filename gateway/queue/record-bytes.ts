@@ -9,7 +9,7 @@
  * records within the turn of the event loop that read them (queue read, then the batch frame's
  * copy: forwarder/index.ts), so no reader is behind either. A record read back from disk is copied
  * into such a buffer too, which comes back when its reader releases it, once framed
- * (leveldb-queue.ts `release`). A record that the disk bound evicted is left to the collector.
+ * (disk-reads.ts). A record that the disk bound evicted is left to the collector.
  */
 const MIN_BYTES = 4096; // below this, Node's shared pool serves (Buffer.from), nothing to keep
 /** Sizes are rounded up to this step, so that a buffer fits the next records of about its size. */
