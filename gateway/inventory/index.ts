@@ -91,6 +91,19 @@ function noteIdentity(record: DeviceRecord, event: PendingEvent): void {
     identity[key] = text;
   }
 }
+/**
+ * The address the device sent from. A parser that finds a network peer in the message (an
+ * sshd failure's client, a firewall drop's source, a Windows logon's IpAddress) makes that peer
+ * the event's `src` and moves the sender to `log.source.*`, as ECS does; the device is the sender.
+ */
+function senderOf(event: PendingEvent): PendingEvent['src'] {
+  const fields = event.fields as Record<string, unknown> | undefined;
+  const ip = fields?.['log.source.ip'];
+  if (typeof ip !== 'string') return event.src;
+  const port = fields?.['log.source.port'];
+  return typeof port === 'number' ? { ip, port } : { ip };
+}
+
 const RATE_HALF_LIFE_MS = 5 * 60_000;
 
 /**
@@ -180,6 +193,7 @@ export class Inventory {
       this.#nowText = now.toISOString();
     }
     const at = this.#nowText;
+    const sender = senderOf(event);
     let tracked = this.#devices.use(device.id);
     let created: PendingEvent | undefined;
     if (!tracked) {
@@ -216,10 +230,10 @@ export class Inventory {
         kind: 'security',
         action: 'gateway.new_device',
         severity: 5,
-        message: `new ${event.source} device ${device.id}${event.src?.ip ? ` at ${event.src.ip}` : ''}${commissioning ? ' (commissioning)' : ''}`,
+        message: `new ${event.source} device ${device.id}${sender?.ip ? ` at ${sender.ip}` : ''}${commissioning ? ' (commissioning)' : ''}`,
         device,
         ...(event.host && { host: event.host }),
-        ...(event.src && { src: event.src }),
+        ...(sender && { src: sender }),
         fields: {
           protocol: event.source,
           first_action: event.action,
@@ -248,7 +262,7 @@ export class Inventory {
       record.protocol_id = device.protocol_id;
     if (device.name && device.name !== record.name) record.name = device.name;
     if (event.source in IDENTITY_FIELDS) noteIdentity(record, event);
-    const ip = event.src?.ip;
+    const ip = sender?.ip;
     if (ip && !record.addresses.includes(ip)) {
       record.addresses.push(ip);
       if (record.addresses.length > MAX_ADDRESSES) record.addresses.shift();

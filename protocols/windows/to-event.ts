@@ -221,7 +221,13 @@ export function applyWindowsRecord(event: PendingEvent, r: WindowsRecord): Pendi
     event.device = { id: `windows:${p.host}`.slice(0, 256), protocol_id: p.host };
   }
   event.fields = { ...event.fields, ...p.fields };
-  if (p.src) event.src = p.src;
+  if (p.src) {
+    // As for syslog's enrichments: the peer the record names is the event's source, the sender
+    // (the carrier's peer) moves to log.source.
+    if (event.src?.ip) event.fields['log.source.ip'] = event.src.ip;
+    if (event.src?.port !== undefined) event.fields['log.source.port'] = event.src.port;
+    event.src = p.src;
+  }
   if (p.dst) event.dst = p.dst;
   if (r.time) {
     event.ts = r.time;

@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { Inventory } from '../../gateway/inventory/index.ts';
 import { parseEvent, type PendingEvent } from '../../protocols/event/schema.ts';
+import { parseSyslog, syslogToEvent } from '../../protocols/syslog/index.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -203,6 +204,34 @@ describe('asset inventory', () => {
     assert.equal(inventory.forgotten, 19_000);
     assert.ok(inventory.get('syslog:rot-19999'));
     assert.equal(inventory.get('syslog:rot-18999'), undefined);
+    await inventory.close();
+  });
+  it('keeps the address a device sends from, not the peers its messages name', async () => {
+    // An sshd failure and a firewall drop name remote peers (the event's src after enrichment);
+    // a Windows logon failure over syslog names the logon's source. The device is the sender.
+    const lines = [
+      '<38>Nov 21 10:00:01 plc-3 sshd[811]: Failed password for root from 203.0.113.9 port 50122 ssh2',
+      '<4>Nov 21 10:00:02 plc-3 kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.4 DST=10.0.0.3 PROTO=TCP SPT=4444 DPT=502',
+      '<13>Nov 21 10:00:03 ews-1 MSWinEventLog\t1\tSecurity\t10\tSat Nov 21 10:00:03 2026\t4625\tMicrosoft-Windows-Security-Auditing\tN/A\tN/A\tFailure Audit\tEWS-1\tLogon\t\tAn account failed to log on.    Network Information:   Source Network Address: 10.0.9.66   Source Port:  51234\t42',
+    ];
+    const inventory = await open().inventory;
+    const now = new Date('2026-11-21T10:00:05Z');
+    const created = lines.map((line, i) => {
+      const parsed = parseSyslog(line, { now });
+      assert.ok(parsed.ok);
+      const event = syslogToEvent(parsed.message, {
+        received: now,
+        peer: { ip: i < 2 ? '10.0.0.3' : '10.0.0.21', port: 40_000 + i },
+        transport: 'tcp',
+      });
+      assert.notEqual(event.src?.ip, i < 2 ? '10.0.0.3' : '10.0.0.21', 'the parser names another peer');
+      return inventory.observe(event, now);
+    });
+    assert.deepEqual(inventory.get('syslog:plc-3')?.addresses, ['10.0.0.3']);
+    assert.deepEqual(inventory.get('windows:EWS-1')?.addresses, ['10.0.0.21']);
+    assert.equal(created[0]?.message, 'new syslog device syslog:plc-3 at 10.0.0.3');
+    assert.deepEqual(created[0]?.src, { ip: '10.0.0.3', port: 40_000 });
+    assert.deepEqual(created[2]?.src, { ip: '10.0.0.21', port: 40_002 });
     await inventory.close();
   });
 });
