@@ -20,7 +20,7 @@ export class BatchReader {
   #cursors: Record<Lane, string | null> = { alert: null, security: null, telemetry: null };
   /** Bumped on every reset, so reads begun on an old connection cannot move the cursors. */
   #generation = 0;
-  /** The most events and bytes one record of the last read held: how many records a batch takes. */
+  /** The most events and bytes one record of the last read held (of those looked at): how many records a batch takes. */
   #recordEvents = 1;
   #recordBytes = 1;
 
@@ -50,7 +50,7 @@ export class BatchReader {
       read: while (events < maxEvents && bytes < maxBytes) {
         // Records from the queue's tail come back without I/O and are framed (copied) in the same
         // turn of the event loop: their bytes are reused once the tail lets them go (record-bytes.ts).
-        // As many records as the batch has room for, judged by the largest of the last read: what
+        // As many records as the batch has room for, judged by the largest of the last read (up to the record that did not fit): what
         // is read past the bounds is read again for the next batch, from disk in a backlog (a
         // chunk of 16 for a batch of five 200-event records read each record about three times).
         const room = Math.min(
@@ -65,12 +65,10 @@ export class BatchReader {
         if (records.length === 0) break;
         this.#recordEvents = 1;
         this.#recordBytes = 1;
-        for (const record of records) {
-          this.#recordEvents = Math.max(this.#recordEvents, record.count);
-          this.#recordBytes = Math.max(this.#recordBytes, record.bytes);
-        }
         for (let k = 0; k < records.length; k++) {
           const record = records[k]!;
+          this.#recordEvents = Math.max(this.#recordEvents, record.count);
+          this.#recordBytes = Math.max(this.#recordBytes, record.bytes);
           const tooBig = events + record.count > maxEvents || bytes + record.bytes > maxBytes;
           if (out.length > 0 && tooBig) {
             // Read again for the next batch: these go back to the queue unused.

@@ -10,27 +10,12 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BatchReader } from '../../gateway/forwarder/batch-reader.ts';
 import { LevelQueue } from '../../gateway/queue/leveldb-queue.ts';
-import type { PendingEvent } from '../../protocols/event/schema.ts';
+import { pending } from '../support/link-client.ts';
 
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-function pending(i: number): PendingEvent {
-  const now = new Date(1_700_000_000_000 + i).toISOString();
-  return {
-    ts: now,
-    received: now,
-    source: 'syslog',
-    kind: 'telemetry',
-    action: 'syslog.message',
-    severity: 6,
-    message: `${i} ${'m'.repeat(400)}`,
-    fields: {},
-    tags: [],
-  };
-}
 
 async function backlog(records: number, perRecord: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'siem-batch-reader-'));
@@ -46,7 +31,8 @@ async function backlog(records: number, perRecord: number) {
     maxSizeBytes: 256 * 1024 * 1024,
   });
   let i = 0;
-  for (let r = 0; r < records; r++) await queue.append(Array.from({ length: perRecord }, () => pending(i++)));
+  for (let r = 0; r < records; r++)
+    await queue.append(Array.from({ length: perRecord }, () => pending(`${i++} ${'m'.repeat(400)}`)));
   const read: number[] = [];
   const counting = new Proxy(queue, {
     get(target, key) {
