@@ -14,6 +14,7 @@ import {
   captureError,
   MAX_PACKET_BYTES,
   packetItem,
+  plainBytes,
 } from './types.ts';
 
 export type {
@@ -76,15 +77,17 @@ function* readPcap(bytes: Uint8Array): Generator<CaptureItem> {
       yield captureError('truncated', `record needs ${captured} bytes, ${bytes.length - start} remain`, off);
       return;
     }
-    const tsNanos = BigInt(sec) * 1_000_000_000n + BigInt(nanos ? frac : frac * 1000);
+    // Plain numbers: whole milliseconds and the nanoseconds after them (types.ts `Packet`).
     const ms = sec * 1000 + Math.floor(nanos ? frac / 1_000_000 : frac / 1000);
-    yield packetItem(tsNanos, linkType, bytes.subarray(start, start + captured), original, 0, off, ms);
+    const sub = nanos ? frac % 1_000_000 : (frac % 1000) * 1000;
+    yield packetItem(ms, linkType, bytes.subarray(start, start + captured), original, 0, off, sub);
     off = start + captured;
   }
 }
 
 /** Packets and errors in file order. Stops at the first damage it cannot step over. */
-export function* iterateCapture(bytes: Uint8Array): Generator<CaptureItem> {
+export function* iterateCapture(file: Uint8Array): Generator<CaptureItem> {
+  const bytes = plainBytes(file); // readFileSync's Buffer: packets are views of it
   const format = detectCaptureFormat(bytes);
   if (format === 'pcap') yield* readPcap(bytes);
   else if (format === 'pcapng') yield* readPcapng(bytes);

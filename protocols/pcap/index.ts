@@ -33,3 +33,4 @@ export {
   type TcpStreamTrackerOptions,
 } from './tcp-stream.ts';
 export { createPcapngStreamReader, type PcapngStreamReader } from './stream.ts';
+export { plainBytes } from './types.ts';

@@ -142,7 +142,7 @@ export function readPcapngBlock(
     if (iface.snapLen > 0) captured = Math.min(captured, iface.snapLen);
     const data = bytes.subarray(off + 12, off + 12 + captured);
     // SPBs carry no timestamp; report the epoch rather than invent a time.
-    return { kind: 'block', len, item: packetItem(0n, iface.linkType, data, original, 0, off) };
+    return { kind: 'block', len, item: packetItem(0, iface.linkType, data, original, 0, off) };
   }
   return { kind: 'block', len };
 }
@@ -196,7 +196,7 @@ function packetBlock(
     // 2255), and a third of a packet's cost was BigInt arithmetic (profiled with `--cpu-prof`).
     const micros = high * 0x1_0000_0000 + low;
     const ms = Math.floor(micros / 1000);
-    return packetItem(BigInt(micros) * 1000n, iface.linkType, data, original, ifaceId, off, ms);
+    return packetItem(ms, iface.linkType, data, original, ifaceId, off, (micros - ms * 1000) * 1000);
   }
   const units = (BigInt(high) << 32n) | BigInt(low);
   return packetItem(toNanos(units, iface), iface.linkType, data, original, ifaceId, off);

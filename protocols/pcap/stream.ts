@@ -8,7 +8,7 @@
  * it reports one typed error and ignores the rest of the stream. Pure; never throws.
  */
 import { createPcapngState, readPcapngBlock } from './pcapng.ts';
-import { type CaptureItem, captureError } from './types.ts';
+import { type CaptureItem, captureError, plainBytes } from './types.ts';
 
 export interface PcapngStreamReader {
   /** Feeds the next chunk; returns the packets (and errors) of the blocks it completed. */
@@ -32,7 +32,7 @@ export function createPcapngStreamReader(): PcapngStreamReader {
   return {
     push(chunk) {
       if (dead || chunk.length === 0) return [];
-      if (buf.length === 0) buf = chunk;
+      if (buf.length === 0) buf = plainBytes(chunk);
       else {
         const next = new Uint8Array(buf.length + chunk.length);
         next.set(buf);

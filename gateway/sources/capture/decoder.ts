@@ -22,6 +22,7 @@ import { looksLikeMqttConnect } from '../../../protocols/mqtt/index.ts';
 import {
   createTcpStreamTracker,
   decodePacket,
+  plainBytes,
   TCP_FLAGS,
   type TcpChunk,
 } from '../../../protocols/pcap/index.ts';
@@ -272,12 +273,8 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
     packet(linkType, frameBytes, meta) {
       stats.frames++;
       const out: PendingEvent[] = [];
-      // A plain Uint8Array view of the frame: every codec slices its payload many times, and a
-      // Buffer's subarray builds a Buffer through its species constructor, several times slower.
-      const data =
-        frameBytes.constructor === Uint8Array
-          ? frameBytes
-          : new Uint8Array(frameBytes.buffer, frameBytes.byteOffset, frameBytes.byteLength);
+      // The codecs slice the frame many times: a plain Uint8Array (the capture readers' packets are).
+      const data = plainBytes(frameBytes);
       const decoded = decodePacket(linkType, data);
       if (!decoded.ok) {
         if (decoded.error.code === 'not_ip' && ot.nonIp(linkType, data, meta, out)) return out;
