@@ -48,7 +48,10 @@ interface Pending<M> {
 }
 
 interface Direction<M> {
+  key: string;
   flow: TcpFlow;
+  /** The packets' `flowHash` it is found by in `byHash`, if it is. */
+  hash: number | undefined;
   next: number | null;
   pending: Pending<M>[];
   pendingBytes: number;
@@ -67,12 +70,26 @@ export interface TcpStreamTracker<M> {
 
 const diff = (a: number, b: number) => (a - b) | 0;
 
+const keyOf = (p: DecodedPacket) => `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`;
+
+const sameFlow = (f: TcpFlow, p: DecodedPacket) =>
+  f.srcPort === p.srcPort && f.dstPort === p.dstPort && f.src === p.src && f.dst === p.dst;
+
 export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {}): TcpStreamTracker<M> {
   const maxPending = options.maxPendingBytes ?? 256 * 1024;
   const maxFlows = options.maxFlows ?? 65_536;
   const maxClosed = options.maxClosed ?? maxFlows;
   const dirs = new Map<string, Direction<M>>();
   const oldestFlow = new EvictionCursor(dirs);
+  /**
+   * Directions by their packets' flow hash (decode.ts), looked up first: a key string made and
+   * hashed per packet was most of this tracker's cost (`node --cpu-prof` on modbusBig.pcap). The
+   * first direction of a hash is kept here; another with the same hash is found by its key.
+   */
+  const byHash = new Map<number, Direction<M>>();
+  const forget = (d: Direction<M>) => {
+    if (d.hash !== undefined && byHash.get(d.hash) === d) byHash.delete(d.hash);
+  };
   /** Closed directions: key → the sequence number after their last byte. */
   const closed = new Map<string, number>();
   const oldestClosed = new EvictionCursor(closed);
@@ -129,6 +146,7 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
   /** Forgets a direction, remembering where it ended. */
   const release = (key: string, d: Direction<M>) => {
     dirs.delete(key);
+    forget(d);
     if (d.next === null) return;
     closed.delete(key);
     if (closed.size >= maxClosed) oldestClosed.evict();
@@ -149,27 +167,51 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
     push(packet, meta) {
       const out: TcpChunk<M>[] = [];
       if (packet.proto !== 'tcp' || !packet.tcp) return out;
-      const key = `${packet.src}|${packet.srcPort}|${packet.dst}|${packet.dstPort}`;
       const { seq, flags } = packet.tcp;
       // A RST's payload, if any, is diagnostic text, not stream data (RFC 9293 §3.5.3).
       if (flags & TCP_FLAGS.RST) {
-        reset(packet, key, out);
+        reset(packet, keyOf(packet), out);
         return out;
       }
-      let d = dirs.get(key);
+      const hash = packet.flowHash;
+      let d = hash === undefined ? undefined : byHash.get(hash);
+      if (d && !sameFlow(d.flow, packet)) d = undefined;
       if (!d) {
+        d = dirs.get(keyOf(packet));
+        if (d && hash !== undefined && d.hash === undefined && !byHash.has(hash)) {
+          d.hash = hash;
+          byHash.set(hash, d);
+        }
+      }
+      if (!d) {
+        const key = keyOf(packet);
         const syn = flags & TCP_FLAGS.SYN;
         const end = closed.get(key);
         // Nothing to follow: an ACK or FIN of a direction not tracked, or a late retransmission.
         if (!syn && packet.payload.length === 0) return out;
         if (!syn && end !== undefined && diff((seq + packet.payload.length) >>> 0, end) <= 0) return out;
         if (end !== undefined) closed.delete(key);
-        if (dirs.size >= maxFlows) oldestFlow.evict();
+        if (dirs.size >= maxFlows) {
+          const evicted = oldestFlow.evict();
+          if (evicted) forget(evicted[1]);
+        }
         const flow = { src: packet.src, srcPort: packet.srcPort, dst: packet.dst, dstPort: packet.dstPort };
+        const indexed = hash !== undefined && !byHash.has(hash);
         // After a closed one, the ports' next bytes belong to another connection: a framer resets.
-        d = { flow, next: null, pending: [], pendingBytes: 0, gap: end !== undefined, fin: null };
+        d = {
+          key,
+          flow,
+          hash: indexed ? hash : undefined,
+          next: null,
+          pending: [],
+          pendingBytes: 0,
+          gap: end !== undefined,
+          fin: null,
+        };
         dirs.set(key, d);
+        if (indexed) byHash.set(hash, d);
       }
+      const key = d.key;
       if (flags & TCP_FLAGS.SYN) {
         const isn1 = (seq + 1) >>> 0;
         // A SYN with a new ISN on a known 4-tuple is a new connection reusing the ports.

@@ -25,6 +25,7 @@ import {
   plainBytes,
   TCP_FLAGS,
   type TcpChunk,
+  type TcpFlow,
 } from '../../../protocols/pcap/index.ts';
 import {
   createSyslogDeframer,
@@ -80,6 +81,8 @@ export interface CaptureDecoderStats {
 interface ModbusConn {
   session: ModbusSession<FrameMeta>;
   deframers: Map<string, MbapDeframer>;
+  /** Forgotten (FIN, RST, or evicted): a direction that still points to it looks again. */
+  closed: boolean;
 }
 
 export interface CaptureDecoder {
@@ -105,6 +108,14 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
   /** Per connection (`master|mport|server|sport`): capped like the OT followers, freed at FIN/RST. */
   const modbus = new Map<string, ModbusConn>();
   const maxModbus = options.maxOtConnections ?? 4096;
+  /** Each direction's connection, by the tracker's flow object. */
+  const connOf = new WeakMap<TcpFlow, ModbusConn>();
+  const forgetModbus = (key: string) => {
+    const conn = modbus.get(key);
+    if (!conn) return;
+    conn.closed = true;
+    modbus.delete(key);
+  };
   const syslogStreams = new Map<string, { deframer: SyslogDeframer; last: FrameMeta }>();
   const mqttPorts = new Set(options.mqttPorts ?? [1883]);
   const detectMqtt = options.detectMqtt ?? true;
@@ -159,15 +170,21 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
             { ip: flow.dst, port: flow.dstPort },
             { ip: flow.src, port: flow.srcPort },
           ];
-    const connKey = `${master.ip}|${master.port}|${server.ip}|${server.port}`;
-    let conn = modbus.get(connKey);
-    if (!conn) {
-      if (modbus.size >= maxModbus) {
-        const oldest = modbus.keys().next();
-        if (!oldest.done) modbus.delete(oldest.value);
+    // Found through the direction's flow (one object while the tracker follows it) rather than by
+    // a key string made and hashed per segment.
+    let conn = connOf.get(flow);
+    if (!conn || conn.closed) {
+      const connKey = `${master.ip}|${master.port}|${server.ip}|${server.port}`;
+      conn = modbus.get(connKey);
+      if (!conn) {
+        if (modbus.size >= maxModbus) {
+          const oldest = modbus.entries().next();
+          if (!oldest.done) forgetModbus(oldest.value[0]);
+        }
+        conn = { session: createModbusSession<FrameMeta>(), deframers: new Map(), closed: false };
+        modbus.set(connKey, conn);
       }
-      conn = { session: createModbusSession<FrameMeta>(), deframers: new Map() };
-      modbus.set(connKey, conn);
+      connOf.set(flow, conn);
     }
     let deframer = conn.deframers.get(direction);
     if (!deframer) {
@@ -293,7 +310,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
         route(tcpModbus.push(p, meta), out);
         // The connection is over: its open transactions and half-read ADUs can never complete.
         if ((p.tcp?.flags ?? 0) & (TCP_FLAGS.FIN | TCP_FLAGS.RST))
-          modbus.delete(
+          forgetModbus(
             modbusPorts.has(p.dstPort)
               ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`
               : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`,
