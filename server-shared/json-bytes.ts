@@ -21,6 +21,12 @@ const MAX_DEPTH = 64;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** Whether Object.prototype has an enumerable key, which for-in would visit on every plain object. */
+function prototypeEnumerable(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
+}
+
 /** An array or object JSON.stringify writes member by member (no toJSON, no class). */
 export function isPlain(value: object): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;
@@ -152,12 +158,17 @@ export class JsonBytesWriter extends ByteWriter {
   }
 
   /**
-   * The members of a plain object as JSON, without its braces: `,"key":value` for each, the first
-   * without its comma when `first`. Returns whether the next member is still the first.
+   * The members of a plain object (`isPlain`: its prototype Object.prototype or null) as JSON,
+   * without its braces: `,"key":value` for each, the first without its comma when `first`.
+   * Returns whether the next member is still the first.
    */
   members(obj: Record<string, unknown>, first: boolean, depth = 0): boolean {
+    // for-in visits inherited enumerable keys too, which JSON.stringify leaves out; a plain object
+    // inherits none unless Object.prototype was given one (polluted): asked once per object
+    // rather than `Object.hasOwn` per member (a fifth of this loop's time, `node --cpu-prof`).
+    const inherits = prototypeEnumerable();
     for (const key in obj) {
-      if (!Object.hasOwn(obj, key)) continue;
+      if (inherits && !Object.hasOwn(obj, key)) continue;
       const v = obj[key];
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
       // Not plain data: its text first, since a toJSON that gives undefined omits the member.
