@@ -22,21 +22,37 @@ export const sigmaMatchSchema = z
   .refine((d) => typeof d.condition === 'string', 'a Sigma detection needs a `condition`')
   .describe('A Sigma detection block: search identifiers and a `condition`, as in a rule.');
 
-/** The value at a dotted path (`fields.unit_id`, `src.ip`, `device.id`). */
-export function valueAt(event: PendingEvent, path: string): unknown {
+/** Reads the value at one dotted path of an event (`pathReader`). */
+export type PathReader = (event: PendingEvent) => unknown;
+
+/**
+ * The value at a dotted path (`fields.unit_id`, `src.ip`, `device.id`), as a function made once:
+ * the path is cut into its parts here, not at every event (`valueAt` slices and splits the path
+ * on each call, garbage the stages made for every event they looked at).
+ */
+export function pathReader(path: string): PathReader {
   const dot = path.indexOf('.');
-  if (dot < 0) return (event as Record<string, unknown>)[path];
-  const head = (event as Record<string, unknown>)[path.slice(0, dot)];
-  if (head === null || typeof head !== 'object') return undefined;
+  if (dot < 0) return (event) => (event as Record<string, unknown>)[path];
+  const first = path.slice(0, dot);
   const rest = path.slice(dot + 1);
-  // `fields` may hold dotted keys of its own.
-  if (Object.hasOwn(head, rest)) return (head as Record<string, unknown>)[rest];
-  let cur: unknown = head;
-  for (const part of rest.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
+  const parts = rest.split('.');
+  return (event) => {
+    const head = (event as Record<string, unknown>)[first];
+    if (head === null || typeof head !== 'object') return undefined;
+    // `fields` may hold dotted keys of its own.
+    if (Object.hasOwn(head, rest)) return (head as Record<string, unknown>)[rest];
+    let cur: unknown = head;
+    for (let i = 0; i < parts.length; i++) {
+      if (cur === null || typeof cur !== 'object') return undefined;
+      cur = (cur as Record<string, unknown>)[parts[i]!];
+    }
+    return cur;
+  };
+}
+
+/** The value at a dotted path, once (a path read for every event: `pathReader`). */
+export function valueAt(event: PendingEvent, path: string): unknown {
+  return pathReader(path)(event);
 }
 
 function valueTest(expected: string | number | boolean): (v: unknown) => boolean {
@@ -54,15 +70,27 @@ function valueTest(expected: string | number | boolean): (v: unknown) => boolean
 }
 
 export function fieldMatch(match: z.output<typeof fieldMatchSchema>): Predicate {
-  const tests = Object.entries(match).map(([path, expected]) => {
-    const any = (Array.isArray(expected) ? expected : [expected]).map(valueTest);
-    return (event: PendingEvent) => {
-      const v = valueAt(event, path);
-      if (Array.isArray(v)) return v.some((x) => any.some((t) => t(x)));
-      return any.some((t) => t(v));
-    };
-  });
-  return (event) => tests.every((t) => t(event));
+  const tests = Object.entries(match).map(([path, expected]) => ({
+    read: pathReader(path),
+    any: (Array.isArray(expected) ? expected : [expected]).map(valueTest),
+  }));
+  // Loops, not every/some with arrow functions: those made closures for each event and stage.
+  const anyOf = (any: ReadonlyArray<(v: unknown) => boolean>, v: unknown) => {
+    for (let i = 0; i < any.length; i++) if (any[i]!(v)) return true;
+    return false;
+  };
+  return (event) => {
+    for (let i = 0; i < tests.length; i++) {
+      const { read, any } = tests[i]!;
+      const v = read(event);
+      if (Array.isArray(v)) {
+        let hit = false;
+        for (let k = 0; k < v.length && !hit; k++) hit = anyOf(any, v[k]);
+        if (!hit) return false;
+      } else if (!anyOf(any, v)) return false;
+    }
+    return true;
+  };
 }
 
 /** Compiles a Sigma detection block; throws with the compiler's message (config time only). */
@@ -100,10 +128,16 @@ export function stageMatch(options: {
   return (event) => parts.every((p) => p(event));
 }
 
-/** A key of several paths' values, for per-key state. */
-export function keyOf(event: PendingEvent, paths: readonly string[]): string {
-  if (paths.length === 1) return String(valueAt(event, paths[0]!) ?? '');
-  let key = '';
-  for (const p of paths) key += `${String(valueAt(event, p) ?? '')}\u0000`;
-  return key;
+/** The key of several paths' values, for per-key state: made once per stage, with its paths' readers. */
+export function keyer(paths: readonly string[]): (event: PendingEvent) => string {
+  const readers = paths.map(pathReader);
+  if (readers.length === 1) {
+    const read = readers[0]!;
+    return (event) => String(read(event) ?? '');
+  }
+  return (event) => {
+    let key = '';
+    for (let i = 0; i < readers.length; i++) key += `${String(readers[i]!(event) ?? '')}\u0000`;
+    return key;
+  };
 }

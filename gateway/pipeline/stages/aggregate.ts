@@ -9,7 +9,7 @@
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../../protocols/event/evict.ts';
-import { keyOf, type Predicate, valueAt } from '../match.ts';
+import { keyer, pathReader, type Predicate, valueAt } from '../match.ts';
 import type { Stage, StageContext } from '../stage.ts';
 
 export const MAX_WINDOWS = 10_000;
@@ -67,6 +67,9 @@ export function createAggregateStage(options: AggregateOptions): Stage {
   const windows = new Map<string, Window>();
   const oldest = new EvictionCursor(windows);
   const intervalMs = options.intervalSecs * 1000;
+  const keyOf = keyer(options.key);
+  const numbers = options.numbers.map((p) => [p, pathReader(p)] as const);
+  const distinctPaths = options.distinct.map((p) => [p, pathReader(p)] as const);
 
   const summary = (key: string, w: Window, nowMs: number): PendingEvent => {
     const keyValues: Record<string, unknown> = {};
@@ -108,8 +111,8 @@ export function createAggregateStage(options: AggregateOptions): Stage {
     w.count++;
     w.lastTs = event.ts;
     if (event.severity < w.severity) w.severity = event.severity;
-    for (const p of options.numbers) {
-      const v = valueAt(event, p);
+    for (const [p, read] of numbers) {
+      const v = read(event);
       if (typeof v === 'number') {
         if (Number.isFinite(v)) addStat(w.stats, p, v);
       } else if (v && typeof v === 'object' && !Array.isArray(v)) {
@@ -117,8 +120,8 @@ export function createAggregateStage(options: AggregateOptions): Stage {
           if (typeof x === 'number' && Number.isFinite(x)) addStat(w.stats, `${p}.${k}`, x);
       }
     }
-    for (const p of options.distinct) {
-      const v = valueAt(event, p);
+    for (const [p, read] of distinctPaths) {
+      const v = read(event);
       if (v === undefined || v === null) continue;
       let set = w.distinct.get(p);
       if (!set) w.distinct.set(p, (set = new Set()));
@@ -132,7 +135,7 @@ export function createAggregateStage(options: AggregateOptions): Stage {
     dropReason: 'aggregated',
     process(event, ctx) {
       if (!options.matches(event)) return event;
-      const key = keyOf(event, options.key);
+      const key = keyOf(event);
       let w = windows.get(key);
       if (w && ctx.nowMs - w.sinceMs >= intervalMs) {
         windows.delete(key);

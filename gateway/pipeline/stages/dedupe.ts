@@ -13,7 +13,7 @@
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../../protocols/event/evict.ts';
-import { keyOf, type Predicate } from '../match.ts';
+import { keyer, type Predicate } from '../match.ts';
 import type { Stage, StageContext } from '../stage.ts';
 
 export const MAX_HELD = 10_000;
@@ -41,6 +41,7 @@ export function createDedupeStage(options: {
 }): Stage {
   const windows = new Map<string, Window>();
   const oldest = new EvictionCursor(windows);
+  const keyOf = keyer(options.fields);
   const windowMs = options.windowSecs * 1000;
   let heldBytes = 0;
   const close = (w: Window, ctx: StageContext) => {
@@ -62,7 +63,7 @@ export function createDedupeStage(options: {
     dropReason: 'deduplicated',
     process(event, ctx) {
       if (!options.matches(event)) return event;
-      const key = keyOf(event, options.fields);
+      const key = keyOf(event);
       const w = windows.get(key);
       if (w && ctx.nowMs - w.sinceMs < windowMs) {
         w.repeats++;

@@ -4,7 +4,7 @@
  * Keys are bounded: past `MAX_KEYS` the oldest key is forgotten (it starts afresh).
  */
 import { EvictionCursor } from '../../../protocols/event/evict.ts';
-import { keyOf, type Predicate } from '../match.ts';
+import { keyer, type Predicate } from '../match.ts';
 import type { Stage } from '../stage.ts';
 
 export const MAX_KEYS = 10_000;
@@ -18,6 +18,7 @@ export function createSampleStage(options: {
 }): Stage {
   const state = new Map<string, number>();
   const oldest = new EvictionCursor(state);
+  const keyOf = keyer(options.key);
   const intervalMs = (options.intervalSecs ?? 0) * 1000;
   const oneIn = options.oneIn ?? 1;
   const remember = (key: string, value: number) => {
@@ -30,7 +31,7 @@ export function createSampleStage(options: {
     dropReason: 'sampled',
     process(event, ctx) {
       if (!options.matches(event)) return event;
-      const key = keyOf(event, options.key);
+      const key = keyOf(event);
       const seen = state.get(key);
       if (intervalMs > 0) {
         if (seen !== undefined && ctx.nowMs - seen < intervalMs && ctx.nowMs >= seen) return null;
