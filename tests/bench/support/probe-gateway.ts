@@ -13,7 +13,7 @@ import { REPO_ROOT } from '../../support/env.ts';
 import type { TestCentral } from '../../support/stack.ts';
 import { startGatewayProcess } from './gateway-process.ts';
 import { trackDir } from './procs.ts';
-import { syslogLines } from './syslog-blaster.ts';
+import { syslogLines } from './syslog-lines.ts';
 
 /** The p-th percentile of ascending values (nearest rank). */
 export function percentile(sorted: number[], p: number): number {
