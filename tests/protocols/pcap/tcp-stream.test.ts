@@ -187,4 +187,52 @@ describe('TCP stream tracker: connection ends', () => {
       { numRuns: 300 },
     );
   });
+  test('property: the flow hash is a hint: colliding, inconsistent or absent hashes deliver what none do', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 6 }), fc.nat({ max: 9 })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 2, max: 12 }),
+        (steps, hashes, maxFlows) => {
+          // Connections on six ports, their packets interleaved (step k: the k-th packet of a
+          // connection, wrapping), evicted early by a small maxFlows.
+          const conns = new Map<number, DecodedPacket[]>();
+          const sent = new Map<number, number>();
+          const packets: DecodedPacket[] = [];
+          for (const [port, isn] of steps) {
+            if (!conns.has(port))
+              conns.set(port, connection(port, isn * 1000, isn * 7000 + 5, isn % 3 ? 'fin' : 'rst'));
+            const list = conns.get(port)!;
+            const k = sent.get(port) ?? 0;
+            sent.set(port, k + 1);
+            packets.push(list[k % list.length]!);
+          }
+          const run = (hint: (i: number) => number | undefined) => {
+            const t = createTcpStreamTracker<number>({ maxFlows });
+            const out: string[] = [];
+            packets.forEach((p, i) => {
+              const flowHash = hint(i);
+              const packet = flowHash === undefined ? p : { ...p, flowHash };
+              for (const c of t.push(packet, i)) out.push(`${c.key} ${c.gap} ${dec(c.data)} ${c.meta}`);
+            });
+            for (const c of t.flush()) out.push(`${c.key} ${c.gap} ${dec(c.data)} ${c.meta}`);
+            return { out, flows: t.flows() };
+          };
+          const none = run(() => undefined);
+          assert.deepEqual(
+            run((i) => hashes[i % hashes.length]),
+            none,
+          );
+          assert.deepEqual(
+            run(() => 7),
+            none,
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
