@@ -176,15 +176,17 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
       const hash = packet.flowHash;
       let d = hash === undefined ? undefined : byHash.get(hash);
       if (d && !sameFlow(d.flow, packet)) d = undefined;
+      // Not found by its hash (a colliding one, or none): by its key, or a new direction.
+      const missed = d ? '' : keyOf(packet);
       if (!d) {
-        d = dirs.get(keyOf(packet));
+        d = dirs.get(missed);
         if (d && hash !== undefined && d.hash === undefined && !byHash.has(hash)) {
           d.hash = hash;
           byHash.set(hash, d);
         }
       }
       if (!d) {
-        const key = keyOf(packet);
+        const key = missed;
         const syn = flags & TCP_FLAGS.SYN;
         const end = closed.get(key);
         // Nothing to follow: an ACK or FIN of a direction not tracked, or a late retransmission.
