@@ -27,8 +27,8 @@ export type PathReader = (event: PendingEvent) => unknown;
 
 /**
  * The value at a dotted path (`fields.unit_id`, `src.ip`, `device.id`), as a function made once:
- * the path is cut into its parts here, not at every event (`valueAt` slices and splits the path
- * on each call, garbage the stages made for every event they looked at).
+ * the path is cut into its parts here, not at every event (slicing and splitting it per call was
+ * garbage the stages made for every event they looked at).
  */
 export function pathReader(path: string): PathReader {
   const dot = path.indexOf('.');
@@ -48,11 +48,6 @@ export function pathReader(path: string): PathReader {
     }
     return cur;
   };
-}
-
-/** The value at a dotted path, once (a path read for every event: `pathReader`). */
-export function valueAt(event: PendingEvent, path: string): unknown {
-  return pathReader(path)(event);
 }
 
 function valueTest(expected: string | number | boolean): (v: unknown) => boolean {

@@ -94,30 +94,23 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
   const closed = new Map<string, number>();
   const oldestClosed = new EvictionCursor(closed);
 
-  const emit = (key: string, d: Direction<M>, data: Uint8Array, meta: M, out: TcpChunk<M>[]) => {
-    out.push({ key, flow: d.flow, data, gap: d.gap, meta });
+  const emit = (d: Direction<M>, data: Uint8Array, meta: M, out: TcpChunk<M>[]) => {
+    out.push({ key: d.key, flow: d.flow, data, gap: d.gap, meta });
     d.gap = false;
   };
 
   /** Delivers `data` at `seq` if it is next (trimming what was already delivered). */
-  const accept = (
-    key: string,
-    d: Direction<M>,
-    seq: number,
-    data: Uint8Array,
-    meta: M,
-    out: TcpChunk<M>[],
-  ) => {
+  const accept = (d: Direction<M>, seq: number, data: Uint8Array, meta: M, out: TcpChunk<M>[]) => {
     const rel = diff(seq, d.next!);
     if (rel + data.length <= 0) return true; // retransmission
     if (rel > 0) return false;
     const fresh = data.subarray(-rel);
-    emit(key, d, fresh, meta, out);
+    emit(d, fresh, meta, out);
     d.next = (d.next! + fresh.length) >>> 0;
     return true;
   };
 
-  const drain = (key: string, d: Direction<M>, out: TcpChunk<M>[]) => {
+  const drain = (d: Direction<M>, out: TcpChunk<M>[]) => {
     let progressed = true;
     while (progressed && d.pending.length > 0) {
       progressed = false;
@@ -126,7 +119,7 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
         if (diff(p.seq, d.next!) <= 0) {
           d.pending.splice(i, 1);
           d.pendingBytes -= p.data.length;
-          accept(key, d, p.seq, p.data, p.meta, out);
+          accept(d, p.seq, p.data, p.meta, out);
           progressed = true;
           break;
         }
@@ -135,16 +128,17 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
   };
 
   /** Skips the hole before the earliest waiting segment. */
-  const skipHole = (key: string, d: Direction<M>, out: TcpChunk<M>[]) => {
+  const skipHole = (d: Direction<M>, out: TcpChunk<M>[]) => {
     let earliest = d.pending[0]!;
     for (const p of d.pending) if (diff(p.seq, earliest.seq) < 0) earliest = p;
     d.next = earliest.seq;
     d.gap = true;
-    drain(key, d, out);
+    drain(d, out);
   };
 
   /** Forgets a direction, remembering where it ended. */
-  const release = (key: string, d: Direction<M>) => {
+  const release = (d: Direction<M>) => {
+    const key = d.key;
     dirs.delete(key);
     forget(d);
     if (d.next === null) return;
@@ -158,8 +152,8 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
     for (const k of [key, `${packet.dst}|${packet.dstPort}|${packet.src}|${packet.srcPort}`]) {
       const d = dirs.get(k);
       if (!d) continue;
-      while (d.pending.length > 0) skipHole(k, d, out);
-      release(k, d);
+      while (d.pending.length > 0) skipHole(d, out);
+      release(d);
     }
   };
 
@@ -213,7 +207,6 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
         dirs.set(key, d);
         if (indexed) byHash.set(hash, d);
       }
-      const key = d.key;
       if (flags & TCP_FLAGS.SYN) {
         const isn1 = (seq + 1) >>> 0;
         // A SYN with a new ISN on a known 4-tuple is a new connection reusing the ports.
@@ -228,20 +221,20 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
       const dataSeq = flags & TCP_FLAGS.SYN ? (seq + 1) >>> 0 : seq;
       if (packet.payload.length > 0) {
         if (d.next === null) d.next = dataSeq;
-        if (!accept(key, d, dataSeq, packet.payload, meta, out)) {
+        if (!accept(d, dataSeq, packet.payload, meta, out)) {
           d.pending.push({ seq: dataSeq, data: packet.payload, meta });
           d.pendingBytes += packet.payload.length;
-          if (d.pendingBytes > maxPending) skipHole(key, d, out);
-        } else drain(key, d, out);
+          if (d.pendingBytes > maxPending) skipHole(d, out);
+        } else drain(d, out);
       }
       if (flags & TCP_FLAGS.FIN) d.fin = (dataSeq + packet.payload.length) >>> 0;
       // Every byte before the FIN delivered: the direction is done (RFC 9293 §3.6).
-      if (d.fin !== null && d.next !== null && diff(d.next, d.fin) >= 0) release(key, d);
+      if (d.fin !== null && d.next !== null && diff(d.next, d.fin) >= 0) release(d);
       return out;
     },
     flush() {
       const out: TcpChunk<M>[] = [];
-      for (const [key, d] of dirs) while (d.pending.length > 0) skipHole(key, d, out);
+      for (const d of dirs.values()) while (d.pending.length > 0) skipHole(d, out);
       return out;
     },
     flows: () => dirs.size,

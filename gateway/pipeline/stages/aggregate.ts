@@ -9,7 +9,7 @@
  */
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { EvictionCursor } from '../../../protocols/event/evict.ts';
-import { keyer, pathReader, type Predicate, valueAt } from '../match.ts';
+import { keyer, pathReader, type Predicate } from '../match.ts';
 import type { Stage, StageContext } from '../stage.ts';
 
 export const MAX_WINDOWS = 10_000;
@@ -68,12 +68,13 @@ export function createAggregateStage(options: AggregateOptions): Stage {
   const oldest = new EvictionCursor(windows);
   const intervalMs = options.intervalSecs * 1000;
   const keyOf = keyer(options.key);
+  const keyPaths = options.key.map((p) => [p, pathReader(p)] as const);
   const numbers = options.numbers.map((p) => [p, pathReader(p)] as const);
   const distinctPaths = options.distinct.map((p) => [p, pathReader(p)] as const);
 
   const summary = (key: string, w: Window, nowMs: number): PendingEvent => {
     const keyValues: Record<string, unknown> = {};
-    for (const p of options.key) keyValues[p] = valueAt(w.first, p) ?? null;
+    for (const [p, read] of keyPaths) keyValues[p] = read(w.first) ?? null;
     const distinct: Record<string, string[]> = {};
     for (const [p, set] of w.distinct) distinct[p] = [...set];
     const at = new Date(nowMs).toISOString();

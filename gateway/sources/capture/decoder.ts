@@ -9,6 +9,7 @@
  * (`fields.frame`), and responses the frame of their request. Pure apart from its own state: time
  * comes from the capture, never from the clock.
  */
+import { EvictionCursor } from '../../../protocols/event/evict.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
   createMbapDeframer,
@@ -110,6 +111,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
   const maxModbus = options.maxOtConnections ?? 4096;
   /** Each direction's connection, by the tracker's flow object. */
   const connOf = new WeakMap<TcpFlow, ModbusConn>();
+  const oldestModbus = new EvictionCursor(modbus);
   const forgetModbus = (key: string) => {
     const conn = modbus.get(key);
     if (!conn) return;
@@ -178,8 +180,8 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       conn = modbus.get(connKey);
       if (!conn) {
         if (modbus.size >= maxModbus) {
-          const oldest = modbus.entries().next();
-          if (!oldest.done) forgetModbus(oldest.value[0]);
+          const evicted = oldestModbus.evict();
+          if (evicted) evicted[1].closed = true;
         }
         conn = { session: createModbusSession<FrameMeta>(), deframers: new Map(), closed: false };
         modbus.set(connKey, conn);

@@ -9,23 +9,13 @@ import fc from 'fast-check';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import { createDedupeStage } from '../../../gateway/pipeline/stages/dedupe.ts';
 import { pathReader } from '../../../gateway/pipeline/match.ts';
+import { pending } from '../../support/link-client.ts';
 
 const T0 = Date.parse('2026-12-07T10:00:00Z');
 
 function event(host: string, program: string | undefined, message: string, ms: number): PendingEvent {
   const ts = new Date(ms).toISOString();
-  return {
-    ts,
-    received: ts,
-    source: 'syslog',
-    kind: 'telemetry',
-    action: 'syslog.message',
-    severity: 6,
-    message,
-    host,
-    fields: program === undefined ? {} : { program },
-    tags: [],
-  };
+  return { ...pending(message), ts, received: ts, host, fields: program === undefined ? {} : { program } };
 }
 
 /** What the stage is meant to do, the simple way. */
