@@ -9,8 +9,17 @@ import type { EvictionReport } from './evictions.ts';
 import { decodeRecord, RECORD_PREFIX } from './records.ts';
 import { LANES, type Lane, type LaneCounts, type QueueDepth } from './types.ts';
 
-export const SEQ_KEY = 'm!next_seq';
-export const STATS_KEY = 'm!stats';
+/**
+ * The metadata keys sort after every record (`q!`) and state (`s!`) key (SPEC §1, format 3).
+ * Every append writes them, and a table LevelDB flushes from memory spans its first key to its
+ * last: format 2's `m!` keys made each new table span from before the oldest record to the
+ * newest, so while a backlog grew each compaction rewrote all of level 1 again. After the
+ * records, a new table overlaps only the newest ones (docs/performance.md, session 21).
+ */
+export const SEQ_KEY = 'z!next_seq';
+export const STATS_KEY = 'z!stats';
+/** Format 2's names of the same keys, renamed when such a database is opened. */
+const FORMAT_2_KEYS = ['m!next_seq', 'm!stats'] as const;
 
 type Evicted = { security: number; telemetry: number };
 /** What a failed write rolls the counters back to. */
@@ -89,7 +98,7 @@ export class QueueCounters {
    * record is read once (streaming); the unreadable ones are returned as `corrupt` (SPEC §6).
    */
   async load(db: ClassicLevel<string, string>): Promise<{ nextSeq: number; corrupt: number }> {
-    const [seq, stats] = await db.getMany([SEQ_KEY, STATS_KEY]);
+    const [seq, stats] = await metadata(db);
     let nextSeq = seq === undefined ? 1 : Number(seq);
     if (stats !== undefined) {
       const parsed = JSON.parse(stats) as SavedCounters;
@@ -114,4 +123,21 @@ export class QueueCounters {
     }
     return { nextSeq, corrupt };
   }
+}
+
+/** The next sequence and the counters as stored, a format-2 database's renamed first (one atomic batch). */
+async function metadata(db: ClassicLevel<string, string>): Promise<(string | undefined)[]> {
+  const [seq, stats, oldSeq, oldStats] = await db.getMany([SEQ_KEY, STATS_KEY, ...FORMAT_2_KEYS]);
+  if (oldSeq === undefined && oldStats === undefined) return [seq, stats];
+  const found = [seq ?? oldSeq, stats ?? oldStats];
+  await db.batch(
+    [
+      ...[SEQ_KEY, STATS_KEY].flatMap((key, i) =>
+        found[i] === undefined ? [] : [{ type: 'put' as const, key, value: found[i]! }],
+      ),
+      ...FORMAT_2_KEYS.map((key) => ({ type: 'del' as const, key })),
+    ],
+    { sync: true },
+  );
+  return found;
 }

@@ -8,9 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ClassicLevel } from 'classic-level';
+import fc from 'fast-check';
+import { SEQ_KEY, STATS_KEY } from '../../gateway/queue/counters.ts';
 import { type EvictionReport, LevelQueue, QueueFullError } from '../../gateway/queue/leveldb-queue.ts';
 import type { PendingEvent } from '../../protocols/event/schema.ts';
 import { parseEvent } from '../../protocols/event/schema.ts';
+import { STATE_PREFIX } from '../../gateway/queue/pack.ts';
+import { recordKey } from '../../gateway/queue/records.ts';
+import { LANES } from '../../gateway/queue/types.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -262,6 +268,67 @@ describe('LevelDB queue', () => {
       queue = await capped(dir, size * 2 + 10);
       assert.deepEqual(queue.depth, before);
       await queue.close();
+    });
+  });
+
+  describe('format 3: the metadata keys after the records', () => {
+    // Every append writes the next sequence and the counters. Sorting before the records (format
+    // 2), they made every table LevelDB flushed span the whole backlog, so each compaction of a
+    // growing backlog rewrote all of level 1 (gateway/queue/counters.ts).
+    it('sorts the next sequence and the counters after every record and state key', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...LANES),
+          fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+          fc.integer({ min: 1, max: 100_000 }),
+          fc.string(),
+          (lane, seq, count, state) => {
+            for (const meta of [SEQ_KEY, STATS_KEY]) {
+              assert.ok(recordKey(lane, seq, count) < meta);
+              assert.ok(STATE_PREFIX + state < meta);
+            }
+          },
+        ),
+      );
+    });
+
+    it('opens a format-2 database: its metadata renamed in place, nothing counted again, nothing lost', async () => {
+      const dir = tempDir();
+      let queue = await open(dir);
+      await queue.append([pending('a'), pending('b'), pending('c', 'security')]);
+      await queue.close();
+      // The same database as format 2 wrote it, with an eviction count a recount could not know.
+      const db = new ClassicLevel<string, string>(dir, { valueEncoding: 'utf8' });
+      const [seq, stats] = await db.getMany([SEQ_KEY, STATS_KEY]);
+      const counters = JSON.parse(stats!) as { evicted: { telemetry: number } };
+      counters.evicted.telemetry = 7;
+      await db.batch([
+        { type: 'put', key: 'm!next_seq', value: seq! },
+        { type: 'put', key: 'm!stats', value: JSON.stringify(counters) },
+        { type: 'del', key: SEQ_KEY },
+        { type: 'del', key: STATS_KEY },
+      ]);
+      await db.close();
+
+      queue = await open(dir);
+      assert.equal(queue.nextSeq, 4);
+      assert.deepEqual(
+        { events: queue.depth.events, evicted: queue.depth.evicted },
+        { events: 3, evicted: { security: 0, telemetry: 7 } },
+      );
+      const [next] = await queue.append([pending('d')]);
+      assert.equal(next?.seq, 4);
+      const read = await queue.read('telemetry', null, 10);
+      assert.deepEqual(
+        read.flatMap((r) => (JSON.parse(r.data.toString()) as { message: string }[]).map((e) => e.message)),
+        ['a', 'b', 'd'],
+      );
+      await queue.close();
+
+      const after = new ClassicLevel<string, string>(dir, { valueEncoding: 'utf8' });
+      const keys = await after.keys({ lt: 'q!' }).all();
+      assert.deepEqual(keys, [], 'no format-2 key is left');
+      await after.close();
     });
   });
 });
