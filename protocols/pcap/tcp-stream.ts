@@ -66,6 +66,8 @@ export interface TcpStreamTracker<M> {
   flush(): TcpChunk<M>[];
   /** Directions tracked (open, or closing with bytes still to deliver). */
   flows(): number;
+  /** Of those, the directions found by their packets' flow hash: never more than `flows()`. */
+  indexed(): number;
 }
 
 const diff = (a: number, b: number) => (a - b) | 0;
@@ -238,5 +240,6 @@ export function createTcpStreamTracker<M>(options: TcpStreamTrackerOptions = {})
       return out;
     },
     flows: () => dirs.size,
+    indexed: () => byHash.size,
   };
 }

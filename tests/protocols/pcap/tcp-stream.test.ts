@@ -70,12 +70,14 @@ describe('TCP stream tracker: connection ends', () => {
       // Ports cycle, as a busy client's ephemeral ports do: reuse after close is common.
       const port = 30_000 + (i % 5_000);
       const packets = connection(port, i * 7919, i * 104_729, i % 10 === 0 ? 'rst' : 'fin');
+      // Each direction's packets carry one flow hash (decode.ts makes it from the 4-tuple).
       for (const p of packets)
-        for (const c of t.push(p, i))
+        for (const c of t.push({ ...p, flowHash: p.srcPort * 2 + (p.src === '10.0.0.1' ? 0 : 1) }, i))
           delivered.set(`${c.key}#${i}`, (delivered.get(`${c.key}#${i}`) ?? '') + dec(c.data));
       most = Math.max(most, t.flows());
     }
     assert.equal(t.flows(), 0, 'nothing left tracked once every connection ended');
+    assert.equal(t.indexed(), 0, 'nor left in the flow-hash index');
     assert.ok(most <= 2, `at most one connection's two directions tracked at once, saw ${most}`);
     assert.equal(delivered.size, 2 * connections);
     assert.equal(delivered.get('10.0.0.1|30007|10.0.0.2|502#7'), 'req 30007');
@@ -217,6 +219,8 @@ describe('TCP stream tracker: connection ends', () => {
               const flowHash = hint(i);
               const packet = flowHash === undefined ? p : { ...p, flowHash };
               for (const c of t.push(packet, i)) out.push(`${c.key} ${c.gap} ${dec(c.data)} ${c.meta}`);
+              // A direction released or evicted leaves the hash index too (else it would leak).
+              assert.ok(t.indexed() <= t.flows(), `${t.indexed()} indexed, ${t.flows()} tracked`);
             });
             for (const c of t.flush()) out.push(`${c.key} ${c.gap} ${dec(c.data)} ${c.meta}`);
             return { out, flows: t.flows() };
