@@ -6,7 +6,9 @@
  * carries the frame that completed it and, for responses, the frame of the request. Pure apart
  * from its own bounded state; time comes from the chunks' metadata.
  */
+import { RecencyMap } from '../event/recency.ts';
 import type { PendingEvent } from '../event/schema.ts';
+import { FlowSessions } from '../pcap/flow-sessions.ts';
 import { createOpcuaSession, type OpcuaSession, type OpcuaSessionOptions } from './session.ts';
 import { opcuaErrorToEvent, opcuaToEvent } from './to-event.ts';
 
@@ -72,18 +74,31 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
   const detect = options.detect ?? true;
   const extra = options.extraFields ?? {};
   const hasExtra = Object.keys(extra).length > 0;
-  const conns = new Map<string, Conn>();
   /** `client|cport|server|sport` of connections found by their HEL off the configured ports. */
   const found = new Set<string>();
   const maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
   const maxConnections = options.maxConnections ?? MAX_OPCUA_CONNECTIONS;
   let held = 0;
+  const conns = new FlowSessions<Conn>({
+    max: maxConnections,
+    keyOf: (flow) => {
+      const { client, server } = sides(flow);
+      return `${client.ip}|${client.port}|${server.ip}|${server.port}`;
+    },
+    create: (flow) => {
+      const { client, server } = sides(flow);
+      return { session: createOpcuaSession<OpcuaFrameMeta>(options), client, server };
+    },
+    evicted: (conn) => {
+      held -= conn.session.held();
+    },
+  });
   const stats = { messages: 0, malformed: 0, connections: () => conns.size, held: () => held };
   /**
    * Each server's application URI (`ip|port` → URI), as its last connection named it: the
    * identity of its events on later connections before they name it again. Bounded like `conns`.
    */
-  const serverUris = new Map<string, string>();
+  const serverUris = new RecencyMap<string, string>();
 
   const sides = (f: OpcuaTcpChunk<OpcuaFrameMeta>['flow']) => {
     const toServer = ports.has(f.dstPort) || found.has(`${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`);
@@ -107,19 +122,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
     },
     chunk(chunk) {
       const { client, server, direction } = sides(chunk.flow);
-      const key = `${client.ip}|${client.port}|${server.ip}|${server.port}`;
-      let conn = conns.get(key);
-      if (!conn) {
-        if (conns.size >= maxConnections) {
-          const oldest = conns.keys().next();
-          if (!oldest.done) {
-            held -= conns.get(oldest.value)!.session.held();
-            conns.delete(oldest.value);
-          }
-        }
-        conn = { session: createOpcuaSession<OpcuaFrameMeta>(options), client, server };
-        conns.set(key, conn);
-      }
+      const conn = conns.of(chunk.flow);
       const out: PendingEvent[] = [];
       const before = conn.session.held();
       const decoded = conn.session.push(direction, chunk.data, chunk.meta, chunk.gap);
@@ -145,11 +148,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
       for (const d of decoded) {
         const uri = d.connection.serverApplicationUri;
         if (uri !== undefined && serverUris.get(serverKey) !== uri) {
-          serverUris.delete(serverKey);
-          if (serverUris.size >= maxConnections) {
-            const oldest = serverUris.keys().next();
-            if (!oldest.done) serverUris.delete(oldest.value);
-          }
+          if (!serverUris.has(serverKey) && serverUris.size >= maxConnections) serverUris.evictOldest();
           serverUris.set(serverKey, uri);
         }
         // No spread when there is nothing to add (the usual case): it ran once per message.
@@ -175,16 +174,10 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
       return out;
     },
     close(flow) {
-      const forward = `${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`;
-      const backward = `${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`;
-      for (const key of [forward, backward]) {
-        const conn = conns.get(key);
-        if (conn) {
-          held -= conn.session.held();
-          conns.delete(key);
-        }
-        found.delete(key);
-      }
+      const conn = conns.close(flow);
+      if (conn) held -= conn.session.held();
+      found.delete(`${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`);
+      found.delete(`${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`);
     },
   };
 }

@@ -32,5 +32,6 @@ export {
   type TcpStreamTracker,
   type TcpStreamTrackerOptions,
 } from './tcp-stream.ts';
+export { FlowSessions, type FlowSessionsOptions } from './flow-sessions.ts';
 export { createPcapngStreamReader, type PcapngStreamReader } from './stream.ts';
 export { plainBytes } from './types.ts';

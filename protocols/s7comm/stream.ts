@@ -7,6 +7,7 @@
  * S7 ports, next to their Modbus path; pure, with the connection count bounded.
  */
 import type { PendingEvent } from '../event/schema.ts';
+import { FlowSessions } from '../pcap/flow-sessions.ts';
 import { S7COMM_PORT } from './ports.ts';
 import { createS7commSession, type S7commSession } from './session.ts';
 import { s7commErrorToEvent, s7commToEvent } from './to-event.ts';
@@ -53,7 +54,6 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
   const ports = new Set(options.ports ?? [S7COMM_PORT]);
   const maxConnections = options.maxConnections ?? 4096;
   const extra = options.extraFields ?? {};
-  const sessions = new Map<string, S7commSession<S7commChunkMeta>>();
   const stats = { messages: 0, malformed: 0 };
   const hasExtra = Object.keys(extra).length > 0;
   /** Fields every event of a chunk starts from: the extra fields and the frame number. */
@@ -62,27 +62,22 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
     if (m.frame !== undefined) f.frame = m.frame;
     return f;
   };
-  /** `client|cport|server|sport`, the same for both directions of a connection. */
-  const keyOf = (flow: S7commFlow) =>
-    ports.has(flow.dstPort)
-      ? `${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`
-      : `${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`;
+  const sessions = new FlowSessions<S7commSession<S7commChunkMeta>>({
+    max: maxConnections,
+    // `client|cport|server|sport`, the same for both directions of a connection.
+    keyOf: (flow) =>
+      ports.has(flow.dstPort)
+        ? `${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`
+        : `${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`,
+    create: () => createS7commSession<S7commChunkMeta>(),
+  });
   return {
     matches: (flow) => ports.has(flow.dstPort) || ports.has(flow.srcPort),
     push(flow, data, gap, meta) {
       const request = ports.has(flow.dstPort);
       const client = request ? { ip: flow.src, port: flow.srcPort } : { ip: flow.dst, port: flow.dstPort };
       const server = request ? { ip: flow.dst, port: flow.dstPort } : { ip: flow.src, port: flow.srcPort };
-      const key = keyOf(flow);
-      let session = sessions.get(key);
-      if (!session) {
-        if (sessions.size >= maxConnections) {
-          const oldest = sessions.keys().next();
-          if (!oldest.done) sessions.delete(oldest.value);
-        }
-        session = createS7commSession<S7commChunkMeta>();
-        sessions.set(key, session);
-      }
+      const session = sessions.of(flow);
       const direction = request ? 'request' : 'response';
       const { messages, errors } = session.push(direction, data, meta, gap);
       const out: PendingEvent[] = [];
@@ -107,7 +102,7 @@ export function createS7commStreams(options: S7commStreamOptions = {}): S7commSt
       return out;
     },
     close(flow) {
-      sessions.delete(keyOf(flow));
+      sessions.close(flow);
     },
     connections: () => sessions.size,
     stats,

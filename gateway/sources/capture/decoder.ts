@@ -9,7 +9,6 @@
  * (`fields.frame`), and responses the frame of their request. Pure apart from its own state: time
  * comes from the capture, never from the clock.
  */
-import { EvictionCursor } from '../../../protocols/event/evict.ts';
 import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
   createMbapDeframer,
@@ -23,10 +22,10 @@ import { looksLikeMqttConnect } from '../../../protocols/mqtt/index.ts';
 import {
   createTcpStreamTracker,
   decodePacket,
+  FlowSessions,
   plainBytes,
   TCP_FLAGS,
   type TcpChunk,
-  type TcpFlow,
 } from '../../../protocols/pcap/index.ts';
 import {
   createSyslogDeframer,
@@ -82,8 +81,6 @@ export interface CaptureDecoderStats {
 interface ModbusConn {
   session: ModbusSession<FrameMeta>;
   deframers: Map<string, MbapDeframer>;
-  /** Forgotten (FIN, RST, or evicted): a direction that still points to it looks again. */
-  closed: boolean;
 }
 
 export interface CaptureDecoder {
@@ -107,17 +104,14 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
   const tcpModbus = createTcpStreamTracker<FrameMeta>({ maxPendingBytes: 0 });
   const tcpSyslog = createTcpStreamTracker<FrameMeta>();
   /** Per connection (`master|mport|server|sport`): capped like the OT followers, freed at FIN/RST. */
-  const modbus = new Map<string, ModbusConn>();
-  const maxModbus = options.maxOtConnections ?? 4096;
-  /** Each direction's connection, by the tracker's flow object. */
-  const connOf = new WeakMap<TcpFlow, ModbusConn>();
-  const oldestModbus = new EvictionCursor(modbus);
-  const forgetModbus = (key: string) => {
-    const conn = modbus.get(key);
-    if (!conn) return;
-    conn.closed = true;
-    modbus.delete(key);
-  };
+  const modbus = new FlowSessions<ModbusConn>({
+    max: options.maxOtConnections ?? 4096,
+    keyOf: (f) =>
+      modbusPorts.has(f.dstPort)
+        ? `${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`
+        : `${f.dst}|${f.dstPort}|${f.src}|${f.srcPort}`,
+    create: () => ({ session: createModbusSession<FrameMeta>(), deframers: new Map() }),
+  });
   const syslogStreams = new Map<string, { deframer: SyslogDeframer; last: FrameMeta }>();
   const mqttPorts = new Set(options.mqttPorts ?? [1883]);
   const detectMqtt = options.detectMqtt ?? true;
@@ -172,22 +166,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
             { ip: flow.dst, port: flow.dstPort },
             { ip: flow.src, port: flow.srcPort },
           ];
-    // Found through the direction's flow (one object while the tracker follows it) rather than by
-    // a key string made and hashed per segment.
-    let conn = connOf.get(flow);
-    if (!conn || conn.closed) {
-      const connKey = `${master.ip}|${master.port}|${server.ip}|${server.port}`;
-      conn = modbus.get(connKey);
-      if (!conn) {
-        if (modbus.size >= maxModbus) {
-          const evicted = oldestModbus.evict();
-          if (evicted) evicted[1].closed = true;
-        }
-        conn = { session: createModbusSession<FrameMeta>(), deframers: new Map(), closed: false };
-        modbus.set(connKey, conn);
-      }
-      connOf.set(flow, conn);
-    }
+    const conn = modbus.of(flow);
     let deframer = conn.deframers.get(direction);
     if (!deframer) {
       deframer = createMbapDeframer();
@@ -311,12 +290,7 @@ export function createCaptureDecoder(options: CaptureDecoderOptions = {}): Captu
       if (modbusPorts.has(p.dstPort) || modbusPorts.has(p.srcPort)) {
         route(tcpModbus.push(p, meta), out);
         // The connection is over: its open transactions and half-read ADUs can never complete.
-        if ((p.tcp?.flags ?? 0) & (TCP_FLAGS.FIN | TCP_FLAGS.RST))
-          forgetModbus(
-            modbusPorts.has(p.dstPort)
-              ? `${p.src}|${p.srcPort}|${p.dst}|${p.dstPort}`
-              : `${p.dst}|${p.dstPort}|${p.src}|${p.srcPort}`,
-          );
+        if ((p.tcp?.flags ?? 0) & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) modbus.close(p);
       } else if (syslogTcp.has(p.dstPort)) route(tcpSyslog.push(p, meta), out);
       // A broker port wins: an MQTT client's ephemeral port may be an OT server port (20000).
       else if (!mqttPorts.has(p.dstPort) && !mqttPorts.has(p.srcPort) && ot.packet(p, meta, out)) return out;

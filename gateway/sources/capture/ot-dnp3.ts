@@ -17,6 +17,7 @@ import {
 import {
   createTcpStreamTracker,
   type DecodedPacket,
+  FlowSessions,
   TCP_FLAGS,
   type TcpChunk,
   type TcpFlow,
@@ -54,7 +55,6 @@ export function createDnp3Capture(options: Dnp3CaptureOptions): Dnp3Capture {
     maxFlows: 2 * options.maxConnections,
     maxPendingBytes: 65_536,
   });
-  const sessions = new Map<string, Dnp3Session<FrameMeta>>();
   /** Directions (`src|sport|dst|dport`) found to carry DNP3 off the ports, and those that do not. */
   const found = new Set<string>();
   const notFound = new Set<string>();
@@ -71,18 +71,11 @@ export function createDnp3Capture(options: Dnp3CaptureOptions): Dnp3Capture {
     return a < b ? `${a}|${b}` : `${b}|${a}`;
   };
 
-  const session = (key: string) => {
-    let s = sessions.get(key);
-    if (!s) {
-      if (sessions.size >= options.maxConnections) {
-        const oldest = sessions.keys().next();
-        if (!oldest.done) sessions.delete(oldest.value);
-      }
-      s = createDnp3Session<FrameMeta>();
-      sessions.set(key, s);
-    }
-    return s;
-  };
+  const sessions = new FlowSessions<Dnp3Session<FrameMeta>>({
+    max: options.maxConnections,
+    keyOf: (f) => pairKey(f.src, f.srcPort, f.dst, f.dstPort),
+    create: () => createDnp3Session<FrameMeta>(),
+  });
 
   const emit = (
     items: Dnp3SessionItem<FrameMeta>[],
@@ -107,14 +100,13 @@ export function createDnp3Capture(options: Dnp3CaptureOptions): Dnp3Capture {
 
   const chunk = (c: TcpChunk<FrameMeta>, out: PendingEvent[]) => {
     const { flow } = c;
-    const s = session(pairKey(flow.src, flow.srcPort, flow.dst, flow.dstPort));
-    emit(s.push(c.key, c.data, c.meta, c.gap), flow, 'tcp', out);
+    emit(sessions.of(flow).push(c.key, c.data, c.meta, c.gap), flow, 'tcp', out);
   };
 
   return {
     stats,
     chunk,
-    close: (flow) => void sessions.delete(pairKey(flow.src, flow.srcPort, flow.dst, flow.dstPort)),
+    close: (flow) => void sessions.close(flow),
     connections: () => sessions.size,
     wantsTcp(p) {
       if (ports.has(p.dstPort) || ports.has(p.srcPort)) return true;
@@ -136,11 +128,10 @@ export function createDnp3Capture(options: Dnp3CaptureOptions): Dnp3Capture {
       for (const c of tracker.push(p, meta)) chunk(c, out);
       const flags = p.tcp?.flags ?? 0;
       // The connection is over: its half-built fragments and open requests can never complete.
-      if (flags & (TCP_FLAGS.FIN | TCP_FLAGS.RST))
-        sessions.delete(pairKey(p.src, p.srcPort, p.dst, p.dstPort));
+      if (flags & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) sessions.close(p);
     },
     udp(p, meta, out) {
-      const s = session(`udp|${pairKey(p.src, p.srcPort, p.dst, p.dstPort)}`);
+      const s = sessions.byKey(`udp|${pairKey(p.src, p.srcPort, p.dst, p.dstPort)}`, p);
       emit(s.datagram(p.payload, meta), p, 'udp', out);
     },
     flush(out) {

@@ -20,6 +20,7 @@ import type { PendingEvent } from '../../../protocols/event/schema.ts';
 import {
   createTcpStreamTracker,
   type DecodedPacket,
+  FlowSessions,
   TCP_FLAGS,
   type TcpChunk,
   type TcpFlow,
@@ -54,7 +55,11 @@ export function createEnipCapture(options: EnipCaptureOptions): EnipCapture {
     maxPendingBytes: 0,
     maxFlows: 2 * options.maxConnections,
   });
-  const sessions = new Map<string, EnipSession<FrameMeta>>();
+  const sessions = new FlowSessions<EnipSession<FrameMeta>>({
+    max: options.maxConnections,
+    keyOf: (f) => sides(f).key,
+    create: () => createEnipSession<FrameMeta>(),
+  });
   const stats = { messages: 0, malformed: 0 };
 
   const sides = (f: { src: string; srcPort: number; dst: string; dstPort: number }) => {
@@ -75,16 +80,8 @@ export function createEnipCapture(options: EnipCaptureOptions): EnipCapture {
   };
 
   const chunk = (c: TcpChunk<FrameMeta>, out: PendingEvent[]) => {
-    const { direction, client, server, key } = sides(c.flow);
-    let session = sessions.get(key);
-    if (!session) {
-      if (sessions.size >= options.maxConnections) {
-        const oldest = sessions.keys().next();
-        if (!oldest.done) sessions.delete(oldest.value);
-      }
-      session = createEnipSession<FrameMeta>();
-      sessions.set(key, session);
-    }
+    const { direction, client, server } = sides(c.flow);
+    const session = sessions.of(c.flow);
     const r = session.push(c.data, direction, c.meta, c.gap);
     for (const e of r.errors) {
       stats.malformed++;
@@ -112,14 +109,14 @@ export function createEnipCapture(options: EnipCaptureOptions): EnipCapture {
   return {
     stats,
     chunk,
-    close: (flow) => void sessions.delete(sides(flow).key),
+    close: (flow) => void sessions.close(flow),
     connections: () => sessions.size,
     wants: (p) => ports.has(p.dstPort) || ports.has(p.srcPort),
     tcp(p, meta, out) {
       for (const c of tracker.push(p, meta)) chunk(c, out);
       const flags = p.tcp?.flags ?? 0;
       // The connection is over: its open requests and Forward_Open connections go with it.
-      if (flags & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) sessions.delete(sides(p).key);
+      if (flags & (TCP_FLAGS.FIN | TCP_FLAGS.RST)) sessions.close(p);
     },
     udp(p, meta, out) {
       const { direction, client, server } = sides(p);
