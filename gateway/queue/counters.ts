@@ -14,7 +14,7 @@ import { LANES, type Lane, type LaneCounts, type QueueDepth } from './types.ts';
  * Every append writes them, and a table LevelDB flushes from memory spans its first key to its
  * last: format 2's `m!` keys made each new table span from before the oldest record to the
  * newest, so while a backlog grew each compaction rewrote all of level 1 again. After the
- * records, a new table overlaps only the newest ones (docs/performance.md, session 21).
+ * records, a new table overlaps only the newest ones (docs/performance.md, "The queue on LevelDB").
  */
 export const SEQ_KEY = 'z!next_seq';
 export const STATS_KEY = 'z!stats';

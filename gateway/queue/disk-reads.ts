@@ -6,7 +6,7 @@
  * copy dies young. Read back as a fresh buffer each, a backlog's records lived through the read's
  * waits into V8's old space, and V8 counts external memory allocated since its last full collection
  * against the old generation's limit: they brought on most of the syslog benchmark's full
- * collections (docs/performance.md, session 19).
+ * collections (docs/performance-log.md, session 19).
  */
 import type { ClassicLevel } from 'classic-level';
 import { AS_BYTES, type RecordPacker } from './pack.ts';

@@ -3,7 +3,7 @@
  * lane's scratch buffer into memory of its own, which lives in the in-memory tail until central
  * acks the record. A fresh buffer per record (about 150 KB for 200 syslog events) lived just long
  * enough to reach V8's old generation, where such bytes bring on full collections: a build that
- * never allocated them took 9% less CPU per event (docs/performance.md). So a record's buffer comes
+ * never allocated them took 9% less CPU per event (docs/performance-log.md). So a record's buffer comes
  * back here once nothing reads it again: its ack has deleted it (it was framed and sent), or the
  * tail's bound pushed it out (it is on disk, and is read from there). Readers of the tail use its
  * records within the turn of the event loop that read them (queue read, then the batch frame's
