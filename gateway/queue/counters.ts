@@ -125,11 +125,17 @@ export class QueueCounters {
   }
 }
 
-/** The next sequence and the counters as stored, a format-2 database's renamed first (one atomic batch). */
+/**
+ * The next sequence and the counters as stored, a format-2 database's renamed first (one atomic
+ * batch). Both names are there only when a format-2 gateway ran on a database this one had
+ * renamed (a downgrade, then this version again): its counters are the newer, and the larger
+ * sequence of the two is kept, so that none is given twice (SPEC §4).
+ */
 async function metadata(db: ClassicLevel<string, string>): Promise<(string | undefined)[]> {
   const [seq, stats, oldSeq, oldStats] = await db.getMany([SEQ_KEY, STATS_KEY, ...FORMAT_2_KEYS]);
   if (oldSeq === undefined && oldStats === undefined) return [seq, stats];
-  const found = [seq ?? oldSeq, stats ?? oldStats];
+  const larger = seq !== undefined && oldSeq !== undefined && Number(seq) > Number(oldSeq) ? seq : undefined;
+  const found = [larger ?? oldSeq ?? seq, oldStats ?? stats];
   await db.batch(
     [
       ...[SEQ_KEY, STATS_KEY].flatMap((key, i) =>

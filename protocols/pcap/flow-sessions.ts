@@ -43,14 +43,14 @@ export class FlowSessions<S> {
   of(flow: TcpFlow): S {
     const held = this.#byFlow.get(flow);
     if (held && !held.gone) return held.state;
-    const found = this.keyed(this.#options.keyOf(flow), flow);
+    const found = this.#keyed(this.#options.keyOf(flow), flow);
     this.#byFlow.set(flow, found);
     return found.state;
   }
 
   /** The state under `key`, made if there is none (a datagram: its flow object lives one packet). */
   byKey(key: string, flow: TcpFlow): S {
-    return this.keyed(key, flow).state;
+    return this.#keyed(key, flow).state;
   }
 
   /** Forgets `flow`'s connection (it ended); returns its state, if it had one. */
@@ -67,7 +67,7 @@ export class FlowSessions<S> {
     return this.#byKey.size;
   }
 
-  private keyed(key: string, flow: TcpFlow): Held<S> {
+  #keyed(key: string, flow: TcpFlow): Held<S> {
     let held = this.#byKey.get(key);
     if (held) return held;
     if (this.#byKey.size >= this.#options.max) {

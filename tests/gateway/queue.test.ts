@@ -330,5 +330,25 @@ describe('LevelDB queue', () => {
       assert.deepEqual(keys, [], 'no format-2 key is left');
       await after.close();
     });
+
+    it('after a downgrade and back: the format-2 counters (newer) and the larger next sequence', async () => {
+      const dir = tempDir();
+      let queue = await open(dir);
+      await queue.append([pending('a'), pending('b')]);
+      await queue.close(); // z!next_seq 3, two events
+      // What a format-2 gateway left after running on it: its own counters, a smaller sequence.
+      const db = new ClassicLevel<string, string>(dir, { valueEncoding: 'utf8' });
+      const counters = JSON.parse((await db.get(STATS_KEY))!) as { evicted: { telemetry: number } };
+      counters.evicted.telemetry = 5;
+      await db.batch([
+        { type: 'put', key: 'm!next_seq', value: '2' },
+        { type: 'put', key: 'm!stats', value: JSON.stringify(counters) },
+      ]);
+      await db.close();
+      queue = await open(dir);
+      assert.equal(queue.nextSeq, 3, 'no sequence given twice');
+      assert.equal(queue.depth.evicted.telemetry, 5);
+      await queue.close();
+    });
   });
 });
