@@ -7,6 +7,7 @@
  * the per-address counts nor stop counting (as one shared, refusing table did). Shared by the
  * MQTT broker and MQTT seen in a capture, so both count the same way.
  */
+import { RecencyMap } from '../../protocols/event/recency.ts';
 import type { RateCrossing } from '../../protocols/mqtt/to-event.ts';
 
 interface Window {
@@ -27,14 +28,16 @@ export function createRateTracker({
   maxKeys?: number;
 }) {
   const windowMs = windowSecs * 1000;
-  // One table per key type; a Map keeps insertion order, and a counted key is re-inserted, so
-  // the first entry is always the least recently counted one.
-  const tables = new Map<string, Map<string, Window>>();
+  // One table per key type, in least-recently-counted order. A RecencyMap, not a Map re-inserted
+  // on every hit and evicted by `keys().next()`: that left a hole per hit, which each eviction's
+  // fresh iterator walked again, so a flood of fresh client ids at the 50,000-key cap paid more
+  // per CONNECT the longer it went on (protocols/event/evict.ts, recency.ts).
+  const tables = new Map<string, RecencyMap<string, Window>>();
   let evicted = 0;
 
   const tableOf = (keyType: string) => {
     let t = tables.get(keyType);
-    if (!t) tables.set(keyType, (t = new Map()));
+    if (!t) tables.set(keyType, (t = new RecencyMap()));
     return t;
   };
 
@@ -51,12 +54,10 @@ export function createRateTracker({
       const t = now.getTime();
       const table = tableOf(keyType);
       const id = `${counter}\u0000${key}`;
-      let w = table.get(id);
-      if (w) table.delete(id);
-      if (!w || t - w.start >= windowMs) w = { start: t, count: 0 };
-      table.set(id, w);
+      let w = table.use(id);
+      if (!w || t - w.start >= windowMs) table.set(id, (w = { start: t, count: 0 }));
       if (table.size > maxKeys) {
-        table.delete(table.keys().next().value!);
+        table.evictOldest();
         evicted++;
       }
       w.count++;
