@@ -63,12 +63,6 @@ export function looksLikeOpcuaHello(b: Uint8Array): boolean {
   return size >= 32 && size <= 32 + 4096;
 }
 
-interface Conn {
-  session: OpcuaSession<OpcuaFrameMeta>;
-  client: { ip: string; port: number };
-  server: { ip: string; port: number };
-}
-
 export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlowDecoder {
   const ports = new Set(options.ports ?? OPCUA_DEFAULT_PORTS);
   const detect = options.detect ?? true;
@@ -79,24 +73,21 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
   const maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
   const maxConnections = options.maxConnections ?? MAX_OPCUA_CONNECTIONS;
   let held = 0;
-  const conns = new FlowSessions<Conn>({
+  const sessions = new FlowSessions<OpcuaSession<OpcuaFrameMeta>>({
     max: maxConnections,
     keyOf: (flow) => {
       const { client, server } = sides(flow);
       return `${client.ip}|${client.port}|${server.ip}|${server.port}`;
     },
-    create: (flow) => {
-      const { client, server } = sides(flow);
-      return { session: createOpcuaSession<OpcuaFrameMeta>(options), client, server };
-    },
-    evicted: (conn) => {
-      held -= conn.session.held();
+    create: () => createOpcuaSession<OpcuaFrameMeta>(options),
+    evicted: (session) => {
+      held -= session.held();
     },
   });
-  const stats = { messages: 0, malformed: 0, connections: () => conns.size, held: () => held };
+  const stats = { messages: 0, malformed: 0, connections: () => sessions.size, held: () => held };
   /**
    * Each server's application URI (`ip|port` → URI), as its last connection named it: the
-   * identity of its events on later connections before they name it again. Bounded like `conns`.
+   * identity of its events on later connections before they name it again. Bounded like the sessions.
    */
   const serverUris = new RecencyMap<string, string>();
 
@@ -122,14 +113,14 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
     },
     chunk(chunk) {
       const { client, server, direction } = sides(chunk.flow);
-      const conn = conns.of(chunk.flow);
+      const session = sessions.of(chunk.flow);
       const out: PendingEvent[] = [];
-      const before = conn.session.held();
-      const decoded = conn.session.push(direction, chunk.data, chunk.meta, chunk.gap);
-      held += conn.session.held() - before;
+      const before = session.held();
+      const decoded = session.push(direction, chunk.data, chunk.meta, chunk.gap);
+      held += session.held() - before;
       if (held > maxHeld) {
         // Over the decoder's budget: this connection's half-built messages go, and say so.
-        const freed = conn.session.discard();
+        const freed = session.discard();
         held -= freed;
         decoded.push({
           ok: false,
@@ -141,7 +132,7 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
           bytes: new Uint8Array(0),
           byteCount: freed,
           meta: chunk.meta,
-          connection: conn.session.connection,
+          connection: session.connection,
         });
       }
       const serverKey = `${server.ip}|${server.port}`;
@@ -174,8 +165,8 @@ export function createOpcuaFlowDecoder(options: OpcuaFlowOptions = {}): OpcuaFlo
       return out;
     },
     close(flow) {
-      const conn = conns.close(flow);
-      if (conn) held -= conn.session.held();
+      const session = sessions.close(flow);
+      if (session) held -= session.held();
       found.delete(`${flow.src}|${flow.srcPort}|${flow.dst}|${flow.dstPort}`);
       found.delete(`${flow.dst}|${flow.dstPort}|${flow.src}|${flow.srcPort}`);
     },

@@ -7,8 +7,8 @@
  * A chunk finds its connection through its direction's flow object, which the TCP tracker (and
  * the OT proxy) keeps for as long as it follows that direction, instead of a key string made and
  * hashed for every chunk: that was most of the cost of a lookup (`node --cpu-prof` on
- * modbusBig.pcap, docs/performance-log.md, session 20). The key is made only for a flow not seen before; a flow
- * whose connection was forgotten (closed or evicted) is looked up by its key again.
+ * modbusBig.pcap, docs/performance-log.md, session 20). The key is made only for a flow not seen
+ * before; a flow whose connection was forgotten (closed or evicted) is looked up by its key again.
  */
 import { EvictionCursor } from '../event/evict.ts';
 import type { TcpFlow } from './tcp-stream.ts';
